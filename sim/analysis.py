@@ -1,0 +1,111 @@
+"""KPIs and per-service summaries computed from one run's results.
+
+Definitions (also in the README):
+
+- *time to class*: from the intended connect time to the moment the person is in class
+  (seated in an open class), or has finished a journey without a class step, less any
+  time spent in the lobby waiting for the teacher (that wait is not the platform's; people
+  who intended to connect before the run starts count from the start). People who
+  never get there count as infinitely late: percentiles are taken over everybody who
+  arrived, so a p95 is finite only if at least 95 % got in. An infinite percentile is
+  written as ``null`` in JSON.
+- *in class 5 min after start*: share of people with a class start who were in class by
+  their class start + 5 minutes (denominator: everyone with a class start).
+- *failed attempts share*: failed attempts (timeouts, rejections, full sessions) over
+  all attempts of people (requests made in class are not attempts).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.model.people import Fate
+from sim.monitor import quantile_from_histogram
+
+if TYPE_CHECKING:
+    from sim.runner import RunResult
+
+FIVE_MINUTES_S = 300.0
+
+
+def kpis(result: RunResult) -> dict[str, Any]:
+    people = result.people
+    fate = people["fate"]
+    arrived = fate != Fate.NOT_ARRIVED
+    reached = fate == Fate.REACHED
+    began = np.maximum(people["intended"], result.scenario.start_s)
+    through = people["reached"] - people["lobby"] - began
+    time_to_class = np.where(reached, np.maximum(through, 0.0), np.inf)[arrived]
+    with_class = np.isfinite(people["class_start"]) & _has_class_step(result)
+    by_five = reached & (people["reached"] <= people["class_start"] + FIVE_MINUTES_S)
+    counters = result.counters
+    attempts = int(counters["attempts"].sum())
+    failed = int(sum(counters[k].sum() for k in ("fail_timeout", "fail_rejected", "fail_full")))
+    return {
+        "people": len(fate),
+        "arrived": int(arrived.sum()),
+        "in_class": int(reached.sum()),
+        "gave_up": int((fate == Fate.GAVE_UP).sum()),
+        "too_late": int((fate == Fate.TOO_LATE).sum()),
+        "no_teacher": int((fate == Fate.NO_TEACHER).sum()),
+        "still_trying_at_end": int((fate == Fate.IN_PROGRESS).sum()),
+        "share_in_class": _share(reached.sum(), arrived.sum()),
+        "share_in_class_5min_after_start": _share(by_five[with_class].sum(), with_class.sum()),
+        "time_to_class_p50_s": _finite_or_none(_quantile(time_to_class, 0.50)),
+        "time_to_class_p95_s": _finite_or_none(_quantile(time_to_class, 0.95)),
+        "attempts": attempts,
+        "failed_attempts": failed,
+        "failed_attempts_share": _share(failed, attempts),
+        "peak_in_class": float(result.in_class.max()) if len(result.in_class) else 0.0,
+    }
+
+
+def service_summary(result: RunResult) -> dict[str, dict[str, float]]:
+    duration = float(result.scenario.end_s - result.scenario.start_s)
+    out = {}
+    for name, s in result.services.items():
+        out[name] = {
+            "capacity_workers": s.capacity,
+            "arrivals": int(s.arrivals.sum()),
+            "served": int(s.served.sum()),
+            "abandoned": int(s.abandoned.sum()),
+            "rejected": int(s.rejected.sum()),
+            "wasted": int(s.wasted.sum()),
+            "mean_wait_s": s.wait_sum / s.wait_count if s.wait_count else 0.0,
+            "p95_wait_s": _nan_to_zero(quantile_from_histogram(s.wait_hist, 0.95)),
+            "utilization": float(s.mean_busy.sum() * 60.0 / (s.capacity * duration)),
+            "mean_queue": float(s.mean_queue.sum() * 60.0 / duration),
+            "peak_queue": int(s.peak_queue),
+        }
+    return out
+
+
+def _has_class_step(result: RunResult) -> np.ndarray:
+    from sim.model.population import class_step_of
+
+    scenario = result.scenario
+    groups = [*scenario.cohorts, *scenario.sources]
+    has = np.array([class_step_of(scenario, g.journey) is not None for g in groups], dtype=bool)
+    return has[result.people["group"]] if len(has) else np.zeros(0, bool)
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    if len(values) == 0:
+        return math.nan
+    return float(np.quantile(values, q, method="inverted_cdf"))
+
+
+def _share(part: float, whole: float) -> float:
+    return float(part) / float(whole) if whole else 0.0
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _nan_to_zero(value: Any) -> float:
+    value = float(value)
+    return 0.0 if math.isnan(value) else value

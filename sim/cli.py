@@ -1,0 +1,168 @@
+"""The ``sim`` command: a thin layer over :mod:`sim.config`, :mod:`sim.runner` and
+:mod:`sim.store`. Only this module prints.
+
+Errors the user can fix (a bad scenario, an unwritable folder) are printed as one line on
+stderr with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sim.config import Scenario, ScenarioError, load_scenario, s_to_clock, to_toml
+from sim.runner import RunResult, run
+from sim.store import DASHBOARD, OutputError, write_results
+
+DEFAULT_SCENARIO = Path("experiments/default.toml")
+PROGRESS_AFTER_S = 2.0  # show a progress bar only for runs longer than this
+
+app = typer.Typer(
+    help="Simulate a remote-learning platform on the morning everyone logs in at once.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a scenario field: dotted.path=value (repeatable)."),
+]
+ScenarioArg = Annotated[
+    Path | None,
+    typer.Argument(
+        help="Scenario TOML file [default: experiments/default.toml].", show_default=False
+    ),
+]
+
+
+def fail(message: str) -> None:
+    """Print one line for the user and exit with code 2."""
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _load(scenario: Path | None, overrides: list[str] | None) -> Scenario:
+    try:
+        return load_scenario(scenario or DEFAULT_SCENARIO, overrides or [])
+    except ScenarioError as e:
+        fail(str(e))
+        raise  # unreachable: fail() exits
+
+
+@app.command("run")
+def run_command(
+    scenario: ScenarioArg = None,
+    set_: SetOption = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed [default: the scenario's].")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Results folder [default: results/<name>].")
+    ] = None,
+    dashboard: Annotated[bool, typer.Option(help="Draw dashboard.png.")] = True,
+) -> None:
+    """Simulate one morning, print the KPIs and write the results folder."""
+    resolved = _load(scenario, set_)
+    target = out_dir or Path("results") / resolved.name
+    with _progress(resolved) as report:
+        result = run(resolved, seed=seed, progress=report)
+    extra = {DASHBOARD: lambda path: _save_dashboard(result, path)} if dashboard else {}
+    try:
+        write_results(result, target, extra)
+    except OutputError as e:
+        fail(str(e))
+    _print_kpis(result)
+    out.print(f"results written to {target}/", highlight=False)
+
+
+@app.command("show")
+def show_command(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
+    """Print the fully resolved scenario (defaults filled, overrides applied) as TOML."""
+    typer.echo(to_toml(_load(scenario, set_)), nl=False)
+
+
+def _save_dashboard(result: RunResult, path: Path) -> None:
+    from sim.plots import dashboard  # matplotlib is slow to import: only when drawing
+
+    figure = dashboard(result)
+    figure.savefig(path, dpi=110)
+
+
+@contextmanager
+def _progress(scenario: Scenario):
+    """A progress bar of simulated clock time, shown once a run lasts a few seconds."""
+    started = time.perf_counter()
+    state: dict[str, object] = {}
+
+    def report(now: float, start: float, end: float) -> None:
+        if "bar" not in state:
+            if time.perf_counter() - started < PROGRESS_AFTER_S:
+                return
+            bar = Progress(
+                TextColumn("simulating {task.fields[clock]}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            )
+            bar.start()
+            state["bar"] = bar
+            state["task"] = bar.add_task("run", total=end - start, clock=s_to_clock(start))
+        bar = state["bar"]
+        bar.update(state["task"], completed=now - start, clock=s_to_clock(now))
+
+    try:
+        yield report
+    finally:
+        if "bar" in state:
+            state["bar"].stop()
+
+
+def _print_kpis(result: RunResult) -> None:
+    k = result.kpi
+    table = Table(title=f"{result.scenario.name} (seed {result.seed})", show_header=True)
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    rows = [
+        ("people", f"{k['people']:,}"),
+        ("in class", f"{k['in_class']:,} ({k['share_in_class']:.1%} of arrivals)"),
+        ("in class 5 min after start", f"{k['share_in_class_5min_after_start']:.1%}"),
+        ("gave up", f"{k['gave_up']:,}"),
+        ("time to class p50", _seconds(k["time_to_class_p50_s"])),
+        ("time to class p95", _seconds(k["time_to_class_p95_s"])),
+        ("attempts", f"{k['attempts']:,} ({k['failed_attempts_share']:.1%} failed)"),
+    ]
+    for name, s in result.service_summary.items():
+        rows.append(
+            (
+                f"{name}: utilisation / p95 wait",
+                f"{s['utilization']:.0%} / {_seconds(s['p95_wait_s'])}",
+            )
+        )
+    rows.append(("simulated events / wall time", f"{result.events:,} / {result.wall_s:.1f} s"))
+    for name, value in rows:
+        table.add_row(name, value)
+    out.print(table)
+
+
+def _seconds(value: float | None) -> str:
+    return "never (too many people never got in)" if value is None else f"{value:.1f} s"
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted: nothing was written")
+        sys.exit(130)

@@ -1,0 +1,595 @@
+"""Scenario schema, loading and ``--set`` overrides.
+
+A scenario is a TOML file validated by the pydantic models below (``extra="forbid"``, so
+a misspelt key is an error, not a silent default). Units are explicit in field names
+(``mean_s``, ``lesson_min``, ``rate_per_s``) and clock times are written ``"08:00"``.
+This module is the only place where raw user input becomes typed data: everything after
+it receives a validated :class:`Scenario` and never re-checks it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomli_w
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
+
+from sim import dists
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; the message is one line meant for the user."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# ---------------------------------------------------------------- clock times
+
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
+
+
+def _check_clock(value: str) -> str:
+    if not _CLOCK.match(value):
+        raise ValueError(f"clock time must look like '08:00' or '08:00:30', got {value!r}")
+    return value
+
+
+ClockTime = Annotated[str, AfterValidator(_check_clock)]
+
+
+def clock_to_s(value: str) -> float:
+    """Seconds since midnight of a clock time such as ``"08:30"``."""
+    hours, minutes, seconds = _CLOCK.match(value).groups()  # type: ignore[union-attr]
+    return 3600.0 * int(hours) + 60.0 * int(minutes) + float(seconds or 0)
+
+
+def s_to_clock(seconds: float) -> str:
+    """``"HH:MM"`` (or ``"HH:MM:SS"``) for seconds since midnight."""
+    whole = round(seconds)
+    h, rem = divmod(whole, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h:02d}:{m:02d}" if s == 0 else f"{h:02d}:{m:02d}:{s:02d}"
+
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+
+# ---------------------------------------------------------------- distributions (seconds)
+
+
+class ExponentialSpec(Strict):
+    kind: Literal["exponential"]
+    mean_s: PositiveFloat
+
+
+class DeterministicSpec(Strict):
+    kind: Literal["deterministic"]
+    value_s: NonNegFloat
+
+
+class LognormalSpec(Strict):
+    kind: Literal["lognormal"]
+    mean_s: PositiveFloat
+    cv: PositiveFloat
+
+
+class GammaSpec(Strict):
+    kind: Literal["gamma"]
+    mean_s: PositiveFloat
+    cv: PositiveFloat
+
+
+class UniformSpec(Strict):
+    kind: Literal["uniform"]
+    low_s: NonNegFloat
+    high_s: PositiveFloat
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformSpec:
+        if self.high_s <= self.low_s:
+            raise ValueError("high_s must be greater than low_s")
+        return self
+
+
+class SequenceSpec(Strict):
+    kind: Literal["sequence"]
+    values_s: Annotated[list[NonNegFloat], Field(min_length=1)]
+
+
+class NeverSpec(Strict):
+    kind: Literal["never"]
+
+
+ServiceTimeSpec = Annotated[
+    ExponentialSpec | DeterministicSpec | LognormalSpec | GammaSpec | UniformSpec | SequenceSpec,
+    Field(discriminator="kind"),
+]
+DurationSpec = Annotated[
+    ExponentialSpec
+    | DeterministicSpec
+    | LognormalSpec
+    | GammaSpec
+    | UniformSpec
+    | SequenceSpec
+    | NeverSpec,
+    Field(discriminator="kind"),
+]
+
+
+def make_dist(spec: Any) -> dists.Distribution:
+    """The runtime distribution (in seconds) described by a validated spec."""
+    match spec:
+        case ExponentialSpec():
+            return dists.Exponential(spec.mean_s)
+        case DeterministicSpec():
+            return dists.Deterministic(spec.value_s)
+        case LognormalSpec():
+            return dists.Lognormal(spec.mean_s, spec.cv)
+        case GammaSpec():
+            return dists.Gamma(spec.mean_s, spec.cv)
+        case UniformSpec():
+            return dists.Uniform(spec.low_s, spec.high_s)
+        case SequenceSpec():
+            return dists.Sequence(tuple(spec.values_s))
+        case NeverSpec():
+            return dists.Never()
+    raise TypeError(f"not a distribution spec: {spec!r}")
+
+
+# ---------------------------------------------------------------- behaviour
+
+
+class ConstantBackoff(Strict):
+    kind: Literal["constant"]
+    delay_s: NonNegFloat
+
+
+class ExponentialBackoff(Strict):
+    """Delay before retry k (k = 1, 2, ...) is ``min(max_s, base_s * factor**(k-1))``."""
+
+    kind: Literal["exponential"]
+    base_s: PositiveFloat
+    factor: Annotated[float, Field(ge=1)] = 2.0
+    max_s: PositiveFloat = 300.0
+
+
+class JitterBackoff(Strict):
+    """Full jitter: uniform between 0 and the exponential delay (AWS architecture blog)."""
+
+    kind: Literal["exponential_jitter"]
+    base_s: PositiveFloat
+    factor: Annotated[float, Field(ge=1)] = 2.0
+    max_s: PositiveFloat = 300.0
+
+
+BackoffSpec = Annotated[
+    ConstantBackoff | ExponentialBackoff | JitterBackoff, Field(discriminator="kind")
+]
+
+
+class Behaviour(Strict):
+    """How people wait, give up and retry."""
+
+    patience: DurationSpec = LognormalSpec(kind="lognormal", mean_s=20.0, cv=1.0)
+    patience_covers: Literal["response", "wait"] = "response"
+    retry_probability: Probability = 0.9
+    max_attempts: Annotated[int, Field(ge=1)] = 6
+    backoff: BackoffSpec = JitterBackoff(kind="exponential_jitter", base_s=10.0)
+
+
+# ---------------------------------------------------------------- platform
+
+
+class Service(Strict):
+    """A pool of identical servers behind a load balancer."""
+
+    servers: Annotated[int, Field(ge=1)]
+    workers_per_server: Annotated[int, Field(ge=1)] = 1
+    backlog_per_server: Annotated[int, Field(ge=0)] = 100
+    service_time: ServiceTimeSpec
+    drop_abandoned: bool = False
+    dispatch: Literal["least_loaded", "round_robin", "random"] = "least_loaded"
+
+
+class Classroom(Strict):
+    """Virtual-classroom servers: each class is placed on one server and uses its seats."""
+
+    servers: Annotated[int, Field(ge=1)]
+    seats_per_server: Annotated[int, Field(ge=1)] = 250
+    class_size: Annotated[int, Field(ge=1)] = 25
+
+
+class RequestStep(Strict):
+    """A request to a named service; written in a journey as just the service name."""
+
+    kind: Literal["request"] = "request"
+    service: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"service": value} if isinstance(value, str) else value
+
+
+class ClassStep(Strict):
+    kind: Literal["class"]
+    classroom: str
+    join_service: str
+    lesson_min: PositiveFloat = 55.0
+    in_class_service: str | None = None
+    think_time: DurationSpec = ExponentialSpec(kind="exponential", mean_s=300.0)
+
+
+def _step_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return value.get("kind", "request")
+    return getattr(value, "kind", "request")
+
+
+Step = Annotated[
+    Annotated[RequestStep, Tag("request")] | Annotated[ClassStep, Tag("class")],
+    Discriminator(_step_kind),
+]
+
+
+# ---------------------------------------------------------------- population
+
+
+class NormalOffset(Strict):
+    """Intended connect time = class start + Normal(mean_min, sd_min) minutes."""
+
+    kind: Literal["normal"]
+    mean_min: float
+    sd_min: NonNegFloat
+
+
+class UniformOffset(Strict):
+    """Intended connect time = class start + Uniform(low_min, high_min) minutes."""
+
+    kind: Literal["uniform"]
+    low_min: float
+    high_min: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformOffset:
+        if self.high_min < self.low_min:
+            raise ValueError("high_min must be >= low_min")
+        return self
+
+
+ConnectSpec = Annotated[NormalOffset | UniformOffset, Field(discriminator="kind")]
+
+
+class Cohort(Strict):
+    """People of one role who intend to connect around their class start."""
+
+    name: str
+    role: Literal["pupil", "teacher", "other"]
+    count: Annotated[int, Field(ge=0)]
+    journey: str
+    class_starts: Annotated[list[ClockTime], Field(min_length=1)] = ["09:00"]
+    class_start_shares: list[Probability] | None = None
+    connect: ConnectSpec = NormalOffset(kind="normal", mean_min=-5.0, sd_min=5.0)
+    class_group: str | None = None
+    behaviour: Behaviour | None = None
+
+    @model_validator(mode="after")
+    def _shares(self) -> Cohort:
+        shares = self.class_start_shares
+        if shares is not None:
+            if len(shares) != len(self.class_starts):
+                raise ValueError("class_start_shares needs one share per class start")
+            if not math.isclose(sum(shares), 1.0, abs_tol=1e-9):
+                raise ValueError("class_start_shares must sum to 1")
+        return self
+
+
+class RatePiece(Strict):
+    model_config = ConfigDict(populate_by_name=True)
+    start: ClockTime = Field(alias="from")
+    rate_per_s: NonNegFloat
+
+
+class OpenSource(Strict):
+    """Poisson arrivals at a constant or piecewise-constant rate (textbook cases)."""
+
+    name: str
+    journey: str
+    role: Literal["pupil", "teacher", "other"] = "other"
+    rate_per_s: NonNegFloat | None = None
+    rates: list[RatePiece] | None = None
+    behaviour: Behaviour | None = None
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> OpenSource:
+        if (self.rate_per_s is None) == (self.rates is None):
+            raise ValueError("give exactly one of rate_per_s or rates")
+        if self.rates is not None:
+            starts = [clock_to_s(p.start) for p in self.rates]
+            if starts != sorted(starts) or len(set(starts)) != len(starts):
+                raise ValueError("rates must be in increasing order of 'from'")
+        return self
+
+
+class Measure(Strict):
+    warmup_min: NonNegFloat = 0.0
+    """Requests submitted before start + warmup are left out of per-service waits."""
+
+
+class Scenario(Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    description: str = ""
+    seed: Annotated[int, Field(ge=0)] = 1
+    start: ClockTime = "07:00"
+    end: ClockTime = "10:00"
+    behaviour: Behaviour = Behaviour()
+    services: dict[str, Service]
+    classrooms: dict[str, Classroom] = {}
+    journeys: dict[str, Annotated[list[Step], Field(min_length=1)]]
+    cohorts: list[Cohort] = []
+    sources: list[OpenSource] = []
+    measure: Measure = Measure()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        if clock_to_s(self.end) <= clock_to_s(self.start):
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if not self.cohorts and not self.sources:
+            raise ValueError("a scenario needs at least one cohort or source")
+        for name, steps in self.journeys.items():
+            for step in steps:
+                _check_step(self, name, step)
+        names = [c.name for c in self.cohorts] + [s.name for s in self.sources]
+        if len(set(names)) != len(names):
+            raise ValueError("cohort and source names must be unique")
+        for source in self.sources:
+            steps = self.journeys.get(source.journey, [])
+            if any(isinstance(step, ClassStep) for step in steps):
+                raise ValueError(
+                    f"source {source.name!r}: open arrivals cannot take a class step "
+                    "(classes belong to cohorts)"
+                )
+        for group in self.cohorts + self.sources:
+            if group.journey not in self.journeys:
+                raise ValueError(
+                    f"{group.name}: journey {group.journey!r} is not one of {sorted(self.journeys)}"
+                )
+        return self
+
+    @property
+    def start_s(self) -> float:
+        return clock_to_s(self.start)
+
+    @property
+    def end_s(self) -> float:
+        return clock_to_s(self.end)
+
+
+def _check_step(scenario: Scenario, journey: str, step: RequestStep | ClassStep) -> None:
+    services = sorted(scenario.services)
+    wanted = [step.service] if isinstance(step, RequestStep) else [step.join_service]
+    if isinstance(step, ClassStep):
+        if step.in_class_service is not None:
+            wanted.append(step.in_class_service)
+        if step.classroom not in scenario.classrooms:
+            raise ValueError(
+                f"journey {journey!r}: classroom {step.classroom!r} is not one of "
+                f"{sorted(scenario.classrooms)}"
+            )
+    for service in wanted:
+        if service not in scenario.services:
+            raise ValueError(f"journey {journey!r}: service {service!r} is not one of {services}")
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_scenario(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """Read, override and validate a scenario file; raise :class:`ScenarioError`."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"scenario file not found: {path}") from None
+    except OSError as err:
+        raise ScenarioError(f"cannot read scenario file {path}: {err.strerror}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{path}: malformed TOML: {err}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+    return scenario_from_dict(raw, overrides, source=str(path))
+
+
+def scenario_from_dict(
+    raw: dict[str, Any], overrides: list[str] | tuple[str, ...] = (), source: str = "scenario"
+) -> Scenario:
+    """Validate `raw`, apply ``dotted.path=value`` overrides, validate again."""
+    scenario = _validate(raw, source)
+    if not overrides:
+        return scenario
+    resolved = to_dict(scenario)
+    for override in overrides:
+        apply_override(resolved, override)
+    return _validate(resolved, f"{source} with --set")
+
+
+def _validate(raw: dict[str, Any], source: str) -> Scenario:
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as err:
+        raise ScenarioError(f"{source}: {describe_error(err)}") from None
+
+
+def describe_error(err: ValidationError) -> str:
+    """One line naming the first offending field and what is allowed there."""
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"] if not _is_union_tag(p))
+    if first["type"] == "extra_forbidden":
+        parent = _model_at(first["loc"][:-1])
+        allowed = f"; allowed keys: {', '.join(parent)}" if parent else ""
+        return f"unknown key '{loc}'{allowed}"
+    if first["type"] == "missing":
+        return f"missing required field '{loc}'"
+    message = first["msg"].removeprefix("Value error, ")
+    where = f"field '{loc}': " if loc else ""
+    got = first.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    return f"{where}{message}{shown}"
+
+
+_UNION_TAGS = {
+    "exponential",
+    "deterministic",
+    "lognormal",
+    "gamma",
+    "uniform",
+    "sequence",
+    "never",
+    "constant",
+    "exponential_jitter",
+    "normal",
+    "request",
+    "class",
+}
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and part in _UNION_TAGS
+
+
+def _model_at(loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model found by following `loc` from :class:`Scenario`."""
+    model: Any = Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if isinstance(part, str) and part in _UNION_TAGS:
+            model = _union_member(model, part)
+            continue
+        fields = getattr(model, "model_fields", None)
+        if fields is None:
+            return []
+        if part in fields:
+            model = _inner_model(fields[part].annotation)
+        else:  # a dict key such as a service name
+            continue
+        if model is None:
+            return []
+    fields = getattr(model, "model_fields", None)
+    return [f.alias or n for n, f in fields.items()] if fields else []
+
+
+def _inner_model(annotation: Any) -> Any:
+    """The BaseModel (or union of them) inside list[...], dict[str, ...] or X | None."""
+    import typing
+
+    args = typing.get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in reversed(args):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _union_member(model: Any, tag: str) -> Any:
+    for cls in (
+        ExponentialSpec,
+        DeterministicSpec,
+        LognormalSpec,
+        GammaSpec,
+        UniformSpec,
+        SequenceSpec,
+        NeverSpec,
+        ConstantBackoff,
+        ExponentialBackoff,
+        JitterBackoff,
+        NormalOffset,
+        RequestStep,
+        ClassStep,
+    ):
+        kind = cls.model_fields["kind"].annotation
+        if tag in getattr(kind, "__args__", ()):
+            if tag == "uniform" and model is not None and model in (UniformOffset,):
+                return UniformOffset
+            return cls
+    return None
+
+
+def apply_override(data: dict[str, Any], override: str) -> None:
+    """Apply one ``dotted.path=value`` to `data` in place; the path must already exist.
+
+    The value is read as a TOML value (``3``, ``0.5``, ``true``, ``"08:00"``,
+    ``{kind="exponential", mean_s=1}``); anything that is not valid TOML is taken as a
+    plain string, so ``--set start=08:00`` works without quotes. A list element may be
+    addressed by its index or, for lists of named tables (cohorts), by its name.
+    """
+    path, sep, text = override.partition("=")
+    path = path.strip()
+    if not sep or not path:
+        raise ScenarioError(f"--set expects dotted.path=value, got {override!r}")
+    parts = path.split(".")
+    node: Any = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        where = ".".join(parts[: depth + 1])
+        if isinstance(node, dict):
+            if part not in node:
+                keys = ", ".join(sorted(node)) or "(none)"
+                raise ScenarioError(f"--set {path}: no field '{where}'; allowed keys: {keys}")
+            key: Any = part
+        elif isinstance(node, list):
+            key = _list_index(node, part, path, where)
+        else:
+            raise ScenarioError(f"--set {path}: '{'.'.join(parts[:depth])}' has no sub-fields")
+        if last:
+            node[key] = parse_value(text)
+        else:
+            node = node[key]
+
+
+def _list_index(node: list[Any], part: str, path: str, where: str) -> int:
+    if part.isdigit() and int(part) < len(node):
+        return int(part)
+    names = [item.get("name") for item in node if isinstance(item, dict)]
+    if part in names:
+        return names.index(part)
+    allowed = f"0..{len(node) - 1}" if node else "(empty list)"
+    named = f" or one of {[n for n in names if n]}" if any(names) else ""
+    raise ScenarioError(f"--set {path}: no element '{where}'; use an index {allowed}{named}")
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value: TOML if it parses as a TOML value, else the raw string."""
+    text = text.strip()
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The fully resolved scenario as plain data (defaults filled, no None values)."""
+    return scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def to_toml(scenario: Scenario) -> str:
+    """The fully resolved scenario as TOML text."""
+    return tomli_w.dumps(to_dict(scenario))

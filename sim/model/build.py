@@ -1,0 +1,176 @@
+"""Assemble a runnable model from a validated scenario.
+
+``build(env, scenario, streams, recorder)`` wires services, classrooms, the population
+and the arrival processes into `env`; ``Model.run()`` then simulates the morning. The
+model reads only its arguments: it knows nothing of files, plots or the command line.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from sim.config import Behaviour, ClassStep, OpenSource, Scenario, clock_to_s, make_dist
+from sim.dists import Exponential, Sampler, UniformSampler
+from sim.model.classrooms import Classroom, Klass
+from sim.model.people import Habits, Person, PersonTable, World, flush_live, habits_from, journey
+from sim.model.population import Population, build_population
+from sim.model.services import Service
+from sim.monitor import Recorder
+from sim.rng import Stream, Streams
+
+
+@dataclass
+class Model:
+    env: simpy.Environment
+    scenario: Scenario
+    world: World
+    population: Population
+    n_cohort_people: int
+
+    def run(self, until: float | None = None) -> None:
+        """Simulate up to `until` (default: the scenario's end); may be called repeatedly."""
+        end = self.scenario.end_s if until is None else min(until, self.scenario.end_s)
+        if end > self.env.now:
+            self.env.run(until=end)
+        if end >= self.scenario.end_s:
+            flush_live(self.world)
+
+
+def build(
+    env: simpy.Environment, scenario: Scenario, streams: Streams, recorder: Recorder
+) -> Model:
+    services = {
+        name: _service(env, index, name, scenario, streams, recorder)
+        for index, (name, _) in enumerate(scenario.services.items())
+    }
+    classrooms = {
+        name: Classroom(name, spec.servers, spec.seats_per_server)
+        for name, spec in scenario.classrooms.items()
+    }
+    think = _think_samplers(scenario, streams)
+    population = build_population(scenario, streams.get(Stream.ARRIVALS, 0))
+    table = PersonTable()
+    table.extend(population.group, population.intended, population.class_start)
+    classes = [Klass(env, bool(needs)) for needs in population.class_needs_teacher]
+    world = World(env, services, classrooms, classes, table, recorder, think, live={})
+    _count_intended(recorder, population.intended)
+    groups = [*scenario.cohorts, *scenario.sources]
+    habits = [
+        _habits(scenario, group.behaviour, index, streams) for index, group in enumerate(groups)
+    ]
+    env.process(_cohort_arrivals(world, scenario, population, habits))
+    for offset, source in enumerate(scenario.sources):
+        index = len(scenario.cohorts) + offset
+        rng = streams.get(Stream.ARRIVALS, 1 + offset)
+        env.process(_open_arrivals(world, scenario, source, index, habits[index], rng))
+    return Model(env, scenario, world, population, len(population.intended))
+
+
+def _think_samplers(scenario: Scenario, streams: Streams) -> dict[int, Sampler]:
+    """One think-time sampler per class step, keyed by ``id(step)``."""
+    samplers = {}
+    for index, step in enumerate(s for steps in scenario.journeys.values() for s in steps):
+        if isinstance(step, ClassStep):
+            samplers[id(step)] = Sampler(
+                make_dist(step.think_time), streams.get(Stream.THINK, index)
+            )
+    return samplers
+
+
+def _service(
+    env: simpy.Environment,
+    index: int,
+    name: str,
+    scenario: Scenario,
+    streams: Streams,
+    recorder: Recorder,
+) -> Service:
+    spec = scenario.services[name]
+    record = recorder.add_service(name, spec.servers * spec.workers_per_server)
+    return Service(
+        env,
+        name,
+        spec.servers,
+        spec.workers_per_server,
+        spec.backlog_per_server,
+        Sampler(make_dist(spec.service_time), streams.get(Stream.SERVICE, index)),
+        record,
+        drop_abandoned=spec.drop_abandoned,
+        patience_covers=scenario.behaviour.patience_covers,
+        dispatch=spec.dispatch,
+        routing=UniformSampler(streams.get(Stream.ROUTING, index)),
+    )
+
+
+def _habits(scenario: Scenario, own: Behaviour | None, index: int, streams: Streams) -> Habits:
+    behaviour = own or scenario.behaviour
+    patience = Sampler(make_dist(behaviour.patience), streams.get(Stream.PATIENCE, index))
+    return habits_from(behaviour, patience, UniformSampler(streams.get(Stream.RETRY, index)))
+
+
+def _count_intended(recorder: Recorder, intended: np.ndarray) -> None:
+    inside = intended[intended < recorder.end]
+    minutes = np.clip(((inside - recorder.start) // 60).astype(int), 0, recorder.n_minutes - 1)
+    counts = np.bincount(minutes, minlength=recorder.n_minutes)
+    recorder.counters["intended"] = counts.tolist()
+
+
+def _cohort_arrivals(world: World, scenario: Scenario, pop: Population, habits: list[Habits]):
+    """Start each cohort member's journey at their intended time (not before the start)."""
+    env = world.env
+    end = scenario.end_s
+    cohorts = scenario.cohorts
+    roles = [c.role for c in cohorts]
+    steps = [scenario.journeys[c.journey] for c in cohorts]
+    intended, group, klass, class_start = (
+        pop.intended.tolist(),
+        pop.group.tolist(),
+        pop.klass.tolist(),
+        pop.class_start.tolist(),
+    )
+    for pid, t in enumerate(intended):
+        if t >= end:
+            return
+        if t > env.now:
+            yield env.timeout(t - env.now)
+        g = group[pid]
+        person = Person(pid, roles[g], habits[g], klass[pid])
+        env.process(journey(world, person, steps[g], class_start[pid]))
+
+
+def _open_arrivals(
+    world: World,
+    scenario: Scenario,
+    source: OpenSource,
+    group: int,
+    habits: Habits,
+    rng: np.random.Generator,
+):
+    """Poisson arrivals at a piecewise-constant rate; each arrival is a new person."""
+    env = world.env
+    pieces = (
+        [(scenario.start_s, source.rate_per_s)]
+        if source.rate_per_s is not None
+        else [(clock_to_s(p.start), p.rate_per_s) for p in source.rates]
+    )
+    bounds = [t for t, _ in pieces[1:]] + [math.inf]
+    gaps = Sampler(Exponential(1.0), rng)
+    steps = scenario.journeys[source.journey]
+    t = env.now
+    for (piece_start, rate), piece_end in zip(pieces, bounds, strict=True):
+        t = max(t, piece_start)
+        while rate > 0:
+            t_next = t + gaps() / rate
+            if t_next >= piece_end:
+                break  # memoryless: draw afresh at the next rate change
+            if t_next >= scenario.end_s:
+                return
+            yield env.timeout(t_next - env.now)
+            t = t_next
+            pid = world.table.add(group, t, t)
+            world.recorder.count("intended", t)
+            env.process(journey(world, Person(pid, source.role, habits, -1), steps, t))

@@ -1,0 +1,263 @@
+"""People: a pupil (or teacher, or parent) logs in, waits, gives up, tries again.
+
+The journey of one person is a SimPy process that reads like the story it models::
+
+    for each step of the journey:
+        try the request; if the reply is late or refused, maybe wait and try again
+        after too many failures, give up for the morning
+    take a seat in the class, wait for the teacher, follow the lesson
+
+The per-request work happens in :mod:`sim.model.services` on callbacks; only the person's
+decisions live here. Outcomes go to a :class:`PersonTable`, one compact row per person.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.config import Behaviour, ClassStep, ConstantBackoff, ExponentialBackoff, RequestStep
+from sim.dists import Sampler, UniformSampler
+from sim.model.classrooms import Classroom, Klass
+from sim.model.services import Outcome, Service
+from sim.monitor import Recorder
+
+
+class Fate(IntEnum):
+    """How a person's morning ended (as of the end of the run)."""
+
+    NOT_ARRIVED = 0  # intended to connect after the end of the run
+    IN_PROGRESS = 1  # still trying when the run ended
+    REACHED = 2  # reached class (or finished a journey without a class)
+    GAVE_UP = 3  # too many failures: never reached class
+    TOO_LATE = 4  # the lesson was over before they got in
+    NO_TEACHER = 5  # waited in the lobby until the lesson ended
+
+
+class PersonTable:
+    """Columns of one row per person; grows for open sources."""
+
+    COLUMNS = (
+        "group",
+        "intended",
+        "class_start",
+        "reached",
+        "lobby",
+        "ended",
+        "fate",
+        "attempts",
+        "failures",
+    )
+
+    def __init__(self) -> None:
+        self.group = array("i")
+        self.intended = array("d")
+        self.class_start = array("d")
+        self.reached = array("d")
+        self.lobby = array("d")  # seconds spent waiting for the teacher to open the class
+        self.ended = array("d")
+        self.fate = array("b")
+        self.attempts = array("i")
+        self.failures = array("i")
+
+    def extend(self, group: np.ndarray, intended: np.ndarray, class_start: np.ndarray) -> None:
+        """Append many rows at once (cohort members known before the run)."""
+        n = len(group)
+        self.group.frombytes(np.ascontiguousarray(group, dtype=np.int32).tobytes())
+        self.intended.frombytes(np.ascontiguousarray(intended, dtype=float).tobytes())
+        self.class_start.frombytes(np.ascontiguousarray(class_start, dtype=float).tobytes())
+        self.reached.frombytes(np.full(n, np.nan).tobytes())
+        self.lobby.frombytes(np.zeros(n).tobytes())
+        self.ended.frombytes(np.full(n, np.nan).tobytes())
+        self.fate.frombytes(np.full(n, Fate.NOT_ARRIVED, dtype=np.int8).tobytes())
+        self.attempts.frombytes(np.zeros(n, dtype=np.int32).tobytes())
+        self.failures.frombytes(np.zeros(n, dtype=np.int32).tobytes())
+
+    def add(self, group: int, intended: float, class_start: float) -> int:
+        self.group.append(group)
+        self.intended.append(intended)
+        self.class_start.append(class_start)
+        self.reached.append(np.nan)
+        self.lobby.append(0.0)
+        self.ended.append(np.nan)
+        self.fate.append(Fate.NOT_ARRIVED)
+        self.attempts.append(0)
+        self.failures.append(0)
+        return len(self.group) - 1
+
+    def to_numpy(self) -> dict[str, np.ndarray]:
+        return {
+            name: np.frombuffer(getattr(self, name), dtype=getattr(self, name).typecode).copy()
+            for name in self.COLUMNS
+        }
+
+
+@dataclass
+class Habits:
+    """A behaviour turned into samplers: how long one waits, whether and when one retries."""
+
+    patience: Sampler
+    retry_probability: float
+    max_attempts: int
+    backoff: Any  # config backoff spec
+    uniform: UniformSampler
+
+    def backoff_delay(self, failures: int) -> float:
+        spec = self.backoff
+        if isinstance(spec, ConstantBackoff):
+            return spec.delay_s
+        delay = min(spec.max_s, spec.base_s * spec.factor ** (failures - 1))
+        if isinstance(spec, ExponentialBackoff):
+            return delay
+        return delay * self.uniform()  # full jitter
+
+
+def habits_from(behaviour: Behaviour, patience: Sampler, uniform: UniformSampler) -> Habits:
+    return Habits(
+        patience, behaviour.retry_probability, behaviour.max_attempts, behaviour.backoff, uniform
+    )
+
+
+@dataclass
+class World:
+    """What a journey needs to know about the platform; built by :mod:`sim.model.build`."""
+
+    env: simpy.Environment
+    services: dict[str, Service]
+    classrooms: dict[str, Classroom]
+    classes: list[Klass]
+    table: PersonTable
+    recorder: Recorder
+    think: dict[int, Sampler]  # think-time sampler of people in class, by id(class step)
+    live: dict[int, Person]
+
+
+class Person:
+    """A person's running tally, written to the table when their morning ends."""
+
+    __slots__ = ("attempts", "failures", "habits", "klass", "pid", "role")
+
+    def __init__(self, pid: int, role: str, habits: Habits, klass: int) -> None:
+        self.pid = pid
+        self.role = role
+        self.habits = habits
+        self.klass = klass
+        self.attempts = 0
+        self.failures = 0
+
+
+def journey(world: World, person: Person, steps: list, class_start: float):
+    """The morning of one person, from their intended connect time on."""
+    world.live[person.pid] = person
+    for step in steps:
+        if isinstance(step, RequestStep):
+            ok = yield from _insist(world, person, world.services[step.service])
+            if not ok:
+                return _finish(world, person, Fate.GAVE_UP)
+        else:
+            fate = yield from _attend_class(world, person, step, class_start)
+            return _finish(world, person, fate)
+    _reach(world, person)
+    return _finish(world, person, Fate.REACHED)
+
+
+def _insist(world: World, person: Person, service: Service, seat=None):
+    """Try a request until it succeeds, retrying after failures; True when it succeeded.
+
+    `seat` is called after a successful reply to take a class seat; returning False
+    counts as a failure ("session full").
+    """
+    env, habits, recorder = world.env, person.habits, world.recorder
+    failures = 0
+    while True:
+        person.attempts += 1
+        recorder.count("attempts", env.now)
+        outcome = yield service.submit(habits.patience())
+        if outcome is Outcome.SERVED and (seat is None or seat()):
+            recorder.count("successes", env.now)
+            return True
+        cause = "full" if outcome is Outcome.SERVED else outcome
+        recorder.count(f"fail_{cause}", env.now)
+        person.failures += 1
+        failures += 1
+        if failures >= habits.max_attempts or habits.uniform() >= habits.retry_probability:
+            return False
+        yield env.timeout(habits.backoff_delay(failures))
+
+
+def _attend_class(world: World, person: Person, step: ClassStep, class_start: float):
+    env = world.env
+    lesson_end = class_start + 60.0 * step.lesson_min
+    if env.now >= lesson_end:
+        return Fate.TOO_LATE
+    klass = world.classes[person.klass]
+    classroom = world.classrooms[step.classroom]
+    ok = yield from _insist(
+        world, person, world.services[step.join_service], seat=lambda: classroom.take_seat(klass)
+    )
+    if not ok:
+        return Fate.GAVE_UP
+    if env.now >= lesson_end:
+        classroom.leave(klass)
+        return Fate.TOO_LATE
+    if person.role == "teacher":
+        klass.open()
+    if not klass.is_open:
+        seated = env.now
+        yield klass.opened | env.timeout(lesson_end - env.now)
+        world.table.lobby[person.pid] = env.now - seated
+        if not klass.is_open:
+            classroom.leave(klass)
+            return Fate.NO_TEACHER
+    _reach(world, person)
+    world.recorder.in_class.change(env.now, 1)
+    yield from _follow_lesson(world, person, step, lesson_end)
+    world.recorder.in_class.change(env.now, -1)
+    classroom.leave(klass)
+    return Fate.REACHED
+
+
+def _follow_lesson(world: World, person: Person, step: ClassStep, lesson_end: float):
+    """Stay in class until the lesson ends, making a request every think time."""
+    env = world.env
+    think = world.think[id(step)]
+    service = world.services[step.in_class_service] if step.in_class_service else None
+    while True:
+        pause = think()
+        if env.now + pause >= lesson_end:
+            yield env.timeout(lesson_end - env.now)
+            return
+        yield env.timeout(pause)
+        if service is not None:
+            service.submit(person.habits.patience())  # the answer does not change the story
+
+
+def _reach(world: World, person: Person) -> None:
+    world.table.reached[person.pid] = world.env.now
+    world.recorder.count("reached", world.env.now)
+
+
+def _finish(world: World, person: Person, fate: Fate) -> None:
+    table = world.table
+    table.fate[person.pid] = fate
+    table.ended[person.pid] = world.env.now
+    table.attempts[person.pid] = person.attempts
+    table.failures[person.pid] = person.failures
+    if fate is Fate.GAVE_UP:
+        world.recorder.count("gave_up", world.env.now)
+    del world.live[person.pid]
+
+
+def flush_live(world: World) -> None:
+    """At the end of the run: record people still on their way."""
+    table = world.table
+    for person in world.live.values():
+        reached = table.reached[person.pid] == table.reached[person.pid]  # not nan
+        table.fate[person.pid] = Fate.REACHED if reached else Fate.IN_PROGRESS
+        table.attempts[person.pid] = person.attempts
+        table.failures[person.pid] = person.failures

@@ -1,0 +1,119 @@
+"""Who intends to connect when, and which class each person belongs to.
+
+Pure numpy, computed once before the simulation starts. Within a cohort, class starts
+are handed out in proportion to their shares (deterministically, so a cohort of 1000 with
+shares 0.5/0.5 has exactly 500 at each start); the intended connect time is the class
+start plus a random offset. Within a class group and a class start, each teacher opens
+one class and pupils are dealt to the classes in turn; a group without teachers gets
+classes of the classroom's ``class_size`` that are open from the start.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.config import ClassStep, Cohort, NormalOffset, Scenario, clock_to_s
+
+ROLES = ("pupil", "teacher", "other")
+
+
+@dataclass
+class Population:
+    """One row per cohort member, sorted by intended connect time."""
+
+    group: np.ndarray  # index of the cohort in scenario.cohorts
+    intended: np.ndarray  # s since midnight
+    class_start: np.ndarray  # s since midnight
+    klass: np.ndarray  # global class index, -1 when the journey has no class
+    n_classes: int
+    class_needs_teacher: np.ndarray  # bool per class
+
+
+def class_step_of(scenario: Scenario, journey: str) -> ClassStep | None:
+    for step in scenario.journeys[journey]:
+        if isinstance(step, ClassStep):
+            return step
+    return None
+
+
+def build_population(scenario: Scenario, rng: np.random.Generator) -> Population:
+    groups, intended, starts, start_index = [], [], [], []
+    for index, cohort in enumerate(scenario.cohorts):
+        cohort_starts, cohort_start_index = _class_starts(cohort)
+        offsets = _offsets(cohort, rng)
+        groups.append(np.full(cohort.count, index, dtype=np.int32))
+        starts.append(cohort_starts)
+        start_index.append(cohort_start_index)
+        intended.append(cohort_starts + offsets)
+    group = np.concatenate(groups) if groups else np.zeros(0, np.int32)
+    intended_all = np.concatenate(intended) if intended else np.zeros(0)
+    start_all = np.concatenate(starts) if starts else np.zeros(0)
+    start_idx_all = np.concatenate(start_index) if start_index else np.zeros(0, np.int32)
+    klass, needs_teacher = _assign_classes(scenario, group, start_idx_all)
+    order = np.argsort(intended_all, kind="stable")
+    return Population(
+        group=group[order],
+        intended=intended_all[order],
+        class_start=start_all[order],
+        klass=klass[order],
+        n_classes=len(needs_teacher),
+        class_needs_teacher=needs_teacher,
+    )
+
+
+def _class_starts(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:
+    """Class start (s) and its index for every member, split by the shares."""
+    k = len(cohort.class_starts)
+    shares = cohort.class_start_shares or [1.0 / k] * k
+    bounds = np.floor(np.cumsum([0.0, *shares]) * cohort.count + 0.5).astype(int)
+    bounds[-1] = cohort.count
+    index = np.zeros(cohort.count, dtype=np.int32)
+    for i in range(k):
+        index[bounds[i] : bounds[i + 1]] = i
+    seconds = np.array([clock_to_s(t) for t in cohort.class_starts])
+    return seconds[index], index
+
+
+def _offsets(cohort: Cohort, rng: np.random.Generator) -> np.ndarray:
+    connect = cohort.connect
+    if isinstance(connect, NormalOffset):
+        return 60.0 * rng.normal(connect.mean_min, connect.sd_min, cohort.count)
+    return 60.0 * rng.uniform(connect.low_min, connect.high_min, cohort.count)
+
+
+def _assign_classes(
+    scenario: Scenario, group: np.ndarray, start_index: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Global class index per person, and whether each class waits for a teacher."""
+    klass = np.full(len(group), -1, dtype=np.int64)
+    needs_teacher: list[bool] = []
+    cohorts = scenario.cohorts
+    members: dict[tuple[str, int], dict[str, list[np.ndarray]]] = {}
+    for index, cohort in enumerate(cohorts):
+        step = class_step_of(scenario, cohort.journey)
+        if step is None:
+            continue
+        group_name = cohort.class_group or f"cohort:{cohort.name}"
+        rows = np.flatnonzero(group == index)
+        for s in range(len(cohort.class_starts)):
+            key = (group_name, s)
+            bucket = members.setdefault(key, {"teacher": [], "other": [], "size": []})
+            role = "teacher" if cohort.role == "teacher" else "other"
+            bucket[role].append(rows[start_index[rows] == s])
+            bucket["size"].append(scenario.classrooms[step.classroom].class_size)
+    for bucket in members.values():
+        teachers = np.concatenate(bucket["teacher"]) if bucket["teacher"] else np.zeros(0, int)
+        others = np.concatenate(bucket["other"]) if bucket["other"] else np.zeros(0, int)
+        first = len(needs_teacher)
+        if len(teachers):
+            n = len(teachers)
+            klass[teachers] = first + np.arange(n)
+            needs_teacher.extend([True] * n)
+        else:
+            n = max(1, math.ceil(len(others) / bucket["size"][0]))
+            needs_teacher.extend([False] * n)
+        klass[others] = first + np.arange(len(others)) % n
+    return klass, np.asarray(needs_teacher, dtype=bool)

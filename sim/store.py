@@ -1,0 +1,191 @@
+"""Results on disk: one folder per run, written completely or not at all.
+
+Files go to a hidden temporary folder beside the target, which is renamed into place
+only when every file is written; an interrupted or failed write leaves the previous
+results (if any) untouched and no half-written folder behind. Outputs are byte-stable
+for a given seed (sorted keys, fixed float formatting, gzip without a timestamp), so
+runs can be compared with ``cmp``.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim import __version__
+from sim.config import s_to_clock, to_toml
+from sim.model.people import Fate
+from sim.monitor import quantile_from_histogram
+from sim.runner import RunResult
+
+SUMMARY = "summary.json"
+TIMESERIES = "timeseries.csv"
+PEOPLE = "people.csv.gz"
+SCENARIO = "scenario.toml"
+DASHBOARD = "dashboard.png"
+
+
+class OutputError(OSError):
+    """The results folder cannot be written; the message is one line for the user."""
+
+
+def summary(result: RunResult) -> dict[str, Any]:
+    """The content of ``summary.json``: everything but ``wall_s`` and ``speed`` is seeded."""
+    sim_s = result.scenario.end_s - result.scenario.start_s
+    requests = sum(s["arrivals"] for s in result.service_summary.values())
+    wall = max(result.wall_s, 1e-9)
+    return {
+        "scenario": result.scenario.name,
+        "seed": result.seed,
+        "replication": result.replication,
+        "sim_version": __version__,
+        "simulated_s": sim_s,
+        "kpi": result.kpi,
+        "services": result.service_summary,
+        "events": result.events,
+        "wall_s": round(result.wall_s, 3),
+        "speed": {
+            "people_per_s": round(result.kpi["arrived"] / wall, 1),
+            "requests_per_s": round(requests / wall, 1),
+            "events_per_s": round(result.events / wall, 1),
+        },
+    }
+
+
+def timeseries_rows(result: RunResult) -> tuple[list[str], list[list[Any]]]:
+    """Per-minute table: people-level counters, people in class, then per-service columns."""
+    columns: dict[str, np.ndarray] = {"minute_start_s": result.minute_start_s}
+    columns.update(result.counters)
+    columns["in_class"] = result.in_class
+    for name, s in result.services.items():
+        columns[f"{name}.arrivals"] = s.arrivals
+        columns[f"{name}.served"] = s.served
+        columns[f"{name}.abandoned"] = s.abandoned
+        columns[f"{name}.rejected"] = s.rejected
+        columns[f"{name}.wasted"] = s.wasted
+        columns[f"{name}.mean_queue"] = s.mean_queue
+        columns[f"{name}.mean_busy"] = s.mean_busy
+        for q in (50, 95, 99):
+            columns[f"{name}.latency_p{q}_s"] = quantile_from_histogram(s.latency_hist, q / 100)
+    header = ["clock", *columns]
+    clocks = [s_to_clock(t) for t in result.minute_start_s]
+    rows = [[clocks[i], *(_fmt(col[i]) for col in columns.values())] for i in range(len(clocks))]
+    return header, rows
+
+
+def write_results(
+    result: RunResult,
+    out_dir: Path | str,
+    extra_files: dict[str, Callable[[Path], None]] | None = None,
+) -> Path:
+    """Write every result file of `result` to `out_dir` atomically; return the folder.
+
+    `extra_files` maps a file name to a function that writes it to the given path (the
+    CLI uses it for the dashboard, so that this module does not depend on matplotlib).
+    """
+    out_dir = Path(out_dir)
+    parent = out_dir.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; results are ordinary files
+    except OSError as err:
+        raise OutputError(f"cannot write results to {out_dir}: {err.strerror}") from None
+    try:
+        _write_all(result, tmp, extra_files or {})
+        _replace_dir(tmp, out_dir)
+    except BaseException as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError):
+            raise OutputError(f"cannot write results to {out_dir}: {err.strerror}") from None
+        raise
+    return out_dir
+
+
+def _write_all(result: RunResult, folder: Path, extra: dict[str, Callable[[Path], None]]) -> None:
+    (folder / SCENARIO).write_text(to_toml(result.scenario), encoding="utf-8")
+    text = json.dumps(summary(result), indent=2, sort_keys=True, allow_nan=False)
+    (folder / SUMMARY).write_text(text + "\n", encoding="utf-8")
+    header, rows = timeseries_rows(result)
+    with open(folder / TIMESERIES, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    _write_people(result, folder / PEOPLE)
+    for name, writer_fn in extra.items():
+        writer_fn(folder / name)
+
+
+def _write_people(result: RunResult, path: Path) -> None:
+    """One row per person, gzip-compressed with a zero timestamp (byte-stable)."""
+    p = result.people
+    names = np.asarray(result.group_names, dtype=object)[p["group"]]
+    roles = np.asarray(result.group_roles, dtype=object)[p["group"]]
+    fates = np.asarray([f.name.lower() for f in Fate], dtype=object)[p["fate"]]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        [
+            "person",
+            "group",
+            "role",
+            "intended_s",
+            "class_start_s",
+            "reached_s",
+            "lobby_s",
+            "ended_s",
+            "fate",
+            "attempts",
+            "failures",
+        ]
+    )
+    cols = [p["intended"], p["class_start"], p["reached"], p["lobby"], p["ended"]]
+    formatted = [[_fmt(v) for v in col.tolist()] for col in cols]
+    attempts, failures = p["attempts"].tolist(), p["failures"].tolist()
+    for i in range(len(names)):
+        writer.writerow(
+            [i, names[i], roles[i], *(f[i] for f in formatted), fates[i], attempts[i], failures[i]]
+        )
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+        gz.write(buffer.getvalue().encode("utf-8"))
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    """Move `tmp` to `target`, replacing an older `target` only once `tmp` is complete."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        target.rename(old)
+    try:
+        tmp.rename(target)
+    except OSError:
+        if old is not None:
+            old.rename(target)  # put the previous results back
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _fmt(value: Any) -> str:
+    """Fixed, locale-free formatting: integers as such, floats to 6 significant digits."""
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    value = float(value)
+    if math.isnan(value) or math.isinf(value):
+        return ""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}"

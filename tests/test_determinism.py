@@ -1,0 +1,32 @@
+"""One seed gives bit-identical results; another seed gives different ones."""
+
+from __future__ import annotations
+
+import json
+
+from sim.config import load_scenario
+from sim.runner import run
+from sim.store import PEOPLE, SUMMARY, TIMESERIES, write_results
+from tests.conftest import DEFAULT, SMALL_DEFAULT
+
+
+def _files(tmp_path, name, seed):
+    sc = load_scenario(DEFAULT, list(SMALL_DEFAULT))
+    folder = write_results(run(sc, seed=seed), tmp_path / name)
+    summary = json.loads((folder / SUMMARY).read_text())
+    del summary["wall_s"], summary["speed"]
+    return (
+        (folder / TIMESERIES).read_bytes(),
+        (folder / PEOPLE).read_bytes(),
+        summary,
+    )
+
+
+def test_same_seed_same_bytes(tmp_path):
+    first = _files(tmp_path, "a", seed=7)
+    second = _files(tmp_path, "b", seed=7)
+    assert first == second
+
+
+def test_other_seed_other_results(tmp_path):
+    assert _files(tmp_path, "a", seed=7)[0] != _files(tmp_path, "c", seed=8)[0]
