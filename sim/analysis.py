@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.model.people import Fate
-from sim.monitor import quantile_from_histogram
+from sim.monitor import FAIL_CAUSES, quantile_from_histogram
 
 if TYPE_CHECKING:
     from sim.runner import RunResult
@@ -43,7 +43,7 @@ def kpis(result: RunResult) -> dict[str, Any]:
     by_five = reached & (people["reached"] <= people["class_start"] + FIVE_MINUTES_S)
     counters = result.counters
     attempts = int(counters["attempts"].sum())
-    failed = int(sum(counters[k].sum() for k in ("fail_timeout", "fail_rejected", "fail_full")))
+    failed = int(sum(counters[f"fail_{cause}"].sum() for cause in FAIL_CAUSES))
     return {
         "people": len(fate),
         "arrived": int(arrived.sum()),
@@ -67,6 +67,8 @@ def service_summary(result: RunResult) -> dict[str, dict[str, float]]:
     duration = float(result.scenario.end_s - result.scenario.start_s)
     out = {}
     for name, s in result.services.items():
+        capacity_area = s.mean_capacity.sum() * 60.0
+        servers = result.scenario.services[name].servers
         out[name] = {
             "capacity_workers": s.capacity,
             "arrivals": int(s.arrivals.sum()),
@@ -74,11 +76,19 @@ def service_summary(result: RunResult) -> dict[str, dict[str, float]]:
             "abandoned": int(s.abandoned.sum()),
             "rejected": int(s.rejected.sum()),
             "wasted": int(s.wasted.sum()),
+            "errors": int(s.errors.sum()),
             "mean_wait_s": s.wait_sum / s.wait_count if s.wait_count else 0.0,
             "p95_wait_s": _nan_to_zero(quantile_from_histogram(s.wait_hist, 0.95)),
-            "utilization": float(s.mean_busy.sum() * 60.0 / (s.capacity * duration)),
+            "utilization": float(s.mean_busy.sum() * 60.0 / capacity_area)
+            if capacity_area
+            else 0.0,
             "mean_queue": float(s.mean_queue.sum() * 60.0 / duration),
             "peak_queue": int(s.peak_queue),
+            "availability": float(s.mean_servers_up.sum() * 60.0 / (servers * duration)),
+            "crashes": int(s.crashes.sum()),
+            "downtime_s": float(s.downtime_s),
+            "attack_requests": int(s.attack_arrivals.sum()),
+            "attack_served": int(s.attack_served.sum()),
         }
     return out
 

@@ -7,6 +7,7 @@ stderr with exit code 2 and no traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from rich.table import Table
 
 from sim.config import Scenario, ScenarioError, load_scenario, s_to_clock, to_toml
 from sim.runner import RunResult, run
-from sim.store import DASHBOARD, OutputError, write_results
+from sim.store import DASHBOARD, PEOPLE, SCENARIO, SUMMARY, TIMESERIES, OutputError, write_results
 
 DEFAULT_SCENARIO = Path("experiments/default.toml")
 PROGRESS_AFTER_S = 2.0  # show a progress bar only for runs longer than this
@@ -46,9 +47,13 @@ ScenarioArg = Annotated[
 ]
 
 
+RESULT_FILES = {SCENARIO, SUMMARY, TIMESERIES, PEOPLE, DASHBOARD}
+
+
 def fail(message: str) -> None:
     """Print one line for the user and exit with code 2."""
-    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    line = " ".join(message.splitlines())
+    err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -72,9 +77,12 @@ def run_command(
 ) -> None:
     """Simulate one morning, print the KPIs and write the results folder."""
     resolved = _load(scenario, set_)
+    if seed is not None:  # recorded in scenario.toml, so that the folder reruns as it ran
+        resolved = resolved.model_copy(update={"seed": seed})
     target = out_dir or Path("results") / resolved.name
+    _check_target(target)
     with _progress(resolved) as report:
-        result = run(resolved, seed=seed, progress=report)
+        result = run(resolved, progress=report)
     extra = {DASHBOARD: lambda path: _save_dashboard(result, path)} if dashboard else {}
     try:
         write_results(result, target, extra)
@@ -88,6 +96,33 @@ def run_command(
 def show_command(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
     """Print the fully resolved scenario (defaults filled, overrides applied) as TOML."""
     typer.echo(to_toml(_load(scenario, set_)), nl=False)
+
+
+def _check_target(target: Path) -> None:
+    """Fail before simulating if `target` cannot become the results folder.
+
+    The results are written beside `target` and renamed into place, replacing an older
+    results folder: a folder holding anything else is never replaced.
+    """
+    if target.is_dir():
+        try:
+            foreign = sorted(p.name for p in target.iterdir() if p.name not in RESULT_FILES)
+        except OSError as e:
+            fail(f"cannot write results to {target}: {e.strerror}")
+        if foreign:
+            fail(
+                f"cannot write results to {target}: it is a folder that is not a results "
+                f"folder (it holds {foreign[0]}); choose another --out"
+            )
+    elif target.exists() or target.is_symlink():
+        fail(f"cannot write results to {target}: it exists and is not a folder")
+    parent = target.absolute().parent
+    while not parent.exists():  # the folders still to be created
+        parent = parent.parent
+    if not parent.is_dir():
+        fail(f"cannot write results to {target}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        fail(f"cannot write results to {target}: {parent} is not writable")
 
 
 def _save_dashboard(result: RunResult, path: Path) -> None:

@@ -66,7 +66,7 @@ def quantile_from_histogram(counts: np.ndarray, q: float) -> float:
 class Level:
     """A quantity that changes at instants, integrated over time into per-minute areas."""
 
-    __slots__ = ("areas", "last_t", "level", "origin", "peak")
+    __slots__ = ("areas", "last_t", "level", "origin", "peak", "zero_time")
 
     def __init__(self, origin: float, n_minutes: int) -> None:
         self.origin = origin
@@ -74,11 +74,15 @@ class Level:
         self.last_t = origin
         self.level = 0
         self.peak = 0
+        self.zero_time = 0.0  # total time spent at level 0
 
     def change(self, now: float, delta: int) -> None:
         last = self.last_t
-        if now > last and self.level:
-            self._accumulate(last, now)
+        if now > last:
+            if self.level:
+                self._accumulate(last, now)
+            else:
+                self.zero_time += now - last
         self.last_t = now
         self.level += delta
         if self.level > self.peak:
@@ -102,9 +106,7 @@ class Level:
 
     def close(self, end: float) -> np.ndarray:
         """Per-minute mean level up to `end`."""
-        if end > self.last_t and self.level:
-            self._accumulate(self.last_t, end)
-        self.last_t = end
+        self.change(end, 0)
         return np.asarray(self.areas) / 60.0
 
 
@@ -122,8 +124,16 @@ class ServiceRecord:
         self.abandoned = list(zeros)
         self.rejected = list(zeros)
         self.wasted = list(zeros)  # served after the client had given up
-        self.queue = Level(origin, n_minutes)
-        self.busy = Level(origin, n_minutes)
+        self.errors = list(zeros)  # refused by a dead server or lost in a crash
+        self.crashes = list(zeros)
+        self.attack_arrivals = list(zeros)
+        self.attack_served = list(zeros)
+        self.attack_rejected = list(zeros)
+        self.attack_lost = list(zeros)  # in progress or queued when the server crashed
+        self.queue = Level(origin, n_minutes)  # backlog places taken
+        self.busy = Level(origin, n_minutes)  # workers busy
+        self.up_workers = Level(origin, n_minutes)  # workers of servers that are up
+        self.servers_up = Level(origin, n_minutes)
         self.latency = [[0] * N_BUCKETS for _ in range(n_minutes)]
         self.wait_hist = [0] * N_BUCKETS
         self.wait_sum = 0.0
@@ -142,8 +152,17 @@ class ServiceSeries:
     abandoned: np.ndarray
     rejected: np.ndarray
     wasted: np.ndarray
+    errors: np.ndarray
+    crashes: np.ndarray
+    attack_arrivals: np.ndarray
+    attack_served: np.ndarray
+    attack_rejected: np.ndarray
+    attack_lost: np.ndarray
     mean_queue: np.ndarray
     mean_busy: np.ndarray
+    mean_capacity: np.ndarray
+    mean_servers_up: np.ndarray
+    downtime_s: float  # time with no server up
     peak_queue: int
     latency_hist: np.ndarray  # minutes x buckets
     wait_hist: np.ndarray
@@ -152,13 +171,14 @@ class ServiceSeries:
     response_sum: float
 
 
+FAIL_CAUSES = ("timeout", "rejected", "error", "full")
+"""Why an attempt failed: no answer in time, backlog full, server down, class full."""
+
 PEOPLE_COUNTERS = (
     "intended",
     "attempts",
     "successes",
-    "fail_timeout",
-    "fail_rejected",
-    "fail_full",
+    *(f"fail_{cause}" for cause in FAIL_CAUSES),
     "reached",
     "gave_up",
 )
@@ -200,8 +220,17 @@ class Recorder:
                 abandoned=np.asarray(rec.abandoned),
                 rejected=np.asarray(rec.rejected),
                 wasted=np.asarray(rec.wasted),
+                errors=np.asarray(rec.errors),
+                crashes=np.asarray(rec.crashes),
+                attack_arrivals=np.asarray(rec.attack_arrivals),
+                attack_served=np.asarray(rec.attack_served),
+                attack_rejected=np.asarray(rec.attack_rejected),
+                attack_lost=np.asarray(rec.attack_lost),
                 mean_queue=rec.queue.close(self.end),
                 mean_busy=rec.busy.close(self.end),
+                mean_capacity=rec.up_workers.close(self.end),
+                mean_servers_up=rec.servers_up.close(self.end),
+                downtime_s=rec.servers_up.zero_time,
                 peak_queue=rec.queue.peak,
                 latency_hist=np.asarray(rec.latency, dtype=np.int64),
                 wait_hist=np.asarray(rec.wait_hist, dtype=np.int64),

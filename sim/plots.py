@@ -21,7 +21,7 @@ from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from sim.config import clock_to_s
 from sim.model.population import class_step_of
-from sim.monitor import quantile_from_histogram
+from sim.monitor import FAIL_CAUSES, quantile_from_histogram
 
 if TYPE_CHECKING:
     from sim.runner import RunResult
@@ -39,7 +39,7 @@ OKABE_ITO = (
     "#D55E00",  # vermillion
     "#F0E442",  # yellow (last: weak on white)
 )
-CAUSE_COLOURS = {"timeout": "#D55E00", "rejected": "#56B4E9", "full": BLACK}
+CAUSE_COLOURS = {"timeout": "#D55E00", "rejected": "#56B4E9", "error": "#CC79A7", "full": BLACK}
 GREY = "#666666"
 TICK_STEP_S = 1800.0  # one x tick every 30 minutes
 PERCENTILES = ((0.50, "p50", "-"), (0.95, "p95", "-."), (0.99, "p99", ":"))
@@ -99,7 +99,7 @@ def service_colours(result: RunResult) -> dict[str, str]:
 def _arrivals_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None:
     """People arriving versus requests reaching each service: the load the platform sees."""
     x, counters = minute_mids(result), result.counters
-    ax.plot(x, counters["attempts"], color=GREY, lw=1.2, label="attempts (people/min)")
+    ax.plot(x, counters["attempts"], color=GREY, lw=1.2, label="attempts, all steps (requests/min)")
     for name, series in result.services.items():
         ax.plot(x, series.arrivals, color=colours[name], lw=1.0, label=f"{name} (requests/min)")
     # Dotted and on top: the first service usually sees exactly the intended connects.
@@ -137,7 +137,7 @@ def failure_rates(result: RunResult) -> dict[str, np.ndarray]:
     counters = result.counters
     attempts = counters["attempts"].astype(float)
     rates = {}
-    for cause in ("timeout", "rejected", "full"):
+    for cause in FAIL_CAUSES:
         failed = counters[f"fail_{cause}"].astype(float)
         rates[cause] = 100.0 * np.divide(
             failed, attempts, out=np.zeros_like(failed), where=attempts > 0

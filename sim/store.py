@@ -74,8 +74,13 @@ def timeseries_rows(result: RunResult) -> tuple[list[str], list[list[Any]]]:
         columns[f"{name}.abandoned"] = s.abandoned
         columns[f"{name}.rejected"] = s.rejected
         columns[f"{name}.wasted"] = s.wasted
+        columns[f"{name}.errors"] = s.errors
+        columns[f"{name}.crashes"] = s.crashes
+        columns[f"{name}.attack_arrivals"] = s.attack_arrivals
+        columns[f"{name}.attack_served"] = s.attack_served
         columns[f"{name}.mean_queue"] = s.mean_queue
         columns[f"{name}.mean_busy"] = s.mean_busy
+        columns[f"{name}.mean_servers_up"] = s.mean_servers_up
         for q in (50, 95, 99):
             columns[f"{name}.latency_p{q}_s"] = quantile_from_histogram(s.latency_hist, q / 100)
     header = ["clock", *columns]

@@ -10,6 +10,12 @@ still in the line is still baked when its turn comes, unless the shop is clever 
 to drop orders of people who left (``drop_abandoned``). That wasted work is what turns a
 surge into a collapse: the counters are busy with bread nobody will collect.
 
+Pushed too far, a counter slows down (bakers get in each other's way: the service time
+grows with the number of requests in progress beyond a knee) and may crash when its line
+grows past a threshold: everything queued or in the oven is lost, the counter reopens
+after a restart time, and the load balancer keeps sending people to it until it notices,
+a detection delay later.
+
 This is the hot path of the simulator, so requests are driven by callbacks on SimPy
 events, not by a process per request: submitting costs one event for the reply, one for
 the completion and, when the client may give up first, one for the patience timer.
@@ -19,6 +25,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import simpy
 
@@ -32,24 +40,31 @@ class Outcome:
     SERVED = "served"
     TIMEOUT = "timeout"
     REJECTED = "rejected"
+    ERROR = "error"  # the server crashed, or is down and refused the connection
 
 
 class Request:
-    """One request of one client; a plain record."""
+    """One request of one client (or one batch of attack requests); a plain record."""
 
-    __slots__ = ("deadline", "done", "reply", "server", "started", "submitted")
+    __slots__ = ("cost", "deadline", "done", "epoch", "reply", "server", "started",
+                 "submitted", "weight")
 
-    def __init__(self, reply: simpy.Event, submitted: float, deadline: float) -> None:
-        self.reply = reply
+    def __init__(self, reply: simpy.Event | None, submitted: float, deadline: float,
+                 weight: int = 1, cost: float = 1.0) -> None:
+        self.reply = reply  # None for attack traffic: nobody waits for the answer
         self.submitted = submitted
         self.deadline = deadline
+        self.weight = weight  # backlog places it takes (a batch of attack requests)
+        self.cost = cost  # work per request, in multiples of a normal request
         self.server: Server | None = None
         self.started = False
-        self.done = False  # the client has its answer (served or gave up)
+        self.done = False  # the client has its answer (served, gave up, or error)
+        self.epoch = 0  # the server's life in which the work started
 
 
 class Server:
-    __slots__ = ("backlog", "busy", "index", "live_queued", "queue", "workers")
+    __slots__ = ("backlog", "busy", "detected_down", "epoch", "in_service", "index",
+                 "live_queued", "queue", "up", "workers")
 
     def __init__(self, index: int, workers: int, backlog: int) -> None:
         self.index = index
@@ -57,11 +72,35 @@ class Server:
         self.backlog = backlog
         self.busy = 0
         self.queue: deque[Request] = deque()
-        self.live_queued = 0  # queued requests that still occupy a backlog slot
+        self.live_queued = 0  # backlog places taken by queued requests
+        self.in_service: set[Request] = set()
+        self.up = True
+        self.detected_down = False  # the load balancer has noticed the server is down
+        self.epoch = 0  # incremented at each crash: work started before is lost
 
-    @property
-    def load(self) -> int:
-        return self.busy + self.live_queued
+
+@dataclass(frozen=True)
+class CrashPolicy:
+    """When a server crashes and how long it stays down."""
+
+    backlog_above: int  # crash when the backlog (places taken) exceeds this
+    restart: Sampler  # restart time (s)
+    detection_s: float  # time for the load balancer to notice a dead server
+    refuse_while_down: bool = True  # False: requests sent to a dead server hang
+
+
+def linear_slowdown(knee: int, slope: float) -> Callable[[int], float]:
+    """Service-time factor ``1 + slope * max(0, n - knee)`` for n requests in progress."""
+    return lambda n: 1.0 + slope * (n - knee) if n > knee else 1.0
+
+
+def usl_slowdown(alpha: float, beta: float) -> Callable[[int], float]:
+    """Universal scalability law: factor ``1 + alpha (n - 1) + beta n (n - 1)``.
+
+    Gunther's USL gives throughput ``X(n) = n / (1 + alpha (n-1) + beta n (n-1))`` for n
+    requests in progress; each request then takes that denominator times longer.
+    """
+    return lambda n: 1.0 + alpha * (n - 1) + beta * n * (n - 1)
 
 
 class Service:
@@ -81,17 +120,25 @@ class Service:
         patience_covers: str = "response",
         dispatch: str = "least_loaded",
         routing: UniformSampler | None = None,
+        slowdown: Callable[[int], float] | None = None,
+        crash: CrashPolicy | None = None,
     ) -> None:
         self.env = env
         self.name = name
-        self.servers = [Server(i, workers_per_server, backlog_per_server) for i in range(servers)]
+        self.workers_per_server = workers_per_server
+        self.backlog_per_server = backlog_per_server
+        self.servers: list[Server] = []
         self.service_time = service_time
         self.record = record
         self.drop_abandoned = drop_abandoned
         self.wait_only = patience_covers == "wait"
         self.dispatch = dispatch
         self.routing = routing
+        self.slowdown = slowdown
+        self.crash = crash
         self._next = 0
+        for _ in range(servers):
+            self.add_server()
 
     # -- client side -----------------------------------------------------------
 
@@ -105,7 +152,14 @@ class Service:
         minute = self._minute(now)
         record.arrivals[minute] += 1
         server = self._choose()
-        if server.busy < server.workers:
+        if server is None or not server.up:
+            if server is None or self.crash is None or self.crash.refuse_while_down:
+                record.errors[minute] += 1
+                request.done = True
+                reply.succeed(Outcome.ERROR)
+                return reply
+            # a dead server not yet noticed swallows the request: the client times out
+        elif server.busy < server.workers:
             finish = self._start(server, request, now)
             if self.wait_only or finish <= request.deadline:
                 return reply  # answered in time for sure: no patience timer needed
@@ -115,34 +169,65 @@ class Service:
             reply.succeed(Outcome.REJECTED)
             return reply
         else:
-            server.queue.append(request)
-            server.live_queued += 1
-            request.server = server
-            record.queue.change(now, 1)
+            self._enqueue(server, request, now)
         if patience < math.inf:
             env.timeout(patience, request).callbacks.append(self._on_patience)
         return reply
 
-    def _choose(self) -> Server:
+    def submit_attack(self, count: int, cost: float) -> None:
+        """`count` attack requests arriving together, each `cost` times a normal one.
+
+        They are queued as one entry taking `count` backlog places and served back to
+        back by one worker; as many as fit in the backlog are admitted, the rest rejected.
+        """
+        now = self.env.now
+        record = self.record
+        minute = self._minute(now)
+        record.attack_arrivals[minute] += count
+        server = self._choose()
+        if server is None or not server.up:
+            record.attack_rejected[minute] += count
+            return
+        admitted = count
+        if server.busy >= server.workers:
+            admitted = min(count, server.backlog - server.live_queued)
+        if admitted <= 0:
+            record.attack_rejected[minute] += count
+            return
+        record.attack_rejected[minute] += count - admitted
+        request = Request(None, now, math.inf, weight=admitted, cost=cost)
+        request.done = True
+        if server.busy < server.workers:
+            self._start(server, request, now)
+        else:
+            self._enqueue(server, request, now)
+
+    def _choose(self) -> Server | None:
+        """The server the load balancer picks, or None if it knows all are down."""
         servers = self.servers
         if len(servers) == 1:
-            return servers[0]
+            server = servers[0]
+            return None if server.detected_down else server
         if self.dispatch == "least_loaded":
-            best = servers[0]
-            best_load = best.busy + best.live_queued
-            if best_load == 0:
-                return best
+            best, best_load = None, math.inf
             for server in servers:
+                if server.detected_down:
+                    continue
                 load = server.busy + server.live_queued
                 if load < best_load:
                     best, best_load = server, load
                     if load == 0:
                         break
             return best
-        if self.dispatch == "round_robin":
-            self._next = (self._next + 1) % len(servers)
-            return servers[self._next]
-        return servers[int(self.routing() * len(servers))]  # random
+        for _ in range(len(servers)):
+            if self.dispatch == "round_robin":
+                self._next = (self._next + 1) % len(servers)
+                server = servers[self._next]
+            else:
+                server = servers[int(self.routing() * len(servers))]
+            if not server.detected_down:
+                return server
+        return next((s for s in servers if not s.detected_down), None)
 
     def _on_patience(self, event: simpy.Event) -> None:
         request: Request = event.value
@@ -151,35 +236,64 @@ class Service:
         request.done = True
         now = self.env.now
         self.record.abandoned[self._minute(now)] += 1
-        if not request.started and self.drop_abandoned:
-            request.server.live_queued -= 1
+        server = request.server
+        if server is not None and not request.started and self.drop_abandoned:
+            server.live_queued -= 1
             self.record.queue.change(now, -1)
         request.reply.succeed(Outcome.TIMEOUT)
 
     # -- server side -----------------------------------------------------------
 
+    def _enqueue(self, server: Server, request: Request, now: float) -> None:
+        server.queue.append(request)
+        server.live_queued += request.weight
+        request.server = server
+        self.record.queue.change(now, request.weight)
+        if self.crash is not None and server.live_queued > self.crash.backlog_above:
+            self._crash(server, now)
+
     def _start(self, server: Server, request: Request, now: float) -> float:
         """Begin serving `request`; return the time it will complete."""
         server.busy += 1
+        server.in_service.add(request)
         request.server = server
         request.started = True
+        request.epoch = server.epoch
         record = self.record
         record.busy.change(now, 1)
-        wait = now - request.submitted
-        if request.submitted >= record.warmup_end:
-            record.wait_sum += wait
-            record.wait_count += 1
-            record.wait_hist[bucket_of(wait)] += 1
-        duration = self.service_time()
+        if request.reply is None:  # a batch of attack requests, served back to back
+            duration = request.cost * sum(self.service_time() for _ in range(request.weight))
+        else:
+            wait = now - request.submitted
+            if request.submitted >= record.warmup_end:
+                record.wait_sum += wait
+                record.wait_count += 1
+                record.wait_hist[bucket_of(wait)] += 1
+            duration = self.service_time()
+        if self.slowdown is not None:
+            duration *= self.slowdown(server.busy)
         self.env.timeout(duration, request).callbacks.append(self._on_complete)
         return now + duration
 
     def _on_complete(self, event: simpy.Event) -> None:
         request: Request = event.value
         server = request.server
+        if request.epoch != server.epoch:
+            return  # the server crashed while working on it: the work is lost
         now = self.env.now
         record = self.record
         minute = self._minute(now)
+        server.busy -= 1
+        server.in_service.discard(request)
+        record.busy.change(now, -1)
+        if request.reply is None:
+            record.attack_served[minute] += request.weight
+        else:
+            self._answer(request, now, minute)
+        self._pull(server, now)
+
+    def _answer(self, request: Request, now: float, minute: int) -> None:
+        record = self.record
         record.served[minute] += 1
         response = now - request.submitted
         record.latency[minute][bucket_of(response)] += 1
@@ -187,28 +301,71 @@ class Service:
             record.response_sum += response
         if request.done:
             record.wasted[minute] += 1
-        else:
-            in_time = now <= request.deadline or self.wait_only
+        else:  # in time: a late answer would have met the patience timer first
             request.done = True
-            if in_time:
-                request.reply.succeed(Outcome.SERVED)
-            else:  # cannot happen: the patience timer fires first at the deadline
-                request.reply.succeed(Outcome.TIMEOUT)
-        server.busy -= 1
-        record.busy.change(now, -1)
-        self._pull(server, now)
+            request.reply.succeed(Outcome.SERVED)
 
     def _pull(self, server: Server, now: float) -> None:
         """Start the next queued request, skipping those dropped after their client left."""
         queue = server.queue
-        while queue:
+        while queue and server.busy < server.workers:
             request = queue.popleft()
-            if request.done and self.drop_abandoned and not request.started:
+            if request.done and self.drop_abandoned and request.reply is not None:
                 continue  # already removed from live_queued when its client gave up
-            server.live_queued -= 1
-            self.record.queue.change(now, -1)
+            server.live_queued -= request.weight
+            self.record.queue.change(now, -request.weight)
             self._start(server, request, now)
-            return
+
+    # -- crashes and capacity ---------------------------------------------------
+
+    def _crash(self, server: Server, now: float) -> None:
+        """Everything queued or in progress on `server` fails; it restarts later."""
+        record = self.record
+        minute = self._minute(now)
+        record.crashes[minute] += 1
+        server.up = False
+        server.epoch += 1
+        record.busy.change(now, -server.busy)
+        record.queue.change(now, -server.live_queued)
+        record.up_workers.change(now, -server.workers)
+        record.servers_up.change(now, -1)
+        lost = [*server.in_service, *server.queue]
+        server.busy = 0
+        server.live_queued = 0
+        server.in_service.clear()
+        server.queue.clear()
+        for request in lost:
+            if request.reply is None:
+                record.attack_lost[minute] += request.weight
+            elif not request.done:
+                request.done = True
+                record.errors[minute] += 1
+                request.reply.succeed(Outcome.ERROR)
+        env = self.env
+        epoch = server.epoch
+        env.timeout(self.crash.detection_s).callbacks.append(
+            lambda _: self._notice_down(server, epoch))
+        env.timeout(self.crash.restart()).callbacks.append(lambda _: self._restart(server))
+
+    def _notice_down(self, server: Server, epoch: int) -> None:
+        if not server.up and server.epoch == epoch:
+            server.detected_down = True
+
+    def _restart(self, server: Server) -> None:
+        now = self.env.now
+        server.up = True
+        server.detected_down = False
+        self.record.up_workers.change(now, server.workers)
+        self.record.servers_up.change(now, 1)
+
+    def add_server(self) -> Server:
+        """Bring one more server into the pool (at build time, or by an autoscaler)."""
+        server = Server(len(self.servers), self.workers_per_server, self.backlog_per_server)
+        self.servers.append(server)
+        now = self.env.now
+        self.record.up_workers.change(now, server.workers)
+        self.record.servers_up.change(now, 1)
+        return server
 
     def _minute(self, now: float) -> int:
         record = self.record
@@ -220,7 +377,7 @@ class Service:
 
     @property
     def capacity(self) -> int:
-        return sum(s.workers for s in self.servers)
+        return sum(s.workers for s in self.servers if s.up)
 
     @property
     def busy(self) -> int:
