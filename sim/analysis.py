@@ -68,7 +68,7 @@ def service_summary(result: RunResult) -> dict[str, dict[str, float]]:
     out = {}
     for name, s in result.services.items():
         capacity_area = s.mean_capacity.sum() * 60.0
-        servers = result.scenario.services[name].servers
+        up, down = s.mean_servers_up.sum(), s.mean_servers_down.sum()
         out[name] = {
             "capacity_workers": s.capacity,
             "arrivals": int(s.arrivals.sum()),
@@ -76,7 +76,11 @@ def service_summary(result: RunResult) -> dict[str, dict[str, float]]:
             "abandoned": int(s.abandoned.sum()),
             "rejected": int(s.rejected.sum()),
             "wasted": int(s.wasted.sum()),
-            "errors": int(s.errors.sum()),
+            "refused": int(s.refused.sum()),
+            "crash_lost": int(s.crash_lost.sum()),
+            "dropped": int(s.dropped.sum()),
+            "blocked": int(s.blocked.sum()),
+            "lost": int(s.lost.sum()),
             "mean_wait_s": s.wait_sum / s.wait_count if s.wait_count else 0.0,
             "p95_wait_s": _nan_to_zero(quantile_from_histogram(s.wait_hist, 0.95)),
             "utilization": float(s.mean_busy.sum() * 60.0 / capacity_area)
@@ -84,10 +88,12 @@ def service_summary(result: RunResult) -> dict[str, dict[str, float]]:
             else 0.0,
             "mean_queue": float(s.mean_queue.sum() * 60.0 / duration),
             "peak_queue": int(s.peak_queue),
-            "availability": float(s.mean_servers_up.sum() * 60.0 / (servers * duration)),
+            "availability": float(up / (up + down)) if up + down else 0.0,
             "crashes": int(s.crashes.sum()),
             "downtime_s": float(s.downtime_s),
             "attack_requests": int(s.attack_arrivals.sum()),
+            "attack_blocked": int(s.attack_blocked.sum()),
+            "attack_rejected": int(s.attack_rejected.sum()),
             "attack_served": int(s.attack_served.sum()),
         }
     return out

@@ -185,6 +185,26 @@ BackoffSpec = Annotated[
 ]
 
 
+class RetryBudget(Strict):
+    """A retry budget in the client app, shared by everybody of the cohort (or source).
+
+    A token bucket: each retry spends a token, tokens come back at `tokens_per_s`, at most
+    `burst` are saved. A retry that finds no token waits for the next one (the app holds
+    it back), so retries can never add more than `tokens_per_s` requests per second,
+    however often attempts fail: this is what breaks a retry storm.
+    """
+
+    tokens_per_s: PositiveFloat
+    burst: Annotated[int, Field(ge=1)] = 3
+
+
+class CircuitBreaker(Strict):
+    """After `failures` failed attempts in a row, the client stops for `open_s` seconds."""
+
+    failures: Annotated[int, Field(ge=1)]
+    open_s: PositiveFloat
+
+
 class Behaviour(Strict):
     """How people wait, give up and retry."""
 
@@ -193,9 +213,77 @@ class Behaviour(Strict):
     retry_probability: Probability = 0.9
     max_attempts: Annotated[int, Field(ge=1)] = 6
     backoff: BackoffSpec = JitterBackoff(kind="exponential_jitter", base_s=10.0)
+    retry_budget: RetryBudget | None = None
+    circuit_breaker: CircuitBreaker | None = None
 
 
 # ---------------------------------------------------------------- platform
+
+
+Role = Literal["pupil", "teacher", "other"]
+
+
+class LinearSlowdown(Strict):
+    """Service time x ``1 + slope * (n - knee)`` when n > knee requests are in progress."""
+
+    kind: Literal["linear"]
+    knee: Annotated[int, Field(ge=1)]
+    slope: NonNegFloat
+
+
+class UslSlowdown(Strict):
+    """Universal scalability law: service time x ``1 + alpha (n-1) + beta n (n-1)``."""
+
+    kind: Literal["usl"]
+    alpha: NonNegFloat
+    beta: NonNegFloat = 0.0
+
+
+SlowdownSpec = Annotated[LinearSlowdown | UslSlowdown, Field(discriminator="kind")]
+
+
+class Crash(Strict):
+    """A server crashes when its backlog passes a threshold, and restarts later."""
+
+    backlog_above: Annotated[int, Field(ge=0)]
+    restart: ServiceTimeSpec = LognormalSpec(kind="lognormal", mean_s=180.0, cv=0.5)
+    detection_s: NonNegFloat = 10.0
+    while_undetected: Literal["refused", "hang"] = "refused"
+
+
+class RateLimit(Strict):
+    """Per-address token bucket in front of a service (excess requests are blocked)."""
+
+    per_address_per_s: PositiveFloat
+    burst: Annotated[int, Field(ge=1)] = 20
+
+
+class Scrubbing(Strict):
+    """Filtering that starts `detection_s` after an attack on its target begins and
+    removes shares of the attack and of the legitimate traffic while any attack lasts."""
+
+    detection_s: NonNegFloat = 300.0
+    attack_removed: Probability = 0.9
+    legit_removed: Probability = 0.0
+    hold_s: NonNegFloat = 600.0
+
+
+class Priority(Strict):
+    """Requests of these roles are served before the others during the window."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    roles: Annotated[list[Role], Field(min_length=1)]
+    start: ClockTime = Field("00:00", alias="from")
+    until: ClockTime = "23:59:59"
+
+
+class Autoscale(Strict):
+    """Every `period_s`, ask for enough servers to bring utilisation to the target."""
+
+    target_utilization: Annotated[float, Field(gt=0, le=1)] = 0.7
+    period_s: PositiveFloat = 60.0
+    boot_s: NonNegFloat = 120.0
+    max_servers: Annotated[int, Field(ge=1)]
 
 
 class Service(Strict):
@@ -207,6 +295,84 @@ class Service(Strict):
     service_time: ServiceTimeSpec
     drop_abandoned: bool = False
     dispatch: Literal["least_loaded", "round_robin", "random"] = "least_loaded"
+    slowdown: SlowdownSpec | None = None
+    crash: Crash | None = None
+    link: str | None = None
+    rate_limit: RateLimit | None = None
+    scrubbing: Scrubbing | None = None
+    priority: Priority | None = None
+    autoscale: Autoscale | None = None
+
+
+class Link(Strict):
+    """The edge link in front of some services: a volumetric flood saturates it."""
+
+    capacity_gbps: PositiveFloat
+    legit_gbps: NonNegFloat = 0.0
+    scrubbing: Scrubbing | None = None
+
+
+class Gate(Strict):
+    """Admission control: a quota of sessions, and/or a waiting room admitting at a rate.
+
+    A person passes the gate once per morning and holds a session until their journey
+    ends. With ``when_full = "queue"`` they wait in a waiting room showing their position
+    (and are `patience_factor` times more patient there); with ``"reject"`` they get a
+    "quota reached, try again later" page (a failure: they may retry).
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
+    max_new_per_s: PositiveFloat | None = None
+    max_sessions: Annotated[int, Field(ge=1)] | None = None
+    when_full: Literal["queue", "reject"] = "queue"
+    patience_factor: Annotated[float, Field(ge=1)] = 3.0
+    blocked_roles: list[Role] = []
+    blocked_from: ClockTime = "00:00"
+    blocked_until: ClockTime = "23:59:59"
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> Gate:
+        if self.max_new_per_s is None and self.max_sessions is None and not self.blocked_roles:
+            raise ValueError("a gate needs max_new_per_s, max_sessions or blocked_roles")
+        return self
+
+
+class AttackWave(Strict):
+    """One attack: an application flood on a service or a volumetric flood on a link."""
+
+    name: str
+    kind: Literal["application", "volumetric"]
+    target: str
+    start: ClockTime
+    duration_min: PositiveFloat
+    rate_per_s: NonNegFloat = 0.0
+    gbps: NonNegFloat = 0.0
+    bots: Annotated[int, Field(ge=1)] = 1000
+    cost: PositiveFloat = 1.0
+
+
+class AttackGenerator(Strict):
+    """`waves` attacks with starts spread at random between `first` and `last`, durations
+    drawn from `duration`, intensity multiplied by `growth` from one wave to the next."""
+
+    name: str
+    kind: Literal["application", "volumetric"]
+    target: str
+    waves: Annotated[int, Field(ge=1)]
+    first: ClockTime
+    last: ClockTime
+    duration: ServiceTimeSpec = LognormalSpec(kind="lognormal", mean_s=360.0, cv=1.0)
+    rate_per_s: NonNegFloat = 0.0
+    gbps: NonNegFloat = 0.0
+    growth: PositiveFloat = 1.0
+    bots: Annotated[int, Field(ge=1)] = 1000
+    cost: PositiveFloat = 1.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AttackGenerator:
+        if clock_to_s(self.last) < clock_to_s(self.first):
+            raise ValueError("last must not be before first")
+        return self
 
 
 class Classroom(Strict):
@@ -238,6 +404,13 @@ class ClassStep(Strict):
     think_time: DurationSpec = ExponentialSpec(kind="exponential", mean_s=300.0)
 
 
+class GateStep(Strict):
+    """Pass an admission gate (quota or waiting room); the session lasts the morning."""
+
+    kind: Literal["gate"]
+    gate: str
+
+
 def _step_kind(value: Any) -> str:
     if isinstance(value, dict):
         return value.get("kind", "request")
@@ -245,7 +418,9 @@ def _step_kind(value: Any) -> str:
 
 
 Step = Annotated[
-    Annotated[RequestStep, Tag("request")] | Annotated[ClassStep, Tag("class")],
+    Annotated[RequestStep, Tag("request")]
+    | Annotated[ClassStep, Tag("class")]
+    | Annotated[GateStep, Tag("gate")],
     Discriminator(_step_kind),
 ]
 
@@ -290,6 +465,7 @@ class Cohort(Strict):
     connect: ConnectSpec = NormalOffset(kind="normal", mean_min=-5.0, sd_min=5.0)
     class_group: str | None = None
     behaviour: Behaviour | None = None
+    people_per_address: Annotated[int, Field(ge=1)] = 1
 
     @model_validator(mode="after")
     def _shares(self) -> Cohort:
@@ -346,6 +522,10 @@ class Scenario(Strict):
     journeys: dict[str, Annotated[list[Step], Field(min_length=1)]]
     cohorts: list[Cohort] = []
     sources: list[OpenSource] = []
+    links: dict[str, Link] = {}
+    gates: dict[str, Gate] = {}
+    attacks: list[AttackWave] = []
+    attack_generators: list[AttackGenerator] = []
     measure: Measure = Measure()
 
     @model_validator(mode="after")
@@ -367,6 +547,21 @@ class Scenario(Strict):
                     f"source {source.name!r}: open arrivals cannot take a class step "
                     "(classes belong to cohorts)"
                 )
+        for name, service in self.services.items():
+            if service.link is not None and service.link not in self.links:
+                raise ValueError(
+                    f"services.{name}.link: {service.link!r} is not one of {sorted(self.links)}"
+                )
+            if service.autoscale and service.autoscale.max_servers < service.servers:
+                raise ValueError(f"services.{name}.autoscale.max_servers is below servers")
+        for attack in [*self.attacks, *self.attack_generators]:
+            targets = self.services if attack.kind == "application" else self.links
+            if attack.target not in targets:
+                what = "service" if attack.kind == "application" else "link"
+                raise ValueError(
+                    f"attack {attack.name!r}: target {attack.target!r} is not a {what}; "
+                    f"one of {sorted(targets)}"
+                )
         for group in self.cohorts + self.sources:
             if group.journey not in self.journeys:
                 raise ValueError(
@@ -383,8 +578,14 @@ class Scenario(Strict):
         return clock_to_s(self.end)
 
 
-def _check_step(scenario: Scenario, journey: str, step: RequestStep | ClassStep) -> None:
+def _check_step(scenario: Scenario, journey: str, step: Any) -> None:
     services = sorted(scenario.services)
+    if isinstance(step, GateStep):
+        if step.gate not in scenario.gates:
+            raise ValueError(
+                f"journey {journey!r}: gate {step.gate!r} is not one of {sorted(scenario.gates)}"
+            )
+        return
     wanted = [step.service] if isinstance(step, RequestStep) else [step.join_service]
     if isinstance(step, ClassStep):
         if step.in_class_service is not None:
@@ -585,7 +786,8 @@ def apply_override(data: dict[str, Any], override: str) -> None:
     """Apply one ``dotted.path=value`` to the resolved scenario `data` in place.
 
     The path must exist in `data`, except that its last key may be an optional field
-    of that table that is not set (``cohorts.teachers.class_group``). The value is read
+    of that table that is not set (``cohorts.teachers.class_group``) or a new entry of a
+    named map (``gates.room={max_new_per_s=10}``). The value is read
     as a TOML value (``3``, ``0.5``, ``true``, ``"08:00"``, ``{kind="exponential",
     mean_s=1}``); anything that is not valid TOML is taken as a plain string, so
     ``--set start=08:00`` works without quotes. A list element may be addressed by its
@@ -606,7 +808,8 @@ def apply_override(data: dict[str, Any], override: str) -> None:
             members = _union_members(schema)
             schema = members.get(node.get("kind"), schema) if members else schema
             keys = _keys(schema) if _is_model(schema) else sorted(node)
-            if part not in node and not (last and part in keys):
+            new_entry = last and get_origin(schema) is dict  # a new service, gate, ...
+            if part not in node and not (last and part in keys) and not new_entry:
                 if part in keys:
                     raise ScenarioError(
                         f"--set {path}: '{where}' is not set; set the whole table "

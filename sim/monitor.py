@@ -124,16 +124,22 @@ class ServiceRecord:
         self.abandoned = list(zeros)
         self.rejected = list(zeros)
         self.wasted = list(zeros)  # served after the client had given up
-        self.errors = list(zeros)  # refused by a dead server or lost in a crash
+        self.refused = list(zeros)  # sent to a dead server, or no server up
+        self.crash_lost = list(zeros)  # queued or in progress when the server crashed
+        self.dropped = list(zeros)  # dropped from the backlog when the client gave up
+        self.blocked = list(zeros)  # refused by a defence (rate limit, filtering)
+        self.lost = list(zeros)  # dropped on a saturated edge link
         self.crashes = list(zeros)
         self.attack_arrivals = list(zeros)
         self.attack_served = list(zeros)
         self.attack_rejected = list(zeros)
+        self.attack_blocked = list(zeros)  # removed by defences before the servers
         self.attack_lost = list(zeros)  # in progress or queued when the server crashed
         self.queue = Level(origin, n_minutes)  # backlog places taken
         self.busy = Level(origin, n_minutes)  # workers busy
         self.up_workers = Level(origin, n_minutes)  # workers of servers that are up
         self.servers_up = Level(origin, n_minutes)
+        self.servers_down = Level(origin, n_minutes)  # crashed, restarting
         self.latency = [[0] * N_BUCKETS for _ in range(n_minutes)]
         self.wait_hist = [0] * N_BUCKETS
         self.wait_sum = 0.0
@@ -152,16 +158,22 @@ class ServiceSeries:
     abandoned: np.ndarray
     rejected: np.ndarray
     wasted: np.ndarray
-    errors: np.ndarray
+    refused: np.ndarray
+    crash_lost: np.ndarray
+    dropped: np.ndarray
+    blocked: np.ndarray
+    lost: np.ndarray
     crashes: np.ndarray
     attack_arrivals: np.ndarray
     attack_served: np.ndarray
     attack_rejected: np.ndarray
+    attack_blocked: np.ndarray
     attack_lost: np.ndarray
     mean_queue: np.ndarray
     mean_busy: np.ndarray
     mean_capacity: np.ndarray
     mean_servers_up: np.ndarray
+    mean_servers_down: np.ndarray
     downtime_s: float  # time with no server up
     peak_queue: int
     latency_hist: np.ndarray  # minutes x buckets
@@ -169,10 +181,12 @@ class ServiceSeries:
     wait_sum: float
     wait_count: int
     response_sum: float
+    in_system_at_end: tuple[int, int] = (0, 0)  # (legitimate, attack) requests
 
 
-FAIL_CAUSES = ("timeout", "rejected", "error", "full")
-"""Why an attempt failed: no answer in time, backlog full, server down, class full."""
+FAIL_CAUSES = ("timeout", "rejected", "error", "blocked", "quota", "full")
+"""Why an attempt failed: no answer in time, backlog full, server down, refused by a
+defence, admission quota or waiting room, class full."""
 
 PEOPLE_COUNTERS = (
     "intended",
@@ -220,16 +234,22 @@ class Recorder:
                 abandoned=np.asarray(rec.abandoned),
                 rejected=np.asarray(rec.rejected),
                 wasted=np.asarray(rec.wasted),
-                errors=np.asarray(rec.errors),
+                refused=np.asarray(rec.refused),
+                crash_lost=np.asarray(rec.crash_lost),
+                dropped=np.asarray(rec.dropped),
+                blocked=np.asarray(rec.blocked),
+                lost=np.asarray(rec.lost),
                 crashes=np.asarray(rec.crashes),
                 attack_arrivals=np.asarray(rec.attack_arrivals),
                 attack_served=np.asarray(rec.attack_served),
                 attack_rejected=np.asarray(rec.attack_rejected),
+                attack_blocked=np.asarray(rec.attack_blocked),
                 attack_lost=np.asarray(rec.attack_lost),
                 mean_queue=rec.queue.close(self.end),
                 mean_busy=rec.busy.close(self.end),
                 mean_capacity=rec.up_workers.close(self.end),
                 mean_servers_up=rec.servers_up.close(self.end),
+                mean_servers_down=rec.servers_down.close(self.end),
                 downtime_s=rec.servers_up.zero_time,
                 peak_queue=rec.queue.peak,
                 latency_hist=np.asarray(rec.latency, dtype=np.int64),

@@ -39,7 +39,14 @@ OKABE_ITO = (
     "#D55E00",  # vermillion
     "#F0E442",  # yellow (last: weak on white)
 )
-CAUSE_COLOURS = {"timeout": "#D55E00", "rejected": "#56B4E9", "error": "#CC79A7", "full": BLACK}
+CAUSE_COLOURS = {
+    "timeout": "#D55E00",
+    "rejected": "#56B4E9",
+    "error": "#CC79A7",
+    "blocked": "#009E73",
+    "quota": "#E69F00",
+    "full": BLACK,
+}
 GREY = "#666666"
 TICK_STEP_S = 1800.0  # one x tick every 30 minutes
 PERCENTILES = ((0.50, "p50", "-"), (0.95, "p95", "-."), (0.99, "p99", ":"))

@@ -31,6 +31,8 @@ class Stream(IntEnum):
     RETRY = 4  # retry decisions and backoff delays
     THINK = 5  # think times of people in class
     ROUTING = 6  # load-balancer tie breaks and random dispatch
+    ATTACKS = 7  # attack wave times, durations and request arrivals
+    DEFENCES = 8  # packet loss on links, filtering of legitimate requests
 
 
 class Streams:

@@ -62,6 +62,8 @@ def run(
     _simulate(model, progress)
     events = next(env._eid) - len(env._queue)  # scheduled minus still pending
     services = recorder.finish()
+    for name, service in model.platform.services.items():
+        services[name].in_system_at_end = service.in_system()
     groups = [*scenario.cohorts, *scenario.sources]
     result = RunResult(
         scenario=scenario,

@@ -74,7 +74,10 @@ def timeseries_rows(result: RunResult) -> tuple[list[str], list[list[Any]]]:
         columns[f"{name}.abandoned"] = s.abandoned
         columns[f"{name}.rejected"] = s.rejected
         columns[f"{name}.wasted"] = s.wasted
-        columns[f"{name}.errors"] = s.errors
+        columns[f"{name}.refused"] = s.refused
+        columns[f"{name}.crash_lost"] = s.crash_lost
+        columns[f"{name}.blocked"] = s.blocked
+        columns[f"{name}.lost"] = s.lost
         columns[f"{name}.crashes"] = s.crashes
         columns[f"{name}.attack_arrivals"] = s.attack_arrivals
         columns[f"{name}.attack_served"] = s.attack_served

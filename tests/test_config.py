@@ -168,7 +168,8 @@ def test_unknown_key_wins_over_the_missing_field_it_causes(data):
     data["services"]["login"]["srevers"] = data["services"]["login"].pop("servers")
     assert _error(data) == (
         "unknown key 'services.login.srevers'; allowed keys: servers, workers_per_server, "
-        "backlog_per_server, service_time, drop_abandoned, dispatch"
+        "backlog_per_server, service_time, drop_abandoned, dispatch, slowdown, crash, link, "
+        "rate_limit, scrubbing, priority, autoscale"
     )
 
 

@@ -15,10 +15,10 @@ import simpy
 
 from sim.config import Behaviour, ClassStep, OpenSource, Scenario, clock_to_s, make_dist
 from sim.dists import Exponential, Sampler, UniformSampler
-from sim.model.classrooms import Classroom, Klass
+from sim.model.classrooms import Klass
 from sim.model.people import Habits, Person, PersonTable, World, flush_live, habits_from, journey
+from sim.model.platform import Platform, build_platform
 from sim.model.population import Population, build_population
-from sim.model.services import Service
 from sim.monitor import Recorder
 from sim.rng import Stream, Streams
 
@@ -29,6 +29,7 @@ class Model:
     scenario: Scenario
     world: World
     population: Population
+    platform: Platform
     n_cohort_people: int
 
     def run(self, until: float | None = None) -> None:
@@ -43,20 +44,23 @@ class Model:
 def build(
     env: simpy.Environment, scenario: Scenario, streams: Streams, recorder: Recorder
 ) -> Model:
-    services = {
-        name: _service(env, index, name, scenario, streams, recorder)
-        for index, (name, _) in enumerate(scenario.services.items())
-    }
-    classrooms = {
-        name: Classroom(name, spec.servers, spec.seats_per_server)
-        for name, spec in scenario.classrooms.items()
-    }
+    platform = build_platform(env, scenario, streams, recorder)
     think = _think_samplers(scenario, streams)
     population = build_population(scenario, streams.get(Stream.ARRIVALS, 0))
     table = PersonTable()
     table.extend(population.group, population.intended, population.class_start)
     classes = [Klass(env, bool(needs)) for needs in population.class_needs_teacher]
-    world = World(env, services, classrooms, classes, table, recorder, think, live={})
+    world = World(
+        env,
+        platform.services,
+        platform.classrooms,
+        classes,
+        table,
+        recorder,
+        think,
+        live={},
+        gates=platform.gates,
+    )
     _count_intended(recorder, population.intended)
     groups = [*scenario.cohorts, *scenario.sources]
     habits = [
@@ -66,8 +70,11 @@ def build(
     for offset, source in enumerate(scenario.sources):
         index = len(scenario.cohorts) + offset
         rng = streams.get(Stream.ARRIVALS, 1 + offset)
-        env.process(_open_arrivals(world, scenario, source, index, habits[index], rng))
-    return Model(env, scenario, world, population, len(population.intended))
+        first_address = population.n_addresses
+        env.process(
+            _open_arrivals(world, scenario, source, index, habits[index], rng, first_address)
+        )
+    return Model(env, scenario, world, population, platform, len(population.intended))
 
 
 def _think_samplers(scenario: Scenario, streams: Streams) -> dict[int, Sampler]:
@@ -79,31 +86,6 @@ def _think_samplers(scenario: Scenario, streams: Streams) -> dict[int, Sampler]:
                 make_dist(step.think_time), streams.get(Stream.THINK, index)
             )
     return samplers
-
-
-def _service(
-    env: simpy.Environment,
-    index: int,
-    name: str,
-    scenario: Scenario,
-    streams: Streams,
-    recorder: Recorder,
-) -> Service:
-    spec = scenario.services[name]
-    record = recorder.add_service(name, spec.servers * spec.workers_per_server)
-    return Service(
-        env,
-        name,
-        spec.servers,
-        spec.workers_per_server,
-        spec.backlog_per_server,
-        Sampler(make_dist(spec.service_time), streams.get(Stream.SERVICE, index)),
-        record,
-        drop_abandoned=spec.drop_abandoned,
-        patience_covers=scenario.behaviour.patience_covers,
-        dispatch=spec.dispatch,
-        routing=UniformSampler(streams.get(Stream.ROUTING, index)),
-    )
 
 
 def _habits(scenario: Scenario, own: Behaviour | None, index: int, streams: Streams) -> Habits:
@@ -126,11 +108,12 @@ def _cohort_arrivals(world: World, scenario: Scenario, pop: Population, habits: 
     cohorts = scenario.cohorts
     roles = [c.role for c in cohorts]
     steps = [scenario.journeys[c.journey] for c in cohorts]
-    intended, group, klass, class_start = (
+    intended, group, klass, class_start, address = (
         pop.intended.tolist(),
         pop.group.tolist(),
         pop.klass.tolist(),
         pop.class_start.tolist(),
+        pop.address.tolist(),
     )
     for pid, t in enumerate(intended):
         if t >= end:
@@ -138,7 +121,7 @@ def _cohort_arrivals(world: World, scenario: Scenario, pop: Population, habits: 
         if t > env.now:
             yield env.timeout(t - env.now)
         g = group[pid]
-        person = Person(pid, roles[g], habits[g], klass[pid])
+        person = Person(pid, roles[g], habits[g], klass[pid], address[pid])
         env.process(journey(world, person, steps[g], class_start[pid]))
 
 
@@ -149,6 +132,7 @@ def _open_arrivals(
     group: int,
     habits: Habits,
     rng: np.random.Generator,
+    first_address: int,
 ):
     """Poisson arrivals at a piecewise-constant rate; each arrival is a new person."""
     env = world.env
@@ -173,4 +157,5 @@ def _open_arrivals(
             t = t_next
             pid = world.table.add(group, t, t)
             world.recorder.count("intended", t)
-            env.process(journey(world, Person(pid, source.role, habits, -1), steps, t))
+            person = Person(pid, source.role, habits, -1, first_address + pid)
+            env.process(journey(world, person, steps, t))

@@ -13,7 +13,9 @@ decisions live here. Outcomes go to a :class:`PersonTable`, one compact row per 
 
 from __future__ import annotations
 
+import math
 from array import array
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -21,9 +23,19 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.config import Behaviour, ClassStep, ConstantBackoff, ExponentialBackoff, RequestStep
+from sim.config import (
+    Behaviour,
+    CircuitBreaker,
+    ClassStep,
+    ConstantBackoff,
+    ExponentialBackoff,
+    GateStep,
+    RequestStep,
+    RetryBudget,
+)
 from sim.dists import Sampler, UniformSampler
 from sim.model.classrooms import Classroom, Klass
+from sim.model.defences import Gate
 from sim.model.services import Outcome, Service
 from sim.monitor import Recorder
 
@@ -106,6 +118,8 @@ class Habits:
     max_attempts: int
     backoff: Any  # config backoff spec
     uniform: UniformSampler
+    budget: SharedBudget | None = None
+    breaker: CircuitBreaker | None = None
 
     def backoff_delay(self, failures: int) -> float:
         spec = self.backoff
@@ -119,8 +133,32 @@ class Habits:
 
 def habits_from(behaviour: Behaviour, patience: Sampler, uniform: UniformSampler) -> Habits:
     return Habits(
-        patience, behaviour.retry_probability, behaviour.max_attempts, behaviour.backoff, uniform
+        patience,
+        behaviour.retry_probability,
+        behaviour.max_attempts,
+        behaviour.backoff,
+        uniform,
+        SharedBudget(behaviour.retry_budget) if behaviour.retry_budget else None,
+        behaviour.circuit_breaker,
     )
+
+
+class SharedBudget:
+    """A token bucket shared by a group of clients, as a reservation schedule (GCRA).
+
+    `reserve(t)` returns the earliest time at or after `t` when a token is available and
+    takes it: tokens are spaced 1/rate apart, with up to `burst` available at once.
+    """
+
+    def __init__(self, spec: RetryBudget) -> None:
+        self.spacing = 1.0 / spec.tokens_per_s
+        self.tolerance = (spec.burst - 1) * self.spacing
+        self.theoretical = -math.inf  # GCRA's theoretical arrival time
+
+    def reserve(self, t: float) -> float:
+        at = max(t, self.theoretical - self.tolerance)
+        self.theoretical = max(self.theoretical, at) + self.spacing
+        return at
 
 
 @dataclass
@@ -135,20 +173,34 @@ class World:
     recorder: Recorder
     think: dict[int, Sampler]  # think-time sampler of people in class, by id(class step)
     live: dict[int, Person]
+    gates: dict[str, Gate]
 
 
 class Person:
     """A person's running tally, written to the table when their morning ends."""
 
-    __slots__ = ("attempts", "failures", "habits", "klass", "pid", "role")
+    __slots__ = (
+        "address",
+        "attempts",
+        "failures",
+        "habits",
+        "klass",
+        "pid",
+        "role",
+        "sessions",
+        "streak",
+    )
 
-    def __init__(self, pid: int, role: str, habits: Habits, klass: int) -> None:
+    def __init__(self, pid: int, role: str, habits: Habits, klass: int, address: int) -> None:
         self.pid = pid
         self.role = role
         self.habits = habits
         self.klass = klass
+        self.address = address  # source address, shared with others behind the same NAT
         self.attempts = 0
         self.failures = 0
+        self.streak = 0  # failures in a row, for the circuit breaker
+        self.sessions: list[Gate] = []  # admission gates passed, released at the end
 
 
 def journey(world: World, person: Person, steps: list, class_start: float):
@@ -156,38 +208,77 @@ def journey(world: World, person: Person, steps: list, class_start: float):
     world.live[person.pid] = person
     for step in steps:
         if isinstance(step, RequestStep):
-            ok = yield from _insist(world, person, world.services[step.service])
-            if not ok:
-                return _finish(world, person, Fate.GAVE_UP)
+            service = world.services[step.service]
+            ok = yield from _insist(world, person, lambda s=service: _request(person, s))
+        elif isinstance(step, GateStep):
+            gate = world.gates[step.gate]
+            ok = yield from _insist(world, person, lambda g=gate: _pass_gate(world, person, g))
         else:
             fate = yield from _attend_class(world, person, step, class_start)
             return _finish(world, person, fate)
+        if not ok:
+            return _finish(world, person, Fate.GAVE_UP)
     _reach(world, person)
     return _finish(world, person, Fate.REACHED)
 
 
-def _insist(world: World, person: Person, service: Service, seat=None):
-    """Try a request until it succeeds, retrying after failures; True when it succeeded.
+def _insist(world: World, person: Person, attempt: Callable[[], Generator]):
+    """Make attempts until one succeeds, retrying after failures; True on success.
 
-    `seat` is called after a successful reply to take a class seat; returning False
-    counts as a failure ("session full").
+    `attempt()` is a generator that returns ``Outcome.SERVED`` or the cause of failure.
     """
     env, habits, recorder = world.env, person.habits, world.recorder
     failures = 0
     while True:
         person.attempts += 1
         recorder.count("attempts", env.now)
-        outcome = yield service.submit(habits.patience())
-        if outcome is Outcome.SERVED and (seat is None or seat()):
+        outcome = yield from attempt()
+        if outcome is Outcome.SERVED:
             recorder.count("successes", env.now)
+            person.streak = 0
             return True
-        cause = "full" if outcome is Outcome.SERVED else outcome
-        recorder.count(f"fail_{cause}", env.now)
+        recorder.count(f"fail_{outcome}", env.now)
         person.failures += 1
+        person.streak += 1
         failures += 1
         if failures >= habits.max_attempts or habits.uniform() >= habits.retry_probability:
             return False
-        yield env.timeout(habits.backoff_delay(failures))
+        yield env.timeout(_retry_delay(env.now, person, failures))
+
+
+def _request(person: Person, service: Service, seat: Callable[[], bool] | None = None):
+    """One request; with `seat`, a served join that finds no seat is a "full" failure."""
+    outcome = yield service.submit(person.habits.patience(), person.address, person.role)
+    if outcome is Outcome.SERVED and seat is not None and not seat():
+        return "full"
+    return outcome
+
+
+def _pass_gate(world: World, person: Person, gate: Gate):
+    """Ask to be admitted; in a waiting room, wait (more patiently: the position shows)."""
+    if gate.refuses(person.role):
+        return "quota"
+    admitted = gate.enter()
+    if not admitted.triggered:
+        patience = person.habits.patience() * gate.spec.patience_factor
+        yield admitted | world.env.timeout(patience) if patience < math.inf else admitted
+    if admitted.triggered and admitted.value:
+        person.sessions.append(gate)
+        return Outcome.SERVED
+    gate.leave_queue(admitted)
+    return "quota"
+
+
+def _retry_delay(now: float, person: Person, failures: int) -> float:
+    """Backoff, lengthened by an open circuit breaker or an empty retry budget."""
+    habits = person.habits
+    delay = habits.backoff_delay(failures)
+    breaker = habits.breaker
+    if breaker is not None and person.streak % breaker.failures == 0:
+        delay = max(delay, breaker.open_s)
+    if habits.budget is not None:
+        delay = habits.budget.reserve(now + delay) - now
+    return delay
 
 
 def _attend_class(world: World, person: Person, step: ClassStep, class_start: float):
@@ -197,8 +288,9 @@ def _attend_class(world: World, person: Person, step: ClassStep, class_start: fl
         return Fate.TOO_LATE
     klass = world.classes[person.klass]
     classroom = world.classrooms[step.classroom]
+    service = world.services[step.join_service]
     ok = yield from _insist(
-        world, person, world.services[step.join_service], seat=lambda: classroom.take_seat(klass)
+        world, person, lambda: _request(person, service, seat=lambda: classroom.take_seat(klass))
     )
     if not ok:
         return Fate.GAVE_UP
@@ -234,7 +326,8 @@ def _follow_lesson(world: World, person: Person, step: ClassStep, lesson_end: fl
             return
         yield env.timeout(pause)
         if service is not None:
-            service.submit(person.habits.patience())  # the answer does not change the story
+            # the answer does not change the story
+            service.submit(person.habits.patience(), person.address, person.role)
 
 
 def _reach(world: World, person: Person) -> None:
@@ -250,6 +343,8 @@ def _finish(world: World, person: Person, fate: Fate) -> None:
     table.failures[person.pid] = person.failures
     if fate is Fate.GAVE_UP:
         world.recorder.count("gave_up", world.env.now)
+    for gate in person.sessions:
+        gate.release()
     del world.live[person.pid]
 
 

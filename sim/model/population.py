@@ -28,6 +28,8 @@ class Population:
     intended: np.ndarray  # s since midnight
     class_start: np.ndarray  # s since midnight
     klass: np.ndarray  # global class index, -1 when the journey has no class
+    address: np.ndarray  # source address; people of a cohort share them in groups
+    n_addresses: int
     n_classes: int
     class_needs_teacher: np.ndarray  # bool per class
 
@@ -40,8 +42,11 @@ def class_step_of(scenario: Scenario, journey: str) -> ClassStep | None:
 
 
 def build_population(scenario: Scenario, rng: np.random.Generator) -> Population:
-    groups, intended, starts, start_index = [], [], [], []
+    groups, intended, starts, start_index, addresses = [], [], [], [], []
+    n_addresses = 0
     for index, cohort in enumerate(scenario.cohorts):
+        addresses.append(n_addresses + np.arange(cohort.count) // cohort.people_per_address)
+        n_addresses += math.ceil(cohort.count / cohort.people_per_address)
         cohort_starts, cohort_start_index = _class_starts(cohort)
         offsets = _offsets(cohort, rng)
         groups.append(np.full(cohort.count, index, dtype=np.int32))
@@ -52,6 +57,7 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> Population
     intended_all = np.concatenate(intended) if intended else np.zeros(0)
     start_all = np.concatenate(starts) if starts else np.zeros(0)
     start_idx_all = np.concatenate(start_index) if start_index else np.zeros(0, np.int32)
+    address = np.concatenate(addresses) if addresses else np.zeros(0, np.int64)
     klass, needs_teacher = _assign_classes(scenario, group, start_idx_all)
     order = np.argsort(intended_all, kind="stable")
     return Population(
@@ -59,6 +65,8 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> Population
         intended=intended_all[order],
         class_start=start_all[order],
         klass=klass[order],
+        address=address[order],
+        n_addresses=n_addresses,
         n_classes=len(needs_teacher),
         class_needs_teacher=needs_teacher,
     )

@@ -41,16 +41,33 @@ class Outcome:
     TIMEOUT = "timeout"
     REJECTED = "rejected"
     ERROR = "error"  # the server crashed, or is down and refused the connection
+    BLOCKED = "blocked"  # a defence (rate limit, filtering) refused the request
 
 
 class Request:
     """One request of one client (or one batch of attack requests); a plain record."""
 
-    __slots__ = ("cost", "deadline", "done", "epoch", "reply", "server", "started",
-                 "submitted", "weight")
+    __slots__ = (
+        "cost",
+        "deadline",
+        "done",
+        "epoch",
+        "high",
+        "reply",
+        "server",
+        "started",
+        "submitted",
+        "weight",
+    )
 
-    def __init__(self, reply: simpy.Event | None, submitted: float, deadline: float,
-                 weight: int = 1, cost: float = 1.0) -> None:
+    def __init__(
+        self,
+        reply: simpy.Event | None,
+        submitted: float,
+        deadline: float,
+        weight: int = 1,
+        cost: float = 1.0,
+    ) -> None:
         self.reply = reply  # None for attack traffic: nobody waits for the answer
         self.submitted = submitted
         self.deadline = deadline
@@ -60,11 +77,23 @@ class Request:
         self.started = False
         self.done = False  # the client has its answer (served, gave up, or error)
         self.epoch = 0  # the server's life in which the work started
+        self.high = False  # served before the others (priority class)
 
 
 class Server:
-    __slots__ = ("backlog", "busy", "detected_down", "epoch", "in_service", "index",
-                 "live_queued", "queue", "up", "workers")
+    __slots__ = (
+        "backlog",
+        "busy",
+        "detected_down",
+        "epoch",
+        "in_service",
+        "index",
+        "live_queued",
+        "queue",
+        "queue_high",
+        "up",
+        "workers",
+    )
 
     def __init__(self, index: int, workers: int, backlog: int) -> None:
         self.index = index
@@ -72,6 +101,7 @@ class Server:
         self.backlog = backlog
         self.busy = 0
         self.queue: deque[Request] = deque()
+        self.queue_high: deque[Request] = deque()  # the priority class, served first
         self.live_queued = 0  # backlog places taken by queued requests
         self.in_service: set[Request] = set()
         self.up = True
@@ -87,6 +117,59 @@ class CrashPolicy:
     restart: Sampler  # restart time (s)
     detection_s: float  # time for the load balancer to notice a dead server
     refuse_while_down: bool = True  # False: requests sent to a dead server hang
+
+
+class Priority:
+    """Requests of some roles jump the queue during a window of the day."""
+
+    def __init__(self, roles: set[str], start: float, end: float) -> None:
+        self.roles = roles
+        self.start = start
+        self.end = end
+
+    def applies(self, role: str, now: float) -> bool:
+        return role in self.roles and self.start <= now < self.end
+
+
+class Guards:
+    """What stands between a client and the servers: edge link, filtering, rate limit.
+
+    `check` returns None (let through), ``Outcome.BLOCKED`` (refused by a defence) or
+    ``Outcome.TIMEOUT`` (lost on a saturated link: the client hears nothing).
+    """
+
+    def __init__(
+        self, uniform: UniformSampler, link=None, scrubber=None, limiter=None, binomial=None
+    ) -> None:
+        self.uniform = uniform
+        self.link = link
+        self.scrubber = scrubber
+        self.limiter = limiter
+        self.binomial = binomial  # (n, p) -> number of successes, for attack batches
+        self.bots = 1
+
+    def check(self, address: int, now: float) -> str | None:
+        if self.link is not None:
+            loss = self.link.loss
+            if loss and self.uniform() < loss:
+                return Outcome.TIMEOUT
+        if self.scrubber is not None:
+            removed = self.scrubber.legit_removed
+            if removed and self.uniform() < removed:
+                return Outcome.BLOCKED
+        if self.limiter is not None and not self.limiter.allow(address, now):
+            return Outcome.BLOCKED
+        return None
+
+    def pass_attack(self, count: int, now: float) -> int:
+        """How many of `count` attack requests get through to the servers."""
+        if self.link is not None and self.link.loss:
+            count -= self.binomial(count, self.link.loss)
+        if self.scrubber is not None and self.scrubber.attack_removed:
+            count -= self.binomial(count, self.scrubber.attack_removed)
+        if self.limiter is not None and count:
+            count = self.limiter.allow_bots(count, self.bots, now)
+        return count
 
 
 def linear_slowdown(knee: int, slope: float) -> Callable[[int], float]:
@@ -122,6 +205,8 @@ class Service:
         routing: UniformSampler | None = None,
         slowdown: Callable[[int], float] | None = None,
         crash: CrashPolicy | None = None,
+        guards: Guards | None = None,
+        priority: Priority | None = None,
     ) -> None:
         self.env = env
         self.name = name
@@ -136,13 +221,15 @@ class Service:
         self.routing = routing
         self.slowdown = slowdown
         self.crash = crash
+        self.guards = guards
+        self.priority = priority
         self._next = 0
         for _ in range(servers):
             self.add_server()
 
     # -- client side -----------------------------------------------------------
 
-    def submit(self, patience: float) -> simpy.Event:
+    def submit(self, patience: float, address: int = -1, role: str = "") -> simpy.Event:
         """Send a request; the returned event's value is an :class:`Outcome`."""
         env = self.env
         now = env.now
@@ -151,10 +238,24 @@ class Service:
         record = self.record
         minute = self._minute(now)
         record.arrivals[minute] += 1
+        if self.guards is not None:
+            verdict = self.guards.check(address, now)
+            if verdict is Outcome.BLOCKED:
+                record.blocked[minute] += 1
+                request.done = True
+                reply.succeed(Outcome.BLOCKED)
+                return reply
+            if verdict is Outcome.TIMEOUT:  # lost on a saturated link: no answer ever
+                record.lost[minute] += 1
+                if patience < math.inf:
+                    env.timeout(patience, request).callbacks.append(self._on_patience)
+                return reply
+        if self.priority is not None:
+            request.high = self.priority.applies(role, now)
         server = self._choose()
         if server is None or not server.up:
             if server is None or self.crash is None or self.crash.refuse_while_down:
-                record.errors[minute] += 1
+                record.refused[minute] += 1
                 request.done = True
                 reply.succeed(Outcome.ERROR)
                 return reply
@@ -184,6 +285,12 @@ class Service:
         record = self.record
         minute = self._minute(now)
         record.attack_arrivals[minute] += count
+        if self.guards is not None:
+            passed = self.guards.pass_attack(count, now)
+            record.attack_blocked[minute] += count - passed
+            count = passed
+            if count == 0:
+                return
         server = self._choose()
         if server is None or not server.up:
             record.attack_rejected[minute] += count
@@ -240,12 +347,13 @@ class Service:
         if server is not None and not request.started and self.drop_abandoned:
             server.live_queued -= 1
             self.record.queue.change(now, -1)
+            self.record.dropped[self._minute(now)] += 1
         request.reply.succeed(Outcome.TIMEOUT)
 
     # -- server side -----------------------------------------------------------
 
     def _enqueue(self, server: Server, request: Request, now: float) -> None:
-        server.queue.append(request)
+        (server.queue_high if request.high else server.queue).append(request)
         server.live_queued += request.weight
         request.server = server
         self.record.queue.change(now, request.weight)
@@ -307,8 +415,10 @@ class Service:
 
     def _pull(self, server: Server, now: float) -> None:
         """Start the next queued request, skipping those dropped after their client left."""
-        queue = server.queue
-        while queue and server.busy < server.workers:
+        while server.busy < server.workers:
+            queue = server.queue_high or server.queue
+            if not queue:
+                return
             request = queue.popleft()
             if request.done and self.drop_abandoned and request.reply is not None:
                 continue  # already removed from live_queued when its client gave up
@@ -329,22 +439,26 @@ class Service:
         record.queue.change(now, -server.live_queued)
         record.up_workers.change(now, -server.workers)
         record.servers_up.change(now, -1)
-        lost = [*server.in_service, *server.queue]
+        record.servers_down.change(now, 1)
+        lost = [*server.in_service, *server.queue_high, *server.queue]
         server.busy = 0
         server.live_queued = 0
         server.in_service.clear()
         server.queue.clear()
+        server.queue_high.clear()
         for request in lost:
             if request.reply is None:
                 record.attack_lost[minute] += request.weight
-            elif not request.done:
-                request.done = True
-                record.errors[minute] += 1
-                request.reply.succeed(Outcome.ERROR)
+            elif not (request.done and self.drop_abandoned and not request.started):
+                record.crash_lost[minute] += 1
+                if not request.done:
+                    request.done = True
+                    request.reply.succeed(Outcome.ERROR)
         env = self.env
         epoch = server.epoch
         env.timeout(self.crash.detection_s).callbacks.append(
-            lambda _: self._notice_down(server, epoch))
+            lambda _: self._notice_down(server, epoch)
+        )
         env.timeout(self.crash.restart()).callbacks.append(lambda _: self._restart(server))
 
     def _notice_down(self, server: Server, epoch: int) -> None:
@@ -357,6 +471,7 @@ class Service:
         server.detected_down = False
         self.record.up_workers.change(now, server.workers)
         self.record.servers_up.change(now, 1)
+        self.record.servers_down.change(now, -1)
 
     def add_server(self) -> Server:
         """Bring one more server into the pool (at build time, or by an autoscaler)."""
@@ -386,3 +501,14 @@ class Service:
     @property
     def queued(self) -> int:
         return sum(s.live_queued for s in self.servers)
+
+    def in_system(self) -> tuple[int, int]:
+        """(legitimate requests, attack requests) queued or in progress right now."""
+        legit = attack = 0
+        for server in self.servers:
+            for request in [*server.in_service, *server.queue_high, *server.queue]:
+                if request.reply is None:
+                    attack += request.weight
+                elif not (request.done and self.drop_abandoned and not request.started):
+                    legit += 1
+        return legit, attack

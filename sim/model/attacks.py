@@ -1,0 +1,136 @@
+"""Attackers: waves of application-layer floods on a service, or volumetric floods on
+an edge link.
+
+An application flood sends `rate_per_s` requests per second from `bots` addresses, each
+request costing `cost` times a normal one. At one-to-one scale that is thousands of
+requests per second for tens of minutes, far too many to simulate one by one next to the
+people. Attack requests are therefore generated in **batches**: a Poisson stream of
+batches, each carrying ``batch`` requests, at ``rate_per_s / batch`` batches per second.
+A batch is filtered (each request independently, with the binomial distribution), then
+queued as one backlog entry that takes ``batch`` places and is served back to back by
+one worker. Throughput, backlog occupancy and the work done are those of the individual
+requests; what changes is the granularity of the work, at most `MAX_BATCHES_PER_S`
+events per second whatever the attack rate. ``batch`` is chosen as
+``ceil(rate / MAX_BATCHES_PER_S)``, so slow attacks are simulated request by request.
+
+A volumetric flood adds `gbps` to its link while it lasts; the link then loses the share
+of traffic above its capacity (see :class:`sim.model.defences.EdgeLink`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from sim.config import AttackGenerator, AttackWave, Scenario, clock_to_s, make_dist
+from sim.model.defences import EdgeLink, Scrubber
+from sim.model.services import Service
+
+MAX_BATCHES_PER_S = 100.0
+
+
+@dataclass(frozen=True)
+class Wave:
+    """One attack wave, with clock times in seconds."""
+
+    name: str
+    kind: str
+    target: str
+    start: float
+    end: float
+    rate_per_s: float
+    gbps: float
+    bots: int
+    cost: float
+
+
+def waves_of(scenario: Scenario, rng: np.random.Generator) -> list[Wave]:
+    """Every attack wave of the scenario: explicit ones, then generated ones, by start."""
+    waves = [_explicit(w) for w in scenario.attacks]
+    for generator in scenario.attack_generators:
+        waves.extend(_generate(generator, rng))
+    return sorted(waves, key=lambda w: (w.start, w.name))
+
+
+def _explicit(w: AttackWave) -> Wave:
+    start = clock_to_s(w.start)
+    return Wave(
+        w.name,
+        w.kind,
+        w.target,
+        start,
+        start + 60.0 * w.duration_min,
+        w.rate_per_s,
+        w.gbps,
+        w.bots,
+        w.cost,
+    )
+
+
+def _generate(g: AttackGenerator, rng: np.random.Generator) -> list[Wave]:
+    """Starts uniform between `first` and `last`; intensity grows by `growth` per wave."""
+    starts = np.sort(rng.uniform(clock_to_s(g.first), clock_to_s(g.last), g.waves))
+    durations = make_dist(g.duration).sample(rng, g.waves)
+    return [
+        Wave(
+            f"{g.name}#{i + 1}",
+            g.kind,
+            g.target,
+            float(start),
+            float(start + duration),
+            g.rate_per_s * g.growth**i,
+            g.gbps * g.growth**i,
+            g.bots,
+            g.cost,
+        )
+        for i, (start, duration) in enumerate(zip(starts, durations, strict=True))
+    ]
+
+
+def batch_size(rate_per_s: float) -> int:
+    return max(1, math.ceil(rate_per_s / MAX_BATCHES_PER_S))
+
+
+def application_flood(
+    env: simpy.Environment,
+    wave: Wave,
+    service: Service,
+    scrubber: Scrubber | None,
+    rng: np.random.Generator,
+):
+    """Send the wave's requests to `service` in Poisson-timed batches."""
+    if wave.start > env.now:
+        yield env.timeout(wave.start - env.now)
+    if scrubber is not None:
+        scrubber.attack(wave.start, wave.end)
+    if service.guards is not None:
+        service.guards.bots = wave.bots
+    if wave.rate_per_s <= 0:
+        return
+    batch = batch_size(wave.rate_per_s)
+    mean_gap = batch / wave.rate_per_s
+    gaps = rng.exponential(mean_gap, 4096).tolist()
+    i = 0
+    while True:
+        if i == len(gaps):
+            gaps, i = rng.exponential(mean_gap, 4096).tolist(), 0
+        t = env.now + gaps[i]
+        i += 1
+        if t >= wave.end:
+            return
+        yield env.timeout(gaps[i - 1])
+        service.submit_attack(batch, wave.cost)
+
+
+def volumetric_flood(env: simpy.Environment, wave: Wave, link: EdgeLink):
+    """Add the wave's traffic to `link` for its duration."""
+    if wave.start > env.now:
+        yield env.timeout(wave.start - env.now)
+    if link.scrubber is not None:
+        link.scrubber.attack(wave.start, wave.end)
+    link.attack_gbps += wave.gbps
+    yield env.timeout(wave.end - env.now)
+    link.attack_gbps -= wave.gbps
