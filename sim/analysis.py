@@ -60,6 +60,21 @@ def kpis(result: RunResult) -> dict[str, Any]:
         "failed_attempts": failed,
         "failed_attempts_share": _share(failed, attempts),
         "peak_in_class": float(result.in_class.max()) if len(result.in_class) else 0.0,
+        **_attack_kpis(result),
+    }
+
+
+def _attack_kpis(result: RunResult) -> dict[str, Any]:
+    """Attack traffic sent, the share stopped by defences, legitimate requests they stopped."""
+    services = result.services.values()
+    sent = int(sum(s.attack_arrivals.sum() for s in services))
+    blocked = int(sum(s.attack_blocked.sum() for s in services))
+    return {
+        "attack_waves": len(result.attack_waves),
+        "attack_requests": sent,
+        "attack_blocked_share": _share(blocked, sent),
+        "legit_blocked_by_defence": int(sum(s.blocked.sum() for s in services)),
+        "legit_lost_on_links": int(sum(s.lost.sum() for s in services)),
     }
 
 

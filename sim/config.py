@@ -466,6 +466,7 @@ class Cohort(Strict):
     class_group: str | None = None
     behaviour: Behaviour | None = None
     people_per_address: Annotated[int, Field(ge=1)] = 1
+    platform: str | None = None
 
     @model_validator(mode="after")
     def _shares(self) -> Cohort:
@@ -510,6 +511,32 @@ class Measure(Strict):
     """Requests submitted before start + warmup are left out of per-service waits."""
 
 
+class Template(Strict):
+    """The services, classrooms, gates, links and journeys of one kind of platform.
+
+    Journeys name the template's own services first; a name the template does not have
+    refers to a top-level service of the scenario (a shared login federation).
+    """
+
+    services: dict[str, Service]
+    classrooms: dict[str, Classroom] = {}
+    gates: dict[str, Gate] = {}
+    links: dict[str, Link] = {}
+    journeys: dict[str, Annotated[list[Step], Field(min_length=1)]] = {}
+
+
+class PlatformSpec(Strict):
+    """One platform (a region's workspace, say) built from a template.
+
+    Its services are named ``<platform>/<service>`` in results and in attack targets.
+    """
+
+    template: str
+    description: str = ""
+    capacity_factor: PositiveFloat = 1.0
+    servers: dict[str, Annotated[int, Field(ge=1)]] = {}
+
+
 class Scenario(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     description: str = ""
@@ -517,9 +544,11 @@ class Scenario(Strict):
     start: ClockTime = "07:00"
     end: ClockTime = "10:00"
     behaviour: Behaviour = Behaviour()
-    services: dict[str, Service]
+    templates: dict[str, Template] = {}
+    platforms: dict[str, PlatformSpec] = {}
+    services: dict[str, Service] = {}
     classrooms: dict[str, Classroom] = {}
-    journeys: dict[str, Annotated[list[Step], Field(min_length=1)]]
+    journeys: dict[str, Annotated[list[Step], Field(min_length=1)]] = {}
     cohorts: list[Cohort] = []
     sources: list[OpenSource] = []
     links: dict[str, Link] = {}
@@ -532,6 +561,13 @@ class Scenario(Strict):
     def _consistent(self) -> Scenario:
         if clock_to_s(self.end) <= clock_to_s(self.start):
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if self.platforms or self.templates:
+            from sim.platforms import flatten  # platforms are checked on their expansion
+
+            flatten(self)
+            return self
+        if not self.services:
+            raise ValueError("a scenario needs at least one service")
         if not self.cohorts and not self.sources:
             raise ValueError("a scenario needs at least one cohort or source")
         for name, steps in self.journeys.items():

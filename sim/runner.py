@@ -17,8 +17,10 @@ import simpy
 
 from sim import analysis
 from sim.config import Scenario
+from sim.model.attacks import Wave
 from sim.model.build import build
 from sim.monitor import Recorder, ServiceSeries
+from sim.platforms import flatten
 from sim.rng import Streams
 
 ProgressCallback = Callable[[float, float, float], None]
@@ -29,9 +31,14 @@ PROGRESS_STEP_S = 300.0  # simulated seconds between progress reports
 
 @dataclass
 class RunResult:
-    """Everything one run measured, as plain arrays and numbers."""
+    """Everything one run measured, as plain arrays and numbers.
+
+    `scenario` is the scenario the model ran, with platforms expanded (service names such
+    as ``occitanie/login``); `source` is the scenario as given, platforms and all.
+    """
 
     scenario: Scenario
+    source: Scenario
     seed: int
     replication: int
     minute_start_s: np.ndarray  # clock time (s since midnight) of each per-minute bin
@@ -41,6 +48,7 @@ class RunResult:
     people: dict[str, np.ndarray]  # one row per person (see PersonTable.COLUMNS)
     group_names: list[str]
     group_roles: list[str]
+    attack_waves: list[Wave]
     events: int
     wall_s: float
     kpi: dict[str, Any] = field(default_factory=dict)
@@ -56,6 +64,7 @@ def run(
     """Simulate `scenario` once; `seed` defaults to the scenario's own."""
     seed = scenario.seed if seed is None else seed
     wall0 = time.perf_counter()
+    source, scenario = scenario, flatten(scenario)
     env = simpy.Environment(initial_time=scenario.start_s)
     recorder = Recorder(scenario.start_s, scenario.end_s, 60.0 * scenario.measure.warmup_min)
     model = build(env, scenario, Streams(seed, replication), recorder)
@@ -67,6 +76,7 @@ def run(
     groups = [*scenario.cohorts, *scenario.sources]
     result = RunResult(
         scenario=scenario,
+        source=source,
         seed=seed,
         replication=replication,
         minute_start_s=scenario.start_s + 60.0 * np.arange(recorder.n_minutes),
@@ -76,6 +86,7 @@ def run(
         people=model.world.table.to_numpy(),
         group_names=[g.name for g in groups],
         group_roles=[g.role for g in groups],
+        attack_waves=model.platform.waves,
         events=int(events),
         wall_s=0.0,
     )

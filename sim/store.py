@@ -124,7 +124,7 @@ def write_results(
 
 
 def _write_all(result: RunResult, folder: Path, extra: dict[str, Callable[[Path], None]]) -> None:
-    (folder / SCENARIO).write_text(to_toml(result.scenario), encoding="utf-8")
+    (folder / SCENARIO).write_text(to_toml(result.source), encoding="utf-8")
     text = json.dumps(summary(result), indent=2, sort_keys=True, allow_nan=False)
     (folder / SUMMARY).write_text(text + "\n", encoding="utf-8")
     header, rows = timeseries_rows(result)
