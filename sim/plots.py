@@ -1,4 +1,4 @@
-"""A one-page dashboard of one run: arrivals, latency, failures and people in class.
+"""A one-page dashboard of one run: arrivals, latency, servers up, failures, people in class.
 
 Everything is drawn on a :class:`matplotlib.figure.Figure` built directly (never through
 pyplot), so plotting has no global state, works without a display and never writes a
@@ -6,7 +6,8 @@ file: the caller decides where (and whether) the figure is saved.
 
 All panels share one clock-time x axis and mark each class start, because the story of a
 morning is told relative to those instants: the surge just before, the failures during,
-the class filling up after.
+the class filling up after. Attack windows are shaded in every panel for the same reason:
+an effect (slow answers, crashes, failures) reads best next to its cause.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, MultipleLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
 from sim.config import clock_to_s
 from sim.model.population import class_step_of
@@ -52,6 +53,11 @@ TICK_STEP_S = 1800.0  # one x tick every 30 minutes
 PERCENTILES = ((0.50, "p50", "-"), (0.95, "p95", "-."), (0.99, "p99", ":"))
 LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": "small"}
 CLASS_START_LABEL = "class start"
+ATTACK_COLOUR = "#D55E00"  # vermillion, light as a band, full as the attack traffic line
+ATTACK_WAVE_LABEL = "attack wave"
+CRASH_LABEL = "crash"
+CRASH_MARK = {"ls": "none", "marker": "x", "ms": 7, "mew": 1.8, "gid": CRASH_LABEL}
+LOG_RATIO = 10.0  # attack peak over legitimate peak beyond which arrivals go symlog
 
 
 def hhmm(seconds: float, _pos: object = None) -> str:
@@ -93,6 +99,25 @@ def mark_class_starts(ax: Axes, starts: list[float], labelled: bool = False) -> 
         ax.axvline(start, color=GREY, linestyle="--", linewidth=1.0, label=label, zorder=1)
 
 
+def shade_attacks(ax: Axes, result: RunResult, labelled: bool = False) -> None:
+    """A light band over each attack window, behind the data, in the panel `ax`.
+
+    Translucent so overlapping waves stay readable: their alpha stacks into a darker band.
+    """
+    for i, wave in enumerate(result.attack_waves):
+        label = ATTACK_WAVE_LABEL if labelled and i == 0 else "_nolegend_"
+        ax.axvspan(
+            wave.start,
+            wave.end,
+            color=ATTACK_COLOUR,
+            alpha=0.12,
+            lw=0,
+            zorder=0,
+            label=label,
+            gid=ATTACK_WAVE_LABEL,
+        )
+
+
 def minute_mids(result: RunResult) -> np.ndarray:
     """Middle of each per-minute bin: a per-minute count is plotted where it happened."""
     return result.minute_start_s + 30.0
@@ -119,8 +144,34 @@ def _arrivals_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> Non
         zorder=3,
         label="intended connects (people/min)",
     )
+    attack = attack_arrivals(result)
+    if attack.any():
+        ax.plot(
+            x, attack, color=ATTACK_COLOUR, lw=1.2, ls="--", label="attack requests (requests/min)"
+        )
+    scale = ""
+    if attack.max() > LOG_RATIO * legitimate_peak(result):
+        # A flood can dwarf the people; symlog keeps both (and zero minutes) visible.
+        ax.set_yscale("symlog", linthresh=10.0)
+        scale = ", symlog scale"
+    ax.set_ylim(bottom=0.0)
     ax.set_title("Arrivals per minute")
-    ax.set_ylabel("arrivals\n(people/min, requests/min)")
+    ax.set_ylabel(f"arrivals{scale}\n(people/min, requests/min)")
+
+
+def attack_arrivals(result: RunResult) -> np.ndarray:
+    """Attack requests per minute summed over services: the flood the platform receives."""
+    total = np.zeros(len(result.minute_start_s), dtype=np.int64)
+    for series in result.services.values():
+        total += series.attack_arrivals
+    return total
+
+
+def legitimate_peak(result: RunResult) -> float:
+    """The busiest minute of legitimate traffic, the yardstick an attack is compared to."""
+    peaks = [result.counters["attempts"].max(), result.counters["intended"].max()]
+    peaks += [series.arrivals.max() for series in result.services.values()]
+    return float(max(peaks))
 
 
 def _latency_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None:
@@ -136,6 +187,44 @@ def _latency_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None
     # Colour says which service, line style which percentile: 4 + 3 entries, not 4 x 3.
     handles = [Line2D([], [], color=c, lw=1.5, label=n) for n, c in colours.items()]
     handles += [Line2D([], [], color=BLACK, ls=s, lw=1.0, label=p) for _, p, s in PERCENTILES]
+    ax.legend(handles=handles, **LEGEND)
+
+
+def changing_services(result: RunResult) -> list[str]:
+    """Services whose servers crash or scale; all of them if none do.
+
+    Flat lines of untouched services only crowd the panel, but an empty panel would look
+    like a bug, so a run where nothing changes shows every service.
+    """
+    changing = [
+        name
+        for name, series in result.services.items()
+        if series.crashes.any() or np.ptp(series.mean_servers_up) > 1e-9
+    ]
+    return changing or list(result.services)
+
+
+def _servers_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None:
+    """Servers up per service, crashes marked on the line: the capacity a morning lost.
+
+    The mark tells a crash from a scale-in, which would otherwise look the same.
+    """
+    x, handles, crashed_any, top = minute_mids(result), [], False, 1.0
+    for name in changing_services(result):
+        series, colour = result.services[name], colours[name]
+        up, crashed = series.mean_servers_up, series.crashes > 0
+        label, top = f"{name} (servers up)", max(top, float(up.max()))
+        handles += ax.plot(x, up, color=colour, lw=1.4, drawstyle="steps-mid", label=label)
+        if crashed.any():  # one mark per minute with a crash, on the line, in its colour
+            ax.plot(x[crashed], up[crashed], color=colour, zorder=3, **CRASH_MARK)
+            crashed_any = True
+    if crashed_any:  # colour already says which service: one black entry for all
+        handles.append(Line2D([], [], color=BLACK, label=CRASH_LABEL, **CRASH_MARK))
+    pad = 0.08 * top + 0.1  # below zero too: a crash mark at 0 stays clear of the axis
+    ax.set_ylim(-pad, top + 2 * pad)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title("Servers up per service (mean per minute), and crashes")
+    ax.set_ylabel("servers up (count)")
     ax.legend(handles=handles, **LEGEND)
 
 
@@ -209,16 +298,22 @@ def _occupancy_panel(ax: Axes, result: RunResult) -> None:
 
 
 def dashboard(result: RunResult) -> Figure:
-    """The four-panel dashboard of one run, ready for ``fig.savefig``."""
-    fig = Figure(figsize=(12, 11), layout="constrained")
-    axes = fig.subplots(4, 1, sharex=True)
+    """The five-panel dashboard of one run, ready for ``fig.savefig``.
+
+    Servers come right after latency: slow answers, then crashes, then failed attempts.
+    """
+    fig = Figure(figsize=(12, 13.5), layout="constrained")
+    axes = fig.subplots(5, 1, sharex=True)
     colours = service_colours(result)
     _arrivals_panel(axes[0], result, colours)
     _latency_panel(axes[1], result, colours)
-    _failures_panel(axes[2], result)
-    _occupancy_panel(axes[3], result)
+    _servers_panel(axes[2], result, colours)
+    backs = list(axes)  # the axes drawn furthest back in each panel, to shade behind all
+    backs[3] = _failures_panel(axes[3], result)  # its twin, drawn behind it
+    _occupancy_panel(axes[4], result)
     starts = class_starts_s(result)
     for i, ax in enumerate(axes):
+        shade_attacks(backs[i], result, labelled=i == 0)
         mark_class_starts(ax, starts, labelled=i == 0)
         clock_axis(ax, result)
         ax.grid(True, which="major", color="#dddddd", lw=0.6)

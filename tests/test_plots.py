@@ -1,7 +1,10 @@
-"""The dashboard of a small run: the right panels, axes, units and markers, and it saves."""
+"""The dashboard of a small run: the right panels, axes, units and markers, and it saves;
+and of a run with an attack and crashes: shaded waves, crash marks, servers up."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
 from pathlib import Path
 
@@ -11,7 +14,16 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from sim.config import load_scenario
-from sim.plots import CLASS_START_LABEL, dashboard, failure_rates, hhmm
+from sim.plots import (
+    ATTACK_WAVE_LABEL,
+    CLASS_START_LABEL,
+    CRASH_LABEL,
+    changing_services,
+    dashboard,
+    failure_rates,
+    hhmm,
+    minute_mids,
+)
 from sim.runner import RunResult, run
 
 DEFAULT = Path(__file__).resolve().parent.parent / "experiments" / "default.toml"
@@ -24,6 +36,15 @@ TINY = [
 CLASS_STARTS_S = (8 * 3600.0, 9 * 3600.0)  # pupils' and teachers' lessons in default.toml
 PARENTS_ANCHOR_S = 8.5 * 3600.0  # parents have a "class start" but no class
 HHMM = re.compile(r"^\d\d:\d\d$")
+SURGE = Path(__file__).resolve().parent / "scenarios" / "surge.toml"
+FLOOD = [
+    'attacks=[{name="flood", kind="application", target="login", start="08:50",'
+    " duration_min=8, rate_per_s=40.0, bots=50}]",
+    'services.login.crash={backlog_above=40, restart={kind="deterministic", value_s=120}}',
+]
+FLOOD_S = (8 * 3600.0 + 50 * 60, 8 * 3600.0 + 58 * 60)
+ATTACK_LINE = "attack requests (requests/min)"
+ARRIVALS, LATENCY, SERVERS, FAILURES, OCCUPANCY = range(5)
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +61,21 @@ def fig(result: RunResult) -> Figure:
 
 @pytest.fixture(scope="module")
 def panels(fig: Figure) -> list:
-    """The four panels, in order (the failure panel's twin comes after them)."""
-    return fig.axes[:4]
+    """The five panels, in order (the failure panel's twin comes after them)."""
+    return fig.axes[:5]
+
+
+@pytest.fixture(scope="module")
+def attacked() -> RunResult:
+    """A surge on login with an 8-minute flood at 08:50 and crashes (well under 1 s)."""
+    return run(load_scenario(SURGE, FLOOD))
+
+
+@pytest.fixture(scope="module")
+def attacked_fig(attacked: RunResult) -> Figure:
+    figure = dashboard(attacked)
+    figure.draw_without_rendering()
+    return figure
 
 
 def _is_class_start(line: Line2D) -> bool:
@@ -53,8 +87,8 @@ def _data_lines(ax) -> list[Line2D]:
     return [line for line in ax.get_lines() if not _is_class_start(line)]
 
 
-def test_four_panels_with_data(fig: Figure, panels: list) -> None:
-    assert len(fig.axes) >= 4
+def test_five_panels_with_data(fig: Figure, panels: list) -> None:
+    assert len(fig.axes) == 6  # five panels and the failure panel's twin
     for ax in panels:
         lines = _data_lines(ax)
         assert lines, ax.get_title()
@@ -66,7 +100,7 @@ def test_titles(fig: Figure, result: RunResult, panels: list) -> None:
     assert result.scenario.name in suptitle
     assert str(result.seed) in suptitle
     titles = [ax.get_title() for ax in panels]
-    assert all(titles) and len(set(titles)) == 4
+    assert all(titles) and len(set(titles)) == 5
 
 
 def test_x_ticks_are_clock_times_every_half_hour(panels: list, result: RunResult) -> None:
@@ -84,16 +118,20 @@ def test_y_labels_have_units(fig: Figure) -> None:
     for ax in fig.axes:  # including the twin axis of the failure panel
         label = ax.get_ylabel()
         assert re.search(r"\(.*(/min|s|%|people|count).*\)", label), label
-    assert "(s)" in fig.axes[1].get_ylabel()
+    assert "(s)" in fig.axes[LATENCY].get_ylabel()
+    assert fig.axes[SERVERS].get_ylabel() == "servers up (count)"
 
 
 def test_latency_panel_is_log_scale(panels: list) -> None:
-    assert panels[1].get_yscale() == "log"
-    assert [ax.get_yscale() for ax in (panels[0], panels[2], panels[3])] == ["linear"] * 3
+    assert panels[LATENCY].get_yscale() == "log"
+    others = [ax.get_yscale() for i, ax in enumerate(panels) if i != LATENCY]
+    assert others == ["linear"] * 4
 
 
 def test_latency_gaps_are_nan_not_zero(panels: list) -> None:
-    values = np.concatenate([np.asarray(ln.get_ydata(), float) for ln in _data_lines(panels[1])])
+    values = np.concatenate(
+        [np.asarray(ln.get_ydata(), float) for ln in _data_lines(panels[LATENCY])]
+    )
     assert np.isnan(values).any()  # some service has empty minutes
     assert (values[~np.isnan(values)] > 0).all()
 
@@ -128,3 +166,79 @@ def test_saves_to_png(fig: Figure, tmp_path: Path) -> None:
     data = path.read_bytes()
     assert len(data) > 10_000
     assert data.startswith(b"\x89PNG")
+
+
+def _legend_texts(fig: Figure) -> list[str]:
+    return [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().texts]
+
+
+def _spans(fig: Figure, panel) -> list[tuple[float, float]]:
+    """x extent of the attack bands of a panel, including those on its twin axes."""
+    box = panel.get_position().bounds
+    patches = [p for ax in fig.axes if ax.get_position().bounds == box for p in ax.patches]
+    spans = []
+    for patch in patches:
+        if patch.get_gid() == ATTACK_WAVE_LABEL:
+            xs = patch.get_patch_transform().transform(patch.get_path().vertices)[:, 0]
+            spans.append((float(xs.min()), float(xs.max())))
+    return spans
+
+
+def test_attack_window_shaded_in_every_panel(attacked_fig: Figure) -> None:
+    for panel in attacked_fig.axes[:5]:
+        assert _spans(attacked_fig, panel) == [FLOOD_S], panel.get_title()
+
+
+def test_attack_wave_in_one_legend_once(attacked_fig: Figure, fig: Figure) -> None:
+    assert _legend_texts(attacked_fig).count(ATTACK_WAVE_LABEL) == 1
+    assert ATTACK_WAVE_LABEL not in _legend_texts(fig)
+    assert all(not _spans(fig, panel) for panel in fig.axes[:5])
+
+
+def test_crash_marked_at_each_crash_minute(attacked_fig: Figure, attacked: RunResult) -> None:
+    login = attacked.services["login"]
+    crashed = login.crashes > 0
+    assert crashed.sum() >= 2  # the scenario is meant to crash
+    marks = [ln for ln in attacked_fig.axes[SERVERS].get_lines() if ln.get_gid() == CRASH_LABEL]
+    assert len(marks) == 1 and marks[0].get_marker() == "x"
+    assert np.array_equal(marks[0].get_xdata(), minute_mids(attacked)[crashed])
+    assert np.array_equal(marks[0].get_ydata(), login.mean_servers_up[crashed])
+    assert _legend_texts(attacked_fig).count(CRASH_LABEL) == 1
+
+
+def test_servers_up_lines_are_the_means(attacked_fig: Figure, attacked: RunResult) -> None:
+    lines = {ln.get_label(): ln for ln in _data_lines(attacked_fig.axes[SERVERS])}
+    line = lines["login (servers up)"]
+    assert np.array_equal(line.get_ydata(), attacked.services["login"].mean_servers_up)
+    assert line.get_drawstyle() == "steps-mid"
+
+
+def test_servers_panel_never_empty(fig: Figure, result: RunResult) -> None:
+    """Nothing crashes or scales in the default run: every service is drawn, flat."""
+    assert changing_services(result) == list(result.services)
+    lines = [ln for ln in _data_lines(fig.axes[SERVERS]) if ln.get_gid() != CRASH_LABEL]
+    assert len(lines) == len(result.services)
+    assert CRASH_LABEL not in _legend_texts(fig)
+
+
+def test_attack_line_only_with_attack_traffic(
+    attacked_fig: Figure, attacked: RunResult, fig: Figure
+) -> None:
+    lines = {ln.get_label(): ln for ln in attacked_fig.axes[ARRIVALS].get_lines()}
+    assert lines[ATTACK_LINE].get_linestyle() == "--"
+    total = sum(series.attack_arrivals for series in attacked.services.values())
+    assert np.array_equal(lines[ATTACK_LINE].get_ydata(), total)
+    assert ATTACK_LINE not in [ln.get_label() for ln in fig.axes[ARRIVALS].get_lines()]
+    # The flood peaks below ten times the people's peak: the scale stays linear.
+    assert attacked_fig.axes[ARRIVALS].get_yscale() == "linear"
+
+
+def test_arrivals_go_symlog_when_the_flood_dwarfs_people(attacked: RunResult) -> None:
+    heavy = copy.copy(attacked)
+    heavy.services = {
+        name: dataclasses.replace(series, attack_arrivals=100 * series.attack_arrivals)
+        for name, series in attacked.services.items()
+    }
+    arrivals = dashboard(heavy).axes[ARRIVALS]
+    assert arrivals.get_yscale() == "symlog"
+    assert "symlog" in arrivals.get_ylabel()
