@@ -60,6 +60,7 @@ def kpis(result: RunResult) -> dict[str, Any]:
         "failed_attempts": failed,
         "failed_attempts_share": _share(failed, attempts),
         "peak_in_class": float(result.in_class.max()) if len(result.in_class) else 0.0,
+        "classes_opened": int(counters["classes_opened"].sum()),
         **_attack_kpis(result),
     }
 
@@ -106,10 +107,55 @@ def service_summary(result: RunResult) -> dict[str, dict[str, float]]:
             "availability": float(up / (up + down)) if up + down else 0.0,
             "crashes": int(s.crashes.sum()),
             "downtime_s": float(s.downtime_s),
+            **_unavailability(result, s),
             "attack_requests": int(s.attack_arrivals.sum()),
             "attack_blocked": int(s.attack_blocked.sum()),
             "attack_rejected": int(s.attack_rejected.sum()),
             "attack_served": int(s.attack_served.sum()),
+        }
+    return out
+
+
+UNAVAILABLE_SHARE = 0.5
+"""A minute in which at least half the requests failed counts as unavailable."""
+
+
+def failed_share_per_minute(s: Any) -> np.ndarray:
+    """Share of a service's requests per minute that got no useful answer."""
+    failed = s.rejected + s.refused + s.abandoned + s.crash_lost + s.blocked + s.lost
+    return np.divide(failed, s.arrivals, out=np.zeros(len(failed)), where=s.arrivals > 0)
+
+
+def _unavailability(result: RunResult, s: Any) -> dict[str, Any]:
+    """Minutes when the service was effectively down, and the first and last of them."""
+    from sim.config import s_to_clock
+
+    down = (failed_share_per_minute(s) >= UNAVAILABLE_SHARE) | (s.mean_servers_up == 0)
+    minutes = np.flatnonzero(down)
+    first = s_to_clock(result.minute_start_s[minutes[0]]) if len(minutes) else None
+    last = s_to_clock(result.minute_start_s[minutes[-1]] + 60) if len(minutes) else None
+    return {
+        "unavailable_minutes": len(minutes),
+        "unavailable_from": first,
+        "unavailable_until": last,
+    }
+
+
+def group_summary(result: RunResult) -> dict[str, dict[str, Any]]:
+    """Per cohort or source: how many people, and how their morning ended."""
+    people = result.people
+    out = {}
+    for index, name in enumerate(result.group_names):
+        mine = people["group"] == index
+        fate = people["fate"][mine]
+        arrived = int((fate != Fate.NOT_ARRIVED).sum())
+        out[name] = {
+            "role": result.group_roles[index],
+            "people": int(mine.sum()),
+            "in_class": int((fate == Fate.REACHED).sum()),
+            "gave_up": int((fate == Fate.GAVE_UP).sum()),
+            "share_in_class": _share((fate == Fate.REACHED).sum(), arrived),
+            "share_gave_up": _share((fate == Fate.GAVE_UP).sum(), arrived),
         }
     return out
 

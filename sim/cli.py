@@ -21,6 +21,7 @@ from rich.table import Table
 
 from sim.config import Scenario, ScenarioError, load_scenario, s_to_clock, to_toml
 from sim.runner import RunResult, run
+from sim.scale import scale
 from sim.store import DASHBOARD, PEOPLE, SCENARIO, SUMMARY, TIMESERIES, OutputError, write_results
 
 DEFAULT_SCENARIO = Path("experiments/default.toml")
@@ -74,9 +75,22 @@ def run_command(
         Path | None, typer.Option("--out", help="Results folder [default: results/<name>].")
     ] = None,
     dashboard: Annotated[bool, typer.Option(help="Draw dashboard.png.")] = True,
+    scale_: Annotated[
+        float,
+        typer.Option(
+            "--scale",
+            help="Simulate this fraction of the people, with capacities scaled alike.",
+        ),
+    ] = 1.0,
 ) -> None:
     """Simulate one morning, print the KPIs and write the results folder."""
     resolved = _load(scenario, set_)
+    if not (scale_ > 0 and scale_ < float("inf")):
+        fail(f"--scale must be a number greater than 0, got {scale_}")
+    try:
+        resolved = scale(resolved, scale_)
+    except ValueError as e:
+        fail(f"--scale {scale_}: {e}")
     if seed is not None:  # recorded in scenario.toml, so that the folder reruns as it ran
         resolved = resolved.model_copy(update={"seed": seed})
     target = out_dir or Path("results") / resolved.name
@@ -177,17 +191,29 @@ def _print_kpis(result: RunResult) -> None:
         ("time to class p95", _seconds(k["time_to_class_p95_s"])),
         ("attempts", f"{k['attempts']:,} ({k['failed_attempts_share']:.1%} failed)"),
     ]
-    for name, s in result.service_summary.items():
+    services = sorted(result.service_summary.items(), key=lambda kv: -_trouble(kv[1]))
+    for name, s in services[:MAX_SERVICE_ROWS]:
+        down = f", down {s['unavailable_minutes']} min" if s["unavailable_minutes"] else ""
         rows.append(
             (
                 f"{name}: utilisation / p95 wait",
-                f"{s['utilization']:.0%} / {_seconds(s['p95_wait_s'])}",
+                f"{s['utilization']:.0%} / {_seconds(s['p95_wait_s'])}{down}",
             )
         )
+    if len(services) > MAX_SERVICE_ROWS:
+        rows.append((f"... {len(services) - MAX_SERVICE_ROWS} more services", "summary.json"))
     rows.append(("simulated events / wall time", f"{result.events:,} / {result.wall_s:.1f} s"))
     for name, value in rows:
         table.add_row(name, value)
     out.print(table)
+
+
+MAX_SERVICE_ROWS = 8
+
+
+def _trouble(service: dict) -> float:
+    """Sort key: services in the most trouble first (downtime, then waits)."""
+    return service["unavailable_minutes"] * 1e6 + service["p95_wait_s"]
 
 
 def _seconds(value: float | None) -> str:

@@ -260,12 +260,15 @@ class RateLimit(Strict):
 
 class Scrubbing(Strict):
     """Filtering that starts `detection_s` after an attack on its target begins and
-    removes shares of the attack and of the legitimate traffic while any attack lasts."""
+    removes shares of the attack and of the legitimate traffic while any attack lasts
+    (and `hold_s` after), or for the rest of the run once on (`stays_on`: protection an
+    operator adds during the morning)."""
 
     detection_s: NonNegFloat = 300.0
     attack_removed: Probability = 0.9
     legit_removed: Probability = 0.0
     hold_s: NonNegFloat = 600.0
+    stays_on: bool = False
 
 
 class Priority(Strict):
@@ -411,6 +414,20 @@ class GateStep(Strict):
     gate: str
 
 
+class SessionStep(Strict):
+    """Use a service for a while: a request every think time until the session ends.
+
+    The person has got through once the session starts (they count as in class for
+    journeys without a class step); the session's requests add load but their answers
+    do not change the person's story.
+    """
+
+    kind: Literal["session"]
+    service: str
+    duration: DurationSpec = ExponentialSpec(kind="exponential", mean_s=720.0)
+    think_time: DurationSpec = ExponentialSpec(kind="exponential", mean_s=60.0)
+
+
 def _step_kind(value: Any) -> str:
     if isinstance(value, dict):
         return value.get("kind", "request")
@@ -420,7 +437,8 @@ def _step_kind(value: Any) -> str:
 Step = Annotated[
     Annotated[RequestStep, Tag("request")]
     | Annotated[ClassStep, Tag("class")]
-    | Annotated[GateStep, Tag("gate")],
+    | Annotated[GateStep, Tag("gate")]
+    | Annotated[SessionStep, Tag("session")],
     Discriminator(_step_kind),
 ]
 
@@ -616,6 +634,10 @@ class Scenario(Strict):
 
 def _check_step(scenario: Scenario, journey: str, step: Any) -> None:
     services = sorted(scenario.services)
+    if isinstance(step, SessionStep) and step.service not in scenario.services:
+        raise ValueError(f"journey {journey!r}: service {step.service!r} is not one of {services}")
+    if isinstance(step, SessionStep):
+        return
     if isinstance(step, GateStep):
         if step.gate not in scenario.gates:
             raise ValueError(

@@ -195,6 +195,7 @@ PEOPLE_COUNTERS = (
     *(f"fail_{cause}" for cause in FAIL_CAUSES),
     "reached",
     "gave_up",
+    "classes_opened",
 )
 
 

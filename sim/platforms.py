@@ -18,7 +18,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sim.config import ClassStep, GateStep, PlatformSpec, RequestStep, Scenario, Template
+from sim.config import (
+    ClassStep,
+    GateStep,
+    PlatformSpec,
+    RequestStep,
+    Scenario,
+    SessionStep,
+    Template,
+)
 
 SEPARATOR = "/"
 
@@ -95,7 +103,7 @@ def _step(step: Any, template: Template, qualified) -> dict[str, Any]:
         return qualified(local) if local in template.services else local
 
     spec = step.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if isinstance(step, RequestStep):
+    if isinstance(step, RequestStep | SessionStep):
         spec["service"] = service(step.service)
     elif isinstance(step, GateStep):
         spec["gate"] = qualified(step.gate) if step.gate in template.gates else step.gate

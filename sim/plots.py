@@ -285,6 +285,13 @@ def _occupancy_panel(ax: Axes, result: RunResult) -> None:
         label="cumulative intended connects (people)",
     )
     ax.plot(
+        result.minute_start_s + 60.0,
+        np.cumsum(result.counters["reached"]),
+        color=OKABE_ITO[2],
+        lw=1.2,
+        label="cumulative got through (people)",
+    )
+    ax.plot(
         minute_mids(result),
         result.in_class,
         color=OKABE_ITO[0],
@@ -292,7 +299,7 @@ def _occupancy_panel(ax: Axes, result: RunResult) -> None:
         label="in class (people, mean per minute)",
     )
     ax.set_ylim(bottom=0.0)
-    ax.set_title("People in class")
+    ax.set_title("People who meant to connect, got through, and are in class")
     ax.set_ylabel("people (count)")
     ax.set_xlabel("clock time (HH:MM)")
 

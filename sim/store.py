@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from sim import __version__
+from sim import __version__, analysis
 from sim.config import s_to_clock, to_toml
 from sim.model.people import Fate
 from sim.monitor import quantile_from_histogram
@@ -53,6 +53,7 @@ def summary(result: RunResult) -> dict[str, Any]:
         "simulated_s": sim_s,
         "kpi": result.kpi,
         "services": result.service_summary,
+        "groups": analysis.group_summary(result),
         "events": result.events,
         "wall_s": round(result.wall_s, 3),
         "speed": {

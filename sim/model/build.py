@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import simpy
 
-from sim.config import Behaviour, ClassStep, OpenSource, Scenario, clock_to_s, make_dist
+from sim.config import (
+    Behaviour,
+    ClassStep,
+    OpenSource,
+    Scenario,
+    SessionStep,
+    clock_to_s,
+    make_dist,
+)
 from sim.dists import Exponential, Sampler, UniformSampler
 from sim.model.classrooms import Klass
 from sim.model.people import Habits, Person, PersonTable, World, flush_live, habits_from, journey
@@ -77,15 +86,26 @@ def build(
     return Model(env, scenario, world, population, platform, len(population.intended))
 
 
-def _think_samplers(scenario: Scenario, streams: Streams) -> dict[int, Sampler]:
-    """One think-time sampler per class step, keyed by ``id(step)``."""
-    samplers = {}
+def _think_samplers(scenario: Scenario, streams: Streams) -> dict[int, Any]:
+    """Samplers of class steps (think time) and session steps (duration and think time),
+    keyed by ``id(step)``; each step draws from its own stream."""
+    samplers: dict[int, Any] = {}
     for index, step in enumerate(s for steps in scenario.journeys.values() for s in steps):
+        rng = streams.get(Stream.THINK, index)
         if isinstance(step, ClassStep):
-            samplers[id(step)] = Sampler(
-                make_dist(step.think_time), streams.get(Stream.THINK, index)
+            samplers[id(step)] = Sampler(make_dist(step.think_time), rng)
+        elif isinstance(step, SessionStep):
+            samplers[id(step)] = SessionSamplers(
+                Sampler(make_dist(step.duration), rng),
+                Sampler(make_dist(step.think_time), streams.get(Stream.THINK, index, 1)),
             )
     return samplers
+
+
+@dataclass(frozen=True)
+class SessionSamplers:
+    duration: Sampler
+    think: Sampler
 
 
 def _habits(scenario: Scenario, own: Behaviour | None, index: int, streams: Streams) -> Habits:

@@ -73,11 +73,12 @@ class Scrubber:
     def attack(self, start: float, end: float) -> None:
         """Called at an attack's start: schedule the filter on and off."""
         on = start + self.spec.detection_s
-        off = end + self.spec.hold_s
+        off = math.inf if self.spec.stays_on else end + self.spec.hold_s
         if on >= off:
             return
         self.env.timeout(on - self.env.now).callbacks.append(lambda _: self._switch(1))
-        self.env.timeout(off - self.env.now).callbacks.append(lambda _: self._switch(-1))
+        if off < math.inf:
+            self.env.timeout(off - self.env.now).callbacks.append(lambda _: self._switch(-1))
 
     def _switch(self, delta: int) -> None:
         self.active += delta

@@ -32,6 +32,7 @@ from sim.config import (
     GateStep,
     RequestStep,
     RetryBudget,
+    SessionStep,
 )
 from sim.dists import Sampler, UniformSampler
 from sim.model.classrooms import Classroom, Klass
@@ -171,7 +172,7 @@ class World:
     classes: list[Klass]
     table: PersonTable
     recorder: Recorder
-    think: dict[int, Sampler]  # think-time sampler of people in class, by id(class step)
+    think: dict[int, Any]  # think-time samplers of class and session steps, by id(step)
     live: dict[int, Person]
     gates: dict[str, Gate]
 
@@ -186,6 +187,7 @@ class Person:
         "habits",
         "klass",
         "pid",
+        "reached",
         "role",
         "sessions",
         "streak",
@@ -200,6 +202,7 @@ class Person:
         self.attempts = 0
         self.failures = 0
         self.streak = 0  # failures in a row, for the circuit breaker
+        self.reached = False  # got through (in class, or into a session)
         self.sessions: list[Gate] = []  # admission gates passed, released at the end
 
 
@@ -213,13 +216,34 @@ def journey(world: World, person: Person, steps: list, class_start: float):
         elif isinstance(step, GateStep):
             gate = world.gates[step.gate]
             ok = yield from _insist(world, person, lambda g=gate: _pass_gate(world, person, g))
+        elif isinstance(step, SessionStep):
+            if not person.reached:
+                _reach(world, person)
+            yield from _browse(world, person, step)
+            continue
         else:
             fate = yield from _attend_class(world, person, step, class_start)
             return _finish(world, person, fate)
         if not ok:
             return _finish(world, person, Fate.GAVE_UP)
-    _reach(world, person)
+    if not person.reached:
+        _reach(world, person)
     return _finish(world, person, Fate.REACHED)
+
+
+def _browse(world: World, person: Person, step: SessionStep):
+    """Stay on a service for the session, making a request every think time."""
+    env = world.env
+    samplers = world.think[id(step)]
+    end = env.now + samplers.duration()
+    service = world.services[step.service]
+    while True:
+        pause = samplers.think()
+        if env.now + pause >= end:
+            yield env.timeout(end - env.now)
+            return
+        yield env.timeout(pause)
+        service.submit(person.habits.patience(), person.address, person.role)
 
 
 def _insist(world: World, person: Person, attempt: Callable[[], Generator]):
@@ -297,8 +321,9 @@ def _attend_class(world: World, person: Person, step: ClassStep, class_start: fl
     if env.now >= lesson_end:
         classroom.leave(klass)
         return Fate.TOO_LATE
-    if person.role == "teacher":
+    if person.role == "teacher" and not klass.is_open:
         klass.open()
+        world.recorder.count("classes_opened", env.now)
     if not klass.is_open:
         seated = env.now
         yield klass.opened | env.timeout(lesson_end - env.now)
@@ -331,6 +356,7 @@ def _follow_lesson(world: World, person: Person, step: ClassStep, lesson_end: fl
 
 
 def _reach(world: World, person: Person) -> None:
+    person.reached = True
     world.table.reached[person.pid] = world.env.now
     world.recorder.count("reached", world.env.now)
 

@@ -1,0 +1,80 @@
+"""Scaled runs: simulate a fraction of the people with capacities scaled alike.
+
+``scale(scenario, f)`` multiplies every population and every capacity by `f`: cohort
+sizes, arrival and attack rates, attack bandwidth and bots, servers, classroom servers,
+gate rates and quotas, link capacities. Per-request quantities (service times, patience,
+backoff, per-address rate limits) do not change, so a service at a given utilisation
+stays at that utilisation. Counts are rounded; a service left with less than one server
+becomes one server holding the scaled number of workers and backlog places, so small
+fractions keep the total capacity right at the cost of pooling (a pooled queue waits
+less than the same workers split over servers). How far scaled KPIs can be trusted is
+measured in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sim.config import Scenario, to_dict
+
+
+def scale(scenario: Scenario, factor: float) -> Scenario:
+    """`scenario` with people and capacities multiplied by `factor` (0 < factor)."""
+    if factor <= 0:
+        raise ValueError("scale must be greater than 0")
+    if factor == 1:
+        return scenario
+    data = to_dict(scenario)
+    for cohort in data["cohorts"]:
+        cohort["count"] = round(cohort["count"] * factor)
+    for source in data["sources"]:
+        if "rate_per_s" in source:
+            source["rate_per_s"] *= factor
+        for piece in source.get("rates", []):
+            piece["rate_per_s"] *= factor
+    for attack in [*data["attacks"], *data["attack_generators"]]:
+        attack["rate_per_s"] *= factor
+        attack["gbps"] *= factor
+        attack["bots"] = max(1, round(attack["bots"] * factor))
+    for part in [data, *data["templates"].values()]:
+        _scale_platform(part, factor)
+    for platform in data["platforms"].values():
+        platform["servers"] = {k: max(1, round(v * factor)) for k, v in platform["servers"].items()}
+    return Scenario.model_validate(data)
+
+
+def _scale_platform(part: dict[str, Any], factor: float) -> None:
+    for service in part["services"].values():
+        _scale_service(service, factor)
+    for room in part.get("classrooms", {}).values():
+        room["servers"] = max(1, round(room["servers"] * factor))
+    for gate in part.get("gates", {}).values():
+        if "max_new_per_s" in gate:
+            gate["max_new_per_s"] *= factor
+        if "max_sessions" in gate:
+            gate["max_sessions"] = max(1, round(gate["max_sessions"] * factor))
+    for link in part.get("links", {}).values():
+        link["capacity_gbps"] *= factor
+        link["legit_gbps"] *= factor
+
+
+def _scale_service(service: dict[str, Any], factor: float) -> None:
+    servers = service["servers"] * factor
+    if "autoscale" in service:
+        auto = service["autoscale"]
+        auto["max_servers"] = max(1, round(auto["max_servers"] * factor))
+    if servers >= 1:
+        service["servers"] = round(servers)
+        if "autoscale" in service:
+            auto = service["autoscale"]
+            auto["max_servers"] = max(auto["max_servers"], service["servers"])
+        return
+    backlog = service["backlog_per_server"]
+    service["workers_per_server"] = max(1, round(service["workers_per_server"] * servers))
+    service["backlog_per_server"] = round(backlog * servers)
+    service["servers"] = 1
+    crash = service.get("crash")
+    if crash is not None and backlog:
+        crash["backlog_above"] = round(crash["backlog_above"] * servers)
+    if "autoscale" in service:
+        service["autoscale"]["max_servers"] = max(1, service["autoscale"]["max_servers"])
