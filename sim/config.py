@@ -664,6 +664,19 @@ def _check_step(scenario: Scenario, journey: str, step: Any) -> None:
 def load_scenario(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Read, override and validate a scenario file; raise :class:`ScenarioError`."""
     path = Path(path)
+    return scenario_from_dict(read_raw(path), overrides, source=str(path))
+
+
+MAX_EXTENDS_DEPTH = 8
+
+
+def read_raw(path: Path, depth: int = 0) -> dict[str, Any]:
+    """The TOML content of `path`, merged over the file it ``extends`` (if any).
+
+    ``extends = "other.toml"`` (relative to this file) starts from that scenario: tables
+    are merged key by key, every other value (arrays included: cohorts, attacks)
+    replaces the base's. A variant then states only what differs.
+    """
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -676,7 +689,24 @@ def load_scenario(path: Path | str, overrides: list[str] | tuple[str, ...] = ())
         raise ScenarioError(f"{path}: malformed TOML: {err}") from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
-    return scenario_from_dict(raw, overrides, source=str(path))
+    base = raw.pop("extends", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str):
+        raise ScenarioError(f"{path}: field 'extends' must be a file name (a string)")
+    if depth >= MAX_EXTENDS_DEPTH:
+        raise ScenarioError(f"{path}: 'extends' goes more than {MAX_EXTENDS_DEPTH} files deep")
+    return _merge(read_raw(path.parent / base, depth + 1), raw)
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _merge(base[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def scenario_from_dict(

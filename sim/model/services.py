@@ -44,6 +44,18 @@ class Outcome:
     BLOCKED = "blocked"  # a defence (rate limit, filtering) refused the request
 
 
+class _Silent:
+    """The reply of a request nobody waits for: answering it costs nothing."""
+
+    __slots__ = ()
+
+    def succeed(self, value: object = None) -> None:
+        pass
+
+
+SILENT = _Silent()
+
+
 class Request:
     """One request of one client (or one batch of attack requests); a plain record."""
 
@@ -229,11 +241,18 @@ class Service:
 
     # -- client side -----------------------------------------------------------
 
-    def submit(self, patience: float, address: int = -1, role: str = "") -> simpy.Event:
-        """Send a request; the returned event's value is an :class:`Outcome`."""
+    def submit(
+        self, patience: float, address: int = -1, role: str = "", silent: bool = False
+    ) -> simpy.Event:
+        """Send a request; the returned event's value is an :class:`Outcome`.
+
+        With `silent`, the client does not wait for the answer (requests made during a
+        session or a lesson): the request is served and measured the same, but no reply
+        event is scheduled for it.
+        """
         env = self.env
         now = env.now
-        reply = env.event()
+        reply = SILENT if silent else env.event()
         request = Request(reply, now, now + patience)
         record = self.record
         minute = self._minute(now)
