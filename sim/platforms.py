@@ -75,8 +75,9 @@ def _expand(data: dict[str, Any], name: str, platform: PlatformSpec, template: T
         spec = service.model_dump(mode="json", by_alias=True, exclude_none=True)
         spec["servers"] = platform.servers.get(local, _scaled(service.servers, platform))
         autoscale = spec.get("autoscale")
-        if autoscale is not None:
-            autoscale["max_servers"] = max(autoscale["max_servers"], spec["servers"])
+        if autoscale is not None:  # the ceiling scales with the platform, like the floor
+            ceiling = _scaled(autoscale["max_servers"], platform)
+            autoscale["max_servers"] = max(ceiling, spec["servers"])
         if service.link is not None and service.link in template.links:
             spec["link"] = qualified(service.link)
         data["services"][qualified(local)] = spec

@@ -7,7 +7,8 @@ file: the caller decides where (and whether) the figure is saved.
 All panels share one clock-time x axis and mark each class start, because the story of a
 morning is told relative to those instants: the surge just before, the failures during,
 the class filling up after. Attack windows are shaded in every panel for the same reason:
-an effect (slow answers, crashes, failures) reads best next to its cause.
+an effect (slow answers, crashes, failures) reads best next to its cause. A national
+morning has two dozen services: only the six in most trouble get a line of their own.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
+from sim.analysis import service_summary
 from sim.config import clock_to_s
 from sim.model.population import class_step_of
 from sim.monitor import FAIL_CAUSES, quantile_from_histogram
@@ -58,6 +60,11 @@ ATTACK_WAVE_LABEL = "attack wave"
 CRASH_LABEL = "crash"
 CRASH_MARK = {"ls": "none", "marker": "x", "ms": 7, "mew": 1.8, "gid": CRASH_LABEL}
 LOG_RATIO = 10.0  # attack peak over legitimate peak beyond which arrivals go symlog
+SHOWN_LIMIT = 6  # services drawn per panel: past this, lines tangle and colours repeat
+OTHER_COLOUR = "#AAAAAA"  # lighter than GREY, which the attempts line already uses
+HIDDEN_NOTE = "hidden services"  # gid of the note saying how many services are left out
+NOTE = {"ha": "right", "va": "top", "fontsize": "small", "color": GREY, "gid": HIDDEN_NOTE}
+NOTE["bbox"] = {"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5}
 
 
 def hhmm(seconds: float, _pos: object = None) -> str:
@@ -123,17 +130,62 @@ def minute_mids(result: RunResult) -> np.ndarray:
     return result.minute_start_s + 30.0
 
 
+def shown_services(result: RunResult, limit: int = SHOWN_LIMIT) -> list[str]:
+    """The services the panels draw: all of them if few, else the `limit` in most trouble.
+
+    A national morning has two dozen services; drawn together they are a tangle in
+    repeating colours. The reader wants those people suffered from, so services are
+    ranked by minutes unavailable, then p95 wait, then load (the busiest of the healthy
+    ones say most about demand). The chosen keep the scenario's order, so a service's
+    colour does not depend on how badly it did.
+    """
+    names = list(result.services)
+    if len(names) <= limit:
+        return names
+    summary = result.service_summary or service_summary(result)
+
+    def trouble(name: str) -> tuple[float, float, float]:
+        row = summary[name]
+        return (row["unavailable_minutes"], row["p95_wait_s"], row["arrivals"])
+
+    chosen = set(sorted(names, key=trouble, reverse=True)[:limit])
+    return [name for name in names if name in chosen]
+
+
 def service_colours(result: RunResult) -> dict[str, str]:
-    """One fixed colour per service, so a service looks the same in every panel."""
-    return {name: OKABE_ITO[i % len(OKABE_ITO)] for i, name in enumerate(result.services)}
+    """One fixed colour per shown service, so a service looks the same in every panel.
+
+    Its keys are the shown services, in order: the panels draw exactly those.
+    """
+    names = shown_services(result)
+    return {name: OKABE_ITO[i % len(OKABE_ITO)] for i, name in enumerate(names)}
+
+
+def hidden_services(result: RunResult, colours: dict[str, str]) -> list[str]:
+    """Services left out of the panels, in the scenario's order."""
+    return [name for name in result.services if name not in colours]
+
+
+def note_hidden(ax: Axes, hidden: int) -> None:
+    """Say in the panel how many services it leaves out, so none seems to be missing."""
+    if hidden:
+        text = f"{hidden} more service{'s' if hidden > 1 else ''} in summary.json"
+        ax.text(0.995, 0.96, text, transform=ax.transAxes, **NOTE)
 
 
 def _arrivals_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None:
     """People arriving versus requests reaching each service: the load the platform sees."""
     x, counters = minute_mids(result), result.counters
     ax.plot(x, counters["attempts"], color=GREY, lw=1.2, label="attempts, all steps (requests/min)")
-    for name, series in result.services.items():
-        ax.plot(x, series.arrivals, color=colours[name], lw=1.0, label=f"{name} (requests/min)")
+    for name in colours:
+        arrivals = result.services[name].arrivals
+        ax.plot(x, arrivals, color=colours[name], lw=1.0, label=f"{name} (requests/min)")
+    hidden, peak = hidden_services(result, colours), legitimate_peak(result)
+    if hidden:  # their load still counts: one line for all of them
+        other = other_arrivals(result, hidden)
+        label = f"other {len(hidden)} services (requests/min)"
+        ax.plot(x, other, color=OTHER_COLOUR, lw=1.2, label=label)
+        peak = max(peak, float(other.max()))
     # Dotted and on top: the first service usually sees exactly the intended connects.
     ax.plot(
         x,
@@ -150,13 +202,21 @@ def _arrivals_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> Non
             x, attack, color=ATTACK_COLOUR, lw=1.2, ls="--", label="attack requests (requests/min)"
         )
     scale = ""
-    if attack.max() > LOG_RATIO * legitimate_peak(result):
+    if attack.max() > LOG_RATIO * peak:
         # A flood can dwarf the people; symlog keeps both (and zero minutes) visible.
         ax.set_yscale("symlog", linthresh=10.0)
         scale = ", symlog scale"
     ax.set_ylim(bottom=0.0)
     ax.set_title("Arrivals per minute")
     ax.set_ylabel(f"arrivals{scale}\n(people/min, requests/min)")
+
+
+def other_arrivals(result: RunResult, names: list[str]) -> np.ndarray:
+    """Legitimate requests per minute summed over `names`: the load of the hidden services."""
+    total = np.zeros(len(result.minute_start_s), dtype=np.int64)
+    for name in names:
+        total += result.services[name].arrivals
+    return total
 
 
 def attack_arrivals(result: RunResult) -> np.ndarray:
@@ -177,9 +237,9 @@ def legitimate_peak(result: RunResult) -> float:
 def _latency_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None:
     """Response-time percentiles per service; empty minutes stay gaps (nan), not zeros."""
     x = minute_mids(result)
-    for name, series in result.services.items():
+    for name in colours:
         for q, _, style in PERCENTILES:
-            values = quantile_from_histogram(series.latency_hist, q)
+            values = quantile_from_histogram(result.services[name].latency_hist, q)
             ax.plot(x, values, color=colours[name], linestyle=style, lw=1.0)
     ax.set_yscale("log")
     ax.set_title("Response time percentiles per service")
@@ -188,20 +248,23 @@ def _latency_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None
     handles = [Line2D([], [], color=c, lw=1.5, label=n) for n, c in colours.items()]
     handles += [Line2D([], [], color=BLACK, ls=s, lw=1.0, label=p) for _, p, s in PERCENTILES]
     ax.legend(handles=handles, **LEGEND)
+    note_hidden(ax, len(hidden_services(result, colours)))
 
 
-def changing_services(result: RunResult) -> list[str]:
-    """Services whose servers crash or scale; all of them if none do.
+def changing_services(result: RunResult, names: list[str] | None = None) -> list[str]:
+    """Services among `names` (default: all) whose servers crash or scale; all if none do.
 
     Flat lines of untouched services only crowd the panel, but an empty panel would look
     like a bug, so a run where nothing changes shows every service.
     """
+    names = list(result.services) if names is None else names
     changing = [
         name
-        for name, series in result.services.items()
-        if series.crashes.any() or np.ptp(series.mean_servers_up) > 1e-9
+        for name in names
+        if result.services[name].crashes.any()
+        or np.ptp(result.services[name].mean_servers_up) > 1e-9
     ]
-    return changing or list(result.services)
+    return changing or names
 
 
 def _servers_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None:
@@ -210,7 +273,7 @@ def _servers_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None
     The mark tells a crash from a scale-in, which would otherwise look the same.
     """
     x, handles, crashed_any, top = minute_mids(result), [], False, 1.0
-    for name in changing_services(result):
+    for name in changing_services(result, list(colours)):
         series, colour = result.services[name], colours[name]
         up, crashed = series.mean_servers_up, series.crashes > 0
         label, top = f"{name} (servers up)", max(top, float(up.max()))
@@ -226,6 +289,7 @@ def _servers_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None
     ax.set_title("Servers up per service (mean per minute), and crashes")
     ax.set_ylabel("servers up (count)")
     ax.legend(handles=handles, **LEGEND)
+    note_hidden(ax, len(hidden_services(result, colours)))
 
 
 def failure_rates(result: RunResult) -> dict[str, np.ndarray]:

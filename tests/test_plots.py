@@ -1,5 +1,6 @@
 """The dashboard of a small run: the right panels, axes, units and markers, and it saves;
-and of a run with an attack and crashes: shaded waves, crash marks, servers up."""
+of a run with an attack and crashes: shaded waves, crash marks, servers up; and of a
+national morning with two dozen services: only those in most trouble are drawn."""
 
 from __future__ import annotations
 
@@ -18,13 +19,17 @@ from sim.plots import (
     ATTACK_WAVE_LABEL,
     CLASS_START_LABEL,
     CRASH_LABEL,
+    HIDDEN_NOTE,
+    OKABE_ITO,
     changing_services,
     dashboard,
     failure_rates,
     hhmm,
     minute_mids,
+    shown_services,
 )
 from sim.runner import RunResult, run
+from sim.scale import scale
 
 DEFAULT = Path(__file__).resolve().parent.parent / "experiments" / "default.toml"
 TINY = [
@@ -45,6 +50,8 @@ FLOOD = [
 FLOOD_S = (8 * 3600.0 + 50 * 60, 8 * 3600.0 + 58 * 60)
 ATTACK_LINE = "attack requests (requests/min)"
 ARRIVALS, LATENCY, SERVERS, FAILURES, OCCUPANCY = range(5)
+APRIL_6 = Path(__file__).resolve().parent.parent / "experiments" / "2021-04-06.toml"
+OTHER = re.compile(r"^other (\d+) services \(requests/min\)$")
 
 
 @pytest.fixture(scope="module")
@@ -242,3 +249,98 @@ def test_arrivals_go_symlog_when_the_flood_dwarfs_people(attacked: RunResult) ->
     arrivals = dashboard(heavy).axes[ARRIVALS]
     assert arrivals.get_yscale() == "symlog"
     assert "symlog" in arrivals.get_ylabel()
+
+
+@pytest.fixture(scope="module")
+def national() -> RunResult:
+    """6 April 2021 at 0.3 % scale: 24 services, crashes and DDoS waves (a few seconds)."""
+    return run(scale(load_scenario(APRIL_6), 0.003))
+
+
+@pytest.fixture(scope="module")
+def national_fig(national: RunResult) -> Figure:
+    figure = dashboard(national)
+    figure.draw_without_rendering()
+    return figure
+
+
+def _trouble(result: RunResult, name: str) -> tuple:
+    row = result.service_summary[name]
+    return (row["unavailable_minutes"], row["p95_wait_s"], row["arrivals"])
+
+
+def _notes(ax) -> list[str]:
+    return [t.get_text() for t in ax.texts if t.get_gid() == HIDDEN_NOTE]
+
+
+def test_few_services_are_all_shown(result: RunResult, attacked: RunResult) -> None:
+    assert shown_services(result) == list(result.services)
+    assert shown_services(attacked) == list(attacked.services)
+
+
+def test_shown_are_the_most_troubled_in_scenario_order(national: RunResult) -> None:
+    shown = shown_services(national)
+    assert len(national.services) > 6 and len(shown) == 6
+    assert shown == [name for name in national.services if name in shown]
+    hidden = [name for name in national.services if name not in shown]
+    worst_hidden = max(_trouble(national, name) for name in hidden)
+    assert all(_trouble(national, name) >= worst_hidden for name in shown)
+    assert national.service_summary["cned_join"]["unavailable_minutes"] > 0
+    assert "cned_join" in shown
+
+
+def test_limit_ranks_small_runs_too(result: RunResult) -> None:
+    two = shown_services(result, limit=2)
+    rest = [name for name in result.services if name not in two]
+    assert len(two) == 2 and two == [name for name in result.services if name in two]
+    assert min(_trouble(result, n) for n in two) >= max(_trouble(result, n) for n in rest)
+
+
+def test_at_most_six_services_per_panel(national_fig: Figure, national: RunResult) -> None:
+    services = set(national.services)
+    for panel in (ARRIVALS, LATENCY, SERVERS):
+        lines = _data_lines(national_fig.axes[panel])
+        colours = {ln.get_color() for ln in lines if ln.get_color() in OKABE_ITO}
+        assert len(colours) <= 6
+        labelled = {ln.get_label().split(" (")[0] for ln in lines} & services
+        assert len(labelled) <= 6
+    latency = _data_lines(national_fig.axes[LATENCY])
+    assert len(latency) == 3 * 6  # three percentiles of each shown service
+
+
+def test_one_colour_per_service_across_panels(national_fig: Figure, national: RunResult) -> None:
+    def colours(panel: int, suffix: str) -> dict[str, str]:
+        lines = _data_lines(national_fig.axes[panel])
+        return {
+            ln.get_label().removesuffix(suffix): ln.get_color()
+            for ln in lines
+            if ln.get_label().endswith(suffix)
+        }
+
+    arrivals = colours(ARRIVALS, " (requests/min)")
+    servers = colours(SERVERS, " (servers up)")
+    shown = shown_services(national)
+    assert [arrivals[name] for name in shown] == list(OKABE_ITO[:6])
+    assert servers and all(servers[name] == arrivals[name] for name in servers)
+
+
+def test_other_line_sums_the_hidden_services(national_fig: Figure, national: RunResult) -> None:
+    hidden = [name for name in national.services if name not in shown_services(national)]
+    others = [ln for ln in national_fig.axes[ARRIVALS].get_lines() if OTHER.match(ln.get_label())]
+    assert len(others) == 1
+    assert OTHER.match(others[0].get_label()).group(1) == str(len(hidden))
+    total = sum(national.services[name].arrivals for name in hidden)
+    assert np.array_equal(others[0].get_ydata(), total)
+
+
+def test_note_names_the_hidden_count(national_fig: Figure, national: RunResult) -> None:
+    note = f"{len(national.services) - 6} more services in summary.json"
+    for panel in (LATENCY, SERVERS):
+        assert _notes(national_fig.axes[panel]) == [note]
+
+
+def test_small_runs_have_no_note_and_no_other_line(fig: Figure, attacked_fig: Figure) -> None:
+    for figure in (fig, attacked_fig):
+        assert not any(_notes(ax) for ax in figure.axes)
+        labels = [ln.get_label() for ln in figure.axes[ARRIVALS].get_lines()]
+        assert not any(OTHER.match(label) for label in labels)
