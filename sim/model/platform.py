@@ -10,7 +10,7 @@ import simpy
 
 from sim.config import Scenario, UslSlowdown, clock_to_s, make_dist
 from sim.config import Service as ServiceSpec
-from sim.dists import Sampler, UniformSampler
+from sim.dists import Exponential, Sampler, UniformSampler
 from sim.model import attacks
 from sim.model.classrooms import Classroom
 from sim.model.defences import EdgeLink, Gate, RateLimiter, Scrubber, autoscaler
@@ -87,6 +87,7 @@ def _service(
         slowdown=_slowdown(spec),
         crash=_crash(spec, streams, index),
         guards=_guards(env, spec, links, streams, index),
+        attack_gaps=Sampler(Exponential(1.0), streams.get(Stream.ATTACKS, 2, index)),
         priority=Priority(
             set(spec.priority.roles),
             clock_to_s(spec.priority.start),

@@ -103,6 +103,7 @@ class Server:
         "live_queued",
         "queue",
         "queue_high",
+        "refill_armed",
         "up",
         "workers",
     )
@@ -118,6 +119,7 @@ class Server:
         self.in_service: set[Request] = set()
         self.up = True
         self.detected_down = False  # the load balancer has noticed the server is down
+        self.refill_armed = False  # a pending attack request is on its way (see _arm_refill)
         self.epoch = 0  # incremented at each crash: work started before is lost
 
 
@@ -219,6 +221,7 @@ class Service:
         crash: CrashPolicy | None = None,
         guards: Guards | None = None,
         priority: Priority | None = None,
+        attack_gaps: Sampler | None = None,
     ) -> None:
         self.env = env
         self.name = name
@@ -233,6 +236,11 @@ class Service:
         self.routing = routing
         self.slowdown = slowdown
         self.crash = crash
+        self._pending = 0  # attack requests waiting for room (see submit_attack)
+        self._pending_cost = 1.0
+        self._pending_until = -math.inf
+        self._pending_gap = math.inf  # mean time between pending requests
+        self.attack_gaps = attack_gaps  # Exp(1) draws, for the pending stream
         self.guards = guards
         self.priority = priority
         self._next = 0
@@ -294,39 +302,88 @@ class Service:
             env.timeout(patience, request).callbacks.append(self._on_patience)
         return reply
 
-    def submit_attack(self, count: int, cost: float) -> None:
-        """`count` attack requests arriving together, each `cost` times a normal one.
+    def submit_attack(self, count: int, cost: float, until: float, rate: float) -> None:
+        """`count` attack requests, each `cost` times a normal one, arriving now and
+        spread until `until` (when the next batch comes).
 
-        They are queued as one entry taking `count` backlog places and served back to
-        back by one worker; as many as fit in the backlog are admitted, the rest rejected.
+        Those that find room (a free worker or a backlog place) get in now; the rest
+        stay *pending* until `until` and take every worker or backlog place that frees
+        up before then, as a continuous stream of requests would. What is still pending
+        at `until` was rejected. Pending requests reach the servers as a Poisson stream
+        at the flood's `rate` (requests/s, thinned by the defences like the batch).
+        Queued attack requests are stored as runs (one queue entry of `weight` identical
+        requests) but served one by one.
         """
         now = self.env.now
         record = self.record
         minute = self._minute(now)
         record.attack_arrivals[minute] += count
+        sent = count
         if self.guards is not None:
-            passed = self.guards.pass_attack(count, now)
-            record.attack_blocked[minute] += count - passed
-            count = passed
-            if count == 0:
-                return
-        server = self._choose()
-        if server is None or not server.up:
-            record.attack_rejected[minute] += count
+            count = self.guards.pass_attack(count, now)
+            record.attack_blocked[minute] += sent - count
+        self.expire_attack()
+        self._pending, self._pending_cost, self._pending_until = count, cost, until
+        self._pending_gap = sent / (rate * count) if count else math.inf
+        for server in self._servers_by_room():
+            if not self._pending:
+                break
+            self._refill(server, now)
+        if until <= now:  # requests simulated one by one: no room now means rejected
+            self.expire_attack()
+
+    def expire_attack(self) -> None:
+        """Pending attack requests that found no room before their time: rejected."""
+        if self._pending:
+            self.record.attack_rejected[self._minute(self.env.now)] += self._pending
+            self._pending = 0
+
+    def _arm_refill(self, server: Server) -> None:
+        """The next pending attack request reaches `server` after an exponential gap.
+
+        Room that frees up goes to whoever comes first, a legitimate request or the
+        next attack request of the stream, as with requests simulated one by one.
+        """
+        server.refill_armed = True
+        gap = self._pending_gap * self.attack_gaps()
+
+        def refill(_event: simpy.Event) -> None:
+            server.refill_armed = False
+            self._refill(server, self.env.now)
+
+        self.env.timeout(gap).callbacks.append(refill)
+
+    def _servers_by_room(self) -> list[Server]:
+        """Servers the balancer would use, least loaded first."""
+        alive = [s for s in self.servers if not s.detected_down and s.up]
+        if self.dispatch == "least_loaded":
+            alive.sort(key=lambda s: s.busy + s.live_queued)
+        return alive
+
+    def _refill(self, server: Server, now: float) -> None:
+        """Let pending attack requests take the free workers and backlog places."""
+        if not self._pending or not server.up:
             return
-        admitted = count
-        if server.busy >= server.workers:
-            admitted = min(count, server.backlog - server.live_queued)
-        if admitted <= 0:
-            record.attack_rejected[minute] += count
+        if now > self._pending_until:
+            self.expire_attack()
             return
-        record.attack_rejected[minute] += count - admitted
-        request = Request(None, now, math.inf, weight=admitted, cost=cost)
-        request.done = True
-        if server.busy < server.workers:
+        while self._pending and server.busy < server.workers and not server.queue:
+            self._pending -= 1
+            request = Request(None, now, math.inf, cost=self._pending_cost)
+            request.done = True
             self._start(server, request, now)
-        else:
-            self._enqueue(server, request, now)
+        room = min(self._pending, server.backlog - server.live_queued)
+        if room > 0:
+            self._pending -= room
+            tail = server.queue[-1] if server.queue else None
+            if tail is not None and tail.reply is None and tail.cost == self._pending_cost:
+                tail.weight += room  # one more run of identical requests
+                server.live_queued += room
+                self.record.queue.change(now, room)
+            else:
+                request = Request(None, now, math.inf, weight=room, cost=self._pending_cost)
+                request.done = True
+                self._enqueue(server, request, now)
 
     def _choose(self) -> Server | None:
         """The server the load balancer picks, or None if it knows all are down."""
@@ -388,8 +445,8 @@ class Service:
         request.epoch = server.epoch
         record = self.record
         record.busy.change(now, 1)
-        if request.reply is None:  # a batch of attack requests, served back to back
-            duration = request.cost * sum(self.service_time() for _ in range(request.weight))
+        if request.reply is None:  # an attack request
+            duration = request.cost * self.service_time()
         else:
             wait = now - request.submitted
             if request.submitted >= record.warmup_end:
@@ -414,10 +471,12 @@ class Service:
         server.in_service.discard(request)
         record.busy.change(now, -1)
         if request.reply is None:
-            record.attack_served[minute] += request.weight
+            record.attack_served[minute] += 1
         else:
             self._answer(request, now, minute)
         self._pull(server, now)
+        if self._pending and not server.refill_armed:
+            self._arm_refill(server)
 
     def _answer(self, request: Request, now: float, minute: int) -> None:
         record = self.record
@@ -438,11 +497,17 @@ class Service:
             queue = server.queue_high or server.queue
             if not queue:
                 return
-            request = queue.popleft()
-            if request.done and self.drop_abandoned and request.reply is not None:
-                continue  # already removed from live_queued when its client gave up
-            server.live_queued -= request.weight
-            self.record.queue.change(now, -request.weight)
+            request = queue[0]
+            if request.reply is None and request.weight > 1:  # a run of attack requests
+                request.weight -= 1
+                request = Request(None, now, math.inf, cost=request.cost)
+                request.done = True
+            else:
+                queue.popleft()
+                if request.done and self.drop_abandoned and request.reply is not None:
+                    continue  # already removed from live_queued when its client gave up
+            server.live_queued -= 1
+            self.record.queue.change(now, -1)
             self._start(server, request, now)
 
     # -- crashes and capacity ---------------------------------------------------
@@ -491,6 +556,7 @@ class Service:
         self.record.up_workers.change(now, server.workers)
         self.record.servers_up.change(now, 1)
         self.record.servers_down.change(now, -1)
+        self._refill(server, now)
 
     def add_server(self) -> Server:
         """Bring one more server into the pool (at build time, or by an autoscaler)."""
@@ -530,4 +596,4 @@ class Service:
                     attack += request.weight
                 elif not (request.done and self.drop_abandoned and not request.started):
                     legit += 1
-        return legit, attack
+        return legit, attack + self._pending
