@@ -138,38 +138,48 @@ def _write_all(result: RunResult, folder: Path, extra: dict[str, Callable[[Path]
         writer_fn(folder / name)
 
 
+PEOPLE_COLUMNS = (
+    "person",
+    "group",
+    "role",
+    "intended_s",
+    "class_start_s",
+    "reached_s",
+    "lobby_s",
+    "ended_s",
+    "fate",
+    "attempts",
+    "failures",
+)
+PEOPLE_CHUNK = 100_000  # rows formatted at a time: memory stays bounded at national scale
+
+
 def _write_people(result: RunResult, path: Path) -> None:
     """One row per person, gzip-compressed with a zero timestamp (byte-stable)."""
     p = result.people
-    names = np.asarray(result.group_names, dtype=object)[p["group"]]
-    roles = np.asarray(result.group_roles, dtype=object)[p["group"]]
-    fates = np.asarray([f.name.lower() for f in Fate], dtype=object)[p["fate"]]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        [
-            "person",
-            "group",
-            "role",
-            "intended_s",
-            "class_start_s",
-            "reached_s",
-            "lobby_s",
-            "ended_s",
-            "fate",
-            "attempts",
-            "failures",
-        ]
-    )
-    cols = [p["intended"], p["class_start"], p["reached"], p["lobby"], p["ended"]]
-    formatted = [[_fmt(v) for v in col.tolist()] for col in cols]
-    attempts, failures = p["attempts"].tolist(), p["failures"].tolist()
-    for i in range(len(names)):
-        writer.writerow(
-            [i, names[i], roles[i], *(f[i] for f in formatted), fates[i], attempts[i], failures[i]]
-        )
+    names = np.asarray(result.group_names, dtype=object)
+    roles = np.asarray(result.group_roles, dtype=object)
+    fates = np.asarray([f.name.lower() for f in Fate], dtype=object)
+    times = ("intended", "class_start", "reached", "lobby", "ended")
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-        gz.write(buffer.getvalue().encode("utf-8"))
+        text = io.TextIOWrapper(gz, encoding="utf-8", newline="")
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(PEOPLE_COLUMNS)
+        for first in range(0, len(p["group"]), PEOPLE_CHUNK):
+            rows = slice(first, first + PEOPLE_CHUNK)
+            group = p["group"][rows]
+            columns = [
+                range(first, first + len(group)),
+                names[group],
+                roles[group],
+                *([_fmt(v) for v in p[name][rows].tolist()] for name in times),
+                fates[p["fate"][rows]],
+                p["attempts"][rows].tolist(),
+                p["failures"][rows].tolist(),
+            ]
+            writer.writerows(zip(*columns, strict=True))
+        text.flush()
+        text.detach()
 
 
 def _replace_dir(tmp: Path, target: Path) -> None:

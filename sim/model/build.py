@@ -121,6 +121,9 @@ def _count_intended(recorder: Recorder, intended: np.ndarray) -> None:
     recorder.counters["intended"] = counts.tolist()
 
 
+ARRIVAL_CHUNK = 65_536  # people turned into Python values at a time (bounded memory)
+
+
 def _cohort_arrivals(world: World, scenario: Scenario, pop: Population, habits: list[Habits]):
     """Start each cohort member's journey at their intended time (not before the start)."""
     env = world.env
@@ -128,21 +131,23 @@ def _cohort_arrivals(world: World, scenario: Scenario, pop: Population, habits: 
     cohorts = scenario.cohorts
     roles = [c.role for c in cohorts]
     steps = [scenario.journeys[c.journey] for c in cohorts]
-    intended, group, klass, class_start, address = (
-        pop.intended.tolist(),
-        pop.group.tolist(),
-        pop.klass.tolist(),
-        pop.class_start.tolist(),
-        pop.address.tolist(),
-    )
-    for pid, t in enumerate(intended):
-        if t >= end:
-            return
-        if t > env.now:
-            yield env.timeout(t - env.now)
-        g = group[pid]
-        person = Person(pid, roles[g], habits[g], klass[pid], address[pid])
-        env.process(journey(world, person, steps[g], class_start[pid]))
+    for first in range(0, len(pop.intended), ARRIVAL_CHUNK):
+        chunk = slice(first, first + ARRIVAL_CHUNK)
+        rows = zip(
+            pop.intended[chunk].tolist(),
+            pop.group[chunk].tolist(),
+            pop.klass[chunk].tolist(),
+            pop.class_start[chunk].tolist(),
+            pop.address[chunk].tolist(),
+            strict=True,
+        )
+        for pid, (t, g, klass, class_start, address) in enumerate(rows, start=first):
+            if t >= end:
+                return
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            person = Person(pid, roles[g], habits[g], klass, address)
+            env.process(journey(world, person, steps[g], class_start))
 
 
 def _open_arrivals(
