@@ -84,16 +84,18 @@ def clock_axis(ax: Axes, result: RunResult) -> None:
 
 
 def class_starts_s(result: RunResult) -> list[float]:
-    """Distinct class starts (s since midnight) of cohorts whose journey has a class.
+    """Distinct class starts (s since midnight) of pupils and teachers, or of any cohort
+    whose journey has a class step.
 
-    A cohort without a class step (parents) still has a ``class_starts`` anchor for its
-    connect times, but no class begins then, so marking it would mislead.
+    Parents (role "other") without a class step still have a ``class_starts`` anchor for
+    their connect times, but no lesson begins then, so marking it would mislead; pupils
+    who fetch their work on a workspace before a lesson do have one.
     """
     scenario = result.scenario
     starts = {
         clock_to_s(start)
         for cohort in scenario.cohorts
-        if class_step_of(scenario, cohort.journey) is not None
+        if cohort.role != "other" or class_step_of(scenario, cohort.journey) is not None
         for start in cohort.class_starts
     }
     return sorted(starts)
