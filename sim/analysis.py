@@ -9,8 +9,8 @@ Definitions (also in the README):
   never get there count as infinitely late: percentiles are taken over everybody who
   arrived, so a p95 is finite only if at least 95 % got in. An infinite percentile is
   written as ``null`` in JSON.
-- *in class 5 min after start*: share of people with a class start who were in class by
-  their class start + 5 minutes (denominator: everyone with a class start).
+- *in class 5 min after start*: share of cohort members (everyone with a class start)
+  who were in class, or through their journey, by their class start + 5 minutes.
 - *failed attempts share*: failed attempts (timeouts, rejections, full sessions) over
   all attempts of people (requests made in class are not attempts).
 """
@@ -39,7 +39,9 @@ def kpis(result: RunResult) -> dict[str, Any]:
     began = np.maximum(people["intended"], result.scenario.start_s)
     through = people["reached"] - people["lobby"] - began
     time_to_class = np.where(reached, np.maximum(through, 0.0), np.inf)[arrived]
-    with_class = np.isfinite(people["class_start"]) & _has_class_step(result)
+    with_class = np.isfinite(people["class_start"]) & (
+        people["group"] < len(result.scenario.cohorts)
+    )
     by_five = reached & (people["reached"] <= people["class_start"] + FIVE_MINUTES_S)
     counters = result.counters
     attempts = int(counters["attempts"].sum())
@@ -158,15 +160,6 @@ def group_summary(result: RunResult) -> dict[str, dict[str, Any]]:
             "share_gave_up": _share((fate == Fate.GAVE_UP).sum(), arrived),
         }
     return out
-
-
-def _has_class_step(result: RunResult) -> np.ndarray:
-    from sim.model.population import class_step_of
-
-    scenario = result.scenario
-    groups = [*scenario.cohorts, *scenario.sources]
-    has = np.array([class_step_of(scenario, g.journey) is not None for g in groups], dtype=bool)
-    return has[result.people["group"]] if len(has) else np.zeros(0, bool)
 
 
 def _quantile(values: np.ndarray, q: float) -> float:

@@ -19,6 +19,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sim.cli_experiments import (
+    Assertion,
+    check_assertions,
+    command_line,
+    parse_assertion,
+    print_estimates,
+    run_replications,
+)
 from sim.config import Scenario, ScenarioError, load_scenario, s_to_clock, to_toml
 from sim.runner import RunResult, run
 from sim.scale import scale
@@ -82,9 +90,40 @@ def run_command(
             help="Simulate this fraction of the people, with capacities scaled alike.",
         ),
     ] = 1.0,
+    reps: Annotated[
+        int | None,
+        typer.Option(min=1, help="Independent replications: KPIs with 95 % confidence intervals."),
+    ] = None,
+    precision: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="With --reps: add replications until every headline KPI's 95 % half-width "
+            "is within this share of its mean.",
+        ),
+    ] = None,
+    max_reps: Annotated[int, typer.Option(min=1, help="Cap for --precision.")] = 100,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", min=1, help="Local processes [default: all cores].")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://host:port) [env: SIM_SCHEDULER]."),
+    ] = None,
+    asserts: Annotated[
+        list[str] | None,
+        typer.Option("--assert", help='Exit 1 unless a KPI check holds, e.g. "gave_up<=100".'),
+    ] = None,
 ) -> None:
-    """Simulate one morning, print the KPIs and write the results folder."""
+    """Simulate one morning, print the KPIs and write the results folder.
+
+    With --reps, run independent replications (in parallel) and report every KPI as a
+    mean with a 95 % confidence interval.
+    """
     resolved = _load(scenario, set_)
+    checks = _assertions(asserts)
+    if precision is not None and reps is None:
+        reps = 5
     if not (scale_ > 0 and scale_ < float("inf")):
         fail(f"--scale must be a number greater than 0, got {scale_}")
     try:
@@ -93,6 +132,9 @@ def run_command(
         fail(f"--scale {scale_}: {e}")
     if seed is not None:  # recorded in scenario.toml, so that the folder reruns as it ran
         resolved = resolved.model_copy(update={"seed": seed})
+    if reps is not None:
+        _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler, checks)
+        return
     target = out_dir or Path("results") / resolved.name
     _check_target(target)
     with _progress(resolved) as report:
@@ -104,6 +146,72 @@ def run_command(
         fail(str(e))
     _print_kpis(result)
     out.print(f"results written to {target}/", highlight=False)
+    values = {f"kpi.{k}": v for k, v in result.kpi.items()}
+    for name, summary in result.service_summary.items():
+        values.update({f"services.{name}.{k}": v for k, v in summary.items()})
+    if checks and not check_assertions(out, checks, values):
+        raise typer.Exit(1)
+
+
+def _assertions(texts: list[str] | None) -> list[Assertion]:
+    try:
+        return [parse_assertion(t) for t in texts or []]
+    except ValueError as e:
+        fail(str(e))
+        raise
+
+
+def _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler, checks):
+    target = out_dir or Path("results") / f"{resolved.name}-reps"
+    try:
+        outcome, estimates, precise = run_replications(
+            resolved,
+            reps,
+            target,
+            precision=precision,
+            max_reps=max(max_reps, reps),
+            n_jobs=jobs,
+            scheduler=scheduler,
+            command=command_line(),
+            console=out,
+            err=err,
+        )
+    except OSError as e:
+        fail(f"cannot write results to {target}: {e.strerror or e}")
+        raise
+    n = len(outcome.records)
+    title = f"{resolved.name}: {n} replications (seed {resolved.seed})"
+    print_estimates(out, title, estimates, list(HEADLINE_ROWS))
+    if precision is not None:
+        state = "reached" if precise else f"NOT reached after {n} replications (cap)"
+        out.print(f"precision {precision:.0%} of the mean: {state}")
+    for job, error in outcome.failures:
+        last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
+        err.print(
+            f"run {job.key} (replication {job.replication}) failed: {last}",
+            markup=False,
+            highlight=False,
+        )
+    out.print(
+        f"results written to {target}/ ({outcome.reused} reused, {outcome.ran} run)",
+        highlight=False,
+    )
+    means = {name: e.mean for name, e in estimates.items()}
+    ok = check_assertions(out, checks, means) if checks else True
+    if outcome.failures or not ok:
+        raise typer.Exit(1)
+
+
+HEADLINE_ROWS = (
+    "kpi.people",
+    "kpi.in_class",
+    "kpi.share_in_class",
+    "kpi.share_in_class_5min_after_start",
+    "kpi.gave_up",
+    "kpi.time_to_class_p50_s",
+    "kpi.time_to_class_p95_s",
+    "kpi.failed_attempts_share",
+)
 
 
 @app.command("show")

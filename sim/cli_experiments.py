@@ -1,0 +1,159 @@
+"""The experiment side of the ``sim`` command: replications (``sim run --reps``), and
+the pieces the other experiment commands share: assertions, progress, tables.
+
+Only printing and argument handling live here; the work is in :mod:`sim.experiment`
+and the files in :mod:`sim.experiment_store`.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sim import experiment
+from sim.config import Scenario
+from sim.experiment import Estimate, Outcome, RunStore
+from sim.experiment_store import write_replications
+
+OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "<": operator.lt,
+    ">": operator.gt,
+}
+_ASSERTION = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+|inf)\s*$")
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """A check such as ``kpi.share_in_class>=0.95`` on a run's (or the mean) KPI."""
+
+    metric: str
+    op: str
+    value: float
+
+    def holds(self, observed: float | None) -> bool:
+        observed = math.inf if observed is None else observed
+        return OPERATORS[self.op](observed, self.value)
+
+    def __str__(self) -> str:
+        return f"{self.metric}{self.op}{self.value:g}"
+
+
+def parse_assertion(text: str) -> Assertion:
+    """``metric<=value``; a metric without a prefix is a KPI (``gave_up`` = ``kpi.gave_up``)."""
+    match = _ASSERTION.match(text)
+    if not match:
+        raise ValueError(f"--assert expects metric<=value (operators <=, >=, <, >), got {text!r}")
+    metric, op, value = match.groups()
+    if not metric.startswith(("kpi.", "services.")):
+        metric = f"kpi.{metric}"
+    return Assertion(metric, op, float(value))
+
+
+@contextmanager
+def job_progress(console: Console, label: str):
+    """A progress bar of finished runs with an ETA, shown on a terminal."""
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs, ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    task = bar.add_task(label, total=None)
+    with bar:
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def run_replications(
+    scenario: Scenario,
+    reps: int,
+    target: Path,
+    *,
+    precision: float | None,
+    max_reps: int,
+    n_jobs: int | None,
+    scheduler: str | None,
+    command: list[str],
+    console: Console,
+    err: Console,
+) -> tuple[Outcome, dict[str, Estimate], bool]:
+    store = RunStore(target)
+    with job_progress(err, f"{scenario.name}") as progress:
+        outcome, precise = experiment.replicate(
+            scenario,
+            reps,
+            store,
+            precision=precision,
+            max_reps=max_reps,
+            n_jobs=n_jobs,
+            scheduler=scheduler,
+            progress=progress,
+        )
+    estimates = experiment.summarize(outcome.records)
+    write_replications(target, scenario, outcome, estimates, precision, precise, command)
+    return outcome, estimates, precise
+
+
+def print_estimates(
+    console: Console, title: str, estimates: dict[str, Estimate], names: list[str]
+) -> None:
+    table = Table(title=title)
+    table.add_column("KPI")
+    table.add_column("mean", justify="right")
+    table.add_column("95 % CI", justify="right")
+    for name in names:
+        est = estimates.get(name)
+        if est is None:
+            continue
+        table.add_row(name.removeprefix("kpi."), _num(est.mean), _interval(est))
+    console.print(table)
+
+
+def check_assertions(
+    console: Console, assertions: list[Assertion], values: dict[str, float | None]
+) -> bool:
+    """Print each assertion's verdict; True if all hold. An unknown metric fails."""
+    ok = True
+    for assertion in assertions:
+        if assertion.metric not in values:
+            console.print(f"assert {assertion}: FAIL (no metric {assertion.metric!r})")
+            ok = False
+            continue
+        holds = assertion.holds(values[assertion.metric])
+        verdict = "ok" if holds else "FAIL"
+        console.print(f"assert {assertion}: {verdict} ({_num(values[assertion.metric])})")
+        ok &= holds
+    return ok
+
+
+def _num(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isinf(value)):
+        return "inf"
+    if isinstance(value, float) and math.isnan(value):
+        return "-"
+    return f"{value:,.4g}"
+
+
+def _interval(est: Estimate) -> str:
+    if not math.isfinite(est.half_width):
+        return "-"
+    return f"{_num(est.low)} .. {_num(est.high)}"
+
+
+def command_line() -> list[str]:
+    return ["sim", *sys.argv[1:]]

@@ -1,0 +1,344 @@
+"""Experiments: many independent runs of one or more scenario variants.
+
+A *job* is one run: a resolved scenario (a variant), a replication number and a seed.
+Replication k of every variant draws from the same random streams (the scenario is not
+part of the stream key, see :mod:`sim.rng`), so variants are compared under common
+random numbers. A job's outcome is a *record*: plain data (KPIs flattened to
+``kpi.*`` and ``services.<name>.*`` keys, a few per-minute series, timings), saved as
+soon as the job finishes under ``<folder>/runs/<key>.json`` where the key hashes the
+resolved scenario, replication, seed and model version. Rerunning an interrupted
+experiment reuses every finished record and runs only the rest.
+
+Jobs run serially, on a local process pool (default: all cores) or on a Dask
+distributed cluster; a job's record does not depend on where it ran.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from sim import __version__
+from sim.config import Scenario, to_toml
+from sim.runner import run
+
+SERIES = ("intended", "attempts", "successes", "reached", "gave_up")
+"""Per-minute people-level series kept in every record (for confidence bands)."""
+
+SCHEDULER_ENV = "SIM_SCHEDULER"
+
+
+@dataclass(frozen=True)
+class Job:
+    scenario: Scenario
+    replication: int
+    seed: int
+    variant: tuple[tuple[str, Any], ...] = ()  # (override path, value) that made it
+
+    @property
+    def key(self) -> str:
+        text = f"{to_toml(self.scenario)}\n{self.replication}\n{self.seed}\n{__version__}"
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """Run one job and return its record (plain, JSON-able data)."""
+    result = run(job.scenario, seed=job.seed, replication=job.replication)
+    metrics: dict[str, Any] = {f"kpi.{k}": v for k, v in result.kpi.items()}
+    for name, summary in result.service_summary.items():
+        for key, value in summary.items():
+            metrics[f"services.{name}.{key}"] = value
+    return {
+        "key": job.key,
+        "scenario": job.scenario.name,
+        "replication": job.replication,
+        "seed": job.seed,
+        "variant": dict(job.variant),
+        "metrics": metrics,
+        "series": {name: result.counters[name].tolist() for name in SERIES}
+        | {"in_class": result.in_class.round(6).tolist()},
+        "minute_start_s": result.minute_start_s.tolist(),
+        "wall_s": result.wall_s,
+        "sim_version": __version__,
+    }
+
+
+class RunStore:
+    """Finished records on disk, one file per job, each written atomically."""
+
+    def __init__(self, folder: Path | str) -> None:
+        self.folder = Path(folder) / "runs"
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.path(key).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+
+    def put(self, record: dict[str, Any]) -> None:
+        self._write(self.path(record["key"]), record)
+        self.error_path(record["key"]).unlink(missing_ok=True)
+
+    def error_path(self, key: str) -> Path:
+        return self.folder / f"{key}.error.json"
+
+    def put_error(self, job: Job, error: str) -> None:
+        self._write(
+            self.error_path(job.key),
+            {
+                "key": job.key,
+                "replication": job.replication,
+                "seed": job.seed,
+                "variant": dict(job.variant),
+                "error": error,
+            },
+        )
+
+    def _write(self, path: Path, data: dict[str, Any]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=self.folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, sort_keys=True, allow_nan=True)
+        os.replace(tmp, path)
+
+
+@dataclass
+class Outcome:
+    """What an execution produced: records in job order, failures, reuse counts."""
+
+    records: list[dict[str, Any]]
+    failures: list[tuple[Job, str]] = field(default_factory=list)
+    reused: int = 0
+    ran: int = 0
+
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` when a job finishes."""
+
+
+def execute(
+    jobs: Sequence[Job],
+    store: RunStore | None = None,
+    n_jobs: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Run every job not already in `store`; return all records in job order.
+
+    `n_jobs`: processes of the local pool (default: all cores; 1 runs serially in this
+    process). `scheduler`: address of a Dask distributed scheduler (``tcp://host:port``;
+    default: the ``SIM_SCHEDULER`` environment variable); when given, jobs run there.
+    A failing job is recorded (``runs/<key>.error.json``) and the others go on.
+    """
+    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    records: dict[str, dict[str, Any]] = {}
+    todo = []
+    for job in jobs:
+        found = store.get(job.key) if store is not None else None
+        if found is not None:
+            records[job.key] = found
+        elif job.key not in {j.key for j in todo}:
+            todo.append(job)
+    outcome = Outcome(records=[], reused=len(records))
+    done = len(records)
+    total = done + len(todo)
+    if progress:
+        progress(done, total)
+    for job, record, error in _dispatch(todo, n_jobs, scheduler):
+        done += 1
+        if record is not None:
+            records[job.key] = record
+            outcome.ran += 1
+            if store is not None:
+                store.put(record)
+        else:
+            outcome.failures.append((job, error))
+            if store is not None:
+                store.put_error(job, error)
+        if progress:
+            progress(done, total)
+    outcome.records = [records[j.key] for j in jobs if j.key in records]
+    return outcome
+
+
+def _safe_run(job: Job) -> tuple[dict[str, Any] | None, str]:
+    try:
+        return run_job(job), ""
+    except Exception:  # a failing run is evidence to keep, not a reason to stop
+        return None, traceback.format_exc(limit=8)
+
+
+def _dispatch(jobs: list[Job], n_jobs: int | None, scheduler: str | None) -> Iterable:
+    """Yield ``(job, record or None, error)`` as jobs finish, on the chosen backend."""
+    if not jobs:
+        return
+    if scheduler:
+        yield from _on_dask(jobs, scheduler)
+        return
+    workers = n_jobs or os.cpu_count() or 1
+    if workers == 1 or len(jobs) == 1:
+        for job in jobs:
+            yield (job, *_safe_run(job))
+        return
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        futures = {pool.submit(_safe_run, job): job for job in jobs}
+        while futures:
+            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in finished:
+                job = futures.pop(future)
+                try:
+                    record, error = future.result()
+                except Exception as err:  # the worker process died
+                    record, error = None, f"worker lost: {err!r}"
+                yield job, record, error
+
+
+def _on_dask(jobs: list[Job], scheduler: str) -> Iterable:
+    from distributed import Client, as_completed  # optional: only for clusters
+
+    with Client(scheduler, timeout="30s") as client:
+        futures = {client.submit(_safe_run, job, pure=False, retries=1): job for job in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                record, error = future.result()
+            except Exception as err:  # the worker died twice
+                record, error = None, f"worker lost: {err!r}"
+            yield job, record, error
+
+
+# ---------------------------------------------------------------- statistics
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Mean of a metric over replications with a Student-t confidence interval."""
+
+    n: int
+    mean: float
+    half_width: float
+    confidence: float = 0.95
+
+    @property
+    def low(self) -> float:
+        return self.mean - self.half_width
+
+    @property
+    def high(self) -> float:
+        return self.mean + self.half_width
+
+
+def estimate(values: Sequence[float | None], confidence: float = 0.95) -> Estimate:
+    """Mean and t-interval of `values`; None (an infinite percentile) makes the mean inf."""
+    if any(v is None for v in values):
+        return Estimate(len(values), math.inf, math.nan, confidence)
+    x = np.asarray(values, dtype=float)
+    n = len(x)
+    if n == 0:
+        return Estimate(0, math.nan, math.nan, confidence)
+    if n == 1:
+        return Estimate(1, float(x[0]), math.inf, confidence)
+    t = stats.t.ppf(0.5 + confidence / 2, n - 1)
+    return Estimate(n, float(x.mean()), float(t * x.std(ddof=1) / math.sqrt(n)), confidence)
+
+
+def metric_names(records: Sequence[dict[str, Any]]) -> list[str]:
+    """Numeric metrics of the records (None counts as numeric: an infinite percentile),
+    in a stable order; a metric that is text in any record (a clock time) is left out."""
+    names: dict[str, bool] = {}
+    for record in records:
+        for key, value in record["metrics"].items():
+            numeric = value is None or (
+                isinstance(value, int | float) and not isinstance(value, bool)
+            )
+            names[key] = names.get(key, True) and numeric
+    return [name for name, numeric in names.items() if numeric]
+
+
+def summarize(records: Sequence[dict[str, Any]], confidence: float = 0.95) -> dict[str, Estimate]:
+    """Every numeric metric of `records` as an :class:`Estimate`."""
+    return {
+        name: estimate([r["metrics"].get(name) for r in records], confidence)
+        for name in metric_names(records)
+    }
+
+
+HEADLINE = (
+    "kpi.share_in_class",
+    "kpi.share_in_class_5min_after_start",
+    "kpi.time_to_class_p50_s",
+    "kpi.time_to_class_p95_s",
+    "kpi.failed_attempts_share",
+    "kpi.gave_up",
+)
+"""The KPIs that ``--precision`` brings within the requested relative half-width."""
+
+
+def precise_enough(records: Sequence[dict[str, Any]], precision: float) -> bool:
+    """True when every headline KPI's half-width is within `precision` of its mean."""
+    for name, est in summarize(records).items():
+        if name not in HEADLINE or not math.isfinite(est.mean) or est.mean == 0:
+            continue
+        if not est.half_width <= precision * abs(est.mean):
+            return False
+    return True
+
+
+def replicate(
+    scenario: Scenario,
+    reps: int,
+    store: RunStore | None = None,
+    *,
+    precision: float | None = None,
+    max_reps: int = 100,
+    n_jobs: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[Outcome, bool]:
+    """Replications 0..reps-1 of `scenario`; with `precision`, keep adding batches of
+    replications until :func:`precise_enough` or `max_reps` (then the flag is False)."""
+    seed = scenario.seed
+    n = reps
+    while True:
+        jobs = [Job(scenario, k, seed) for k in range(n)]
+        outcome = execute(jobs, store, n_jobs, scheduler, progress)
+        if precision is None or outcome.failures:
+            return outcome, True
+        if precise_enough(outcome.records, precision):
+            return outcome, True
+        if n >= max_reps:
+            return outcome, False
+        n = min(max_reps, n + max(2, n // 2))
+
+
+def series_bands(
+    records: Sequence[dict[str, Any]], confidence: float = 0.95
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per-minute mean and confidence band of each kept series over replications."""
+    out = {}
+    for name in (*SERIES, "in_class"):
+        data = np.asarray([r["series"][name] for r in records], dtype=float)
+        n = len(data)
+        mean = data.mean(axis=0)
+        if n > 1:
+            t = stats.t.ppf(0.5 + confidence / 2, n - 1)
+            half = t * data.std(axis=0, ddof=1) / math.sqrt(n)
+        else:
+            half = np.full_like(mean, np.inf)
+        out[name] = {"mean": mean, "low": mean - half, "high": mean + half}
+    return out

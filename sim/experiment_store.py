@@ -1,0 +1,164 @@
+"""Experiment results on disk: tables and a manifest beside the per-run records.
+
+The per-run records (``runs/<key>.json``) are written by :class:`sim.experiment.RunStore`
+as runs finish; the tables here are derived from them and rewritten, each file
+atomically, at the end of every invocation, so an interrupted experiment leaves only
+complete files and a rerun completes it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import platform
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim import __version__
+from sim.config import s_to_clock, to_toml
+from sim.experiment import Estimate, Outcome, metric_names, series_bands
+
+REPLICATIONS = "replications.csv"
+SUMMARY = "summary.json"
+SERIES_CI = "timeseries_ci.csv"
+MANIFEST = "manifest.json"
+SCENARIO = "scenario.toml"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def runs_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """One row per run: id, replication, seed, every varied parameter, every metric."""
+    params = list(dict.fromkeys(k for r in records for k in r["variant"]))
+    metrics = metric_names(records)
+    header = ["run_id", "scenario", "replication", "seed", *params, *metrics]
+    rows = [
+        [
+            r["key"],
+            r["scenario"],
+            r["replication"],
+            r["seed"],
+            *(r["variant"].get(p) for p in params),
+            *(r["metrics"].get(m) for m in metrics),
+        ]
+        for r in records
+    ]
+    return header, rows
+
+
+def csv_text(header: list[str], rows: list[list[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([[_cell(v) for v in row] for row in rows])
+    return buffer.getvalue()
+
+
+def estimates_json(estimates: dict[str, Estimate]) -> dict[str, dict[str, Any]]:
+    return {
+        name: {
+            "n": e.n,
+            "mean": _finite(e.mean),
+            "half_width": _finite(e.half_width),
+            "low": _finite(e.low),
+            "high": _finite(e.high),
+        }
+        for name, e in estimates.items()
+    }
+
+
+def manifest(command: list[str], outcome: Outcome, extra: dict[str, Any]) -> dict[str, Any]:
+    import numpy
+    import scipy
+    import simpy
+
+    return {
+        "command": command,
+        "sim_version": __version__,
+        "versions": {
+            "python": platform.python_version(),
+            "simpy": simpy.__version__,
+            "numpy": numpy.__version__,
+            "scipy": scipy.__version__,
+        },
+        "runs": len(outcome.records),
+        "ran_now": outcome.ran,
+        "reused": outcome.reused,
+        "failed": [
+            {
+                "key": job.key,
+                "replication": job.replication,
+                "error": err.strip().splitlines()[-1] if err.strip() else "",
+            }
+            for job, err in outcome.failures
+        ],
+        "run_wall_s": sum(r["wall_s"] for r in outcome.records),
+        **extra,
+    }
+
+
+def write_replications(
+    folder: Path,
+    scenario: Any,
+    outcome: Outcome,
+    estimates: dict[str, Estimate],
+    precision: float | None,
+    precise: bool,
+    command: list[str],
+) -> None:
+    write_atomic(folder / SCENARIO, to_toml(scenario))
+    write_atomic(folder / REPLICATIONS, csv_text(*runs_table(outcome.records)))
+    summary = {
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "replications": len(outcome.records),
+        "confidence": 0.95,
+        "precision": precision,
+        "precision_reached": precise if precision is not None else None,
+        "estimates": estimates_json(estimates),
+    }
+    write_atomic(folder / SUMMARY, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    if outcome.records:
+        write_atomic(folder / SERIES_CI, _series_csv(outcome.records))
+    write_atomic(
+        folder / MANIFEST,
+        json.dumps(manifest(command, outcome, {"seeds": [scenario.seed]}), indent=2) + "\n",
+    )
+
+
+def _series_csv(records: list[dict[str, Any]]) -> str:
+    bands = series_bands(records)
+    starts = records[0]["minute_start_s"]
+    header = ["clock", "minute_start_s"]
+    for name in bands:
+        header += [f"{name}.mean", f"{name}.low", f"{name}.high"]
+    rows = []
+    for i, t in enumerate(starts):
+        row: list[Any] = [s_to_clock(t), t]
+        for band in bands.values():
+            row += [band["mean"][i], band["low"][i], band["high"][i]]
+        rows.append(row)
+    return csv_text(header, rows)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        return "" if not math.isfinite(value) else f"{float(value):.10g}"
+    return "" if value is None else value
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None

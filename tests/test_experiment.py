@@ -1,0 +1,185 @@
+"""Replications, the run store, backends and common random numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+from sim import experiment
+from sim.cli import app
+from sim.experiment import Job, RunStore, estimate, execute, replicate
+from tests.conftest import SCENARIOS, scenario
+
+SURGE = SCENARIOS / "surge.toml"
+
+
+def _metrics(outcome):
+    return [r["metrics"] for r in outcome.records]
+
+
+def test_estimate_is_the_student_t_interval():
+    values = [1.0, 2.0, 4.0, 7.0]
+    est = estimate(values)
+    t = stats.t.ppf(0.975, 3)
+    assert est.mean == pytest.approx(3.5)
+    assert est.half_width == pytest.approx(t * np.std(values, ddof=1) / 2)
+    assert math.isinf(estimate([1.0, None]).mean)  # an infinite percentile stays infinite
+
+
+def test_serial_and_process_pool_give_identical_records():
+    jobs = [Job(scenario("surge"), k, 1) for k in range(3)]
+    serial = execute(jobs, n_jobs=1)
+    pooled = execute(jobs, n_jobs=2)
+    assert _metrics(serial) == _metrics(pooled)
+    assert [r["series"] for r in serial.records] == [r["series"] for r in pooled.records]
+
+
+def test_finished_runs_are_reused(tmp_path):
+    store = RunStore(tmp_path)
+    first, _ = replicate(scenario("surge"), 2, store, n_jobs=1)
+    again, _ = replicate(scenario("surge"), 3, store, n_jobs=1)
+    assert (first.ran, again.reused, again.ran) == (2, 2, 1)
+    assert _metrics(again)[:2] == _metrics(first)
+    # a different variant is a different run
+    other, _ = replicate(scenario("surge", "services.login.servers=3"), 2, store, n_jobs=1)
+    assert other.ran == 2
+
+
+def test_a_failing_run_is_recorded_and_the_others_go_on(tmp_path, monkeypatch):
+    real = experiment.run_job
+
+    def flaky(job):
+        if job.replication == 1:
+            raise RuntimeError("disk on fire")
+        return real(job)
+
+    monkeypatch.setattr(experiment, "run_job", flaky)
+    store = RunStore(tmp_path)
+    outcome = execute([Job(scenario("surge"), k, 1) for k in range(3)], store, n_jobs=1)
+    assert len(outcome.records) == 2 and len(outcome.failures) == 1
+    error = json.loads(store.error_path(outcome.failures[0][0].key).read_text())
+    assert "disk on fire" in error["error"]
+
+
+def test_precision_adds_replications_until_the_half_width_is_small():
+    outcome, precise = replicate(scenario("surge"), 3, precision=0.5, max_reps=30, n_jobs=1)
+    assert precise
+    names = [n for n in experiment.HEADLINE if n in experiment.summarize(outcome.records)]
+    for name, est in experiment.summarize(outcome.records).items():
+        if name in names and math.isfinite(est.mean) and est.mean:
+            assert est.half_width <= 0.5 * abs(est.mean)
+    capped, reached = replicate(scenario("surge"), 3, precision=1e-6, max_reps=4, n_jobs=1)
+    assert not reached and len(capped.records) == 4
+
+
+def test_common_random_numbers_shrink_the_variance_of_paired_differences():
+    """Replication k of both variants shares its random streams (CRN); pairing variant A
+    with an unrelated replication of B (independent streams) estimates the same
+    difference with a much larger variance. M/M/10 at 80 % load, service 2 % faster."""
+    n = 10
+    base = scenario("mmc", 'end="00:30"')
+    faster = scenario(
+        "mmc", 'end="00:30"', 'services.queue.service_time={kind="exponential", mean_s=0.98}'
+    )
+    a = execute([Job(base, k, 1) for k in range(n)], n_jobs=2).records
+    b = execute([Job(faster, k, 1) for k in range(n)], n_jobs=2).records
+    b_other = execute([Job(faster, k, 1) for k in range(n, 2 * n)], n_jobs=2).records
+    metric = "services.queue.mean_wait_s"
+    crn = [x["metrics"][metric] - y["metrics"][metric] for x, y in zip(a, b, strict=True)]
+    ind = [x["metrics"][metric] - y["metrics"][metric] for x, y in zip(a, b_other, strict=True)]
+    assert np.mean(crn) > 0  # faster service, shorter waits, in every pairing on average
+    # F test at the 1 % level that the CRN variance is the smaller one
+    ratio = np.var(ind, ddof=1) / np.var(crn, ddof=1)
+    assert ratio > stats.f.ppf(0.99, n - 1, n - 1)
+
+
+def test_cli_replications_write_tables_and_check_assertions(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "reps"
+    args = ["run", str(SURGE), "--reps", "3", "--jobs", "1", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--assert", "kpi.people>=7500"])
+    assert result.exit_code == 0, result.output
+    for name in (
+        "replications.csv",
+        "summary.json",
+        "timeseries_ci.csv",
+        "manifest.json",
+        "scenario.toml",
+    ):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["replications"] == 3
+    est = summary["estimates"]["kpi.share_in_class"]
+    assert est["low"] <= est["mean"] <= est["high"]
+    rows = (out / "replications.csv").read_text().splitlines()
+    assert len(rows) == 4 and rows[0].startswith("run_id,scenario,replication,seed,")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["reused"] == 0 and manifest["runs"] == 3
+    failing = runner.invoke(app, [*args, "--assert", "gave_up<=0"])
+    assert failing.exit_code == 1
+    assert "FAIL" in failing.output
+    bad = runner.invoke(app, [*args, "--assert", "gave_up=<3"])
+    assert bad.exit_code == 2
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """A real local Dask cluster: scheduler and two workers as separate processes."""
+    pytest.importorskip("distributed")
+    dask = shutil.which("dask", path=os.path.dirname(sys.executable))
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    procs = [
+        subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    time.sleep(2)
+    for _ in range(2):
+        procs.append(
+            subprocess.Popen(
+                [dask, "worker", address, "--nthreads", "1", "--no-dashboard"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    from distributed import Client
+
+    with Client(address, timeout="30s") as client:
+        client.wait_for_workers(2, timeout=60)
+    yield address
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        proc.wait(timeout=30)
+
+
+def test_a_dask_cluster_gives_the_serial_results(dask_cluster):
+    jobs = [Job(scenario("surge"), k, 1) for k in range(3)]
+    on_dask = execute(jobs, scheduler=dask_cluster)
+    serial = execute(jobs, n_jobs=1)
+    assert not on_dask.failures
+    assert _metrics(on_dask) == _metrics(serial)
