@@ -345,21 +345,34 @@ def _every_think_time(
     Driven by callbacks rather than a generator: people in class or in a session are
     the most numerous sleepers of a morning, and a callback is cheaper to wake.
     """
-    env = world.env
-    done = env.event()
-    habits, address, role = person.habits, person.address, person.role
-
-    def tick(_event: simpy.Event | None = None) -> None:
-        if _event is not None and service is not None:
-            service.submit(habits.patience(), address, role, silent=True)
-        pause = think()
-        if env.now + pause >= end:
-            env.timeout(end - env.now).callbacks.append(lambda _: done.succeed())
-        else:
-            env.timeout(pause).callbacks.append(tick)
-
-    tick()
+    done = world.env.event()
+    _Ticker(world.env, person, service, think, end, done).tick()
     return done
+
+
+class _Ticker:
+    """The callbacks of :func:`_every_think_time`, as an object rather than a closure
+    that refers to itself: a self-referencing closure is a reference cycle, which only
+    the cyclic garbage collector frees, and a national morning makes millions of them."""
+
+    __slots__ = ("done", "end", "env", "person", "service", "think")
+
+    def __init__(self, env, person, service, think, end, done) -> None:
+        self.env, self.person, self.service = env, person, service
+        self.think, self.end, self.done = think, end, done
+
+    def tick(self, event: simpy.Event | None = None) -> None:
+        env, person = self.env, self.person
+        if event is not None and self.service is not None:
+            self.service.submit(person.habits.patience(), person.address, person.role, silent=True)
+        pause = self.think()
+        if env.now + pause >= self.end:
+            env.timeout(self.end - env.now).callbacks.append(self.finish)
+        else:
+            env.timeout(pause).callbacks.append(self.tick)
+
+    def finish(self, _event: simpy.Event) -> None:
+        self.done.succeed()
 
 
 def _reach(world: World, person: Person) -> None:
