@@ -1,0 +1,1 @@
+"""`sim plan`: the command registered on :data:`sim.cli.app`."""

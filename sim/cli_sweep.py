@@ -1,0 +1,1 @@
+"""`sim sweep` and `sim compare`: commands registered on :data:`sim.cli.app`."""
