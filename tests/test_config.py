@@ -256,7 +256,7 @@ def _models() -> list[type[BaseModel]]:
         for cls in vars(config).values()
         if isinstance(cls, type)
         and issubclass(cls, BaseModel)
-        and cls.__module__ == config.__name__
+        and cls.__module__.startswith(config.__name__)
         and cls.model_fields
     ]
 

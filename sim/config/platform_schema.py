@@ -1,0 +1,315 @@
+"""Schema of the platform side: behaviour of clients, services and their defences,
+edge links, admission gates, attacks, journey steps."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+
+from sim.config.base import (
+    ClockTime,
+    DurationSpec,
+    ExponentialSpec,
+    LognormalSpec,
+    NonNegFloat,
+    PositiveFloat,
+    Probability,
+    ServiceTimeSpec,
+    Strict,
+    clock_to_s,
+)
+
+# ---------------------------------------------------------------- behaviour
+
+
+class ConstantBackoff(Strict):
+    kind: Literal["constant"]
+    delay_s: NonNegFloat
+
+
+class ExponentialBackoff(Strict):
+    """Delay before retry k (k = 1, 2, ...) is ``min(max_s, base_s * factor**(k-1))``."""
+
+    kind: Literal["exponential"]
+    base_s: PositiveFloat
+    factor: Annotated[float, Field(ge=1)] = 2.0
+    max_s: PositiveFloat = 300.0
+
+
+class JitterBackoff(Strict):
+    """Full jitter: uniform between 0 and the exponential delay (AWS architecture blog)."""
+
+    kind: Literal["exponential_jitter"]
+    base_s: PositiveFloat
+    factor: Annotated[float, Field(ge=1)] = 2.0
+    max_s: PositiveFloat = 300.0
+
+
+BackoffSpec = Annotated[
+    ConstantBackoff | ExponentialBackoff | JitterBackoff, Field(discriminator="kind")
+]
+
+
+class RetryBudget(Strict):
+    """A retry budget in the client app, shared by everybody of the cohort (or source).
+
+    A token bucket: each retry spends a token, tokens come back at `tokens_per_s`, at most
+    `burst` are saved. A retry that finds no token waits for the next one (the app holds
+    it back), so retries can never add more than `tokens_per_s` requests per second,
+    however often attempts fail: this is what breaks a retry storm.
+    """
+
+    tokens_per_s: PositiveFloat
+    burst: Annotated[int, Field(ge=1)] = 3
+
+
+class CircuitBreaker(Strict):
+    """After `failures` failed attempts in a row, the client stops for `open_s` seconds."""
+
+    failures: Annotated[int, Field(ge=1)]
+    open_s: PositiveFloat
+
+
+class Behaviour(Strict):
+    """How people wait, give up and retry."""
+
+    patience: DurationSpec = LognormalSpec(kind="lognormal", mean_s=20.0, cv=1.0)
+    patience_covers: Literal["response", "wait"] = "response"
+    retry_probability: Probability = 0.9
+    max_attempts: Annotated[int, Field(ge=1)] = 6
+    backoff: BackoffSpec = JitterBackoff(kind="exponential_jitter", base_s=10.0)
+    retry_budget: RetryBudget | None = None
+    circuit_breaker: CircuitBreaker | None = None
+
+
+# ---------------------------------------------------------------- platform
+
+
+Role = Literal["pupil", "teacher", "other"]
+
+
+class LinearSlowdown(Strict):
+    """Service time x ``1 + slope * (n - knee)`` when n > knee requests are in progress."""
+
+    kind: Literal["linear"]
+    knee: Annotated[int, Field(ge=1)]
+    slope: NonNegFloat
+
+
+class UslSlowdown(Strict):
+    """Universal scalability law: service time x ``1 + alpha (n-1) + beta n (n-1)``."""
+
+    kind: Literal["usl"]
+    alpha: NonNegFloat
+    beta: NonNegFloat = 0.0
+
+
+SlowdownSpec = Annotated[LinearSlowdown | UslSlowdown, Field(discriminator="kind")]
+
+
+class Crash(Strict):
+    """A server crashes when its backlog passes a threshold, and restarts later."""
+
+    backlog_above: Annotated[int, Field(ge=0)]
+    restart: ServiceTimeSpec = LognormalSpec(kind="lognormal", mean_s=180.0, cv=0.5)
+    detection_s: NonNegFloat = 10.0
+    while_undetected: Literal["refused", "hang"] = "refused"
+
+
+class RateLimit(Strict):
+    """Per-address token bucket in front of a service (excess requests are blocked)."""
+
+    per_address_per_s: PositiveFloat
+    burst: Annotated[int, Field(ge=1)] = 20
+
+
+class Scrubbing(Strict):
+    """Filtering that starts `detection_s` after an attack on its target begins and
+    removes shares of the attack and of the legitimate traffic while any attack lasts
+    (and `hold_s` after), or for the rest of the run once on (`stays_on`: protection an
+    operator adds during the morning)."""
+
+    detection_s: NonNegFloat = 300.0
+    attack_removed: Probability = 0.9
+    legit_removed: Probability = 0.0
+    hold_s: NonNegFloat = 600.0
+    stays_on: bool = False
+
+
+class Priority(Strict):
+    """Requests of these roles are served before the others during the window."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    roles: Annotated[list[Role], Field(min_length=1)]
+    start: ClockTime = Field("00:00", alias="from")
+    until: ClockTime = "23:59:59"
+
+
+class Autoscale(Strict):
+    """Every `period_s`, ask for enough servers to bring utilisation to the target."""
+
+    target_utilization: Annotated[float, Field(gt=0, le=1)] = 0.7
+    period_s: PositiveFloat = 60.0
+    boot_s: NonNegFloat = 120.0
+    max_servers: Annotated[int, Field(ge=1)]
+
+
+class Service(Strict):
+    """A pool of identical servers behind a load balancer."""
+
+    servers: Annotated[int, Field(ge=1)]
+    workers_per_server: Annotated[int, Field(ge=1)] = 1
+    backlog_per_server: Annotated[int, Field(ge=0)] = 100
+    service_time: ServiceTimeSpec
+    drop_abandoned: bool = False
+    dispatch: Literal["least_loaded", "round_robin", "random"] = "least_loaded"
+    slowdown: SlowdownSpec | None = None
+    crash: Crash | None = None
+    link: str | None = None
+    rate_limit: RateLimit | None = None
+    scrubbing: Scrubbing | None = None
+    priority: Priority | None = None
+    autoscale: Autoscale | None = None
+
+
+class Link(Strict):
+    """The edge link in front of some services: a volumetric flood saturates it."""
+
+    capacity_gbps: PositiveFloat
+    legit_gbps: NonNegFloat = 0.0
+    scrubbing: Scrubbing | None = None
+
+
+class Gate(Strict):
+    """Admission control: a quota of sessions, and/or a waiting room admitting at a rate.
+
+    A person passes the gate once per morning and holds a session until their journey
+    ends. With ``when_full = "queue"`` they wait in a waiting room showing their position
+    (and are `patience_factor` times more patient there); with ``"reject"`` they get a
+    "quota reached, try again later" page (a failure: they may retry).
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
+    max_new_per_s: PositiveFloat | None = None
+    max_sessions: Annotated[int, Field(ge=1)] | None = None
+    when_full: Literal["queue", "reject"] = "queue"
+    patience_factor: Annotated[float, Field(ge=1)] = 3.0
+    blocked_roles: list[Role] = []
+    blocked_from: ClockTime = "00:00"
+    blocked_until: ClockTime = "23:59:59"
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> Gate:
+        if self.max_new_per_s is None and self.max_sessions is None and not self.blocked_roles:
+            raise ValueError("a gate needs max_new_per_s, max_sessions or blocked_roles")
+        return self
+
+
+class AttackWave(Strict):
+    """One attack: an application flood on a service or a volumetric flood on a link."""
+
+    name: str
+    kind: Literal["application", "volumetric"]
+    target: str
+    start: ClockTime
+    duration_min: PositiveFloat
+    rate_per_s: NonNegFloat = 0.0
+    gbps: NonNegFloat = 0.0
+    bots: Annotated[int, Field(ge=1)] = 1000
+    cost: PositiveFloat = 1.0
+
+
+class AttackGenerator(Strict):
+    """`waves` attacks with starts spread at random between `first` and `last`, durations
+    drawn from `duration`, intensity multiplied by `growth` from one wave to the next."""
+
+    name: str
+    kind: Literal["application", "volumetric"]
+    target: str
+    waves: Annotated[int, Field(ge=1)]
+    first: ClockTime
+    last: ClockTime
+    duration: ServiceTimeSpec = LognormalSpec(kind="lognormal", mean_s=360.0, cv=1.0)
+    rate_per_s: NonNegFloat = 0.0
+    gbps: NonNegFloat = 0.0
+    growth: PositiveFloat = 1.0
+    bots: Annotated[int, Field(ge=1)] = 1000
+    cost: PositiveFloat = 1.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AttackGenerator:
+        if clock_to_s(self.last) < clock_to_s(self.first):
+            raise ValueError("last must not be before first")
+        return self
+
+
+class Classroom(Strict):
+    """Virtual-classroom servers: each class is placed on one server and uses its seats."""
+
+    servers: Annotated[int, Field(ge=1)]
+    seats_per_server: Annotated[int, Field(ge=1)] = 250
+    class_size: Annotated[int, Field(ge=1)] = 25
+
+
+class RequestStep(Strict):
+    """A request to a named service; written in a journey as just the service name."""
+
+    kind: Literal["request"] = "request"
+    service: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"service": value} if isinstance(value, str) else value
+
+
+class ClassStep(Strict):
+    kind: Literal["class"]
+    classroom: str
+    join_service: str
+    lesson_min: PositiveFloat = 55.0
+    in_class_service: str | None = None
+    think_time: DurationSpec = ExponentialSpec(kind="exponential", mean_s=300.0)
+
+
+class GateStep(Strict):
+    """Pass an admission gate (quota or waiting room); the session lasts the morning."""
+
+    kind: Literal["gate"]
+    gate: str
+
+
+class SessionStep(Strict):
+    """Use a service for a while: a request every think time until the session ends.
+
+    The person has got through once the session starts (they count as in class for
+    journeys without a class step); the session's requests add load but their answers
+    do not change the person's story.
+    """
+
+    kind: Literal["session"]
+    service: str
+    duration: DurationSpec = ExponentialSpec(kind="exponential", mean_s=720.0)
+    think_time: DurationSpec = ExponentialSpec(kind="exponential", mean_s=60.0)
+
+
+def _step_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return value.get("kind", "request")
+    return getattr(value, "kind", "request")
+
+
+Step = Annotated[
+    Annotated[RequestStep, Tag("request")]
+    | Annotated[ClassStep, Tag("class")]
+    | Annotated[GateStep, Tag("gate")]
+    | Annotated[SessionStep, Tag("session")],
+    Discriminator(_step_kind),
+]

@@ -1,0 +1,242 @@
+"""Schema of the population and of the whole scenario, with its consistency checks."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from sim.config.base import ClockTime, NonNegFloat, PositiveFloat, Probability, Strict, clock_to_s
+from sim.config.platform_schema import (
+    AttackGenerator,
+    AttackWave,
+    Behaviour,
+    Classroom,
+    ClassStep,
+    Gate,
+    GateStep,
+    Link,
+    RequestStep,
+    Service,
+    SessionStep,
+    Step,
+)
+
+# ---------------------------------------------------------------- population
+
+
+class NormalOffset(Strict):
+    """Intended connect time = class start + Normal(mean_min, sd_min) minutes."""
+
+    kind: Literal["normal"]
+    mean_min: float
+    sd_min: NonNegFloat
+
+
+class UniformOffset(Strict):
+    """Intended connect time = class start + Uniform(low_min, high_min) minutes."""
+
+    kind: Literal["uniform"]
+    low_min: float
+    high_min: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformOffset:
+        if self.high_min < self.low_min:
+            raise ValueError("high_min must be >= low_min")
+        return self
+
+
+ConnectSpec = Annotated[NormalOffset | UniformOffset, Field(discriminator="kind")]
+
+
+class Cohort(Strict):
+    """People of one role who intend to connect around their class start."""
+
+    name: str
+    role: Literal["pupil", "teacher", "other"]
+    count: Annotated[int, Field(ge=0)]
+    journey: str
+    class_starts: Annotated[list[ClockTime], Field(min_length=1)] = ["09:00"]
+    class_start_shares: list[Probability] | None = None
+    connect: ConnectSpec = NormalOffset(kind="normal", mean_min=-5.0, sd_min=5.0)
+    class_group: str | None = None
+    behaviour: Behaviour | None = None
+    people_per_address: Annotated[int, Field(ge=1)] = 1
+    platform: str | None = None
+
+    @model_validator(mode="after")
+    def _shares(self) -> Cohort:
+        shares = self.class_start_shares
+        if shares is not None:
+            if len(shares) != len(self.class_starts):
+                raise ValueError("class_start_shares needs one share per class start")
+            if not math.isclose(sum(shares), 1.0, abs_tol=1e-9):
+                raise ValueError("class_start_shares must sum to 1")
+        return self
+
+
+class RatePiece(Strict):
+    model_config = ConfigDict(populate_by_name=True)
+    start: ClockTime = Field(alias="from")
+    rate_per_s: NonNegFloat
+
+
+class OpenSource(Strict):
+    """Poisson arrivals at a constant or piecewise-constant rate (textbook cases)."""
+
+    name: str
+    journey: str
+    role: Literal["pupil", "teacher", "other"] = "other"
+    rate_per_s: NonNegFloat | None = None
+    rates: list[RatePiece] | None = None
+    behaviour: Behaviour | None = None
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> OpenSource:
+        if (self.rate_per_s is None) == (self.rates is None):
+            raise ValueError("give exactly one of rate_per_s or rates")
+        if self.rates is not None:
+            starts = [clock_to_s(p.start) for p in self.rates]
+            if starts != sorted(starts) or len(set(starts)) != len(starts):
+                raise ValueError("rates must be in increasing order of 'from'")
+        return self
+
+
+class Measure(Strict):
+    warmup_min: NonNegFloat = 0.0
+    """Requests submitted before start + warmup are left out of per-service waits."""
+
+
+class Template(Strict):
+    """The services, classrooms, gates, links and journeys of one kind of platform.
+
+    Journeys name the template's own services first; a name the template does not have
+    refers to a top-level service of the scenario (a shared login federation).
+    """
+
+    services: dict[str, Service]
+    classrooms: dict[str, Classroom] = {}
+    gates: dict[str, Gate] = {}
+    links: dict[str, Link] = {}
+    journeys: dict[str, Annotated[list[Step], Field(min_length=1)]] = {}
+
+
+class PlatformSpec(Strict):
+    """One platform (a region's workspace, say) built from a template.
+
+    Its services are named ``<platform>/<service>`` in results and in attack targets.
+    """
+
+    template: str
+    description: str = ""
+    capacity_factor: PositiveFloat = 1.0
+    servers: dict[str, Annotated[int, Field(ge=1)]] = {}
+
+
+class Scenario(Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    description: str = ""
+    seed: Annotated[int, Field(ge=0)] = 1
+    start: ClockTime = "07:00"
+    end: ClockTime = "10:00"
+    behaviour: Behaviour = Behaviour()
+    templates: dict[str, Template] = {}
+    platforms: dict[str, PlatformSpec] = {}
+    services: dict[str, Service] = {}
+    classrooms: dict[str, Classroom] = {}
+    journeys: dict[str, Annotated[list[Step], Field(min_length=1)]] = {}
+    cohorts: list[Cohort] = []
+    sources: list[OpenSource] = []
+    links: dict[str, Link] = {}
+    gates: dict[str, Gate] = {}
+    attacks: list[AttackWave] = []
+    attack_generators: list[AttackGenerator] = []
+    measure: Measure = Measure()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        if clock_to_s(self.end) <= clock_to_s(self.start):
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if self.platforms or self.templates:
+            from sim.platforms import flatten  # platforms are checked on their expansion
+
+            flatten(self)
+            return self
+        if not self.services:
+            raise ValueError("a scenario needs at least one service")
+        if not self.cohorts and not self.sources:
+            raise ValueError("a scenario needs at least one cohort or source")
+        for name, steps in self.journeys.items():
+            for step in steps:
+                _check_step(self, name, step)
+        names = [c.name for c in self.cohorts] + [s.name for s in self.sources]
+        if len(set(names)) != len(names):
+            raise ValueError("cohort and source names must be unique")
+        for source in self.sources:
+            steps = self.journeys.get(source.journey, [])
+            if any(isinstance(step, ClassStep) for step in steps):
+                raise ValueError(
+                    f"source {source.name!r}: open arrivals cannot take a class step "
+                    "(classes belong to cohorts)"
+                )
+        for name, service in self.services.items():
+            if service.link is not None and service.link not in self.links:
+                raise ValueError(
+                    f"services.{name}.link: {service.link!r} is not one of {sorted(self.links)}"
+                )
+            if service.autoscale and service.autoscale.max_servers < service.servers:
+                raise ValueError(f"services.{name}.autoscale.max_servers is below servers")
+        for attack in [*self.attacks, *self.attack_generators]:
+            targets = self.services if attack.kind == "application" else self.links
+            if attack.target not in targets:
+                what = "service" if attack.kind == "application" else "link"
+                raise ValueError(
+                    f"attack {attack.name!r}: target {attack.target!r} is not a {what}; "
+                    f"one of {sorted(targets)}"
+                )
+        for group in self.cohorts + self.sources:
+            if group.journey not in self.journeys:
+                raise ValueError(
+                    f"{group.name}: journey {group.journey!r} is not one of {sorted(self.journeys)}"
+                )
+        return self
+
+    @property
+    def start_s(self) -> float:
+        return clock_to_s(self.start)
+
+    @property
+    def end_s(self) -> float:
+        return clock_to_s(self.end)
+
+
+def _check_step(scenario: Scenario, journey: str, step: Any) -> None:
+    services = sorted(scenario.services)
+    if isinstance(step, SessionStep) and step.service not in scenario.services:
+        raise ValueError(f"journey {journey!r}: service {step.service!r} is not one of {services}")
+    if isinstance(step, SessionStep):
+        return
+    if isinstance(step, GateStep):
+        if step.gate not in scenario.gates:
+            raise ValueError(
+                f"journey {journey!r}: gate {step.gate!r} is not one of {sorted(scenario.gates)}"
+            )
+        return
+    wanted = [step.service] if isinstance(step, RequestStep) else [step.join_service]
+    if isinstance(step, ClassStep):
+        if step.in_class_service is not None:
+            wanted.append(step.in_class_service)
+        if step.classroom not in scenario.classrooms:
+            raise ValueError(
+                f"journey {journey!r}: classroom {step.classroom!r} is not one of "
+                f"{sorted(scenario.classrooms)}"
+            )
+    for service in wanted:
+        if service not in scenario.services:
+            raise ValueError(f"journey {journey!r}: service {service!r} is not one of {services}")
