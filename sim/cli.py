@@ -40,9 +40,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: "[default: ...]" must stay visible
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(emoji=False)  # scenario text such as "a:b:c" must print as written
+err = Console(stderr=True, emoji=False)
 
 SetOption = Annotated[
     list[str] | None,
@@ -337,5 +338,5 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        err.print("interrupted: nothing was written")
+        err.print("interrupted: no half-written results (finished replications are kept)")
         sys.exit(130)

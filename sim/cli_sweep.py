@@ -1,1 +1,319 @@
-"""`sim sweep` and `sim compare`: commands registered on :data:`sim.cli.app`."""
+"""`sim sweep` and `sim compare`: commands registered on :data:`sim.cli.app`.
+
+Only arguments, printing and exit codes live here; the designs, statistics and files are
+in :mod:`sim.sweep` and :mod:`sim.compare`. Every input is checked before anything runs
+or is written: a bad ``--vary`` or ``--set`` is one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from sim import compare as cmp
+from sim import sweep
+from sim.cli import ScenarioArg, SetOption, _assertions, _load, app, err, fail, out
+from sim.cli_experiments import Assertion, _num, check_assertions, command_line, job_progress
+from sim.config import Scenario, parse_value
+from sim.experiment import HEADLINE, Estimate, Job, Outcome, RunStore, execute
+from sim.experiment_store import manifest
+
+INTERRUPTED = 130  # the shell's code for Ctrl-C
+SHOWN_VARIANTS = 40  # variants printed; the tables hold them all
+SHOWN_OTHER_DIFFERENCES = 8  # significant non-headline differences printed
+SWEEP_COLUMNS = {  # the headline KPIs printed per variant, with short headers
+    "kpi.share_in_class": "in class",
+    "kpi.share_in_class_5min_after_start": "by start+5min",
+    "kpi.time_to_class_p95_s": "p95 s",
+    "kpi.gave_up": "gave up",
+}
+
+Reps = Annotated[int, typer.Option(min=1, help="Replications of each variant.")]
+Jobs = Annotated[
+    int | None, typer.Option("--jobs", min=1, help="Local processes (default: all cores).")
+]
+Scheduler = Annotated[
+    str | None, typer.Option(help="Dask scheduler address, tcp://host:port (env: SIM_SCHEDULER).")
+]
+Asserts = Annotated[
+    list[str] | None, typer.Option("--assert", help='A KPI check, e.g. "gave_up<=100".')
+]
+SweepOut = Annotated[
+    Path | None, typer.Option("--out", help="Results folder (default: results/<name>-sweep).")
+]
+CompareOut = Annotated[
+    Path | None,
+    typer.Option("--out", help="Results folder (default: results/<A>-vs-<B> or <A>-compare)."),
+]
+Plots = Annotated[bool, typer.Option(help="Draw the PNG figures.")]
+
+
+@app.command("sweep")
+def sweep_command(
+    scenario: ScenarioArg = None,
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(help="A varied field: path=v1,v2,... or path=lo:hi:step (repeatable)."),
+    ] = None,
+    set_: SetOption = None,
+    reps: Reps = 5,
+    sample: Annotated[
+        int | None,
+        typer.Option(min=1, help="Draw this many variants (Latin hypercube) instead of a grid."),
+    ] = None,
+    jobs: Jobs = None,
+    scheduler: Scheduler = None,
+    asserts: Asserts = None,
+    out_dir: SweepOut = None,
+    plots: Plots = True,
+) -> None:
+    """Run every variant of a grid (or a Latin hypercube sample) of parameters, each
+    replicated, and write one tidy table of runs and one of variants with 95 % CIs.
+
+    Each variant's mean must satisfy every --assert, else the exit code is 1.
+    """
+    base = _load(scenario, set_)
+    checks = _assertions(asserts)
+    points, variants = _design(base, vary or [], sample)
+    target = out_dir or Path("results") / f"{base.name}-sweep"
+    jobs_list = sweep.sweep_jobs(variants, points, reps)
+    started = time.perf_counter()
+    outcome = _execute(jobs_list, target, f"{base.name} sweep", jobs, scheduler)
+    design = {
+        "design": "latin_hypercube" if sample else "grid",
+        "sample": sample,
+        "sample_seed": base.seed if sample else None,
+        "vary": list(vary or []),
+        "variants": len(points),
+        "replications": reps,
+        "seeds": sorted({job.seed for job in jobs_list}),
+    }
+    data = _manifest(outcome, design, started)
+    targets = {c.metric: c.value for c in checks}
+    try:
+        estimates = sweep.write_sweep(
+            target, base, jobs_list, outcome, data, plots=plots, targets=targets
+        )
+    except OSError as e:
+        fail(f"cannot write results to {target}: {e.strerror or e}")
+        raise
+    _print_variants(base, estimates, reps)
+    _report_failures(outcome)
+    _written(target, outcome)
+    ok = all(_check_variants(check, estimates) for check in checks)
+    if outcome.failures or not ok:
+        raise typer.Exit(1)
+
+
+def _design(base: Scenario, vary: list[str], sample: int | None):
+    """The variants' points and scenarios; any bad input fails here, before running."""
+    if not vary:
+        fail("sim sweep needs at least one --vary path=v1,v2,... (or path=lo:hi:step)")
+    try:
+        factors = [sweep.parse_vary(text) for text in vary]
+        sweep.check_factors(factors)
+        factors = sweep.with_field_types(factors, base)
+        if sample:
+            points = sweep.latin_hypercube(factors, sample, base.seed)
+        else:
+            points = sweep.grid(factors)
+        return points, sweep.variants(base, points)
+    except ValueError as e:  # ScenarioError included
+        fail(str(e))
+        raise
+
+
+def _execute(jobs: list[Job], target: Path, label: str, n_jobs, scheduler) -> Outcome:
+    """Run the jobs not yet in the run store, each saved as it finishes; on Ctrl-C, say
+    what is kept and exit 130 (the finished runs are reused by the same command)."""
+    try:
+        with job_progress(err, label) as progress:
+            return execute(jobs, RunStore(target), n_jobs, scheduler, progress)
+    except KeyboardInterrupt:
+        err.print(
+            f"interrupted: finished runs are saved in {target}/runs; "
+            "run the same command again to complete it",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(INTERRUPTED) from None
+    except OSError as e:
+        fail(f"cannot write results to {target}: {e.strerror or e}")
+        raise
+
+
+def _manifest(outcome: Outcome, extra: dict[str, Any], started: float) -> dict[str, Any]:
+    import pyarrow  # its version: it writes the Parquet tables
+
+    data = manifest(command_line(), outcome, {**extra, "elapsed_s": time.perf_counter() - started})
+    data["versions"]["pyarrow"] = pyarrow.__version__
+    for entry, (job, _) in zip(data["failed"], outcome.failures, strict=True):
+        entry["variant"] = {path: sweep.plain(v) for path, v in job.variant}
+    return data
+
+
+def _written(target: Path, outcome: Outcome) -> None:
+    message = f"results written to {target}/ ({outcome.reused} reused, {outcome.ran} run)"
+    out.print(message, highlight=False, soft_wrap=True)
+
+
+def _report_failures(outcome: Outcome) -> None:
+    for job, error in outcome.failures:
+        last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
+        where = ", ".join(f"{p}={sweep.plain(v)}" for p, v in job.variant)
+        err.print(
+            f"run {job.key} ({where}, replication {job.replication}) failed: {last}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _print_variants(base: Scenario, estimates, reps: int) -> None:
+    table = Table(
+        title=f"{base.name}: {len(estimates)} variants x {reps} replications (seed {base.seed})"
+    )
+    paths = [path for path, _ in estimates[0][0]] if estimates else []
+    for column in ("#", *(path.rsplit(".", 1)[-1] for path in paths)):
+        table.add_column(column)
+    for header in SWEEP_COLUMNS.values():
+        table.add_column(header, justify="right")
+    for number, (point, ests) in enumerate(estimates[:SHOWN_VARIANTS]):
+        cells = [_plus_minus(ests.get(name)) for name in SWEEP_COLUMNS]
+        table.add_row(str(number), *(str(sweep.plain(v)) for _, v in point), *cells)
+    out.print(table)
+    if len(estimates) > SHOWN_VARIANTS:
+        out.print(f"... {len(estimates) - SHOWN_VARIANTS} more variants in variants.csv")
+
+
+def _plus_minus(est: Estimate | None) -> str:
+    if est is None or est.n == 0:
+        return "-"
+    if not math.isfinite(est.half_width):
+        return _num(est.mean)
+    return f"{_num(est.mean)} ± {_num(est.half_width)}"
+
+
+def _check_variants(check: Assertion, estimates) -> bool:
+    """True if every variant's mean satisfies `check`; print the verdict."""
+    failing = [
+        number
+        for number, (_, ests) in enumerate(estimates)
+        if check.metric not in ests or not check.holds(ests[check.metric].mean)
+    ]
+    if not failing:
+        out.print(f"assert {check}: ok in all {len(estimates)} variants")
+        return True
+    shown = ", ".join(f"#{n}" for n in failing[:10]) + (" ..." if len(failing) > 10 else "")
+    out.print(f"assert {check}: FAIL in {len(failing)} of {len(estimates)} variants ({shown})")
+    return False
+
+
+@app.command("compare")
+def compare_command(
+    a: Annotated[Path, typer.Argument(help="Scenario A (the reference).", show_default=False)],
+    b: Annotated[
+        Path | None,
+        typer.Argument(help="Scenario B (default: A, changed by --set-b).", show_default=False),
+    ] = None,
+    set_: SetOption = None,
+    set_a: Annotated[
+        list[str] | None, typer.Option("--set-a", help="Override for A only: path=value.")
+    ] = None,
+    set_b: Annotated[
+        list[str] | None, typer.Option("--set-b", help="Override for B only: path=value.")
+    ] = None,
+    reps: Reps = 10,
+    jobs: Jobs = None,
+    scheduler: Scheduler = None,
+    asserts: Asserts = None,
+    out_dir: CompareOut = None,
+    plots: Plots = True,
+) -> None:
+    """Compare B with A replication by replication (common random numbers): the mean
+    difference B − A of every KPI with its 95 % CI, and whether it is significant.
+
+    --assert checks the difference and holds only if its whole 95 % interval does,
+    e.g. "gave_up<0": B has significantly fewer people giving up than A.
+    """
+    if b is None and not set_b:
+        fail("nothing to compare: give scenario B or --set-b path=value")
+    checks = _assertions(asserts)
+    sa = _load(a, [*(set_ or []), *(set_a or [])])
+    sb = _load(b or a, [*(set_ or []), *(set_b or [])])
+    labels = [_labels(set_a), _labels(set_b)]
+    name = f"{sa.name}-vs-{sb.name}" if sa.name != sb.name else f"{sa.name}-compare"
+    target = out_dir or Path("results") / name
+    jobs_list = cmp.compare_jobs(sa, sb, reps, labels)
+    started = time.perf_counter()
+    outcome = _execute(jobs_list, target, f"{name}", jobs, scheduler)
+    extra = {"replications": reps, "seeds": [sa.seed], "a": str(a), "b": str(b or a)}
+    data = _manifest(outcome, extra, started)
+    try:
+        diffs = cmp.write_compare(target, sa, sb, jobs_list, outcome, data, plots=plots)
+    except OSError as e:
+        fail(f"cannot write results to {target}: {e.strerror or e}")
+        raise
+    _print_differences(sa, sb, diffs)
+    _report_failures(outcome)
+    _written(target, outcome)
+    ok = _check_differences(checks, diffs) if checks else True
+    if outcome.failures or not ok:
+        raise typer.Exit(1)
+
+
+def _labels(overrides: Sequence[str] | None) -> tuple[tuple[str, Any], ...]:
+    """``path=value`` overrides as (path, value) pairs, the variant's label in the tables."""
+    pairs = (text.partition("=") for text in overrides or [])
+    return tuple((path.strip(), parse_value(value)) for path, _, value in pairs)
+
+
+def _print_differences(a: Scenario, b: Scenario, diffs: dict[str, cmp.Difference]) -> None:
+    """Headline KPIs, then every other metric whose difference is significant."""
+    n = max((d.diff.n for d in diffs.values()), default=0)
+    title = f"A = {a.name}, B = {b.name}: B − A over {n} paired replications (seed {a.seed})"
+    table = Table(title=title)
+    table.add_column("metric", no_wrap=True)
+    for column in ("A", "B", "B − A", "95 % CI", "sig."):
+        table.add_column(column, justify="right")
+    shown = [n for n, d in diffs.items() if n in HEADLINE or d.significant]
+    for name in shown[: len(HEADLINE) + SHOWN_OTHER_DIFFERENCES]:
+        d = diffs[name]
+        ci = (
+            f"{_num(d.diff.low)} .. {_num(d.diff.high)}"
+            if math.isfinite(d.diff.half_width)
+            else "-"
+        )
+        table.add_row(
+            name.removeprefix("kpi."),
+            _num(d.mean_a),
+            _num(d.mean_b),
+            _num(d.diff.mean),
+            ci,
+            "*" if d.significant else "",
+        )
+    out.print(table)
+    if len(shown) > len(HEADLINE) + SHOWN_OTHER_DIFFERENCES:
+        more = len(shown) - len(HEADLINE) - SHOWN_OTHER_DIFFERENCES
+        out.print(f"... {more} more significant differences in compare.csv")
+
+
+def _check_differences(checks: list[Assertion], diffs: dict[str, cmp.Difference]) -> bool:
+    """Each check on B − A holds if the whole interval does: for <= and < its high end,
+    for >= and > its low end, must satisfy it."""
+    out.print("assertions on B − A (the whole 95 % interval must satisfy them):")
+    ok = True
+    for check in checks:
+        d = diffs.get(check.metric)
+        values = {}
+        if d is not None:
+            values[check.metric] = d.diff.high if check.op in ("<", "<=") else d.diff.low
+        ok &= check_assertions(out, [check], values)
+    return ok

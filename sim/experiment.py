@@ -197,15 +197,19 @@ def _dispatch(jobs: list[Job], n_jobs: int | None, scheduler: str | None) -> Ite
         return
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
         futures = {pool.submit(_safe_run, job): job for job in jobs}
-        while futures:
-            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-            for future in finished:
-                job = futures.pop(future)
-                try:
-                    record, error = future.result()
-                except Exception as err:  # the worker process died
-                    record, error = None, f"worker lost: {err!r}"
-                yield job, record, error
+        try:
+            while futures:
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    job = futures.pop(future)
+                    try:
+                        record, error = future.result()
+                    except Exception as err:  # the worker process died
+                        record, error = None, f"worker lost: {err!r}"
+                    yield job, record, error
+        finally:  # interrupted (Ctrl-C): drop the queued jobs, else the pool runs them all
+            for future in futures:
+                future.cancel()
 
 
 def _on_dask(jobs: list[Job], scheduler: str) -> Iterable:

@@ -43,7 +43,7 @@ def write_atomic(path: Path, text: str) -> None:
 def runs_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
     """One row per run: id, replication, seed, every varied parameter, every metric."""
     params = list(dict.fromkeys(k for r in records for k in r["variant"]))
-    metrics = metric_names(records)
+    metrics = sorted(metric_names(records))  # fresh and stored records: same columns
     header = ["run_id", "scenario", "replication", "seed", *params, *metrics]
     rows = [
         [
@@ -162,3 +162,53 @@ def _cell(value: Any) -> Any:
 
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
+
+
+# ---------------------------------------------------------------- sweeps and comparisons
+
+
+def write_table(folder: Path, stem: str, header: list[str], rows: list[list[Any]]) -> None:
+    """`<stem>.csv` and `<stem>.parquet`, each written atomically; non-finite numbers are
+    empty cells (CSV) or nulls (Parquet), as in every other table."""
+    write_atomic(folder / f"{stem}.csv", csv_text(header, rows))
+    _write_parquet(folder / f"{stem}.parquet", header, rows)
+
+
+def _write_parquet(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    import pyarrow as pa  # only sweeps need it: imported on first use
+    import pyarrow.parquet as pq
+
+    columns = {}
+    for i, name in enumerate(header):
+        values = [_null_if_not_finite(row[i]) for row in rows]
+        try:
+            columns[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed kinds: keep them as text
+            columns[name] = pa.array([None if v is None else str(v) for v in values])
+    _replace_with(path, lambda tmp: pq.write_table(pa.table(columns), tmp))
+
+
+def save_figure(figure: Any, path: Path) -> None:
+    """Save a matplotlib figure as PNG, atomically."""
+    _replace_with(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def _replace_with(path: Path, write: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _null_if_not_finite(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    return value

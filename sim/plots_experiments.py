@@ -1,0 +1,195 @@
+"""Figures of experiments: a KPI against a varied parameter, a KPI over two parameters,
+and the differences of a paired comparison.
+
+Every estimate is drawn with its 95 % confidence interval, because the point of
+replicating is to know which differences are real: two lines whose bands overlap are not
+shown to differ. Figures are built on :class:`matplotlib.figure.Figure` directly (no
+pyplot state) and never saved here: the I/O layer decides where.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from sim.experiment import HEADLINE, Estimate
+from sim.plots import GREY, OKABE_ITO
+
+TARGET_COLOUR = "#D55E00"  # vermillion: the line to stay above or below
+BRIGHT_CELL = 0.6  # viridis is light above ~60 % of its range: dark text there
+MAX_LEGEND = 10  # more lines than this are not labelled one by one
+
+
+@dataclass(frozen=True)
+class Line:
+    """One curve: a KPI's means and confidence bounds at the x positions."""
+
+    label: str
+    x: Sequence[float]
+    mean: Sequence[float]
+    low: Sequence[float]
+    high: Sequence[float]
+
+
+def kpi_figure(
+    lines: Sequence[Line],
+    xlabel: str,
+    kpi: str,
+    *,
+    target: float | None = None,
+    connect: bool = True,
+    xticks: Sequence[str] | None = None,
+) -> Figure:
+    """A KPI against one parameter: each line with its 95 % band, or (unconnected points,
+    e.g. a Latin hypercube where the other parameters vary too) with error bars; a
+    dashed target line if given."""
+    figure = Figure(figsize=(7.0, 4.2), layout="constrained")
+    ax = figure.add_subplot()
+    for i, line in enumerate(lines):
+        colour = OKABE_ITO[i % len(OKABE_ITO)]
+        x, mean, low, high = (_finite(v) for v in (line.x, line.mean, line.low, line.high))
+        label = line.label if len(lines) <= MAX_LEGEND else "_nolegend_"
+        if connect:
+            ax.plot(x, mean, marker="o", color=colour, label=label)
+            ax.fill_between(x, low, high, color=colour, alpha=0.2, lw=0)
+        else:
+            errors = np.abs(np.vstack([mean - low, high - mean]))
+            ax.errorbar(x, mean, yerr=errors, fmt="o", color=colour, label=label, capsize=3)
+    if target is not None:
+        ax.axhline(target, color=TARGET_COLOUR, linestyle="--", label=f"target {target:g}")
+    if xticks is not None:
+        ax.set_xticks(range(len(xticks)), list(xticks))
+    elif all(float(v).is_integer() for line in lines for v in line.x):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # servers, attempts: no 1.5
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(kpi.removeprefix("kpi."))
+    ax.set_title(f"{kpi.removeprefix('kpi.')}: mean and 95 % confidence interval")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[1]:
+        ax.legend(fontsize="small")
+    return figure
+
+
+def heatmap_figure(
+    xs: Sequence[Any], ys: Sequence[Any], values: np.ndarray, xlabel: str, ylabel: str, kpi: str
+) -> Figure:
+    """A KPI's mean over two parameters (rows: `ys`, columns: `xs`), each cell labelled
+    with its value; cells without a finite mean are left blank."""
+    figure = Figure(figsize=(1.2 * len(xs) + 3.0, 0.6 * len(ys) + 2.2), layout="constrained")
+    ax = figure.add_subplot()
+    data = np.ma.masked_invalid(np.asarray(values, dtype=float))
+    image = ax.imshow(data, origin="lower", aspect="auto", cmap="viridis")
+    for (row, col), value in np.ndenumerate(np.asarray(values, dtype=float)):
+        text = f"{value:.4g}" if math.isfinite(value) else "-"
+        bright = math.isfinite(value) and image.norm(value) > BRIGHT_CELL
+        colour = "black" if bright else "white"  # readable on viridis' yellow end too
+        ax.text(col, row, text, ha="center", va="center", color=colour, fontsize="small")
+    ax.set_xticks(range(len(xs)), [str(x) for x in xs])
+    ax.set_yticks(range(len(ys)), [str(y) for y in ys])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{kpi.removeprefix('kpi.')} (mean)")
+    figure.colorbar(image, ax=ax)
+    return figure
+
+
+def compare_figure(rows: Sequence[tuple[str, Estimate, bool]], title: str) -> Figure:
+    """Mean difference B − A of each KPI with its confidence interval, one panel per KPI
+    (each on its own scale: a share and a count cannot share an axis) and a zero line;
+    significant differences in colour, the others grey."""
+    figure = Figure(figsize=(7.0, 0.75 * len(rows) + 1.0), layout="constrained")
+    axes = figure.subplots(len(rows), 1, squeeze=False)[:, 0]
+    for ax, (name, diff, significant) in zip(axes, rows, strict=True):
+        colour = OKABE_ITO[0] if significant else GREY
+        if math.isfinite(diff.mean):
+            half = diff.half_width if math.isfinite(diff.half_width) else 0.0
+            ax.barh(0, diff.mean, height=0.6, color=colour, alpha=0.5)
+            ax.errorbar(diff.mean, 0, xerr=half, fmt="o", color=colour, capsize=4)
+            reach = max(abs(diff.mean) + half, 1e-12)
+            ax.set_xlim(-1.15 * reach, 1.15 * reach)
+        else:  # an infinite percentile on a side: no difference to draw
+            ax.text(
+                0.5,
+                0.5,
+                "undefined (infinite on a side)",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                color=GREY,
+                fontsize="small",
+            )
+            ax.set_xticks([])
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.set_yticks([0], [name.removeprefix("kpi.")])
+        ax.tick_params(axis="x", labelsize="small")
+    axes[0].set_title(title)
+    axes[-1].set_xlabel("difference B − A (mean, 95 % CI); coloured: significant")
+    return figure
+
+
+# ---------------------------------------------------------------- a sweep's figures
+
+
+def sweep_figures(
+    estimates: Sequence[tuple[tuple[tuple[str, Any], ...], dict[str, Estimate]]],
+    targets: dict[str, float] | None = None,
+) -> dict[str, Figure]:
+    """The figures a sweep writes: each headline KPI against the first varied parameter
+    (one line per combination of the others on a grid; points on a sample), and a
+    heatmap of each headline KPI when exactly two parameters vary on a grid."""
+    if not estimates or not estimates[0][0]:
+        return {}
+    points = [point for point, _ in estimates]
+    paths = [path for path, _ in points[0]]
+    axes = [list(dict.fromkeys(_key(p[i][1]) for p in points)) for i in range(len(paths))]
+    is_grid = len(points) == math.prod(len(a) for a in axes)
+    kpis = [k for k in HEADLINE if k in estimates[0][1]]
+    figures = {}
+    for kpi in kpis:
+        lines, xticks = _lines(estimates, kpi, is_grid)
+        target = (targets or {}).get(kpi)
+        figure = kpi_figure(lines, paths[0], kpi, target=target, connect=is_grid, xticks=xticks)
+        figures[f"kpi_{kpi.removeprefix('kpi.')}.png"] = figure
+        if is_grid and len(paths) == 2:
+            cells = {(_key(p[0][1]), _key(p[1][1])): e[kpi].mean for p, e in estimates}
+            values = np.array([[cells[(x, y)] for x in axes[0]] for y in axes[1]], dtype=float)
+            figures[f"heatmap_{kpi.removeprefix('kpi.')}.png"] = heatmap_figure(
+                axes[0], axes[1], values, paths[0], paths[1], kpi
+            )
+    return figures
+
+
+def _lines(estimates, kpi: str, is_grid: bool) -> tuple[list[Line], list[str] | None]:
+    """Lines of `kpi` against the first parameter, grouped by the other parameters."""
+    firsts = list(dict.fromkeys(_key(p[0][1]) for p, _ in estimates))
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in firsts)
+    position = {v: (v if numeric else i) for i, v in enumerate(firsts)}
+    groups: dict[str, list[tuple[float, Estimate]]] = {}
+    for point, ests in estimates:
+        label = ", ".join(f"{path}={value}" for path, value in point[1:]) if is_grid else ""
+        groups.setdefault(label, []).append((position[_key(point[0][1])], ests[kpi]))
+    lines = []
+    for label, items in groups.items():
+        items.sort(key=lambda item: item[0])
+        x = [i[0] for i in items]
+        lines.append(Line(label, x, *([getattr(i[1], a) for i in items] for a in _BOUNDS)))
+    return lines, None if numeric else [str(v) for v in firsts]
+
+
+_BOUNDS = ("mean", "low", "high")
+
+
+def _key(value: Any) -> Any:
+    """A hashable stand-in for a parameter value (tables and lists become text)."""
+    return str(value) if isinstance(value, list | dict) else value
+
+
+def _finite(values: Sequence[float]) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(array), array, np.nan)
