@@ -329,8 +329,8 @@ def _seconds(value: float | None) -> str:
     return "never (too many people never got in)" if value is None else f"{value:.1f} s"
 
 
-# The experiment commands register themselves on `app` (sim.cli_sweep, sim.cli_plan).
-from sim import cli_plan, cli_sweep  # noqa: E402, F401
+# The other commands register themselves on `app` (their modules import it from here).
+from sim import cli_plan, cli_report, cli_sweep, cli_validate  # noqa: E402, F401
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""`sim report`: the command registered on :data:`sim.cli.app`."""

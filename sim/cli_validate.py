@@ -1,0 +1,1 @@
+"""`sim validate`: the command registered on :data:`sim.cli.app`."""
