@@ -57,7 +57,7 @@ ScenarioArg = Annotated[
 ]
 
 
-RESULT_FILES = {SCENARIO, SUMMARY, TIMESERIES, PEOPLE, DASHBOARD}
+RESULT_FILES = {SCENARIO, SUMMARY, TIMESERIES, PEOPLE, DASHBOARD, "report.html"}
 
 
 def fail(message: str) -> None:
@@ -115,6 +115,9 @@ def run_command(
         list[str] | None,
         typer.Option("--assert", help='Exit 1 unless a KPI check holds, e.g. "gave_up<=100".'),
     ] = None,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also write report.html (see sim report).")
+    ] = False,
 ) -> None:
     """Simulate one morning, print the KPIs and write the results folder.
 
@@ -134,12 +137,12 @@ def run_command(
     if seed is not None:  # recorded in scenario.toml, so that the folder reruns as it ran
         resolved = resolved.model_copy(update={"seed": seed})
     if reps is not None:
-        _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler, checks)
+        _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler, checks, report)
         return
     target = out_dir or Path("results") / resolved.name
     _check_target(target)
-    with _progress(resolved) as report:
-        result = run(resolved, progress=report)
+    with _progress(resolved) as progress:
+        result = run(resolved, progress=progress)
     extra = {DASHBOARD: lambda path: _save_dashboard(result, path)} if dashboard else {}
     try:
         write_results(result, target, extra)
@@ -147,6 +150,8 @@ def run_command(
         fail(str(e))
     _print_kpis(result)
     out.print(f"results written to {target}/", highlight=False)
+    if report:
+        _write_report(target)
     values = {f"kpi.{k}": v for k, v in result.kpi.items()}
     for name, summary in result.service_summary.items():
         values.update({f"services.{name}.{k}": v for k, v in summary.items()})
@@ -162,7 +167,7 @@ def _assertions(texts: list[str] | None) -> list[Assertion]:
         raise
 
 
-def _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler, checks):
+def _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler, checks, report):
     target = out_dir or Path("results") / f"{resolved.name}-reps"
     try:
         outcome, estimates, precise = run_replications(
@@ -197,10 +202,25 @@ def _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler,
         f"results written to {target}/ ({outcome.reused} reused, {outcome.ran} run)",
         highlight=False,
     )
+    if report:
+        _write_report(target)
     means = {name: e.mean for name, e in estimates.items()}
     ok = check_assertions(out, checks, means) if checks else True
     if outcome.failures or not ok:
         raise typer.Exit(1)
+
+
+def _write_report(target: Path) -> None:
+    """report.html in the results folder; the command line is passed because a single
+    run's folder does not record it (and so cannot name the original scenario file)."""
+    from sim.report import ReportError, write_report
+
+    try:
+        path = write_report(target, command=command_line())
+    except (ReportError, OSError) as e:
+        fail(f"cannot write the report in {target}: {e}")
+        raise
+    out.print(f"report written to {path}", highlight=False, soft_wrap=True)
 
 
 HEADLINE_ROWS = (

@@ -1,0 +1,246 @@
+"""`sim report`: one self-contained HTML page per results folder, for each kind of folder.
+
+The folders are made with the real commands (through typer's CliRunner, as a user would)
+on a small surge, once per module; the tests then read the reports as text, and one
+renders a report in headless Chromium to check that a browser shows it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sim.cli import app
+from sim.report import ReportError, build_report, detect_kind, write_report
+from tests.conftest import SCENARIOS
+
+SURGE = SCENARIOS / "surge.toml"
+SMALL = ["--set", "cohorts.pupils.count=1500", "--set", "cohorts.parents.count=400"]
+CRASH = 'services.login.crash={backlog_above=40, restart={kind="deterministic", value_s=120}}'
+HOSTILE = "<script>alert('x')</script> & <b>bold</b>"
+SECTIONS = ("Answer", "Key figures", "Figures", "Scenario and assumptions", "How to reproduce")
+CHROMIUM = shutil.which("chromium") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+)
+runner = CliRunner()
+
+
+def sim(*args: str) -> None:
+    """Run a ``sim`` command as from a shell (the manifest records ``sys.argv``)."""
+    argv = sys.argv
+    sys.argv = ["sim", *args]
+    try:
+        result = runner.invoke(app, list(args))
+    finally:
+        sys.argv = argv
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One folder of each kind (a few seconds in all)."""
+    root = tmp_path_factory.mktemp("report")
+    made = {kind: root / kind for kind in ("single", "replications", "sweep", "compare", "plan")}
+    description = f"description={json.dumps(HOSTILE)}"
+    sim("run", str(SURGE), "--out", str(made["single"]), "--set", CRASH, "--set", description)
+    sim("run", str(SURGE), *SMALL, "--reps", "2", "--jobs", "1", "--out", str(made["replications"]))
+    vary = ["--vary", "services.login.servers=1,2", "--vary", "behaviour.max_attempts=2,4"]
+    reps = ["--reps", "2", "--jobs", "1"]
+    sim("sweep", str(SURGE), *vary, *reps, "--out", str(made["sweep"]))  # the full surge
+    sim(
+        "compare", str(SURGE), *SMALL, "--set-b", "services.login.servers=3",
+        "--reps", "2", "--jobs", "1", "--out", str(made["compare"]),
+    )  # fmt: skip
+    sim(
+        "plan", str(SURGE), *SMALL, "--vary", "services.login.servers=1:3",
+        "--target", "share_in_class>=0.9", "--reps", "2", "--jobs", "1",
+        "--out", str(made["plan"]),
+    )  # fmt: skip
+    return made
+
+
+def report(folder: Path) -> str:
+    result = runner.invoke(app, ["report", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert f"report written to {folder / 'report.html'}" in " ".join(result.output.split())
+    return (folder / "report.html").read_text(encoding="utf-8")
+
+
+def text_of(page: str) -> str:
+    """The visible text, tags removed and whitespace collapsed (entities kept)."""
+    page = re.sub(r"<style>.*?</style>|data:image/png;base64,[A-Za-z0-9+/=]+", "", page, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+@pytest.mark.parametrize("kind", ["single", "replications", "sweep", "compare", "plan"])
+def test_every_kind_gives_a_self_contained_page_in_reading_order(folders, kind):
+    folder = folders[kind]
+    assert detect_kind(folder) == kind
+    page = report(folder)
+    headings = re.findall(r"<h2>(.*?)</h2>", page)
+    assert tuple(headings) == SECTIONS  # answer first, reproduction last
+    images = re.findall(r'<img src="([^"]*)"', page)
+    assert len(images) == len(list(folder.glob("*.png"))) >= (0 if kind == "replications" else 1)
+    assert all(src.startswith("data:image/png;base64,") for src in images)
+    assert "<script" not in page and "<link" not in page  # no JavaScript, no stylesheet
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)  # nothing from the network
+    assert "<style>" in page
+    assert re.search(r'<p class="headline">[^<]{40,}</p>', page)  # an answer in words
+
+
+def test_single_run_answer_is_computed_from_its_summary(folders):
+    folder = folders["single"]
+    summary = json.loads((folder / "summary.json").read_text())
+    k, login = summary["kpi"], summary["services"]["login"]
+    text = text_of(report(folder))
+    answer = text[text.index("Answer") : text.index("Key figures")]
+    assert f"{k['share_in_class'] * 100:.1f} % of people got in" in answer
+    assert f"{k['share_in_class_5min_after_start'] * 100:.1f} % within 5 minutes" in answer
+    assert f"{k['gave_up']:,} gave up" in answer
+    assert login["unavailable_minutes"] > 0  # the crash took it down
+    assert (
+        f"login, was unavailable {login['unavailable_minutes']} minutes from "
+        f"{login['unavailable_from']}" in answer
+    )
+    assert f"{k['attempts']:,}" in text  # the key-figures table
+    assert "Servers crash when their backlog overflows" in text  # the mechanism switched on
+    assert "The original scenario file is referenced nowhere" in text
+    assert f"sim run {folder / 'scenario.toml'}" in text  # how to rerun it
+    assert "seed: 1" in text
+
+
+def test_scenario_text_is_escaped(folders):
+    page = report(folders["single"])
+    assert "<script>" not in page and "<b>bold" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
+
+
+def test_replications_give_means_with_intervals(folders):
+    folder = folders["replications"]
+    est = json.loads((folder / "summary.json").read_text())["estimates"]
+    text = text_of(report(folder))
+    share, half = est["kpi.share_in_class"]["mean"], est["kpi.share_in_class"]["half_width"]
+    digits = 0 if half >= 0.005 else 1
+    assert f"{share * 100:.{digits}f} % ± {half * 100:.{digits}f} % of people got in" in text
+    assert "means over 2 replications" in text
+    assert "95 % confidence interval" in text
+    assert "This folder holds no figures" in text and "timeseries_ci.csv" in text
+    # the manifest names the original file: its opening comments are shown
+    assert f"Original scenario file: {SURGE}" in text
+    assert "A small 9:00 surge on one login service" in text
+    assert f"sim run {SURGE} --set cohorts.pupils.count=1500" in text
+    assert "runs: 2 (0 reused" in text
+
+
+def test_sweep_shows_the_range_over_variants_and_every_figure(folders):
+    folder = folders["sweep"]
+    page = report(folder)
+    text = text_of(page)
+    assert "4 variants of services.login.servers, behaviour.max_attempts, 2 replications" in text
+    assert re.search(r"People who got in: from [\d.]+ % \(servers=1, max_attempts=\d\)", text)
+    assert "services.login.servers=1,2" in text  # what was varied
+    rows = re.findall(r"<tr><td>\d+</td>", page)
+    assert len(rows) == 4
+    names = re.findall(r"<span class=file>\((\w+\.png)\)</span>", page)
+    assert names[0] == "kpi_share_in_class.png"  # headline KPI first, then the heatmaps
+    assert any(n.startswith("heatmap_") for n in names)
+    assert "with its 95 % confidence band" in text
+
+
+def test_compare_says_what_changed_and_whether_it_is_significant(folders):
+    folder = folders["compare"]
+    diffs = json.loads((folder / "compare.json").read_text())["differences"]
+    text = text_of(report(folder))
+    assert "B against A (services.login.servers: 2 → 3), over 2 paired replications" in text
+    assert "B differs from A in services.login.servers: 2 → 3" in text
+    verdict = "significant" if diffs["kpi.gave_up"]["significant"] else "not significant"
+    assert re.search(rf"Gave up for the morning: [−+]?[\d,]+ \([^)]*, {verdict}\)", text)
+    assert "95 % interval of B − A" in text
+
+
+def test_plan_states_the_smallest_value_and_its_evidence(folders):
+    folder = folders["plan"]
+    plan = json.loads((folder / "plan.json").read_text())
+    text = text_of(report(folder))
+    assert plan["found"]
+    assert (
+        f"services.login.servers = {plan['answer']} is the smallest value in 1..3 with "
+        "share who got in ≥ 90.0 %" in text
+    )
+    assert "Searched: services.login.servers from 1 to 3" in text
+    assert len(re.findall(r"\b(holds|fails|unsure)\b", text)) >= len(plan["probes"])
+
+
+def test_out_option_and_a_command_line_given_by_the_caller(folders, tmp_path):
+    target = tmp_path / "deep" / "r.html"
+    result = runner.invoke(app, ["report", str(folders["single"]), "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    assert target.is_file()
+    command = ["sim", "run", str(SURGE), "--report"]
+    text = text_of(build_report(folders["single"], command=command))
+    assert f"Original scenario file: {SURGE}" in text  # given by `sim run --report`
+    assert f"sim run {SURGE} --report" in text
+
+
+def test_not_a_results_folder_is_one_line_and_exit_code_2(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    for folder in (tmp_path, tmp_path / "missing"):
+        result = runner.invoke(app, ["report", str(folder)])
+        assert result.exit_code == 2
+        assert result.output.startswith("error: ") and result.output.count("\n") == 1
+    with pytest.raises(ReportError, match="not a results folder"):
+        write_report(tmp_path)
+    (tmp_path / "summary.json").write_text("{not json")
+    with pytest.raises(ReportError, match="cannot read"):
+        write_report(tmp_path)
+
+
+def test_a_browser_renders_the_report(folders, tmp_path):
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install chromium); .ci/run installs it")
+    import numpy as np
+    from matplotlib.image import imread
+
+    write_report(folders["single"])
+    url = (folders["single"] / "report.html").resolve().as_uri()
+    flags = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2000",
+    ]  # fmt: skip
+    shot = tmp_path / "shot.png"
+    run = subprocess.run([*flags, f"--screenshot={shot}", url], capture_output=True, timeout=120)
+    assert shot.is_file(), run.stderr.decode(errors="replace")[-2000:]
+    pixels = imread(shot)[..., :3]  # floats in 0..1
+    assert pixels.shape[:2] == (2000, 1280)
+    assert not np.all(pixels == pixels[0, 0])
+    assert 0.1 < np.mean(pixels.min(axis=2) < 0.98) < 0.9  # not blank, not all ink
+    assert np.mean(pixels.max(axis=2) < 0.5) > 0.005  # dark text and lines
+    dom = subprocess.run(
+        [*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120
+    ).stdout
+    assert tuple(re.findall(r"<h2>(.*?)</h2>", dom)) == SECTIONS
+    assert len(re.findall(r'<img src="data:image/png;base64,', dom)) == 1
+    assert "one simulated morning" in dom
+
+
+def test_run_with_report_writes_it_beside_the_results_and_reruns_in_place(tmp_path):
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    runner = CliRunner()
+    target = tmp_path / "d"
+    args = ["run", str(SURGE), "--out", str(target), "--report", "--no-dashboard"]
+    for _ in range(2):  # a folder holding report.html is still a results folder
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    html = (target / "report.html").read_text(encoding="utf-8")
+    assert "Original scenario file" in html
