@@ -9,8 +9,9 @@ Definitions (also in the README):
   never get there count as infinitely late: percentiles are taken over everybody who
   arrived, so a p95 is finite only if at least 95 % got in. An infinite percentile is
   written as ``null`` in JSON.
-- *in class 5 min after start*: share of cohort members (everyone with a class start)
-  who were in class, or through their journey, by their class start + 5 minutes.
+- *in class 5 min after start*: share of pupils and teachers (and of any cohort with a
+  class step) who were in class, or through their journey, by their class start + 5
+  minutes; parents' class starts only anchor their connect times and do not count.
 - *failed attempts share*: failed attempts (timeouts, rejections, full sessions) over
   all attempts of people (requests made in class are not attempts).
 """
@@ -39,9 +40,7 @@ def kpis(result: RunResult) -> dict[str, Any]:
     began = np.maximum(people["intended"], result.scenario.start_s)
     through = people["reached"] - people["lobby"] - began
     time_to_class = np.where(reached, np.maximum(through, 0.0), np.inf)[arrived]
-    with_class = np.isfinite(people["class_start"]) & (
-        people["group"] < len(result.scenario.cohorts)
-    )
+    with_class = np.isfinite(people["class_start"]) & _has_lesson(result)[people["group"]]
     by_five = reached & (people["reached"] <= people["class_start"] + FIVE_MINUTES_S)
     counters = result.counters
     attempts = int(counters["attempts"].sum())
@@ -160,6 +159,19 @@ def group_summary(result: RunResult) -> dict[str, dict[str, Any]]:
             "share_gave_up": _share((fate == Fate.GAVE_UP).sum(), arrived),
         }
     return out
+
+
+def _has_lesson(result: RunResult) -> np.ndarray:
+    """Per group: whether its class start is a lesson (pupils, teachers, or any cohort
+    with a class step), rather than a parent's mere anchor for connect times."""
+    from sim.model.population import class_step_of
+
+    scenario = result.scenario
+    lesson = [
+        cohort.role != "other" or class_step_of(scenario, cohort.journey) is not None
+        for cohort in scenario.cohorts
+    ]
+    return np.array(lesson + [False] * len(scenario.sources), dtype=bool)
 
 
 def _quantile(values: np.ndarray, q: float) -> float:
