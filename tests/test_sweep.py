@@ -230,6 +230,10 @@ def uninterrupted(tmp_path_factory):
     return out
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_an_interrupted_sweep_resumes_without_repeating_runs(tmp_path, uninterrupted, sig):
     out = tmp_path / "out"
@@ -239,6 +243,9 @@ def test_an_interrupted_sweep_resumes_without_repeating_runs(tmp_path, uninterru
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a background job inherits SIGINT ignored, and Python then never turns it into
+        # KeyboardInterrupt: give the child the default disposition, as a terminal would
+        preexec_fn=_default_sigint,
     )
     runs = out / "runs"
     deadline = time.monotonic() + 60
