@@ -8,12 +8,8 @@ and the files in :mod:`sim.experiment_store`.
 from __future__ import annotations
 
 import math
-import operator
-import re
 import sys
-from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -22,43 +18,15 @@ from rich.table import Table
 
 from sim import experiment
 from sim.config import Scenario
+from sim.criteria import Criterion, parse_criterion
 from sim.experiment import Estimate, Outcome, RunStore
 from sim.experiment_store import write_replications
 
-OPERATORS: dict[str, Callable[[float, float], bool]] = {
-    "<=": operator.le,
-    ">=": operator.ge,
-    "<": operator.lt,
-    ">": operator.gt,
-}
-_ASSERTION = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+|inf)\s*$")
-
-
-@dataclass(frozen=True)
-class Assertion:
-    """A check such as ``kpi.share_in_class>=0.95`` on a run's (or the mean) KPI."""
-
-    metric: str
-    op: str
-    value: float
-
-    def holds(self, observed: float | None) -> bool:
-        observed = math.inf if observed is None else observed
-        return OPERATORS[self.op](observed, self.value)
-
-    def __str__(self) -> str:
-        return f"{self.metric}{self.op}{self.value:g}"
+Assertion = Criterion  # an --assert check
 
 
 def parse_assertion(text: str) -> Assertion:
-    """``metric<=value``; a metric without a prefix is a KPI (``gave_up`` = ``kpi.gave_up``)."""
-    match = _ASSERTION.match(text)
-    if not match:
-        raise ValueError(f"--assert expects metric<=value (operators <=, >=, <, >), got {text!r}")
-    metric, op, value = match.groups()
-    if not metric.startswith(("kpi.", "services.")):
-        metric = f"kpi.{metric}"
-    return Assertion(metric, op, float(value))
+    return parse_criterion(text, "--assert")
 
 
 @contextmanager

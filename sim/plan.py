@@ -25,8 +25,6 @@ Runs go through :func:`sim.experiment.execute` and its run store, so probes alre
 from __future__ import annotations
 
 import math
-import operator
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,38 +33,15 @@ import numpy as np
 from scipy import stats
 
 from sim.config import Scenario
+from sim.criteria import OPERATORS, Criterion, parse_criterion
 from sim.experiment import Job, Outcome, Progress, RunStore, execute
 
 HOLDS, FAILS, UNSURE = "holds", "fails", "unsure"
-OPERATORS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
-_TARGET = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+|inf)\s*$")
-
-
-@dataclass(frozen=True)
-class Target:
-    """A condition on the mean of one metric, such as ``kpi.gave_up<=100``."""
-
-    metric: str
-    op: str
-    value: float
-
-    def __str__(self) -> str:
-        return f"{self.metric}{self.op}{self.value:g}"
+Target = Criterion  # the condition a probe must meet, on the mean of its replications
 
 
 def parse_target(text: str) -> Target:
-    """``metric<=value`` (also ``>=``, ``<``, ``>``); a bare name is a ``kpi.`` metric."""
-    match = _TARGET.match(text)
-    if not match:
-        raise ValueError(f"--target expects metric<=value (or >=, <, >), got {text!r}")
-    metric, op, value = match.groups()
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValueError(f"--target {text!r}: {value!r} is not a number") from None
-    if not metric.startswith(("kpi.", "services.")):
-        metric = f"kpi.{metric}"
-    return Target(metric, op, number)
+    return parse_criterion(text, "--target")
 
 
 @dataclass(frozen=True)
