@@ -57,7 +57,7 @@ ScenarioArg = Annotated[
 ]
 
 
-RESULT_FILES = {SCENARIO, SUMMARY, TIMESERIES, PEOPLE, DASHBOARD, "report.html"}
+RESULT_FILES = {SCENARIO, SUMMARY, TIMESERIES, PEOPLE, DASHBOARD, "dashboard.svg", "report.html"}
 
 
 def fail(message: str) -> None:
@@ -273,6 +273,7 @@ def _save_dashboard(result: RunResult, path: Path) -> None:
 
     figure = dashboard(result)
     figure.savefig(path, dpi=110)
+    figure.savefig(path.with_suffix(".svg"))  # for print and slides
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from sim.cli import DEFAULT_SCENARIO, ScenarioArg, SetOption, app, err, fail, ou
 from sim.cli_experiments import command_line, job_progress
 from sim.config import Scenario, ScenarioError, load_scenario, parse_value, to_dict, to_toml
 from sim.experiment import RunStore
-from sim.experiment_store import csv_text, manifest, runs_table, write_atomic
+from sim.experiment_store import csv_text, manifest, runs_table, save_figure, write_atomic
 from sim.plan import (
     PROBE_COLUMNS,
     PlanResult,
@@ -294,9 +294,7 @@ def _write(folder: Path, base: Scenario, result: PlanResult, extra: dict[str, An
     write_atomic(folder / PLAN_CSV, csv_text(["order", *PROBE_COLUMNS], rows))
     write_atomic(folder / PLAN_JSON, json.dumps(data, indent=2) + "\n")
     write_atomic(folder / "replications.csv", csv_text(*runs_table(outcome.records)))
-    png = folder / f".{PLAN_PNG}.tmp"
-    plan_figure(data).savefig(png, dpi=110, format="png")
-    png.replace(folder / PLAN_PNG)
+    save_figure(plan_figure(data), folder / PLAN_PNG)
     meta = manifest(command_line(), outcome, {"seeds": [base.seed], **extra})
     write_atomic(folder / "manifest.json", json.dumps(meta, indent=2) + "\n")
 

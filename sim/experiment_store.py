@@ -189,8 +189,10 @@ def _write_parquet(path: Path, header: list[str], rows: list[list[Any]]) -> None
 
 
 def save_figure(figure: Any, path: Path) -> None:
-    """Save a matplotlib figure as PNG, atomically."""
+    """Save a matplotlib figure as PNG (`path`) and SVG (same name, ``.svg``), atomically:
+    PNG for reports and screens, SVG for print and slides."""
     _replace_with(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+    _replace_with(path.with_suffix(".svg"), lambda tmp: figure.savefig(tmp, format="svg"))
 
 
 def write_json(path: Path, data: Any) -> None:

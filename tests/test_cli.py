@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from typer.testing import CliRunner
@@ -22,7 +23,14 @@ from sim.config import Scenario, load_scenario
 from tests.conftest import DEFAULT, ROOT, SCENARIOS, SMALL_DEFAULT
 
 SMALL_SETS = [arg for override in SMALL_DEFAULT for arg in ("--set", override)]
-RESULT_FILES = ["scenario.toml", "summary.json", "timeseries.csv", "people.csv.gz", "dashboard.png"]
+RESULT_FILES = [
+    "scenario.toml",
+    "summary.json",
+    "timeseries.csv",
+    "people.csv.gz",
+    "dashboard.png",
+    "dashboard.svg",
+]
 SEED = 7
 KPI_KEYS = [
     "people",
@@ -66,6 +74,8 @@ def test_run_writes_every_result_file(full_run):
     assert sorted(p.name for p in out.iterdir()) == sorted(RESULT_FILES)
     assert all((out / name).stat().st_size > 0 for name in RESULT_FILES)
     assert (out / "dashboard.png").read_bytes().startswith(b"\x89PNG")
+    svg = ElementTree.parse(out / "dashboard.svg").getroot()
+    assert svg.tag.endswith("svg") and len(list(svg.iter())) > 100
     assert not list(out.parent.glob(".*")), "temporary folder left behind"
 
 
@@ -127,7 +137,8 @@ def test_rerun_replaces_an_older_results_folder(tmp_path):
     (out / "dashboard.png").write_bytes(b"old")
     result = invoke("run", DEFAULT, *SMALL_SETS, "--out", out, "--no-dashboard")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == sorted(set(RESULT_FILES) - {"dashboard.png"})
+    drawings = {"dashboard.png", "dashboard.svg"}
+    assert sorted(p.name for p in out.iterdir()) == sorted(set(RESULT_FILES) - drawings)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seed"] == load_scenario(DEFAULT).seed
     assert [p.name for p in tmp_path.iterdir()] == ["again"]
