@@ -355,9 +355,29 @@ from sim import cli_plan, cli_report, cli_sweep, cli_validate  # noqa: E402, F40
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. Usage errors (an unknown option, a value out of range)
+    are one line on stderr with exit code 2, like every other input error."""
     try:
-        app()
+        code = app(standalone_mode=False)
     except KeyboardInterrupt:
-        err.print("interrupted: no half-written results (finished replications are kept)")
-        sys.exit(130)
+        _interrupted()
+    except Exception as e:  # Typer vendors its own click: recognise its errors by shape
+        if type(e).__name__ == "Abort":
+            _interrupted()
+        if getattr(e, "exit_code", None) != 2 or not hasattr(e, "format_message"):
+            raise
+        if type(e).__name__ == "NoArgsIsHelpError":  # plain `sim`: the help, as is
+            err.print(e.format_message(), markup=False, highlight=False)
+            sys.exit(2)
+        ctx = getattr(e, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        err.print(
+            f"error: {e.format_message()}{where}", markup=False, highlight=False, soft_wrap=True
+        )
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _interrupted() -> None:
+    err.print("interrupted: no half-written results (finished replications are kept)")
+    sys.exit(130)

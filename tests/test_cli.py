@@ -335,3 +335,22 @@ def test_a_folder_that_is_not_a_results_folder_is_never_replaced(tmp_path):
     assert len(lines) == 1
     assert "not a results folder (it holds notes.txt)" in lines[0]
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run", "--bogus"], "No such option: --bogus"),
+        (["run", "--reps", "0"], "'--reps'"),
+        (["nosuch"], "No such command 'nosuch'"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_code_2(args, expected):
+    """Typer's own usage errors, through the console entry point, read like ours."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=ROOT
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]
+    assert "Traceback" not in proc.stderr
