@@ -293,6 +293,7 @@ def _progress(scenario: Scenario):
                 TimeElapsedColumn(),
                 console=err,
                 transient=True,
+                disable=not err.is_terminal,  # no stray line in a log or a pipe
             )
             bar.start()
             state["bar"] = bar
@@ -351,7 +352,7 @@ def _seconds(value: float | None) -> str:
 
 
 # The other commands register themselves on `app` (their modules import it from here).
-from sim import cli_plan, cli_report, cli_sweep, cli_validate  # noqa: E402, F401
+from sim import cli_options, cli_plan, cli_report, cli_sweep, cli_validate  # noqa: E402, F401
 
 
 def main() -> None:

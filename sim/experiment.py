@@ -32,7 +32,7 @@ from scipy import stats
 
 from sim import __version__
 from sim.config import Scenario, to_toml
-from sim.runner import run
+from sim.runner import RunResult, run
 
 SERIES = ("intended", "attempts", "successes", "reached", "gave_up")
 """Per-minute people-level series kept in every record (for confidence bands)."""
@@ -55,7 +55,12 @@ class Job:
 
 def run_job(job: Job) -> dict[str, Any]:
     """Run one job and return its record (plain, JSON-able data)."""
-    result = run(job.scenario, seed=job.seed, replication=job.replication)
+    return record_of(job, run(job.scenario, seed=job.seed, replication=job.replication))
+
+
+def record_of(job: Job, result: RunResult) -> dict[str, Any]:
+    """The record of `job` from its run's result (for a run made outside :func:`execute`,
+    e.g. one whose full results folder is also kept)."""
     metrics: dict[str, Any] = {f"kpi.{k}": v for k, v in result.kpi.items()}
     for name, summary in result.service_summary.items():
         for key, value in summary.items():

@@ -27,6 +27,7 @@ from sim.model.population import class_step_of
 from sim.monitor import FAIL_CAUSES, quantile_from_histogram
 
 if TYPE_CHECKING:
+    from sim.config import Scenario
     from sim.runner import RunResult
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies. Services take
@@ -84,6 +85,11 @@ def clock_axis(ax: Axes, result: RunResult) -> None:
 
 
 def class_starts_s(result: RunResult) -> list[float]:
+    """Distinct class starts (s since midnight) of the run: see :func:`lesson_starts_s`."""
+    return lesson_starts_s(result.scenario)
+
+
+def lesson_starts_s(scenario: Scenario) -> list[float]:
     """Distinct class starts (s since midnight) of pupils and teachers, or of any cohort
     whose journey has a class step.
 
@@ -91,7 +97,6 @@ def class_starts_s(result: RunResult) -> list[float]:
     their connect times, but no lesson begins then, so marking it would mislead; pupils
     who fetch their work on a workspace before a lesson do have one.
     """
-    scenario = result.scenario
     starts = {
         clock_to_s(start)
         for cohort in scenario.cohorts

@@ -8,6 +8,7 @@ be reported on later, without rerunning anything:
 
 - ``plan.json``: a capacity plan (``sim plan``);
 - ``compare.json``: a paired comparison (``sim compare``);
+- ``options.json``: an options study (``sim options``);
 - ``variants.csv``: a sweep (``sim sweep``);
 - ``summary.json`` with ``estimates``: replications (``sim run --reps``);
 - ``summary.json`` with ``kpi``: a single run (``sim run``).
@@ -36,6 +37,7 @@ KIND_TITLES = {
     "sweep": "Sweep",
     "compare": "Comparison",
     "plan": "Capacity plan",
+    "options": "Options study",
 }
 
 
@@ -45,7 +47,11 @@ class ReportError(ValueError):
 
 def detect_kind(folder: Path) -> str:
     """The kind of results folder, from the files it holds."""
-    for name, kind in (("plan.json", "plan"), ("compare.json", "compare")):
+    for name, kind in (
+        ("plan.json", "plan"),
+        ("compare.json", "compare"),
+        ("options.json", "options"),
+    ):
         if (folder / name).is_file():
             return kind
     if (folder / "variants.csv").is_file():

@@ -33,6 +33,7 @@ LABELS = {
     "kpi.attack_blocked_share": "share of attack requests blocked",
     "kpi.legit_blocked_by_defence": "legitimate requests blocked by defences",
     "kpi.legit_lost_on_links": "legitimate requests lost on flooded links",
+    "kpi.worst_unavailable_minutes": "longest outage of any service (min)",
 }
 NONE_TEXT = {  # what a missing (infinite) value means, where it has a meaning
     "kpi.time_to_class_p95_s": "unbounded: more than 5 % never got in",
@@ -45,6 +46,15 @@ CAPTIONS = {
     "time with the class starts marked.",
     "compare.png": "Difference B − A of each headline KPI with its 95 % confidence "
     "interval: an interval that excludes 0 is a real (significant) difference.",
+    "options.png": "Each option against the target: the mean with its 95 % confidence "
+    "interval (the baseline, the morning as it was, on top), and the longest outage of "
+    "any service.",
+    "timeline.png": "People who got through over the morning, with and without each "
+    "option (mean over replications, 95 % band), against those who meant to connect by "
+    "then: the gap is the harm, and where it opens tells when.",
+    "baseline/dashboard.png": "The morning as it was (the baseline's first replication): "
+    "arrivals, latency per service, servers up and crashes, failures by cause, people "
+    "in class, with class starts and attacks marked.",
     "plan.png": "Each probed value: the mean of the target metric with the one-sided "
     "confidence bounds its verdict rests on; the target is the horizontal line, the "
     "answer the vertical one.",
@@ -157,10 +167,11 @@ def figures(folder: Path, order: Sequence[str]) -> str:
         return (0 if path.name in CAPTIONS else group, position, path.name)
 
     pieces = []
-    for path in sorted(folder.glob("*.png"), key=rank):
+    for path in sorted(folder.glob("*.png"), key=rank) + _sub_figures(folder):
         kind, _, stem = path.stem.partition("_")
-        if path.name in CAPTIONS:
-            caption = CAPTIONS[path.name]
+        name = path.relative_to(folder).as_posix()
+        if name in CAPTIONS:
+            caption = CAPTIONS[name]
         elif kind == "kpi":
             caption = (
                 f"{label('kpi.' + stem).capitalize()}: the mean of each variant against the "
@@ -182,6 +193,11 @@ def figures(folder: Path, order: Sequence[str]) -> str:
             + (bands if (folder / "timeseries_ci.csv").is_file() else "")
         ]
     )
+
+
+def _sub_figures(folder: Path) -> list[Path]:
+    """Figures of a results folder kept inside another (an options study's baseline)."""
+    return [folder / name for name in CAPTIONS if "/" in name and (folder / name).is_file()]
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]], numeric_from: int = 1) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sim import report_html as h
 from sim import report_scenario as rs
+from sim.report_options import options_kind
 
 HEADLINE = (  # the KPIs of the key-figures table, in reading order
     "kpi.people",
@@ -266,6 +267,7 @@ BUILDERS = {
     "sweep": _sweep,
     "compare": _compare,
     "plan": _plan,
+    "options": options_kind,
 }
 
 

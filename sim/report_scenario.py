@@ -180,6 +180,8 @@ def scenario_files(command: list[str] | None, manifest: dict[str, Any]) -> list[
     """The scenario files a command line names (the default one if it names none)."""
     if "a" in manifest and "b" in manifest:  # a comparison records both sides
         return list(dict.fromkeys([manifest["a"], manifest["b"]]))
+    if "study" in manifest:  # an options study: its file, then the scenario it names
+        return [f for f in (manifest["study"], manifest.get("scenario_file")) if f]
     if not command:
         return []
     files = [t for t in command[2:] if t.endswith(".toml") and "=" not in t]
@@ -233,7 +235,21 @@ def assumptions(folder: Path, kind: str, command: list[str] | None, manifest: di
                 ]
             )
         )
+    if kind == "options":
+        parts.append(_options(json_file(folder / "options.json")))
     return "".join(parts) + _originals(folder, command, manifest)
+
+
+def _options(study: dict[str, Any]) -> str:
+    """Each option as a change of the scenario above, with the author's reason."""
+    items = []
+    for o in study["options"][1:]:
+        why = f" ({o['description']})" if o.get("description") else ""
+        items.append(f"{o['name']}{why}: {'; '.join(o['changes'])}")
+    intro = "The options, each applied on its own to the scenario above:"
+    if study.get("description"):
+        intro = f"{study['description']} {intro}"
+    return h.paragraphs([intro]) + h.bullets(items)
 
 
 def _scenario(sc: dict[str, Any]) -> str:

@@ -7,13 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from sim.config import ScenarioError, load_scenario
+from sim.config import ScenarioError, load_scenario, to_toml
+from sim.options import load_study
 from sim.platforms import flatten
 from sim.runner import run
 from sim.scale import scale
 from tests.conftest import ROOT
 
-EXPERIMENTS = sorted((ROOT / "experiments").glob("**/*.toml"))
+FILES = sorted((ROOT / "experiments").glob("**/*.toml"))
+STUDIES = [p for p in FILES if p.name.endswith("-options.toml")]  # sim options files
+EXPERIMENTS = [p for p in FILES if p not in STUDIES]
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.name)
@@ -21,6 +24,15 @@ def test_every_shipped_scenario_is_valid(path: Path):
     scenario = load_scenario(path)
     assert scenario.name
     flatten(scenario)
+
+
+@pytest.mark.parametrize("path", STUDIES, ids=lambda p: p.name)
+def test_every_shipped_options_study_resolves_each_option(path: Path):
+    study = load_study(path)
+    assert study.options
+    for option, scenario in study.options:
+        flatten(scenario)
+        assert to_toml(scenario) != to_toml(study.baseline), option.name  # it changes something
 
 
 def _counts(scenario, prefix: str) -> int:

@@ -25,6 +25,7 @@ SURGE = SCENARIOS / "surge.toml"
 SMALL = ["--set", "cohorts.pupils.count=1500", "--set", "cohorts.parents.count=400"]
 CRASH = 'services.login.crash={backlog_above=40, restart={kind="deterministic", value_s=120}}'
 HOSTILE = "<script>alert('x')</script> & <b>bold</b>"
+KINDS = ("single", "replications", "sweep", "compare", "plan", "options")
 SECTIONS = ("Answer", "Key figures", "Figures", "Scenario and assumptions", "How to reproduce")
 CHROMIUM = shutil.which("chromium") or (
     "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
@@ -47,7 +48,7 @@ def sim(*args: str) -> None:
 def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One folder of each kind (a few seconds in all)."""
     root = tmp_path_factory.mktemp("report")
-    made = {kind: root / kind for kind in ("single", "replications", "sweep", "compare", "plan")}
+    made = {kind: root / kind for kind in KINDS}
     description = f"description={json.dumps(HOSTILE)}"
     sim("run", str(SURGE), "--out", str(made["single"]), "--set", CRASH, "--set", description)
     sim("run", str(SURGE), *SMALL, "--reps", "2", "--jobs", "1", "--out", str(made["replications"]))
@@ -63,6 +64,8 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "--target", "share_in_class>=0.9", "--reps", "2", "--jobs", "1",
         "--out", str(made["plan"]),
     )  # fmt: skip
+    options = SCENARIOS / "surge-options.toml"
+    sim("options", str(options), "--reps", "2", "--jobs", "1", "--out", str(made["options"]))
     return made
 
 
@@ -79,7 +82,7 @@ def text_of(page: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", page).split())
 
 
-@pytest.mark.parametrize("kind", ["single", "replications", "sweep", "compare", "plan"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_gives_a_self_contained_page_in_reading_order(folders, kind):
     folder = folders[kind]
     assert detect_kind(folder) == kind
@@ -87,7 +90,8 @@ def test_every_kind_gives_a_self_contained_page_in_reading_order(folders, kind):
     headings = re.findall(r"<h2>(.*?)</h2>", page)
     assert tuple(headings) == SECTIONS  # answer first, reproduction last
     images = re.findall(r'<img src="([^"]*)"', page)
-    assert len(images) == len(list(folder.glob("*.png"))) >= (0 if kind == "replications" else 1)
+    pngs = [*folder.glob("*.png"), *folder.glob("baseline/*.png")]  # options: the baseline's
+    assert len(images) == len(pngs) >= (0 if kind == "replications" else 1)
     assert all(src.startswith("data:image/png;base64,") for src in images)
     assert "<script" not in page and "<link" not in page  # no JavaScript, no stylesheet
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)  # nothing from the network
@@ -165,6 +169,37 @@ def test_compare_says_what_changed_and_whether_it_is_significant(folders):
     assert "95 % interval of B − A" in text
 
 
+def test_options_say_what_went_wrong_and_which_option_fixes_it(folders):
+    folder = folders["options"]
+    study = json.loads((folder / "options.json").read_text())
+    base = json.loads((folder / "baseline" / "summary.json").read_text())
+    text = text_of(report(folder))
+    assert "what went wrong, and which option would have fixed it" in text
+    share = study["options"][0]["estimates"]["kpi.share_in_class_5min_after_start"]
+    assert f"{round(share['mean'] * 100)} % ± " in text  # the baseline's mean, as a share
+    down = [n for n, v in base["services"].items() if v["unavailable_minutes"]]
+    if down:
+        assert f"{len(down)} of {len(base['services'])} services were unavailable" in text
+    else:
+        assert "No service was unavailable in the first replication" in text
+    met = [o["name"] for o in study["options"][1:] if o["target"]["verdict"] == "holds"]
+    assert ("Options that meet it: " in text) == bool(met)
+    meeting = text.partition("Options that meet it: ")[2].partition("Options that do not")[0]
+    for name in met:
+        assert f"{name} (" in meeting
+    if study["best"]:
+        assert f"The option that meets the target best is “{study['best']}”" in text
+    for option in study["options"][1:]:  # every option and its changes are listed
+        assert option["name"] in text
+        assert all(h_escape(change) in text for change in option["changes"])
+
+
+def h_escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)
+
+
 def test_plan_states_the_smallest_value_and_its_evidence(folders):
     folder = folders["plan"]
     plan = json.loads((folder / "plan.json").read_text())
@@ -202,14 +237,18 @@ def test_not_a_results_folder_is_one_line_and_exit_code_2(tmp_path):
         write_report(tmp_path)
 
 
-def test_a_browser_renders_the_report(folders, tmp_path):
+@pytest.mark.parametrize(
+    ("kind", "figures", "words"),
+    [("single", 1, "one simulated morning"), ("options", 3, "which option would have fixed it")],
+)
+def test_a_browser_renders_the_report(folders, tmp_path, kind, figures, words):
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install chromium); .ci/run installs it")
     import numpy as np
     from matplotlib.image import imread
 
-    write_report(folders["single"])
-    url = (folders["single"] / "report.html").resolve().as_uri()
+    write_report(folders[kind])
+    url = (folders[kind] / "report.html").resolve().as_uri()
     flags = [
         CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
         "--no-first-run", "--disable-background-networking", "--disable-component-update",
@@ -227,8 +266,8 @@ def test_a_browser_renders_the_report(folders, tmp_path):
         [*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120
     ).stdout
     assert tuple(re.findall(r"<h2>(.*?)</h2>", dom)) == SECTIONS
-    assert len(re.findall(r'<img src="data:image/png;base64,', dom)) == 1
-    assert "one simulated morning" in dom
+    assert len(re.findall(r'<img src="data:image/png;base64,', dom)) == figures
+    assert words in dom
 
 
 def test_run_with_report_writes_it_beside_the_results_and_reruns_in_place(tmp_path):

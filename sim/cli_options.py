@@ -1,0 +1,170 @@
+"""``sim options``: what went wrong in a scenario, and which option would have fixed it.
+
+Only arguments, printing and exit codes live here; the study (files, statistics) is
+:mod:`sim.options`. The baseline's first replication runs first, in this process, and
+its full results folder is kept in ``<out>/baseline/`` (dashboard included): the report
+shows what went wrong from it. The other runs then go to the pool (or Dask) like a sweep.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from sim import options as study_mod
+from sim.cli import (
+    SetOption,
+    _print_kpis,
+    _progress,
+    _save_dashboard,
+    _write_report,
+    app,
+    fail,
+    out,
+)
+from sim.cli_experiments import _num
+from sim.cli_sweep import (
+    Jobs,
+    Plots,
+    Scheduler,
+    _execute,
+    _manifest,
+    _plus_minus,
+    _report_failures,
+    _written,
+)
+from sim.config import ScenarioError
+from sim.experiment import Job, RunStore, record_of
+from sim.plan import UnknownMetric, metric_of
+from sim.runner import run
+from sim.store import DASHBOARD, SUMMARY, OutputError, write_results
+
+StudyArg = Annotated[
+    Path, typer.Argument(help="Options study file (TOML), see sim.options.", show_default=False)
+]
+COLUMNS = {  # printed per option, with short headers
+    "kpi.share_in_class_5min_after_start": "by start+5min",
+    "kpi.share_in_class": "got in",
+    "kpi.gave_up": "gave up",
+    "kpi.worst_unavailable_minutes": "longest outage min",
+}
+
+
+@app.command("options")
+def options_command(
+    study_file: StudyArg,
+    set_: SetOption = None,
+    scale_: Annotated[
+        float | None,
+        typer.Option("--scale", help="Fraction of the people to simulate [default: the file's]."),
+    ] = None,
+    reps: Annotated[
+        int | None, typer.Option(min=2, help="Replications per option [default: the file's].")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed [default: the scenario's].")] = None,
+    jobs: Jobs = None,
+    scheduler: Scheduler = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Results folder [default: results/<name>].")
+    ] = None,
+    plots: Plots = True,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also write report.html (see sim report).")
+    ] = False,
+) -> None:
+    """Run a scenario and each option of a study (same replications, common random
+    numbers): what went wrong, what each option changes, and which meet the target."""
+    if scale_ is not None and not 0 < scale_ < float("inf"):
+        fail(f"--scale must be a number greater than 0, got {scale_}")
+    try:
+        study = study_mod.load_study(
+            study_file, sets=set_ or [], scale=scale_, reps=reps, seed=seed
+        )
+    except ScenarioError as e:
+        fail(str(e))
+        raise
+    target = out_dir or Path("results") / study.name
+    started = time.perf_counter()
+    jobs_list = study_mod.study_jobs(study)
+    _baseline(study, jobs_list[0], target)
+    outcome = _execute(jobs_list, target, study.name, jobs, scheduler)
+    extra = {
+        "study": str(study_file),
+        "scenario": study.baseline.name,
+        "scenario_file": str(study_file.parent / study.spec.scenario),
+        "replications": study.reps,
+        "seeds": [study.baseline.seed],
+        "scale": study.spec.scale,
+    }
+    data = _manifest(outcome, extra, started)
+    try:
+        results = study_mod.write_study(target, study, jobs_list, outcome, data, plots=plots)
+    except OSError as e:
+        fail(f"cannot write results to {target}: {e.strerror or e}")
+        raise
+    _print_options(study, results)
+    _report_failures(outcome)
+    _written(target, outcome)
+    if report:
+        _write_report(target)
+    if outcome.failures:
+        raise typer.Exit(1)
+
+
+def _baseline(study: study_mod.Study, job: Job, target: Path) -> None:
+    """Run the baseline's first replication here, keep its full results folder, and
+    store its record so that the pool does not run it again. Skipped when both exist
+    (a rerun). The target metric is checked on it before the other runs start."""
+    folder = target / study_mod.BASELINE
+    store = RunStore(target)
+    record = store.get(job.key)
+    if record is None or not (folder / SUMMARY).is_file():
+        out.print(f"{study.name}: the baseline, replication 0, with its dashboard", highlight=False)
+        with _progress(job.scenario) as progress:
+            result = run(
+                job.scenario, seed=job.seed, replication=job.replication, progress=progress
+            )
+        try:
+            write_results(result, folder, {DASHBOARD: lambda p: _save_dashboard(result, p)})
+            record = record_of(job, result)
+            store.put(record)
+        except (OutputError, OSError) as e:
+            fail(str(e) if isinstance(e, OutputError) else f"cannot write results to {target}: {e}")
+        _print_kpis(result)
+    if study.target is not None:
+        try:
+            metric_of(record, study.target.metric)
+        except UnknownMetric as e:
+            fail(f"{study.path}: target: {e}")
+
+
+def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]) -> None:
+    goal = f", target {study.spec.target}" if study.target else ""
+    table = Table(
+        title=f"{study.name}: {len(results) - 1} options x {study.reps} replications "
+        f"(seed {study.baseline.seed}{goal}); mean ± 95 % half-width"
+    )
+    table.add_column("option")
+    for header in COLUMNS.values():
+        table.add_column(header, justify="right")
+    table.add_column("Δ by start+5min", justify="right")
+    if study.target:
+        table.add_column("target")
+    metric = "kpi.share_in_class_5min_after_start"
+    for r in results:
+        d = r.differences.get(metric)
+        delta = f"{_num(d.diff.mean)}{' *' if d.significant else ''}" if d else ""
+        cells = [_plus_minus(r.estimates.get(m)) for m in COLUMNS]
+        verdict = [r.check.verdict if r.check else "-"] if study.target else []
+        table.add_row(r.name, *cells, delta, *verdict)
+    out.print(table)
+    winner = study_mod.best(results, study.target)
+    if winner is not None:
+        what = "meets the target best" if study.target else "does best"
+        out.print(f"option that {what}: {winner.name}", highlight=False)
+    elif study.target:
+        out.print("no option meets the target", highlight=False)

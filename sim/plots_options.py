@@ -1,0 +1,207 @@
+"""The pictures of an options study: each option against the target, and the morning
+over clock time with and without each option.
+
+``options``: one row per option (the baseline on top, in grey), the mean of the target
+metric with its 95 % confidence interval, the target as a dashed line, and the verdict
+written beside each bar (colour is never the only cue); a second panel gives the
+longest time any service was unavailable, the plainest measure of "it broke".
+
+``timeline``: people in class over the morning (mean over replications, with its band),
+the baseline in black and each option in colour, class starts and attack windows
+marked: the gap between two lines is the harm an option avoids, and where it opens
+tells when.
+
+Built on :class:`~matplotlib.figure.Figure` directly (no pyplot state); never saved here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
+from scipy import stats
+
+from sim.config import clock_to_s, make_dist
+from sim.plots import (
+    ATTACK_COLOUR,
+    ATTACK_WAVE_LABEL,
+    BLACK,
+    CLASS_START_LABEL,
+    GREY,
+    LEGEND,
+    OKABE_ITO,
+    TICK_STEP_S,
+    hhmm,
+    lesson_starts_s,
+)
+
+if TYPE_CHECKING:
+    from sim.config import Scenario
+    from sim.options import OptionResult, Study
+
+VERDICT_COLOURS = {"holds": "#009E73", "fails": "#D55E00", "unsure": "#E69F00"}  # Okabe-Ito
+VERDICT_TEXT = {"holds": "meets target", "fails": "misses target", "unsure": "unsure"}
+TARGET_LABEL = "target"
+INTENDED_LABEL = "meant to connect by then (baseline)"
+WORST = "kpi.worst_unavailable_minutes"
+
+
+def study_figures(study: Study, results: Sequence[OptionResult]) -> dict[str, Figure]:
+    """The study's figures by file stem."""
+    from sim.options import DEFAULT_METRIC
+
+    metric = study.target.metric if study.target else DEFAULT_METRIC
+    target = study.target.value if study.target else None
+    return {
+        "options": options_figure(results, metric, target),
+        "timeline": timeline_figure(results, study.baseline),
+    }
+
+
+def options_figure(
+    results: Sequence[OptionResult], metric: str, target: float | None = None
+) -> Figure:
+    """Two panels sharing the option rows (a forest plot): `metric` with its interval
+    and the target, and the longest unavailability of any service. Each row's label
+    says its verdict, so the picture reads without colour."""
+    rows = list(results)
+    height = 0.6 * len(rows) + 1.8
+    figure = Figure(figsize=(10.0, height), layout="constrained")
+    left, right = figure.subplots(1, 2, sharey=True, width_ratios=(3, 2))
+    y = np.arange(len(rows))[::-1]  # first row (the baseline) on top
+    share = _is_share(metric)
+    _points(left, rows, y, metric, upper=1.0 if share else None)
+    if target is not None:
+        left.axvline(target, color=BLACK, ls="--", lw=1.2, label=f"{TARGET_LABEL} {target:g}")
+        left.legend(loc="lower left", fontsize="small", framealpha=0.9)
+    left.set_yticks(y, [_row_label(r) for r in rows])
+    left.set_xlabel(f"{_label(metric)} (mean and 95 % CI)")
+    if share:
+        left.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+    left.set_title(_label(metric).capitalize())
+    _points(right, rows, y, WORST, lower=0.0)
+    right.set_xlim(left=0.0)
+    right.set_xlabel("minutes (mean and 95 % CI)")
+    right.set_title("Longest outage of any service")
+    for ax in (left, right):
+        ax.grid(True, axis="x", color="#dddddd", lw=0.6)
+        ax.set_axisbelow(True)
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+    return figure
+
+
+def _points(
+    ax, rows: Sequence[OptionResult], y: np.ndarray, metric: str, *, lower=None, upper=None
+) -> None:
+    """Mean and 95 % interval of `metric` per row; bounds clipped to what the metric can
+    be (a share is at most 100 %, minutes at least 0); undefined means said in words."""
+    for r, yy in zip(rows, y, strict=True):
+        e = r.estimates.get(metric)
+        if e is None or not math.isfinite(e.mean):
+            ax.annotate(
+                "undefined (infinite)",
+                (0.02, yy),
+                xycoords=("axes fraction", "data"),
+                va="center",
+                fontsize="small",
+                color=GREY,
+            )
+            continue
+        half = e.half_width if math.isfinite(e.half_width) else 0.0
+        lo = e.mean - half if lower is None else max(lower, e.mean - half)
+        hi = e.mean + half if upper is None else min(upper, e.mean + half)
+        colour = GREY if r.name == "baseline" else _colour(r)
+        ax.plot([lo, hi], [yy, yy], color=colour, lw=2.5, solid_capstyle="butt")
+        ax.plot(e.mean, yy, "o", color=colour, ms=8, mec=BLACK, mew=0.6)
+
+
+def _row_label(r: OptionResult) -> str:
+    if r.check is None:
+        return r.name
+    return f"{r.name}\n({VERDICT_TEXT[r.check.verdict]})"
+
+
+def _colour(r: OptionResult) -> str:
+    return VERDICT_COLOURS[r.check.verdict] if r.check is not None else OKABE_ITO[0]
+
+
+def timeline_figure(results: Sequence[OptionResult], baseline: Scenario) -> Figure:
+    """People who got through (cumulative, mean over replications with a 95 % band) per
+    option, against the people who meant to connect by then in the baseline."""
+    figure = Figure(figsize=(10.0, 4.6), layout="constrained")
+    ax = figure.add_subplot()
+    for i, r in enumerate(results):
+        if not r.series:
+            continue
+        t = np.asarray(r.series[0]["minute_start_s"], dtype=float) + 60.0
+        if i == 0:
+            intended = np.cumsum([s["intended"] for s in r.series], axis=1).mean(axis=0)
+            ax.plot(t, intended, color=GREY, ls="-.", lw=1.4, zorder=5, label=INTENDED_LABEL)
+        through = np.cumsum([s["reached"] for s in r.series], axis=1)
+        colour = BLACK if i == 0 else OKABE_ITO[(i - 1) % len(OKABE_ITO)]
+        style = "-" if i == 0 else ("-", "--", ":")[(i - 1) // len(OKABE_ITO) % 3]
+        mean = through.mean(axis=0)
+        ax.plot(t, mean, color=colour, ls=style, lw=2.2 if i == 0 else 1.5, label=r.name)
+        n = len(through)
+        if n > 1:
+            half = stats.t.ppf(0.975, n - 1) * through.std(axis=0, ddof=1) / math.sqrt(n)
+            ax.fill_between(t, mean - half, mean + half, color=colour, alpha=0.15, lw=0)
+    _mark_morning(ax, baseline)
+    ax.set_xlim(clock_to_s(baseline.start), clock_to_s(baseline.end))
+    ax.xaxis.set_major_locator(MultipleLocator(TICK_STEP_S))
+    ax.xaxis.set_major_formatter(FuncFormatter(hhmm))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+    ax.set_ylim(bottom=0.0)
+    ax.set_xlabel("clock time (HH:MM)")
+    ax.set_ylabel("people (cumulative count)")
+    ax.set_title("People who got through, with and without each option (mean, 95 % band)")
+    ax.grid(True, color="#dddddd", lw=0.6)
+    ax.legend(**LEGEND)
+    return figure
+
+
+def _mark_morning(ax, scenario: Scenario) -> None:
+    """Class starts (dashed) and the windows in which attacks were scheduled (shaded)."""
+    for i, start in enumerate(lesson_starts_s(scenario)):
+        label = CLASS_START_LABEL if i == 0 else "_nolegend_"
+        ax.axvline(start, color=GREY, linestyle="--", lw=1.0, label=label, zorder=1)
+    for i, (start, end) in enumerate(attack_windows(scenario)):
+        label = ATTACK_WAVE_LABEL if i == 0 else "_nolegend_"
+        ax.axvspan(
+            start,
+            end,
+            color=ATTACK_COLOUR,
+            alpha=0.12,
+            lw=0,
+            zorder=0,
+            label=label,
+            gid=ATTACK_WAVE_LABEL,
+        )
+
+
+def attack_windows(scenario: Scenario) -> list[tuple[float, float]]:
+    """When attacks can happen: each explicit wave, and the span of each generator, from
+    its first start to its last plus a mean duration (its waves are drawn per
+    replication, so only the span is common to all of them)."""
+    windows = [
+        (clock_to_s(a.start), clock_to_s(a.start) + 60.0 * a.duration_min) for a in scenario.attacks
+    ]
+    windows += [
+        (clock_to_s(g.first), clock_to_s(g.last) + make_dist(g.duration).mean)
+        for g in scenario.attack_generators
+    ]
+    return sorted(windows)
+
+
+def _label(metric: str) -> str:
+    from sim.report_html import label
+
+    return label(metric)
+
+
+def _is_share(metric: str) -> bool:
+    return "share" in metric

@@ -1,0 +1,232 @@
+"""The answer of an options study (``sim options``), for :mod:`sim.report`.
+
+It answers the two questions of the decision maker in that order: what went wrong in
+the morning as it was (from the baseline's replications and its first replication's
+full results: which services were down, when, and how the attempts failed), and which
+option would have fixed it (each option's effect, with its interval, and whether it
+meets the target at the study's one-sided confidence). Numbers are read from the files
+``sim options`` wrote; only the failure counts by cause are summed over the minutes of
+``baseline/timeseries.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from sim import report_html as h
+from sim import report_scenario as rs
+
+KEY = "kpi.share_in_class_5min_after_start"
+WORST = "kpi.worst_unavailable_minutes"
+SHOWN_OUTAGES = 3  # services named in the answer; the table lists more
+MAX_SERVICES = 12
+CAUSES = {
+    "fail_timeout": "timed out",
+    "fail_rejected": "were rejected (queue full)",
+    "fail_error": "failed on a crashed or unreachable server",
+    "fail_blocked": "were blocked by a defence",
+    "fail_quota": "were turned away by a quota",
+    "fail_full": "found the class full",
+}
+SYMBOLS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
+
+
+def options_kind(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
+    """Sentences, tables and title of an options study folder."""
+    study = rs.json_file(folder / "options.json")
+    base, *options = study["options"]
+    said = [_baseline_sentence(study, base)]
+    said += _what_went_wrong(folder / "baseline")
+    said += _options_sentences(study, options)
+    tables = _options_table(study, [base, *options])
+    tables += _outage_table(folder / "baseline")
+    title = f"{study['scenario']}: what went wrong, and which option would have fixed it"
+    return said, tables, title
+
+
+def _pm(entry: dict[str, Any], metric: str) -> str:
+    e = entry["estimates"].get(metric) or {}
+    return h.fmt_pm(metric, e.get("mean"), e.get("half_width"))
+
+
+def _baseline_sentence(study: dict[str, Any], base: dict[str, Any]) -> str:
+    scale = f", at scale {study['scale']:g}" if study.get("scale", 1) != 1 else ""
+    return (
+        f"As simulated ({base['n']} replications{scale}; mean ± 95 % half-width), "
+        f"{_pm(base, KEY)} of the people with a class were in class within 5 minutes of its "
+        f"start, {_pm(base, 'kpi.share_in_class')} got in at all, and "
+        f"{_pm(base, 'kpi.gave_up')} gave up for the morning."
+    )
+
+
+def _what_went_wrong(folder: Path) -> list[str]:
+    """Outages and failure causes of the baseline's first replication."""
+    if not (folder / "summary.json").is_file():
+        return []
+    s = rs.json_file(folder / "summary.json")
+    services = s.get("services", {})
+    down = sorted(
+        ((n, v) for n, v in services.items() if v.get("unavailable_minutes")),
+        key=lambda nv: -nv[1]["unavailable_minutes"],
+    )
+    said = []
+    if down:
+        worst = ", ".join(
+            f"{n} {v['unavailable_minutes']} min ({v['unavailable_from']}-{v['unavailable_until']})"
+            for n, v in down[:SHOWN_OUTAGES]
+        )
+        said.append(
+            f"What went wrong (first replication): {len(down)} of {len(services)} services "
+            f"were unavailable for a while; the longest outages: {worst}."
+        )
+    else:
+        said.append("No service was unavailable in the first replication.")
+    causes = _failure_causes(folder / "timeseries.csv")
+    total = sum(causes.values())
+    if total:
+        parts = [
+            f"{h.pct(n / total, 0)} {CAUSES[c]}"
+            for c, n in sorted(causes.items(), key=lambda cn: -cn[1])
+            if n / total >= 0.01
+        ]
+        k = s.get("kpi", {})
+        said.append(
+            f"{h.pct(k.get('failed_attempts_share'))} of {k.get('attempts', 0):,} attempts "
+            f"failed: {', '.join(parts)}."
+        )
+    k = s.get("kpi", {})
+    if k.get("attack_waves"):
+        said.append(
+            f"{k['attack_waves']:,} attack waves sent {k.get('attack_requests', 0):,} requests, "
+            f"{h.pct(k.get('attack_blocked_share'))} of them blocked."
+        )
+    return said
+
+
+def _failure_causes(path: Path) -> dict[str, int]:
+    if not path.is_file():
+        return {}
+    totals = dict.fromkeys(CAUSES, 0)
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            for cause in CAUSES:
+                totals[cause] += int(float(row.get(cause) or 0))
+    return totals
+
+
+def _options_sentences(study: dict[str, Any], options: list[dict[str, Any]]) -> list[str]:
+    target = study.get("target")
+    effects = {o["name"]: _effect(o) for o in options}
+    if target is None:
+        listed = "; ".join(f"{name}: {text}" for name, text in effects.items())
+        said = [f"Effect of each option on the {h.label(KEY)} (against the baseline): {listed}."]
+    else:
+        metric = target["metric"]
+        goal = f"{h.label(metric)} {SYMBOLS[target['op']]} {h.fmt(metric, target['value'])}"
+        level = f"{study['confidence'] * 100:g} %"
+        met = [o for o in options if (o.get("target") or {}).get("verdict") == "holds"]
+        rest = [o for o in options if o not in met]
+        said = [f"Target: {goal}, at {level} one-sided confidence."]
+        if met:
+            said.append(
+                "Options that meet it: "
+                + "; ".join(f"{o['name']} ({_pm(o, metric)}, {effects[o['name']]})" for o in met)
+                + "."
+            )
+        else:
+            said.append("No option meets it.")
+        if rest:
+            said.append(
+                "Options that do not: "
+                + "; ".join(f"{o['name']} ({_pm(o, metric)}, {_verdict(o)})" for o in rest)
+                + "."
+            )
+    best = study.get("best")
+    if best:
+        chosen = next(o for o in options if o["name"] == best)
+        why = f": {chosen['description']}" if chosen.get("description") else ""
+        what = "meets the target best" if target else "does best"
+        said.append(f"The option that {what} is “{best}”{why}")
+    return said
+
+
+def _effect(option: dict[str, Any]) -> str:
+    d = option["differences"].get(KEY)
+    if not d or d.get("mean") is None:
+        return "effect undefined"
+    sig = "significant" if d["significant"] else "not significant"
+    return f"{h.fmt_diff(KEY, d['mean'])} by start + 5 min, {sig}"
+
+
+def _verdict(option: dict[str, Any]) -> str:
+    verdict = (option.get("target") or {}).get("verdict")
+    return {"fails": "misses it", "unsure": "unsure: its interval straddles the target"}.get(
+        verdict, "not assessed"
+    )
+
+
+def _options_table(study: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    header = [
+        "option",
+        "what changes",
+        h.label(KEY),
+        "difference from baseline (95 % CI)",
+        "got in",
+        "gave up",
+        "longest outage (min)",
+    ]
+    if study.get("target"):
+        header.append("target")
+    body = []
+    for o in rows:
+        d = o["differences"].get(KEY)
+        diff = ""
+        if d:
+            bounds = h.interval(KEY, d.get("low"), d.get("high"), signed=True)
+            diff = f"{h.fmt_diff(KEY, d.get('mean'))} ({bounds})"
+        cells = [
+            o["name"],
+            "; ".join(o["changes"]) or o["description"],
+            _pm(o, KEY),
+            diff,
+            _pm(o, "kpi.share_in_class"),
+            _pm(o, "kpi.gave_up"),
+            _pm(o, WORST),
+        ]
+        if study.get("target"):
+            cells.append((o.get("target") or {}).get("verdict", "–"))
+        body.append(cells)
+    note = h.paragraphs(
+        [
+            f"Every option ran the same {study['replications']} replications as the baseline "
+            f"(seed {study['seed']}, common random numbers), so a difference is the effect of "
+            "the option; it is significant when its interval excludes 0."
+        ]
+    )
+    return h.table(header, body, numeric_from=2) + note
+
+
+def _outage_table(folder: Path) -> str:
+    if not (folder / "summary.json").is_file():
+        return ""
+    services = rs.json_file(folder / "summary.json").get("services", {})
+    down = sorted(
+        ((n, v) for n, v in services.items() if v.get("unavailable_minutes")),
+        key=lambda nv: -nv[1]["unavailable_minutes"],
+    )
+    if not down:
+        return ""
+    rows = [
+        (
+            n,
+            f"{v['unavailable_minutes']} min",
+            f"{v['unavailable_from']}-{v['unavailable_until']}",
+            f"{v.get('crashes', 0):,}",
+            h.pct(v.get("utilization"), 0),
+        )
+        for n, v in down[:MAX_SERVICES]
+    ]
+    header = ["service", "unavailable", "from-until", "crashes", "utilisation"]
+    return "<h3>Outages in the baseline (first replication)</h3>" + h.table(header, rows)
