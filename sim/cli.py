@@ -269,10 +269,11 @@ def _check_target(target: Path) -> None:
 
 
 def _save_dashboard(result: RunResult, path: Path) -> None:
+    from sim.plot_style import DPI
     from sim.plots import dashboard  # matplotlib is slow to import: only when drawing
 
     figure = dashboard(result)
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=DPI)
     figure.savefig(path.with_suffix(".svg"))  # for print and slides
 
 

@@ -191,7 +191,9 @@ def _write_parquet(path: Path, header: list[str], rows: list[list[Any]]) -> None
 def save_figure(figure: Any, path: Path) -> None:
     """Save a matplotlib figure as PNG (`path`) and SVG (same name, ``.svg``), atomically:
     PNG for reports and screens, SVG for print and slides."""
-    _replace_with(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+    from sim.plot_style import DPI  # matplotlib: only when drawing
+
+    _replace_with(path, lambda tmp: figure.savefig(tmp, format="png", dpi=DPI))
     _replace_with(path.with_suffix(".svg"), lambda tmp: figure.savefig(tmp, format="svg"))
 
 

@@ -25,24 +25,24 @@ from sim.analysis import service_summary
 from sim.config import clock_to_s
 from sim.model.population import class_step_of
 from sim.monitor import FAIL_CAUSES, quantile_from_histogram
+from sim.plot_style import (
+    ATTACK_COLOUR,
+    BLACK,
+    GREY,
+    LEGEND_OUTSIDE,
+    OKABE_ITO,
+    OTHER_COLOUR,
+    grid,
+)
+from sim.plot_style import figure as new_figure
 
 if TYPE_CHECKING:
     from sim.config import Scenario
     from sim.runner import RunResult
 
-# Okabe-Ito: distinguishable with the common colour-vision deficiencies. Services take
-# the first colours; failure causes take vermillion, sky blue and black, which no service
-# gets unless there are more than four of them.
-BLACK = "#000000"
-OKABE_ITO = (
-    "#0072B2",  # blue
-    "#E69F00",  # orange
-    "#009E73",  # bluish green
-    "#CC79A7",  # reddish purple
-    "#56B4E9",  # sky blue
-    "#D55E00",  # vermillion
-    "#F0E442",  # yellow (last: weak on white)
-)
+# Colours from the house style (sim.plot_style). Services take the first Okabe-Ito
+# colours; failure causes take vermillion, sky blue and black, which no service gets
+# unless there are more than four of them.
 CAUSE_COLOURS = {
     "timeout": "#D55E00",
     "rejected": "#56B4E9",
@@ -51,18 +51,15 @@ CAUSE_COLOURS = {
     "quota": "#E69F00",
     "full": BLACK,
 }
-GREY = "#666666"
 TICK_STEP_S = 1800.0  # one x tick every 30 minutes
 PERCENTILES = ((0.50, "p50", "-"), (0.95, "p95", "-."), (0.99, "p99", ":"))
-LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": "small"}
+LEGEND = LEGEND_OUTSIDE
 CLASS_START_LABEL = "class start"
-ATTACK_COLOUR = "#D55E00"  # vermillion, light as a band, full as the attack traffic line
 ATTACK_WAVE_LABEL = "attack wave"
 CRASH_LABEL = "crash"
 CRASH_MARK = {"ls": "none", "marker": "x", "ms": 7, "mew": 1.8, "gid": CRASH_LABEL}
 LOG_RATIO = 10.0  # attack peak over legitimate peak beyond which arrivals go symlog
 SHOWN_LIMIT = 6  # services drawn per panel: past this, lines tangle and colours repeat
-OTHER_COLOUR = "#AAAAAA"  # lighter than GREY, which the attempts line already uses
 HIDDEN_NOTE = "hidden services"  # gid of the note saying how many services are left out
 NOTE = {"ha": "right", "va": "top", "fontsize": "small", "color": GREY, "gid": HIDDEN_NOTE}
 NOTE["bbox"] = {"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5}
@@ -324,7 +321,7 @@ def _failures_panel(ax: Axes, result: RunResult) -> Axes:
         x,
         result.counters["gave_up"],
         width=60.0,
-        color="#BBBBBB",
+        color=OTHER_COLOUR,
         edgecolor="none",
         label="gave up (people/min, right axis)",
     )
@@ -380,7 +377,7 @@ def dashboard(result: RunResult) -> Figure:
 
     Servers come right after latency: slow answers, then crashes, then failed attempts.
     """
-    fig = Figure(figsize=(12, 13.5), layout="constrained")
+    fig = new_figure(12, 13.5)
     axes = fig.subplots(5, 1, sharex=True)
     colours = service_colours(result)
     _arrivals_panel(axes[0], result, colours)
@@ -394,7 +391,7 @@ def dashboard(result: RunResult) -> Figure:
         shade_attacks(backs[i], result, labelled=i == 0)
         mark_class_starts(ax, starts, labelled=i == 0)
         clock_axis(ax, result)
-        ax.grid(True, which="major", color="#dddddd", lw=0.6)
+        grid(ax)
         if ax.get_legend() is None:
             ax.legend(**LEGEND)
     title = f"Scenario {result.scenario.name!r}: seed {result.seed}"

@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from sim import plot_style as style
 from sim.experiment import HEADLINE, Estimate
-from sim.plots import GREY, OKABE_ITO
+from sim.labels import axis_label, unit
+from sim.plot_style import ACCENT, GREY, OKABE_ITO
 
-TARGET_COLOUR = "#D55E00"  # vermillion: the line to stay above or below
 BRIGHT_CELL = 0.6  # viridis is light above ~60 % of its range: dark text there
 MAX_LEGEND = 10  # more lines than this are not labelled one by one
 
@@ -49,7 +50,7 @@ def kpi_figure(
     """A KPI against one parameter: each line with its 95 % band, or (unconnected points,
     e.g. a Latin hypercube where the other parameters vary too) with error bars; a
     dashed target line if given."""
-    figure = Figure(figsize=(7.0, 4.2), layout="constrained")
+    figure = style.figure(7.0, 4.2)
     ax = figure.add_subplot()
     for i, line in enumerate(lines):
         colour = OKABE_ITO[i % len(OKABE_ITO)]
@@ -62,15 +63,16 @@ def kpi_figure(
             errors = np.abs(np.vstack([mean - low, high - mean]))
             ax.errorbar(x, mean, yerr=errors, fmt="o", color=colour, label=label, capsize=3)
     if target is not None:
-        ax.axhline(target, color=TARGET_COLOUR, linestyle="--", label=f"target {target:g}")
+        style.target_line(ax, target)
     if xticks is not None:
         ax.set_xticks(range(len(xticks)), list(xticks))
     elif all(float(v).is_integer() for line in lines for v in line.x):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # servers, attempts: no 1.5
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(kpi.removeprefix("kpi."))
-    ax.set_title(f"{kpi.removeprefix('kpi.')}: mean and 95 % confidence interval")
-    ax.grid(alpha=0.3)
+    ax.set_ylabel(axis_label(kpi))
+    style.metric_axis(ax, kpi)
+    ax.set_title(f"{axis_label(kpi).capitalize()}: mean and 95 % confidence interval")
+    style.grid(ax)
     if ax.get_legend_handles_labels()[1]:
         ax.legend(fontsize="small")
     return figure
@@ -81,7 +83,7 @@ def heatmap_figure(
 ) -> Figure:
     """A KPI's mean over two parameters (rows: `ys`, columns: `xs`), each cell labelled
     with its value; cells without a finite mean are left blank."""
-    figure = Figure(figsize=(1.2 * len(xs) + 3.0, 0.6 * len(ys) + 2.2), layout="constrained")
+    figure = style.figure(1.2 * len(xs) + 3.0, 0.6 * len(ys) + 2.2)
     ax = figure.add_subplot()
     data = np.ma.masked_invalid(np.asarray(values, dtype=float))
     image = ax.imshow(data, origin="lower", aspect="auto", cmap="viridis")
@@ -94,8 +96,11 @@ def heatmap_figure(
     ax.set_yticks(range(len(ys)), [str(y) for y in ys])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(f"{kpi.removeprefix('kpi.')} (mean)")
-    figure.colorbar(image, ax=ax)
+    ax.set_title(f"{axis_label(kpi).capitalize()}: mean of each variant")
+    bar = figure.colorbar(image, ax=ax)
+    bar.set_label(axis_label(kpi))
+    if unit(kpi) == "%":
+        bar.formatter = PercentFormatter(1.0, decimals=None)
     return figure
 
 
@@ -103,15 +108,16 @@ def compare_figure(rows: Sequence[tuple[str, Estimate, bool]], title: str) -> Fi
     """Mean difference B − A of each KPI with its confidence interval, one panel per KPI
     (each on its own scale: a share and a count cannot share an axis) and a zero line;
     significant differences in colour, the others grey."""
-    figure = Figure(figsize=(7.0, 0.75 * len(rows) + 1.0), layout="constrained")
+    figure = style.figure(7.0, 0.75 * len(rows) + 1.0)
     axes = figure.subplots(len(rows), 1, squeeze=False)[:, 0]
     for ax, (name, diff, significant) in zip(axes, rows, strict=True):
-        colour = OKABE_ITO[0] if significant else GREY
+        colour = ACCENT if significant else GREY
         if math.isfinite(diff.mean):
-            half = diff.half_width if math.isfinite(diff.half_width) else 0.0
-            ax.barh(0, diff.mean, height=0.6, color=colour, alpha=0.5)
-            ax.errorbar(diff.mean, 0, xerr=half, fmt="o", color=colour, capsize=4)
-            reach = max(abs(diff.mean) + half, 1e-12)
+            k = 100.0 if unit(name) == "%" else 1.0  # a share's difference in points
+            half = k * diff.half_width if math.isfinite(diff.half_width) else 0.0
+            ax.barh(0, k * diff.mean, height=0.6, color=colour, alpha=0.5)
+            ax.errorbar(k * diff.mean, 0, xerr=half, fmt="o", color=colour, capsize=4)
+            reach = max(abs(k * diff.mean) + half, 1e-12)
             ax.set_xlim(-1.15 * reach, 1.15 * reach)
         else:  # an infinite percentile on a side: no difference to draw
             ax.text(
@@ -125,12 +131,19 @@ def compare_figure(rows: Sequence[tuple[str, Estimate, bool]], title: str) -> Fi
                 fontsize="small",
             )
             ax.set_xticks([])
-        ax.axvline(0.0, color="black", linewidth=0.8)
-        ax.set_yticks([0], [name.removeprefix("kpi.")])
+        ax.axvline(0.0, color=style.BLACK, linewidth=0.8)
+        ax.set_yticks([0], [_difference_label(name)])
         ax.tick_params(axis="x", labelsize="small")
+        style.grid(ax, axis="x")
     axes[0].set_title(title)
     axes[-1].set_xlabel("difference B − A (mean, 95 % CI); coloured: significant")
     return figure
+
+
+def _difference_label(metric: str) -> str:
+    """A difference's unit: a share differs in percentage points."""
+    what = "points" if unit(metric) == "%" else unit(metric)
+    return f"{metric.removeprefix('kpi.')} ({what})"
 
 
 # ---------------------------------------------------------------- a sweep's figures

@@ -22,30 +22,27 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MultipleLocator
 from scipy import stats
 
+from sim import plot_style as style
 from sim.config import clock_to_s, make_dist
-from sim.plots import (
+from sim.labels import axis_label
+from sim.plot_style import (
     ATTACK_COLOUR,
-    ATTACK_WAVE_LABEL,
     BLACK,
-    CLASS_START_LABEL,
     GREY,
-    LEGEND,
+    LEGEND_OUTSIDE,
     OKABE_ITO,
-    TICK_STEP_S,
-    hhmm,
-    lesson_starts_s,
+    VERDICT_COLOURS,
 )
+from sim.plots import ATTACK_WAVE_LABEL, CLASS_START_LABEL, TICK_STEP_S, hhmm, lesson_starts_s
 
 if TYPE_CHECKING:
     from sim.config import Scenario
     from sim.options import OptionResult, Study
 
-VERDICT_COLOURS = {"holds": "#009E73", "fails": "#D55E00", "unsure": "#E69F00"}  # Okabe-Ito
 VERDICT_TEXT = {"holds": "meets target", "fails": "misses target", "unsure": "unsure"}
-TARGET_LABEL = "target"
 INTENDED_LABEL = "meant to connect by then (baseline)"
 WORST = "kpi.worst_unavailable_minutes"
 
@@ -70,26 +67,24 @@ def options_figure(
     says its verdict, so the picture reads without colour."""
     rows = list(results)
     height = 0.6 * len(rows) + 1.8
-    figure = Figure(figsize=(10.0, height), layout="constrained")
+    figure = style.figure(10.0, height)
     left, right = figure.subplots(1, 2, sharey=True, width_ratios=(3, 2))
     y = np.arange(len(rows))[::-1]  # first row (the baseline) on top
     share = _is_share(metric)
     _points(left, rows, y, metric, upper=1.0 if share else None)
     if target is not None:
-        left.axvline(target, color=BLACK, ls="--", lw=1.2, label=f"{TARGET_LABEL} {target:g}")
+        style.target_line(left, target, vertical=True)
         left.legend(loc="lower left", fontsize="small", framealpha=0.9)
     left.set_yticks(y, [_row_label(r) for r in rows])
-    left.set_xlabel(f"{_label(metric)} (mean and 95 % CI)")
-    if share:
-        left.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+    left.set_xlabel(f"{axis_label(metric)}: mean and 95 % CI")
+    style.metric_axis(left, metric, which="x")
     left.set_title(_label(metric).capitalize())
     _points(right, rows, y, WORST, lower=0.0)
     right.set_xlim(left=0.0)
-    right.set_xlabel("minutes (mean and 95 % CI)")
+    right.set_xlabel("longest outage (min): mean and 95 % CI")
     right.set_title("Longest outage of any service")
     for ax in (left, right):
-        ax.grid(True, axis="x", color="#dddddd", lw=0.6)
-        ax.set_axisbelow(True)
+        style.grid(ax, axis="x")
         ax.set_ylim(-0.6, len(rows) - 0.4)
     return figure
 
@@ -132,7 +127,7 @@ def _colour(r: OptionResult) -> str:
 def timeline_figure(results: Sequence[OptionResult], baseline: Scenario) -> Figure:
     """People who got through (cumulative, mean over replications with a 95 % band) per
     option, against the people who meant to connect by then in the baseline."""
-    figure = Figure(figsize=(10.0, 4.6), layout="constrained")
+    figure = style.figure(10.0, 4.6)
     ax = figure.add_subplot()
     for i, r in enumerate(results):
         if not r.series:
@@ -143,9 +138,9 @@ def timeline_figure(results: Sequence[OptionResult], baseline: Scenario) -> Figu
             ax.plot(t, intended, color=GREY, ls="-.", lw=1.4, zorder=5, label=INTENDED_LABEL)
         through = np.cumsum([s["reached"] for s in r.series], axis=1)
         colour = BLACK if i == 0 else OKABE_ITO[(i - 1) % len(OKABE_ITO)]
-        style = "-" if i == 0 else ("-", "--", ":")[(i - 1) // len(OKABE_ITO) % 3]
+        dashes = "-" if i == 0 else ("-", "--", ":")[(i - 1) // len(OKABE_ITO) % 3]
         mean = through.mean(axis=0)
-        ax.plot(t, mean, color=colour, ls=style, lw=2.2 if i == 0 else 1.5, label=r.name)
+        ax.plot(t, mean, color=colour, ls=dashes, lw=2.2 if i == 0 else 1.5, label=r.name)
         n = len(through)
         if n > 1:
             half = stats.t.ppf(0.975, n - 1) * through.std(axis=0, ddof=1) / math.sqrt(n)
@@ -159,8 +154,8 @@ def timeline_figure(results: Sequence[OptionResult], baseline: Scenario) -> Figu
     ax.set_xlabel("clock time (HH:MM)")
     ax.set_ylabel("people (cumulative count)")
     ax.set_title("People who got through, with and without each option (mean, 95 % band)")
-    ax.grid(True, color="#dddddd", lw=0.6)
-    ax.legend(**LEGEND)
+    style.grid(ax)
+    ax.legend(**LEGEND_OUTSIDE)
     return figure
 
 

@@ -19,12 +19,12 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-VERDICT_COLOURS = {"holds": "#009E73", "fails": "#D55E00", "unsure": "#E69F00"}  # Okabe-Ito
-TARGET_COLOUR = "#000000"
-ANSWER_COLOUR = "#0072B2"
-GREY = "#666666"
+from sim import plot_style as style
+from sim.labels import axis_label
+from sim.plot_style import ACCENT, GREY, VERDICT_COLOURS
+
+ANSWER_COLOUR = ACCENT
 MAX_TICKS = 12
-TARGET_LABEL = "target"
 INFINITE_LABEL = "mean infinite (too many never got in)"
 
 
@@ -32,7 +32,7 @@ def plan_figure(data: dict[str, Any]) -> Figure:
     """Mean and bounds of the metric at each probed value, the target, the answer."""
     target = data["target"]
     probes = sorted(data["probes"], key=lambda p: p["value"])
-    figure = Figure(figsize=(8, 4.8), layout="constrained")
+    figure = style.figure(8, 4.8)
     ax = figure.add_subplot()
     finite = [p for p in probes if p["mean"] is not None]
     top = _top(finite, target["value"])
@@ -71,7 +71,7 @@ def plan_figure(data: dict[str, Any]) -> Figure:
             color=VERDICT_COLOURS["fails"],
             label=INFINITE_LABEL,
         )
-    ax.axhline(target["value"], color=TARGET_COLOUR, linestyle="--", label=TARGET_LABEL)
+    style.target_line(ax, target["value"])
     if data["answer"] is not None:
         ax.axvline(
             data["answer"], color=ANSWER_COLOUR, linestyle=":", label=f"answer = {data['answer']}"
@@ -85,7 +85,8 @@ def plan_figure(data: dict[str, Any]) -> Figure:
     elif all(isinstance(v, int) for v in (lo, hi)):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(f"{data['parameter']} (searched {lo}..{hi})")
-    ax.set_ylabel(target["metric"])
+    ax.set_ylabel(axis_label(target["metric"]))
+    style.metric_axis(ax, target["metric"])
     confidence = data["confidence"]
     verdict = f"{data['answer']}" if data["found"] else "none in range"
     ax.set_title(
@@ -94,7 +95,7 @@ def plan_figure(data: dict[str, Any]) -> Figure:
         fontsize="medium",
     )
     ax.legend(fontsize="small", loc="best")
-    ax.grid(alpha=0.3)
+    style.grid(ax)
     return figure
 
 

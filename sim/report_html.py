@@ -18,23 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-LABELS = {
-    "kpi.people": "people",
-    "kpi.in_class": "got in (in class)",
-    "kpi.share_in_class": "share who got in",
-    "kpi.share_in_class_5min_after_start": "in class by class start + 5 min",
-    "kpi.gave_up": "gave up for the morning",
-    "kpi.time_to_class_p50_s": "time to class, median",
-    "kpi.time_to_class_p95_s": "time to class, 95th percentile",
-    "kpi.failed_attempts_share": "share of attempts that failed",
-    "kpi.attempts": "attempts",
-    "kpi.attack_waves": "attack waves",
-    "kpi.attack_requests": "attack requests",
-    "kpi.attack_blocked_share": "share of attack requests blocked",
-    "kpi.legit_blocked_by_defence": "legitimate requests blocked by defences",
-    "kpi.legit_lost_on_links": "legitimate requests lost on flooded links",
-    "kpi.worst_unavailable_minutes": "longest outage of any service (min)",
-}
+from sim.labels import LABELS, kind_of, label  # noqa: F401  (the report's words)
+
 NONE_TEXT = {  # what a missing (infinite) value means, where it has a meaning
     "kpi.time_to_class_p95_s": "unbounded: more than 5 % never got in",
     "kpi.time_to_class_p50_s": "unbounded: more than half never got in",
@@ -64,23 +49,6 @@ CAPTIONS = {
 def esc(value: Any) -> str:
     """Text from a results folder, safe inside HTML elements and attributes."""
     return html.escape(str(value), quote=True)
-
-
-def label(metric: str) -> str:
-    """A metric's name for people: ``kpi.gave_up`` is "gave up for the morning"."""
-    if metric in LABELS:
-        return LABELS[metric]
-    if metric.startswith("services."):
-        service, _, name = metric.removeprefix("services.").rpartition(".")
-        return f"{service}: {name.replace('_', ' ')}"
-    return metric.removeprefix("kpi.").replace("_", " ")
-
-
-def kind_of(metric: str) -> str:
-    """How a metric is written: ``share`` (per cent), ``s`` (duration) or ``num``."""
-    if "share" in metric or metric.endswith((".utilization", ".availability")):
-        return "share"
-    return "s" if metric.endswith("_s") else "num"
 
 
 def number(x: float) -> str:

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.plan import FAILS, HOLDS, UNSURE, Target, assess, bisect, decide, grid, parse_target
-from sim.plots_plan import TARGET_LABEL, plan_figure
+from sim.plot_style import TARGET_LABEL
+from sim.plots_plan import plan_figure
 from tests.conftest import SCENARIOS
 
 SURGE = SCENARIOS / "surge.toml"
@@ -260,9 +261,9 @@ def test_the_plot_shows_the_target_and_every_probe():
     }
     ax = plan_figure(data).axes[0]
     lines = {line.get_label(): line for line in ax.get_lines()}
-    assert list(lines[TARGET_LABEL].get_ydata()) == [10.0, 10.0]
+    assert list(lines[f"{TARGET_LABEL} 10"].get_ydata()) == [10.0, 10.0]
     assert list(lines["answer = 4"].get_xdata()) == [4, 4]
     plotted = {x for line in ax.get_lines() for x in np.atleast_1d(line.get_xdata())}
     assert {2, 3, 4} <= plotted
     labels = ax.get_legend_handles_labels()[1]
-    assert {"holds", "unsure", TARGET_LABEL} <= set(labels)
+    assert {"holds", "unsure", f"{TARGET_LABEL} 10"} <= set(labels)
