@@ -27,6 +27,7 @@ from sim.model.population import class_step_of
 from sim.monitor import FAIL_CAUSES, quantile_from_histogram
 
 if TYPE_CHECKING:
+    from sim.config import Scenario
     from sim.runner import RunResult
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies. Services take
@@ -91,7 +92,11 @@ def class_starts_s(result: RunResult) -> list[float]:
     their connect times, but no lesson begins then, so marking it would mislead; pupils
     who fetch their work on a workspace before a lesson do have one.
     """
-    scenario = result.scenario
+    return scenario_class_starts(result.scenario)
+
+
+def scenario_class_starts(scenario: Scenario) -> list[float]:
+    """:func:`class_starts_s` from the scenario alone, for figures drawn from files."""
     starts = {
         clock_to_s(start)
         for cohort in scenario.cohorts
@@ -144,7 +149,14 @@ def shown_services(result: RunResult, limit: int = SHOWN_LIMIT) -> list[str]:
     names = list(result.services)
     if len(names) <= limit:
         return names
-    summary = result.service_summary or service_summary(result)
+    return most_troubled(names, result.service_summary or service_summary(result), limit)
+
+
+def most_troubled(
+    names: list[str], summary: dict[str, dict[str, float]], limit: int = SHOWN_LIMIT
+) -> list[str]:
+    """The `limit` services of `names` in most trouble by their totals in `summary` (as in
+    ``summary.json``), in the order of `names`: the ranking of :func:`shown_services`."""
 
     def trouble(name: str) -> tuple[float, float, float]:
         row = summary[name]
