@@ -7,8 +7,9 @@ queues, crashes, people giving up). Each frame is one simulated minute (or step)
 
 - the clock time, large, and what is happening now (an attack, a class start);
 - per service (the six in most trouble at most, picked as the dashboard picks them): how
-  full it is, as bars from 0 to 100 %: busy workers of the workers up, queued requests
-  of the backlog places, servers up of all servers, each labelled with its numbers;
+  full it is, as bars from 0 to 100 % of all its capacity: busy workers, queued
+  requests, servers up, each labelled with its numbers, the capacity of servers that
+  are down in dark grey;
 - the people: intended to connect so far, got through, in class, gave up, drawn up to
   the clock, with the class starts and attack windows marked.
 
@@ -69,6 +70,7 @@ CLOCK = "clock"  # gid of the big clock title
 STATUS = "status"  # gid of the line saying what happens now
 CURSOR = "now"  # gid of the band marking the current minute
 FILL = "fill"  # gid of the moving bars: how full a part of a service is
+OFF = "down"  # gid of the moving dark bars: the capacity of servers down
 BAR_ROWS = ("workers busy", "queue (backlog)", "servers up")  # per service, top down
 PEOPLE_LINES = (  # column, label, colour, style; cumulative columns are summed
     ("intended", "meant to connect (so far)", BLACK, "-."),
@@ -78,6 +80,7 @@ PEOPLE_LINES = (  # column, label, colour, style; cumulative columns are summed
 )
 CUMULATIVE = ("intended", "reached", "gave_up")
 EMPTY = "#EEEEEE"  # the unfilled part of a bar: the capacity left
+DOWN = "#888888"  # the capacity of servers that are down
 VALUE = {  # the numbers on a bar: black on a pale box, readable on any colour
     "color": BLACK,
     "bbox": {"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 1.0},
@@ -322,28 +325,21 @@ def _several(names: list[str], what: str, plural: str) -> str:
 
 
 def _services_panel(ax: Axes, morning: Morning) -> Panel:
-    """Per service, three bars of how full it is (0 to 100 %) with their numbers: a bar
-    at 100 % is a part of the service that cannot take one more request."""
+    """Per service, three bars from 0 to 100 % of all its capacity, labelled with their
+    numbers: busy workers, queued requests, servers up. The capacity of servers that are
+    down (crashed, or not yet booted) is dark grey, so a crash shows as the bars
+    shrinking into grey rather than as a service that looks full."""
     stride = len(BAR_ROWS) + 1  # a blank row above each service for its name
-    bars, texts = [], []
-    heading = blended_transform_factory(ax.transAxes, ax.transData)
+    bars, downs, texts = [], [], []
     for i, service in enumerate(morning.services):
         top = i * stride + 1
-        ax.text(
-            0.0,
-            top - 0.9,
-            service.name,
-            transform=heading,
-            ha="left",
-            va="center",
-            fontsize=11,
-            weight="bold",
-            color=service.colour,
-        )
+        _heading(ax, top - 0.9, service)
         for j in range(len(BAR_ROWS)):
             ax.barh(top + j, 100.0, color=EMPTY, height=0.8, zorder=1)
-            fill = ax.barh(top + j, 0.0, color=service.colour, height=0.8, zorder=2, gid=FILL)
-            bars.append(fill[0])
+            bars.append(
+                ax.barh(top + j, 0.0, color=service.colour, height=0.8, zorder=2, gid=FILL)[0]
+            )
+            downs.append(ax.barh(top + j, 0.0, color=DOWN, height=0.8, zorder=2, gid=OFF)[0])
             texts.append(ax.text(1.5, top + j, "", va="center", fontsize=10, zorder=3, **VALUE))
     rows = [i * stride + 1 + j for i in range(len(morning.services)) for j in range(len(BAR_ROWS))]
     ax.set_yticks(rows, [*BAR_ROWS] * len(morning.services), fontsize=10)
@@ -355,30 +351,42 @@ def _services_panel(ax: Axes, morning: Morning) -> Panel:
     ax.tick_params(axis="y", length=0)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
+    note = "% of all capacity; dark grey: servers down"
     if morning.hidden:
-        ax.set_xlabel(f"{morning.hidden} more services in summary.json", color=GREY)
+        note += f"\n{morning.hidden} more services in summary.json"
+    ax.set_xlabel(note, color=GREY, fontsize=9)
 
     def update(index: int) -> None:
         k = 0
         for service in morning.services:
-            for share, text in _fill(service, index):
-                bars[k].set_width(100.0 * share)
+            up = _share(float(service.up[index]), service.servers)
+            for used, text in _fill(service, index):
+                bars[k].set_width(100.0 * used)
+                downs[k].set_x(100.0 * up)
+                downs[k].set_width(100.0 * (1.0 - up))
                 texts[k].set_text(text)
                 k += 1
 
-    return update, [*bars, *texts]
+    return update, [*bars, *downs, *texts]
+
+
+def _heading(ax: Axes, y: float, service: ServiceFrames) -> None:
+    """The service's name above its bars, in its colour."""
+    where = blended_transform_factory(ax.transAxes, ax.transData)
+    ax.text(0.0, y, service.name, transform=where, va="center", fontsize=11, weight="bold")
+    ax.texts[-1].set_color(service.colour)
 
 
 def _fill(service: ServiceFrames, index: int) -> list[tuple[float, str]]:
-    """(share full, label) of each bar of `service` in minute `index`."""
-    up = float(service.up[index])
-    workers = up * service.workers_per_server
-    places = up * service.backlog_per_server
+    """(share of all capacity used, label) of each bar of `service` in minute `index`."""
+    workers = service.servers * service.workers_per_server
+    places = service.servers * service.backlog_per_server
     busy, queue = float(service.busy[index]), float(service.queue[index])
+    up = float(service.up[index])
     crash = "  crash!" if service.crashes[index] > 0 else ""
     return [
-        (_share(busy, workers), f"{busy:.1f} of {workers:.0f}" if workers else "down"),
-        (_share(queue, places), f"{queue:.0f} of {places:.0f}" if places else "down"),
+        (_share(busy, workers), f"{busy:.1f} of {workers:.0f}"),
+        (_share(queue, places), f"{queue:.0f} of {places:.0f}"),
         (_share(up, service.servers), f"{up:.1f} of {service.servers:.0f}{crash}"),
     ]
 

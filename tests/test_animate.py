@@ -28,6 +28,7 @@ from sim.animate import (
     CLOCK,
     CURSOR,
     FILL,
+    OFF,
     STATUS,
     AnimateError,
     animation,
@@ -233,33 +234,31 @@ def test_crash_announced_and_servers_down(flooded: Path) -> None:
     assert any(label.endswith("crash!") for label in labels)
     fig = frame_figure(morning, down[0])
     labels = [t.get_text() for t in fig.axes[0].texts]
-    assert labels.count("down") == 2  # no workers, no backlog places: nothing to fill
-    assert "0.0 of 2" in labels
+    assert labels == ["login", "0.0 of 4", "0 of 120", "0.0 of 2"]  # the name, then the bars
     calm = frame_figure(morning, len(rows) - 1)
     assert _texts(calm, STATUS) == [""]
 
 
-def test_bars_are_the_minute_means_of_the_timeseries(surge: Path) -> None:
-    """Busy workers over workers up, queue over backlog places: read from timeseries.csv
-    and the scenario, nothing recomputed."""
-    morning, rows = load_morning(surge), _timeseries(surge)
-    bars_ax = frame_figure(morning, 0).axes[0]
-    for clock in ("08:55", "08:58", "09:05"):
-        i = _index(surge, clock)
-        row, fig = rows[i], frame_figure(morning, i)
+def test_bars_are_the_minute_means_of_the_timeseries(flooded: Path) -> None:
+    """Busy workers, queue and servers up as shares of all the service's capacity, and
+    the capacity of servers down: read from timeseries.csv and the scenario."""
+    morning, rows = load_morning(flooded), _timeseries(flooded)
+    for clock in ("08:45", "08:50", "08:51", "08:55", "09:04"):  # calm, crash, down, back
+        i = _index(flooded, clock)
+        row, ax = rows[i], frame_figure(morning, i).axes[0]
         up = float(row["login.mean_servers_up"])
         expected = [
-            100 * float(row["login.mean_busy"]) / (2 * up),  # 2 workers per server
-            100 * float(row["login.mean_queue"]) / (60 * up),  # 60 backlog places per server
+            100 * float(row["login.mean_busy"]) / 4,  # 2 servers of 2 workers
+            100 * float(row["login.mean_queue"]) / 120,  # 2 x 60 backlog places
             100 * up / 2,
         ]
-        widths = [p.get_width() for p in fig.axes[0].patches if p.get_gid() == FILL]
-        assert widths == pytest.approx(expected, abs=1e-6), clock
-    assert [t.get_text() for t in bars_ax.get_yticklabels()] == [
-        "workers busy",
-        "queue (backlog)",
-        "servers up",
-    ]
+        widths = [p.get_width() for p in ax.patches if p.get_gid() == FILL]
+        assert widths == pytest.approx(expected, abs=1e-9), clock
+        downs = [(p.get_x(), p.get_width()) for p in ax.patches if p.get_gid() == OFF]
+        assert downs == [pytest.approx((50 * up, 100 - 50 * up), abs=1e-9)] * 3, clock
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["workers busy", "queue (backlog)", "servers up"]
+    assert ax.get_xlabel().startswith("% of all capacity")
 
 
 def test_people_lines_grow_to_the_clock(surge: Path) -> None:
@@ -291,7 +290,7 @@ def test_national_shows_the_six_most_troubled(national) -> None:
     assert [s.name for s in morning.services] == shown_services(result)
     assert morning.hidden == len(result.services) - 6 > 0
     fig = frame_figure(morning, 0)
-    assert fig.axes[0].get_xlabel() == f"{morning.hidden} more services in summary.json"
+    assert fig.axes[0].get_xlabel().endswith(f"\n{morning.hidden} more services in summary.json")
 
 
 def test_generated_waves_are_those_of_the_run(national) -> None:
