@@ -57,7 +57,10 @@ ScenarioArg = Annotated[
 ]
 
 
-RESULT_FILES = {SCENARIO, SUMMARY, TIMESERIES, PEOPLE, DASHBOARD, "dashboard.svg", "report.html"}
+RESULT_FILES = {
+    *(SCENARIO, SUMMARY, TIMESERIES, PEOPLE, DASHBOARD, "dashboard.svg", "report.html"),
+    *("animation.gif", "animation.mp4"),  # sim animate, in the folder it animates
+}
 
 
 def fail(message: str) -> None:
@@ -353,7 +356,14 @@ def _seconds(value: float | None) -> str:
 
 
 # The other commands register themselves on `app` (their modules import it from here).
-from sim import cli_options, cli_plan, cli_report, cli_sweep, cli_validate  # noqa: E402, F401
+from sim import (  # noqa: E402, F401
+    cli_animate,
+    cli_options,
+    cli_plan,
+    cli_report,
+    cli_sweep,
+    cli_validate,
+)
 
 
 def main() -> None:

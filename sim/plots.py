@@ -146,7 +146,14 @@ def shown_services(result: RunResult, limit: int = SHOWN_LIMIT) -> list[str]:
     names = list(result.services)
     if len(names) <= limit:
         return names
-    summary = result.service_summary or service_summary(result)
+    return most_troubled(names, result.service_summary or service_summary(result), limit)
+
+
+def most_troubled(
+    names: list[str], summary: dict[str, dict[str, float]], limit: int = SHOWN_LIMIT
+) -> list[str]:
+    """The `limit` services of `names` in most trouble by their totals in `summary` (as in
+    ``summary.json``), in the order of `names`: the ranking of :func:`shown_services`."""
 
     def trouble(name: str) -> tuple[float, float, float]:
         row = summary[name]
