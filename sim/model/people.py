@@ -38,7 +38,7 @@ from sim.dists import Sampler, UniformSampler
 from sim.model.classrooms import Classroom, Klass
 from sim.model.defences import Gate
 from sim.model.services import Outcome, Service
-from sim.monitor import Recorder
+from sim.monitor import FAIL_CAUSES, Recorder
 
 
 class Fate(IntEnum):
@@ -211,8 +211,7 @@ def journey(world: World, person: Person, steps: list, class_start: float):
     world.live[person.pid] = person
     for step in steps:
         if isinstance(step, RequestStep):
-            service = world.services[step.service]
-            ok = yield from _insist(world, person, lambda s=service: _request(person, s))
+            ok = yield from _ask(world, person, world.services[step.service])
         elif isinstance(step, GateStep):
             gate = world.gates[step.gate]
             ok = yield from _insist(world, person, lambda g=gate: _pass_gate(world, person, g))
@@ -238,12 +237,39 @@ def _browse(world: World, person: Person, step: SessionStep):
     yield _every_think_time(world, person, world.services[step.service], samplers.think, end)
 
 
+def _ask(world: World, person: Person, service: Service, seat: Callable[[], bool] | None = None):
+    """Request `service` until served, retrying after failures; True on success.
+
+    With `seat`, a served request that finds no seat (a class join) is a "full" failure.
+    The most frequent step of every journey, so it is written out rather than built on
+    :func:`_insist`: no attempt generator per request.
+    """
+    env, habits, counters = world.env, person.habits, world.recorder.counters
+    minute = world.recorder.minute
+    failures = 0
+    while True:
+        person.attempts += 1
+        counters["attempts"][minute(env.now)] += 1
+        outcome = yield service.submit(habits.patience(), person.address, person.role)
+        if outcome is Outcome.SERVED:
+            if seat is None or seat():
+                counters["successes"][minute(env.now)] += 1
+                person.streak = 0
+                return True
+            outcome = "full"
+        failures += 1
+        delay = _failed(world, person, outcome, failures)
+        if delay is None:
+            return False
+        yield env.timeout(delay)
+
+
 def _insist(world: World, person: Person, attempt: Callable[[], Generator]):
     """Make attempts until one succeeds, retrying after failures; True on success.
 
     `attempt()` is a generator that returns ``Outcome.SERVED`` or the cause of failure.
     """
-    env, habits, recorder = world.env, person.habits, world.recorder
+    env, recorder = world.env, world.recorder
     failures = 0
     while True:
         person.attempts += 1
@@ -253,21 +279,25 @@ def _insist(world: World, person: Person, attempt: Callable[[], Generator]):
             recorder.count("successes", env.now)
             person.streak = 0
             return True
-        recorder.count(f"fail_{outcome}", env.now)
-        person.failures += 1
-        person.streak += 1
         failures += 1
-        if failures >= habits.max_attempts or habits.uniform() >= habits.retry_probability:
+        delay = _failed(world, person, outcome, failures)
+        if delay is None:
             return False
-        yield env.timeout(_retry_delay(env.now, person, failures))
+        yield env.timeout(delay)
 
 
-def _request(person: Person, service: Service, seat: Callable[[], bool] | None = None):
-    """One request; with `seat`, a served join that finds no seat is a "full" failure."""
-    outcome = yield service.submit(person.habits.patience(), person.address, person.role)
-    if outcome is Outcome.SERVED and seat is not None and not seat():
-        return "full"
-    return outcome
+FAIL_COUNTERS = {cause: f"fail_{cause}" for cause in FAIL_CAUSES}
+
+
+def _failed(world: World, person: Person, cause: str, failures: int) -> float | None:
+    """Count a failed attempt; the delay before the next one, or None to give up."""
+    world.recorder.count(FAIL_COUNTERS[cause], world.env.now)
+    person.failures += 1
+    person.streak += 1
+    habits = person.habits
+    if failures >= habits.max_attempts or habits.uniform() >= habits.retry_probability:
+        return None
+    return _retry_delay(world.env.now, person, failures)
 
 
 def _pass_gate(world: World, person: Person, gate: Gate):
@@ -305,9 +335,7 @@ def _attend_class(world: World, person: Person, step: ClassStep, class_start: fl
     klass = world.classes[person.klass]
     classroom = world.classrooms[step.classroom]
     service = world.services[step.join_service]
-    ok = yield from _insist(
-        world, person, lambda: _request(person, service, seat=lambda: classroom.take_seat(klass))
-    )
+    ok = yield from _ask(world, person, service, seat=lambda: classroom.take_seat(klass))
     if not ok:
         return Fate.GAVE_UP
     if env.now >= lesson_end:
