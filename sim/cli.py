@@ -28,9 +28,20 @@ from sim.cli_experiments import (
     run_replications,
 )
 from sim.config import Scenario, ScenarioError, load_scenario, s_to_clock, to_toml
+from sim.model.population import expected_people
+from sim.model.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
 from sim.runner import RunResult, run
 from sim.scale import scale
-from sim.store import DASHBOARD, PEOPLE, SCENARIO, SUMMARY, TIMESERIES, OutputError, write_results
+from sim.store import (
+    DASHBOARD,
+    PEOPLE,
+    SCENARIO,
+    SUMMARY,
+    TIMESERIES,
+    TRACE,
+    OutputError,
+    write_results,
+)
 
 DEFAULT_SCENARIO = Path("experiments/default.toml")
 PROGRESS_AFTER_S = 2.0  # show a progress bar only for runs longer than this
@@ -60,6 +71,7 @@ ScenarioArg = Annotated[
 RESULT_FILES = {
     *(SCENARIO, SUMMARY, TIMESERIES, PEOPLE, DASHBOARD, "dashboard.svg", "report.html"),
     *("animation.gif", "animation.mp4"),  # sim animate, in the folder it animates
+    TRACE,  # sim run --trace
 }
 
 
@@ -121,6 +133,14 @@ def run_command(
     report: Annotated[
         bool, typer.Option("--report", help="Also write report.html (see sim report).")
     ] = False,
+    trace: Annotated[
+        bool,
+        typer.Option(
+            "--trace",
+            help="Also write trace.csv.gz: one row per request a person waited for "
+            f"(runs of at most {MAX_TRACED_PEOPLE:,} people).",
+        ),
+    ] = False,
 ) -> None:
     """Simulate one morning, print the KPIs and write the results folder.
 
@@ -139,13 +159,15 @@ def run_command(
         fail(f"--scale {scale_}: {e}")
     if seed is not None:  # recorded in scenario.toml, so that the folder reruns as it ran
         resolved = resolved.model_copy(update={"seed": seed})
+    if trace:
+        _check_traceable(resolved, reps)
     if reps is not None:
         _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler, checks, report)
         return
     target = out_dir or Path("results") / resolved.name
     _check_target(target)
     with _progress(resolved) as progress:
-        result = run(resolved, progress=progress)
+        result = run(resolved, progress=progress, trace=trace)
     extra = {DASHBOARD: lambda path: _save_dashboard(result, path)} if dashboard else {}
     try:
         write_results(result, target, extra)
@@ -160,6 +182,20 @@ def run_command(
         values.update({f"services.{name}.{k}": v for k, v in summary.items()})
     if checks and not check_assertions(out, checks, values):
         raise typer.Exit(1)
+
+
+def _check_traceable(scenario: Scenario, reps: int | None) -> None:
+    """Refuse a trace that would not fit: it is kept in memory until the run ends."""
+    if reps is not None:
+        fail("--trace records one run: it cannot be combined with --reps")
+    people = expected_people(scenario)
+    if people > MAX_TRACED_PEOPLE:
+        size = TRACE_BYTES_PER_PERSON * people / 1e9
+        fail(
+            f"--trace: {scenario.name} has about {people:,.0f} people, more than the "
+            f"{MAX_TRACED_PEOPLE:,} a trace is kept for (~{size:.1f} GB in memory); "
+            "trace a smaller run, e.g. with --scale"
+        )
 
 
 def _assertions(texts: list[str] | None) -> list[Assertion]:

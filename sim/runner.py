@@ -19,6 +19,7 @@ from sim import analysis
 from sim.config import Scenario
 from sim.model.attacks import Wave
 from sim.model.build import build
+from sim.model.trace import Trace
 from sim.monitor import Recorder, ServiceSeries
 from sim.platforms import flatten
 from sim.rng import Streams
@@ -51,6 +52,8 @@ class RunResult:
     attack_waves: list[Wave]
     events: int
     wall_s: float
+    trace: dict[str, np.ndarray] | None = None  # with run(trace=True): one row per request
+    trace_services: list[str] = field(default_factory=list)  # names by the trace's numbers
     kpi: dict[str, Any] = field(default_factory=dict)
     service_summary: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -60,14 +63,17 @@ def run(
     seed: int | None = None,
     replication: int = 0,
     progress: ProgressCallback | None = None,
+    trace: bool = False,
 ) -> RunResult:
-    """Simulate `scenario` once; `seed` defaults to the scenario's own."""
+    """Simulate `scenario` once; `seed` defaults to the scenario's own. With `trace`,
+    keep one row per request a person waited for (:mod:`sim.model.trace`)."""
     seed = scenario.seed if seed is None else seed
     wall0 = time.perf_counter()
     source, scenario = scenario, flatten(scenario)
     env = simpy.Environment(initial_time=scenario.start_s)
     recorder = Recorder(scenario.start_s, scenario.end_s, 60.0 * scenario.measure.warmup_min)
     model = build(env, scenario, Streams(seed, replication), recorder)
+    kept = _attach_trace(model.platform.services) if trace else None
     _simulate(model, progress)
     events = next(env._eid) - len(env._queue)  # scheduled minus still pending
     services = recorder.finish()
@@ -89,11 +95,20 @@ def run(
         attack_waves=model.platform.waves,
         events=int(events),
         wall_s=0.0,
+        trace=kept.to_numpy() if kept is not None else None,
+        trace_services=kept.services if kept is not None else [],
     )
     result.kpi = analysis.kpis(result)
     result.service_summary = analysis.service_summary(result)
     result.wall_s = time.perf_counter() - wall0
     return result
+
+
+def _attach_trace(services: dict[str, Any]) -> Trace:
+    trace = Trace(list(services))
+    for index, service in enumerate(services.values()):
+        service.trace, service.index = trace, index
+    return trace
 
 
 def _simulate(model: Any, progress: ProgressCallback | None) -> None:

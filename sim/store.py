@@ -26,6 +26,7 @@ import numpy as np
 from sim import __version__, analysis
 from sim.config import s_to_clock, to_toml
 from sim.model.people import Fate
+from sim.model.trace import OUTCOMES
 from sim.monitor import quantile_from_histogram
 from sim.runner import RunResult
 
@@ -34,6 +35,8 @@ TIMESERIES = "timeseries.csv"
 PEOPLE = "people.csv.gz"
 SCENARIO = "scenario.toml"
 DASHBOARD = "dashboard.png"
+TRACE = "trace.csv.gz"  # only with `sim run --trace`
+TRACE_COLUMNS = ("service", "person", "submitted_s", "started_s", "ended_s", "outcome")
 
 
 class OutputError(OSError):
@@ -134,6 +137,8 @@ def _write_all(result: RunResult, folder: Path, extra: dict[str, Callable[[Path]
         writer.writerow(header)
         writer.writerows(rows)
     _write_people(result, folder / PEOPLE)
+    if result.trace is not None:
+        _write_trace(result, folder / TRACE)
     for name, writer_fn in extra.items():
         writer_fn(folder / name)
 
@@ -182,6 +187,32 @@ def _write_people(result: RunResult, path: Path) -> None:
         text.detach()
 
 
+def _write_trace(result: RunResult, path: Path) -> None:
+    """One row per request a person waited for, in the order their answers came;
+    gzip-compressed with a zero timestamp (byte-stable)."""
+    t = result.trace
+    names = np.asarray(result.trace_services, dtype=object)
+    outcomes = np.asarray(OUTCOMES, dtype=object)
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+        text = io.TextIOWrapper(gz, encoding="utf-8", newline="")
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(TRACE_COLUMNS)
+        for first in range(0, len(t["service"]), PEOPLE_CHUNK):
+            rows = slice(first, first + PEOPLE_CHUNK)
+            columns = [
+                names[t["service"][rows]],
+                t["person"][rows].tolist(),
+                *(
+                    [_fmt(v) for v in t[name][rows].tolist()]
+                    for name in ("submitted", "started", "ended")
+                ),
+                outcomes[t["outcome"][rows]],
+            ]
+            writer.writerows(zip(*columns, strict=True))
+        text.flush()
+        text.detach()
+
+
 def _replace_dir(tmp: Path, target: Path) -> None:
     """Move `tmp` to `target`, replacing an older `target` only once `tmp` is complete."""
     old = None
@@ -196,6 +227,12 @@ def _replace_dir(tmp: Path, target: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _ms(value: float) -> str:
+    """A clock time in seconds to the millisecond (a response can take 50 ms); empty
+    when not set."""
+    return "" if math.isnan(value) else f"{value:.3f}"
 
 
 def _fmt(value: Any) -> str:

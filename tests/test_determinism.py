@@ -30,3 +30,18 @@ def test_same_seed_same_bytes(tmp_path):
 
 def test_other_seed_other_results(tmp_path):
     assert _files(tmp_path, "a", seed=7)[0] != _files(tmp_path, "c", seed=8)[0]
+
+
+def test_same_seed_same_results_when_servers_crash():
+    """A crash fails the requests in progress in a fixed order (the order they started),
+    not in an order that depends on memory addresses: same seed, same morning."""
+    from tests.conftest import scenario
+
+    crash = 'services.login.crash={backlog_above=40, restart={kind="deterministic", value_s=120}}'
+    runs = [run(scenario("surge", crash)) for _ in range(3)]
+    assert runs[0].service_summary["login"]["crashes"] > 0
+    assert runs[0].service_summary["login"]["crash_lost"] > 0  # requests in progress lost
+    for other in runs[1:]:
+        assert other.kpi == runs[0].kpi and other.events == runs[0].events
+        for name, column in runs[0].people.items():
+            assert (other.people[name] == column).all() or name in ("reached", "ended")

@@ -250,7 +250,9 @@ def _ask(world: World, person: Person, service: Service, seat: Callable[[], bool
     while True:
         person.attempts += 1
         counters["attempts"][minute(env.now)] += 1
-        outcome = yield service.submit(habits.patience(), person.address, person.role)
+        outcome = yield service.submit(
+            habits.patience(), person.address, person.role, client=person.pid
+        )
         if outcome is Outcome.SERVED:
             if seat is None or seat():
                 counters["successes"][minute(env.now)] += 1

@@ -125,3 +125,20 @@ def _assign_classes(
             needs_teacher.extend([False] * n)
         klass[others] = first + np.arange(len(others)) % n
     return klass, np.asarray(needs_teacher, dtype=bool)
+
+
+def expected_people(scenario: Scenario) -> float:
+    """People a run will have: every cohort member, and the expected arrivals of the
+    open sources (piecewise-constant Poisson rates over the run). Known before the run,
+    for size checks (``sim run --trace``)."""
+    total = float(sum(cohort.count for cohort in scenario.cohorts))
+    start, end = scenario.start_s, scenario.end_s
+    for source in scenario.sources:
+        if source.rate_per_s is not None:
+            total += source.rate_per_s * (end - start)
+            continue
+        starts = [max(clock_to_s(p.start), start) for p in source.rates]
+        ends = [*starts[1:], end]
+        for piece, a, b in zip(source.rates, starts, ends, strict=True):
+            total += piece.rate_per_s * max(0.0, min(b, end) - a)
+    return total

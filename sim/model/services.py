@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import simpy
 
 from sim.dists import Sampler, UniformSampler
+from sim.model.trace import Trace
 from sim.monitor import ServiceRecord, bucket_of
 
 
@@ -60,6 +61,8 @@ class Request:
     """One request of one client (or one batch of attack requests); a plain record."""
 
     __slots__ = (
+        "began",
+        "client",
         "cost",
         "deadline",
         "done",
@@ -79,6 +82,7 @@ class Request:
         deadline: float,
         weight: int = 1,
         cost: float = 1.0,
+        client: int = -1,
     ) -> None:
         self.reply = reply  # None for attack traffic: nobody waits for the answer
         self.submitted = submitted
@@ -90,6 +94,8 @@ class Request:
         self.done = False  # the client has its answer (served, gave up, or error)
         self.epoch = 0  # the server's life in which the work started
         self.high = False  # served before the others (priority class)
+        self.client = client  # the person who sent it (-1: unknown), for the trace
+        self.began = math.nan  # when service started, for the trace
 
 
 class Server:
@@ -116,7 +122,10 @@ class Server:
         self.queue: deque[Request] = deque()
         self.queue_high: deque[Request] = deque()  # the priority class, served first
         self.live_queued = 0  # backlog places taken by queued requests
-        self.in_service: set[Request] = set()
+        # in progress, in the order started: a dict, not a set, because a crash fails
+        # them in this order, and a set of objects iterates in memory-address order,
+        # which differs from run to run (and so would the results)
+        self.in_service: dict[Request, None] = {}
         self.up = True
         self.detected_down = False  # the load balancer has noticed the server is down
         self.refill_armed = False  # a pending attack request is on its way (see _arm_refill)
@@ -243,6 +252,8 @@ class Service:
         self.attack_gaps = attack_gaps  # Exp(1) draws, for the pending stream
         self.guards = guards
         self.priority = priority
+        self.trace: Trace | None = None  # set by the runner for `sim run --trace`
+        self.index = -1  # this service's number in the trace
         self._next = 0
         for _ in range(servers):
             self.add_server()
@@ -250,7 +261,12 @@ class Service:
     # -- client side -----------------------------------------------------------
 
     def submit(
-        self, patience: float, address: int = -1, role: str = "", silent: bool = False
+        self,
+        patience: float,
+        address: int = -1,
+        role: str = "",
+        silent: bool = False,
+        client: int = -1,
     ) -> simpy.Event:
         """Send a request; the returned event's value is an :class:`Outcome`.
 
@@ -261,7 +277,7 @@ class Service:
         env = self.env
         now = env.now
         reply = SILENT if silent else env.event()
-        request = Request(reply, now, now + patience)
+        request = Request(reply, now, now + patience, client=client)
         record = self.record
         minute = self._minute(now)
         record.arrivals[minute] += 1
@@ -269,8 +285,7 @@ class Service:
             verdict = self.guards.check(address, now)
             if verdict is Outcome.BLOCKED:
                 record.blocked[minute] += 1
-                request.done = True
-                reply.succeed(Outcome.BLOCKED)
+                self._end(request, now, Outcome.BLOCKED)
                 return reply
             if verdict is Outcome.TIMEOUT:  # lost on a saturated link: no answer ever
                 record.lost[minute] += 1
@@ -283,8 +298,7 @@ class Service:
         if server is None or not server.up:
             if server is None or self.crash is None or self.crash.refuse_while_down:
                 record.refused[minute] += 1
-                request.done = True
-                reply.succeed(Outcome.ERROR)
+                self._end(request, now, Outcome.ERROR)
                 return reply
             # a dead server not yet noticed swallows the request: the client times out
         elif server.busy < server.workers:
@@ -293,8 +307,7 @@ class Service:
                 return reply  # answered in time for sure: no patience timer needed
         elif server.live_queued >= server.backlog:
             record.rejected[minute] += 1
-            request.done = True
-            reply.succeed(Outcome.REJECTED)
+            self._end(request, now, Outcome.REJECTED)
             return reply
         else:
             self._enqueue(server, request, now)
@@ -424,7 +437,16 @@ class Service:
             server.live_queued -= 1
             self.record.queue.change(now, -1)
             self.record.dropped[self._minute(now)] += 1
-        request.reply.succeed(Outcome.TIMEOUT)
+        self._end(request, now, Outcome.TIMEOUT)
+
+    def _end(self, request: Request, now: float, outcome: str) -> None:
+        """The client has its answer: tell it (and the trace, if one is kept)."""
+        request.done = True
+        request.reply.succeed(outcome)
+        if self.trace is not None and request.reply is not SILENT:
+            self.trace.add(
+                self.index, request.client, request.submitted, request.began, now, outcome
+            )
 
     # -- server side -----------------------------------------------------------
 
@@ -439,9 +461,10 @@ class Service:
     def _start(self, server: Server, request: Request, now: float) -> float:
         """Begin serving `request`; return the time it will complete."""
         server.busy += 1
-        server.in_service.add(request)
+        server.in_service[request] = None
         request.server = server
         request.started = True
+        request.began = now
         request.epoch = server.epoch
         record = self.record
         record.busy.change(now, 1)
@@ -468,7 +491,7 @@ class Service:
         record = self.record
         minute = self._minute(now)
         server.busy -= 1
-        server.in_service.discard(request)
+        server.in_service.pop(request, None)
         record.busy.change(now, -1)
         if request.reply is None:
             record.attack_served[minute] += 1
@@ -488,8 +511,7 @@ class Service:
         if request.done:
             record.wasted[minute] += 1
         else:  # in time: a late answer would have met the patience timer first
-            request.done = True
-            request.reply.succeed(Outcome.SERVED)
+            self._end(request, now, Outcome.SERVED)
 
     def _pull(self, server: Server, now: float) -> None:
         """Start the next queued request, skipping those dropped after their client left."""
@@ -536,8 +558,7 @@ class Service:
             elif not (request.done and self.drop_abandoned and not request.started):
                 record.crash_lost[minute] += 1
                 if not request.done:
-                    request.done = True
-                    request.reply.succeed(Outcome.ERROR)
+                    self._end(request, now, Outcome.ERROR)
         env = self.env
         epoch = server.epoch
         env.timeout(self.crash.detection_s).callbacks.append(
