@@ -30,6 +30,17 @@ if TYPE_CHECKING:
     from sim.runner import RunResult
 
 FIVE_MINUTES_S = 300.0
+KEY_FIGURES = (  # the KPIs every table of results shows first, in reading order
+    "kpi.people",
+    "kpi.in_class",
+    "kpi.share_in_class",
+    "kpi.share_in_class_5min_after_start",
+    "kpi.gave_up",
+    "kpi.time_to_class_p50_s",
+    "kpi.time_to_class_p95_s",
+    "kpi.attempts",
+    "kpi.failed_attempts_share",
+)
 
 
 def kpis(result: RunResult) -> dict[str, Any]:

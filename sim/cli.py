@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sim.analysis import KEY_FIGURES
 from sim.cli_experiments import (
     Assertion,
     check_assertions,
@@ -226,7 +227,7 @@ def _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler,
         raise
     n = len(outcome.records)
     title = f"{resolved.name}: {n} replications (seed {resolved.seed})"
-    print_estimates(out, title, estimates, list(HEADLINE_ROWS))
+    print_estimates(out, title, estimates, list(KEY_FIGURES))
     if precision is not None:
         state = "reached" if precise else f"NOT reached after {n} replications (cap)"
         out.print(f"precision {precision:.0%} of the mean: {state}")
@@ -260,18 +261,6 @@ def _write_report(target: Path) -> None:
         fail(f"cannot write the report in {target}: {e}")
         raise
     out.print(f"report written to {path}", highlight=False, soft_wrap=True)
-
-
-HEADLINE_ROWS = (
-    "kpi.people",
-    "kpi.in_class",
-    "kpi.share_in_class",
-    "kpi.share_in_class_5min_after_start",
-    "kpi.gave_up",
-    "kpi.time_to_class_p50_s",
-    "kpi.time_to_class_p95_s",
-    "kpi.failed_attempts_share",
-)
 
 
 @app.command("show")

@@ -15,19 +15,10 @@ from typing import Any
 
 from sim import report_html as h
 from sim import report_scenario as rs
+from sim.analysis import KEY_FIGURES
 from sim.report_options import options_kind
 
-HEADLINE = (  # the KPIs of the key-figures table, in reading order
-    "kpi.people",
-    "kpi.in_class",
-    "kpi.share_in_class",
-    "kpi.share_in_class_5min_after_start",
-    "kpi.gave_up",
-    "kpi.time_to_class_p50_s",
-    "kpi.time_to_class_p95_s",
-    "kpi.attempts",
-    "kpi.failed_attempts_share",
-)
+HEADLINE = KEY_FIGURES  # the KPIs of the key-figures table, in reading order
 ATTACK_ROWS = (
     "kpi.attack_waves",
     "kpi.attack_requests",
