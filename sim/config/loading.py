@@ -50,6 +50,8 @@ def read_raw(path: Path, depth: int = 0) -> dict[str, Any]:
         raise ScenarioError(f"{path}: malformed TOML: {err}") from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        raise ScenarioError(f"{path}: malformed TOML: arrays or tables nested too deeply") from None
     base = raw.pop("extends", None)
     if base is None:
         return raw
