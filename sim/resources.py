@@ -19,9 +19,9 @@ memory of ``sim run`` on this engine (``/usr/bin/time``; benchmarks/README.md):
 run                                     people     with class  measured  estimate
 ======================================  =========  ==========  ========  ========
 ``default.toml``                          102,000      92,000    324 MB    377 MB
-``default.toml --scale 4``                408,000     368,000    892 MB    967 MB
+``default.toml --scale 4``                408,000     368,000    892 MB    968 MB
 ``2021-04-06.toml --scale 0.02``          110,799       6,600    229 MB    234 MB
-``2021-04-06.toml`` (one-to-one)        5,540,030     330,000  2,861 MB  2,860 MB
+``2021-04-06.toml`` (one-to-one)        5,540,030     330,000  2,861 MB  2,863 MB
 ======================================  =========  ==========  ========  ========
 
 Runs in a local process pool each hold their own run, so ``n`` processes need ``n``
