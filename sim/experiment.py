@@ -253,6 +253,8 @@ def _on_pool(jobs: list[Job], workers: int) -> Iterable:
                         except BrokenProcessPool:
                             broken.append(job)
                             continue
+                        except Exception as err:  # the job or its record could not be sent
+                            record, error = None, f"worker error: {err!r}"
                         yield job, record, error
             finally:  # interrupted (Ctrl-C): drop the queued jobs, else the pool runs them all
                 for future in futures:

@@ -38,6 +38,7 @@ better, or a run meant to use swap); ``SIM_MEMORY_LIMIT_MB=0`` turns the check o
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -69,7 +70,10 @@ class MemoryCheckError(ValueError):
 def people(scenario: Scenario) -> float:
     """People in the morning: cohort sizes plus the expected arrivals of open sources."""
     start, end = scenario.start_s, scenario.end_s
-    total = float(sum(cohort.count for cohort in scenario.cohorts))
+    try:
+        total = float(sum(cohort.count for cohort in scenario.cohorts))
+    except OverflowError:
+        return math.inf
     for source in scenario.sources:
         if source.rate_per_s is not None:
             total += source.rate_per_s * (end - start)
@@ -107,15 +111,19 @@ def waves(scenario: Scenario) -> int:
 
 
 def estimate_mb(scenario: Scenario) -> float:
-    """Peak memory of one run of `scenario`, in MiB (see the module's rule)."""
+    """Peak memory of one run of `scenario`, in MiB (see the module's rule); infinite
+    for counts beyond any float."""
     service_servers, room_servers = servers(scenario)
-    total = (
-        BYTES_PER_PERSON * people(scenario)
-        + BYTES_PER_CLASS_PERSON * class_people(scenario)
-        + BYTES_PER_SERVER * service_servers
-        + BYTES_PER_CLASSROOM_SERVER * room_servers
-        + BYTES_PER_WAVE * waves(scenario)
-    )
+    try:
+        total = (
+            BYTES_PER_PERSON * people(scenario)
+            + BYTES_PER_CLASS_PERSON * class_people(scenario)
+            + BYTES_PER_SERVER * service_servers
+            + BYTES_PER_CLASSROOM_SERVER * room_servers
+            + BYTES_PER_WAVE * waves(scenario)
+        )
+    except OverflowError:  # a count of 10**400, say
+        return math.inf
     return BASE_MB + total / MB
 
 
@@ -182,19 +190,27 @@ def check_memory(scenarios: Iterable[Scenario], at_once: int = 1) -> None:
         return
     runs = f"{at_once} runs at once, {_size(one)} each" if at_once > 1 else "one run"
     service_servers, room_servers = servers(largest)
-    size = f"{people(largest):,.0f} people, {service_servers + room_servers:,} servers"
+    size = f"{_count(people(largest))} people, {_count(service_servers + room_servers)} servers"
     if waves(largest):
-        size += f", {waves(largest):,} attack waves"
+        size += f", {_count(waves(largest))} attack waves"
     hint = (
         f"use --jobs {int(available // one)}"
         if at_once > 1 and one <= available
         else "make it smaller (--scale below 1, fewer people, servers or waves)"
     )
     raise MemoryCheckError(
-        f"not enough memory: {largest.name} needs about {_size(need)} ({runs}; {size}) "
+        f"not enough memory: {largest.name} needs {_about(need)} ({runs}; {size}) "
         f"but {_size(available)} is available; {hint}, "
         f"or set {LIMIT_ENV} to override the limit"
     )
+
+
+def _count(n: float) -> str:
+    return f"{n:,.0f}" if n < 1e15 else "more than 10^15"
+
+
+def _about(mb: float) -> str:
+    return "more than a million TB" if mb >= 1024**4 else f"about {_size(mb)}"
 
 
 def _size(mb: float) -> str:

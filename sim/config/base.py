@@ -67,7 +67,7 @@ MAX_LOG = math.log(sys.float_info.max)
 
 def overflows(base: float, exponent: int) -> bool:
     """True if ``base ** exponent`` is beyond the largest float (Python then raises)."""
-    return exponent > 0 and base > 1 and exponent * math.log(base) >= MAX_LOG
+    return exponent > 0 and base > 1 and exponent >= MAX_LOG / math.log(base)
 
 
 # ---------------------------------------------------------------- distributions (seconds)

@@ -31,6 +31,11 @@ from sim.config.base import (
 # ---------------------------------------------------------------- behaviour
 
 
+def _count(n: int) -> str:
+    """An integer for a message: as is, or "more than 10^15" (it may have 400 digits)."""
+    return str(n) if n < 10**15 else "more than 10^15"
+
+
 class ConstantBackoff(Strict):
     kind: Literal["constant"]
     delay_s: NonNegFloat
@@ -96,7 +101,7 @@ class Behaviour(Strict):
         if overflows(factor, self.max_attempts - 1):
             raise ValueError(
                 f"backoff.factor ** (max_attempts - 1) = {factor:g} ** "
-                f"{self.max_attempts - 1} is too large to compute; lower either "
+                f"{_count(self.max_attempts - 1)} is too large to compute; lower either "
                 "(the delay stops growing at max_s anyway)"
             )
         return self
@@ -262,8 +267,8 @@ class AttackGenerator(Strict):
             raise ValueError("last must not be before first")
         if overflows(self.growth, self.waves - 1):
             raise ValueError(
-                f"growth ** (waves - 1) = {self.growth:g} ** {self.waves - 1} is too large "
-                "to compute; lower either"
+                f"growth ** (waves - 1) = {self.growth:g} ** {_count(self.waves - 1)} is too "
+                "large to compute; lower either"
             )
         return self
 

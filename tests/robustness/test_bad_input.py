@@ -41,6 +41,10 @@ BAD_FILES = {
     "not text": (b"\x00\xff\xfe name = 3", ["not a UTF-8 text file"]),
     "empty file": ("", ["missing required field 'name'"]),
     "nested too deeply": ("x = " + "[" * 50_000 + "]" * 50_000, ["nested too deeply"]),
+    "a number of 5000 digits": (
+        _surge_with("count = 6000", "count = " + "9" * 5000),
+        ["malformed TOML", "Exceeds the limit (4300 digits)"],
+    ),
     "wrong type": (
         _surge_with("servers = 2", 'servers = "two"'),
         ["field 'services.login.servers'", "valid integer", "'two'"],
@@ -173,6 +177,14 @@ BAD_OPTIONS = {
     "--set infinite": (
         ["run", SURGE, "--set", "services.login.servers=1e400"],
         "field 'services.login.servers': Input should be a finite number",
+    ),
+    "--set 5000 digits": (
+        ["run", SURGE, "--set", "seed=" + "1" * 5000],
+        "field 'seed': Unable to parse input string as an integer",
+    ),
+    "--set 400 digits": (
+        ["run", SURGE, "--set", "cohorts.pupils.count=1" + "0" * 400],
+        "not enough memory: surge needs more than a million TB (one run; more than 10^15",
     ),
     "--set NaN": (["run", SURGE, "--set", "behaviour.retry_probability=nan"], "finite number"),
     "--set on sweep": (
@@ -409,7 +421,7 @@ SCALARS = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**70), max_value=2**70),
-    st.sampled_from([0, -1, 1, 2**63, -(2**63)]),
+    st.sampled_from([0, -1, 1, 2**63, -(2**63), 10**400, -(10**400)]),
     st.floats(),  # NaN and infinities included
     st.sampled_from([0.0, -0.0, 1e-320, 1e308, 0.5]),
     st.text(max_size=12),
