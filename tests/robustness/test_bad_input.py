@@ -13,10 +13,12 @@ from __future__ import annotations
 import copy
 import random
 import string
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -477,7 +479,7 @@ def _loads_or_one_line(load, source: str) -> Scenario | None:
     assert isinstance(scenario, Scenario)
     # whatever loads is usable downstream: it round-trips, its size can be estimated,
     # and it scales (or says in one line why not)
-    assert scenario_from_dict(__import__("tomllib").loads(to_toml(scenario))) == scenario
+    assert scenario_from_dict(tomllib.loads(to_toml(scenario))) == scenario
     assert people(scenario) >= 0
     try:
         scale(scenario, 0.5)
@@ -513,8 +515,6 @@ def _mutant_file(folder: Path, base: str, seed: int, mutations: int = 2) -> Path
     data = copy.deepcopy(BASES[base])
     for _ in range(mutations):
         _mutate(data, rnd, rnd.choice([-1, 0, 1e308, "x", True, [], {"x": 1}, 10**12]))
-    import tomli_w
-
     path = folder / f"{base}-{seed}.toml"
     try:
         path.write_text(tomli_w.dumps(data))
@@ -530,7 +530,7 @@ def test_mutated_files_through_the_command(tmp_path_factory, base, seed):
     path = _mutant_file(tmp_path_factory.mktemp("mutant"), base, seed)
     result = invoke("show", path)
     if result.exit_code == 0:
-        assert Scenario.model_validate(__import__("tomllib").loads(result.stdout))
+        assert Scenario.model_validate(tomllib.loads(result.stdout))
     else:
         assert result.exit_code == 2, result.output
         assert str(path) in one_error_line(result.stderr)
