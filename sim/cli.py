@@ -29,8 +29,10 @@ from sim.cli_experiments import (
     run_replications,
 )
 from sim.config import Scenario, ScenarioError, load_scenario, s_to_clock, to_toml
+from sim.experiment import SCHEDULER_ENV, SchedulerError
 from sim.model.population import expected_people
 from sim.model.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
+from sim.resources import MemoryCheckError, check_memory
 from sim.runner import RunResult, run
 from sim.scale import scale
 from sim.store import (
@@ -81,6 +83,20 @@ def fail(message: str) -> None:
     line = " ".join(message.splitlines())
     err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+INTERRUPTED = 130  # the shell's code for Ctrl-C
+
+
+def interrupted(what_is_kept: str) -> None:
+    """After Ctrl-C: say in one line what is kept, and exit with code 130. (Typer turns
+    a KeyboardInterrupt that reaches it into a silent exit 130: commands catch it.)"""
+    err.print(f"interrupted: {what_is_kept}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(INTERRUPTED)
+
+
+def resume_hint(folder: Path) -> str:
+    return f"finished runs are saved in {folder}/runs; run the same command again to complete it"
 
 
 def _load(scenario: Path | None, overrides: list[str] | None) -> Scenario:
@@ -163,17 +179,23 @@ def run_command(
     if trace:
         _check_traceable(resolved, reps)
     if reps is not None:
+        check_fits([resolved], reps, jobs, scheduler)
         _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler, checks, report)
         return
     target = out_dir or Path("results") / resolved.name
     _check_target(target)
-    with _progress(resolved) as progress:
-        result = run(resolved, progress=progress, trace=trace)
-    extra = {DASHBOARD: lambda path: _save_dashboard(result, path)} if dashboard else {}
+    check_fits([resolved], 1)
     try:
+        with _progress(resolved) as progress:
+            result = run(resolved, progress=progress, trace=trace)
+        extra = {DASHBOARD: lambda path: _save_dashboard(result, path)} if dashboard else {}
         write_results(result, target, extra)
+    except MemoryError:  # the pre-flight estimate was too low, or was turned off
+        fail(f"out of memory while simulating {resolved.name}; nothing was written")
     except OutputError as e:
         fail(str(e))
+    except KeyboardInterrupt:
+        interrupted("no half-written results")
     _print_kpis(result)
     out.print(f"results written to {target}/", highlight=False)
     if report:
@@ -207,8 +229,25 @@ def _assertions(texts: list[str] | None) -> list[Assertion]:
         raise
 
 
+def check_fits(
+    scenarios: list[Scenario], runs: int, jobs: int | None = None, scheduler: str | None = None
+) -> None:
+    """Fail (exit 2) before running if `runs` runs of the largest of `scenarios`, as many
+    at once as the local process pool would hold, cannot fit in memory (see
+    :mod:`sim.resources`). Runs on a Dask cluster are not checked: its memory is not
+    known here."""
+    if scheduler or os.environ.get(SCHEDULER_ENV):
+        return
+    at_once = min(runs, jobs or os.cpu_count() or 1)
+    try:
+        check_memory(scenarios, max(1, at_once))
+    except MemoryCheckError as e:
+        fail(str(e))
+
+
 def _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler, checks, report):
     target = out_dir or Path("results") / f"{resolved.name}-reps"
+    check_folder(target)
     try:
         outcome, estimates, precise = run_replications(
             resolved,
@@ -222,8 +261,14 @@ def _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler,
             console=out,
             err=err,
         )
+    except SchedulerError as e:
+        fail(str(e))
+        raise
     except OSError as e:
         fail(f"cannot write results to {target}: {e.strerror or e}")
+        raise
+    except KeyboardInterrupt:
+        interrupted(resume_hint(target))
         raise
     n = len(outcome.records)
     title = f"{resolved.name}: {n} replications (seed {resolved.seed})"
@@ -287,13 +332,24 @@ def _check_target(target: Path) -> None:
             )
     elif target.exists() or target.is_symlink():
         fail(f"cannot write results to {target}: it exists and is not a folder")
-    parent = target.absolute().parent
-    while not parent.exists():  # the folders still to be created
-        parent = parent.parent
-    if not parent.is_dir():
-        fail(f"cannot write results to {target}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        fail(f"cannot write results to {target}: {parent} is not writable")
+    _check_writable(target.absolute().parent, target)
+
+
+def check_folder(target: Path) -> None:
+    """Fail before running if the experiment folder `target` (runs, tables) cannot be
+    written: it, or the nearest folder above it that exists, must be a writable folder."""
+    if target.exists() and not target.is_dir():
+        fail(f"cannot write results to {target}: it exists and is not a folder")
+    _check_writable(target.absolute(), target)
+
+
+def _check_writable(folder: Path, target: Path) -> None:
+    while not folder.exists():  # the folders still to be created
+        folder = folder.parent
+    if not folder.is_dir():
+        fail(f"cannot write results to {target}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        fail(f"cannot write results to {target}: {folder} is not writable")
 
 
 def _save_dashboard(result: RunResult, path: Path) -> None:
@@ -416,5 +472,5 @@ def main() -> None:
 
 
 def _interrupted() -> None:
-    err.print("interrupted: no half-written results (finished replications are kept)")
-    sys.exit(130)
+    err.print("interrupted: no half-written results (finished runs are kept)")
+    sys.exit(INTERRUPTED)

@@ -16,11 +16,30 @@ from typing import Annotated, Any
 
 import typer
 
-from sim.cli import DEFAULT_SCENARIO, ScenarioArg, SetOption, app, err, fail, out
+from sim.cli import (
+    DEFAULT_SCENARIO,
+    ScenarioArg,
+    SetOption,
+    app,
+    check_fits,
+    check_folder,
+    err,
+    fail,
+    interrupted,
+    out,
+    resume_hint,
+)
 from sim.cli_experiments import command_line, job_progress
 from sim.config import Scenario, ScenarioError, load_scenario, parse_value, to_dict, to_toml
-from sim.experiment import RunStore
-from sim.experiment_store import csv_text, manifest, runs_table, save_figure, write_atomic
+from sim.experiment import RunStore, SchedulerError
+from sim.experiment_store import (
+    all_or_nothing,
+    csv_text,
+    manifest,
+    runs_table,
+    save_figure,
+    write_atomic,
+)
 from sim.plan import (
     PROBE_COLUMNS,
     PlanResult,
@@ -37,6 +56,7 @@ from sim.scale import scale
 
 PLAN_CSV, PLAN_JSON, PLAN_PNG = "plan.csv", "plan.json", "plan.png"
 MISSING = object()
+MAX_CANDIDATES = 1_000_000  # values to bisect (20 probes); more is a typo, and a huge list
 
 
 @app.command("plan")
@@ -96,12 +116,14 @@ def plan_command(
         return resolved if seed is None else resolved.model_copy(update={"seed": seed})
 
     try:
-        _, last = make(values[0]), make(values[-1])
+        first, last = make(values[0]), make(values[-1])
     except (ScenarioError, ValueError) as e:
         fail(str(e))
     _check_metric(goal.metric, last)
+    check_fits([first, last], reps, jobs, scheduler)
     base = _base(path, sets, scale_, seed)
     folder = out_dir or Path("results") / f"{base.name}-plan"
+    check_folder(folder)
     _header(base, parameter, values, goal, confidence, reps, max(reps, max_reps), scale_)
     started = time.perf_counter()
     try:
@@ -120,7 +142,7 @@ def plan_command(
                 on_probe=_row_printer(),
                 progress=progress,
             )
-    except UnknownMetric as e:
+    except (UnknownMetric, SchedulerError) as e:
         fail(str(e))
     except RunsFailed as e:
         for job, error in e.failures:
@@ -135,6 +157,8 @@ def plan_command(
         raise typer.Exit(1) from None
     except OSError as e:
         fail(f"cannot write results to {folder}: {e.strerror or e}")
+    except KeyboardInterrupt:
+        interrupted(resume_hint(folder))
     extra = {"scenario": base.name, "seed": base.seed, "scale": scale_, "reps": reps}
     try:
         _write(folder, base, result, {**extra, "max_reps": max(reps, max_reps)})
@@ -179,6 +203,12 @@ def _values(path: Path, sets: list[str], vary: str, step: float | None) -> tuple
     if not step > 0 or (integer and not float(step).is_integer()):
         kind = "a whole number above 0" if integer else "above 0"
         fail(f"--step must be {kind}, got {step}")
+    count = (hi - lo) / step + 1
+    if count > MAX_CANDIDATES:
+        fail(
+            f"--vary {parameter}: {lo}..{hi} by {step} is {count:,.0f} values, more than "
+            f"{MAX_CANDIDATES:,}; use a larger --step"
+        )
     return parameter, grid(lo, hi, step, integer)
 
 
@@ -282,6 +312,7 @@ def _answer(result: PlanResult) -> None:
     out.print(f"answer: {name} = {result.answer} ({note})", highlight=False, soft_wrap=True)
 
 
+@all_or_nothing()
 def _write(folder: Path, base: Scenario, result: PlanResult, extra: dict[str, Any]) -> None:
     """scenario.toml (the scenario before the parameter is set), plan.csv, plan.json,
     replications.csv, plan.png and manifest.json; each file written atomically."""

@@ -18,13 +18,25 @@ from rich.table import Table
 
 from sim import compare as cmp
 from sim import sweep
-from sim.cli import ScenarioArg, SetOption, _assertions, _load, app, err, fail, out
+from sim.cli import (
+    ScenarioArg,
+    SetOption,
+    _assertions,
+    _load,
+    app,
+    check_fits,
+    check_folder,
+    err,
+    fail,
+    interrupted,
+    out,
+    resume_hint,
+)
 from sim.cli_experiments import Assertion, _num, check_assertions, command_line, job_progress
 from sim.config import Scenario, parse_value
-from sim.experiment import HEADLINE, Estimate, Job, Outcome, RunStore, execute
+from sim.experiment import HEADLINE, Estimate, Job, Outcome, RunStore, SchedulerError, execute
 from sim.experiment_store import manifest
 
-INTERRUPTED = 130  # the shell's code for Ctrl-C
 SHOWN_VARIANTS = 40  # variants printed; the tables hold them all
 SHOWN_OTHER_DIFFERENCES = 8  # significant non-headline differences printed
 SWEEP_COLUMNS = {  # the headline KPIs printed per variant, with short headers
@@ -83,6 +95,7 @@ def sweep_command(
     points, variants = _design(base, vary or [], sample)
     target = out_dir or Path("results") / f"{base.name}-sweep"
     jobs_list = sweep.sweep_jobs(variants, points, reps)
+    check_fits(variants, len(jobs_list), jobs, scheduler)
     started = time.perf_counter()
     outcome = _execute(jobs_list, target, f"{base.name} sweep", jobs, scheduler)
     design = {
@@ -132,18 +145,16 @@ def _design(base: Scenario, vary: list[str], sample: int | None):
 def _execute(jobs: list[Job], target: Path, label: str, n_jobs, scheduler) -> Outcome:
     """Run the jobs not yet in the run store, each saved as it finishes; on Ctrl-C, say
     what is kept and exit 130 (the finished runs are reused by the same command)."""
+    check_folder(target)
     try:
         with job_progress(err, label) as progress:
             return execute(jobs, RunStore(target), n_jobs, scheduler, progress)
     except KeyboardInterrupt:
-        err.print(
-            f"interrupted: finished runs are saved in {target}/runs; "
-            "run the same command again to complete it",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(INTERRUPTED) from None
+        interrupted(resume_hint(target))
+        raise
+    except SchedulerError as e:
+        fail(str(e))
+        raise
     except OSError as e:
         fail(f"cannot write results to {target}: {e.strerror or e}")
         raise
@@ -252,6 +263,7 @@ def compare_command(
     name = f"{sa.name}-vs-{sb.name}" if sa.name != sb.name else f"{sa.name}-compare"
     target = out_dir or Path("results") / name
     jobs_list = cmp.compare_jobs(sa, sb, reps, labels)
+    check_fits([sa, sb], len(jobs_list), jobs, scheduler)
     started = time.perf_counter()
     outcome = _execute(jobs_list, target, f"{name}", jobs, scheduler)
     extra = {"replications": reps, "seeds": [sa.seed], "a": str(a), "b": str(b or a)}

@@ -20,6 +20,7 @@ from sim.config import Scenario, to_toml
 from sim.experiment import HEADLINE, Estimate, Job, Outcome, estimate, metric_names
 from sim.experiment_store import (
     MANIFEST,
+    all_or_nothing,
     csv_text,
     save_figure,
     write_atomic,
@@ -141,6 +142,7 @@ def sides(jobs: Sequence[Job], outcome: Outcome) -> tuple[list[dict], list[dict]
     return split["A"], split["B"]
 
 
+@all_or_nothing()
 def write_compare(
     folder: Path,
     a: Scenario,

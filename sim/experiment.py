@@ -18,11 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,10 +92,13 @@ class RunStore:
         return self.folder / f"{key}.json"
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """The record of `key`, or None if there is none; a damaged record (not JSON,
+        or not this run's: edited by hand, a disk fault) counts as none and is rerun."""
         try:
-            return json.loads(self.path(key).read_text(encoding="utf-8"))
-        except FileNotFoundError:
+            record = json.loads(self.path(key).read_text(encoding="utf-8"))
+        except (FileNotFoundError, UnicodeDecodeError, json.JSONDecodeError):
             return None
+        return record if isinstance(record, dict) and record.get("key") == key else None
 
     def put(self, record: dict[str, Any]) -> None:
         self._write(self.path(record["key"]), record)
@@ -117,9 +122,13 @@ class RunStore:
     def _write(self, path: Path, data: dict[str, Any]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=self.folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, sort_keys=True, allow_nan=True)
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, sort_keys=True, allow_nan=True)
+            os.replace(tmp, path)
+        except BaseException:  # a full disk, say: no partial file left behind
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 @dataclass
@@ -200,35 +209,169 @@ def _dispatch(jobs: list[Job], n_jobs: int | None, scheduler: str | None) -> Ite
         for job in jobs:
             yield (job, *_safe_run(job))
         return
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-        futures = {pool.submit(_safe_run, job): job for job in jobs}
+    yield from _on_pool(jobs, workers)
+
+
+WORKER_DIED = (
+    "the worker process running it died (killed, out of memory or a crash in native code), "
+    "also when it was run again on its own"
+)
+
+
+def _on_pool(jobs: list[Job], workers: int) -> Iterable:
+    """Run `jobs` on a local process pool, surviving the death of a worker process.
+
+    A worker that dies (killed, out of memory, a crash in native code) breaks the whole
+    pool: every unfinished job then fails with ``BrokenProcessPool``. The jobs that had
+    not started go back to a fresh pool; the ones that had started (one of them may be
+    the cause, the others were unlucky) are each run again alone in a fresh process,
+    and one that dies there too is recorded as failed. No job is lost, none is recorded
+    twice.
+    """
+    context = multiprocessing.get_context()
+    pending = list(jobs)
+    stalls = 0  # pools in a row that broke before any of their jobs started
+    while pending:
+        started = context.SimpleQueue()  # keys of the jobs the workers began
+        began: set[str] = set()
+        broken: list[Job] = []
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(pending)),
+            mp_context=context,
+            initializer=_note_starts,
+            initargs=(started,),
+        ) as pool:
+            futures = {}
+            for job in pending:
+                try:
+                    futures[pool.submit(_noted_run, job)] = job
+                except BrokenProcessPool:  # a worker died already: this job never started
+                    broken.append(job)
+            try:
+                while futures:
+                    finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                    _drain(started, began)  # as we go: a full pipe would block the workers
+                    for future in finished:
+                        job = futures.pop(future)
+                        try:
+                            record, error = future.result()
+                        except BrokenProcessPool:
+                            broken.append(job)
+                            continue
+                        except Exception as err:  # the job or its record could not be sent
+                            record, error = None, f"worker error: {err!r}"
+                        yield job, record, error
+            finally:  # interrupted (Ctrl-C): drop the queued jobs, else the pool runs them all
+                for future in futures:
+                    future.cancel()
+        _drain(started, began)
+        started.close()
+        pending = [job for job in broken if job.key not in began]
+        suspects = [job for job in broken if job.key in began]
+        stalls = stalls + 1 if broken and not suspects else 0
+        if stalls >= 2:  # the pool cannot even start its workers: try each job alone
+            suspects, pending = pending, []
+        for job in suspects:
+            yield (job, *_alone(job))
+
+
+def _drain(queue: Any, into: set[str]) -> None:
+    while not queue.empty():
+        into.add(queue.get())
+
+
+_started = None  # in a pool's worker: the queue on which it notes the jobs it begins
+
+
+def _note_starts(queue: Any) -> None:
+    global _started
+    _started = queue
+
+
+def _noted_run(job: Job) -> tuple[dict[str, Any] | None, str]:
+    _started.put(job.key)
+    return _safe_run(job)
+
+
+def _alone(job: Job) -> tuple[dict[str, Any] | None, str]:
+    """Run `job` in a fresh process of its own; its death is then its own failure."""
+    with ProcessPoolExecutor(1) as pool:
         try:
-            while futures:
-                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    job = futures.pop(future)
-                    try:
-                        record, error = future.result()
-                    except Exception as err:  # the worker process died
-                        record, error = None, f"worker lost: {err!r}"
-                    yield job, record, error
-        finally:  # interrupted (Ctrl-C): drop the queued jobs, else the pool runs them all
-            for future in futures:
-                future.cancel()
+            return pool.submit(_safe_run, job).result()
+        except BrokenProcessPool:
+            return None, WORKER_DIED
+
+
+class SchedulerError(RuntimeError):
+    """The Dask scheduler cannot be used (unreachable, bad address, TLS settings); the
+    message is one line for the user."""
+
+
+TLS_ENV = {
+    "SIM_TLS_CA_FILE": "tls_ca_file",
+    "SIM_TLS_CERT": "tls_client_cert",
+    "SIM_TLS_KEY": "tls_client_key",
+}
+"""Environment variables naming the TLS files for a ``tls://`` scheduler: the CA that
+signed the cluster's certificates, this client's certificate and its private key."""
+
+
+def dask_security(address: str) -> Any:
+    """The ``distributed.security.Security`` for `address`: TLS with the certificates of
+    the ``SIM_TLS_*`` variables (encryption required) for ``tls://``, None otherwise."""
+    files = {name: os.environ.get(name, "") for name in TLS_ENV}
+    given = [name for name, path in files.items() if path]
+    if not address.startswith("tls://"):
+        if given:
+            raise SchedulerError(
+                f"{given[0]} is set but the scheduler address {address} is not tls://: "
+                "use tls://host:port, or unset the SIM_TLS_* variables"
+            )
+        return None
+    missing = [name for name, path in files.items() if not path]
+    if missing:
+        raise SchedulerError(
+            f"the scheduler address {address} uses TLS: set {', '.join(missing)} (the CA "
+            "certificate, this client's certificate and its key, as PEM files)"
+        )
+    for name, path in files.items():
+        if not os.path.isfile(path) or not os.access(path, os.R_OK):
+            raise SchedulerError(f"{name}: cannot read the file {path}")
+    from distributed.security import Security
+
+    return Security(
+        require_encryption=True, **{TLS_ENV[name]: path for name, path in files.items()}
+    )
 
 
 def _on_dask(jobs: list[Job], scheduler: str) -> Iterable:
+    """Run `jobs` on a Dask cluster. The scheduler reruns the tasks of a worker that dies
+    on other workers, up to ``distributed.scheduler.allowed-failures`` times (3 by
+    default); a task that raises outside the run itself (a worker that cannot unpickle
+    the job, say) is retried once. After that the job is recorded as failed (the error
+    names ``KilledWorker`` for a task that kept killing its workers), the others go on."""
     from distributed import Client, as_completed  # optional: only for clusters
 
-    with Client(scheduler, timeout="30s") as client:
+    security = dask_security(scheduler)
+    try:
+        client = Client(scheduler, timeout="30s", security=security)
+    except (OSError, ValueError, TypeError) as err:
+        message = " ".join(str(err).split()) or type(err).__name__
+        raise SchedulerError(f"cannot use the Dask scheduler {scheduler}: {message}") from None
+    with client:
         futures = {client.submit(_safe_run, job, pure=False, retries=1): job for job in jobs}
-        for future in as_completed(futures):
-            job = futures[future]
-            try:
-                record, error = future.result()
-            except Exception as err:  # the worker died twice
-                record, error = None, f"worker lost: {err!r}"
-            yield job, record, error
+        try:
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    record, error = future.result()
+                except Exception as err:  # its workers died (KilledWorker), or cancelled
+                    record, error = None, f"worker lost: {err!r}"
+                yield job, record, error
+        finally:  # interrupted: do not leave the cluster working for nobody
+            unfinished = [future for future in futures if not future.done()]
+            if unfinished:
+                client.cancel(unfinished)
 
 
 # ---------------------------------------------------------------- statistics

@@ -1,9 +1,10 @@
 """Experiment results on disk: tables and a manifest beside the per-run records.
 
 The per-run records (``runs/<key>.json``) are written by :class:`sim.experiment.RunStore`
-as runs finish; the tables here are derived from them and rewritten, each file
-atomically, at the end of every invocation, so an interrupted experiment leaves only
-complete files and a rerun completes it.
+as runs finish; the tables here are derived from them and rewritten at the end of every
+invocation, each file atomically and all of a folder's tables together
+(:func:`all_or_nothing`), so an interrupted or failed write leaves the previous complete
+set and a rerun completes it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import math
 import os
 import platform
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +34,53 @@ MANIFEST = "manifest.json"
 SCENARIO = "scenario.toml"
 
 
+_staged: list[tuple[str, Path]] | None = None  # inside all_or_nothing(): files to put in place
+
+
+@contextmanager
+def all_or_nothing() -> Iterator[None]:
+    """Put the files written inside this block in place only at its end, all together.
+
+    Each file is written to a temporary file beside it; the renames (which a full disk
+    cannot fail) are done once every file is written. If the block fails (a full disk,
+    an unwritable folder), the temporary files are removed and the folder keeps all its
+    previous tables: never some new and some old. Also a decorator.
+    """
+    global _staged
+    if _staged is not None:  # nested: the outer block decides
+        yield
+        return
+    _staged = []
+    try:
+        yield
+        for tmp, path in _staged:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in _staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        _staged = None
+
+
+def _put_in_place(tmp: str, path: Path) -> None:
+    if _staged is None:
+        os.replace(tmp, path)
+    else:
+        _staged.append((tmp, path))
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write `text` to `path` through a temporary file in the same folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        _put_in_place(tmp, path)
+    except BaseException:  # a full disk, say: no partial file left behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def runs_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
@@ -110,6 +153,7 @@ def manifest(command: list[str], outcome: Outcome, extra: dict[str, Any]) -> dic
     }
 
 
+@all_or_nothing()
 def write_replications(
     folder: Path,
     scenario: Any,
@@ -207,9 +251,10 @@ def _replace_with(path: Path, write: Any) -> None:
     os.close(fd)
     try:
         write(tmp)
-        os.replace(tmp, path)
-    finally:
+        _put_in_place(tmp, path)
+    except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _null_if_not_finite(value: Any) -> Any:

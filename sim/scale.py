@@ -15,16 +15,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.config import Scenario, to_dict
+from pydantic import ValidationError
+
+from sim.config import Scenario, describe_error, to_dict
 
 
 def scale(scenario: Scenario, factor: float) -> Scenario:
-    """`scenario` with people and capacities multiplied by `factor` (0 < factor)."""
+    """`scenario` with people and capacities multiplied by `factor` (0 < factor); a
+    ValueError (one line) if the scaled scenario is not valid or its numbers overflow."""
     if factor <= 0:
         raise ValueError("scale must be greater than 0")
     if factor == 1:
         return scenario
     data = to_dict(scenario)
+    try:
+        _scale_all(data, factor)
+        return Scenario.model_validate(data)
+    except OverflowError:
+        raise ValueError("the scaled numbers are too large") from None
+    except ValidationError as err:
+        raise ValueError(f"scaled: {describe_error(err, data)}") from None
+
+
+def _scale_all(data: dict[str, Any], factor: float) -> None:
     for cohort in data["cohorts"]:
         cohort["count"] = round(cohort["count"] * factor)
     for source in data["sources"]:
@@ -40,7 +53,6 @@ def scale(scenario: Scenario, factor: float) -> Scenario:
         _scale_platform(part, factor)
     for platform in data["platforms"].values():
         platform["servers"] = {k: max(1, round(v * factor)) for k, v in platform["servers"].items()}
-    return Scenario.model_validate(data)
 
 
 def _scale_platform(part: dict[str, Any], factor: float) -> None:

@@ -10,6 +10,7 @@ runs can be compared with ``cmp``.
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import io
 import json
@@ -20,6 +21,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import numpy as np
 
@@ -203,7 +205,7 @@ def _write_trace(result: RunResult, path: Path) -> None:
                 names[t["service"][rows]],
                 t["person"][rows].tolist(),
                 *(
-                    [_fmt(v) for v in t[name][rows].tolist()]
+                    [_ms(v) for v in t[name][rows].tolist()]
                     for name in ("submitted", "started", "ended")
                 ),
                 outcomes[t["outcome"][rows]],
@@ -213,20 +215,41 @@ def _write_trace(result: RunResult, path: Path) -> None:
         text.detach()
 
 
+SWAP_ATTEMPTS = 10  # other writers finishing in between (each attempt that loses is theirs)
+
+
 def _replace_dir(tmp: Path, target: Path) -> None:
-    """Move `tmp` to `target`, replacing an older `target` only once `tmp` is complete."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        target.rename(old)
-    try:
-        tmp.rename(target)
-    except OSError:
+    """Move `tmp` to `target`, replacing an older `target` only once `tmp` is complete.
+
+    The older folder is renamed aside (under a name of this writer's own), `tmp` is
+    renamed into place, then the older folder is removed. If another writer's folder
+    lands on `target` between the two renames (two runs writing the same results folder
+    at once), that one is moved aside too and the swap is tried again: the last writer
+    wins, and `target` is always one run's complete output, never a mix.
+    """
+    for _ in range(SWAP_ATTEMPTS):
+        old: Path | None = target.with_name(f".{target.name}.old-{os.getpid()}-{uuid4().hex[:8]}")
+        try:
+            target.rename(old)
+        except FileNotFoundError:
+            old = None
+        try:
+            tmp.rename(target)
+        except OSError as err:
+            if err.errno in (errno.ENOTEMPTY, errno.EEXIST):  # another writer's folder
+                if old is not None:
+                    shutil.rmtree(old, ignore_errors=True)
+                continue
+            if old is not None:
+                try:
+                    old.rename(target)  # put the previous results back
+                except OSError:  # another writer's complete results are there now
+                    shutil.rmtree(old, ignore_errors=True)
+            raise
         if old is not None:
-            old.rename(target)  # put the previous results back
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
+        return
+    raise OSError(errno.EBUSY, "other runs keep replacing it at the same time")
 
 
 def _ms(value: float) -> str:

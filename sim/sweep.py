@@ -38,6 +38,7 @@ Point = tuple[tuple[str, Any], ...]
 RUNS_TABLE = "runs"  # runs.csv, runs.parquet: one row per run
 VARIANTS_TABLE = "variants"  # variants.csv, variants.parquet: one row per variant, with CIs
 SAMPLE_DIGITS = 6  # sampled floats keep 6 significant digits: readable, reproducible keys
+MAX_VARIANTS = 10_000  # a larger design is a typo (a step too small), not a plan: refused
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,13 @@ def _range_factor(path: str, piece: str, text: str) -> Factor:
         step = bounds[2]
         if step <= 0:
             raise ValueError(f"--vary {text!r}: the step must be greater than 0")
-        steps = [low + i * step for i in range(int((high - low) / step) + 1)]
+        count = int((high - low) / step) + 1
+        if count > MAX_VARIANTS:
+            raise ValueError(
+                f"--vary {text!r}: the range has {count:,} values, more than a sweep's "
+                f"{MAX_VARIANTS:,} variants; use a larger step, or lo:hi with --sample"
+            )
+        steps = [low + i * step for i in range(count)]
         values = tuple(int(v) if integer else float(v) for v in steps)
     return Factor(path, values, float(low), float(high), integer)
 
@@ -169,6 +176,12 @@ def grid(factors: Sequence[Factor]) -> list[Point]:
                 f"--vary {factor.path}: a range needs a step for a grid (lo:hi:step), "
                 "or use --sample to draw points in it"
             )
+    count = math.prod(len(f.values) for f in factors)
+    if count > MAX_VARIANTS:
+        raise ValueError(
+            f"the --vary grid has {count:,} variants, more than {MAX_VARIANTS:,}; "
+            "vary fewer values, or draw some of them with --sample"
+        )
     axes = [[(f.path, v) for v in f.values] for f in factors]
     return [tuple(point) for point in itertools.product(*axes)]
 
@@ -181,8 +194,8 @@ def latin_hypercube(factors: Sequence[Factor], n: int, seed: int) -> list[Point]
     (or a stepped range) is sampled among its values, an integer range among its
     integers, a float range continuously (rounded to 6 significant digits).
     """
-    if n < 1:
-        raise ValueError("--sample must be at least 1")
+    if not 1 <= n <= MAX_VARIANTS:
+        raise ValueError(f"--sample must be between 1 and {MAX_VARIANTS:,}, got {n:,}")
     units = _lhs(len(factors), n, seed)
     return [
         tuple((f.path, _place(f, u)) for f, u in zip(factors, row, strict=True)) for row in units
@@ -332,6 +345,7 @@ def aggregate_table(estimates: Sequence[tuple[Point, dict[str, Estimate]]]) -> t
 # ---------------------------------------------------------------- files
 
 
+@files.all_or_nothing()
 def write_sweep(
     folder: Path,
     base: Scenario,

@@ -1,14 +1,11 @@
 """Sweeps: the grid and the Latin hypercube as pure functions, the tables a sweep writes,
-common random numbers with ``sim run``, bad input, and resuming an interrupted sweep."""
+common random numbers with ``sim run`` and bad input (resuming an interrupted sweep: see
+tests/robustness/test_interruptions.py)."""
 
 from __future__ import annotations
 
 import csv
 import json
-import signal
-import subprocess
-import sys
-import time
 
 import pyarrow.parquet as pq
 import pytest
@@ -18,7 +15,7 @@ from sim import experiment
 from sim.cli import app
 from sim.experiment import HEADLINE
 from sim.sweep import Factor, grid, latin_hypercube, parse_vary, with_field_types
-from tests.conftest import ROOT, SCENARIOS, scenario
+from tests.conftest import SCENARIOS, scenario
 
 SURGE = SCENARIOS / "surge.toml"
 SERVERS = "services.login.servers"
@@ -212,62 +209,5 @@ def test_bad_vary_gives_one_line_exit_2_and_writes_nothing(tmp_path, vary, messa
     assert not out.exists()
 
 
-# ---------------------------------------------------------------- interrupted sweeps
-
-GRID8 = ["--vary", f"{SERVERS}=1,2,3,4", "--vary", f"{ATTEMPTS}=2,4", "--reps", "1"]
-TABLES = ("runs.csv", "variants.csv")
-
-
-def _sweep_args(out):
-    return ["sweep", str(SURGE), *GRID8, "--jobs", "1", "--no-plots", "--out", str(out)]
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    out = tmp_path_factory.mktemp("whole") / "out"
-    result = invoke(*_sweep_args(out))
-    assert result.exit_code == 0, result.output
-    return out
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
-def test_an_interrupted_sweep_resumes_without_repeating_runs(tmp_path, uninterrupted, sig):
-    out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", *_sweep_args(out)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # a background job inherits SIGINT ignored, and Python then never turns it into
-        # KeyboardInterrupt: give the child the default disposition, as a terminal would
-        preexec_fn=_default_sigint,
-    )
-    runs = out / "runs"
-    deadline = time.monotonic() + 60
-    while len(list(runs.glob("*.json"))) < 2:
-        assert proc.poll() is None, "the sweep finished before it could be interrupted"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    proc.send_signal(sig)
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL), stderr
-    if sig == signal.SIGINT:
-        assert "run the same command again" in stderr and "Traceback" not in stderr
-    saved = sorted(runs.glob("*.json"))
-    assert 2 <= len(saved) < 8
-    for path in saved:
-        assert json.loads(path.read_text())["key"] == path.stem  # complete JSON
-    assert not any((out / name).exists() for name in TABLES)
-
-    result = invoke(*_sweep_args(out))
-    assert result.exit_code == 0, result.output
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert (manifest["reused"], manifest["ran_now"]) == (len(saved), 8 - len(saved))
-    assert len(list(runs.glob("*.json"))) == 8
-    for name in TABLES:
-        assert (out / name).read_bytes() == (uninterrupted / name).read_bytes(), name
+# Interrupted sweeps (SIGINT, SIGKILL, then the same command again) are tested with
+# ``sim run --reps`` and ``sim plan`` in tests/robustness/test_interruptions.py.

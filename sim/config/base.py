@@ -3,7 +3,9 @@ and distributions (in seconds) that the engine turns into samplers."""
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -56,6 +58,17 @@ def s_to_clock(seconds: float) -> str:
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 Probability = Annotated[float, Field(ge=0, le=1)]
+Cv = Annotated[float, Field(ge=0.001, le=100)]
+"""A coefficient of variation: beyond these bounds the samplers' arithmetic overflows
+(and no real duration is that regular or that wild)."""
+
+MAX_LOG = math.log(sys.float_info.max)
+
+
+def overflows(base: float, exponent: int) -> bool:
+    """True if ``base ** exponent`` is beyond the largest float (Python then raises)."""
+    return exponent > 0 and base > 1 and exponent >= MAX_LOG / math.log(base)
+
 
 # ---------------------------------------------------------------- distributions (seconds)
 
@@ -73,13 +86,13 @@ class DeterministicSpec(Strict):
 class LognormalSpec(Strict):
     kind: Literal["lognormal"]
     mean_s: PositiveFloat
-    cv: PositiveFloat
+    cv: Cv
 
 
 class GammaSpec(Strict):
     kind: Literal["gamma"]
     mean_s: PositiveFloat
-    cv: PositiveFloat
+    cv: Cv
 
 
 class UniformSpec(Strict):

@@ -50,6 +50,11 @@ def read_raw(path: Path, depth: int = 0) -> dict[str, Any]:
         raise ScenarioError(f"{path}: malformed TOML: {err}") from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        raise ScenarioError(f"{path}: malformed TOML: arrays or tables nested too deeply") from None
+    except ValueError as err:  # an integer of more than 4300 digits (Python's limit)
+        reason = str(err).split(";")[0]
+        raise ScenarioError(f"{path}: malformed TOML: {reason}") from None
     base = raw.pop("extends", None)
     if base is None:
         return raw
@@ -300,7 +305,7 @@ def parse_value(text: str) -> Any:
     text = text.strip()
     try:
         document = tomllib.loads(f"v = {text}")
-    except (tomllib.TOMLDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # TOMLDecodeError included, and 5000-digit numbers
         return text
     if list(document) != ["v"]:  # more than one value, e.g. "3\nservers = 5"
         return text

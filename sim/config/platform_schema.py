@@ -24,9 +24,16 @@ from sim.config.base import (
     ServiceTimeSpec,
     Strict,
     clock_to_s,
+    make_dist,
+    overflows,
 )
 
 # ---------------------------------------------------------------- behaviour
+
+
+def _count(n: int) -> str:
+    """An integer for a message: as is, or "more than 10^15" (it may have 400 digits)."""
+    return str(n) if n < 10**15 else "more than 10^15"
 
 
 class ConstantBackoff(Strict):
@@ -87,6 +94,17 @@ class Behaviour(Strict):
     backoff: BackoffSpec = JitterBackoff(kind="exponential_jitter", base_s=10.0)
     retry_budget: RetryBudget | None = None
     circuit_breaker: CircuitBreaker | None = None
+
+    @model_validator(mode="after")
+    def _backoff_computable(self) -> Behaviour:
+        factor = getattr(self.backoff, "factor", 1.0)
+        if overflows(factor, self.max_attempts - 1):
+            raise ValueError(
+                f"backoff.factor ** (max_attempts - 1) = {factor:g} ** "
+                f"{_count(self.max_attempts - 1)} is too large to compute; lower either "
+                "(the delay stops growing at max_s anyway)"
+            )
+        return self
 
 
 # ---------------------------------------------------------------- platform
@@ -247,6 +265,11 @@ class AttackGenerator(Strict):
     def _ordered(self) -> AttackGenerator:
         if clock_to_s(self.last) < clock_to_s(self.first):
             raise ValueError("last must not be before first")
+        if overflows(self.growth, self.waves - 1):
+            raise ValueError(
+                f"growth ** (waves - 1) = {self.growth:g} ** {_count(self.waves - 1)} is too "
+                "large to compute; lower either"
+            )
         return self
 
 
@@ -256,6 +279,15 @@ class Classroom(Strict):
     servers: Annotated[int, Field(ge=1)]
     seats_per_server: Annotated[int, Field(ge=1)] = 250
     class_size: Annotated[int, Field(ge=1)] = 25
+
+    @model_validator(mode="after")
+    def _class_fits(self) -> Classroom:
+        if self.class_size > self.seats_per_server:
+            raise ValueError(
+                f"class_size ({self.class_size}) is more than seats_per_server "
+                f"({self.seats_per_server}): a class is placed on one server and must fit"
+            )
+        return self
 
 
 class RequestStep(Strict):
@@ -278,6 +310,11 @@ class ClassStep(Strict):
     in_class_service: str | None = None
     think_time: DurationSpec = ExponentialSpec(kind="exponential", mean_s=300.0)
 
+    @model_validator(mode="after")
+    def _thinks(self) -> ClassStep:
+        _check_think_time(self.think_time)
+        return self
+
 
 class GateStep(Strict):
     """Pass an admission gate (quota or waiting room); the session lasts the morning."""
@@ -298,6 +335,17 @@ class SessionStep(Strict):
     service: str
     duration: DurationSpec = ExponentialSpec(kind="exponential", mean_s=720.0)
     think_time: DurationSpec = ExponentialSpec(kind="exponential", mean_s=60.0)
+
+    @model_validator(mode="after")
+    def _thinks(self) -> SessionStep:
+        _check_think_time(self.think_time)
+        return self
+
+
+def _check_think_time(spec: Any) -> None:
+    """A think time of mean 0 would make requests without end at one instant."""
+    if not make_dist(spec).mean > 0:
+        raise ValueError("think_time must have a mean above 0 (else requests never stop)")
 
 
 def _step_kind(value: Any) -> str:

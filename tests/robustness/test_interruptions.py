@@ -1,0 +1,185 @@
+"""Ctrl-C (SIGINT) and kill -9 (SIGKILL) in the middle of an experiment, then the same
+command again: every finished run is kept, none is run twice, and the final tables are
+byte for byte those of an uninterrupted run. For ``sim sweep`` (moved here from
+tests/test_sweep.py), ``sim run --reps`` and ``sim plan``, in real subprocesses.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.robustness.conftest import SURGE, child_env, invoke, leftovers
+
+SERVERS = "services.login.servers"
+ATTEMPTS = "behaviour.max_attempts"
+
+
+def _plan_csv(data: bytes) -> list[dict]:
+    """plan.csv without the columns that count runs reused and run by this invocation."""
+    rows = list(csv.DictReader(io.StringIO(data.decode())))
+    return [{k: v for k, v in row.items() if k not in ("reused", "ran")} for row in rows]
+
+
+def _plan_json(data: bytes) -> dict:
+    plan = json.loads(data)
+    for probe in plan["probes"]:
+        del probe["reused"], probe["ran"]
+    return plan
+
+
+COMMANDS = {
+    # name: (arguments before --out, runs in all, {table: how to compare it})
+    "sweep": (
+        ["sweep", SURGE, "--vary", f"{SERVERS}=1,2,3,4", "--vary", f"{ATTEMPTS}=2,4",
+         "--reps", "1", "--jobs", "1", "--no-plots"],
+        8,
+        {"runs.csv": bytes, "variants.csv": bytes, "runs.parquet": bytes},
+    ),
+    "run --reps": (
+        ["run", SURGE, "--reps", "8", "--jobs", "1"],
+        8,
+        {"replications.csv": bytes, "summary.json": bytes, "timeseries_ci.csv": bytes},
+    ),
+    "plan": (
+        ["plan", SURGE, "--vary", f"{SERVERS}=1:8", "--target", "gave_up<=100", "--reps", "3",
+         "--jobs", "1"],
+        13,
+        {"replications.csv": bytes, "plan.csv": _plan_csv, "plan.json": _plan_json},
+    ),
+}  # fmt: skip
+
+
+def _args(name: str, out: Path) -> list[str]:
+    return [*map(str, COMMANDS[name][0]), "--out", str(out)]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    folders = {}
+    for name in COMMANDS:
+        out = tmp_path_factory.mktemp("whole") / "out"
+        result = invoke(*_args(name, out))
+        assert result.exit_code == 0, result.output
+        folders[name] = out
+    return folders
+
+
+def _default_sigint() -> None:
+    # a background job inherits SIGINT ignored, and Python then never turns it into
+    # KeyboardInterrupt: give the child the default disposition, as a terminal would
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _start(args: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sim", *args],
+        cwd=ROOT,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
+
+
+def _wait_for_runs(proc: subprocess.Popen, runs: Path, n: int) -> None:
+    deadline = time.monotonic() + 120
+    while len(list(runs.glob("*.json"))) < n:
+        assert proc.poll() is None, "the command finished before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def _check_resumed(name: str, out: Path, saved: int, reference: Path) -> None:
+    """The same command again reuses the saved runs, runs only the rest, and writes the
+    tables of an uninterrupted run."""
+    total = COMMANDS[name][1]
+    result = invoke(*_args(name, out))
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["reused"], manifest["ran_now"]) == (saved, total - saved)
+    assert len(list((out / "runs").glob("*.json"))) == total
+    for table, read in COMMANDS[name][2].items():
+        assert read((out / table).read_bytes()) == read((reference / table).read_bytes()), table
+    assert not leftovers(out)
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_an_interrupted_experiment_resumes_without_repeating_runs(
+    tmp_path, uninterrupted, name, sig
+):
+    out = tmp_path / "out"
+    proc = _start(_args(name, out))
+    runs = out / "runs"
+    _wait_for_runs(proc, runs, 2)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL), stderr
+    if sig == signal.SIGINT:
+        assert stderr.strip() == (
+            f"interrupted: finished runs are saved in {out}/runs; "
+            "run the same command again to complete it"
+        )
+    saved = sorted(runs.glob("*.json"))
+    assert 2 <= len(saved) < COMMANDS[name][1]
+    for path in saved:
+        assert json.loads(path.read_text())["key"] == path.stem  # complete JSON
+    assert not any((out / table).exists() for table in COMMANDS[name][2])
+    _check_resumed(name, out, len(saved), uninterrupted[name])
+
+
+def test_ctrl_c_in_a_terminal_stops_the_process_pool_too(tmp_path, uninterrupted):
+    """Ctrl-C in a terminal interrupts the whole process group: the command and its
+    pool's workers. It exits 130 with one message and no traceback (the workers' runs
+    in progress are dropped); the same command then completes it."""
+    out = tmp_path / "out"
+    args = _args("sweep", out)
+    args[args.index("--jobs") + 1] = "2"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", *args],
+        cwd=ROOT,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+        preexec_fn=_default_sigint,
+    )
+    _wait_for_runs(proc, out / "runs", 2)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    assert stderr.strip().startswith("interrupted: finished runs are saved")
+    saved = sorted((out / "runs").glob("*.json"))
+    assert 2 <= len(saved) < 8
+    _check_resumed("sweep", out, len(saved), uninterrupted["sweep"])
+
+
+def test_ctrl_c_during_a_single_run_keeps_the_previous_results(tmp_path):
+    """``sim run`` interrupted while simulating: one line, exit 130, and the results
+    folder of an earlier run as it was (no half-written folder beside it)."""
+    out = tmp_path / "out"
+    small = ["run", str(SURGE), "--no-dashboard", "--out", str(out)]
+    assert invoke(*small).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    proc = _start([*small, "--set", "cohorts.pupils.count=200000", "--seed", "2"])
+    time.sleep(4)  # imports done, simulating (the run takes about 15 s)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip() == "interrupted: no half-written results"
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not leftovers(tmp_path)
