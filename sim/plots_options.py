@@ -28,6 +28,7 @@ from scipy import stats
 from sim import plot_style as style
 from sim.config import clock_to_s, make_dist
 from sim.labels import axis_label
+from sim.platforms import flatten
 from sim.plot_style import (
     ATTACK_COLOUR,
     BLACK,
@@ -161,7 +162,7 @@ def timeline_figure(results: Sequence[OptionResult], baseline: Scenario) -> Figu
 
 def _mark_morning(ax, scenario: Scenario) -> None:
     """Class starts (dashed) and the windows in which attacks were scheduled (shaded)."""
-    for i, start in enumerate(lesson_starts_s(scenario)):
+    for i, start in enumerate(lesson_starts_s(flatten(scenario))):  # platform journeys
         label = CLASS_START_LABEL if i == 0 else "_nolegend_"
         ax.axvline(start, color=GREY, linestyle="--", lw=1.0, label=label, zorder=1)
     for i, (start, end) in enumerate(attack_windows(scenario)):

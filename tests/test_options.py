@@ -186,3 +186,18 @@ def test_figures_mark_the_target_the_verdicts_and_the_morning(folder):
         'attacks=[{name="f", kind="application", target="login", start="08:50", duration_min=8.0}]',
     )
     assert attack_windows(flood) == [(8 * 3600 + 50 * 60, 8 * 3600 + 58 * 60)]
+
+
+def test_the_timeline_marks_class_starts_of_platform_journeys():
+    """Cohorts on a platform follow the template's journeys (``user`` is defined there):
+    the figure reads them from the expanded scenario (6 April failed here first)."""
+    from sim.plots_options import timeline_figure
+
+    regions = scenario("regions")
+    assert any(c.platform for c in regions.cohorts)
+    t = list(np.arange(regions.start_s, regions.end_s, 60.0))
+    series = {"minute_start_s": t, "intended": [1] * len(t), "reached": [1] * len(t)}
+    baseline = study_mod.OptionResult("baseline", "", (), 1, {}, {}, None, (series,))
+    ax = timeline_figure([baseline], regions).axes[0]
+    starts = [line for line in ax.get_lines() if line.get_label() == "class start"]
+    assert starts
