@@ -20,6 +20,10 @@ LABELS = {
     "kpi.legit_lost_on_links": "legitimate requests lost on flooded links",
     "kpi.worst_unavailable_minutes": "longest outage of any service (min)",
 }
+NONE_TEXT = {  # what a missing (infinite) value means, where it has a meaning
+    "kpi.time_to_class_p95_s": "unbounded: more than 5 % never got in",
+    "kpi.time_to_class_p50_s": "unbounded: more than half never got in",
+}
 COUNT_UNITS = {  # what a count counts, where the name does not say
     "kpi.people": "people",
     "kpi.in_class": "people",

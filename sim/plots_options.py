@@ -27,7 +27,7 @@ from scipy import stats
 
 from sim import plot_style as style
 from sim.config import clock_to_s, make_dist
-from sim.labels import axis_label
+from sim.labels import NONE_TEXT, axis_label
 from sim.platforms import flatten
 from sim.plot_style import (
     ATTACK_COLOUR,
@@ -99,7 +99,7 @@ def _points(
         e = r.estimates.get(metric)
         if e is None or not math.isfinite(e.mean):
             ax.annotate(
-                "undefined (infinite)",
+                NONE_TEXT.get(metric, "undefined (infinite)"),
                 (0.02, yy),
                 xycoords=("axes fraction", "data"),
                 va="center",

@@ -18,12 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.labels import LABELS, kind_of, label  # noqa: F401  (the report's words)
-
-NONE_TEXT = {  # what a missing (infinite) value means, where it has a meaning
-    "kpi.time_to_class_p95_s": "unbounded: more than 5 % never got in",
-    "kpi.time_to_class_p50_s": "unbounded: more than half never got in",
-}
+from sim.labels import LABELS, NONE_TEXT, kind_of, label  # noqa: F401  (the report's words)
 
 CAPTIONS = {
     "dashboard.png": "The morning at a glance: arrivals, latency percentiles per service "
