@@ -122,7 +122,8 @@ def _json(path: Path) -> dict[str, Any]:
 
 def _answer(sentences: list[str], manifest: dict[str, Any]) -> str:
     """The answer in one paragraph, and a warning when runs failed (results incomplete)."""
-    text = h.paragraphs([" ".join(sentences)], "headline")
+    first, *more = " ".join(sentences).split("\n\n")  # a blank line starts a paragraph
+    text = h.paragraphs([first], "headline") + h.paragraphs(more)
     failed = manifest.get("failed") or []
     if failed:
         first = failed[0].get("error") or "unknown error"

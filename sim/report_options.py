@@ -31,15 +31,16 @@ CAUSES = {
     "fail_full": "found the class full",
 }
 SYMBOLS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
+PARAGRAPH = "\n\n"  # the answer's paragraphs: verdict, what went wrong, the options
 
 
 def options_kind(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
     """Sentences, tables and title of an options study folder."""
     study = rs.json_file(folder / "options.json")
     base, *options = study["options"]
-    said = [_baseline_sentence(study, base)]
-    said += _what_went_wrong(folder / "baseline")
-    said += _options_sentences(study, options)
+    verdict, details = _options_sentences(study, options)
+    wrong = [_baseline_sentence(study, base), *_what_went_wrong(folder / "baseline")]
+    said = [PARAGRAPH.join([" ".join(verdict), " ".join(wrong), " ".join(details)])]
     tables = _options_table(study, [base, *options])
     tables += _outage_table(folder / "baseline")
     title = f"{study['scenario']}: what went wrong, and which option would have fixed it"
@@ -116,40 +117,48 @@ def _failure_causes(path: Path) -> dict[str, int]:
     return totals
 
 
-def _options_sentences(study: dict[str, Any], options: list[dict[str, Any]]) -> list[str]:
+def _options_sentences(
+    study: dict[str, Any], options: list[dict[str, Any]]
+) -> tuple[list[str], list[str]]:
+    """The verdict first (how many options meet the target, which is best), then each
+    option's figures."""
     target = study.get("target")
     effects = {o["name"]: _effect(o) for o in options}
+    best = study.get("best")
+    chosen = next((o for o in options if o["name"] == best), None)
+    why = f" ({chosen['description']})" if chosen and chosen.get("description") else ""
     if target is None:
         listed = "; ".join(f"{name}: {text}" for name, text in effects.items())
-        said = [f"Effect of each option on the {h.label(KEY)} (against the baseline): {listed}."]
-    else:
-        metric = target["metric"]
-        goal = f"{h.label(metric)} {SYMBOLS[target['op']]} {h.fmt(metric, target['value'])}"
-        level = f"{study['confidence'] * 100:g} %"
-        met = [o for o in options if (o.get("target") or {}).get("verdict") == "holds"]
-        rest = [o for o in options if o not in met]
-        said = [f"Target: {goal}, at {level} one-sided confidence."]
-        if met:
-            said.append(
-                "Options that meet it: "
-                + "; ".join(f"{o['name']} ({_pm(o, metric)}, {effects[o['name']]})" for o in met)
-                + "."
-            )
-        else:
-            said.append("No option meets it.")
-        if rest:
-            said.append(
-                "Options that do not: "
-                + "; ".join(f"{o['name']} ({_pm(o, metric)}, {_verdict(o)})" for o in rest)
-                + "."
-            )
-    best = study.get("best")
-    if best:
-        chosen = next(o for o in options if o["name"] == best)
-        why = f": {chosen['description']}" if chosen.get("description") else ""
-        what = "meets the target best" if target else "does best"
-        said.append(f"The option that {what} is “{best}”{why}")
-    return said
+        details = [f"Effect of each option on the {h.label(KEY)} (against the baseline): {listed}."]
+        verdict = [f"Of {len(options)} options, “{best}” does best{why}."] if best else []
+        return verdict, details
+    metric = target["metric"]
+    goal = f"{h.label(metric)} {SYMBOLS[target['op']]} {h.fmt(metric, target['value'])}"
+    level = f"{study['confidence'] * 100:g} %"
+    met = [o for o in options if (o.get("target") or {}).get("verdict") == "holds"]
+    rest = [o for o in options if o not in met]
+    verdict = [
+        f"Target: {goal}, at {level} one-sided confidence. The scenario as it is misses it"
+        if (study["options"][0].get("target") or {}).get("verdict") != "holds"
+        else f"Target: {goal}, at {level} one-sided confidence. The scenario as it is meets it"
+    ]
+    verdict[0] += f"; {len(met)} of {len(options)} options meet it."
+    if chosen is not None:
+        verdict.append(f"The best is “{best}”{why}.")
+    details = []
+    if met:
+        details.append(
+            "Options that meet it: "
+            + "; ".join(f"{o['name']} ({_pm(o, metric)}, {effects[o['name']]})" for o in met)
+            + "."
+        )
+    if rest:
+        details.append(
+            "Options that do not: "
+            + "; ".join(f"{o['name']} ({_pm(o, metric)}, {_verdict(o)})" for o in rest)
+            + "."
+        )
+    return verdict, details
 
 
 def _effect(option: dict[str, Any]) -> str:
