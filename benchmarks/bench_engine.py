@@ -68,6 +68,8 @@ import numpy as np
 import simpy
 from scipy import stats
 
+from sim.model.population import expected_people  # the workload has sources only
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_default import CODE, machine, peak_rss_mib
 
@@ -91,20 +93,6 @@ ALPHA = 0.01  # per statistic; five statistics, so about 5 % of false FAILs over
 
 
 # ---------------------------------------------------------------- the workload
-
-
-def expected_people(scenario: Scenario) -> float:
-    """Expected arrivals of the scenario's sources (piecewise-constant Poisson rates)."""
-    total = 0.0
-    for source in scenario.sources:
-        if source.rate_per_s is not None:
-            total += source.rate_per_s * (scenario.end_s - scenario.start_s)
-            continue
-        starts = [max(clock_to_s(p.start), scenario.start_s) for p in source.rates]
-        ends = [*starts[1:], scenario.end_s]
-        for piece, a, b in zip(source.rates, starts, ends, strict=True):
-            total += piece.rate_per_s * max(0.0, min(b, scenario.end_s) - a)
-    return total
 
 
 def workload(people: int, path: Path = SCENARIO) -> Scenario:
