@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import simpy
 
 from sim import analysis
 from sim.config import Scenario
 from sim.model.attacks import Wave
 from sim.model.build import build
+from sim.model.kernel import Environment
 from sim.model.trace import Trace
 from sim.monitor import Recorder, ServiceSeries
 from sim.platforms import flatten
@@ -70,12 +70,12 @@ def run(
     seed = scenario.seed if seed is None else seed
     wall0 = time.perf_counter()
     source, scenario = scenario, flatten(scenario)
-    env = simpy.Environment(initial_time=scenario.start_s)
+    env = Environment(initial_time=scenario.start_s)
     recorder = Recorder(scenario.start_s, scenario.end_s, 60.0 * scenario.measure.warmup_min)
     model = build(env, scenario, Streams(seed, replication), recorder)
     kept = _attach_trace(model.platform.services) if trace else None
     _simulate(model, progress)
-    events = next(env._eid) - len(env._queue)  # scheduled minus still pending
+    events = next(env._eid) - env.pending()  # scheduled minus still pending
     services = recorder.finish()
     for name, service in model.platform.services.items():
         services[name].in_system_at_end = service.in_system()

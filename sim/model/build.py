@@ -25,7 +25,16 @@ from sim.config import (
 )
 from sim.dists import Exponential, Sampler, UniformSampler
 from sim.model.classrooms import Klass
-from sim.model.people import Habits, Person, PersonTable, World, flush_live, habits_from, journey
+from sim.model.kernel import walk_from_the_start
+from sim.model.people import (
+    Habits,
+    Person,
+    PersonTable,
+    World,
+    flush_live,
+    habits_from,
+    start_journey,
+)
 from sim.model.platform import Platform, build_platform
 from sim.model.population import Population, build_population
 from sim.monitor import Recorder
@@ -75,13 +84,13 @@ def build(
     habits = [
         _habits(scenario, group.behaviour, index, streams) for index, group in enumerate(groups)
     ]
-    env.process(_cohort_arrivals(world, scenario, population, habits))
+    walk_from_the_start(env, _cohort_arrivals(world, scenario, population, habits))
     for offset, source in enumerate(scenario.sources):
         index = len(scenario.cohorts) + offset
         rng = streams.get(Stream.ARRIVALS, 1 + offset)
         first_address = population.n_addresses
-        env.process(
-            _open_arrivals(world, scenario, source, index, habits[index], rng, first_address)
+        walk_from_the_start(
+            env, _open_arrivals(world, scenario, source, index, habits[index], rng, first_address)
         )
     return Model(env, scenario, world, population, platform, len(population.intended))
 
@@ -147,7 +156,7 @@ def _cohort_arrivals(world: World, scenario: Scenario, pop: Population, habits: 
             if t > env.now:
                 yield env.timeout(t - env.now)
             person = Person(pid, roles[g], habits[g], klass, address)
-            env.process(journey(world, person, steps[g], class_start))
+            start_journey(world, person, steps[g], class_start)
 
 
 def _open_arrivals(
@@ -183,4 +192,4 @@ def _open_arrivals(
             pid = world.table.add(group, t, t)
             world.recorder.count("intended", t)
             person = Person(pid, source.role, habits, -1, first_address + pid)
-            env.process(journey(world, person, steps, t))
+            start_journey(world, person, steps, t)

@@ -37,6 +37,7 @@ from sim.config import (
 from sim.dists import Sampler, UniformSampler
 from sim.model.classrooms import Classroom, Klass
 from sim.model.defences import Gate
+from sim.model.kernel import Walk, call_later
 from sim.model.services import Outcome, Service
 from sim.monitor import FAIL_CAUSES, Recorder
 
@@ -204,6 +205,11 @@ class Person:
         self.streak = 0  # failures in a row, for the circuit breaker
         self.reached = False  # got through (in class, or into a session)
         self.sessions: list[Gate] = []  # admission gates passed, released at the end
+
+
+def start_journey(world: World, person: Person, steps: list, class_start: float) -> None:
+    """`person` sets off now on their morning (see :func:`journey`)."""
+    Walk(journey(world, person, steps, class_start)).resume()
 
 
 def journey(world: World, person: Person, steps: list, class_start: float):
@@ -375,8 +381,9 @@ def _every_think_time(
     Driven by callbacks rather than a generator: people in class or in a session are
     the most numerous sleepers of a morning, and a callback is cheaper to wake.
     """
-    done = world.env.event()
-    _Ticker(world.env, person, service, think, end, done).tick()
+    env = world.env
+    done = env.timeout(max(0.0, end - env.now))
+    _Ticker(env, person, service, think, end).tick()
     return done
 
 
@@ -385,24 +392,19 @@ class _Ticker:
     that refers to itself: a self-referencing closure is a reference cycle, which only
     the cyclic garbage collector frees, and a national morning makes millions of them."""
 
-    __slots__ = ("done", "end", "env", "person", "service", "think")
+    __slots__ = ("end", "env", "person", "service", "think")
 
-    def __init__(self, env, person, service, think, end, done) -> None:
+    def __init__(self, env, person, service, think, end) -> None:
         self.env, self.person, self.service = env, person, service
-        self.think, self.end, self.done = think, end, done
+        self.think, self.end = think, end
 
-    def tick(self, event: simpy.Event | None = None) -> None:
+    def tick(self, event: object = None) -> None:
         env, person = self.env, self.person
         if event is not None and self.service is not None:
             self.service.submit(person.habits.patience(), person.address, person.role, silent=True)
         pause = self.think()
-        if env.now + pause >= self.end:
-            env.timeout(self.end - env.now).callbacks.append(self.finish)
-        else:
-            env.timeout(pause).callbacks.append(self.tick)
-
-    def finish(self, _event: simpy.Event) -> None:
-        self.done.succeed()
+        if env.now + pause < self.end:
+            call_later(env, pause, self.tick)
 
 
 def _reach(world: World, person: Person) -> None:

@@ -16,9 +16,10 @@ grows past a threshold: everything queued or in the oven is lost, the counter re
 after a restart time, and the load balancer keeps sending people to it until it notices,
 a detection delay later.
 
-This is the hot path of the simulator, so requests are driven by callbacks on SimPy
-events, not by a process per request: submitting costs one event for the reply, one for
-the completion and, when the client may give up first, one for the patience timer.
+This is the hot path of the simulator, so requests are driven by callbacks, not by a
+process per request: submitting costs one SimPy event for the reply (the client's process
+waits for it), one cheap call (:func:`sim.model.kernel.call_later`) for the completion
+and, when the client may give up first, one for the patience timer.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from heapq import heapify, heappop, heappush
 
 import simpy
 
 from sim.dists import Sampler, UniformSampler
+from sim.model.kernel import Call, call_later
 from sim.model.trace import Trace
 from sim.monitor import ServiceRecord, bucket_of
 
@@ -209,6 +212,10 @@ def usl_slowdown(alpha: float, beta: float) -> Callable[[int], float]:
     return lambda n: 1.0 + alpha * (n - 1) + beta * n * (n - 1)
 
 
+SCAN_AT_MOST = 16
+"""Up to this many servers, the least loaded one is found by a scan (cheaper than a heap)."""
+
+
 class Service:
     """A pool of servers behind a load balancer; see the module docstring."""
 
@@ -255,6 +262,9 @@ class Service:
         self.trace: Trace | None = None  # set by the runner for `sim run --trace`
         self.index = -1  # this service's number in the trace
         self._next = 0
+        # least loaded among many servers: a heap of (load, server index), updated at each
+        # change of load and cleaned lazily, instead of a scan of every server per request
+        self._by_load: list[tuple[int, int]] | None = None
         for _ in range(servers):
             self.add_server()
 
@@ -290,7 +300,7 @@ class Service:
             if verdict is Outcome.TIMEOUT:  # lost on a saturated link: no answer ever
                 record.lost[minute] += 1
                 if patience < math.inf:
-                    env.timeout(patience, request).callbacks.append(self._on_patience)
+                    call_later(env, patience, self._on_patience, request)
                 return reply
         if self.priority is not None:
             request.high = self.priority.applies(role, now)
@@ -312,7 +322,7 @@ class Service:
         else:
             self._enqueue(server, request, now)
         if patience < math.inf:
-            env.timeout(patience, request).callbacks.append(self._on_patience)
+            call_later(env, patience, self._on_patience, request)
         return reply
 
     def submit_attack(self, count: int, cost: float, until: float, rate: float) -> None:
@@ -360,11 +370,11 @@ class Service:
         server.refill_armed = True
         gap = self._pending_gap * self.attack_gaps()
 
-        def refill(_event: simpy.Event) -> None:
+        def refill(_event: Call) -> None:
             server.refill_armed = False
             self._refill(server, self.env.now)
 
-        self.env.timeout(gap).callbacks.append(refill)
+        call_later(self.env, gap, refill)
 
     def _servers_by_room(self) -> list[Server]:
         """Servers the balancer would use, least loaded first."""
@@ -392,6 +402,7 @@ class Service:
             if tail is not None and tail.reply is None and tail.cost == self._pending_cost:
                 tail.weight += room  # one more run of identical requests
                 server.live_queued += room
+                self._load_changed(server)
                 self.record.queue.change(now, room)
             else:
                 request = Request(None, now, math.inf, weight=room, cost=self._pending_cost)
@@ -404,6 +415,8 @@ class Service:
         if len(servers) == 1:
             server = servers[0]
             return None if server.detected_down else server
+        if self._by_load is not None:
+            return self._least_loaded()
         if self.dispatch == "least_loaded":
             best, best_load = None, math.inf
             for server in servers:
@@ -425,7 +438,34 @@ class Service:
                 return server
         return next((s for s in servers if not s.detected_down), None)
 
-    def _on_patience(self, event: simpy.Event) -> None:
+    def _least_loaded(self) -> Server | None:
+        """The server a scan would pick (least loaded, then lowest index), from the heap.
+
+        Every server that is not known to be down has its current (load, index) in the
+        heap; entries that no longer match their server are dropped when they surface.
+        """
+        by_load, servers = self._by_load, self.servers
+        if len(by_load) > 4 * len(servers) + 64:  # too many stale entries: start afresh
+            by_load = self._rebuild_by_load()
+        while by_load:
+            load, index = by_load[0]
+            server = servers[index]
+            if not server.detected_down and server.busy + server.live_queued == load:
+                return server
+            heappop(by_load)
+        return None
+
+    def _rebuild_by_load(self) -> list[tuple[int, int]]:
+        by_load = [(s.busy + s.live_queued, s.index) for s in self.servers if not s.detected_down]
+        heapify(by_load)
+        self._by_load = by_load
+        return by_load
+
+    def _load_changed(self, server: Server) -> None:
+        if self._by_load is not None:
+            heappush(self._by_load, (server.busy + server.live_queued, server.index))
+
+    def _on_patience(self, event: Call) -> None:
         request: Request = event.value
         if request.done or (self.wait_only and request.started):
             return
@@ -435,6 +475,7 @@ class Service:
         server = request.server
         if server is not None and not request.started and self.drop_abandoned:
             server.live_queued -= 1
+            self._load_changed(server)
             self.record.queue.change(now, -1)
             self.record.dropped[self._minute(now)] += 1
         self._end(request, now, Outcome.TIMEOUT)
@@ -453,6 +494,8 @@ class Service:
     def _enqueue(self, server: Server, request: Request, now: float) -> None:
         (server.queue_high if request.high else server.queue).append(request)
         server.live_queued += request.weight
+        if self._by_load is not None:
+            heappush(self._by_load, (server.busy + server.live_queued, server.index))
         request.server = server
         self.record.queue.change(now, request.weight)
         if self.crash is not None and server.live_queued > self.crash.backlog_above:
@@ -461,6 +504,8 @@ class Service:
     def _start(self, server: Server, request: Request, now: float) -> float:
         """Begin serving `request`; return the time it will complete."""
         server.busy += 1
+        if self._by_load is not None:
+            heappush(self._by_load, (server.busy + server.live_queued, server.index))
         server.in_service[request] = None
         request.server = server
         request.started = True
@@ -479,10 +524,10 @@ class Service:
             duration = self.service_time()
         if self.slowdown is not None:
             duration *= self.slowdown(server.busy)
-        self.env.timeout(duration, request).callbacks.append(self._on_complete)
+        call_later(self.env, duration, self._on_complete, request)
         return now + duration
 
-    def _on_complete(self, event: simpy.Event) -> None:
+    def _on_complete(self, event: Call) -> None:
         request: Request = event.value
         server = request.server
         if request.epoch != server.epoch:
@@ -491,6 +536,8 @@ class Service:
         record = self.record
         minute = self._minute(now)
         server.busy -= 1
+        if self._by_load is not None:
+            heappush(self._by_load, (server.busy + server.live_queued, server.index))
         server.in_service.pop(request, None)
         record.busy.change(now, -1)
         if request.reply is None:
@@ -549,6 +596,7 @@ class Service:
         lost = [*server.in_service, *server.queue_high, *server.queue]
         server.busy = 0
         server.live_queued = 0
+        self._load_changed(server)
         server.in_service.clear()
         server.queue.clear()
         server.queue_high.clear()
@@ -574,6 +622,7 @@ class Service:
         now = self.env.now
         server.up = True
         server.detected_down = False
+        self._load_changed(server)
         self.record.up_workers.change(now, server.workers)
         self.record.servers_up.change(now, 1)
         self.record.servers_down.change(now, -1)
@@ -583,6 +632,8 @@ class Service:
         """Bring one more server into the pool (at build time, or by an autoscaler)."""
         server = Server(len(self.servers), self.workers_per_server, self.backlog_per_server)
         self.servers.append(server)
+        if self.dispatch == "least_loaded" and len(self.servers) > SCAN_AT_MOST:
+            self._rebuild_by_load()
         now = self.env.now
         self.record.up_workers.change(now, server.workers)
         self.record.servers_up.change(now, 1)
