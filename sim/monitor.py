@@ -80,7 +80,13 @@ class Level:
         last = self.last_t
         if now > last:
             if self.level:
-                self._accumulate(last, now)
+                origin = self.origin
+                m = int((last - origin) // 60)
+                if m == int((now - origin) // 60):  # within one minute: the usual case
+                    if m < len(self.areas):
+                        self.areas[m] += self.level * (now - last)
+                else:
+                    self._accumulate(last, now)
             else:
                 self.zero_time += now - last
         self.last_t = now
@@ -206,6 +212,7 @@ class Recorder:
         self.start = start
         self.end = end
         self.n_minutes = max(1, math.ceil((end - start) / 60))
+        self._last_minute = self.n_minutes - 1
         self.warmup_end = start + warmup_s
         self.services: dict[str, ServiceRecord] = {}
         self.counters = {name: [0] * self.n_minutes for name in PEOPLE_COUNTERS}
@@ -213,7 +220,7 @@ class Recorder:
 
     def minute(self, now: float) -> int:
         m = int((now - self.start) // 60)
-        return m if m < self.n_minutes else self.n_minutes - 1
+        return m if m < self._last_minute else self._last_minute
 
     def add_service(self, name: str, capacity: int) -> ServiceRecord:
         record = ServiceRecord(name, capacity, self.start, self.n_minutes, self.warmup_end)

@@ -178,6 +178,7 @@ def _open_arrivals(
     bounds = [t for t, _ in pieces[1:]] + [math.inf]
     gaps = Sampler(Exponential(1.0), rng)
     steps = scenario.journeys[source.journey]
+    end = scenario.end_s  # a property that parses a clock time: not in the loop
     t = env.now
     for (piece_start, rate), piece_end in zip(pieces, bounds, strict=True):
         t = max(t, piece_start)
@@ -185,7 +186,7 @@ def _open_arrivals(
             t_next = t + gaps() / rate
             if t_next >= piece_end:
                 break  # memoryless: draw afresh at the next rate change
-            if t_next >= scenario.end_s:
+            if t_next >= end:
                 return
             yield env.timeout(t_next - env.now)
             t = t_next

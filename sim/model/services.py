@@ -246,6 +246,8 @@ class Service:
         self.servers: list[Server] = []
         self.service_time = service_time
         self.record = record
+        self._origin = record.origin
+        self._last_minute = len(record.arrivals) - 1
         self.drop_abandoned = drop_abandoned
         self.wait_only = patience_covers == "wait"
         self.dispatch = dispatch
@@ -557,8 +559,10 @@ class Service:
             record.response_sum += response
         if request.done:
             record.wasted[minute] += 1
-        else:  # in time: a late answer would have met the patience timer first
+        elif request.reply is not SILENT:  # in time: a late one met the patience timer
             self._end(request, now, Outcome.SERVED)
+        else:
+            request.done = True
 
     def _pull(self, server: Server, now: float) -> None:
         """Start the next queued request, skipping those dropped after their client left."""
@@ -640,10 +644,9 @@ class Service:
         return server
 
     def _minute(self, now: float) -> int:
-        record = self.record
-        m = int((now - record.origin) // 60)
-        n = len(record.arrivals)
-        return m if m < n else n - 1
+        """The record's minute bin of time `now` (the last bin for later times)."""
+        m = int((now - self._origin) // 60)
+        return m if m < self._last_minute else self._last_minute
 
     # -- inspection ------------------------------------------------------------
 
