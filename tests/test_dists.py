@@ -35,10 +35,10 @@ from sim.dists import (
     Gamma,
     Lognormal,
     Never,
-    Sampler,
     Sequence,
     Uniform,
-    UniformSampler,
+    sampler,
+    uniform_sampler,
 )
 
 N = 200_000  # a multiple of every Sequence length below, so its cycles are whole
@@ -154,14 +154,14 @@ def test_sampler_stream_does_not_depend_on_block_size(dist: dists.Distribution) 
     n = 3000
     reference = dist.sample(np.random.default_rng(SEED), n).tolist()
     for block in (1, 7, 1000, 1024, 4096):
-        sampler = Sampler(dist, np.random.default_rng(SEED), block)
-        assert [sampler() for _ in range(n)] == reference, f"block {block}"
+        draw = sampler(dist, np.random.default_rng(SEED), block)
+        assert [draw() for _ in range(n)] == reference, f"block {block}"
 
 
 def test_sampler_is_reproducible_and_draws_from_its_own_generator() -> None:
-    a = Sampler(Lognormal(20.0, 1.0), np.random.default_rng(1))
-    b = Sampler(Lognormal(20.0, 1.0), np.random.default_rng(1))
-    c = Sampler(Lognormal(20.0, 1.0), np.random.default_rng(2))
+    a = sampler(Lognormal(20.0, 1.0), np.random.default_rng(1))
+    b = sampler(Lognormal(20.0, 1.0), np.random.default_rng(1))
+    c = sampler(Lognormal(20.0, 1.0), np.random.default_rng(2))
     first = [a() for _ in range(2500)]
     assert first == [b() for _ in range(2500)]
     assert first != [c() for _ in range(2500)]
@@ -169,8 +169,8 @@ def test_sampler_is_reproducible_and_draws_from_its_own_generator() -> None:
 
 
 def test_uniform_sampler_is_standard_uniform() -> None:
-    sampler = UniformSampler(np.random.default_rng(SEED))
-    x = np.array([sampler() for _ in range(20_000)])
+    draw = uniform_sampler(np.random.default_rng(SEED))
+    x = np.array([draw() for _ in range(20_000)])
     assert x.min() >= 0.0 and x.max() < 1.0
     assert abs(x.mean() - 0.5) <= Z * math.sqrt(1 / 12 / len(x))
 
@@ -178,8 +178,8 @@ def test_uniform_sampler_is_standard_uniform() -> None:
 @pytest.mark.parametrize("block", [1, 2, 3, 4, 5, 1024])
 def test_sequence_cycles_from_the_start_whatever_the_block(block: int) -> None:
     values = (1.0, 2.0, 3.0)
-    sampler = Sampler(Sequence(values), np.random.default_rng(0), block)
-    assert [sampler() for _ in range(10)] == [1.0, 2.0, 3.0] * 3 + [1.0]
+    draw = sampler(Sequence(values), np.random.default_rng(0), block)
+    assert [draw() for _ in range(10)] == [1.0, 2.0, 3.0] * 3 + [1.0]
     # the vectorised form restarts at the first value too, for any n
     assert Sequence(values).sample(np.random.default_rng(0), 4).tolist() == [1.0, 2.0, 3.0, 1.0]
 
@@ -197,8 +197,8 @@ def test_never_is_infinite() -> None:
     assert never.mean == math.inf
     assert math.isnan(never.variance)
     assert np.all(np.isposinf(never.sample(np.random.default_rng(0), 5000)))
-    sampler = Sampler(never, np.random.default_rng(0), block=16)
-    assert all(sampler() == math.inf for _ in range(100))
+    draw = sampler(never, np.random.default_rng(0), block=16)
+    assert all(draw() == math.inf for _ in range(100))
 
 
 # ---------------------------------------------------------------- make_dist

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import simpy
 
-from sim.dists import Deterministic, Sampler, Sequence
+from sim.dists import Deterministic, Sequence, sampler
 from sim.model.people import Fate
 from sim.model.services import Outcome, Service
 from sim.monitor import Recorder
@@ -74,14 +74,14 @@ def test_patience_covering_wait_only_lets_b_through():
 def _service(env, workers, backlog, times, patience_covers="response", servers=1, drop=False):
     recorder = Recorder(0.0, 100.0)
     record = recorder.add_service("s", servers * workers)
-    sampler = Sampler(Sequence(tuple(times)), np.random.default_rng(0))
+    draw = sampler(Sequence(tuple(times)), np.random.default_rng(0))
     service = Service(
         env,
         "s",
         servers,
         workers,
         backlog,
-        sampler,
+        draw,
         record,
         patience_covers=patience_covers,
         drop_abandoned=drop,
@@ -121,5 +121,5 @@ def test_least_loaded_dispatch_fills_idle_servers_first():
 
 
 def test_deterministic_sampler_is_constant():
-    sampler = Sampler(Deterministic(0.25), np.random.default_rng(1), block=4)
-    assert [sampler() for _ in range(10)] == [0.25] * 10
+    draw = sampler(Deterministic(0.25), np.random.default_rng(1), block=4)
+    assert [draw() for _ in range(10)] == [0.25] * 10

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import simpy
 
-from sim.dists import Deterministic, Sampler
+from sim.dists import Deterministic, sampler
 from sim.model.defences import RateLimiter
 from sim.model.services import CrashPolicy, Outcome, Service
 from sim.monitor import Recorder
@@ -60,12 +60,12 @@ def test_a_retry_budget_breaks_the_storm():
 
 def _service(env, crash=None, workers=1, backlog=10, servers=1, times=1.0):
     record = Recorder(0.0, 600.0).add_service("s", servers * workers)
-    sampler = Sampler(Deterministic(times), np.random.default_rng(0))
-    return Service(env, "s", servers, workers, backlog, sampler, record, crash=crash), record
+    draw = sampler(Deterministic(times), np.random.default_rng(0))
+    return Service(env, "s", servers, workers, backlog, draw, record, crash=crash), record
 
 
 def _restart(seconds):
-    return Sampler(Deterministic(seconds), np.random.default_rng(0))
+    return sampler(Deterministic(seconds), np.random.default_rng(0))
 
 
 def test_a_crash_fails_queued_and_in_progress_requests():
@@ -283,10 +283,10 @@ def test_a_circuit_breaker_makes_fewer_attempts():
 def test_service_time_grows_with_concurrency_beyond_the_knee():
     env = simpy.Environment()
     record = Recorder(0.0, 600.0).add_service("s", 8)
-    sampler = Sampler(Deterministic(1.0), np.random.default_rng(0))
+    draw = sampler(Deterministic(1.0), np.random.default_rng(0))
     from sim.model.services import linear_slowdown
 
-    service = Service(env, "s", 1, 8, 0, sampler, record, slowdown=linear_slowdown(2, 0.5))
+    service = Service(env, "s", 1, 8, 0, draw, record, slowdown=linear_slowdown(2, 0.5))
     done = []
     for _ in range(4):
         service.submit(100.0).callbacks.append(lambda e: done.append(env.now))

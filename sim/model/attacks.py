@@ -32,7 +32,7 @@ import numpy as np
 import simpy
 
 from sim.config import AttackGenerator, AttackWave, Scenario, clock_to_s, make_dist
-from sim.dists import Exponential, Sampler
+from sim.dists import Exponential, sampler
 from sim.model.defences import EdgeLink, Scrubber
 from sim.model.services import Service
 
@@ -118,7 +118,7 @@ def application_flood(
     if wave.rate_per_s <= 0:
         return
     batch = batch_size(wave.rate_per_s)
-    gaps = Sampler(Exponential(batch / wave.rate_per_s), rng)
+    gaps = sampler(Exponential(batch / wave.rate_per_s), rng)
     t = env.now + gaps()
     while t < wave.end:
         yield env.timeout(t - env.now)

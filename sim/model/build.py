@@ -23,7 +23,7 @@ from sim.config import (
     clock_to_s,
     make_dist,
 )
-from sim.dists import Exponential, Sampler, UniformSampler
+from sim.dists import Draw, Exponential, sampler, uniform_sampler
 from sim.model.classrooms import Klass
 from sim.model.kernel import walk_from_the_start
 from sim.model.people import (
@@ -102,25 +102,25 @@ def _think_samplers(scenario: Scenario, streams: Streams) -> dict[int, Any]:
     for index, step in enumerate(s for steps in scenario.journeys.values() for s in steps):
         rng = streams.get(Stream.THINK, index)
         if isinstance(step, ClassStep):
-            samplers[id(step)] = Sampler(make_dist(step.think_time), rng)
+            samplers[id(step)] = sampler(make_dist(step.think_time), rng)
         elif isinstance(step, SessionStep):
             samplers[id(step)] = SessionSamplers(
-                Sampler(make_dist(step.duration), rng),
-                Sampler(make_dist(step.think_time), streams.get(Stream.THINK, index, 1)),
+                sampler(make_dist(step.duration), rng),
+                sampler(make_dist(step.think_time), streams.get(Stream.THINK, index, 1)),
             )
     return samplers
 
 
 @dataclass(frozen=True)
 class SessionSamplers:
-    duration: Sampler
-    think: Sampler
+    duration: Draw
+    think: Draw
 
 
 def _habits(scenario: Scenario, own: Behaviour | None, index: int, streams: Streams) -> Habits:
     behaviour = own or scenario.behaviour
-    patience = Sampler(make_dist(behaviour.patience), streams.get(Stream.PATIENCE, index))
-    return habits_from(behaviour, patience, UniformSampler(streams.get(Stream.RETRY, index)))
+    patience = sampler(make_dist(behaviour.patience), streams.get(Stream.PATIENCE, index))
+    return habits_from(behaviour, patience, uniform_sampler(streams.get(Stream.RETRY, index)))
 
 
 def _count_intended(recorder: Recorder, intended: np.ndarray) -> None:
@@ -176,7 +176,7 @@ def _open_arrivals(
         else [(clock_to_s(p.start), p.rate_per_s) for p in source.rates]
     )
     bounds = [t for t, _ in pieces[1:]] + [math.inf]
-    gaps = Sampler(Exponential(1.0), rng)
+    gaps = sampler(Exponential(1.0), rng)
     steps = scenario.journeys[source.journey]
     end = scenario.end_s  # a property that parses a clock time: not in the loop
     t = env.now

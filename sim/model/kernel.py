@@ -1,4 +1,4 @@
-"""SimPy's environment with a calendar in front of its event heap.
+"""The event kernel: SimPy's environment, made fast for millions of people.
 
 A national morning keeps millions of events pending at once: everyone in a class or a
 session has a next request scheduled. SimPy keeps them all in one binary heap, and at
@@ -7,20 +7,24 @@ of memory, so the heap alone costs several microseconds per event (measured in
 ``benchmarks/README.md``: 1.5 µs per push and pop with 50,000 pending, 5.7 µs with
 5,000,000).
 
-Here an event due within the current *slot* (one second of simulated time by default)
-goes to SimPy's heap as before; a later one is parked, unsorted, in the list of its slot
-(an append). When the heap runs dry, the earliest slot's list becomes the heap. Events
-keep SimPy's sort key (time, priority, insertion number), so they are processed in
-exactly the order of :class:`simpy.Environment`: same events, same order, same results;
-only the heap stays small (the events of one slot). This is the calendar queue of Brown
-(1988), reduced to what an event list sorted by a heap needs.
+Here the time line is cut into *slots* (one second of simulated time by default). An
+event due in a later slot is parked, unsorted, in the list of its slot (an append). When
+the current slot is used up, the next one is sorted once and handed out from its end;
+events scheduled into the current slot meanwhile (replies, short services) go to a
+small heap, merged with the sorted slot by comparing the two heads. Events keep SimPy's
+sort key (time, priority, insertion number), so they are processed in exactly the order
+of :class:`simpy.Environment`: same events, same order, same results. This is the
+calendar queue of Brown (1988), reduced to what SimPy's event list needs.
+
+Also here: :func:`call_later` (a callback after a delay, without a SimPy event) and
+:class:`Walk` (a generator driven by SimPy events, without a SimPy process).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from heapq import heapify, heappop, heappush
+from heapq import heappop, heappush
 
 import simpy
 from simpy.core import BoundClass, EmptySchedule, StopSimulation
@@ -49,9 +53,12 @@ class Environment(simpy.Environment):
             if type(attribute) is BoundClass:
                 setattr(self, name, getattr(self, name))
         self._slot_s = slot_s
-        self._horizon = (math.floor(initial_time / slot_s) + 1) * slot_s  # heap: before it
+        self._horizon = (math.floor(initial_time / slot_s) + 1) * slot_s  # current slot's end
+        self._due: list = []  # the current slot's events, sorted latest first
         self._slots: dict[int, list] = {}  # slot number -> its events, unsorted
         self._slot_numbers: list[int] = []  # a heap of the keys of _slots
+        # self._queue (SimPy's heap) holds the events scheduled into the current slot
+        # after it was opened
 
     def schedule(self, event: Event, priority: EventPriority = NORMAL, delay: float = 0) -> None:
         at = self._now + delay
@@ -69,11 +76,16 @@ class Environment(simpy.Environment):
 
     def step(self) -> None:
         """Process the next event: :meth:`simpy.Environment.step`, with the calendar."""
-        if not self._queue:
-            if not self._slot_numbers:
-                raise EmptySchedule
-            self._open_next_slot()
-        self._now, _, _, event = heappop(self._queue)
+        due, near = self._due, self._queue
+        if due and not (near and near[0] < due[-1]):
+            entry = due.pop()
+        elif near:
+            entry = heappop(near)
+        elif self._slot_numbers:
+            entry = self._open_next_slot().pop()
+        else:
+            raise EmptySchedule
+        self._now, _, _, event = entry
         self._fire(event)
 
     def _fire(self, event: Event) -> None:
@@ -123,14 +135,18 @@ class Environment(simpy.Environment):
         """:meth:`step` until an exception ends the run: the hottest loop of the
         simulator, so the usual case (an event that succeeded) is written out here."""
         fire = self._fire
-        queue = self._queue
+        due, near = self._due, self._queue
         while True:
-            if not queue:
-                if not self._slot_numbers:
-                    raise EmptySchedule
-                self._open_next_slot()
-                queue = self._queue
-            self._now, _, _, event = heappop(queue)
+            if due and not (near and near[0] < due[-1]):
+                entry = due.pop()
+            elif near:
+                entry = heappop(near)
+            elif self._slot_numbers:
+                due = self._open_next_slot()
+                entry = due.pop()
+            else:
+                raise EmptySchedule
+            self._now, _, _, event = entry
             callbacks = event.callbacks
             if len(callbacks) == 1 and event._ok:
                 event.callbacks = None
@@ -143,24 +159,28 @@ class Environment(simpy.Environment):
             else:
                 fire(event)
 
-    def _open_next_slot(self) -> None:
-        """The heap is empty: the earliest parked slot becomes the heap."""
+    def _open_next_slot(self) -> list:
+        """The current slot is used up: sort the next one (latest first) and open it."""
         number = heappop(self._slot_numbers)
-        queue = self._slots.pop(number)
-        heapify(queue)
-        self._queue = queue
+        due = self._slots.pop(number)
+        due.sort(reverse=True)
+        self._due = due
         self._horizon = math.inf if number == _FAR_SLOT else (number + 1) * self._slot_s
+        return due
 
     def peek(self) -> float:
-        if self._queue:
-            return self._queue[0][0]
+        heads = [self._queue[0][0]] if self._queue else []
+        if self._due:
+            heads.append(self._due[-1][0])
+        if heads:
+            return min(heads)
         if self._slot_numbers:
             return min(self._slots[self._slot_numbers[0]])[0]
         return math.inf
 
     def pending(self) -> int:
         """Events scheduled and not yet processed."""
-        return len(self._queue) + sum(map(len, self._slots.values()))
+        return len(self._queue) + len(self._due) + sum(map(len, self._slots.values()))
 
 
 class Call:

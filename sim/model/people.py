@@ -34,7 +34,7 @@ from sim.config import (
     RetryBudget,
     SessionStep,
 )
-from sim.dists import Sampler, UniformSampler
+from sim.dists import Draw
 from sim.model.classrooms import Classroom, Klass
 from sim.model.defences import Gate
 from sim.model.kernel import Walk, call_later
@@ -115,11 +115,11 @@ class PersonTable:
 class Habits:
     """A behaviour turned into samplers: how long one waits, whether and when one retries."""
 
-    patience: Sampler
+    patience: Draw
     retry_probability: float
     max_attempts: int
     backoff: Any  # config backoff spec
-    uniform: UniformSampler
+    uniform: Draw
     budget: SharedBudget | None = None
     breaker: CircuitBreaker | None = None
 
@@ -133,7 +133,7 @@ class Habits:
         return delay * self.uniform()  # full jitter
 
 
-def habits_from(behaviour: Behaviour, patience: Sampler, uniform: UniformSampler) -> Habits:
+def habits_from(behaviour: Behaviour, patience: Draw, uniform: Draw) -> Habits:
     return Habits(
         patience,
         behaviour.retry_probability,
@@ -374,7 +374,7 @@ def _follow_lesson(world: World, person: Person, step: ClassStep, lesson_end: fl
 
 
 def _every_think_time(
-    world: World, person: Person, service: Service | None, think: Sampler, end: float
+    world: World, person: Person, service: Service | None, think: Draw, end: float
 ) -> simpy.Event:
     """An event that fires at `end`; until then, a silent request every think time.
 

@@ -10,7 +10,7 @@ import simpy
 
 from sim.config import Scenario, UslSlowdown, clock_to_s, make_dist
 from sim.config import Service as ServiceSpec
-from sim.dists import Exponential, Sampler, UniformSampler
+from sim.dists import Exponential, sampler, uniform_sampler
 from sim.model import attacks
 from sim.model.classrooms import Classroom
 from sim.model.defences import EdgeLink, Gate, RateLimiter, Scrubber, autoscaler
@@ -78,16 +78,16 @@ def _service(
         spec.servers,
         spec.workers_per_server,
         spec.backlog_per_server,
-        Sampler(make_dist(spec.service_time), streams.get(Stream.SERVICE, index)),
+        sampler(make_dist(spec.service_time), streams.get(Stream.SERVICE, index)),
         record,
         drop_abandoned=spec.drop_abandoned,
         patience_covers=scenario.behaviour.patience_covers,
         dispatch=spec.dispatch,
-        routing=UniformSampler(streams.get(Stream.ROUTING, index)),
+        routing=uniform_sampler(streams.get(Stream.ROUTING, index)),
         slowdown=_slowdown(spec),
         crash=_crash(spec, streams, index),
         guards=_guards(env, spec, links, streams, index),
-        attack_gaps=Sampler(Exponential(1.0), streams.get(Stream.ATTACKS, 2, index)),
+        attack_gaps=sampler(Exponential(1.0), streams.get(Stream.ATTACKS, 2, index)),
         priority=Priority(
             set(spec.priority.roles),
             clock_to_s(spec.priority.start),
@@ -109,7 +109,7 @@ def _slowdown(spec: ServiceSpec):
 def _crash(spec: ServiceSpec, streams: Streams, index: int) -> CrashPolicy | None:
     if spec.crash is None:
         return None
-    restart = Sampler(make_dist(spec.crash.restart), streams.get(Stream.SERVICE, index, 1))
+    restart = sampler(make_dist(spec.crash.restart), streams.get(Stream.SERVICE, index, 1))
     return CrashPolicy(
         spec.crash.backlog_above,
         restart,
@@ -135,7 +135,7 @@ def _guards(
         else None
     )
     return Guards(
-        UniformSampler(rng),
+        uniform_sampler(rng),
         link=link,
         scrubber=Scrubber(env, spec.scrubbing) if spec.scrubbing else None,
         limiter=limiter,

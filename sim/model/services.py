@@ -32,7 +32,7 @@ from heapq import heapify, heappop, heappush
 
 import simpy
 
-from sim.dists import Sampler, UniformSampler
+from sim.dists import Draw
 from sim.model.kernel import Call, call_later
 from sim.model.trace import Trace
 from sim.monitor import ServiceRecord, bucket_of
@@ -140,7 +140,7 @@ class CrashPolicy:
     """When a server crashes and how long it stays down."""
 
     backlog_above: int  # crash when the backlog (places taken) exceeds this
-    restart: Sampler  # restart time (s)
+    restart: Draw  # restart time (s)
     detection_s: float  # time for the load balancer to notice a dead server
     refuse_while_down: bool = True  # False: requests sent to a dead server hang
 
@@ -165,7 +165,7 @@ class Guards:
     """
 
     def __init__(
-        self, uniform: UniformSampler, link=None, scrubber=None, limiter=None, binomial=None
+        self, uniform: Draw, link=None, scrubber=None, limiter=None, binomial=None
     ) -> None:
         self.uniform = uniform
         self.link = link
@@ -226,18 +226,18 @@ class Service:
         servers: int,
         workers_per_server: int,
         backlog_per_server: int,
-        service_time: Sampler,
+        service_time: Draw,
         record: ServiceRecord,
         *,
         drop_abandoned: bool = False,
         patience_covers: str = "response",
         dispatch: str = "least_loaded",
-        routing: UniformSampler | None = None,
+        routing: Draw | None = None,
         slowdown: Callable[[int], float] | None = None,
         crash: CrashPolicy | None = None,
         guards: Guards | None = None,
         priority: Priority | None = None,
-        attack_gaps: Sampler | None = None,
+        attack_gaps: Draw | None = None,
     ) -> None:
         self.env = env
         self.name = name
