@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from heapq import heapify, heappop, heappush
 
@@ -378,12 +378,16 @@ class Service:
 
         call_later(self.env, gap, refill)
 
-    def _servers_by_room(self) -> list[Server]:
-        """Servers the balancer would use, least loaded first."""
-        alive = [s for s in self.servers if not s.detected_down and s.up]
-        if self.dispatch == "least_loaded":
-            alive.sort(key=lambda s: s.busy + s.live_queued)
-        return alive
+    def _servers_by_room(self) -> Iterator[Server]:
+        """Servers the balancer would use, least loaded first (then by index), as loaded
+        when called; lazily, from a heap: a batch of attack requests often fills the
+        first server or two of a large pool, so sorting them all would be wasted."""
+        servers = self.servers
+        alive = [(s.busy + s.live_queued, s.index) for s in servers if not s.detected_down and s.up]
+        if self.dispatch != "least_loaded":
+            return (servers[index] for _, index in alive)
+        heapify(alive)
+        return (servers[heappop(alive)[1]] for _ in range(len(alive)))
 
     def _refill(self, server: Server, now: float) -> None:
         """Let pending attack requests take the free workers and backlog places."""
