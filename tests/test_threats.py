@@ -13,7 +13,8 @@ import simpy
 
 from sim.dists import Deterministic, sampler
 from sim.model.defences import RateLimiter
-from sim.model.services import CrashPolicy, Outcome, Service
+from sim.model.policies import CrashPolicy
+from sim.model.services import Outcome, Service
 from sim.monitor import Recorder
 from sim.runner import run
 from tests.conftest import scenario
@@ -284,7 +285,7 @@ def test_service_time_grows_with_concurrency_beyond_the_knee():
     env = simpy.Environment()
     record = Recorder(0.0, 600.0).add_service("s", 8)
     draw = sampler(Deterministic(1.0), np.random.default_rng(0))
-    from sim.model.services import linear_slowdown
+    from sim.model.policies import linear_slowdown
 
     service = Service(env, "s", 1, 8, 0, draw, record, slowdown=linear_slowdown(2, 0.5))
     done = []

@@ -14,14 +14,8 @@ from sim.dists import Exponential, sampler, uniform_sampler
 from sim.model import attacks
 from sim.model.classrooms import Classroom
 from sim.model.defences import EdgeLink, Gate, RateLimiter, Scrubber, autoscaler
-from sim.model.services import (
-    CrashPolicy,
-    Guards,
-    Priority,
-    Service,
-    linear_slowdown,
-    usl_slowdown,
-)
+from sim.model.policies import CrashPolicy, Guards, Priority, linear_slowdown, usl_slowdown
+from sim.model.services import Service
 from sim.monitor import Recorder
 from sim.rng import Stream, Streams
 
