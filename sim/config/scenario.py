@@ -11,7 +11,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.config.base import ClockTime, NonNegFloat, PositiveFloat, Probability, Strict, clock_to_s
+from sim.config.base import ClockTime, NonNegFloat, Probability, Strict, clock_to_s
 from sim.config.platform_schema import (
     AttackGenerator,
     AttackWave,
@@ -135,7 +135,8 @@ class PlatformSpec(Strict):
 
     template: str
     description: str = ""
-    capacity_factor: PositiveFloat = 1.0
+    # bounded: a factor is a planning what-if, and 1e308 x a template's servers is infinite
+    capacity_factor: Annotated[float, Field(gt=0, le=1e6)] = 1.0
     servers: dict[str, Annotated[int, Field(ge=1)]] = {}
 
 

@@ -189,6 +189,10 @@ BAD_OPTIONS = {
         "not enough memory: surge needs more than a million TB (one run; more than 10^15",
     ),
     "--set NaN": (["run", SURGE, "--set", "behaviour.retry_probability=nan"], "finite number"),
+    "--set huge capacity factor": (  # found by test_mutated_files_through_the_command
+        ["run", SCENARIOS / "regions.toml", "--set", "platforms.north.capacity_factor=1e308"],
+        "field 'platforms.north.capacity_factor': Input should be less than or equal to 1000000",
+    ),
     "--set on sweep": (
         ["sweep", SURGE, "--vary", "services.login.servers=1,2", "--set", "seed=-1"],
         "field 'seed'",
