@@ -110,16 +110,16 @@ def mark_class_starts(ax: Axes, starts: list[float], labelled: bool = False) -> 
         ax.axvline(start, color=GREY, linestyle="--", linewidth=1.0, label=label, zorder=1)
 
 
-def shade_attacks(ax: Axes, result: RunResult, labelled: bool = False) -> None:
-    """A light band over each attack window, behind the data, in the panel `ax`.
+def shade_attacks(ax: Axes, windows: list[tuple[float, float]], labelled: bool = False) -> None:
+    """A light band over each attack window (start, end), behind the data, in `ax`.
 
     Translucent so overlapping waves stay readable: their alpha stacks into a darker band.
     """
-    for i, wave in enumerate(result.attack_waves):
+    for i, (start, end) in enumerate(windows):
         label = ATTACK_WAVE_LABEL if labelled and i == 0 else "_nolegend_"
         ax.axvspan(
-            wave.start,
-            wave.end,
+            start,
+            end,
             color=ATTACK_COLOUR,
             alpha=0.12,
             lw=0,
@@ -395,7 +395,7 @@ def dashboard(result: RunResult) -> Figure:
     _occupancy_panel(axes[4], result)
     starts = class_starts_s(result)
     for i, ax in enumerate(axes):
-        shade_attacks(backs[i], result, labelled=i == 0)
+        shade_attacks(backs[i], [(w.start, w.end) for w in result.attack_waves], i == 0)
         mark_class_starts(ax, starts, labelled=i == 0)
         clock_axis(ax, result)
         grid(ax)

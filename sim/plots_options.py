@@ -30,14 +30,19 @@ from sim.config import clock_to_s, make_dist
 from sim.labels import NONE_TEXT, axis_label
 from sim.platforms import flatten
 from sim.plot_style import (
-    ATTACK_COLOUR,
     BLACK,
     GREY,
     LEGEND_OUTSIDE,
     OKABE_ITO,
     VERDICT_COLOURS,
 )
-from sim.plots import ATTACK_WAVE_LABEL, CLASS_START_LABEL, TICK_STEP_S, hhmm, lesson_starts_s
+from sim.plots import (
+    TICK_STEP_S,
+    hhmm,
+    lesson_starts_s,
+    mark_class_starts,
+    shade_attacks,
+)
 
 if TYPE_CHECKING:
     from sim.config import Scenario
@@ -162,21 +167,8 @@ def timeline_figure(results: Sequence[OptionResult], baseline: Scenario) -> Figu
 
 def _mark_morning(ax, scenario: Scenario) -> None:
     """Class starts (dashed) and the windows in which attacks were scheduled (shaded)."""
-    for i, start in enumerate(lesson_starts_s(flatten(scenario))):  # platform journeys
-        label = CLASS_START_LABEL if i == 0 else "_nolegend_"
-        ax.axvline(start, color=GREY, linestyle="--", lw=1.0, label=label, zorder=1)
-    for i, (start, end) in enumerate(attack_windows(scenario)):
-        label = ATTACK_WAVE_LABEL if i == 0 else "_nolegend_"
-        ax.axvspan(
-            start,
-            end,
-            color=ATTACK_COLOUR,
-            alpha=0.12,
-            lw=0,
-            zorder=0,
-            label=label,
-            gid=ATTACK_WAVE_LABEL,
-        )
+    mark_class_starts(ax, lesson_starts_s(flatten(scenario)), labelled=True)  # platforms
+    shade_attacks(ax, attack_windows(scenario), labelled=True)
 
 
 def attack_windows(scenario: Scenario) -> list[tuple[float, float]]:
