@@ -19,6 +19,7 @@ Definitions (also in the README):
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,6 +42,83 @@ KEY_FIGURES = (  # the KPIs every table of results shows first, in reading order
     "kpi.attempts",
     "kpi.failed_attempts_share",
 )
+
+
+KPI_NAMES = (  # the keys of kpis(), known before any run (a test keeps them in step)
+    "people",
+    "arrived",
+    "in_class",
+    "gave_up",
+    "too_late",
+    "no_teacher",
+    "still_trying_at_end",
+    "share_in_class",
+    "share_in_class_5min_after_start",
+    "time_to_class_p50_s",
+    "time_to_class_p95_s",
+    "attempts",
+    "failed_attempts",
+    "failed_attempts_share",
+    "peak_in_class",
+    "classes_opened",
+    "attack_waves",
+    "attack_requests",
+    "attack_blocked_share",
+    "legit_blocked_by_defence",
+    "legit_lost_on_links",
+)
+SERVICE_METRIC_NAMES = (  # the keys of service_summary()'s rows, likewise
+    "capacity_workers",
+    "arrivals",
+    "served",
+    "abandoned",
+    "rejected",
+    "wasted",
+    "refused",
+    "crash_lost",
+    "dropped",
+    "blocked",
+    "lost",
+    "mean_wait_s",
+    "p95_wait_s",
+    "utilization",
+    "mean_queue",
+    "peak_queue",
+    "availability",
+    "crashes",
+    "downtime_s",
+    "unavailable_minutes",
+    "unavailable_from",
+    "unavailable_until",
+    "attack_requests",
+    "attack_blocked",
+    "attack_rejected",
+    "attack_served",
+)
+CLOCK_TIMES = ("unavailable_from", "unavailable_until")  # service metrics that are not numbers
+
+
+def unknown_metric(metric: str, services: Iterable[str], extra: Iterable[str] = ()) -> str | None:
+    """Why `metric` names nothing a run reports, or None if it names something.
+
+    `metric` is ``kpi.<name>`` or ``services.<service>.<name>``; `services` are the
+    scenario's services, `extra` further ``kpi.`` names a command adds. Asked before
+    running, so that a typo in a check costs a one-line error, not a morning of runs.
+    """
+    kpi_names = [*(f"kpi.{name}" for name in KPI_NAMES), *extra]
+    if metric.startswith("kpi."):
+        if metric in kpi_names:
+            return None
+        return f"no metric {metric!r}; KPIs: {', '.join(kpi_names)}"
+    service, _, name = metric.removeprefix("services.").rpartition(".")
+    if not metric.startswith("services.") or not service:
+        return f"no metric {metric!r}: metrics are kpi.<name> or services.<service>.<name>"
+    if service not in services:
+        return f"no service {service!r} in {metric!r}; services: {', '.join(sorted(services))}"
+    numeric = [n for n in SERVICE_METRIC_NAMES if n not in CLOCK_TIMES]
+    if name not in numeric:
+        return f"no number {metric!r}; service metrics: {', '.join(numeric)}"
+    return None
 
 
 def kpis(result: RunResult) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sim.analysis import KEY_FIGURES
+from sim.analysis import KEY_FIGURES, unknown_metric
 from sim.cli_experiments import (
     Assertion,
     check_assertions,
@@ -32,6 +32,7 @@ from sim.config import Scenario, ScenarioError, load_scenario, s_to_clock, to_to
 from sim.experiment import SCHEDULER_ENV, SchedulerError
 from sim.model.population import expected_people
 from sim.model.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
+from sim.platforms import flatten
 from sim.resources import MemoryCheckError, check_memory
 from sim.runner import RunResult, run
 from sim.scale import scale
@@ -165,7 +166,7 @@ def run_command(
     mean with a 95 % confidence interval.
     """
     resolved = _load(scenario, set_)
-    checks = _assertions(asserts)
+    checks = _assertions(asserts, resolved)
     if precision is not None and reps is None:
         reps = 5
     if not (scale_ > 0 and scale_ < float("inf")):
@@ -221,12 +222,19 @@ def _check_traceable(scenario: Scenario, reps: int | None) -> None:
         )
 
 
-def _assertions(texts: list[str] | None) -> list[Assertion]:
+def _assertions(texts: list[str] | None, *scenarios: Scenario) -> list[Assertion]:
+    """The --assert checks, each naming a metric that every one of `scenarios` reports."""
     try:
-        return [parse_assertion(t) for t in texts or []]
+        checks = [parse_assertion(t) for t in texts or []]
     except ValueError as e:
         fail(str(e))
         raise
+    for check in checks:
+        for scenario in scenarios:
+            problem = unknown_metric(check.metric, flatten(scenario).services)
+            if problem:
+                fail(f"--assert {check}: {problem}")
+    return checks
 
 
 def check_fits(

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sim.analysis import unknown_metric
 from sim.cli import (
     DEFAULT_SCENARIO,
     ScenarioArg,
@@ -236,13 +237,10 @@ def _lookup(data: Any, dotted: str) -> Any:
 
 
 def _check_metric(metric: str, scenario: Scenario) -> None:
-    """A ``services.<name>.`` metric must name a service of the (expanded) scenario."""
-    if not metric.startswith("services."):
-        return
-    services = flatten(scenario).services
-    name = metric.removeprefix("services.").rpartition(".")[0]
-    if name not in services:
-        fail(f"--target {metric}: no service {name!r}; services: {', '.join(sorted(services))}")
+    """The target must name a metric the runs will report (checked before any run)."""
+    problem = unknown_metric(metric, flatten(scenario).services)
+    if problem:
+        fail(f"--target {metric}: {problem}")
 
 
 def _base(path: Path, sets: list[str], factor: float, seed: int | None) -> Scenario:

@@ -91,7 +91,7 @@ def sweep_command(
     Each variant's mean must satisfy every --assert, else the exit code is 1.
     """
     base = _load(scenario, set_)
-    checks = _assertions(asserts)
+    checks = _assertions(asserts, base)
     points, variants = _design(base, vary or [], sample)
     target = out_dir or Path("results") / f"{base.name}-sweep"
     jobs_list = sweep.sweep_jobs(variants, points, reps)
@@ -256,9 +256,9 @@ def compare_command(
     """
     if b is None and not set_b:
         fail("nothing to compare: give scenario B or --set-b path=value")
-    checks = _assertions(asserts)
     sa = _load(a, [*(set_ or []), *(set_a or [])])
     sb = _load(b or a, [*(set_ or []), *(set_b or [])])
+    checks = _assertions(asserts, sa, sb)
     labels = [_labels(set_a), _labels(set_b)]
     name = f"{sa.name}-vs-{sb.name}" if sa.name != sb.name else f"{sa.name}-compare"
     target = out_dir or Path("results") / name

@@ -34,12 +34,14 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim import experiment_store as files
+from sim.analysis import unknown_metric
 from sim.compare import Difference, paired
 from sim.config import Scenario, ScenarioError, describe_error, load_scenario, to_toml
 from sim.config.base import Strict
 from sim.criteria import Criterion, parse_criterion
 from sim.experiment import Estimate, Job, Outcome, summarize
 from sim.plan import Check, decide, metric_of
+from sim.platforms import flatten
 from sim.scale import scale as scale_scenario
 from sim.sweep import runs_table
 
@@ -47,6 +49,7 @@ BASELINE = "baseline"  # the option name of the scenario as it is, and its resul
 STUDY_JSON = "options.json"
 TABLE = "options"  # options.csv, options.parquet: one row per option (baseline first)
 RUNS_TABLE = "runs"
+WORST = "kpi.worst_unavailable_minutes"  # a KPI of option studies only (see _with_worst)
 KEY_METRICS = (  # the columns of the options table, in reading order
     "kpi.share_in_class_5min_after_start",
     "kpi.share_in_class",
@@ -55,7 +58,7 @@ KEY_METRICS = (  # the columns of the options table, in reading order
     "kpi.time_to_class_p95_s",
     "kpi.failed_attempts_share",
     "kpi.attempts",
-    "kpi.worst_unavailable_minutes",
+    WORST,
 )
 DEFAULT_METRIC = "kpi.share_in_class_5min_after_start"  # ranks options without a target
 MAX_OPTIONS = 20
@@ -153,6 +156,11 @@ def load_study(
         options.append((option, scenario.model_copy(update={"seed": baseline.seed})))
     name = spec.name or f"{baseline.name}-options"
     target = parse_criterion(spec.target, "target") if spec.target else None
+    if target is not None:
+        for scenario in [baseline, *(s for _, s in options)]:
+            problem = unknown_metric(target.metric, flatten(scenario).services, [WORST])
+            if problem:
+                raise ScenarioError(f"{path}: target: {problem}")
     return Study(path, spec, name, baseline, tuple(options), target)
 
 
@@ -265,7 +273,7 @@ def _with_worst(record: dict[str, Any]) -> dict[str, Any]:
         if k.startswith("services.") and k.endswith(".unavailable_minutes")
     ]
     worst = max(down, default=0)
-    return {**record, "metrics": {**metrics, "kpi.worst_unavailable_minutes": worst}}
+    return {**record, "metrics": {**metrics, WORST: worst}}
 
 
 def _changes(option: Option) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.analysis import KPI_NAMES, SERVICE_METRIC_NAMES
 from sim.model.people import Fate
 from sim.monitor import bucket_midpoints, bucket_of, quantile_from_histogram
 from sim.runner import run
@@ -28,6 +29,13 @@ def test_people_are_conserved(result):
     reached = result.people["reached"]
     assert np.all(np.isfinite(reached[fate == Fate.REACHED]))
     assert np.all(np.isnan(reached[(fate == Fate.GAVE_UP) | (fate == Fate.NOT_ARRIVED)]))
+
+
+def test_the_metric_names_known_before_a_run_are_those_a_run_reports(result):
+    """--assert and --target are checked against these names before anything runs."""
+    assert list(result.kpi) == list(KPI_NAMES)
+    for summary in result.service_summary.values():
+        assert list(summary) == list(SERVICE_METRIC_NAMES)
 
 
 def test_the_scenario_is_loaded(result):

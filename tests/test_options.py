@@ -152,13 +152,19 @@ def test_bad_study_files_are_one_line_naming_the_field(tmp_path, text, message):
     assert not out.exists()  # nothing written
 
 
-def test_an_unknown_target_metric_stops_after_the_first_run(tmp_path):
+def test_an_unknown_target_metric_stops_before_any_run(tmp_path):
     path = write(tmp_path, 'target = "share_in_klass>=0.9"\n' + OPTION)
     out = tmp_path / "out"
     result = runner.invoke(app, ["options", str(path), "--out", str(out), "--jobs", "1"])
     assert result.exit_code == 2
     assert "no metric 'kpi.share_in_klass'" in result.output
-    assert not (out / "runs.csv").exists()  # the options did not run
+    assert len(result.output.strip().splitlines()) == 1
+    assert not out.exists()  # not even the baseline ran
+
+
+def test_the_options_own_kpi_is_a_valid_target(tmp_path):
+    path = write(tmp_path, 'target = "worst_unavailable_minutes<=0"\n' + OPTION)
+    assert study_mod.load_study(path).target.metric == "kpi.worst_unavailable_minutes"
 
 
 def test_figures_mark_the_target_the_verdicts_and_the_morning(folder):

@@ -222,7 +222,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message
     assert not out.exists()
 
 
-def test_an_unknown_kpi_is_one_line_exit_2(tmp_path):
+def test_an_unknown_kpi_is_one_line_exit_2_before_any_run(tmp_path):
     result = invoke(
         SURGE, "--vary", "services.login.servers=3:3", "--target", "gave_upp<=1",
         "--reps", "2", "--jobs", "1", "--out", tmp_path / "p",
@@ -230,7 +230,7 @@ def test_an_unknown_kpi_is_one_line_exit_2(tmp_path):
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "no metric 'kpi.gave_upp'" in lines[0] and "kpi.gave_up" in lines[0]
-    assert not (tmp_path / "p" / "plan.json").exists()  # the runs are kept, no plan
+    assert not (tmp_path / "p").exists()  # checked before the first probe: nothing ran
 
 
 def test_a_float_field_is_searched_on_a_grid(tmp_path):

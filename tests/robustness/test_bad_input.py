@@ -238,6 +238,27 @@ BAD_OPTIONS = {
         ["compare", SURGE, "--set-b", "seed=2", "--assert", "gave_up"],
         "--assert expects metric<=",
     ),
+    "--assert unknown KPI": (["run", SURGE, "--assert", "gave_upp<=3"], "no metric 'kpi.gave_upp'"),
+    "--assert unknown service": (
+        ["run", SURGE, "--assert", "services.logn.rejected<=3"],
+        "no service 'logn'",
+    ),
+    "--assert unknown service metric": (
+        ["run", SURGE, "--reps", "2", "--assert", "services.login.rejectd<=3"],
+        "no number 'services.login.rejectd'",
+    ),
+    "--assert on a clock time": (
+        ["run", SURGE, "--assert", "services.login.unavailable_from<=3"],
+        "no number 'services.login.unavailable_from'",
+    ),
+    "--assert unknown KPI on sweep": (
+        ["sweep", SURGE, "--vary", "seed=1,2", "--assert", "kpi.in_clas>=3"],
+        "no metric 'kpi.in_clas'",
+    ),
+    "--assert unknown KPI on compare": (
+        ["compare", SURGE, "--set-b", "seed=2", "--assert", "gaveup<0"],
+        "no metric 'kpi.gaveup'",
+    ),
     # plan: --target, --vary, --step, --confidence
     "--target missing": (["plan", SURGE, "--vary", "services.login.servers=1:4"], "sim plan needs"),
     "--target syntax": (
