@@ -154,7 +154,7 @@ def _cohort_arrivals(world: World, scenario: Scenario, pop: Population, habits: 
             if t >= end:
                 return
             if t > env.now:
-                yield env.timeout(t - env.now)
+                yield t - env.now  # a pause (see sim.model.kernel.Walk)
             person = Person(pid, roles[g], habits[g], klass, address)
             start_journey(world, person, steps[g], class_start)
 
@@ -188,7 +188,7 @@ def _open_arrivals(
                 break  # memoryless: draw afresh at the next rate change
             if t_next >= end:
                 return
-            yield env.timeout(t_next - env.now)
+            yield t_next - env.now
             t = t_next
             pid = world.table.add(group, t, t)
             world.recorder.count("intended", t)

@@ -16,15 +16,17 @@ sort key (time, priority, insertion number), so they are processed in exactly th
 of :class:`simpy.Environment`: same events, same order, same results. This is the
 calendar queue of Brown (1988), reduced to what SimPy's event list needs.
 
-Also here: :func:`call_later` (a callback after a delay, without a SimPy event) and
-:class:`Walk` (a generator driven by SimPy events, without a SimPy process).
+Also here: :meth:`Environment.call_later` and :func:`later_on` (a callback after a
+delay, with no event object: the model's completions, patience timers and think-time
+ticks) and :class:`Walk` (a generator driven by SimPy events, without a SimPy process).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from heapq import heappop, heappush
+from typing import Any
 
 import simpy
 from simpy.core import BoundClass, EmptySchedule, StopSimulation
@@ -74,6 +76,27 @@ class Environment(simpy.Environment):
         else:
             parked.append(entry)
 
+    def call_later(self, delay: float, callback: Callable[[Any], None], value: Any = None) -> None:
+        """Call ``callback(value)`` after `delay`: see :func:`later_on`.
+
+        No event object at all: the call waits in the calendar as an entry of five,
+        (time, priority, insertion number, callback, value), in SimPy's order among the
+        events (entries never compare beyond the insertion number). :meth:`schedule`,
+        with its entry of four, written out again: this is the most frequent schedule.
+        """
+        at = self._now + delay
+        entry = (at, NORMAL, next(self._eid), callback, value)
+        if at < self._horizon:
+            heappush(self._queue, entry)
+            return
+        number = int(at // self._slot_s) if at < _FAR_TIME else _FAR_SLOT
+        parked = self._slots.get(number)
+        if parked is None:
+            self._slots[number] = [entry]
+            heappush(self._slot_numbers, number)
+        else:
+            parked.append(entry)
+
     def step(self) -> None:
         """Process the next event: :meth:`simpy.Environment.step`, with the calendar."""
         due, near = self._due, self._queue
@@ -85,6 +108,10 @@ class Environment(simpy.Environment):
             entry = self._open_next_slot().pop()
         else:
             raise EmptySchedule
+        if len(entry) == 5:  # a call
+            self._now, _, _, callback, value = entry
+            callback(value)
+            return
         self._now, _, _, event = entry
         self._fire(event)
 
@@ -146,6 +173,10 @@ class Environment(simpy.Environment):
                 entry = due.pop()
             else:
                 raise EmptySchedule
+            if len(entry) == 5:  # a call (see call_later)
+                self._now, _, _, callback, value = entry
+                callback(value)
+                continue
             self._now, _, _, event = entry
             callbacks = event.callbacks
             if len(callbacks) == 1 and event._ok:
@@ -184,26 +215,48 @@ class Environment(simpy.Environment):
 
 
 class Call:
-    """The cheapest thing SimPy can schedule: at its time, ``callback(call)``.
+    """A call as a SimPy event, for environments without :meth:`Environment.call_later`:
+    at its time, ``callback(value)``. Slotted, with the two attributes SimPy's step reads
+    of an event (its callbacks and whether it succeeded). No process can wait for it."""
 
-    SimPy's step asks an event only for its callbacks and whether it succeeded, so this
-    slotted object, scheduled by :func:`call_later`, does the job of a timeout with one
-    callback at about a third of the cost (no ``__dict__``, no checks). No process can
-    wait for it: processes yield SimPy events.
-    """
-
-    __slots__ = ("callbacks", "value")
+    __slots__ = ("callback", "callbacks", "value")
     _ok = True
 
-    def __init__(self, callback, value: object = None) -> None:
-        self.callbacks = [callback]
+    def __init__(self, callback: Callable[[Any], None], value: object = None) -> None:
+        self.callback = callback
         self.value = value
+        self.callbacks = [_fire_call]  # not a bound method: no reference cycle
+
+
+def _fire_call(call: Call) -> None:
+    call.callback(call.value)
+
+
+Later = Callable[[float, Callable[[Any], None], Any], None]
+"""``later(delay, callback, value)``: call ``callback(value)`` after `delay`."""
+
+
+def later_on(env: simpy.Environment) -> Later:
+    """The cheapest way to call back after a delay on `env`.
+
+    The model's most frequent events are callbacks: completions, patience timers,
+    think-time ticks. On the calendar kernel they are :meth:`Environment.call_later`
+    (no event object); on any other SimPy environment, a :class:`Call` event.
+    """
+    own = getattr(env, "call_later", None)
+    if own is not None:
+        return own
+
+    def call_later(delay: float, callback: Callable[[Any], None], value: object = None) -> None:
+        env.schedule(Call(callback, value), NORMAL, delay)
+
+    return call_later
 
 
 def call_later(env: simpy.Environment, delay: float, callback, value: object = None) -> None:
-    """Call ``callback(call)`` after `delay`, with ``call.value`` = `value`; works on any
-    SimPy environment (it uses only :meth:`simpy.Environment.schedule`)."""
-    env.schedule(Call(callback, value), NORMAL, delay)
+    """Call ``callback(value)`` after `delay` on `env` (any SimPy environment); where
+    it is frequent, keep ``later_on(env)`` instead."""
+    later_on(env)(delay, callback, value)
 
 
 class Walk:
@@ -212,22 +265,33 @@ class Walk:
     (a journey starts when its arrival comes), the event that ends it (nobody waits for
     a journey to end), and interrupts. Those events were one in ten of a morning's.
 
-    The events a walk waits for never fail; if one did, the environment's step would
-    raise its error, as for any failed event that nobody handles.
+    The generator yields SimPy events to wait for them, or a float: a pause of that many
+    seconds (``yield delay`` does what ``yield env.timeout(delay)`` does, in the same
+    order, without a timeout event). The events a walk waits for never fail; if one
+    did, the environment's step would raise its error, as for any failed event that
+    nobody handles.
     """
 
-    __slots__ = ("_send",)
+    __slots__ = ("_later", "_send")
 
-    def __init__(self, generator: Generator) -> None:
+    def __init__(self, env: simpy.Environment, generator: Generator) -> None:
         self._send = generator.send
+        self._later = later_on(env)
 
     def resume(self, event: Event | None = None) -> None:
-        value = None if event is None else event._value
+        """Go on when `event` is processed (with its value), or now (with None)."""
+        self.go(None if event is None else event._value)
+
+    def go(self, value: object = None) -> None:
+        """Send `value` in and run the generator until it waits."""
         send = self._send
         while True:
             try:
                 target = send(value)
             except StopIteration:
+                return
+            if type(target) is float:  # a pause
+                self._later(target, self.go)
                 return
             if target.callbacks is not None:  # not processed yet: wait for it
                 target.callbacks.append(self.resume)
@@ -238,4 +302,4 @@ class Walk:
 def walk_from_the_start(env: simpy.Environment, generator: Generator) -> None:
     """Start `generator` as a :class:`Walk` when the run starts (as ``env.process``
     would: not while the model is still being built)."""
-    call_later(env, 0.0, lambda _call: Walk(generator).resume())
+    call_later(env, 0.0, Walk(env, generator).go)

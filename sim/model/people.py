@@ -37,7 +37,7 @@ from sim.config import (
 from sim.dists import Draw
 from sim.model.classrooms import Classroom, Klass
 from sim.model.defences import Gate
-from sim.model.kernel import Walk, call_later
+from sim.model.kernel import Walk, later_on
 from sim.model.services import Outcome, Service
 from sim.monitor import FAIL_CAUSES, Recorder
 
@@ -209,7 +209,7 @@ class Person:
 
 def start_journey(world: World, person: Person, steps: list, class_start: float) -> None:
     """`person` sets off now on their morning (see :func:`journey`)."""
-    Walk(journey(world, person, steps, class_start)).resume()
+    Walk(world.env, journey(world, person, steps, class_start)).go()
 
 
 def journey(world: World, person: Person, steps: list, class_start: float):
@@ -269,7 +269,7 @@ def _ask(world: World, person: Person, service: Service, seat: Callable[[], bool
         delay = _failed(world, person, outcome, failures)
         if delay is None:
             return False
-        yield env.timeout(delay)
+        yield delay  # a pause (see sim.model.kernel.Walk)
 
 
 def _insist(world: World, person: Person, attempt: Callable[[], Generator]):
@@ -291,7 +291,7 @@ def _insist(world: World, person: Person, attempt: Callable[[], Generator]):
         delay = _failed(world, person, outcome, failures)
         if delay is None:
             return False
-        yield env.timeout(delay)
+        yield delay  # a pause (see sim.model.kernel.Walk)
 
 
 FAIL_COUNTERS = {cause: f"fail_{cause}" for cause in FAIL_CAUSES}
@@ -375,16 +375,15 @@ def _follow_lesson(world: World, person: Person, step: ClassStep, lesson_end: fl
 
 def _every_think_time(
     world: World, person: Person, service: Service | None, think: Draw, end: float
-) -> simpy.Event:
-    """An event that fires at `end`; until then, a silent request every think time.
+) -> float:
+    """The pause until `end`, during which a silent request goes every think time.
 
     Driven by callbacks rather than a generator: people in class or in a session are
     the most numerous sleepers of a morning, and a callback is cheaper to wake.
     """
     env = world.env
-    done = env.timeout(max(0.0, end - env.now))
     _Ticker(env, person, service, think, end).tick()
-    return done
+    return max(0.0, end - env.now)
 
 
 class _Ticker:
@@ -392,19 +391,21 @@ class _Ticker:
     that refers to itself: a self-referencing closure is a reference cycle, which only
     the cyclic garbage collector frees, and a national morning makes millions of them."""
 
-    __slots__ = ("end", "env", "person", "service", "think")
+    __slots__ = ("end", "env", "later", "person", "service", "think")
 
     def __init__(self, env, person, service, think, end) -> None:
         self.env, self.person, self.service = env, person, service
         self.think, self.end = think, end
+        self.later = later_on(env)
 
-    def tick(self, event: object = None) -> None:
+    def tick(self, due: bool = False) -> None:
+        """Make the request now if `due` (not when the ticking starts); plan the next."""
         env, person = self.env, self.person
-        if event is not None and self.service is not None:
+        if due and self.service is not None:
             self.service.submit(person.habits.patience(), person.address, person.role, silent=True)
         pause = self.think()
         if env.now + pause < self.end:
-            call_later(env, pause, self.tick)
+            self.later(pause, self.tick, True)
 
 
 def _reach(world: World, person: Person) -> None:

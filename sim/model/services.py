@@ -18,7 +18,7 @@ a detection delay later.
 
 This is the hot path of the simulator, so requests are driven by callbacks, not by a
 process per request: submitting costs one SimPy event for the reply (the client's process
-waits for it), one cheap call (:func:`sim.model.kernel.call_later`) for the completion
+waits for it), one cheap call (:func:`sim.model.kernel.later_on`) for the completion
 and, when the client may give up first, one for the patience timer.
 """
 
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import simpy
 
 from sim.dists import Draw
-from sim.model.kernel import Call, call_later
+from sim.model.kernel import later_on
 from sim.model.trace import Trace
 from sim.monitor import ServiceRecord, bucket_of
 
@@ -166,6 +166,7 @@ class Service:
         attack_gaps: Draw | None = None,
     ) -> None:
         self.env = env
+        self._later = later_on(env)  # completions and patience timers
         self.name = name
         self.workers_per_server = workers_per_server
         self.backlog_per_server = backlog_per_server
@@ -228,7 +229,7 @@ class Service:
             if verdict is Outcome.TIMEOUT:  # lost on a saturated link: no answer ever
                 record.lost[minute] += 1
                 if patience < math.inf:
-                    call_later(env, patience, self._on_patience, request)
+                    self._later(patience, self._on_patience, request)
                 return reply
         if self.priority is not None:
             request.high = self.priority.applies(role, now)
@@ -250,7 +251,7 @@ class Service:
         else:
             self._enqueue(server, request, now)
         if patience < math.inf:
-            call_later(env, patience, self._on_patience, request)
+            self._later(patience, self._on_patience, request)
         return reply
 
     def submit_attack(self, count: int, cost: float, until: float, rate: float) -> None:
@@ -298,11 +299,11 @@ class Service:
         server.refill_armed = True
         gap = self._pending_gap * self.attack_gaps()
 
-        def refill(_event: Call) -> None:
+        def refill(_value: None) -> None:
             server.refill_armed = False
             self._refill(server, self.env.now)
 
-        call_later(self.env, gap, refill)
+        self._later(gap, refill)
 
     def _servers_by_room(self) -> Iterator[Server]:
         """Servers the balancer would use, least loaded first (then by index), as loaded
@@ -397,8 +398,7 @@ class Service:
         if self._by_load is not None:
             heappush(self._by_load, (server.busy + server.live_queued, server.index))
 
-    def _on_patience(self, event: Call) -> None:
-        request: Request = event.value
+    def _on_patience(self, request: Request) -> None:
         if request.done or (self.wait_only and request.started):
             return
         request.done = True
@@ -456,11 +456,10 @@ class Service:
             duration = self.service_time()
         if self.slowdown is not None:
             duration *= self.slowdown(server.busy)
-        call_later(self.env, duration, self._on_complete, request)
+        self._later(duration, self._on_complete, request)
         return now + duration
 
-    def _on_complete(self, event: Call) -> None:
-        request: Request = event.value
+    def _on_complete(self, request: Request) -> None:
         server = request.server
         if request.epoch != server.epoch:
             return  # the server crashed while working on it: the work is lost
