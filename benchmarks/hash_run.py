@@ -6,9 +6,10 @@ Run by hand from the repository root, once per code tree to compare::
 
 Loads the scenario, scales it (``sim.scale.scale``, as ``sim run --scale``), times
 :func:`sim.runner.run` and prints one JSON line: the code tree it ran, CPU and wall
-time, events, people, peak RSS and a SHA-256 of the people table (12 hex digits). Two
-code trees that print the same hash simulated the same morning, person by person: how
-the engine's speed-ups of issue 7 were checked to change nothing.
+time, events, people, peak RSS, a SHA-256 of the people table and one of everything the
+run measured (:func:`sim.runner.digest`), 12 hex digits each. Two code trees (or builds)
+that print the same hashes simulated the same morning, person by person: how the
+engine's speed-ups of issue 7 were checked to change nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 
 import sim
 from sim.config import load_scenario
-from sim.runner import run
+from sim.runner import digest, run
 from sim.scale import scale
 
 
@@ -36,9 +37,9 @@ def main() -> None:
     cpu0, wall0 = time.process_time(), time.perf_counter()
     result = run(scenario)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    digest = hashlib.sha256()
+    people = hashlib.sha256()
     for _, column in sorted(result.people.items()):
-        digest.update(np.ascontiguousarray(column).tobytes())
+        people.update(np.ascontiguousarray(column).tobytes())
     print(
         json.dumps(
             {
@@ -49,7 +50,8 @@ def main() -> None:
                 "events": result.events,
                 "people": int(result.kpi.get("arrived", 0)),
                 "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-                "people_sha256": digest.hexdigest()[:12],
+                "people_sha256": people.hexdigest()[:12],
+                "digest": digest(result)[:12],
             }
         )
     )

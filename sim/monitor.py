@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import cython
 import numpy as np
 
 BUCKETS_PER_DECADE = 20
@@ -24,6 +25,7 @@ N_BUCKETS = BUCKETS_PER_DECADE * 9  # up to 1e5 s, beyond any morning
 _LOG_MIN = math.log10(MIN_LATENCY_S)
 
 
+@cython.locals(index=cython.Py_ssize_t)
 def bucket_of(seconds: float) -> int:
     """Index of the log bucket holding a latency of `seconds`."""
     if seconds <= MIN_LATENCY_S:
@@ -63,6 +65,7 @@ def quantile_from_histogram(counts: np.ndarray, q: float) -> float:
     return np.where(total[..., 0] > 0, values, np.nan)
 
 
+@cython.cclass
 class Level:
     """A quantity that changes at instants, integrated over time into per-minute areas."""
 
@@ -76,7 +79,8 @@ class Level:
         self.peak = 0
         self.zero_time = 0.0  # total time spent at level 0
 
-    def change(self, now: float, delta: int) -> None:
+    @cython.locals(last=cython.double, origin=cython.double, m=cython.Py_ssize_t)
+    def change(self, now: float, delta: cython.long) -> None:
         last = self.last_t
         if now > last:
             if self.level:
@@ -94,6 +98,15 @@ class Level:
         if self.level > self.peak:
             self.peak = self.level
 
+    @cython.locals(
+        level=cython.long,
+        origin=cython.double,
+        m0=cython.Py_ssize_t,
+        m1=cython.Py_ssize_t,
+        n=cython.Py_ssize_t,
+        m=cython.Py_ssize_t,
+        areas=list,
+    )
     def _accumulate(self, t0: float, t1: float) -> None:
         areas, level, origin = self.areas, self.level, self.origin
         m0 = int((t0 - origin) // 60)
@@ -116,6 +129,7 @@ class Level:
         return np.asarray(self.areas) / 60.0
 
 
+@cython.cclass
 class ServiceRecord:
     """Streaming statistics of one service."""
 
@@ -218,6 +232,7 @@ class Recorder:
         self.counters = {name: [0] * self.n_minutes for name in PEOPLE_COUNTERS}
         self.in_class = Level(start, self.n_minutes)
 
+    @cython.locals(m=cython.Py_ssize_t)
     def minute(self, now: float) -> int:
         m = int((now - self.start) // 60)
         return m if m < self._last_minute else self._last_minute

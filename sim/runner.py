@@ -7,9 +7,10 @@ tests, benchmarks) calls the model.
 from __future__ import annotations
 
 import gc
+import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,34 @@ class RunResult:
     trace_services: list[str] = field(default_factory=list)  # names by the trace's numbers
     kpi: dict[str, Any] = field(default_factory=dict)
     service_summary: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+DIGESTED = ("events", "kpi", "people", "counters", "in_class", "services", "trace")
+
+
+def digest(result: RunResult) -> str:
+    """A SHA-256 of everything `result` measured (not its wall time): two runs with the
+    same digest simulated the same morning, bit for bit. How a build of the engine
+    (compiled, or sped up) is checked to change nothing."""
+    sha = hashlib.sha256()
+
+    def feed(name: str, value: Any) -> None:
+        sha.update(name.encode())
+        if isinstance(value, np.ndarray):
+            sha.update(f"{value.dtype}{value.shape}".encode())
+            sha.update(np.ascontiguousarray(value).tobytes())
+        elif isinstance(value, dict):
+            for key in sorted(value):
+                feed(f"{name}.{key}", value[key])
+        elif is_dataclass(value):
+            for f in fields(value):
+                feed(f"{name}.{f.name}", getattr(value, f.name))
+        else:
+            sha.update(repr(value).encode())
+
+    for name in DIGESTED:
+        feed(name, getattr(result, name))
+    return sha.hexdigest()
 
 
 def run(

@@ -28,6 +28,7 @@ from collections.abc import Callable, Generator
 from heapq import heappop, heappush
 from typing import Any
 
+import cython
 import simpy
 from simpy.core import BoundClass, EmptySchedule, StopSimulation
 from simpy.events import NORMAL, URGENT, Event, EventPriority
@@ -62,7 +63,15 @@ class Environment(simpy.Environment):
         # self._queue (SimPy's heap) holds the events scheduled into the current slot
         # after it was opened
 
-    def schedule(self, event: Event, priority: EventPriority = NORMAL, delay: float = 0) -> None:
+    @property
+    def now(self) -> float:
+        """The current simulation time: SimPy's property, redefined here so that the
+        compiled kernel serves it without running Python code (the model reads it all
+        the time)."""
+        return self._now
+
+    @cython.locals(at=cython.double, number=cython.longlong, parked=list)
+    def schedule(self, event: Event, priority: EventPriority = NORMAL, delay: object = 0) -> None:
         at = self._now + delay
         entry = (at, priority, next(self._eid), event)
         if at < self._horizon:
@@ -76,6 +85,7 @@ class Environment(simpy.Environment):
         else:
             parked.append(entry)
 
+    @cython.locals(at=cython.double, number=cython.longlong, parked=list)
     def call_later(self, delay: float, callback: Callable[[Any], None], value: Any = None) -> None:
         """Call ``callback(value)`` after `delay`: see :func:`later_on`.
 
@@ -158,6 +168,7 @@ class Environment(simpy.Environment):
                 ) from None
         return None
 
+    @cython.locals(due=list, near=list, entry=tuple, callbacks=list)
     def _loop(self) -> None:
         """:meth:`step` until an exception ends the run: the hottest loop of the
         simulator, so the usual case (an event that succeeded) is written out here."""
@@ -278,7 +289,7 @@ class Walk:
         self._send = generator.send
         self._later = later_on(env)
 
-    def resume(self, event: Event | None = None) -> None:
+    def resume(self, event: object = None) -> None:
         """Go on when `event` is processed (with its value), or now (with None)."""
         self.go(None if event is None else event._value)
 

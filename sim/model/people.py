@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+import cython
 import numpy as np
 import simpy
 
@@ -398,6 +399,7 @@ class _Ticker:
         self.think, self.end = think, end
         self.later = later_on(env)
 
+    @cython.locals(pause=cython.double, person=Person)
     def tick(self, due: bool = False) -> None:
         """Make the request now if `due` (not when the ticking starts); plan the next."""
         env, person = self.env, self.person

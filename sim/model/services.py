@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from heapq import heapify, heappop, heappush
 from typing import TYPE_CHECKING
 
+import cython
 import simpy
 
 from sim.dists import Draw
@@ -63,6 +64,7 @@ class _Silent:
 SILENT = _Silent()
 
 
+@cython.cclass
 class Request:
     """One request of one client (or one batch of attack requests); a plain record."""
 
@@ -104,6 +106,7 @@ class Request:
         self.began = math.nan  # when service started, for the trace
 
 
+@cython.cclass
 class Server:
     __slots__ = (
         "backlog",
@@ -142,6 +145,7 @@ SCAN_AT_MOST = 16
 """Up to this many servers, the least loaded one is found by a scan (cheaper than a heap)."""
 
 
+@cython.cclass
 class Service:
     """A pool of servers behind a load balancer; see the module docstring."""
 
@@ -214,10 +218,13 @@ class Service:
         event is scheduled for it.
         """
         env = self.env
-        now = env.now
+        now: cython.double = env.now
+        minute: cython.Py_ssize_t
+        request: Request
+        server: Server
         reply = SILENT if silent else env.event()
         request = Request(reply, now, now + patience, client=client)
-        record = self.record
+        record: ServiceRecord = self.record
         minute = self._minute(now)
         record.arrivals[minute] += 1
         if self.guards is not None:
@@ -369,7 +376,10 @@ class Service:
                 server = servers[int(self.routing() * len(servers))]
             if not server.detected_down:
                 return server
-        return next((s for s in servers if not s.detected_down), None)
+        for server in servers:  # a loop, not next(genexpr): no closure (Cython's cpdef)
+            if not server.detected_down:
+                return server
+        return None
 
     def _least_loaded(self) -> Server | None:
         """The server a scan would pick (least loaded, then lowest index), from the heap.
@@ -435,6 +445,8 @@ class Service:
 
     def _start(self, server: Server, request: Request, now: float) -> float:
         """Begin serving `request`; return the time it will complete."""
+        duration: cython.double
+        wait: cython.double
         server.busy += 1
         if self._by_load is not None:
             heappush(self._by_load, (server.busy + server.live_queued, server.index))
@@ -443,7 +455,7 @@ class Service:
         request.started = True
         request.began = now
         request.epoch = server.epoch
-        record = self.record
+        record: ServiceRecord = self.record
         record.busy.change(now, 1)
         if request.reply is None:  # an attack request
             duration = request.cost * self.service_time()
@@ -460,11 +472,12 @@ class Service:
         return now + duration
 
     def _on_complete(self, request: Request) -> None:
-        server = request.server
+        server: Server = request.server
+        minute: cython.Py_ssize_t
         if request.epoch != server.epoch:
             return  # the server crashed while working on it: the work is lost
         now = self.env.now
-        record = self.record
+        record: ServiceRecord = self.record
         minute = self._minute(now)
         server.busy -= 1
         if self._by_load is not None:
@@ -479,8 +492,9 @@ class Service:
         if self._pending and not server.refill_armed:
             self._arm_refill(server)
 
-    def _answer(self, request: Request, now: float, minute: int) -> None:
-        record = self.record
+    def _answer(self, request: Request, now: float, minute: cython.Py_ssize_t) -> None:
+        response: cython.double
+        record: ServiceRecord = self.record
         record.served[minute] += 1
         response = now - request.submitted
         record.latency[minute][bucket_of(response)] += 1
@@ -495,6 +509,7 @@ class Service:
 
     def _pull(self, server: Server, now: float) -> None:
         """Start the next queued request, skipping those dropped after their client left."""
+        request: Request
         while server.busy < server.workers:
             queue = server.queue_high or server.queue
             if not queue:
@@ -572,6 +587,7 @@ class Service:
         self.record.servers_up.change(now, 1)
         return server
 
+    @cython.locals(m=cython.Py_ssize_t)
     def _minute(self, now: float) -> int:
         """The record's minute bin of time `now` (the last bin for later times)."""
         m = int((now - self._origin) // 60)

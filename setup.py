@@ -1,0 +1,51 @@
+"""Build of `sim`: the engine's hot path compiled by Cython, when a C compiler is there.
+
+The modules the engine spends its time in (``sim/model/kernel.py``, ``services.py``,
+``people.py`` and ``sim/monitor.py``) are compiled from the same ``.py`` files, typed by
+the ``.pxd`` files beside them: same results bit for bit, about twice as fast
+(``benchmarks/README.md``). Each extension is optional: without a C compiler the build
+goes on without it and the ``.py`` file runs as it is. ``SIM_PURE_PYTHON=1`` skips the
+compilation; so does an editable install (``pip install -e .``), whose source is being
+edited and must run as written. Everything else about the package is in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import os
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+COMPILED = ("sim.model.kernel", "sim.model.services", "sim.model.people", "sim.monitor")
+DIRECTIVES = {
+    "language_level": 3,
+    # Python's semantics of /, // and % (the compiled results must be the interpreted
+    # ones). One difference remains: Cython floors a typed float division, a // b, as
+    # floor(a / b), which can differ from Python's a // b when a / b rounds up to an
+    # integer. The code divides typed floats only by 60 (minutes) and by the power-of-two
+    # slot width, for which it cannot happen; tests/test_compiled.py checks whole mornings.
+    "cdivision": False,
+}
+
+
+class OptionalBuildExt(build_ext):
+    """Compile what can be compiled; an editable install compiles nothing."""
+
+    def run(self) -> None:
+        if self.inplace or os.environ.get("SIM_PURE_PYTHON") == "1":
+            return
+        super().run()
+
+
+def extensions() -> list[Extension]:
+    if os.environ.get("SIM_PURE_PYTHON") == "1":
+        return []
+    from Cython.Build import cythonize
+
+    modules = [
+        Extension(name, [name.replace(".", "/") + ".py"], optional=True) for name in COMPILED
+    ]
+    return cythonize(modules, compiler_directives=DIRECTIVES, build_dir="build", quiet=True)
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

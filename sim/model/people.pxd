@@ -1,0 +1,24 @@
+# Static types of people.py for the compiled build (setup.py); Python ignores this file.
+cimport cython
+
+@cython.final
+cdef class Person:
+    cdef public object address
+    cdef public long attempts
+    cdef public long failures
+    cdef public object habits
+    cdef public object klass
+    cdef public object pid
+    cdef public bint reached
+    cdef public object role
+    cdef public list sessions
+    cdef public long streak
+
+@cython.final
+cdef class _Ticker:
+    cdef public double end
+    cdef public object env
+    cdef public object later
+    cdef public Person person
+    cdef public object service
+    cdef public object think

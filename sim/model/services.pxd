@@ -1,0 +1,73 @@
+# Static types of services.py for the compiled build (setup.py); Python ignores this file.
+cimport cython
+from sim.monitor cimport Level, ServiceRecord, bucket_of
+
+@cython.final
+cdef class Request:
+    cdef public double began
+    cdef public object client
+    cdef public double cost
+    cdef public double deadline
+    cdef public bint done
+    cdef public long epoch
+    cdef public bint high
+    cdef public object reply
+    cdef public Server server
+    cdef public bint started
+    cdef public double submitted
+    cdef public long weight
+
+@cython.final
+cdef class Server:
+    cdef public object backlog
+    cdef public long busy
+    cdef public bint detected_down
+    cdef public long epoch
+    cdef public dict in_service
+    cdef public long index
+    cdef public long live_queued
+    cdef public object queue
+    cdef public object queue_high
+    cdef public bint refill_armed
+    cdef public bint up
+    cdef public long workers
+
+@cython.final
+cdef class Service:
+    cdef public object env
+    cdef public object _later
+    cdef public object name
+    cdef public object workers_per_server
+    cdef public object backlog_per_server
+    cdef public list servers
+    cdef public object service_time
+    cdef public ServiceRecord record
+    cdef public double _origin
+    cdef public Py_ssize_t _last_minute
+    cdef public bint drop_abandoned
+    cdef public bint wait_only
+    cdef public object dispatch
+    cdef public object routing
+    cdef public object slowdown
+    cdef public object crash
+    cdef public long _pending
+    cdef public double _pending_cost
+    cdef public double _pending_until
+    cdef public double _pending_gap
+    cdef public object attack_gaps
+    cdef public object guards
+    cdef public object priority
+    cdef public object trace
+    cdef public object index
+    cdef public long _next
+    cdef public list _by_load
+
+    cpdef Server _choose(self)
+    cdef Server _least_loaded(self)
+    cdef _load_changed(self, Server server)
+    cdef _end(self, Request request, double now, str outcome)
+    cdef _enqueue(self, Server server, Request request, double now)
+    cdef double _start(self, Server server, Request request, double now) except? -1.0
+    cdef _answer(self, Request request, double now, Py_ssize_t minute)
+    cdef _pull(self, Server server, double now)
+    cdef Py_ssize_t _minute(self, double now) except? -1

@@ -1,0 +1,48 @@
+# Static types of monitor.py for the compiled build (setup.py); Python ignores this file.
+cimport cython
+
+@cython.final
+cdef class Level:
+    cdef public list areas
+    cdef public double last_t
+    cdef public long level
+    cdef public double origin
+    cdef public long peak
+    cdef public double zero_time
+
+    cpdef change(self, double now, long delta)
+
+@cython.final
+cdef class ServiceRecord:
+    cdef public object name
+    cdef public object capacity
+    cdef public double origin
+    cdef public double warmup_end
+    cdef public list arrivals
+    cdef public list served
+    cdef public list abandoned
+    cdef public list rejected
+    cdef public list wasted
+    cdef public list refused
+    cdef public list crash_lost
+    cdef public list dropped
+    cdef public list blocked
+    cdef public list lost
+    cdef public list crashes
+    cdef public list attack_arrivals
+    cdef public list attack_served
+    cdef public list attack_rejected
+    cdef public list attack_blocked
+    cdef public list attack_lost
+    cdef public Level queue
+    cdef public Level busy
+    cdef public Level up_workers
+    cdef public Level servers_up
+    cdef public Level servers_down
+    cdef public list latency
+    cdef public list wait_hist
+    cdef public double wait_sum
+    cdef public long wait_count
+    cdef public double response_sum
+
+cpdef Py_ssize_t bucket_of(double seconds) except? -1
