@@ -3,10 +3,11 @@
 The modules the engine spends its time in (``sim/model/kernel.py``, ``services.py``,
 ``people.py`` and ``sim/monitor.py``) are compiled from the same ``.py`` files, typed by
 the ``.pxd`` files beside them: same results bit for bit, about twice as fast
-(``benchmarks/README.md``). Each extension is optional: without a C compiler the build
-goes on without it and the ``.py`` file runs as it is. ``SIM_PURE_PYTHON=1`` skips the
-compilation; so does an editable install (``pip install -e .``), whose source is being
-edited and must run as written. Everything else about the package is in pyproject.toml.
+(``benchmarks/README.md``). Each is optional: if it cannot be compiled (no C compiler,
+no Python headers), the build warns and goes on, and the ``.py`` file runs as it is.
+``SIM_PURE_PYTHON=1`` skips the compilation; so does an editable install
+(``pip install -e .``), whose source is being edited and must run as written.
+Everything else about the package is in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.errors import BaseError, CCompilerError
 
 COMPILED = ("sim.model.kernel", "sim.model.services", "sim.model.people", "sim.monitor")
 DIRECTIVES = {
@@ -28,13 +30,25 @@ DIRECTIVES = {
 }
 
 
+BUILD_ERRORS = (BaseError, CCompilerError, OSError)  # no compiler, no headers, ...
+
+
 class OptionalBuildExt(build_ext):
     """Compile what can be compiled; an editable install compiles nothing."""
 
     def run(self) -> None:
         if self.inplace or os.environ.get("SIM_PURE_PYTHON") == "1":
             return
-        super().run()
+        try:
+            super().run()
+        except BUILD_ERRORS as error:
+            self.warn(f"sim: the engine is not compiled ({error}); it runs interpreted")
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except BUILD_ERRORS as error:
+            self.warn(f"sim: {ext.name} is not compiled ({error}); it runs interpreted")
 
 
 def extensions() -> list[Extension]:
@@ -42,9 +56,7 @@ def extensions() -> list[Extension]:
         return []
     from Cython.Build import cythonize
 
-    modules = [
-        Extension(name, [name.replace(".", "/") + ".py"], optional=True) for name in COMPILED
-    ]
+    modules = [Extension(name, [name.replace(".", "/") + ".py"]) for name in COMPILED]
     return cythonize(modules, compiler_directives=DIRECTIVES, build_dir="build", quiet=True)
 
 
