@@ -5,13 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    model_validator,
-)
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from sim.config.base import (
     ClockTime,
@@ -348,16 +342,21 @@ def _check_think_time(spec: Any) -> None:
         raise ValueError("think_time must have a mean above 0 (else requests never stop)")
 
 
-def _step_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return value.get("kind", "request")
-    return getattr(value, "kind", "request")
+def _kind_defaults_to_request(value: Any) -> Any:
+    """A step written without a kind is a request; one written as a name, a request to
+    that service."""
+    if isinstance(value, str):
+        return {"kind": "request", "service": value}
+    if isinstance(value, dict) and "kind" not in value:
+        return {**value, "kind": "request"}
+    return value
 
 
+# The tag is read by name, not by a Python function: pydantic calls a function
+# discriminator when it serializes too, and swallows whatever it raises, Ctrl-C
+# included (a sweep's worker interrupted there printed a serializer warning).
 Step = Annotated[
-    Annotated[RequestStep, Tag("request")]
-    | Annotated[ClassStep, Tag("class")]
-    | Annotated[GateStep, Tag("gate")]
-    | Annotated[SessionStep, Tag("session")],
-    Discriminator(_step_kind),
+    RequestStep | ClassStep | GateStep | SessionStep,
+    Field(discriminator="kind"),
+    BeforeValidator(_kind_defaults_to_request),
 ]
