@@ -9,7 +9,8 @@ from __future__ import annotations
 import gc
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
@@ -141,23 +142,33 @@ def _attach_trace(services: dict[str, Any]) -> Trace:
 
 
 def _simulate(model: Any, progress: ProgressCallback | None) -> None:
-    """Run to the end in slices, reporting progress; the GC is kept out of the hot loop.
-
-    Everything built so far lives until the end of the run, so it is frozen out of the
-    collector's sight, and the young-generation threshold is raised: a morning creates
-    millions of short-lived events that reference counting frees on its own.
-    """
+    """Run to the end in slices, reporting progress, with the cycle collector off."""
     scenario = model.scenario
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
-    try:
+    with cycle_collector_off():
         now = scenario.start_s
         while now < scenario.end_s:
             now = min(now + PROGRESS_STEP_S, scenario.end_s)
             model.run(until=now)
             if progress is not None:
                 progress(now, scenario.start_s, scenario.end_s)
+
+
+@contextmanager
+def cycle_collector_off() -> Iterator[None]:
+    """Python's cyclic garbage collector off while the morning runs.
+
+    The model makes no reference cycles while it runs (tests/test_cycles.py checks it on
+    mornings with every kind of component): reference counting frees everything, and
+    the collector's passes found nothing, yet they walked the millions of objects alive
+    at each pass: a seventh of a national run (benchmarks/README.md). What was built
+    before is frozen out of its sight; the collector is back as it was when the run ends.
+    """
+    enabled = gc.isenabled()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
     finally:
-        gc.set_threshold(*thresholds)
+        if enabled:
+            gc.enable()
         gc.unfreeze()
