@@ -4,7 +4,7 @@ A run keeps one row per person for the whole morning, and every person on their 
 (a journey, timers, queued requests) until they are done; people in a virtual class stay
 until their lesson ends, so they are all there at once at the peak. The rule:
 
-    estimate = 180 MB + 0.4 kB x people + 1.8 kB x people whose journey has a class
+    estimate = 180 MB + 320 B x people + 700 B x people whose journey has a class
                       + 2 kB x servers of services + 16 B x classroom servers
                       + 14 kB x attack waves
 
@@ -18,10 +18,10 @@ memory of ``sim run`` on this engine (``/usr/bin/time``; benchmarks/README.md):
 ======================================  =========  ==========  ========  ========
 run                                     people     with class  measured  estimate
 ======================================  =========  ==========  ========  ========
-``default.toml``                          102,000      92,000    324 MB    377 MB
-``default.toml --scale 4``                408,000     368,000    892 MB    968 MB
-``2021-04-06.toml --scale 0.02``          110,799       6,600    229 MB    234 MB
-``2021-04-06.toml`` (one-to-one)        5,540,030     330,000  2,861 MB  2,863 MB
+``default.toml``                          102,000      92,000    231 MB    273 MB
+``default.toml --scale 4``                408,000     368,000    547 MB    550 MB
+``2021-04-06.toml --scale 0.02``          110,799       6,600    223 MB    219 MB
+``2021-04-06.toml`` (one-to-one)        5,540,030     330,000  1,999 MB  2,094 MB
 ======================================  =========  ==========  ========  ========
 
 Runs in a local process pool each hold their own run, so ``n`` processes need ``n``
@@ -48,9 +48,9 @@ from sim.platforms import flatten
 
 BASE_MB = 180.0
 """Interpreter, numpy, scipy and SimPy, and the per-minute statistics."""
-BYTES_PER_PERSON = 400.0
+BYTES_PER_PERSON = 320.0
 """A person's row, and their journey while they are on their way."""
-BYTES_PER_CLASS_PERSON = 1800.0
+BYTES_PER_CLASS_PERSON = 700.0
 """More for a person with a class: they stay in the model, with their timers, until the
 lesson ends, so at the peak they are all there at once."""
 BYTES_PER_SERVER = 2000.0

@@ -29,7 +29,8 @@ class Stream(IntEnum):
     PATIENCE = 2  # client timeouts
     SERVICE = 3  # service times, one sub-stream per service
     RETRY = 4  # retry decisions and backoff delays
-    THINK = 5  # think times of people in class
+    THINK = 5  # per step: lesson think times or session durations; sub-key 1: session
+    # think times; sub-key 2: the seat of the next silent request (people.Chorus)
     ROUTING = 6  # load-balancer tie breaks and random dispatch
     ATTACKS = 7  # attack wave times, durations and request arrivals
     DEFENCES = 8  # packet loss on links, filtering of legitimate requests

@@ -27,9 +27,13 @@ from sim.dists import Draw, Exponential, sampler, uniform_sampler
 from sim.model.classrooms import Klass
 from sim.model.kernel import walk_from_the_start
 from sim.model.people import (
+    Chorus,
     Habits,
+    NoRequests,
+    OwnClocks,
     Person,
     PersonTable,
+    SilentRequests,
     World,
     flush_live,
     habits_from,
@@ -37,6 +41,7 @@ from sim.model.people import (
 )
 from sim.model.platform import Platform, build_platform
 from sim.model.population import Population, build_population
+from sim.model.services import Service
 from sim.monitor import Recorder
 from sim.rng import Stream, Streams
 
@@ -63,7 +68,7 @@ def build(
     env: simpy.Environment, scenario: Scenario, streams: Streams, recorder: Recorder
 ) -> Model:
     platform = build_platform(env, scenario, streams, recorder)
-    think = _think_samplers(scenario, streams)
+    stays = _stays(env, scenario, streams, platform.services)
     population = build_population(scenario, streams.get(Stream.ARRIVALS, 0))
     table = PersonTable()
     table.extend(population.group, population.intended, population.class_start)
@@ -75,7 +80,7 @@ def build(
         classes,
         table,
         recorder,
-        think,
+        stays,
         live={},
         gates=platform.gates,
     )
@@ -95,26 +100,56 @@ def build(
     return Model(env, scenario, world, population, platform, len(population.intended))
 
 
-def _think_samplers(scenario: Scenario, streams: Streams) -> dict[int, Any]:
-    """Samplers of class steps (think time) and session steps (duration and think time),
-    keyed by ``id(step)``; each step draws from its own stream."""
-    samplers: dict[int, Any] = {}
+def _stays(
+    env: simpy.Environment, scenario: Scenario, streams: Streams, services: dict[str, Service]
+) -> dict[int, Any]:
+    """What people do while they stay in a step, keyed by ``id(step)``: a class step's
+    silent requests (:class:`sim.model.people.SilentRequests`), a session step's duration
+    and silent requests. Each step draws from its own streams."""
+    stays: dict[int, Any] = {}
     for index, step in enumerate(s for steps in scenario.journeys.values() for s in steps):
         rng = streams.get(Stream.THINK, index)
         if isinstance(step, ClassStep):
-            samplers[id(step)] = sampler(make_dist(step.think_time), rng)
+            service = services[step.in_class_service] if step.in_class_service else None
+            stays[id(step)] = _silent_requests(env, service, step.think_time, rng, streams, index)
         elif isinstance(step, SessionStep):
-            samplers[id(step)] = SessionSamplers(
+            stays[id(step)] = SessionSamplers(
                 sampler(make_dist(step.duration), rng),
-                sampler(make_dist(step.think_time), streams.get(Stream.THINK, index, 1)),
+                _silent_requests(
+                    env,
+                    services[step.service],
+                    step.think_time,
+                    streams.get(Stream.THINK, index, 1),
+                    streams,
+                    index,
+                ),
             )
-    return samplers
+    return stays
+
+
+def _silent_requests(
+    env: simpy.Environment,
+    service: Service | None,
+    think_time: Any,
+    rng: np.random.Generator,
+    streams: Streams,
+    index: int,
+) -> SilentRequests:
+    """One stream for the whole step where think times are exponential, else a clock
+    per person (see :class:`sim.model.people.Chorus`)."""
+    if service is None:
+        return NoRequests()
+    think = make_dist(think_time)
+    if isinstance(think, Exponential):
+        picks = uniform_sampler(streams.get(Stream.THINK, index, 2))
+        return Chorus(env, service, sampler(think, rng), picks)
+    return OwnClocks(env, service, sampler(think, rng))
 
 
 @dataclass(frozen=True)
 class SessionSamplers:
     duration: Draw
-    think: Draw
+    requests: SilentRequests
 
 
 def _habits(scenario: Scenario, own: Behaviour | None, index: int, streams: Streams) -> Habits:

@@ -302,12 +302,15 @@ class Walk:
             except StopIteration:
                 return
             if type(target) is float:  # a pause
-                self._later(target, self.go)
+                self._later(target, _GO_ON, self)  # Walk.go(self): no bound method to make
                 return
             if target.callbacks is not None:  # not processed yet: wait for it
                 target.callbacks.append(self.resume)
                 return
             value = target._value  # processed already: go on at once
+
+
+_GO_ON = Walk.go
 
 
 def walk_from_the_start(env: simpy.Environment, generator: Generator) -> None:

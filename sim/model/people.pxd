@@ -9,6 +9,7 @@ cdef class Person:
     cdef public object habits
     cdef public object klass
     cdef public object pid
+    cdef public Py_ssize_t place
     cdef public bint reached
     cdef public object role
     cdef public list sessions
@@ -22,3 +23,13 @@ cdef class _Ticker:
     cdef public Person person
     cdef public object service
     cdef public object think
+
+@cython.final
+cdef class Chorus:
+    cdef public object later
+    cdef public list members
+    cdef public object pick
+    cdef public Py_ssize_t seats
+    cdef public object service
+    cdef public object think
+    cdef public long turn

@@ -18,7 +18,7 @@ from array import array
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, Protocol
 
 import cython
 import numpy as np
@@ -174,7 +174,8 @@ class World:
     classes: list[Klass]
     table: PersonTable
     recorder: Recorder
-    think: dict[int, Any]  # think-time samplers of class and session steps, by id(step)
+    stays: dict[int, Any]  # by id(step): a class step's SilentRequests, a session's
+    # SessionSamplers (duration and SilentRequests)
     live: dict[int, Person]
     gates: dict[str, Gate]
 
@@ -189,6 +190,7 @@ class Person:
         "habits",
         "klass",
         "pid",
+        "place",
         "reached",
         "role",
         "sessions",
@@ -206,6 +208,19 @@ class Person:
         self.streak = 0  # failures in a row, for the circuit breaker
         self.reached = False  # got through (in class, or into a session)
         self.sessions: list[Gate] = []  # admission gates passed, released at the end
+        self.place = -1  # index among the members of a Chorus, while in one
+
+
+class SilentRequests(Protocol):
+    """The requests people make every think time while in a lesson or a session, which
+    nobody waits for: :class:`Chorus` for exponential think times, :class:`OwnClocks`
+    for the others, :class:`NoRequests` where the step names no service."""
+
+    def join(self, person: Person, end: float) -> None:
+        """`person` starts making requests now, until `end` at the latest."""
+
+    def leave(self, person: Person) -> None:
+        """`person` makes no more requests (at `end`, when their stay is over)."""
 
 
 def start_journey(world: World, person: Person, steps: list, class_start: float) -> None:
@@ -222,10 +237,14 @@ def journey(world: World, person: Person, steps: list, class_start: float):
         elif isinstance(step, GateStep):
             gate = world.gates[step.gate]
             ok = yield from _insist(world, person, lambda g=gate: _pass_gate(world, person, g))
-        elif isinstance(step, SessionStep):
+        elif isinstance(step, SessionStep):  # browse, a request every think time
             if not person.reached:
                 _reach(world, person)
-            yield from _browse(world, person, step)
+            session = world.stays[id(step)]
+            duration = session.duration()
+            session.requests.join(person, world.env.now + duration)
+            yield duration  # a pause (see sim.model.kernel.Walk)
+            session.requests.leave(person)
             continue
         else:
             fate = yield from _attend_class(world, person, step, class_start)
@@ -235,13 +254,6 @@ def journey(world: World, person: Person, steps: list, class_start: float):
     if not person.reached:
         _reach(world, person)
     return _finish(world, person, Fate.REACHED)
-
-
-def _browse(world: World, person: Person, step: SessionStep):
-    """Stay on a service for the session, making a request every think time."""
-    samplers = world.think[id(step)]
-    end = world.env.now + samplers.duration()
-    yield _every_think_time(world, person, world.services[step.service], samplers.think, end)
 
 
 def _ask(world: World, person: Person, service: Service, seat: Callable[[], bool] | None = None):
@@ -362,35 +374,111 @@ def _attend_class(world: World, person: Person, step: ClassStep, class_start: fl
             return Fate.NO_TEACHER
     _reach(world, person)
     world.recorder.in_class.change(env.now, 1)
-    yield from _follow_lesson(world, person, step, lesson_end)
+    requests = world.stays[id(step)]  # a request every think time until the lesson ends
+    requests.join(person, lesson_end)
+    yield max(0.0, lesson_end - env.now)  # a pause (see sim.model.kernel.Walk)
+    requests.leave(person)
     world.recorder.in_class.change(env.now, -1)
     classroom.leave(klass)
     return Fate.REACHED
 
 
-def _follow_lesson(world: World, person: Person, step: ClassStep, lesson_end: float):
-    """Stay in class until the lesson ends, making a request every think time."""
-    service = world.services[step.in_class_service] if step.in_class_service else None
-    yield _every_think_time(world, person, service, world.think[id(step)], lesson_end)
+class NoRequests:
+    """A lesson without an in-class service: people only sit in it."""
+
+    def join(self, person: Person, end: float) -> None:
+        pass
+
+    def leave(self, person: Person) -> None:
+        pass
 
 
-def _every_think_time(
-    world: World, person: Person, service: Service | None, think: Draw, end: float
-) -> float:
-    """The pause until `end`, during which a silent request goes every think time.
+class Chorus:
+    """The silent requests of everyone in one step, when think times are exponential,
+    as one stream.
 
-    Driven by callbacks rather than a generator: people in class or in a session are
-    the most numerous sleepers of a morning, and a callback is cheaper to wake.
+    The requests of people who each make one every exponential think time (mean m) are
+    independent Poisson streams of rate 1/m. So are those of the *seats* of a stream of
+    rate seats/m whose requests each go to a seat drawn at random (the marking theorem):
+    members sit in the first seats, a request for an empty seat is not made (thinning),
+    and every member makes Poisson requests of rate 1/m, wherever they sit and whoever
+    joins or leaves, as on their own clock (tests/test_silent_requests.py checks it).
+    There are a few more seats than members, so that people can come and go without the
+    rate changing: only when they outgrow the seats, or leave too many empty, is the
+    next request drawn afresh for a new number of seats (memoryless: exact).
+
+    One pending event for the whole step instead of one per person, whose clock lived
+    in memory: a national morning has a million people browsing at once.
     """
-    env = world.env
-    _Ticker(env, person, service, think, end).tick()
-    return max(0.0, end - env.now)
+
+    __slots__ = ("later", "members", "pick", "seats", "service", "think", "turn")
+
+    def __init__(self, env: simpy.Environment, service: Service, think: Draw, pick: Draw):
+        self.later = later_on(env)
+        self.service = service
+        self.think = think  # the think time (exponential)
+        self.pick = pick  # uniform in [0, 1): the seat of the next request
+        self.members: list[Person] = []  # member i sits in seat i
+        self.seats = 0
+        self.turn = 0  # the number of the latest draw of the seats' next request
+
+    @cython.locals(n=cython.Py_ssize_t)
+    def join(self, person: Person, end: float) -> None:
+        person.place = len(self.members)
+        self.members.append(person)
+        n = len(self.members)
+        if n > self.seats:
+            self._reseat(n)
+
+    @cython.locals(n=cython.Py_ssize_t)
+    def leave(self, person: Person) -> None:
+        members = self.members
+        last = members.pop()
+        if last is not person:  # the last member takes the leaver's seat
+            members[person.place] = last
+            last.place = person.place
+        n = len(members)
+        if n == 0 or n + n // 8 + 1 < self.seats:
+            self._reseat(n)
+
+    def _reseat(self, members: int) -> None:
+        """A sixteenth more seats than `members`, and the next request drawn afresh."""
+        self.seats = members + members // 16 + 1 if members else 0
+        self.turn += 1
+        if self.seats:
+            self.later(self.think() / self.seats, self._request, self.turn)
+
+    @cython.locals(seat=cython.Py_ssize_t, person=Person)
+    def _request(self, turn: int) -> None:
+        if turn != self.turn:
+            return  # drawn for another number of seats: void
+        seat = int(self.pick() * self.seats)
+        if seat < len(self.members):
+            person = self.members[seat]
+            self.service.submit(person.habits.patience(), person.address, person.role, silent=True)
+        self.later(self.think() / self.seats, self._request, turn)
+
+
+class OwnClocks:
+    """The silent requests of people whose think times are not exponential: each person
+    on their own clock (:class:`_Ticker`)."""
+
+    __slots__ = ("env", "service", "think")
+
+    def __init__(self, env: simpy.Environment, service: Service, think: Draw):
+        self.env, self.service, self.think = env, service, think
+
+    def join(self, person: Person, end: float) -> None:
+        _Ticker(self.env, person, self.service, self.think, end).tick()
+
+    def leave(self, person: Person) -> None:
+        pass  # the ticker stops on its own at `end`
 
 
 class _Ticker:
-    """The callbacks of :func:`_every_think_time`, as an object rather than a closure
-    that refers to itself: a self-referencing closure is a reference cycle, which only
-    the cyclic garbage collector frees, and a national morning makes millions of them."""
+    """One person's requests every think time until `end`, on callbacks, as an object
+    rather than a closure that refers to itself: a self-referencing closure is a
+    reference cycle, which only the cyclic garbage collector frees."""
 
     __slots__ = ("end", "env", "later", "person", "service", "think")
 
@@ -403,7 +491,7 @@ class _Ticker:
     def tick(self, due: bool = False) -> None:
         """Make the request now if `due` (not when the ticking starts); plan the next."""
         env, person = self.env, self.person
-        if due and self.service is not None:
+        if due:
             self.service.submit(person.habits.patience(), person.address, person.role, silent=True)
         pause = self.think()
         if env.now + pause < self.end:
