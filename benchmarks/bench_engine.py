@@ -50,7 +50,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
-import gc
 import json
 import math
 import os
@@ -60,6 +59,7 @@ import statistics
 import sys
 import time
 from collections import deque
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,7 +84,7 @@ from sim.config import (
 )
 from sim.dists import Deterministic, Exponential, Lognormal
 from sim.model.people import Fate
-from sim.runner import run
+from sim.runner import cycle_collector_off, run
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "benchmarks" / "scenarios" / "engine_surge.toml"
@@ -335,15 +335,8 @@ def run_baseline(
     )
     gap = _seeded(seed, replication, 1).expovariate
     env.process(arrivals(m, pieces, scenario.end_s, lambda: gap(1.0)))
-    thresholds = gc.get_threshold()
-    if tuned_gc:  # as sim.runner does
-        gc.freeze()
-        gc.set_threshold(100_000, 50, 100)
-    try:
+    with cycle_collector_off() if tuned_gc else nullcontext():  # as sim.runner does
         env.run(until=scenario.end_s)
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
     events = next(env._eid) - len(env._queue)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     return _figures(
