@@ -18,7 +18,13 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 from setuptools.errors import BaseError, CCompilerError
 
-COMPILED = ("sim.model.kernel", "sim.model.services", "sim.model.people", "sim.monitor")
+COMPILED = (
+    "sim.model.kernel",
+    "sim.model.services",
+    "sim.model.people",
+    "sim.monitor",
+    "sim.draws",
+)
 DIRECTIVES = {
     "language_level": 3,
     # Python's semantics of /, // and % (the compiled results must be the interpreted

@@ -2,6 +2,18 @@
 cimport cython
 
 @cython.final
+cdef class Environment:
+    cdef public object _active_proc
+    cdef public list _due
+    cdef public object _eid
+    cdef public double _horizon
+    cdef public double _now
+    cdef public list _queue
+    cdef public list _slot_numbers
+    cdef public double _slot_s
+    cdef public dict _slots
+
+@cython.final
 cdef class Call:
     cdef public object callback
     cdef public object callbacks
@@ -9,5 +21,6 @@ cdef class Call:
 
 @cython.final
 cdef class Walk:
+    cdef object _answer
     cdef object _later
     cdef object _send

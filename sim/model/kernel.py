@@ -26,49 +26,83 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator
 from heapq import heappop, heappush
+from itertools import count
 from typing import Any
 
 import cython
 import simpy
-from simpy.core import BoundClass, EmptySchedule, StopSimulation
-from simpy.events import NORMAL, URGENT, Event, EventPriority
+from simpy.core import EmptySchedule, StopSimulation
+from simpy.events import NORMAL, URGENT, AllOf, AnyOf, Event, EventPriority, Process, Timeout
 
 _FAR_SLOT = 1 << 62  # the slot of events at or beyond _FAR_TIME (never, or nearly)
 _FAR_TIME = float(2**52)
 
 
-class Environment(simpy.Environment):
-    """A :class:`simpy.Environment` whose events wait in time slots until they are due.
+class Environment:
+    """A SimPy environment whose events wait in time slots until they are due.
+
+    It offers what :class:`simpy.Environment` offers (``now``, ``process``,
+    ``timeout``, ``event``, ``all_of``, ``any_of``, ``schedule``, ``step``, ``peek``,
+    ``run``, ``active_process``), so SimPy's events and processes run on it as they
+    are, but it is not a subclass: compiled (setup.py), its clock and calendar are C
+    fields that the hot path reaches without a dictionary lookup.
 
     `slot_s` is the width of a slot in simulated seconds; a power of two, so that slot
     boundaries are exact in floating point and an event is never parked in a slot that
     has already been opened.
     """
 
+    __slots__ = (
+        "_active_proc",
+        "_due",
+        "_eid",
+        "_horizon",
+        "_now",
+        "_queue",
+        "_slot_numbers",
+        "_slot_s",
+        "_slots",
+    )
+
     def __init__(self, initial_time: float = 0.0, slot_s: float = 1.0) -> None:
         mantissa, _ = math.frexp(slot_s)
         if slot_s <= 0 or mantissa != 0.5:
             raise ValueError(f"slot_s must be a positive power of two, not {slot_s}")
-        super().__init__(initial_time)
-        # SimPy binds env.timeout, env.event, ... to the instance for speed, but only
-        # those defined by the instance's own class, which a subclass does not redefine
-        for name, attribute in vars(simpy.Environment).items():
-            if type(attribute) is BoundClass:
-                setattr(self, name, getattr(self, name))
+        self._now = initial_time
+        self._active_proc = None
+        self._eid = count()  # insertion numbers: ties in time and priority go in order
         self._slot_s = slot_s
         self._horizon = (math.floor(initial_time / slot_s) + 1) * slot_s  # current slot's end
+        self._queue: list = []  # a heap of the events scheduled into the current slot
+        # after it was opened
         self._due: list = []  # the current slot's events, sorted latest first
         self._slots: dict[int, list] = {}  # slot number -> its events, unsorted
         self._slot_numbers: list[int] = []  # a heap of the keys of _slots
-        # self._queue (SimPy's heap) holds the events scheduled into the current slot
-        # after it was opened
 
     @property
     def now(self) -> float:
-        """The current simulation time: SimPy's property, redefined here so that the
-        compiled kernel serves it without running Python code (the model reads it all
-        the time)."""
+        """The current simulation time."""
         return self._now
+
+    @property
+    def active_process(self) -> Process | None:
+        """The process running now, if any (as SimPy's)."""
+        return self._active_proc
+
+    def process(self, generator: Generator) -> Process:
+        return Process(self, generator)
+
+    def timeout(self, delay: float = 0, value: object = None) -> Timeout:
+        return Timeout(self, delay, value)
+
+    def event(self) -> Event:
+        return Event(self)
+
+    def all_of(self, events: list[Event]) -> AllOf:
+        return AllOf(self, events)
+
+    def any_of(self, events: list[Event]) -> AnyOf:
+        return AnyOf(self, events)
 
     @cython.locals(at=cython.double, number=cython.longlong, parked=list)
     def schedule(self, event: Event, priority: EventPriority = NORMAL, delay: object = 0) -> None:
@@ -77,7 +111,7 @@ class Environment(simpy.Environment):
         if at < self._horizon:
             heappush(self._queue, entry)
             return
-        number = int(at // self._slot_s) if at < _FAR_TIME else _FAR_SLOT
+        number = math.floor(at / self._slot_s) if at < _FAR_TIME else _FAR_SLOT
         parked = self._slots.get(number)
         if parked is None:
             self._slots[number] = [entry]
@@ -99,7 +133,7 @@ class Environment(simpy.Environment):
         if at < self._horizon:
             heappush(self._queue, entry)
             return
-        number = int(at // self._slot_s) if at < _FAR_TIME else _FAR_SLOT
+        number = math.floor(at / self._slot_s) if at < _FAR_TIME else _FAR_SLOT
         parked = self._slots.get(number)
         if parked is None:
             self._slots[number] = [entry]
@@ -270,6 +304,17 @@ def call_later(env: simpy.Environment, delay: float, callback, value: object = N
     later_on(env)(delay, callback, value)
 
 
+class _Answer:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ANSWER"
+
+
+ANSWER = _Answer()
+"""Yielded by a :class:`Walk`'s generator: wait until the walk's ``succeed`` is called."""
+
+
 class Walk:
     """Runs a generator on SimPy events as :class:`simpy.Process` runs a process, without
     what the model's millions of journeys never use: the event that starts a process
@@ -278,16 +323,31 @@ class Walk:
 
     The generator yields SimPy events to wait for them, or a float: a pause of that many
     seconds (``yield delay`` does what ``yield env.timeout(delay)`` does, in the same
-    order, without a timeout event). The events a walk waits for never fail; if one
-    did, the environment's step would raise its error, as for any failed event that
-    nobody handles.
+    order, without a timeout event), or :data:`ANSWER`: a wait for someone to call
+    the walk's :meth:`succeed` (a service answering a request; ``yield ANSWER`` after
+    handing the walk over does what yielding a SimPy event that is then succeeded
+    does, in the same order, without the event). The events a walk waits for never
+    fail; if one did, the environment's step would raise its error, as for any failed
+    event that nobody handles.
     """
 
-    __slots__ = ("_later", "_send")
+    __slots__ = ("_answer", "_later", "_send")
 
     def __init__(self, env: simpy.Environment, generator: Generator) -> None:
         self._send = generator.send
         self._later = later_on(env)
+        self._answer = None
+
+    def succeed(self, value: object = None) -> None:
+        """Answer the walk waiting on :data:`ANSWER`: it goes on with `value` now,
+        after the events already due now, as if a SimPy event it waited for had
+        succeeded with `value` now."""
+        self._answer = value
+        self._later(0.0, _ANSWERED, self)
+
+    def _answered(self) -> None:
+        value, self._answer = self._answer, None
+        self.go(value)
 
     def resume(self, event: object = None) -> None:
         """Go on when `event` is processed (with its value), or now (with None)."""
@@ -304,6 +364,8 @@ class Walk:
             if type(target) is float:  # a pause
                 self._later(target, _GO_ON, self)  # Walk.go(self): no bound method to make
                 return
+            if target is ANSWER:  # someone will call succeed
+                return
             if target.callbacks is not None:  # not processed yet: wait for it
                 target.callbacks.append(self.resume)
                 return
@@ -311,6 +373,7 @@ class Walk:
 
 
 _GO_ON = Walk.go
+_ANSWERED = Walk._answered
 
 
 def walk_from_the_start(env: simpy.Environment, generator: Generator) -> None:

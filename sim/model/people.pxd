@@ -3,17 +3,18 @@ cimport cython
 
 @cython.final
 cdef class Person:
-    cdef public object address
+    cdef public long long address
     cdef public long attempts
     cdef public long failures
     cdef public object habits
-    cdef public object klass
-    cdef public object pid
+    cdef public Py_ssize_t klass
+    cdef public Py_ssize_t pid
     cdef public Py_ssize_t place
     cdef public bint reached
     cdef public object role
     cdef public list sessions
     cdef public long streak
+    cdef public object walk
 
 @cython.final
 cdef class _Ticker:

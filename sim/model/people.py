@@ -38,7 +38,7 @@ from sim.config import (
 from sim.dists import Draw
 from sim.model.classrooms import Classroom, Klass
 from sim.model.defences import Gate
-from sim.model.kernel import Walk, later_on
+from sim.model.kernel import ANSWER, Walk, later_on
 from sim.model.services import Outcome, Service
 from sim.monitor import FAIL_CAUSES, Recorder
 
@@ -195,6 +195,7 @@ class Person:
         "role",
         "sessions",
         "streak",
+        "walk",
     )
 
     def __init__(self, pid: int, role: str, habits: Habits, klass: int, address: int) -> None:
@@ -209,6 +210,8 @@ class Person:
         self.reached = False  # got through (in class, or into a session)
         self.sessions: list[Gate] = []  # admission gates passed, released at the end
         self.place = -1  # index among the members of a Chorus, while in one
+        self.walk: Walk | None = None  # their journey, which services answer (a reference
+        # cycle through the journey's frame while they are on their way: see _finish)
 
 
 class SilentRequests(Protocol):
@@ -225,7 +228,8 @@ class SilentRequests(Protocol):
 
 def start_journey(world: World, person: Person, steps: list, class_start: float) -> None:
     """`person` sets off now on their morning (see :func:`journey`)."""
-    Walk(world.env, journey(world, person, steps, class_start)).go()
+    person.walk = Walk(world.env, journey(world, person, steps, class_start))
+    person.walk.go()
 
 
 def journey(world: World, person: Person, steps: list, class_start: float):
@@ -269,9 +273,10 @@ def _ask(world: World, person: Person, service: Service, seat: Callable[[], bool
     while True:
         person.attempts += 1
         counters["attempts"][minute(env.now)] += 1
-        outcome = yield service.submit(
-            habits.patience(), person.address, person.role, client=person.pid
+        service.submit(
+            habits.patience(), person.address, person.role, client=person.pid, reply=person.walk
         )
+        outcome = yield ANSWER  # a pause until the service answers (see Walk.succeed)
         if outcome is Outcome.SERVED:
             if seat is None or seat():
                 counters["successes"][minute(env.now)] += 1
@@ -515,6 +520,7 @@ def _finish(world: World, person: Person, fate: Fate) -> None:
     for gate in person.sessions:
         gate.release()
     del world.live[person.pid]
+    person.walk = None  # no reference cycle left once their journey is over
 
 
 def flush_live(world: World) -> None:
@@ -525,3 +531,4 @@ def flush_live(world: World) -> None:
         table.fate[person.pid] = Fate.REACHED if reached else Fate.IN_PROGRESS
         table.attempts[person.pid] = person.attempts
         table.failures[person.pid] = person.failures
+        person.walk = None  # their journey stops here: no reference cycle left

@@ -210,19 +210,23 @@ class Service:
         role: str = "",
         silent: bool = False,
         client: int = -1,
+        reply: object = None,
     ) -> simpy.Event:
         """Send a request; the returned event's value is an :class:`Outcome`.
 
         With `silent`, the client does not wait for the answer (requests made during a
         session or a lesson): the request is served and measured the same, but no reply
-        event is scheduled for it.
+        event is scheduled for it. With `reply`, the outcome goes to
+        ``reply.succeed(outcome)`` instead of a new event, and `reply` is returned: a
+        :class:`sim.model.kernel.Walk` takes its answers so, without an event object.
         """
         env = self.env
         now: cython.double = env.now
         minute: cython.Py_ssize_t
         request: Request
         server: Server
-        reply = SILENT if silent else env.event()
+        if reply is None:
+            reply = SILENT if silent else env.event()
         request = Request(reply, now, now + patience, client=client)
         record: ServiceRecord = self.record
         minute = self._minute(now)
@@ -349,6 +353,7 @@ class Service:
                 request.done = True
                 self._enqueue(server, request, now)
 
+    @cython.locals(server=Server, best=Server, load=cython.long, best_load=cython.double)
     def _choose(self) -> Server | None:
         """The server the load balancer picks, or None if it knows all are down."""
         servers = self.servers
@@ -381,6 +386,7 @@ class Service:
                 return server
         return None
 
+    @cython.locals(server=Server, load=cython.long, index=cython.Py_ssize_t)
     def _least_loaded(self) -> Server | None:
         """The server a scan would pick (least loaded, then lowest index), from the heap.
 
