@@ -106,6 +106,7 @@ def run(
     kept = _attach_trace(model.platform.services) if trace else None
     _simulate(model, progress)
     events = next(env._eid) - env.pending()  # scheduled minus still pending
+    env.clear()  # the morning is over: its pending events refer to the whole model
     services = recorder.finish()
     for name, service in model.platform.services.items():
         services[name].in_system_at_end = service.in_system()

@@ -27,10 +27,13 @@ from tests.conftest import ROOT, scenario
 
 
 class PlainEnvironment(simpy.Environment):
-    """SimPy's own environment, with the one method the runner adds."""
+    """SimPy's own environment, with the two methods the runner adds."""
 
     def pending(self) -> int:
         return len(self._queue)
+
+    def clear(self) -> None:
+        self._queue.clear()
 
 
 def _workload(env: simpy.Environment, seed: int) -> list[tuple[float, int]]:

@@ -2,6 +2,16 @@
 cimport cython
 
 @cython.final
+@cython.no_gc
+@cython.freelist(1024)
+cdef class Entry:
+    cdef readonly double at
+    cdef readonly object callback
+    cdef readonly long long eid
+    cdef readonly int priority
+    cdef readonly object value
+
+@cython.final
 cdef class Environment:
     cdef public object _active_proc
     cdef public list _due

@@ -38,6 +38,33 @@ _FAR_SLOT = 1 << 62  # the slot of events at or beyond _FAR_TIME (never, or near
 _FAR_TIME = float(2**52)
 
 
+class Entry:
+    """A pending event (`callback` None, the event in `value`) or call in the calendar,
+    sorted by SimPy's key (time, priority, insertion number).
+
+    SimPy's entries are tuples, (time, priority, number, event): with the float and
+    the int they hold, three objects to reach at each comparison, and a tuple is
+    tracked by the cyclic garbage collector. Compiled, an entry is one small object
+    with the key as C numbers, and untracked (``@cython.no_gc`` in kernel.pxd): the
+    collector cannot see the cycles that run through pending entries, which is why
+    :meth:`Environment.clear` drops them when a run is over. A national morning keeps
+    millions of them pending (``benchmarks/README.md``).
+    """
+
+    __slots__ = ("at", "callback", "eid", "priority", "value")
+
+    def __init__(self, at, priority, eid, callback, value) -> None:
+        self.at, self.priority, self.eid = at, priority, eid
+        self.callback, self.value = callback, value
+
+    def __lt__(self, other: Entry) -> bool:
+        if self.at != other.at:
+            return self.at < other.at
+        if self.priority != other.priority:
+            return self.priority < other.priority
+        return self.eid < other.eid
+
+
 class Environment:
     """A SimPy environment whose events wait in time slots until they are due.
 
@@ -107,7 +134,7 @@ class Environment:
     @cython.locals(at=cython.double, number=cython.longlong, parked=list)
     def schedule(self, event: Event, priority: EventPriority = NORMAL, delay: object = 0) -> None:
         at = self._now + delay
-        entry = (at, priority, next(self._eid), event)
+        entry = Entry(at, priority, next(self._eid), None, event)
         if at < self._horizon:
             heappush(self._queue, entry)
             return
@@ -123,13 +150,12 @@ class Environment:
     def call_later(self, delay: float, callback: Callable[[Any], None], value: Any = None) -> None:
         """Call ``callback(value)`` after `delay`: see :func:`later_on`.
 
-        No event object at all: the call waits in the calendar as an entry of five,
-        (time, priority, insertion number, callback, value), in SimPy's order among the
-        events (entries never compare beyond the insertion number). :meth:`schedule`,
-        with its entry of four, written out again: this is the most frequent schedule.
+        No event object at all: the call waits in the calendar as an :class:`Entry`
+        with its callback and value, in SimPy's order among the events. :meth:`schedule`
+        written out again: this is the most frequent schedule.
         """
         at = self._now + delay
-        entry = (at, NORMAL, next(self._eid), callback, value)
+        entry = Entry(at, NORMAL, next(self._eid), callback, value)
         if at < self._horizon:
             heappush(self._queue, entry)
             return
@@ -152,12 +178,11 @@ class Environment:
             entry = self._open_next_slot().pop()
         else:
             raise EmptySchedule
-        if len(entry) == 5:  # a call
-            self._now, _, _, callback, value = entry
-            callback(value)
+        self._now = entry.at
+        if entry.callback is not None:  # a call
+            entry.callback(entry.value)
             return
-        self._now, _, _, event = entry
-        self._fire(event)
+        self._fire(entry.value)
 
     def _fire(self, event: Event) -> None:
         callbacks, event.callbacks = event.callbacks, None
@@ -202,7 +227,7 @@ class Environment:
                 ) from None
         return None
 
-    @cython.locals(due=list, near=list, entry=tuple, callbacks=list)
+    @cython.locals(due=list, near=list, entry=Entry, callbacks=list)
     def _loop(self) -> None:
         """:meth:`step` until an exception ends the run: the hottest loop of the
         simulator, so the usual case (an event that succeeded) is written out here."""
@@ -218,11 +243,11 @@ class Environment:
                 entry = due.pop()
             else:
                 raise EmptySchedule
-            if len(entry) == 5:  # a call (see call_later)
-                self._now, _, _, callback, value = entry
-                callback(value)
+            self._now = entry.at
+            if entry.callback is not None:  # a call (see call_later)
+                entry.callback(entry.value)
                 continue
-            self._now, _, _, event = entry
+            event = entry.value
             callbacks = event.callbacks
             if len(callbacks) == 1 and event._ok:
                 event.callbacks = None
@@ -245,14 +270,23 @@ class Environment:
         return due
 
     def peek(self) -> float:
-        heads = [self._queue[0][0]] if self._queue else []
+        heads = [self._queue[0].at] if self._queue else []
         if self._due:
-            heads.append(self._due[-1][0])
+            heads.append(self._due[-1].at)
         if heads:
             return min(heads)
         if self._slot_numbers:
-            return min(self._slots[self._slot_numbers[0]])[0]
+            return min(self._slots[self._slot_numbers[0]]).at
         return math.inf
+
+    def clear(self) -> None:
+        """Forget every pending event, when the run is over: compiled, entries are
+        invisible to the cyclic garbage collector (see :class:`Entry`), so the model's
+        objects they refer to would never be freed."""
+        self._queue.clear()
+        self._due.clear()
+        self._slots.clear()
+        self._slot_numbers.clear()
 
     def pending(self) -> int:
         """Events scheduled and not yet processed."""
