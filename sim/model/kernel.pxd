@@ -2,8 +2,6 @@
 cimport cython
 
 @cython.final
-@cython.no_gc
-@cython.freelist(1024)
 cdef class Entry:
     cdef readonly double at
     cdef readonly object callback

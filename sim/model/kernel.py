@@ -38,6 +38,9 @@ _FAR_SLOT = 1 << 62  # the slot of events at or beyond _FAR_TIME (never, or near
 _FAR_TIME = float(2**52)
 
 
+@cython.no_gc
+@cython.freelist(1024)
+@cython.cclass
 class Entry:
     """A pending event (`callback` None, the event in `value`) or call in the calendar,
     sorted by SimPy's key (time, priority, insertion number).
