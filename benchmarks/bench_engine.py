@@ -38,11 +38,12 @@ t-test and prints PASS when no statistic differs at the 1 % level.
 
 Events are counted the same way on both sides: events scheduled minus events still
 pending at the end (``next(env._eid) - len(env._queue)``, as ``sim.runner`` does). The
-baseline runs under the same garbage-collector settings as ``sim.runner`` (objects built
-before the run frozen, young-generation threshold 100,000), unless ``--baseline-gc
-default``. ``--lazy-cancel`` runs the baseline on a ``simpy.Resource`` whose queue
-removes a cancelled request in O(1) (SimPy's scans its list): the same results, to see
-how much of the difference comes from that scan alone.
+baseline runs with the cyclic garbage collector handled as ``sim.runner`` handles it
+(:func:`sim.runner.cycle_collector_off`: what was built before the run frozen, the
+collector off during it), unless ``--baseline-gc default``. ``--lazy-cancel`` runs the
+baseline on a ``simpy.Resource`` whose queue removes a cancelled request in O(1)
+(SimPy's scans its list): the same results, to see how much of the difference comes
+from that scan alone.
 """
 
 from __future__ import annotations
