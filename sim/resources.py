@@ -13,15 +13,16 @@ ceiling if higher). The people terms are fitted on the table below; the others a
 measured on ``tests/scenarios/surge.toml`` with a million login servers (1.9 GB) or a
 million generated attack waves (13.2 GB). People are the cohorts' sizes plus the
 expected arrivals of the open sources (rate x time). It is fitted on the peak resident
-memory of ``sim run`` on this engine (``/usr/bin/time``; benchmarks/README.md):
+memory of ``sim run`` (``/usr/bin/time``; benchmarks/README.md); measured again since,
+on the engine with compact calendar entries, which uses a little less (the fit kept):
 
 ======================================  =========  ==========  ========  ========
 run                                     people     with class  measured  estimate
 ======================================  =========  ==========  ========  ========
-``default.toml``                          102,000      92,000    231 MB    273 MB
-``default.toml --scale 4``                408,000     368,000    547 MB    550 MB
-``2021-04-06.toml --scale 0.02``          110,799       6,600    223 MB    219 MB
-``2021-04-06.toml`` (one-to-one)        5,540,030     330,000  1,999 MB  2,094 MB
+``default.toml``                          102,000      92,000    223 MB    273 MB
+``default.toml --scale 4``                408,000     368,000    512 MB    550 MB
+``2021-04-06.toml --scale 0.02``          110,799       6,600    210 MB    219 MB
+``2021-04-06.toml`` (one-to-one)        5,540,030     330,000  1,922 MB  2,094 MB
 ======================================  =========  ==========  ========  ========
 
 Runs in a local process pool each hold their own run, so ``n`` processes need ``n``
