@@ -63,8 +63,8 @@ def test_a_dying_pool_worker_loses_no_job(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     failed_lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(failed_lines) == 2
-    assert all("description=crash-worker" in line for line in failed_lines)
+    assert len(failed_lines) == 2, proc.stderr  # (flaky once under load: keep the evidence)
+    assert all("description=crash-worker" in line for line in failed_lines), proc.stderr
     assert all("the worker process running it died" in line for line in failed_lines)
 
     manifest = json.loads((out / "manifest.json").read_text())
