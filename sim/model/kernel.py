@@ -48,7 +48,7 @@ class Entry:
     SimPy's entries are tuples, (time, priority, number, event): with the float and
     the int they hold, three objects to reach at each comparison, and a tuple is
     tracked by the cyclic garbage collector. Compiled, an entry is one small object
-    with the key as C numbers, and untracked (``@cython.no_gc`` in kernel.pxd): the
+    with the key as C numbers, and untracked (``@cython.no_gc`` above): the
     collector cannot see the cycles that run through pending entries, which is why
     :meth:`Environment.clear` drops them when a run is over. A national morning keeps
     millions of them pending (``benchmarks/README.md``).
