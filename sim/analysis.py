@@ -28,6 +28,7 @@ from sim.model.people import Fate
 from sim.monitor import FAIL_CAUSES, quantile_from_histogram
 
 if TYPE_CHECKING:
+    from sim.config import Scenario
     from sim.runner import RunResult
 
 FIVE_MINUTES_S = 300.0
@@ -36,7 +37,10 @@ KEY_FIGURES = (  # the KPIs every table of results shows first, in reading order
     "kpi.in_class",
     "kpi.share_in_class",
     "kpi.share_in_class_5min_after_start",
+    "kpi.by_role.pupil.share_in_class_5min_after_start",
+    "kpi.by_role.teacher.share_in_class_5min_after_start",
     "kpi.gave_up",
+    "kpi.barred",
     "kpi.time_to_class_p50_s",
     "kpi.time_to_class_p95_s",
     "kpi.attempts",
@@ -44,10 +48,14 @@ KEY_FIGURES = (  # the KPIs every table of results shows first, in reading order
 )
 
 
-KPI_NAMES = (  # the keys of kpis(), known before any run (a test keeps them in step)
+ROLES = ("pupil", "teacher", "other")
+"""The roles people have (a scenario's cohorts and sources each have one)."""
+
+PEOPLE_KPI_NAMES = (  # the KPIs of a set of people: of everybody, of a role, of a cohort
     "people",
     "arrived",
     "in_class",
+    "barred",
     "gave_up",
     "too_late",
     "no_teacher",
@@ -59,13 +67,20 @@ KPI_NAMES = (  # the keys of kpis(), known before any run (a test keeps them in 
     "attempts",
     "failed_attempts",
     "failed_attempts_share",
-    "peak_in_class",
+)
+
+
+KPI_NAMES = (  # the keys of kpis(), known before any run (a test keeps them in step)
+    *PEOPLE_KPI_NAMES,
+    "peak_in_lesson",
     "classes_opened",
     "attack_waves",
     "attack_requests",
     "attack_blocked_share",
     "legit_blocked_by_defence",
     "legit_lost_on_links",
+    "by_role",
+    "by_cohort",
 )
 SERVICE_METRIC_NAMES = (  # the keys of service_summary()'s rows, likewise
     "capacity_workers",
@@ -98,18 +113,26 @@ SERVICE_METRIC_NAMES = (  # the keys of service_summary()'s rows, likewise
 CLOCK_TIMES = ("unavailable_from", "unavailable_until")  # service metrics that are not numbers
 
 
-def unknown_metric(metric: str, services: Iterable[str], extra: Iterable[str] = ()) -> str | None:
-    """Why `metric` names nothing a run reports, or None if it names something.
+def unknown_metric(metric: str, scenario: Scenario, extra: Iterable[str] = ()) -> str | None:
+    """Why `metric` names nothing a run of `scenario` (platforms expanded) reports, or None
+    if it names something.
 
-    `metric` is ``kpi.<name>`` or ``services.<service>.<name>``; `services` are the
-    scenario's services, `extra` further ``kpi.`` names a command adds. Asked before
-    running, so that a typo in a check costs a one-line error, not a morning of runs.
+    `metric` is ``kpi.<name>``, ``kpi.by_role.<role>.<name>``, ``kpi.by_cohort.<cohort or
+    source>.<name>`` or ``services.<service>.<name>``; `extra` are further ``kpi.`` names a
+    command adds. Asked before running, so that a typo in a check costs a one-line error,
+    not a morning of runs.
     """
-    kpi_names = [*(f"kpi.{name}" for name in KPI_NAMES), *extra]
+    if metric.startswith(("kpi.by_role.", "kpi.by_cohort.")):
+        return _unknown_group_metric(metric, scenario)
+    kpi_names = [f"kpi.{n}" for n in KPI_NAMES if not n.startswith("by_")] + list(extra)
     if metric.startswith("kpi."):
         if metric in kpi_names:
             return None
-        return f"no metric {metric!r}; KPIs: {', '.join(kpi_names)}"
+        return (
+            f"no metric {metric!r}; KPIs: {', '.join(kpi_names)}, and per role or cohort "
+            "kpi.by_role.<role>.<name>, kpi.by_cohort.<cohort>.<name>"
+        )
+    services = scenario.services
     service, _, name = metric.removeprefix("services.").rpartition(".")
     if not metric.startswith("services.") or not service:
         return f"no metric {metric!r}: metrics are kpi.<name> or services.<service>.<name>"
@@ -121,37 +144,92 @@ def unknown_metric(metric: str, services: Iterable[str], extra: Iterable[str] = 
     return None
 
 
+def _unknown_group_metric(metric: str, scenario: Scenario) -> str | None:
+    """:func:`unknown_metric` for ``kpi.by_role.<role>.<name>`` and
+    ``kpi.by_cohort.<cohort>.<name>`` (a cohort's name may hold dots: the KPI is last)."""
+    kind, _, rest = metric.removeprefix("kpi.").partition(".")
+    group, _, name = rest.rpartition(".")
+    cohorts = [g.name for g in (*scenario.cohorts, *scenario.sources)]
+    groups = ROLES if kind == "by_role" else cohorts
+    what = "role" if kind == "by_role" else "cohort or source"
+    if group not in groups:
+        return f"no {what} {group!r} in {metric!r}; {what}s: {', '.join(groups)}"
+    if name not in PEOPLE_KPI_NAMES:
+        return f"no metric {name!r} in {metric!r}; per {what}: {', '.join(PEOPLE_KPI_NAMES)}"
+    return None
+
+
 def kpis(result: RunResult) -> dict[str, Any]:
+    """The run's KPIs: of everybody (flat keys), then the same per role (``by_role``) and
+    per cohort or source (``by_cohort``), so that a target can name "pupils" alone."""
     people = result.people
-    fate = people["fate"]
-    arrived = fate != Fate.NOT_ARRIVED
-    reached = fate == Fate.REACHED
-    began = np.maximum(people["intended"], result.scenario.start_s)
-    through = people["reached"] - people["lobby"] - began
-    time_to_class = np.where(reached, np.maximum(through, 0.0), np.inf)[arrived]
-    with_class = np.isfinite(people["class_start"]) & _has_lesson(result)[people["group"]]
-    by_five = reached & (people["reached"] <= people["class_start"] + FIVE_MINUTES_S)
     counters = result.counters
+    everybody = np.ones(len(people["fate"]), dtype=bool)
     attempts = int(counters["attempts"].sum())
     failed = int(sum(counters[f"fail_{cause}"].sum() for cause in FAIL_CAUSES))
+    lesson = _has_lesson(result)[people["group"]]
+    roles = np.asarray(result.group_roles, dtype=object)[people["group"]]
+    return {
+        **_people_kpis(result, everybody, lesson, attempts, failed),
+        "peak_in_lesson": float(result.in_lesson.max()) if len(result.in_lesson) else 0.0,
+        "classes_opened": int(counters["classes_opened"].sum()),
+        **_attack_kpis(result),
+        "by_role": {role: _people_kpis(result, roles == role, lesson) for role in ROLES},
+        "by_cohort": {
+            name: _people_kpis(result, people["group"] == index, lesson)
+            for index, name in enumerate(result.group_names)
+        },
+    }
+
+
+def _people_kpis(
+    result: RunResult,
+    mine: np.ndarray,
+    lesson: np.ndarray,
+    attempts: int | None = None,
+    failed: int | None = None,
+) -> dict[str, Any]:
+    """The people KPIs (:data:`PEOPLE_KPI_NAMES`) of the people selected by `mine`.
+
+    People a gate barred by policy are counted as ``barred`` and left out of every share
+    and percentile: the platform did not fail them. `attempts` and `failed` default to
+    the people's own counts (everybody's come from the per-minute counters, which agree).
+    """
+    people = result.people
+    fate = people["fate"][mine]
+    arrived = fate != Fate.NOT_ARRIVED
+    barred = fate == Fate.BARRED
+    tried = arrived & ~barred
+    reached = fate == Fate.REACHED
+    began = np.maximum(people["intended"][mine], result.scenario.start_s)
+    ends = people["reached"][mine]
+    through = ends - people["lobby"][mine] - began
+    time_to_class = np.where(reached, np.maximum(through, 0.0), np.inf)[tried]
+    class_start = people["class_start"][mine]
+    with_class = np.isfinite(class_start) & lesson[mine] & ~barred
+    by_five = reached & (ends <= class_start + FIVE_MINUTES_S)
+    if attempts is None:
+        attempts = int(people["attempts"][mine].sum())
+    if failed is None:
+        failed = int(people["failures"][mine].sum())
     return {
         "people": len(fate),
         "arrived": int(arrived.sum()),
         "in_class": int(reached.sum()),
+        "barred": int(barred.sum()),
         "gave_up": int((fate == Fate.GAVE_UP).sum()),
         "too_late": int((fate == Fate.TOO_LATE).sum()),
         "no_teacher": int((fate == Fate.NO_TEACHER).sum()),
         "still_trying_at_end": int((fate == Fate.IN_PROGRESS).sum()),
-        "share_in_class": _share(reached.sum(), arrived.sum()),
-        "share_in_class_5min_after_start": _share(by_five[with_class].sum(), with_class.sum()),
+        "share_in_class": _share_or_none(reached.sum(), tried.sum()),
+        "share_in_class_5min_after_start": _share_or_none(
+            by_five[with_class].sum(), with_class.sum()
+        ),
         "time_to_class_p50_s": _finite_or_none(_quantile(time_to_class, 0.50)),
         "time_to_class_p95_s": _finite_or_none(_quantile(time_to_class, 0.95)),
         "attempts": attempts,
         "failed_attempts": failed,
-        "failed_attempts_share": _share(failed, attempts),
-        "peak_in_class": float(result.in_class.max()) if len(result.in_class) else 0.0,
-        "classes_opened": int(counters["classes_opened"].sum()),
-        **_attack_kpis(result),
+        "failed_attempts_share": _share_or_none(failed, attempts),
     }
 
 
@@ -231,25 +309,6 @@ def _unavailability(result: RunResult, s: Any) -> dict[str, Any]:
     }
 
 
-def group_summary(result: RunResult) -> dict[str, dict[str, Any]]:
-    """Per cohort or source: how many people, and how their morning ended."""
-    people = result.people
-    out = {}
-    for index, name in enumerate(result.group_names):
-        mine = people["group"] == index
-        fate = people["fate"][mine]
-        arrived = int((fate != Fate.NOT_ARRIVED).sum())
-        out[name] = {
-            "role": result.group_roles[index],
-            "people": int(mine.sum()),
-            "in_class": int((fate == Fate.REACHED).sum()),
-            "gave_up": int((fate == Fate.GAVE_UP).sum()),
-            "share_in_class": _share((fate == Fate.REACHED).sum(), arrived),
-            "share_gave_up": _share((fate == Fate.GAVE_UP).sum(), arrived),
-        }
-    return out
-
-
 def _has_lesson(result: RunResult) -> np.ndarray:
     """Per group: whether its class start is a lesson (pupils, teachers, or any cohort
     with a class step), rather than a parent's mere anchor for connect times."""
@@ -271,6 +330,12 @@ def _quantile(values: np.ndarray, q: float) -> float:
 
 def _share(part: float, whole: float) -> float:
     return float(part) / float(whole) if whole else 0.0
+
+
+def _share_or_none(part: float, whole: float) -> float | None:
+    """A share of people, or None when there is nobody to take it of (no pupil in a
+    scenario without pupils has a share of anything: 0 would read as "all failed")."""
+    return float(part) / float(whole) if whole else None
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -10,7 +10,7 @@ queues, crashes, people giving up). Each frame is one simulated minute (or step)
   full it is, as bars from 0 to 100 % of all its capacity: busy workers, queued
   requests, servers up, each labelled with its numbers, the capacity of servers that
   are down in dark grey;
-- the people: intended to connect so far, got through, in class, gave up, drawn up to
+- the people: intended to connect so far, got in, in a lesson now, gave up, drawn up to
   the clock, with the class starts and attack windows marked.
 
 Everything comes from the files of a ``sim run`` results folder (``timeseries.csv``,
@@ -75,8 +75,8 @@ OFF = "down"  # gid of the moving dark bars: the capacity of servers down
 BAR_ROWS = ("workers busy", "queue (backlog)", "servers up")  # per service, top down
 PEOPLE_LINES = (  # column, label, colour, style; cumulative columns are summed
     ("intended", "meant to connect (so far)", BLACK, "-."),
-    ("reached", "got through (so far)", OKABE_ITO[2], "-"),
-    ("in_class", "in class (now)", OKABE_ITO[0], "-"),
+    ("reached", "got in: in class (so far)", OKABE_ITO[2], "-"),
+    ("in_lesson", "in a lesson (now)", OKABE_ITO[0], "-"),
     ("gave_up", "gave up (so far)", ATTACK_COLOUR, "--"),
 )
 CUMULATIVE = ("intended", "reached", "gave_up")
@@ -408,7 +408,7 @@ def _people_panel(ax: Axes, morning: Morning, minutes: list[int]) -> Panel:
     x = np.concatenate([[morning.start_s], morning.minute_start_s + 60.0])
     lines, ys = {}, {}
     for col, label, colour, style in PEOPLE_LINES:
-        if col == "in_class" and not morning.people[col].any():
+        if col == "in_lesson" and not morning.people[col].any():
             continue
         ys[col] = np.concatenate([[0.0], morning.people[col]])
         (lines[col],) = ax.plot([], [], color=colour, ls=style, lw=2.2, label=label, zorder=6)

@@ -29,7 +29,8 @@ from sim.cli_experiments import (
     run_replications,
 )
 from sim.config import Scenario, ScenarioError, load_scenario, s_to_clock, to_toml
-from sim.experiment import SCHEDULER_ENV, SchedulerError
+from sim.experiment import SCHEDULER_ENV, SchedulerError, flat_kpis
+from sim.labels import ROLE_WORDS, label
 from sim.model.population import expected_people
 from sim.model.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
 from sim.platforms import flatten
@@ -201,7 +202,7 @@ def run_command(
     out.print(f"results written to {target}/", highlight=False)
     if report:
         _write_report(target)
-    values = {f"kpi.{k}": v for k, v in result.kpi.items()}
+    values = flat_kpis(result.kpi)
     for name, summary in result.service_summary.items():
         values.update({f"services.{name}.{k}": v for k, v in summary.items()})
     if checks and not check_assertions(out, checks, values):
@@ -231,7 +232,7 @@ def _assertions(texts: list[str] | None, *scenarios: Scenario) -> list[Assertion
         raise
     for check in checks:
         for scenario in scenarios:
-            problem = unknown_metric(check.metric, flatten(scenario).services)
+            problem = unknown_metric(check.metric, flatten(scenario))
             if problem:
                 fail(f"--assert {check}: {problem}")
     return checks
@@ -406,18 +407,25 @@ def _print_kpis(result: RunResult) -> None:
     table = Table(title=f"{result.scenario.name} (seed {result.seed})", show_header=True)
     table.add_column("KPI")
     table.add_column("value", justify="right")
+    five = "kpi.share_in_class_5min_after_start"
     rows = [
-        ("people", f"{k['people']:,}"),
-        ("in class", f"{k['in_class']:,} ({k['share_in_class']:.1%} of arrivals)"),
-        ("in class 5 min after start", f"{k['share_in_class_5min_after_start']:.1%}"),
-        ("gave up", f"{k['gave_up']:,}"),
-        ("time to class p50", _seconds(k["time_to_class_p50_s"])),
-        ("time to class p95", _seconds(k["time_to_class_p95_s"])),
-        ("attempts", f"{k['attempts']:,} ({k['failed_attempts_share']:.1%} failed)"),
+        (label("kpi.people"), f"{k['people']:,}"),
+        (label("kpi.in_class"), f"{k['in_class']:,} ({_pct(k['share_in_class'])} who tried)"),
+        (label(five), _pct(k["share_in_class_5min_after_start"])),
+        *(
+            (f"  {ROLE_WORDS[role]}", _pct(g["share_in_class_5min_after_start"]))
+            for role, g in k["by_role"].items()
+            if g["share_in_class_5min_after_start"] is not None
+        ),
+        (label("kpi.gave_up"), f"{k['gave_up']:,}"),
+        *(((label("kpi.barred"), f"{k['barred']:,}"),) if k["barred"] else ()),
+        (label("kpi.time_to_class_p50_s"), _seconds(k["time_to_class_p50_s"])),
+        (label("kpi.time_to_class_p95_s"), _seconds(k["time_to_class_p95_s"])),
+        ("attempts", f"{k['attempts']:,} ({_pct(k['failed_attempts_share'])} failed)"),
     ]
     services = sorted(result.service_summary.items(), key=lambda kv: -_trouble(kv[1]))
     for name, s in services[:MAX_SERVICE_ROWS]:
-        down = f", down {s['unavailable_minutes']} min" if s["unavailable_minutes"] else ""
+        down = f", unavailable {s['unavailable_minutes']} min" if s["unavailable_minutes"] else ""
         rows.append(
             (
                 f"{name}: utilisation / p95 wait",
@@ -438,6 +446,11 @@ MAX_SERVICE_ROWS = 8
 def _trouble(service: dict) -> float:
     """Sort key: services in the most trouble first (downtime, then waits)."""
     return service["unavailable_minutes"] * 1e6 + service["p95_wait_s"]
+
+
+def _pct(value: float | None) -> str:
+    """A share in per cent; None where nobody it could be a share of (no class, say)."""
+    return "n/a (nobody)" if value is None else f"{value:.1%}"
 
 
 def _seconds(value: float | None) -> str:

@@ -21,6 +21,7 @@ from sim.config import Scenario
 from sim.criteria import Criterion, parse_criterion
 from sim.experiment import Estimate, Outcome, RunStore
 from sim.experiment_store import write_replications
+from sim.labels import kind_of
 
 Assertion = Criterion  # an --assert check
 
@@ -80,13 +81,13 @@ def run_replications(
 def print_estimates(
     console: Console, title: str, estimates: dict[str, Estimate], names: list[str]
 ) -> None:
-    table = Table(title=title)
+    table = Table(title=title, caption=INTERVAL_CAPTION)
     table.add_column("KPI")
     table.add_column("mean", justify="right")
     table.add_column("95 % CI", justify="right")
     for name in names:
         est = estimates.get(name)
-        if est is None:
+        if est is None or est.n == 0:  # no value in any run: pupils where there are none
             continue
         table.add_row(name.removeprefix("kpi."), _num(est.mean), _interval(est))
     console.print(table)
@@ -104,7 +105,13 @@ def check_assertions(
             continue
         holds = assertion.holds(values[assertion.metric])
         verdict = "ok" if holds else "FAIL"
-        console.print(f"assert {assertion}: {verdict} ({_num(values[assertion.metric])})")
+        observed = values[assertion.metric]
+        shown = (
+            "no value: nobody"
+            if observed is None and kind_of(assertion.metric) != "s"
+            else _num(observed)
+        )
+        console.print(f"assert {assertion}: {verdict} ({shown})")
         ok &= holds
     return ok
 
@@ -117,8 +124,13 @@ def _num(value: float | None) -> str:
     return f"{value:,.4g}"
 
 
+INTERVAL_CAPTION = "95 % CI: Student t, within each metric's range (shares 0-1, others >= 0)"
+
+
 def _interval(est: Estimate) -> str:
-    if not math.isfinite(est.half_width):
+    if est.n < experiment.MIN_VALUES_FOR_INTERVAL:
+        return "no interval (1 run)"
+    if not est.has_interval:
         return "-"
     return f"{_num(est.low)} .. {_num(est.high)}"
 

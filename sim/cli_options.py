@@ -39,6 +39,7 @@ from sim.cli_sweep import (
 )
 from sim.config import ScenarioError
 from sim.experiment import Job, RunStore, record_of
+from sim.labels import label
 from sim.plan import UnknownMetric, metric_of
 from sim.runner import run
 from sim.store import DASHBOARD, SUMMARY, OutputError, write_results
@@ -50,7 +51,8 @@ COLUMNS = {  # printed per option, with short headers
     "kpi.share_in_class_5min_after_start": "by start+5min",
     "kpi.share_in_class": "got in",
     "kpi.gave_up": "gave up",
-    "kpi.worst_unavailable_minutes": "longest outage min",
+    "kpi.barred": "barred",
+    "kpi.worst_unavailable_minutes": "longest unavailable min",
 }
 
 
@@ -146,10 +148,13 @@ def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]
     goal = f", target {study.spec.target}" if study.target else ""
     table = Table(
         title=f"{study.name}: {len(results) - 1} options x {study.reps} replications "
-        f"(seed {study.baseline.seed}{goal}); mean ± 95 % half-width"
+        f"(seed {study.baseline.seed}{goal}); mean and 95 % confidence interval"
     )
     table.add_column("option")
-    for header in COLUMNS.values():
+    columns = dict(COLUMNS)
+    if study.target and study.target.metric not in columns:
+        columns = {study.target.metric: label(study.target.metric), **columns}
+    for header in columns.values():
         table.add_column(header, justify="right")
     table.add_column("Δ by start+5min", justify="right")
     if study.target:
@@ -158,7 +163,7 @@ def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]
     for r in results:
         d = r.differences.get(metric)
         delta = f"{_num(d.diff.mean)}{' *' if d.significant else ''}" if d else ""
-        cells = [_plus_minus(r.estimates.get(m)) for m in COLUMNS]
+        cells = [_plus_minus(r.estimates.get(m)) for m in columns]
         verdict = [r.check.verdict if r.check else "-"] if study.target else []
         table.add_row(r.name, *cells, delta, *verdict)
     out.print(table)

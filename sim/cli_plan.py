@@ -238,7 +238,7 @@ def _lookup(data: Any, dotted: str) -> Any:
 
 def _check_metric(metric: str, scenario: Scenario) -> None:
     """The target must name a metric the runs will report (checked before any run)."""
-    problem = unknown_metric(metric, flatten(scenario).services)
+    problem = unknown_metric(metric, flatten(scenario))
     if problem:
         fail(f"--target {metric}: {problem}")
 

@@ -207,9 +207,9 @@ def _print_variants(base: Scenario, estimates, reps: int) -> None:
 def _plus_minus(est: Estimate | None) -> str:
     if est is None or est.n == 0:
         return "-"
-    if not math.isfinite(est.half_width):
+    if not est.has_interval:
         return _num(est.mean)
-    return f"{_num(est.mean)} ± {_num(est.half_width)}"
+    return f"{_num(est.mean)} ({_num(est.low)}..{_num(est.high)})"
 
 
 def _check_variants(check: Assertion, estimates) -> bool:

@@ -9,6 +9,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sim.labels import kind_of
+
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
     ">=": operator.ge,
@@ -20,14 +22,19 @@ _CRITERION = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+|in
 
 @dataclass(frozen=True)
 class Criterion:
-    """``metric op value``; an observed None (an infinite percentile) counts as +inf."""
+    """``metric op value``. An observed None of a time (an infinite percentile) counts as
+    +inf; of any other metric (a share of nobody, such as pupils' share where there are
+    none) it holds no condition: a target on people who are not there is not met."""
 
     metric: str
     op: str
     value: float
 
     def holds(self, observed: float | None) -> bool:
-        observed = math.inf if observed is None else observed
+        if observed is None:
+            if kind_of(self.metric) != "s":
+                return False
+            observed = math.inf
         return OPERATORS[self.op](observed, self.value)
 
     def __str__(self) -> str:
@@ -36,7 +43,8 @@ class Criterion:
 
 def parse_criterion(text: str, option: str) -> Criterion:
     """``metric<=value`` (or ``>=``, ``<``, ``>``); a bare name is a ``kpi.`` metric
-    (``gave_up`` means ``kpi.gave_up``). `option` names the flag in the error message."""
+    (``gave_up`` means ``kpi.gave_up``, ``by_role.pupil.gave_up`` means
+    ``kpi.by_role.pupil.gave_up``). `option` names the flag in the error message."""
     match = _CRITERION.match(text)
     if not match:
         raise ValueError(f"{option} expects metric<=value (or >=, <, >), got {text!r}")

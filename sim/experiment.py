@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from sim import __version__
+from sim import __version__, labels
 from sim.config import Scenario, to_toml
 from sim.runner import RunResult, run
 
@@ -63,7 +63,7 @@ def run_job(job: Job) -> dict[str, Any]:
 def record_of(job: Job, result: RunResult) -> dict[str, Any]:
     """The record of `job` from its run's result (for a run made outside :func:`execute`,
     e.g. one whose full results folder is also kept)."""
-    metrics: dict[str, Any] = {f"kpi.{k}": v for k, v in result.kpi.items()}
+    metrics: dict[str, Any] = flat_kpis(result.kpi)
     for name, summary in result.service_summary.items():
         for key, value in summary.items():
             metrics[f"services.{name}.{key}"] = value
@@ -75,11 +75,22 @@ def record_of(job: Job, result: RunResult) -> dict[str, Any]:
         "variant": dict(job.variant),
         "metrics": metrics,
         "series": {name: result.counters[name].tolist() for name in SERIES}
-        | {"in_class": result.in_class.round(6).tolist()},
+        | {"in_lesson": result.in_lesson.round(6).tolist()},
         "minute_start_s": result.minute_start_s.tolist(),
         "wall_s": result.wall_s,
         "sim_version": __version__,
     }
+
+
+def flat_kpis(kpi: dict[str, Any], prefix: str = "kpi.") -> dict[str, Any]:
+    """A run's KPIs as flat metric names: ``kpi.gave_up``, ``kpi.by_role.pupil.gave_up``..."""
+    out: dict[str, Any] = {}
+    for name, value in kpi.items():
+        if isinstance(value, dict):
+            out.update(flat_kpis(value, f"{prefix}{name}."))
+        else:
+            out[f"{prefix}{name}"] = value
+    return out
 
 
 class RunStore:
@@ -377,36 +388,83 @@ def _on_dask(jobs: list[Job], scheduler: str) -> Iterable:
 # ---------------------------------------------------------------- statistics
 
 
+MIN_VALUES_FOR_INTERVAL = 2
+"""Below this many replications there is no spread to learn from: no interval is drawn,
+and tables say "no interval" (one run is an anecdote)."""
+
+UNBOUNDED = (-math.inf, math.inf)
+
+
 @dataclass(frozen=True)
 class Estimate:
-    """Mean of a metric over replications with a Student-t confidence interval."""
+    """Mean of a metric over replications, with a confidence interval that respects the
+    metric's range.
+
+    The interval is Student's t around the mean, intersected with the values the metric
+    can take (`bounds`: [0, 1] for a share, [0, inf) for a time or a count). The true mean
+    lies in that range, so whenever the t-interval covers it, so does the intersection:
+    the coverage is the t-interval's, and no interval reaches below zero or above 100 %.
+    `half_width` is the t-interval's own (for precision targets and significance tests).
+    `low` and `high` are NaN when there is no interval: fewer than
+    :data:`MIN_VALUES_FOR_INTERVAL` values, or an infinite mean.
+    """
 
     n: int
     mean: float
     half_width: float
     confidence: float = 0.95
+    bounds: tuple[float, float] = UNBOUNDED
+
+    @property
+    def has_interval(self) -> bool:
+        return math.isfinite(self.mean) and math.isfinite(self.half_width)
 
     @property
     def low(self) -> float:
-        return self.mean - self.half_width
+        if not self.has_interval:
+            return math.nan
+        return min(max(self.mean - self.half_width, self.bounds[0]), self.mean)
 
     @property
     def high(self) -> float:
-        return self.mean + self.half_width
+        if not self.has_interval:
+            return math.nan
+        return max(min(self.mean + self.half_width, self.bounds[1]), self.mean)
+
+    @property
+    def method(self) -> str:
+        """The interval's method in words, for tables and reports."""
+        low, high = self.bounds
+        if math.isfinite(low) and math.isfinite(high):
+            return f"Student t, within [{low:g}, {high:g}]"
+        return f"Student t, at least {low:g}" if math.isfinite(low) else "Student t"
 
 
-def estimate(values: Sequence[float | None], confidence: float = 0.95) -> Estimate:
-    """Mean and t-interval of `values`; None (an infinite percentile) makes the mean inf."""
-    if any(v is None for v in values):
-        return Estimate(len(values), math.inf, math.nan, confidence)
-    x = np.asarray(values, dtype=float)
+def estimate(
+    values: Sequence[float | None],
+    confidence: float = 0.95,
+    metric: str | None = None,
+) -> Estimate:
+    """Mean and confidence interval of `values`, the replications of `metric`.
+
+    A None is what a run writes for a value it does not have. For a time (a percentile of
+    time to class) it means "infinitely late", so the mean is infinite; for any other
+    metric (a share of nobody) it is left out. The interval is bounded by the metric's
+    range from the registry (:func:`sim.labels.metric`); without a metric, unbounded.
+    """
+    bounds = labels.metric(metric).bounds if metric else UNBOUNDED
+    late = metric is None or labels.kind_of(metric) == "s"
+    if late and any(v is None for v in values):
+        return Estimate(len(values), math.inf, math.nan, confidence, bounds)
+    x = np.asarray([v for v in values if v is not None], dtype=float)
     n = len(x)
     if n == 0:
-        return Estimate(0, math.nan, math.nan, confidence)
-    if n == 1:
-        return Estimate(1, float(x[0]), math.inf, confidence)
+        return Estimate(0, math.nan, math.nan, confidence, bounds)
+    if n < MIN_VALUES_FOR_INTERVAL:
+        return Estimate(n, float(x.mean()), math.inf, confidence, bounds)
     t = stats.t.ppf(0.5 + confidence / 2, n - 1)
-    return Estimate(n, float(x.mean()), float(t * x.std(ddof=1) / math.sqrt(n)), confidence)
+    half = float(t * x.std(ddof=1) / math.sqrt(n))
+    return Estimate(n, float(x.mean()), half, confidence, bounds)
 
 
 def metric_names(records: Sequence[dict[str, Any]]) -> list[str]:
@@ -425,7 +483,7 @@ def metric_names(records: Sequence[dict[str, Any]]) -> list[str]:
 def summarize(records: Sequence[dict[str, Any]], confidence: float = 0.95) -> dict[str, Estimate]:
     """Every numeric metric of `records` as an :class:`Estimate`."""
     return {
-        name: estimate([r["metrics"].get(name) for r in records], confidence)
+        name: estimate([r["metrics"].get(name) for r in records], confidence, name)
         for name in metric_names(records)
     }
 
@@ -481,16 +539,18 @@ def replicate(
 def series_bands(
     records: Sequence[dict[str, Any]], confidence: float = 0.95
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Per-minute mean and confidence band of each kept series over replications."""
+    """Per-minute mean and confidence band of each kept series over replications: Student
+    t, at least 0 (the series count people); NaN bounds with a single replication."""
     out = {}
-    for name in (*SERIES, "in_class"):
+    for name in (*SERIES, "in_lesson"):
         data = np.asarray([r["series"][name] for r in records], dtype=float)
         n = len(data)
         mean = data.mean(axis=0)
-        if n > 1:
+        if n >= MIN_VALUES_FOR_INTERVAL:
             t = stats.t.ppf(0.5 + confidence / 2, n - 1)
             half = t * data.std(axis=0, ddof=1) / math.sqrt(n)
+            low, high = np.maximum(mean - half, 0.0), mean + half
         else:
-            half = np.full_like(mean, np.inf)
-        out[name] = {"mean": mean, "low": mean - half, "high": mean + half}
+            low = high = np.full_like(mean, np.nan)
+        out[name] = {"mean": mean, "low": low, "high": high}
     return out

@@ -118,6 +118,7 @@ def estimates_json(estimates: dict[str, Estimate]) -> dict[str, dict[str, Any]]:
             "half_width": _finite(e.half_width),
             "low": _finite(e.low),
             "high": _finite(e.high),
+            "method": e.method,
         }
         for name, e in estimates.items()
     }

@@ -215,6 +215,7 @@ PEOPLE_COUNTERS = (
     *(f"fail_{cause}" for cause in FAIL_CAUSES),
     "reached",
     "gave_up",
+    "barred",
     "classes_opened",
 )
 
@@ -230,7 +231,7 @@ class Recorder:
         self.warmup_end = start + warmup_s
         self.services: dict[str, ServiceRecord] = {}
         self.counters = {name: [0] * self.n_minutes for name in PEOPLE_COUNTERS}
-        self.in_class = Level(start, self.n_minutes)
+        self.in_lesson = Level(start, self.n_minutes)
 
     @cython.locals(m=cython.Py_ssize_t)
     def minute(self, now: float) -> int:

@@ -54,8 +54,11 @@ KEY_METRICS = (  # the columns of the options table, in reading order
     "kpi.share_in_class_5min_after_start",
     "kpi.share_in_class",
     "kpi.gave_up",
+    "kpi.barred",
     "kpi.time_to_class_p50_s",
     "kpi.time_to_class_p95_s",
+    "kpi.by_role.pupil.time_to_class_p95_s",
+    "kpi.by_role.teacher.time_to_class_p95_s",
     "kpi.failed_attempts_share",
     "kpi.attempts",
     WORST,
@@ -158,7 +161,7 @@ def load_study(
     target = parse_criterion(spec.target, "target") if spec.target else None
     if target is not None:
         for scenario in [baseline, *(s for _, s in options)]:
-            problem = unknown_metric(target.metric, flatten(scenario).services, [WORST])
+            problem = unknown_metric(target.metric, flatten(scenario), [WORST])
             if problem:
                 raise ScenarioError(f"{path}: target: {problem}")
     return Study(path, spec, name, baseline, tuple(options), target)

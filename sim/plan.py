@@ -35,6 +35,8 @@ from scipy import stats
 from sim.config import Scenario
 from sim.criteria import OPERATORS, Criterion, parse_criterion
 from sim.experiment import Job, Outcome, Progress, RunStore, execute
+from sim.labels import kind_of
+from sim.labels import metric as metric_info
 
 HOLDS, FAILS, UNSURE = "holds", "fails", "unsure"
 Target = Criterion  # the condition a probe must meet, on the mean of its replications
@@ -63,12 +65,17 @@ def decide(values: Sequence[float | None], target: Target, confidence: float) ->
     """The verdict on `values` (one per replication) at one-sided `confidence`.
 
     `low` and `high` are the lower and upper one-sided bounds of the mean (together a
-    two-sided interval at ``2c - 1``); which one decides depends on the direction.
+    two-sided interval at ``2c - 1``), within the metric's range (a share in [0, 1]); which
+    one decides depends on the direction. A None is an infinite percentile for a time, and
+    for another metric a value nobody has (pupils' share where there are none): the
+    target then fails, it cannot be met by people who are not there.
     """
-    x = np.array([math.inf if v is None else v for v in values], dtype=float)
-    n = len(x)
+    n = len(values)
     if n == 0:
         raise ValueError("a probe needs at least one replication")
+    if kind_of(target.metric) != "s" and any(v is None for v in values):
+        return Check(n, math.nan, math.nan, math.nan, FAILS)
+    x = np.array([math.inf if v is None else v for v in values], dtype=float)
     if not np.isfinite(x).all():  # an infinite percentile: the mean is +inf, surely
         mean = low = high = math.inf
     else:
@@ -76,7 +83,8 @@ def decide(values: Sequence[float | None], target: Target, confidence: float) ->
         half = math.inf
         if n > 1:
             half = float(stats.t.ppf(confidence, n - 1) * x.std(ddof=1) / math.sqrt(n))
-        low, high = mean - half, mean + half
+        floor, ceiling = metric_info(target.metric).bounds
+        low, high = max(mean - half, floor), min(mean + half, ceiling)
     ok = OPERATORS[target.op]
     upward = target.op in ("<=", "<")  # the bound that must be on the right side
     sure, other = (high, low) if upward else (low, high)

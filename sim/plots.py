@@ -349,7 +349,9 @@ def _failures_panel(ax: Axes, result: RunResult) -> Axes:
 
 
 def _occupancy_panel(ax: Axes, result: RunResult) -> None:
-    """People in class against everyone who meant to be there by then: the gap is the harm."""
+    """People who got in (in class) against everyone who meant to be there by then: the gap
+    is the harm. People seated in a lesson are drawn only where some journey has a class:
+    elsewhere that line would sit at zero all morning and read as nobody getting in."""
     intended = np.cumsum(result.counters["intended"])
     ax.plot(
         result.minute_start_s + 60.0,
@@ -364,17 +366,27 @@ def _occupancy_panel(ax: Axes, result: RunResult) -> None:
         np.cumsum(result.counters["reached"]),
         color=OKABE_ITO[2],
         lw=1.2,
-        label="cumulative got through (people)",
+        label="cumulative got in: in class (people)",
     )
-    ax.plot(
-        minute_mids(result),
-        result.in_class,
-        color=OKABE_ITO[0],
-        lw=1.8,
-        label="in class (people, mean per minute)",
-    )
+    if result.counters["barred"].any():
+        ax.plot(
+            result.minute_start_s + 60.0,
+            np.cumsum(result.counters["barred"]),
+            color=GREY,
+            lw=1.2,
+            ls=":",
+            label="cumulative barred by policy (people)",
+        )
+    if result.in_lesson.any():
+        ax.plot(
+            minute_mids(result),
+            result.in_lesson,
+            color=OKABE_ITO[0],
+            lw=1.8,
+            label="in a lesson now (people, mean per minute)",
+        )
     ax.set_ylim(bottom=0.0)
-    ax.set_title("People who meant to connect, got through, and are in class")
+    ax.set_title("People who meant to connect, and who got in")
     ax.set_ylabel("people (count)")
     ax.set_xlabel("clock time (HH:MM)")
 

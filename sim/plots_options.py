@@ -76,8 +76,7 @@ def options_figure(
     figure = style.figure(10.0, height)
     left, right = figure.subplots(1, 2, sharey=True, width_ratios=(3, 2))
     y = np.arange(len(rows))[::-1]  # first row (the baseline) on top
-    share = _is_share(metric)
-    _points(left, rows, y, metric, upper=1.0 if share else None)
+    _points(left, rows, y, metric)
     if target is not None:
         style.target_line(left, target, vertical=True)
         left.legend(loc="lower left", fontsize="small", framealpha=0.9)
@@ -85,21 +84,20 @@ def options_figure(
     left.set_xlabel(f"{axis_label(metric)}: mean and 95 % CI")
     style.metric_axis(left, metric, which="x")
     left.set_title(_label(metric).capitalize())
-    _points(right, rows, y, WORST, lower=0.0)
+    _points(right, rows, y, WORST)
     right.set_xlim(left=0.0)
-    right.set_xlabel("longest outage (min): mean and 95 % CI")
-    right.set_title("Longest outage of any service")
+    right.set_xlabel(f"{axis_label(WORST)}: mean and 95 % CI")
+    right.set_title("Longest unavailability of any service")
     for ax in (left, right):
         style.grid(ax, axis="x")
         ax.set_ylim(-0.6, len(rows) - 0.4)
     return figure
 
 
-def _points(
-    ax, rows: Sequence[OptionResult], y: np.ndarray, metric: str, *, lower=None, upper=None
-) -> None:
-    """Mean and 95 % interval of `metric` per row; bounds clipped to what the metric can
-    be (a share is at most 100 %, minutes at least 0); undefined means said in words."""
+def _points(ax, rows: Sequence[OptionResult], y: np.ndarray, metric: str) -> None:
+    """Mean and 95 % interval of `metric` per row (the estimates' own bounds, which stay
+    within what the metric can be: :class:`sim.experiment.Estimate`); a mean without an
+    interval is a bare dot; undefined means said in words."""
     for r, yy in zip(rows, y, strict=True):
         e = r.estimates.get(metric)
         if e is None or not math.isfinite(e.mean):
@@ -112,11 +110,9 @@ def _points(
                 color=GREY,
             )
             continue
-        half = e.half_width if math.isfinite(e.half_width) else 0.0
-        lo = e.mean - half if lower is None else max(lower, e.mean - half)
-        hi = e.mean + half if upper is None else min(upper, e.mean + half)
         colour = GREY if r.name == "baseline" else _colour(r)
-        ax.plot([lo, hi], [yy, yy], color=colour, lw=2.5, solid_capstyle="butt")
+        if e.has_interval:
+            ax.plot([e.low, e.high], [yy, yy], color=colour, lw=2.5, solid_capstyle="butt")
         ax.plot(e.mean, yy, "o", color=colour, ms=8, mec=BLACK, mew=0.6)
 
 
@@ -131,7 +127,7 @@ def _colour(r: OptionResult) -> str:
 
 
 def timeline_figure(results: Sequence[OptionResult], baseline: Scenario) -> Figure:
-    """People who got through (cumulative, mean over replications with a 95 % band) per
+    """People who got in (cumulative, mean over replications with a 95 % band) per
     option, against the people who meant to connect by then in the baseline."""
     figure = style.figure(10.0, 4.6)
     ax = figure.add_subplot()
@@ -150,7 +146,8 @@ def timeline_figure(results: Sequence[OptionResult], baseline: Scenario) -> Figu
         n = len(through)
         if n > 1:
             half = stats.t.ppf(0.975, n - 1) * through.std(axis=0, ddof=1) / math.sqrt(n)
-            ax.fill_between(t, mean - half, mean + half, color=colour, alpha=0.15, lw=0)
+            low = np.maximum(mean - half, 0.0)  # people who got in: never below 0
+            ax.fill_between(t, low, mean + half, color=colour, alpha=0.15, lw=0)
     _mark_morning(ax, baseline)
     ax.set_xlim(clock_to_s(baseline.start), clock_to_s(baseline.end))
     ax.xaxis.set_major_locator(MultipleLocator(TICK_STEP_S))
@@ -159,7 +156,7 @@ def timeline_figure(results: Sequence[OptionResult], baseline: Scenario) -> Figu
     ax.set_ylim(bottom=0.0)
     ax.set_xlabel("clock time (HH:MM)")
     ax.set_ylabel("people (cumulative count)")
-    ax.set_title("People who got through, with and without each option (mean, 95 % band)")
+    ax.set_title("People who got in, with and without each option (mean, 95 % band)")
     style.grid(ax)
     ax.legend(**LEGEND_OUTSIDE)
     return figure

@@ -27,9 +27,9 @@ CAPTIONS = {
     "compare.png": "Difference B − A of each headline KPI with its 95 % confidence "
     "interval: an interval that excludes 0 is a real (significant) difference.",
     "options.png": "Each option against the target: the mean with its 95 % confidence "
-    "interval (the baseline, the morning as it was, on top), and the longest outage of "
+    "interval (the baseline, the morning as it was, on top), and the longest unavailability of "
     "any service.",
-    "timeline.png": "People who got through over the morning, with and without each "
+    "timeline.png": "People who got in over the morning, with and without each "
     "option (mean over replications, 95 % band), against those who meant to connect by "
     "then: the gap is the harm, and where it opens tells when.",
     "baseline/dashboard.png": "The morning as it was (the baseline's first replication): "
@@ -72,19 +72,14 @@ def fmt(metric: str, value: float | None) -> str:
     return seconds(value) if kind == "s" else number(value)
 
 
-def fmt_pm(metric: str, mean: float | None, half: float | None) -> str:
-    """A mean with its 95 % half-width, e.g. ``93 % ± 2 %`` or ``214 ± 519``."""
+def fmt_ci(metric: str, mean: float | None, low: float | None, high: float | None) -> str:
+    """A mean with its 95 % confidence interval, e.g. ``93 % (91 % to 95 %)``; the interval
+    is the estimate's own, within the metric's range (it need not be symmetric)."""
     if mean is None:
         return fmt(metric, None)
-    if half is None:
+    if low is None or high is None:
         return f"{fmt(metric, mean)} (no interval)"
-    kind = kind_of(metric)
-    if kind == "share":
-        digits = 0 if half >= 0.005 else 1
-        return f"{pct(mean, digits)} ± {pct(half, digits)}"
-    if kind == "s":
-        return f"{seconds(mean)} ± {seconds(half)}"
-    return f"{number(mean)} ± {number(half)}"
+    return f"{fmt(metric, mean)} ({fmt(metric, low)} to {fmt(metric, high)})"
 
 
 def fmt_diff(metric: str, value: float | None) -> str:
@@ -109,13 +104,13 @@ def interval(metric: str, low: float | None, high: float | None, signed: bool = 
 
 
 def pm_from_row(metric: str, row: dict[str, str]) -> str:
-    """Mean ± half-width from a table row with ``<metric>.mean/.low/.high`` cells (an empty
-    cell is a value that is not finite)."""
+    """Mean and interval from a table row with ``<metric>.mean/.low/.high`` cells (an empty
+    cell is a value that is not finite, or no interval)."""
     mean, low, high = (row.get(f"{metric}.{part}") or None for part in ("mean", "low", "high"))
     if mean is None:
         return fmt(metric, None)
-    half = (float(high) - float(low)) / 2 if low is not None and high is not None else None
-    return fmt_pm(metric, float(mean), half)
+    bounds = (float(low), float(high)) if low is not None and high is not None else (None, None)
+    return fmt_ci(metric, float(mean), *bounds)
 
 
 def figures(folder: Path, order: Sequence[str]) -> str:

@@ -3,7 +3,7 @@
 One function per kind reads that kind's files and returns the sentences of the answer,
 the tables (HTML) and the page title. Each sentence is computed from the numbers the
 command wrote, never recomputed: the report says what the command printed, in words.
-With replications, a figure is a mean ± the half-width of its 95 % confidence interval,
+With replications, a figure is a mean with its 95 % confidence interval,
 so that a reader sees at once how sure it is.
 """
 
@@ -83,35 +83,48 @@ def _single(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
             for name, v in ordered
         ],
     )
-    groups = s.get("groups", {})
-    if groups:
-        tables += "<h3>Cohorts</h3>" + h.table(
-            ["cohort", "role", "people", "got in", "gave up"],
-            [
-                (n, g["role"], f"{g['people']:,}", h.pct(g["share_in_class"]), f"{g['gave_up']:,}")
-                for n, g in list(groups.items())[:MAX_ROWS]
-            ],
-            numeric_from=2,
-        )
+    tables += _groups_table("By role", k.get("by_role", {}))
+    tables += _groups_table("By cohort", k.get("by_cohort", {}))
     return said, tables, f"{s['scenario']}: one simulated morning (seed {s['seed']})"
 
 
+def _groups_table(title: str, groups: dict[str, dict]) -> str:
+    """Who got in, per role or per cohort: a planner's target is often the pupils' figure,
+    and people barred by policy are shown apart, not as failures."""
+    rows = [
+        (
+            name,
+            f"{g['people']:,}",
+            h.fmt("kpi.share_in_class", g.get("share_in_class")),
+            h.fmt("kpi.share_in_class_5min_after_start", g.get("share_in_class_5min_after_start")),
+            f"{g['gave_up']:,}",
+            f"{g.get('barred', 0):,}",
+        )
+        for name, g in list(groups.items())[:MAX_ROWS]
+        if g.get("people")
+    ]
+    if not rows:
+        return ""
+    header = ["", "people", "got in", "in class by start + 5 min", "gave up", "barred"]
+    return f"<h3>{title}</h3>" + h.table(header, rows, numeric_from=1)
+
+
 def _replications(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
-    """The same sentences as for one morning, each number with its 95 % half-width:
+    """The same sentences as for one morning, each number with its 95 % interval:
     one run is an anecdote, and the reader must see how much the mornings vary."""
     s = rs.json_file(folder / "summary.json")
     e = s["estimates"]
 
     def pm(metric: str) -> str:
         est = e.get(metric, {})
-        return h.fmt_pm(metric, est.get("mean"), est.get("half_width"))
+        return h.fmt_ci(metric, est.get("mean"), est.get("low"), est.get("high"))
 
     n = s["replications"]
     said = [
         f"{pm('kpi.share_in_class')} of people got in, "
         f"{pm('kpi.share_in_class_5min_after_start')} within 5 minutes of their class "
-        f"start; {pm('kpi.gave_up')} gave up (means over {n} replications, ± the 95 % "
-        "confidence half-width).",
+        f"start; {pm('kpi.gave_up')} gave up (means over {n} replications, with 95 % "
+        "confidence intervals: Student t within each metric's range).",
     ]
     down = {m: v["mean"] or 0 for m, v in e.items() if m.endswith(".unavailable_minutes")}
     if down and max(down.values()) > 0:
@@ -131,7 +144,7 @@ def _replications(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
     services = sorted({m.split(".")[1] for m in e if m.startswith("services.")})
     services.sort(key=lambda name: -(down.get(f"services.{name}.unavailable_minutes") or 0))
     fields = ("utilization", "p95_wait_s", "unavailable_minutes", "crashes")
-    tables += "<h3>Services (mean ± 95 % half-width)</h3>" + h.table(
+    tables += "<h3>Services (mean and 95 % confidence interval)</h3>" + h.table(
         ["service", "utilisation", "95 % of waits under", "unavailable (min)", "crashes"],
         [[name, *(pm(f"services.{name}.{f}") for f in fields)] for name in services[:MAX_ROWS]],
     )
@@ -175,7 +188,9 @@ def _sweep(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
     tables = h.table(["#", *short, "runs", *(h.label(m) for m in SWEEP_KPIS)], table_rows)
     if len(rows) > MAX_ROWS:
         tables += h.paragraphs([f"... {len(rows) - MAX_ROWS} more variants in variants.csv."])
-    note = h.paragraphs(["Each cell: mean ± 95 % confidence half-width."])
+    note = h.paragraphs(
+        ["Each cell: mean and 95 % confidence interval (Student t, within the metric's range)."]
+    )
     return said, tables + note, f"{name}: {len(rows)} variants side by side"
 
 

@@ -49,13 +49,13 @@ def options_kind(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
 
 def _pm(entry: dict[str, Any], metric: str) -> str:
     e = entry["estimates"].get(metric) or {}
-    return h.fmt_pm(metric, e.get("mean"), e.get("half_width"))
+    return h.fmt_ci(metric, e.get("mean"), e.get("low"), e.get("high"))
 
 
 def _baseline_sentence(study: dict[str, Any], base: dict[str, Any]) -> str:
     scale = f", at scale {study['scale']:g}" if study.get("scale", 1) != 1 else ""
     return (
-        f"As simulated ({base['n']} replications{scale}; mean ± 95 % half-width), "
+        f"As simulated ({base['n']} replications{scale}; mean and 95 % confidence interval), "
         f"{_pm(base, KEY)} of the people with a class were in class within 5 minutes of its "
         f"start, {_pm(base, 'kpi.share_in_class')} got in at all, and "
         f"{_pm(base, 'kpi.gave_up')} gave up for the morning."
@@ -80,7 +80,8 @@ def _what_went_wrong(folder: Path) -> list[str]:
         )
         said.append(
             f"What went wrong (first replication): {len(down)} of {len(services)} services "
-            f"were unavailable for a while; the longest outages: {worst}."
+            "were unavailable for a while (at least half their requests failing); "
+            f"the longest: {worst}."
         )
     else:
         said.append("No service was unavailable in the first replication.")
@@ -184,7 +185,7 @@ def _options_table(study: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         "difference from baseline (95 % CI)",
         "got in",
         "gave up",
-        "longest outage (min)",
+        "longest unavailability (min)",
     ]
     if study.get("target"):
         header.append("target")
@@ -238,4 +239,6 @@ def _outage_table(folder: Path) -> str:
         for n, v in down[:MAX_SERVICES]
     ]
     header = ["service", "unavailable", "from-until", "crashes", "utilisation"]
-    return "<h3>Outages in the baseline (first replication)</h3>" + h.table(header, rows)
+    return "<h3>Unavailable services in the baseline (first replication)</h3>" + h.table(
+        header, rows
+    )

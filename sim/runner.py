@@ -46,7 +46,7 @@ class RunResult:
     replication: int
     minute_start_s: np.ndarray  # clock time (s since midnight) of each per-minute bin
     counters: dict[str, np.ndarray]  # per-minute people-level counts (see monitor)
-    in_class: np.ndarray  # per-minute mean number of people in class
+    in_lesson: np.ndarray  # per-minute mean number of people seated in a lesson
     services: dict[str, ServiceSeries]
     people: dict[str, np.ndarray]  # one row per person (see PersonTable.COLUMNS)
     group_names: list[str]
@@ -60,7 +60,7 @@ class RunResult:
     service_summary: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-DIGESTED = ("events", "kpi", "people", "counters", "in_class", "services", "trace")
+DIGESTED = ("events", "kpi", "people", "counters", "in_lesson", "services", "trace")
 
 
 def digest(result: RunResult) -> str:
@@ -118,7 +118,7 @@ def run(
         replication=replication,
         minute_start_s=scenario.start_s + 60.0 * np.arange(recorder.n_minutes),
         counters={k: np.asarray(v) for k, v in recorder.counters.items()},
-        in_class=recorder.in_class.close(scenario.end_s),
+        in_lesson=recorder.in_lesson.close(scenario.end_s),
         services=services,
         people=model.world.table.to_numpy(),
         group_names=[g.name for g in groups],

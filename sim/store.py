@@ -25,7 +25,7 @@ from uuid import uuid4
 
 import numpy as np
 
-from sim import __version__, analysis
+from sim import __version__
 from sim.config import s_to_clock, to_toml
 from sim.model.people import Fate
 from sim.model.trace import OUTCOMES
@@ -58,7 +58,6 @@ def summary(result: RunResult) -> dict[str, Any]:
         "simulated_s": sim_s,
         "kpi": result.kpi,
         "services": result.service_summary,
-        "groups": analysis.group_summary(result),
         "events": result.events,
         "wall_s": round(result.wall_s, 3),
         "speed": {
@@ -73,7 +72,7 @@ def timeseries_rows(result: RunResult) -> tuple[list[str], list[list[Any]]]:
     """Per-minute table: people-level counters, people in class, then per-service columns."""
     columns: dict[str, np.ndarray] = {"minute_start_s": result.minute_start_s}
     columns.update(result.counters)
-    columns["in_class"] = result.in_class
+    columns["in_lesson"] = result.in_lesson
     for name, s in result.services.items():
         columns[f"{name}.arrivals"] = s.arrivals
         columns[f"{name}.served"] = s.served

@@ -320,7 +320,7 @@ def variant_estimates(
         if job.key in found:
             bucket.append(found[job.key])
     return [
-        (point, {m: estimate([r["metrics"].get(m) for r in recs], confidence) for m in metrics})
+        (point, {m: estimate([r["metrics"].get(m) for r in recs], confidence, m) for m in metrics})
         for point, recs in groups.values()
     ]
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sim.config import Scenario, s_to_clock, scenario_from_dict
@@ -101,6 +101,8 @@ class Check:
     rule: str = "ci"
     bound: float = math.nan
     tolerance: float = 0.0
+    bounds: tuple[float, float] = (0.0, math.inf)  # what the metric can be: every
+    # metric checked here (waits, rates, counts, shares, ratios) is at least 0
 
 
 Runs = list[list[dict[str, Any]]]
@@ -224,7 +226,7 @@ def validate(
 
 
 def _judge(case: str, params: dict[str, Value], check: Check, confidence: float) -> Row:
-    est = estimate(list(check.values), confidence)
+    est = replace(estimate(list(check.values), confidence), bounds=check.bounds)
     low, high = est.low, est.high
     if check.rule == "above":
         passed, text = low >= check.bound, f"CI >= {check.bound:g}"

@@ -266,12 +266,12 @@ def test_people_lines_grow_to_the_clock(surge: Path) -> None:
     i = _index(surge, "08:57")
     ax = _people_axes(frame_figure(morning, i))
     lines = {line.get_label(): line for line in ax.lines if not line.get_gid()}
-    through = lines["got through (so far)"]
+    through = lines["got in: in class (so far)"]
     assert through.get_xdata()[-1] == clock_to_s("08:58")  # the end of minute 08:57
     assert through.get_ydata()[-1] == sum(int(r["reached"]) for r in rows[: i + 1])
     gave_up = lines["gave up (so far)"]
     assert gave_up.get_ydata()[-1] == sum(int(r["gave_up"]) for r in rows[: i + 1])
-    assert "in class (now)" not in lines  # the surge has no class step: no flat zero
+    assert "in a lesson (now)" not in lines  # the surge has no class step: no flat zero
     cursor = next(p for p in ax.patches if p.get_gid() == CURSOR)
     assert cursor.get_x() == clock_to_s("08:57") and cursor.get_width() == 60
 

@@ -123,7 +123,7 @@ def test_written_scenario_reloads_as_the_one_that_ran(full_run):
 
 def test_kpi_table_is_printed(full_run):
     result, out = full_run
-    for label in ("people", "in class 5 min after start", "time to class p95", "login"):
+    for label in ("people", "in class by class start + 5 min", "time to class, 95th", "login"):
         assert label in result.stdout
     assert f"seed {SEED}" in result.stdout
     assert f"results written to {out}" in result.stdout

@@ -82,7 +82,7 @@ def test_waits_and_levels_are_never_negative(result):
         assert s.wait_sum >= 0
         assert np.all(s.mean_queue >= -1e-9) and np.all(s.mean_busy >= -1e-9)
         assert np.all(s.latency_hist >= 0)
-    assert np.all(result.in_class >= -1e-9)
+    assert np.all(result.in_lesson >= -1e-9)
     people = result.people
     reached = people["fate"] == Fate.REACHED
     assert np.all(

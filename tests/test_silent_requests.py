@@ -119,7 +119,7 @@ def test_a_morning_makes_one_request_per_think_time_in_class(kind):
         ROOT / "experiments/default.toml", [f"journeys.pupil.2.think_time={think}"]
     )
     result = run(scale(scenario, 0.05))
-    expected = result.in_class.sum() * 60.0 / 600.0  # person-seconds in class / mean
+    expected = result.in_lesson.sum() * 60.0 / 600.0  # person-seconds in class / mean
     made = result.services["visio"].arrivals.sum()
     assert expected > 10_000  # a real morning
     assert abs(made - expected) < 4 * math.sqrt(expected)

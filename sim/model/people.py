@@ -52,6 +52,7 @@ class Fate(IntEnum):
     GAVE_UP = 3  # too many failures: never reached class
     TOO_LATE = 4  # the lesson was over before they got in
     NO_TEACHER = 5  # waited in the lobby until the lesson ended
+    BARRED = 6  # refused by policy (a gate's blocked roles): not the platform failing them
 
 
 class PersonTable:
@@ -241,6 +242,8 @@ def journey(world: World, person: Person, steps: list, class_start: float):
         elif isinstance(step, GateStep):
             gate = world.gates[step.gate]
             ok = yield from _insist(world, person, lambda g=gate: _pass_gate(world, person, g))
+            if ok is BARRED:
+                return _finish(world, person, Fate.BARRED)
         elif isinstance(step, SessionStep):  # browse, a request every think time
             if not person.reached:
                 _reach(world, person)
@@ -290,10 +293,18 @@ def _ask(world: World, person: Person, service: Service, seat: Callable[[], bool
         yield delay  # a pause (see sim.model.kernel.Walk)
 
 
-def _insist(world: World, person: Person, attempt: Callable[[], Generator]):
-    """Make attempts until one succeeds, retrying after failures; True on success.
+BARRED = "barred"
+"""What a gate answers a person whose role it refuses by policy at this hour (parents in
+school hours, say): they are told so and leave, without retrying. It is not a failure of
+the platform, so it is counted apart from failed attempts and from those who gave up."""
 
-    `attempt()` is a generator that returns ``Outcome.SERVED`` or the cause of failure.
+
+def _insist(world: World, person: Person, attempt: Callable[[], Generator]):
+    """Make attempts until one succeeds, retrying after failures; True on success,
+    False after giving up, :data:`BARRED` when refused by policy.
+
+    `attempt()` is a generator that returns ``Outcome.SERVED``, :data:`BARRED` or the
+    cause of failure.
     """
     env, recorder = world.env, world.recorder
     failures = 0
@@ -305,6 +316,9 @@ def _insist(world: World, person: Person, attempt: Callable[[], Generator]):
             recorder.count("successes", env.now)
             person.streak = 0
             return True
+        if outcome is BARRED:
+            recorder.count("barred", env.now)
+            return BARRED
         failures += 1
         delay = _failed(world, person, outcome, failures)
         if delay is None:
@@ -329,7 +343,7 @@ def _failed(world: World, person: Person, cause: str, failures: int) -> float | 
 def _pass_gate(world: World, person: Person, gate: Gate):
     """Ask to be admitted; in a waiting room, wait (more patiently: the position shows)."""
     if gate.refuses(person.role):
-        return "quota"
+        return BARRED
     admitted = gate.enter()
     if not admitted.triggered:
         patience = person.habits.patience() * gate.spec.patience_factor
@@ -378,12 +392,12 @@ def _attend_class(world: World, person: Person, step: ClassStep, class_start: fl
             classroom.leave(klass)
             return Fate.NO_TEACHER
     _reach(world, person)
-    world.recorder.in_class.change(env.now, 1)
+    world.recorder.in_lesson.change(env.now, 1)
     requests = world.stays[id(step)]  # a request every think time until the lesson ends
     requests.join(person, lesson_end)
     yield max(0.0, lesson_end - env.now)  # a pause (see sim.model.kernel.Walk)
     requests.leave(person)
-    world.recorder.in_class.change(env.now, -1)
+    world.recorder.in_lesson.change(env.now, -1)
     classroom.leave(klass)
     return Fate.REACHED
 
