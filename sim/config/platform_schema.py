@@ -101,6 +101,35 @@ class Behaviour(Strict):
         return self
 
 
+class BehaviourPatch(Strict):
+    """A cohort's (or source's) own behaviour: only the fields it sets.
+
+    Every field it leaves out is the scenario's ``[behaviour]``, field by field (see
+    :meth:`over`), so a cohort that retries less keeps everybody's patience, in a file
+    as with ``--set 'cohorts.teachers.behaviour={max_attempts=3}'``. A field set here
+    replaces the scenario's whole: a ``patience`` or ``backoff`` table is one
+    distribution (its fields mean nothing under another ``kind``). The fields are those
+    of :class:`Behaviour`, each optional (tests/test_knobs.py checks they stay so).
+    """
+
+    patience: DurationSpec | None = None
+    patience_covers: Literal["response", "wait"] | None = None
+    retry_probability: Probability | None = None
+    max_attempts: Annotated[int, Field(ge=1)] | None = None
+    backoff: BackoffSpec | None = None
+    retry_budget: RetryBudget | None = None
+    circuit_breaker: CircuitBreaker | None = None
+
+    def over(self, base: Behaviour) -> Behaviour:
+        """The behaviour of the group: these fields over `base`, validated together
+        (a patch's factor may be too large with the scenario's max_attempts)."""
+        own = {name: getattr(self, name) for name in self.model_fields_set}
+        own = {name: value for name, value in own.items() if value is not None}
+        if not own:
+            return base
+        return Behaviour.model_validate({**dict(base), **own})
+
+
 # ---------------------------------------------------------------- platform
 
 
