@@ -310,6 +310,8 @@ CASES: dict[str, Case | list[Case]] = {
         'attack_generators.waves.target="edge"',
         "attack_generators.waves.rate_per_s=0.0",
         "attack_generators.waves.gbps=9.0",
+        "attack_generators.waves.bots=1000",
+        "attack_generators.waves.cost=1.0",
     ),
     "AttackGenerator.target": Case('attack_generators.waves.target="login"'),
     "AttackGenerator.waves": Case("attack_generators.waves.waves=3"),
@@ -498,3 +500,21 @@ def test_a_link_filter_removes_its_share_of_legitimate_requests():
     quiet = run(load_scenario(KNOBS, [*base, "links.edge.scrubbing.legit_removed=0.0"]))
     noisy = run(load_scenario(KNOBS, [*base, "links.edge.scrubbing.legit_removed=0.9"]))
     assert noisy.service_summary["login"]["blocked"] > quiet.service_summary["login"]["blocked"]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("attacks.volume.rate_per_s=50.0", "rate_per_s: only for application floods"),
+        ("attacks.volume.bots=10", "bots: only for application floods"),
+        ("attacks.volume.cost=2.0", "cost: only for application floods"),
+        ("attacks.flood.gbps=5.0", "gbps is for volumetric floods"),
+        ("attack_generators.waves.gbps=5.0", "gbps is for volumetric floods"),
+    ],
+)
+def test_a_field_its_kind_of_flood_ignores_is_refused(override, message):
+    """A volumetric flood's rate, bots or cost (and an application flood's Gbit/s) were
+    accepted and ignored: the morning was the same bit for bit."""
+    with pytest.raises(ScenarioError, match=message) as info:
+        load_scenario(KNOBS, [override])
+    assert "\n" not in str(info.value)
