@@ -309,7 +309,7 @@ def run_baseline(
     cpu0, wall0 = time.process_time(), time.perf_counter()
     (source,) = scenario.sources
     spec = scenario.services[SERVICE]
-    behaviour = source.behaviour or scenario.behaviour
+    behaviour = scenario.behaviour_of(source)
     if spec.servers != 1 or behaviour.patience_covers != "response" or not spec.drop_abandoned:
         raise ValueError(
             "the baseline models one server, patience covering the response, "

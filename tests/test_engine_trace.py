@@ -71,7 +71,7 @@ def test_patience_covering_wait_only_lets_b_through():
     np.testing.assert_allclose(result.people["reached"] - T0, [1.0, 2.0, 6.0])
 
 
-def _service(env, workers, backlog, times, patience_covers="response", servers=1, drop=False):
+def _service(env, workers, backlog, times, servers=1, drop=False):
     recorder = Recorder(0.0, 100.0)
     record = recorder.add_service("s", servers * workers)
     draw = sampler(Sequence(tuple(times)), np.random.default_rng(0))
@@ -83,7 +83,6 @@ def _service(env, workers, backlog, times, patience_covers="response", servers=1
         backlog,
         draw,
         record,
-        patience_covers=patience_covers,
         drop_abandoned=drop,
     )
     return service, record

@@ -35,7 +35,7 @@ class Counter:
         self.env = env
         self.asked: list[tuple[float, int]] = []
 
-    def submit(self, patience, address=-1, role="", silent=False, client=-1):
+    def submit(self, patience, address=-1, role="", silent=False, client=-1, wait_only=False):
         assert silent
         self.asked.append((self.env.now, address))
 
@@ -51,7 +51,7 @@ def _stays(requests_of, seed: int = 7):
     joins = rng.uniform(0.0, 1000.0, PEOPLE)
     leaves = joins + rng.uniform(100.0, 2000.0, PEOPLE)
     later = later_on(env)
-    habits = SimpleNamespace(patience=lambda: 30.0)
+    habits = SimpleNamespace(patience=lambda: 30.0, wait_only=False)
     for pid in range(PEOPLE):
         person = Person(pid, "pupil", habits, -1, pid)
         later(joins[pid], lambda p, end=leaves[pid]: requests.join(p, end), person)
@@ -97,7 +97,7 @@ def test_the_chorus_falls_silent_when_everyone_has_left():
     env = Environment()
     service = Counter(env)
     chorus = _chorus(env, service)
-    person = Person(0, "pupil", SimpleNamespace(patience=lambda: 30.0), -1, 0)
+    person = Person(0, "pupil", SimpleNamespace(patience=lambda: 30.0, wait_only=False), -1, 0)
     later = later_on(env)
     later(0.0, lambda p: chorus.join(p, 600.0), person)
     later(600.0, chorus.leave, person)

@@ -35,8 +35,9 @@ def read_raw(path: Path, depth: int = 0) -> dict[str, Any]:
     """The TOML content of `path`, merged over the file it ``extends`` (if any).
 
     ``extends = "other.toml"`` (relative to this file) starts from that scenario: tables
-    are merged key by key, every other value (arrays included: cohorts, attacks)
-    replaces the base's. A variant then states only what differs.
+    are merged key by key (one of another ``kind`` replaces the base's), every other
+    value (arrays included: cohorts, attacks) replaces the base's. A variant then
+    states only what differs.
     """
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -66,10 +67,17 @@ def read_raw(path: Path, depth: int = 0) -> dict[str, Any]:
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """`top` over `base`, table by table; a table of another ``kind`` (a distribution, a
+    backoff, a journey step) replaces the base's whole: its fields would not fit."""
     merged = dict(base)
     for key, value in top.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            merged[key] = _merge(base[key], value)
+        below = base.get(key)
+        if (
+            isinstance(value, dict)
+            and isinstance(below, dict)
+            and value.get("kind", below.get("kind")) == below.get("kind")
+        ):
+            merged[key] = _merge(below, value)
         else:
             merged[key] = value
     return merged

@@ -101,6 +101,35 @@ class Behaviour(Strict):
         return self
 
 
+class BehaviourPatch(Strict):
+    """A cohort's (or source's) own behaviour: only the fields it sets.
+
+    Every field it leaves out is the scenario's ``[behaviour]``, field by field (see
+    :meth:`over`), so a cohort that retries less keeps everybody's patience, in a file
+    as with ``--set 'cohorts.teachers.behaviour={max_attempts=3}'``. A field set here
+    replaces the scenario's whole: a ``patience`` or ``backoff`` table is one
+    distribution (its fields mean nothing under another ``kind``). The fields are those
+    of :class:`Behaviour`, each optional (tests/test_knobs.py checks they stay so).
+    """
+
+    patience: DurationSpec | None = None
+    patience_covers: Literal["response", "wait"] | None = None
+    retry_probability: Probability | None = None
+    max_attempts: Annotated[int, Field(ge=1)] | None = None
+    backoff: BackoffSpec | None = None
+    retry_budget: RetryBudget | None = None
+    circuit_breaker: CircuitBreaker | None = None
+
+    def over(self, base: Behaviour) -> Behaviour:
+        """The behaviour of the group: these fields over `base`, validated together
+        (a patch's factor may be too large with the scenario's max_attempts)."""
+        own = {name: getattr(self, name) for name in self.model_fields_set}
+        own = {name: value for name, value in own.items() if value is not None}
+        if not own:
+            return base
+        return Behaviour.model_validate({**dict(base), **own})
+
+
 # ---------------------------------------------------------------- platform
 
 
@@ -224,6 +253,27 @@ class Gate(Strict):
         return self
 
 
+def _check_flood_fields(attack: AttackWave | AttackGenerator) -> None:
+    """Refuse a field its kind of flood ignores: a volumetric flood is Gbit/s on a link
+    (no requests, no addresses, no cost per request), an application flood is requests
+    to a service (no Gbit/s). Set there, it would read as an effect that never comes."""
+    if attack.kind == "application" and attack.gbps:
+        raise ValueError(
+            "gbps is for volumetric floods (on a link); an application flood sends rate_per_s"
+        )
+    if attack.kind == "volumetric":
+        ignored = [
+            name
+            for name, default in (("rate_per_s", 0.0), ("bots", 1000), ("cost", 1.0))
+            if getattr(attack, name) != default
+        ]
+        if ignored:
+            raise ValueError(
+                f"{', '.join(ignored)}: only for application floods (requests to a service); "
+                "a volumetric flood sends gbps"
+            )
+
+
 class AttackWave(Strict):
     """One attack: an application flood on a service or a volumetric flood on a link."""
 
@@ -236,6 +286,11 @@ class AttackWave(Strict):
     gbps: NonNegFloat = 0.0
     bots: Annotated[int, Field(ge=1)] = 1000
     cost: PositiveFloat = 1.0
+
+    @model_validator(mode="after")
+    def _fields_of_its_kind(self) -> AttackWave:
+        _check_flood_fields(self)
+        return self
 
 
 class AttackGenerator(Strict):
@@ -257,6 +312,7 @@ class AttackGenerator(Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> AttackGenerator:
+        _check_flood_fields(self)
         if clock_to_s(self.last) < clock_to_s(self.first):
             raise ValueError("last must not be before first")
         if overflows(self.growth, self.waves - 1):

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     ConfigDict,
     Field,
+    ValidationError,
     model_validator,
 )
 
@@ -16,6 +17,7 @@ from sim.config.platform_schema import (
     AttackGenerator,
     AttackWave,
     Behaviour,
+    BehaviourPatch,
     Classroom,
     ClassStep,
     Gate,
@@ -66,7 +68,7 @@ class Cohort(Strict):
     class_start_shares: list[Probability] | None = None
     connect: ConnectSpec = NormalOffset(kind="normal", mean_min=-5.0, sd_min=5.0)
     class_group: str | None = None
-    behaviour: Behaviour | None = None
+    behaviour: BehaviourPatch | None = None
     people_per_address: Annotated[int, Field(ge=1)] = 1
     platform: str | None = None
 
@@ -95,7 +97,7 @@ class OpenSource(Strict):
     role: Literal["pupil", "teacher", "other"] = "other"
     rate_per_s: NonNegFloat | None = None
     rates: list[RatePiece] | None = None
-    behaviour: Behaviour | None = None
+    behaviour: BehaviourPatch | None = None
 
     @model_validator(mode="after")
     def _one_rate(self) -> OpenSource:
@@ -164,6 +166,15 @@ class Scenario(Strict):
     def _consistent(self) -> Scenario:
         if clock_to_s(self.end) <= clock_to_s(self.start):
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        for kind, groups in (("cohorts", self.cohorts), ("sources", self.sources)):
+            for group in groups:
+                try:
+                    self.behaviour_of(group)
+                except ValidationError as err:
+                    reason = err.errors()[0]["msg"].removeprefix("Value error, ")
+                    raise ValueError(
+                        f"{kind}.{group.name}.behaviour over the scenario's [behaviour]: {reason}"
+                    ) from None
         if self.platforms or self.templates:
             from sim.platforms import flatten  # platforms are checked on their expansion
 
@@ -207,6 +218,12 @@ class Scenario(Strict):
                     f"{group.name}: journey {group.journey!r} is not one of {sorted(self.journeys)}"
                 )
         return self
+
+    def behaviour_of(self, group: Cohort | OpenSource) -> Behaviour:
+        """How the people of `group` behave: its own fields over the scenario's."""
+        if group.behaviour is None:
+            return self.behaviour
+        return group.behaviour.over(self.behaviour)
 
     @property
     def start_s(self) -> float:

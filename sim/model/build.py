@@ -87,7 +87,7 @@ def build(
     _count_intended(recorder, population.intended)
     groups = [*scenario.cohorts, *scenario.sources]
     habits = [
-        _habits(scenario, group.behaviour, index, streams) for index, group in enumerate(groups)
+        _habits(scenario.behaviour_of(group), index, streams) for index, group in enumerate(groups)
     ]
     walk_from_the_start(env, _cohort_arrivals(world, scenario, population, habits))
     for offset, source in enumerate(scenario.sources):
@@ -152,8 +152,7 @@ class SessionSamplers:
     requests: SilentRequests
 
 
-def _habits(scenario: Scenario, own: Behaviour | None, index: int, streams: Streams) -> Habits:
-    behaviour = own or scenario.behaviour
+def _habits(behaviour: Behaviour, index: int, streams: Streams) -> Habits:
     patience = sampler(make_dist(behaviour.patience), streams.get(Stream.PATIENCE, index))
     return habits_from(behaviour, patience, uniform_sampler(streams.get(Stream.RETRY, index)))
 

@@ -124,6 +124,7 @@ class Habits:
     uniform: Draw
     budget: SharedBudget | None = None
     breaker: CircuitBreaker | None = None
+    wait_only: bool = False  # the patience covers the wait for service, not the answer
 
     def backoff_delay(self, failures: int) -> float:
         spec = self.backoff
@@ -144,6 +145,7 @@ def habits_from(behaviour: Behaviour, patience: Draw, uniform: Draw) -> Habits:
         uniform,
         SharedBudget(behaviour.retry_budget) if behaviour.retry_budget else None,
         behaviour.circuit_breaker,
+        wait_only=behaviour.patience_covers == "wait",
     )
 
 
@@ -277,7 +279,12 @@ def _ask(world: World, person: Person, service: Service, seat: Callable[[], bool
         person.attempts += 1
         counters["attempts"][minute(env.now)] += 1
         service.submit(
-            habits.patience(), person.address, person.role, client=person.pid, reply=person.walk
+            habits.patience(),
+            person.address,
+            person.role,
+            client=person.pid,
+            reply=person.walk,
+            wait_only=habits.wait_only,
         )
         outcome = yield ANSWER  # a pause until the service answers (see Walk.succeed)
         if outcome is Outcome.SERVED:
@@ -474,7 +481,14 @@ class Chorus:
         seat = int(self.pick() * self.seats)
         if seat < len(self.members):
             person = self.members[seat]
-            self.service.submit(person.habits.patience(), person.address, person.role, silent=True)
+            habits = person.habits
+            self.service.submit(
+                habits.patience(),
+                person.address,
+                person.role,
+                silent=True,
+                wait_only=habits.wait_only,
+            )
         self.later(self.think() / self.seats, self._request, turn)
 
 
@@ -511,7 +525,14 @@ class _Ticker:
         """Make the request now if `due` (not when the ticking starts); plan the next."""
         env, person = self.env, self.person
         if due:
-            self.service.submit(person.habits.patience(), person.address, person.role, silent=True)
+            habits = person.habits
+            self.service.submit(
+                habits.patience(),
+                person.address,
+                person.role,
+                silent=True,
+                wait_only=habits.wait_only,
+            )
         pause = self.think()
         if env.now + pause < self.end:
             self.later(pause, self.tick, True)

@@ -75,7 +75,6 @@ def _service(
         sampler(make_dist(spec.service_time), streams.get(Stream.SERVICE, index)),
         record,
         drop_abandoned=spec.drop_abandoned,
-        patience_covers=scenario.behaviour.patience_covers,
         dispatch=spec.dispatch,
         routing=uniform_sampler(streams.get(Stream.ROUTING, index)),
         slowdown=_slowdown(spec),

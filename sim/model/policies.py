@@ -53,8 +53,17 @@ class Guards:
         self.bots = 1
 
     def check(self, address: int, now: float) -> str | None:
-        if self.link is not None:
-            loss = self.link.loss
+        """The verdict on one legitimate request. A link's filtering, like a service's,
+        removes its share of legitimate requests while it is on (the false positives of
+        scrubbing a volumetric flood); what it lets through may then be lost on the
+        saturated link."""
+        link = self.link
+        if link is not None:
+            if link.scrubber is not None:
+                removed = link.scrubber.legit_removed
+                if removed and self.uniform() < removed:
+                    return Outcome.BLOCKED
+            loss = link.loss
             if loss and self.uniform() < loss:
                 return Outcome.TIMEOUT
         if self.scrubber is not None:

@@ -45,7 +45,6 @@ cdef class Service:
     cdef public double _origin
     cdef public Py_ssize_t _last_minute
     cdef public bint drop_abandoned
-    cdef public bint wait_only
     cdef public object dispatch
     cdef public object routing
     cdef public object slowdown

@@ -160,7 +160,6 @@ class Service:
         record: ServiceRecord,
         *,
         drop_abandoned: bool = False,
-        patience_covers: str = "response",
         dispatch: str = "least_loaded",
         routing: Draw | None = None,
         slowdown: Callable[[int], float] | None = None,
@@ -180,7 +179,6 @@ class Service:
         self._origin = record.origin
         self._last_minute = len(record.arrivals) - 1
         self.drop_abandoned = drop_abandoned
-        self.wait_only = patience_covers == "wait"
         self.dispatch = dispatch
         self.routing = routing
         self.slowdown = slowdown
@@ -211,8 +209,13 @@ class Service:
         silent: bool = False,
         client: int = -1,
         reply: object = None,
+        wait_only: bool = False,
     ) -> simpy.Event:
         """Send a request; the returned event's value is an :class:`Outcome`.
+
+        The client gives up after `patience` seconds: of waiting for the answer, or with
+        `wait_only` (their ``patience_covers = "wait"``), of waiting for service to start.
+        A person's patience is theirs, not the service's, so each request says which.
 
         With `silent`, the client does not wait for the answer (requests made during a
         session or a lesson): the request is served and measured the same, but no reply
@@ -253,7 +256,7 @@ class Service:
             # a dead server not yet noticed swallows the request: the client times out
         elif server.busy < server.workers:
             finish = self._start(server, request, now)
-            if self.wait_only or finish <= request.deadline:
+            if wait_only or finish <= request.deadline:
                 return reply  # answered in time for sure: no patience timer needed
         elif server.live_queued >= server.backlog:
             record.rejected[minute] += 1
@@ -262,7 +265,7 @@ class Service:
         else:
             self._enqueue(server, request, now)
         if patience < math.inf:
-            self._later(patience, self._on_patience, request)
+            self._later(patience, self._on_wait if wait_only else self._on_patience, request)
         return reply
 
     def submit_attack(self, count: int, cost: float, until: float, rate: float) -> None:
@@ -414,8 +417,15 @@ class Service:
         if self._by_load is not None:
             heappush(self._by_load, (server.busy + server.live_queued, server.index))
 
+    def _on_wait(self, request: Request) -> None:
+        """The patience of a client whose patience covers only the wait ran out: they
+        leave unless service has started (then they wait for the answer however long).
+        A timer of its own rather than a flag on every request: requests stay small."""
+        if not request.started:
+            self._on_patience(request)
+
     def _on_patience(self, request: Request) -> None:
-        if request.done or (self.wait_only and request.started):
+        if request.done:
             return
         request.done = True
         now = self.env.now
