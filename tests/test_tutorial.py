@@ -283,7 +283,9 @@ def test_surge_kpis(lesson) -> None:
     assert 0.35 < k["failed_attempts_share"] < 0.65  # "about half of them failed"
     assert 0.15 < login["utilization"] < 0.35  # "only about a quarter"
     assert (lesson[0] / "results/teaching-surge/dashboard.png").is_file()
-    assert "in class by class start + 5 min" in output(lesson, "sim run experiments/teaching/surge.toml")
+    assert "in class by class start + 5 min" in output(
+        lesson, "sim run experiments/teaching/surge.toml"
+    )
 
 
 def test_surge_failures_are_in_the_five_minutes_before_nine(lesson) -> None:
