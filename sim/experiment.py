@@ -20,7 +20,6 @@ import json
 import math
 import multiprocessing
 import os
-import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -32,7 +31,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from sim import __version__
+from sim import __version__, atomic
 from sim.config import Scenario, to_toml
 from sim.runner import RunResult, run
 
@@ -120,15 +119,8 @@ class RunStore:
         )
 
     def _write(self, path: Path, data: dict[str, Any]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=self.folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, sort_keys=True, allow_nan=True)
-            os.replace(tmp, path)
-        except BaseException:  # a full disk, say: no partial file left behind
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        text = json.dumps(data, sort_keys=True, allow_nan=True)
+        atomic.write_text(path, text, now=True)  # as soon as the run ends: kept if stopped
 
 
 @dataclass
