@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from sim import __version__, atomic
+from sim import __version__, atomic, fingerprint
 from sim.config import s_to_clock, to_toml
 from sim.experiment import Estimate, Outcome, metric_names, series_bands
 
@@ -84,6 +84,7 @@ def manifest(command: list[str], outcome: Outcome, extra: dict[str, Any]) -> dic
     return {
         "command": command,
         "sim_version": __version__,
+        "fingerprint": fingerprint.code_fingerprint(),  # of the code of every run used
         "versions": {
             "python": platform.python_version(),
             "simpy": simpy.__version__,
@@ -93,6 +94,7 @@ def manifest(command: list[str], outcome: Outcome, extra: dict[str, Any]) -> dic
         "runs": len(outcome.records),
         "ran_now": outcome.ran,
         "reused": outcome.reused,
+        "discarded_other_code": outcome.stale,  # runs of another sim, removed, not used
         "failed": [
             {
                 "key": job.key,

@@ -25,7 +25,7 @@ from uuid import uuid4
 
 import numpy as np
 
-from sim import __version__, analysis, atomic
+from sim import __version__, analysis, atomic, fingerprint
 from sim.config import s_to_clock, to_toml
 from sim.model.people import Fate
 from sim.model.trace import OUTCOMES
@@ -55,6 +55,7 @@ def summary(result: RunResult) -> dict[str, Any]:
         "seed": result.seed,
         "replication": result.replication,
         "sim_version": __version__,
+        "fingerprint": fingerprint.code_fingerprint(),  # of the code that made the run
         "simulated_s": sim_s,
         "kpi": result.kpi,
         "services": result.service_summary,
