@@ -149,6 +149,8 @@ def test_the_command_says_when_runs_of_other_code_were_recomputed(tmp_path, monk
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["fingerprint"] == "0123456789abcdef"
     assert (manifest["reused"], manifest["discarded_other_code"]) == (0, 2)
+    invoke("report", out)  # says which code made the runs
+    assert "code fingerprint 0123456789abcdef" in (out / "report.html").read_text()
 
 
 def test_a_plan_counts_the_runs_of_other_code_over_all_its_probes(tmp_path, monkeypatch):
