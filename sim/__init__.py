@@ -8,9 +8,10 @@ The package is layered (see ``docs`` in the README):
 - :mod:`sim.model`    the SimPy model (people, services, classrooms), no I/O;
 - :mod:`sim.monitor`  streaming per-minute statistics and latency histograms;
 - :mod:`sim.runner`   one run: build, simulate, summarise;
-- :mod:`sim.store`    results on disk, written atomically;
+- :mod:`sim.store`    results on disk, written atomically (:mod:`sim.atomic`);
+- :mod:`sim.fingerprint` the hash of these sources, in the key of every stored run;
 - :mod:`sim.plots`    the dashboard;
 - :mod:`sim.cli`      the ``sim`` command.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the only place; bumped whenever results change (CHANGELOG.md)

@@ -26,8 +26,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +42,7 @@ from matplotlib.ticker import FuncFormatter, MultipleLocator
 from matplotlib.transforms import blended_transform_factory
 from PIL import Image
 
+from sim import atomic
 from sim.config import ScenarioError, clock_to_s, load_scenario, s_to_clock
 from sim.model.attacks import waves_of
 from sim.platforms import flatten
@@ -545,27 +544,15 @@ def render(morning: Morning, minutes: list[int], out: Path | str, fps: int = DEF
     suffix = check_format(out)
     fig, update, moving = build_figure(morning, minutes)
     writer = (_GifWriter if suffix == ".gif" else _Mp4Writer)(moving, fps)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=suffix, dir=out.parent)
-    os.close(fd)
-    try:
+
+    def film(tmp: str) -> None:
         with writer.saving(fig, tmp, DPI):
             for index in minutes:
                 update(index)
                 writer.grab_frame()
             writer.complete = True
-        _readable(Path(tmp))
-        os.replace(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return out
 
-
-def _readable(path: Path) -> None:
-    """mkstemp makes a private file; an animation is an ordinary file (umask applies)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    path.chmod(0o666 & ~umask)
+    return atomic.replace_with(out, film, suffix=suffix, now=True)
 
 
 def write_animation(

@@ -25,6 +25,7 @@ from sim.cli_experiments import (
     check_assertions,
     command_line,
     parse_assertion,
+    print_discarded,
     print_estimates,
     run_replications,
 )
@@ -292,6 +293,7 @@ def _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler,
             markup=False,
             highlight=False,
         )
+    print_discarded(out, target, outcome.stale)
     out.print(
         f"results written to {target}/ ({outcome.reused} reused, {outcome.ran} run)",
         highlight=False,

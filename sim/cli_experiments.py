@@ -78,6 +78,20 @@ def run_replications(
     return outcome, estimates, precise
 
 
+def print_discarded(console: Console, folder: Path, count: int) -> None:
+    """Say that records made by another version of sim were found in `folder` (and not
+    used): a rerun into an older folder must not look like a plain rerun."""
+    if count:
+        runs = "run" if count == 1 else "runs"
+        was = "was" if count == 1 else "were"
+        console.print(
+            f"{count} {runs} in {folder}/runs/ {was} made by another version of sim: "
+            "not reused, removed; the runs asked for are made again",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 def print_estimates(
     console: Console, title: str, estimates: dict[str, Estimate], names: list[str]
 ) -> None:

@@ -30,7 +30,7 @@ from sim.cli import (
     out,
     resume_hint,
 )
-from sim.cli_experiments import command_line, job_progress
+from sim.cli_experiments import command_line, job_progress, print_discarded
 from sim.config import Scenario, ScenarioError, load_scenario, parse_value, to_dict, to_toml
 from sim.experiment import RunStore, SchedulerError
 from sim.experiment_store import (
@@ -168,6 +168,7 @@ def plan_command(
     _answer(result)
     outcome = result.outcome()
     elapsed = time.perf_counter() - started
+    print_discarded(out, folder, outcome.stale)
     out.print(
         f"results written to {folder}/ ({outcome.reused} runs reused, {outcome.ran} run, "
         f"{elapsed:.1f} s)",

@@ -32,7 +32,14 @@ from sim.cli import (
     out,
     resume_hint,
 )
-from sim.cli_experiments import Assertion, _num, check_assertions, command_line, job_progress
+from sim.cli_experiments import (
+    Assertion,
+    _num,
+    check_assertions,
+    command_line,
+    job_progress,
+    print_discarded,
+)
 from sim.config import Scenario, parse_value
 from sim.experiment import HEADLINE, Estimate, Job, Outcome, RunStore, SchedulerError, execute
 from sim.experiment_store import manifest
@@ -171,6 +178,7 @@ def _manifest(outcome: Outcome, extra: dict[str, Any], started: float) -> dict[s
 
 
 def _written(target: Path, outcome: Outcome) -> None:
+    print_discarded(out, target, outcome.stale)
     message = f"results written to {target}/ ({outcome.reused} reused, {outcome.ran} run)"
     out.print(message, highlight=False, soft_wrap=True)
 

@@ -6,8 +6,20 @@ part of the stream key, see :mod:`sim.rng`), so variants are compared under comm
 random numbers. A job's outcome is a *record*: plain data (KPIs flattened to
 ``kpi.*`` and ``services.<name>.*`` keys, a few per-minute series, timings), saved as
 soon as the job finishes under ``<folder>/runs/<key>.json`` where the key hashes the
-resolved scenario, replication, seed and model version. Rerunning an interrupted
+resolved scenario, replication, seed and the fingerprint of the code
+(:mod:`sim.fingerprint`, a hash of the ``sim`` sources). Rerunning an interrupted
 experiment reuses every finished record and runs only the rest.
+
+A stale cache never answers: a record is reused only by the code that made it. Another
+version of ``sim`` computes other keys, so it does not find the older records; and the
+first time an experiment runs into a folder, :class:`RunStore` removes every record
+there made by other code (each record stores its ``fingerprint``), so that ``runs/``
+holds only records the folder's tables can be built from, not a pile of dead ones that
+look like results. Their number is reported (``Outcome.stale``; the command line says
+it), and the runs asked for again are made again. (Two versions of ``sim`` taking turns
+on one folder therefore recompute each other's runs every time: give each its folder.)
+A record that comes back from a worker running other code (a Dask cluster with another
+``sim`` installed) is refused as a failure of that run, never mixed into the tables.
 
 Jobs run serially, on a local process pool (default: all cores) or on a Dask
 distributed cluster; a job's record does not depend on where it ran.
@@ -20,7 +32,6 @@ import json
 import math
 import multiprocessing
 import os
-import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -32,7 +43,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from sim import __version__, labels
+from sim import __version__, atomic, fingerprint, labels
 from sim.config import Scenario, to_toml
 from sim.runner import RunResult, run
 
@@ -50,8 +61,16 @@ class Job:
     variant: tuple[tuple[str, Any], ...] = ()  # (override path, value) that made it
 
     @property
+    def identity(self) -> str:
+        """What is run, whatever code runs it: the resolved scenario, replication, seed."""
+        text = f"{to_toml(self.scenario)}\n{self.replication}\n{self.seed}"
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+    @property
     def key(self) -> str:
-        text = f"{to_toml(self.scenario)}\n{self.replication}\n{self.seed}\n{__version__}"
+        """The run by this code: its identity and the code's fingerprint (another version
+        of ``sim`` has other keys, so never reuses this one's records)."""
+        text = f"{self.identity}\n{fingerprint.code_fingerprint()}"
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -79,6 +98,8 @@ def record_of(job: Job, result: RunResult) -> dict[str, Any]:
         "minute_start_s": result.minute_start_s.tolist(),
         "wall_s": result.wall_s,
         "sim_version": __version__,
+        "fingerprint": fingerprint.code_fingerprint(),  # of the code that made the run
+        "job": job.identity,
     }
 
 
@@ -94,22 +115,60 @@ def flat_kpis(kpi: dict[str, Any], prefix: str = "kpi.") -> dict[str, Any]:
 
 
 class RunStore:
-    """Finished records on disk, one file per job, each written atomically."""
+    """Finished records on disk, one file per job, each written atomically.
+
+    Only records of the running code count (see the module's docstring): :meth:`get`
+    treats a record of another fingerprint as absent, and :meth:`discard_stale` removes
+    every such record of the folder, once per store; :attr:`discarded` counts them.
+    """
 
     def __init__(self, folder: Path | str) -> None:
         self.folder = Path(folder) / "runs"
+        self.discarded = 0  # records of other code this store removed
+        self._swept = False
 
     def path(self, key: str) -> Path:
         return self.folder / f"{key}.json"
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The record of `key`, or None if there is none; a damaged record (not JSON,
-        or not this run's: edited by hand, a disk fault) counts as none and is rerun."""
-        try:
-            record = json.loads(self.path(key).read_text(encoding="utf-8"))
-        except (FileNotFoundError, UnicodeDecodeError, json.JSONDecodeError):
+        or not this run's: edited by hand, a disk fault) counts as none and is rerun,
+        and so does a record made by other code (it is removed)."""
+        record = _read(self.path(key))
+        if record is None or record.get("key") != key:
             return None
-        return record if isinstance(record, dict) and record.get("key") == key else None
+        if record.get("fingerprint") != fingerprint.code_fingerprint():
+            self._discard(self.path(key))
+            return None
+        return record
+
+    def discard_stale(self, keep: Iterable[str] = ()) -> int:
+        """Remove the folder's records (and failure records) made by other code, the
+        first time it is called on this store; return :attr:`discarded`. Files named by
+        the keys in `keep` are left to :meth:`get`, which reads them anyway; files that
+        are not records (not JSON, no ``key``) are left alone."""
+        if self._swept:
+            return self.discarded
+        self._swept = True
+        skip = {f"{key}.json" for key in keep}
+        current = fingerprint.code_fingerprint()
+        for path in sorted(self.folder.glob("*.json")):
+            if path.name in skip:
+                continue
+            record = _read(path)
+            if record is None or path.name not in (
+                f"{record.get('key')}.json",
+                f"{record.get('key')}.error.json",
+            ):
+                continue
+            if record.get("fingerprint") != current:
+                self._discard(path)
+        return self.discarded
+
+    def _discard(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+        if not path.name.endswith(".error.json"):  # a failure to retry is no run lost
+            self.discarded += 1
 
     def put(self, record: dict[str, Any]) -> None:
         self._write(self.path(record["key"]), record)
@@ -127,29 +186,37 @@ class RunStore:
                 "seed": job.seed,
                 "variant": dict(job.variant),
                 "error": error,
+                "fingerprint": fingerprint.code_fingerprint(),
             },
         )
 
     def _write(self, path: Path, data: dict[str, Any]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=self.folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, sort_keys=True, allow_nan=True)
-            os.replace(tmp, path)
-        except BaseException:  # a full disk, say: no partial file left behind
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        text = json.dumps(data, sort_keys=True, allow_nan=True)
+        atomic.write_text(path, text, now=True)  # as soon as the run ends: kept if stopped
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    """The JSON object in `path`, or None (missing, unreadable, not a JSON object)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 @dataclass
 class Outcome:
-    """What an execution produced: records in job order, failures, reuse counts."""
+    """What an execution produced: records in job order, failures, reuse counts.
+
+    `stale`: records made by another version of ``sim`` that the store found and removed
+    (over the store's life: a command that executes several times, like ``plan``, gets
+    its total); never reused, their runs are made again where asked for."""
 
     records: list[dict[str, Any]]
     failures: list[tuple[Job, str]] = field(default_factory=list)
     reused: int = 0
     ran: int = 0
+    stale: int = 0
 
 
 Progress = Callable[[int, int], None]
@@ -168,11 +235,15 @@ def execute(
     `n_jobs`: processes of the local pool (default: all cores; 1 runs serially in this
     process). `scheduler`: address of a Dask distributed scheduler (``tcp://host:port``;
     default: the ``SIM_SCHEDULER`` environment variable); when given, jobs run there.
-    A failing job is recorded (``runs/<key>.error.json``) and the others go on.
+    A failing job is recorded (``runs/<key>.error.json``) and the others go on; so is a
+    job whose record comes back made by other code (a worker with another ``sim``).
+    Records made by other code are never used (see :class:`RunStore`).
     """
     scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
     records: dict[str, dict[str, Any]] = {}
     todo = []
+    if store is not None:
+        store.discard_stale(keep=[job.key for job in jobs])
     for job in jobs:
         found = store.get(job.key) if store is not None else None
         if found is not None:
@@ -186,6 +257,8 @@ def execute(
         progress(done, total)
     for job, record, error in _dispatch(todo, n_jobs, scheduler):
         done += 1
+        if record is not None and record.get("fingerprint") != fingerprint.code_fingerprint():
+            record, error = None, _other_code(record)
         if record is not None:
             records[job.key] = record
             outcome.ran += 1
@@ -198,7 +271,16 @@ def execute(
         if progress:
             progress(done, total)
     outcome.records = [records[j.key] for j in jobs if j.key in records]
+    outcome.stale = store.discarded if store is not None else 0
     return outcome
+
+
+def _other_code(record: dict[str, Any]) -> str:
+    return (
+        f"the run was made by another version of sim (code fingerprint "
+        f"{record.get('fingerprint')}, this one is {fingerprint.code_fingerprint()}): "
+        "install the same sim on every worker"
+    )
 
 
 def _safe_run(job: Job) -> tuple[dict[str, Any] | None, str]:

@@ -4,7 +4,8 @@ The per-run records (``runs/<key>.json``) are written by :class:`sim.experiment.
 as runs finish; the tables here are derived from them and rewritten at the end of every
 invocation, each file atomically and all of a folder's tables together
 (:func:`all_or_nothing`), so an interrupted or failed write leaves the previous complete
-set and a rerun completes it.
+set and a rerun completes it. Every file is written by :mod:`sim.atomic`, with the mode
+the umask gives (0644 under the usual 022), like the single-run folder.
 """
 
 from __future__ import annotations
@@ -13,17 +14,13 @@ import csv
 import io
 import json
 import math
-import os
 import platform
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sim import __version__
+from sim import __version__, atomic, fingerprint
 from sim.config import s_to_clock, to_toml
 from sim.experiment import Estimate, Outcome, metric_names, series_bands
 
@@ -34,53 +31,9 @@ MANIFEST = "manifest.json"
 SCENARIO = "scenario.toml"
 
 
-_staged: list[tuple[str, Path]] | None = None  # inside all_or_nothing(): files to put in place
-
-
-@contextmanager
-def all_or_nothing() -> Iterator[None]:
-    """Put the files written inside this block in place only at its end, all together.
-
-    Each file is written to a temporary file beside it; the renames (which a full disk
-    cannot fail) are done once every file is written. If the block fails (a full disk,
-    an unwritable folder), the temporary files are removed and the folder keeps all its
-    previous tables: never some new and some old. Also a decorator.
-    """
-    global _staged
-    if _staged is not None:  # nested: the outer block decides
-        yield
-        return
-    _staged = []
-    try:
-        yield
-        for tmp, path in _staged:
-            os.replace(tmp, path)
-    except BaseException:
-        for tmp, _ in _staged:
-            Path(tmp).unlink(missing_ok=True)
-        raise
-    finally:
-        _staged = None
-
-
-def _put_in_place(tmp: str, path: Path) -> None:
-    if _staged is None:
-        os.replace(tmp, path)
-    else:
-        _staged.append((tmp, path))
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        _put_in_place(tmp, path)
-    except BaseException:  # a full disk, say: no partial file left behind
-        Path(tmp).unlink(missing_ok=True)
-        raise
+all_or_nothing = atomic.all_or_nothing
+write_atomic = atomic.write_text
+"""Write a text file atomically (every file here goes through :mod:`sim.atomic`)."""
 
 
 def runs_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
@@ -132,6 +85,7 @@ def manifest(command: list[str], outcome: Outcome, extra: dict[str, Any]) -> dic
     return {
         "command": command,
         "sim_version": __version__,
+        "fingerprint": fingerprint.code_fingerprint(),  # of the code of every run used
         "versions": {
             "python": platform.python_version(),
             "simpy": simpy.__version__,
@@ -141,6 +95,7 @@ def manifest(command: list[str], outcome: Outcome, extra: dict[str, Any]) -> dic
         "runs": len(outcome.records),
         "ran_now": outcome.ran,
         "reused": outcome.reused,
+        "discarded_other_code": outcome.stale,  # runs of another sim, removed, not used
         "failed": [
             {
                 "key": job.key,
@@ -230,7 +185,7 @@ def _write_parquet(path: Path, header: list[str], rows: list[list[Any]]) -> None
             columns[name] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed kinds: keep them as text
             columns[name] = pa.array([None if v is None else str(v) for v in values])
-    _replace_with(path, lambda tmp: pq.write_table(pa.table(columns), tmp))
+    atomic.replace_with(path, lambda tmp: pq.write_table(pa.table(columns), tmp))
 
 
 def save_figure(figure: Any, path: Path) -> None:
@@ -238,24 +193,12 @@ def save_figure(figure: Any, path: Path) -> None:
     PNG for reports and screens, SVG for print and slides."""
     from sim.plot_style import DPI  # matplotlib: only when drawing
 
-    _replace_with(path, lambda tmp: figure.savefig(tmp, format="png", dpi=DPI))
-    _replace_with(path.with_suffix(".svg"), lambda tmp: figure.savefig(tmp, format="svg"))
+    atomic.replace_with(path, lambda tmp: figure.savefig(tmp, format="png", dpi=DPI))
+    atomic.replace_with(path.with_suffix(".svg"), lambda tmp: figure.savefig(tmp, format="svg"))
 
 
-def write_json(path: Path, data: Any) -> None:
-    write_atomic(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
-
-
-def _replace_with(path: Path, write: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        _put_in_place(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+write_json = atomic.write_json
+"""Write indented JSON with sorted keys atomically (no NaN: it is not JSON)."""
 
 
 def _null_if_not_finite(value: Any) -> Any:

@@ -182,6 +182,7 @@ class PlanResult:
     confidence: float
     probes: list[Probe] = field(default_factory=list)
     answer: Any = None
+    stale: int = 0  # records of another version of sim found in the store and removed
 
     @property
     def found(self) -> bool:
@@ -191,7 +192,8 @@ class PlanResult:
         """Every run of every probe (each once), as one :class:`Outcome` for the manifest."""
         records = {r["key"]: r for p in self.probes for r in p.records}
         ran = sum(p.ran for p in self.probes)
-        return Outcome(records=list(records.values()), reused=len(records) - ran, ran=ran)
+        reused = len(records) - ran
+        return Outcome(list(records.values()), reused=reused, ran=ran, stale=self.stale)
 
 
 def metric_of(record: dict[str, Any], metric: str) -> float | None:
@@ -259,6 +261,7 @@ def plan(
 
     index = bisect(len(values), holds)
     result.answer = None if index is None else values[index]
+    result.stale = store.discarded if store is not None else 0
     return result
 
 

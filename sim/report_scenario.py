@@ -358,6 +358,9 @@ def reproduce(folder: Path, kind: str, command: list[str] | None, manifest: dict
         f"seed{'s' * (len(seeds) > 1)}: {', '.join(str(s) for s in seeds)}",
         f"sim version: {manifest.get('sim_version') or summary.get('sim_version', '?')}",
     ]
+    code = manifest.get("fingerprint") or summary.get("fingerprint")
+    if code:  # which code made the runs (the version alone may not say)
+        facts[-1] += f" (code fingerprint {code})"
     if manifest.get("versions"):
         facts.append(", ".join(f"{k} {v}" for k, v in sorted(manifest["versions"].items())))
     if "runs" in manifest:

@@ -1,7 +1,8 @@
 """Results on disk: one folder per run, written completely or not at all.
 
-Files go to a hidden temporary folder beside the target, which is renamed into place
-only when every file is written; an interrupted or failed write leaves the previous
+Files go to a hidden temporary folder beside the target (with the mode ``mkdir`` gives,
+:func:`sim.atomic.make_temp_folder`), which is renamed into place only when every file
+is written; an interrupted or failed write leaves the previous
 results (if any) untouched and no half-written folder behind. Outputs are byte-stable
 for a given seed (sorted keys, fixed float formatting, gzip without a timestamp), so
 runs can be compared with ``cmp``.
@@ -17,7 +18,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from uuid import uuid4
 
 import numpy as np
 
-from sim import __version__
+from sim import __version__, atomic, fingerprint
 from sim.config import s_to_clock, to_toml
 from sim.model.people import Fate
 from sim.model.trace import OUTCOMES
@@ -55,6 +55,7 @@ def summary(result: RunResult) -> dict[str, Any]:
         "seed": result.seed,
         "replication": result.replication,
         "sim_version": __version__,
+        "fingerprint": fingerprint.code_fingerprint(),  # of the code that made the run
         "simulated_s": sim_s,
         "kpi": result.kpi,
         "services": result.service_summary,
@@ -110,11 +111,7 @@ def write_results(
     out_dir = Path(out_dir)
     parent = out_dir.resolve().parent
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; results are ordinary files
+        tmp = atomic.make_temp_folder(parent, prefix=f".{out_dir.name}.tmp-")
     except OSError as err:
         raise OutputError(f"cannot write results to {out_dir}: {err.strerror}") from None
     try:
