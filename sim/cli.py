@@ -17,7 +17,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from sim.analysis import KEY_FIGURES, unknown_metric
 from sim.cli_experiments import (
@@ -46,6 +45,7 @@ from sim.store import (
     OutputError,
     write_results,
 )
+from sim.tables import Column, print_table, table_label, value_text
 
 DEFAULT_SCENARIO = Path("experiments/default.toml")
 PROGRESS_AFTER_S = 2.0  # show a progress bar only for runs longer than this
@@ -402,46 +402,38 @@ def _progress(scenario: Scenario):
 
 
 def _print_kpis(result: RunResult) -> None:
+    """The KPIs, then the services in the most trouble, in the words and units of every
+    other table (:mod:`sim.tables`): readable at 80 columns and in a pipe."""
     k = result.kpi
-    table = Table(title=f"{result.scenario.name} (seed {result.seed})", show_header=True)
-    table.add_column("KPI")
-    table.add_column("value", justify="right")
-    rows = [
-        ("people", f"{k['people']:,}"),
-        ("in class", f"{k['in_class']:,} ({k['share_in_class']:.1%} of arrivals)"),
-        ("in class 5 min after start", f"{k['share_in_class_5min_after_start']:.1%}"),
-        ("gave up", f"{k['gave_up']:,}"),
-        ("time to class p50", _seconds(k["time_to_class_p50_s"])),
-        ("time to class p95", _seconds(k["time_to_class_p95_s"])),
-        ("attempts", f"{k['attempts']:,} ({k['failed_attempts_share']:.1%} failed)"),
-    ]
+    title = f"{result.scenario.name} (seed {result.seed})"
+    rows = [[table_label(m), value_text(m, k[m.removeprefix("kpi.")])] for m in KEY_FIGURES]
+    print_table(out, title, [Column("KPI"), Column("value", right=True)], rows)
     services = sorted(result.service_summary.items(), key=lambda kv: -_trouble(kv[1]))
-    for name, s in services[:MAX_SERVICE_ROWS]:
-        down = f", down {s['unavailable_minutes']} min" if s["unavailable_minutes"] else ""
-        rows.append(
-            (
-                f"{name}: utilisation / p95 wait",
-                f"{s['utilization']:.0%} / {_seconds(s['p95_wait_s'])}{down}",
-            )
-        )
+    columns = [Column("service"), *(Column(h, right=True) for h in SERVICE_COLUMNS.values())]
+    rows = [
+        [name, *(value_text(f"services.{name}.{m}", s[m]) for m in SERVICE_COLUMNS)]
+        for name, s in services[:MAX_SERVICE_ROWS]
+    ]
+    many = len(services) > MAX_SERVICE_ROWS
+    title = f"the {MAX_SERVICE_ROWS} services in the most trouble" if many else "services"
+    print_table(out, title, columns, rows)
     if len(services) > MAX_SERVICE_ROWS:
-        rows.append((f"... {len(services) - MAX_SERVICE_ROWS} more services", "summary.json"))
-    rows.append(("simulated events / wall time", f"{result.events:,} / {result.wall_s:.1f} s"))
-    for name, value in rows:
-        table.add_row(name, value)
-    out.print(table)
+        more = len(services) - MAX_SERVICE_ROWS
+        out.print(f"... {more} more services in summary.json", highlight=False)
+    out.print(f"{result.events:,} simulated events in {result.wall_s:.1f} s", highlight=False)
 
 
 MAX_SERVICE_ROWS = 8
+SERVICE_COLUMNS = {  # per service, in the words of the report
+    "utilization": "utilisation",
+    "p95_wait_s": "wait, 95th percentile",
+    "unavailable_minutes": "unavailable",
+}
 
 
 def _trouble(service: dict) -> float:
     """Sort key: services in the most trouble first (downtime, then waits)."""
     return service["unavailable_minutes"] * 1e6 + service["p95_wait_s"]
-
-
-def _seconds(value: float | None) -> str:
-    return "never (too many people never got in)" if value is None else f"{value:.1f} s"
 
 
 # The other commands register themselves on `app` (their modules import it from here).

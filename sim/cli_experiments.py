@@ -14,13 +14,13 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from sim import experiment
 from sim.config import Scenario
 from sim.criteria import Criterion, parse_criterion
 from sim.experiment import Estimate, Outcome, RunStore
 from sim.experiment_store import write_replications
+from sim.tables import Column, interval_text, print_table, table_label, value_text
 
 Assertion = Criterion  # an --assert check
 
@@ -80,16 +80,15 @@ def run_replications(
 def print_estimates(
     console: Console, title: str, estimates: dict[str, Estimate], names: list[str]
 ) -> None:
-    table = Table(title=title)
-    table.add_column("KPI")
-    table.add_column("mean", justify="right")
-    table.add_column("95 % CI", justify="right")
-    for name in names:
-        est = estimates.get(name)
-        if est is None:
-            continue
-        table.add_row(name.removeprefix("kpi."), _num(est.mean), _interval(est))
-    console.print(table)
+    """Each KPI's mean and interval, in the words and units of every other table
+    (:mod:`sim.tables`), readable at 80 columns and in a pipe."""
+    columns = [Column("KPI"), Column("mean", right=True), Column("95 % CI", right=True)]
+    rows = [
+        [table_label(name), value_text(name, est.mean), interval_text(name, est.low, est.high)]
+        for name in names
+        if (est := estimates.get(name)) is not None
+    ]
+    print_table(console, title, columns, rows)
 
 
 def check_assertions(
@@ -115,12 +114,6 @@ def _num(value: float | None) -> str:
     if isinstance(value, float) and math.isnan(value):
         return "-"
     return f"{value:,.4g}"
-
-
-def _interval(est: Estimate) -> str:
-    if not math.isfinite(est.half_width):
-        return "-"
-    return f"{_num(est.low)} .. {_num(est.high)}"
 
 
 def command_line() -> list[str]:

@@ -33,6 +33,7 @@ from typer.testing import CliRunner
 
 from sim import theory
 from sim.cli import app, err, out
+from sim.tables import table_label
 from tests.conftest import ROOT
 
 DOC = ROOT / "docs" / "tutorial.md"
@@ -283,7 +284,9 @@ def test_surge_kpis(lesson) -> None:
     assert 0.35 < k["failed_attempts_share"] < 0.65  # "about half of them failed"
     assert 0.15 < login["utilization"] < 0.35  # "only about a quarter"
     assert (lesson[0] / "results/teaching-surge/dashboard.png").is_file()
-    assert "in class 5 min after start" in output(lesson, "sim run experiments/teaching/surge.toml")
+    text = output(lesson, "sim run experiments/teaching/surge.toml")
+    words = ["share_in_class_5min_after_start", "gave_up", "time_to_class_p95_s"]
+    assert all(table_label(f"kpi.{w}") in text for w in words)  # as the page names them
 
 
 def test_surge_failures_are_in_the_five_minutes_before_nine(lesson) -> None:
