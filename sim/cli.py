@@ -32,6 +32,7 @@ from sim.experiment import SCHEDULER_ENV, SchedulerError
 from sim.model.population import expected_people
 from sim.model.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
 from sim.platforms import flatten
+from sim.progress import PlainProgress
 from sim.resources import MemoryCheckError, check_memory
 from sim.runner import RunResult, run
 from sim.scale import scale
@@ -371,26 +372,33 @@ def _save_dashboard(result: RunResult, path: Path) -> None:
 
 @contextmanager
 def _progress(scenario: Scenario):
-    """A progress bar of simulated clock time, shown once a run lasts a few seconds."""
+    """Progress of simulated clock time, once a run lasts a few seconds: a bar on a
+    terminal, else a plain line per tenth of the morning (:mod:`sim.progress`)."""
     started = time.perf_counter()
     state: dict[str, object] = {}
 
     def report(now: float, start: float, end: float) -> None:
-        if "bar" not in state:
+        if not state:
             if time.perf_counter() - started < PROGRESS_AFTER_S:
                 return
-            bar = Progress(
-                TextColumn("simulating {task.fields[clock]}"),
-                BarColumn(),
-                TextColumn("{task.percentage:>3.0f}%"),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-                disable=not err.is_terminal,  # no stray line in a log or a pipe
-            )
-            bar.start()
-            state["bar"] = bar
-            state["task"] = bar.add_task("run", total=end - start, clock=s_to_clock(start))
+            if not err.is_terminal:  # a log, nohup, | tee: lines, not a redrawn bar
+                state["plain"] = PlainProgress(err, f"simulating {scenario.name}", started)
+            else:
+                bar = Progress(
+                    TextColumn("simulating {task.fields[clock]}"),
+                    BarColumn(),
+                    TextColumn("{task.percentage:>3.0f}%"),
+                    TimeElapsedColumn(),
+                    console=err,
+                    transient=True,
+                )
+                bar.start()
+                state["bar"] = bar
+                state["task"] = bar.add_task("run", total=end - start, clock=s_to_clock(start))
+        if "plain" in state:
+            fraction = (now - start) / (end - start) if end > start else 1.0
+            state["plain"].update(fraction, f"simulated clock {s_to_clock(now)}")
+            return
         bar = state["bar"]
         bar.update(state["task"], completed=now - start, clock=s_to_clock(now))
 

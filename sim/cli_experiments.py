@@ -20,6 +20,7 @@ from sim.config import Scenario
 from sim.criteria import Criterion, parse_criterion
 from sim.experiment import Estimate, Outcome, RunStore
 from sim.experiment_store import write_replications
+from sim.progress import PlainProgress
 from sim.tables import Column, interval_text, print_table, table_label, value_text
 
 Assertion = Criterion  # an --assert check
@@ -31,7 +32,17 @@ def parse_assertion(text: str) -> Assertion:
 
 @contextmanager
 def job_progress(console: Console, label: str):
-    """A progress bar of finished runs with an ETA, shown on a terminal."""
+    """Progress of finished runs: a bar with an ETA on a terminal, else a plain line per
+    tenth of the runs (:mod:`sim.progress`), for logs, ``nohup`` and ``| tee``."""
+    if not console.is_terminal:
+        plain = PlainProgress(console, label)
+
+        def report(done: int, total: int | None) -> None:
+            if total:
+                plain.update(done / total, f"{done} of {total} runs")
+
+        yield report
+        return
     bar = Progress(
         TextColumn(label),
         BarColumn(),
@@ -40,7 +51,6 @@ def job_progress(console: Console, label: str):
         TimeRemainingColumn(),
         console=console,
         transient=True,
-        disable=not console.is_terminal,
     )
     task = bar.add_task(label, total=None)
     with bar:
