@@ -46,6 +46,7 @@ from sim import atomic
 from sim.config import ScenarioError, clock_to_s, load_scenario, s_to_clock
 from sim.model.attacks import waves_of
 from sim.platforms import flatten
+from sim.plot_style import clock_step_s, hhmm
 from sim.plots import (
     ATTACK_COLOUR,
     ATTACK_WAVE_LABEL,
@@ -54,7 +55,6 @@ from sim.plots import (
     GREY,
     OKABE_ITO,
     grid,
-    hhmm,
     lesson_starts_s,
     most_troubled,
 )
@@ -420,7 +420,7 @@ def _people_panel(ax: Axes, morning: Morning, minutes: list[int]) -> Panel:
     cursor.set(color=GREY, alpha=0.25, lw=0, zorder=5.5, gid=CURSOR)  # over the legend (5)
     ax.add_patch(cursor)
     ax.set_xlim(lo, hi)
-    ax.xaxis.set_major_locator(MultipleLocator(_tick_step(hi - lo)))
+    ax.xaxis.set_major_locator(MultipleLocator(clock_step_s(hi - lo)))
     ax.xaxis.set_major_formatter(FuncFormatter(hhmm))
     ax.set_xlabel("clock time (HH:MM)")
     ax.set_ylabel("people")
@@ -446,14 +446,6 @@ def _mark_time(ax: Axes, morning: Morning) -> None:
         ax.axvspan(
             start, end, color=ATTACK_COLOUR, alpha=0.15, lw=0, label=label, gid=ATTACK_WAVE_LABEL
         )
-
-
-def _tick_step(span_s: float) -> float:
-    """A clock tick every 1, 5, 10, 30 or 60 minutes: at most seven labels, which fit."""
-    for step_min in (1, 5, 10, 30):
-        if span_s <= 6 * 60 * step_min:
-            return 60.0 * step_min
-    return 3600.0
 
 
 # ---------------------------------------------------------------- the animation

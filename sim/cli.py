@@ -17,7 +17,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from sim.analysis import KEY_FIGURES, unknown_metric
 from sim.cli_experiments import (
@@ -31,10 +30,10 @@ from sim.cli_experiments import (
 )
 from sim.config import Scenario, ScenarioError, load_scenario, s_to_clock, to_toml
 from sim.experiment import SCHEDULER_ENV, SchedulerError, flat_kpis
-from sim.labels import ROLE_WORDS, label
 from sim.model.population import expected_people
 from sim.model.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
 from sim.platforms import flatten
+from sim.progress import PlainProgress
 from sim.resources import MemoryCheckError, check_memory
 from sim.runner import RunResult, run
 from sim.scale import scale
@@ -48,6 +47,7 @@ from sim.store import (
     OutputError,
     write_results,
 )
+from sim.tables import Column, print_table, table_label, value_text
 
 DEFAULT_SCENARIO = Path("experiments/default.toml")
 PROGRESS_AFTER_S = 2.0  # show a progress bar only for runs longer than this
@@ -374,26 +374,33 @@ def _save_dashboard(result: RunResult, path: Path) -> None:
 
 @contextmanager
 def _progress(scenario: Scenario):
-    """A progress bar of simulated clock time, shown once a run lasts a few seconds."""
+    """Progress of simulated clock time, once a run lasts a few seconds: a bar on a
+    terminal, else a plain line per tenth of the morning (:mod:`sim.progress`)."""
     started = time.perf_counter()
     state: dict[str, object] = {}
 
     def report(now: float, start: float, end: float) -> None:
-        if "bar" not in state:
+        if not state:
             if time.perf_counter() - started < PROGRESS_AFTER_S:
                 return
-            bar = Progress(
-                TextColumn("simulating {task.fields[clock]}"),
-                BarColumn(),
-                TextColumn("{task.percentage:>3.0f}%"),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-                disable=not err.is_terminal,  # no stray line in a log or a pipe
-            )
-            bar.start()
-            state["bar"] = bar
-            state["task"] = bar.add_task("run", total=end - start, clock=s_to_clock(start))
+            if not err.is_terminal:  # a log, nohup, | tee: lines, not a redrawn bar
+                state["plain"] = PlainProgress(err, f"simulating {scenario.name}", started)
+            else:
+                bar = Progress(
+                    TextColumn("simulating {task.fields[clock]}"),
+                    BarColumn(),
+                    TextColumn("{task.percentage:>3.0f}%"),
+                    TimeElapsedColumn(),
+                    console=err,
+                    transient=True,
+                )
+                bar.start()
+                state["bar"] = bar
+                state["task"] = bar.add_task("run", total=end - start, clock=s_to_clock(start))
+        if "plain" in state:
+            fraction = (now - start) / (end - start) if end > start else 1.0
+            state["plain"].update(fraction, f"simulated clock {s_to_clock(now)}")
+            return
         bar = state["bar"]
         bar.update(state["task"], completed=now - start, clock=s_to_clock(now))
 
@@ -405,58 +412,46 @@ def _progress(scenario: Scenario):
 
 
 def _print_kpis(result: RunResult) -> None:
-    k = result.kpi
-    table = Table(title=f"{result.scenario.name} (seed {result.seed})", show_header=True)
-    table.add_column("KPI")
-    table.add_column("value", justify="right")
-    five = "kpi.share_in_class_5min_after_start"
-    rows = [
-        (label("kpi.people"), f"{k['people']:,}"),
-        (label("kpi.in_class"), f"{k['in_class']:,} ({_pct(k['share_in_class'])} who tried)"),
-        (label(five), _pct(k["share_in_class_5min_after_start"])),
-        *(
-            (f"  {ROLE_WORDS[role]}", _pct(g["share_in_class_5min_after_start"]))
-            for role, g in k["by_role"].items()
-            if g["share_in_class_5min_after_start"] is not None
-        ),
-        (label("kpi.gave_up"), f"{k['gave_up']:,}"),
-        *(((label("kpi.barred"), f"{k['barred']:,}"),) if k["barred"] else ()),
-        (label("kpi.time_to_class_p50_s"), _seconds(k["time_to_class_p50_s"])),
-        (label("kpi.time_to_class_p95_s"), _seconds(k["time_to_class_p95_s"])),
-        ("attempts", f"{k['attempts']:,} ({_pct(k['failed_attempts_share'])} failed)"),
-    ]
+    """The KPIs, then the services in the most trouble, in the words and units of every
+    other table (:mod:`sim.tables`): readable at 80 columns and in a pipe."""
+    k = flat_kpis(result.kpi)
+    title = f"{result.scenario.name} (seed {result.seed})"
+    rows = [[table_label(m), value_text(m, k[m])] for m in KEY_FIGURES if _shown(m, k[m])]
+    print_table(out, title, [Column("KPI"), Column("value", right=True)], rows)
     services = sorted(result.service_summary.items(), key=lambda kv: -_trouble(kv[1]))
-    for name, s in services[:MAX_SERVICE_ROWS]:
-        down = f", unavailable {s['unavailable_minutes']} min" if s["unavailable_minutes"] else ""
-        rows.append(
-            (
-                f"{name}: utilisation / p95 wait",
-                f"{s['utilization']:.0%} / {_seconds(s['p95_wait_s'])}{down}",
-            )
-        )
+    columns = [Column("service"), *(Column(h, right=True) for h in SERVICE_COLUMNS.values())]
+    rows = [
+        [name, *(value_text(f"services.{name}.{m}", s[m]) for m in SERVICE_COLUMNS)]
+        for name, s in services[:MAX_SERVICE_ROWS]
+    ]
+    many = len(services) > MAX_SERVICE_ROWS
+    title = f"the {MAX_SERVICE_ROWS} services in the most trouble" if many else "services"
+    print_table(out, title, columns, rows)
     if len(services) > MAX_SERVICE_ROWS:
-        rows.append((f"... {len(services) - MAX_SERVICE_ROWS} more services", "summary.json"))
-    rows.append(("simulated events / wall time", f"{result.events:,} / {result.wall_s:.1f} s"))
-    for name, value in rows:
-        table.add_row(name, value)
-    out.print(table)
+        more = len(services) - MAX_SERVICE_ROWS
+        out.print(f"... {more} more services in summary.json", highlight=False)
+    out.print(f"{result.events:,} simulated events in {result.wall_s:.1f} s", highlight=False)
+
+
+def _shown(metric: str, value: object) -> bool:
+    """Whether a key figure has a row: a role's figure only where the role has people
+    with a lesson, and the barred only where a gate barred someone."""
+    if metric.startswith("kpi.by_role."):
+        return value is not None
+    return metric != "kpi.barred" or bool(value)
 
 
 MAX_SERVICE_ROWS = 8
+SERVICE_COLUMNS = {  # per service, in the words of the report
+    "utilization": "utilisation",
+    "p95_wait_s": "wait, 95th percentile",
+    "unavailable_minutes": "unavailable",
+}
 
 
 def _trouble(service: dict) -> float:
     """Sort key: services in the most trouble first (downtime, then waits)."""
     return service["unavailable_minutes"] * 1e6 + service["p95_wait_s"]
-
-
-def _pct(value: float | None) -> str:
-    """A share in per cent; None where nobody it could be a share of (no class, say)."""
-    return "n/a (nobody)" if value is None else f"{value:.1%}"
-
-
-def _seconds(value: float | None) -> str:
-    return "never (too many people never got in)" if value is None else f"{value:.1f} s"
 
 
 # The other commands register themselves on `app` (their modules import it from here).

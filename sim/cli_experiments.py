@@ -14,7 +14,6 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from sim import experiment
 from sim.config import Scenario
@@ -22,6 +21,8 @@ from sim.criteria import Criterion, parse_criterion
 from sim.experiment import Estimate, Outcome, RunStore
 from sim.experiment_store import write_replications
 from sim.labels import kind_of
+from sim.progress import PlainProgress
+from sim.tables import Column, interval_text, print_table, table_label, value_text
 
 Assertion = Criterion  # an --assert check
 
@@ -32,7 +33,17 @@ def parse_assertion(text: str) -> Assertion:
 
 @contextmanager
 def job_progress(console: Console, label: str):
-    """A progress bar of finished runs with an ETA, shown on a terminal."""
+    """Progress of finished runs: a bar with an ETA on a terminal, else a plain line per
+    tenth of the runs (:mod:`sim.progress`), for logs, ``nohup`` and ``| tee``."""
+    if not console.is_terminal:
+        plain = PlainProgress(console, label)
+
+        def report(done: int, total: int | None) -> None:
+            if total:
+                plain.update(done / total, f"{done} of {total} runs")
+
+        yield report
+        return
     bar = Progress(
         TextColumn(label),
         BarColumn(),
@@ -41,7 +52,6 @@ def job_progress(console: Console, label: str):
         TimeRemainingColumn(),
         console=console,
         transient=True,
-        disable=not console.is_terminal,
     )
     task = bar.add_task(label, total=None)
     with bar:
@@ -95,16 +105,26 @@ def print_discarded(console: Console, folder: Path, count: int) -> None:
 def print_estimates(
     console: Console, title: str, estimates: dict[str, Estimate], names: list[str]
 ) -> None:
-    table = Table(title=title, caption=INTERVAL_CAPTION)
-    table.add_column("KPI")
-    table.add_column("mean", justify="right")
-    table.add_column("95 % CI", justify="right")
-    for name in names:
-        est = estimates.get(name)
-        if est is None or est.n == 0:  # no value in any run: pupils where there are none
-            continue
-        table.add_row(name.removeprefix("kpi."), _num(est.mean), _interval(est))
-    console.print(table)
+    """Each KPI's mean and interval, in the words and units of every other table
+    (:mod:`sim.tables`), readable at 80 columns and in a pipe."""
+    columns = [Column("KPI"), Column("mean", right=True), Column("95 % CI", right=True)]
+    rows = [
+        [table_label(name), value_text(name, est.mean), _interval(name, est)]
+        for name in names
+        if (est := estimates.get(name)) is not None and est.n > 0  # not: pupils where none
+    ]
+    print_table(console, title, columns, rows)
+    console.print(INTERVAL_NOTE, highlight=False)
+
+
+INTERVAL_NOTE = "95 % CI: Student t, within what each metric can be (shares 0-100 %, others >= 0)"
+
+
+def _interval(name: str, est: Estimate) -> str:
+    """The estimate's interval, or why there is none."""
+    if est.n < experiment.MIN_VALUES_FOR_INTERVAL:
+        return "none from 1 run"
+    return interval_text(name, est.low, est.high)
 
 
 def check_assertions(
@@ -136,17 +156,6 @@ def _num(value: float | None) -> str:
     if isinstance(value, float) and math.isnan(value):
         return "-"
     return f"{value:,.4g}"
-
-
-INTERVAL_CAPTION = "95 % CI: Student t, within each metric's range (shares 0-1, others >= 0)"
-
-
-def _interval(est: Estimate) -> str:
-    if est.n < experiment.MIN_VALUES_FOR_INTERVAL:
-        return "no interval (1 run)"
-    if not est.has_interval:
-        return "-"
-    return f"{_num(est.low)} .. {_num(est.high)}"
 
 
 def command_line() -> list[str]:

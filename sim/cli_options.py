@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from sim import options as study_mod
 from sim.cli import (
@@ -26,7 +25,6 @@ from sim.cli import (
     fail,
     out,
 )
-from sim.cli_experiments import _num
 from sim.cli_sweep import (
     Jobs,
     Plots,
@@ -39,21 +37,21 @@ from sim.cli_sweep import (
 )
 from sim.config import ScenarioError
 from sim.experiment import Job, RunStore, record_of
-from sim.labels import label
 from sim.plan import UnknownMetric, metric_of
 from sim.runner import run
 from sim.store import DASHBOARD, SUMMARY, OutputError, write_results
+from sim.tables import Column, print_table, table_label, value_text
 
 StudyArg = Annotated[
     Path, typer.Argument(help="Options study file (TOML), see sim.options.", show_default=False)
 ]
-COLUMNS = {  # printed per option, with short headers
-    "kpi.share_in_class_5min_after_start": "by start+5min",
-    "kpi.share_in_class": "got in",
-    "kpi.gave_up": "gave up",
-    "kpi.barred": "barred",
-    "kpi.worst_unavailable_minutes": "longest unavailable min",
-}
+COLUMNS = (  # printed per option, headed by their labels
+    "kpi.share_in_class_5min_after_start",
+    "kpi.share_in_class",
+    "kpi.gave_up",
+    "kpi.barred",
+    "kpi.worst_unavailable_minutes",
+)
 
 
 @app.command("options")
@@ -145,28 +143,30 @@ def _baseline(study: study_mod.Study, job: Job, target: Path) -> None:
 
 
 def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]) -> None:
+    """One row per option (stacked per option where the grid would not fit the screen),
+    in the words and units of every other table (:mod:`sim.tables`)."""
     goal = f", target {study.spec.target}" if study.target else ""
-    table = Table(
-        title=f"{study.name}: {len(results) - 1} options x {study.reps} replications "
-        f"(seed {study.baseline.seed}{goal}); mean and 95 % confidence interval"
+    title = (
+        f"{study.name}: {len(results) - 1} options x {study.reps} replications "
+        f"(seed {study.baseline.seed}{goal}); mean (95 % confidence interval)"
     )
-    table.add_column("option")
-    columns = dict(COLUMNS)
-    if study.target and study.target.metric not in columns:
-        columns = {study.target.metric: label(study.target.metric), **columns}
-    for header in columns.values():
-        table.add_column(header, justify="right")
-    table.add_column("Δ by start+5min", justify="right")
-    if study.target:
-        table.add_column("target")
     metric = "kpi.share_in_class_5min_after_start"
+    target = (study.target.metric,) if study.target else ()
+    shown = tuple(dict.fromkeys((*target, *COLUMNS)))  # the target's metric first
+    columns = [
+        Column("option"),
+        *(Column(table_label(m), right=True) for m in shown),
+        Column(f"difference from the baseline: {table_label(metric)} (* significant)", right=True),
+        *([Column("target")] if study.target else []),
+    ]
+    rows = []
     for r in results:
         d = r.differences.get(metric)
-        delta = f"{_num(d.diff.mean)}{' *' if d.significant else ''}" if d else ""
-        cells = [_plus_minus(r.estimates.get(m)) for m in columns]
+        delta = f"{value_text(metric, d.diff.mean)}{' *' if d.significant else ''}" if d else "-"
+        cells = [_plus_minus(r.estimates.get(m), m) for m in shown]
         verdict = [r.check.verdict if r.check else "-"] if study.target else []
-        table.add_row(r.name, *cells, delta, *verdict)
-    out.print(table)
+        rows.append([r.name, *cells, delta, *verdict])
+    print_table(out, title, columns, rows)
     winner = study_mod.best(results, study.target)
     if winner is not None:
         what = "meets the target best" if study.target else "does best"

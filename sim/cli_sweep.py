@@ -7,14 +7,12 @@ or is written: a bad ``--vary`` or ``--set`` is one line on stderr and exit code
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from sim import compare as cmp
 from sim import sweep
@@ -34,7 +32,6 @@ from sim.cli import (
 )
 from sim.cli_experiments import (
     Assertion,
-    _num,
     check_assertions,
     command_line,
     job_progress,
@@ -43,15 +40,16 @@ from sim.cli_experiments import (
 from sim.config import Scenario, parse_value
 from sim.experiment import HEADLINE, Estimate, Job, Outcome, RunStore, SchedulerError, execute
 from sim.experiment_store import manifest
+from sim.tables import Column, interval_text, print_table, table_label, value_text
 
 SHOWN_VARIANTS = 40  # variants printed; the tables hold them all
 SHOWN_OTHER_DIFFERENCES = 8  # significant non-headline differences printed
-SWEEP_COLUMNS = {  # the headline KPIs printed per variant, with short headers
-    "kpi.share_in_class": "in class",
-    "kpi.share_in_class_5min_after_start": "by start+5min",
-    "kpi.time_to_class_p95_s": "p95 s",
-    "kpi.gave_up": "gave up",
-}
+SWEEP_COLUMNS = (  # the headline KPIs printed per variant, headed by their labels
+    "kpi.share_in_class",
+    "kpi.share_in_class_5min_after_start",
+    "kpi.time_to_class_p95_s",
+    "kpi.gave_up",
+)
 
 Reps = Annotated[int, typer.Option(min=1, help="Replications of each variant.")]
 Jobs = Annotated[
@@ -196,28 +194,37 @@ def _report_failures(outcome: Outcome) -> None:
 
 
 def _print_variants(base: Scenario, estimates, reps: int) -> None:
-    table = Table(
-        title=f"{base.name}: {len(estimates)} variants x {reps} replications (seed {base.seed})"
-    )
+    """One row per variant: its values, then each headline KPI's mean ± half-width in
+    the words and units of every other table (:mod:`sim.tables`); stacked per variant
+    where the grid would not fit the screen."""
+    title = f"{base.name}: {len(estimates)} variants x {reps} replications (seed {base.seed})"
     paths = [path for path, _ in estimates[0][0]] if estimates else []
-    for column in ("#", *(path.rsplit(".", 1)[-1] for path in paths)):
-        table.add_column(column)
-    for header in SWEEP_COLUMNS.values():
-        table.add_column(header, justify="right")
-    for number, (point, ests) in enumerate(estimates[:SHOWN_VARIANTS]):
-        cells = [_plus_minus(ests.get(name)) for name in SWEEP_COLUMNS]
-        table.add_row(str(number), *(str(sweep.plain(v)) for _, v in point), *cells)
-    out.print(table)
+    columns = [
+        Column("#"),
+        *(Column(path.rsplit(".", 1)[-1]) for path in paths),
+        *(Column(table_label(name), right=True) for name in SWEEP_COLUMNS),
+    ]
+    rows = [
+        [
+            str(number),
+            *(str(sweep.plain(v)) for _, v in point),
+            *(_plus_minus(ests.get(name), name) for name in SWEEP_COLUMNS),
+        ]
+        for number, (point, ests) in enumerate(estimates[:SHOWN_VARIANTS])
+    ]
+    print_table(out, title, columns, rows, keys=1 + len(paths))
     if len(estimates) > SHOWN_VARIANTS:
         out.print(f"... {len(estimates) - SHOWN_VARIANTS} more variants in variants.csv")
 
 
-def _plus_minus(est: Estimate | None) -> str:
+def _plus_minus(est: Estimate | None, metric: str = "") -> str:
+    """A mean and its interval, the unit of `metric` after each (``95.8 % (95.1 .. 96.4
+    %)``): the interval stays within what the metric can be, so it need not be symmetric."""
     if est is None or est.n == 0:
         return "-"
     if not est.has_interval:
-        return _num(est.mean)
-    return f"{_num(est.mean)} ({_num(est.low)}..{_num(est.high)})"
+        return value_text(metric, est.mean)
+    return f"{value_text(metric, est.mean)} ({interval_text(metric, est.low, est.high)})"
 
 
 def _check_variants(check: Assertion, estimates) -> bool:
@@ -299,27 +306,25 @@ def _print_differences(a: Scenario, b: Scenario, diffs: dict[str, cmp.Difference
     """Headline KPIs, then every other metric whose difference is significant."""
     n = max((d.diff.n for d in diffs.values()), default=0)
     title = f"A = {a.name}, B = {b.name}: B − A over {n} paired replications (seed {a.seed})"
-    table = Table(title=title)
-    table.add_column("metric", no_wrap=True)
-    for column in ("A", "B", "B − A", "95 % CI", "sig."):
-        table.add_column(column, justify="right")
+    columns = [
+        Column("metric"),
+        *(Column(h, right=True) for h in ("A", "B", "B − A", "95 % CI of B − A", "significant")),
+    ]
     shown = [n for n, d in diffs.items() if n in HEADLINE or d.significant]
+    rows = []
     for name in shown[: len(HEADLINE) + SHOWN_OTHER_DIFFERENCES]:
         d = diffs[name]
-        ci = (
-            f"{_num(d.diff.low)} .. {_num(d.diff.high)}"
-            if math.isfinite(d.diff.half_width)
-            else "-"
+        rows.append(
+            [
+                table_label(name),
+                value_text(name, d.mean_a),
+                value_text(name, d.mean_b),
+                value_text(name, d.diff.mean),
+                interval_text(name, d.diff.low, d.diff.high),
+                "yes" if d.significant else "no",
+            ]
         )
-        table.add_row(
-            name.removeprefix("kpi."),
-            _num(d.mean_a),
-            _num(d.mean_b),
-            _num(d.diff.mean),
-            ci,
-            "*" if d.significant else "",
-        )
-    out.print(table)
+    print_table(out, title, columns, rows)
     if len(shown) > len(HEADLINE) + SHOWN_OTHER_DIFFERENCES:
         more = len(shown) - len(HEADLINE) - SHOWN_OTHER_DIFFERENCES
         out.print(f"... {more} more significant differences in compare.csv")

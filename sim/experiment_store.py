@@ -27,6 +27,8 @@ from sim.experiment import Estimate, Outcome, metric_names, series_bands
 REPLICATIONS = "replications.csv"
 SUMMARY = "summary.json"
 SERIES_CI = "timeseries_ci.csv"
+KPIS_FIGURE = "kpis.png"  # run --reps: the key KPIs, each mean with its interval
+SERIES_FIGURE = "timeseries_ci.png"  # run --reps: timeseries_ci.csv's people-level bands
 MANIFEST = "manifest.json"
 SCENARIO = "scenario.toml"
 
@@ -132,11 +134,32 @@ def write_replications(
     }
     write_atomic(folder / SUMMARY, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     if outcome.records:
-        write_atomic(folder / SERIES_CI, _series_csv(outcome.records))
+        series = _series_csv(outcome.records)
+        write_atomic(folder / SERIES_CI, series)
+        _replication_figures(folder, scenario, len(outcome.records), estimates, series)
     write_atomic(
         folder / MANIFEST,
         json.dumps(manifest(command, outcome, {"seeds": [scenario.seed]}), indent=2) + "\n",
     )
+
+
+def _replication_figures(
+    folder: Path, scenario: Any, n: int, estimates: dict[str, Estimate], series: str
+) -> None:
+    """The figures of a ``--reps`` folder: the key KPIs with their intervals
+    (:data:`KPIS_FIGURE`) and the per-minute bands drawn from the very text of
+    ``timeseries_ci.csv`` (:data:`SERIES_FIGURE`), so that figure and table agree."""
+    from sim.plots_experiments import (  # matplotlib: only when drawing
+        read_series_csv,
+        replications_figure,
+        series_bands_figure,
+    )
+
+    about = f"{scenario.name}: {n} replication{'s' if n != 1 else ''} (seed {scenario.seed})"
+    kpis = replications_figure(estimates, f"{about}\nmean and 95 % confidence interval")
+    save_figure(kpis, folder / KPIS_FIGURE)
+    bands = series_bands_figure(read_series_csv(series), f"{about}\nper minute: mean and 95 % band")
+    save_figure(bands, folder / SERIES_FIGURE)
 
 
 def _series_csv(records: list[dict[str, Any]]) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
+from matplotlib.ticker import MaxNLocator
 
 from sim.analysis import service_summary
 from sim.config import clock_to_s
@@ -34,7 +34,9 @@ from sim.plot_style import (
     OTHER_COLOUR,
     grid,
 )
+from sim.plot_style import clock_axis as style_clock_axis
 from sim.plot_style import figure as new_figure
+from sim.plot_style import hhmm as hhmm  # the tick formatter, where it always was
 
 if TYPE_CHECKING:
     from sim.config import Scenario
@@ -51,7 +53,6 @@ CAUSE_COLOURS = {
     "quota": "#E69F00",
     "full": BLACK,
 }
-TICK_STEP_S = 1800.0  # one x tick every 30 minutes
 PERCENTILES = ((0.50, "p50", "-"), (0.95, "p95", "-."), (0.99, "p99", ":"))
 LEGEND = LEGEND_OUTSIDE
 CLASS_START_LABEL = "class start"
@@ -65,20 +66,9 @@ NOTE = {"ha": "right", "va": "top", "fontsize": "small", "color": GREY, "gid": H
 NOTE["bbox"] = {"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5}
 
 
-def hhmm(seconds: float, _pos: object = None) -> str:
-    """``"HH:MM"`` for seconds since midnight; a tick formatter, so it takes a position."""
-    minutes = round(seconds / 60.0)
-    return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"
-
-
 def clock_axis(ax: Axes, result: RunResult) -> None:
-    """Span the run on the x axis with a HH:MM tick every 30 min.
-
-    Readers think in clock time ("the 09:00 surge"), not in seconds since midnight.
-    """
-    ax.set_xlim(result.scenario.start_s, result.scenario.end_s)
-    ax.xaxis.set_major_locator(MultipleLocator(TICK_STEP_S))
-    ax.xaxis.set_major_formatter(FuncFormatter(hhmm))
+    """Span the run on the x axis, with 4 to 8 HH:MM ticks (:func:`sim.plot_style.clock_axis`)."""
+    style_clock_axis(ax, result.scenario.start_s, result.scenario.end_s)
 
 
 def class_starts_s(result: RunResult) -> list[float]:

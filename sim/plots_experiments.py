@@ -1,5 +1,6 @@
 """Figures of experiments: a KPI against a varied parameter, a KPI over two parameters,
-and the differences of a paired comparison.
+the differences of a paired comparison, and a ``--reps`` folder's KPIs with their
+intervals and per-minute bands.
 
 Every estimate is drawn with its 95 % confidence interval, because the point of
 replicating is to know which differences are real: two lines whose bands overlap are not
@@ -17,10 +18,12 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
+from matplotlib.transforms import blended_transform_factory
 
 from sim import plot_style as style
 from sim.experiment import HEADLINE, Estimate
-from sim.labels import axis_label, unit
+from sim.labels import axis_label, label, unit
+from sim.labels import metric as metric_info
 from sim.plot_style import ACCENT, GREY, OKABE_ITO
 
 BRIGHT_CELL = 0.6  # viridis is light above ~60 % of its range: dark text there
@@ -206,3 +209,121 @@ def _key(value: Any) -> Any:
 def _finite(values: Sequence[float]) -> np.ndarray:
     array = np.asarray(values, dtype=float)
     return np.where(np.isfinite(array), array, np.nan)
+
+
+# ---------------------------------------------------------------- replications (run --reps)
+
+REPS_KPI_GROUPS = (  # one panel per unit: a share and a duration cannot share an axis
+    (
+        "kpi.share_in_class",
+        "kpi.share_in_class_5min_after_start",
+        "kpi.by_role.pupil.share_in_class_5min_after_start",
+        "kpi.by_role.teacher.share_in_class_5min_after_start",
+        "kpi.failed_attempts_share",
+    ),
+    ("kpi.time_to_class_p50_s", "kpi.time_to_class_p95_s"),
+    ("kpi.gave_up",),
+)
+SERIES_BANDS = (  # per-minute people-level series of timeseries_ci.csv, in the dashboard's words
+    ("intended", "meant to connect (people/min)"),
+    ("reached", "got in: in class (people/min)"),
+    ("gave_up", "gave up (people/min)"),
+)
+IN_CLASS_BAND = ("in_lesson", "in a lesson now (people, mean per minute)")
+
+
+def replications_figure(estimates: dict[str, Estimate], title: str) -> Figure:
+    """The key KPIs of a ``--reps`` folder: each mean (dot) with its 95 % interval
+    (whisker), one panel per unit, so that a reader sees at once which figures are
+    pinned down and which are still loose.
+
+    The whiskers go from the estimate's ``low`` to its ``high``, as the estimate gives
+    them (however its interval was computed): not clipped, not made symmetric. A mean
+    without an interval (one replication) is a dot alone, said in the title; an infinite
+    mean (more people never got in than the percentile allows) is written, not drawn.
+    """
+    groups = [
+        [m for m in group if m in estimates and estimates[m].n > 0] for group in REPS_KPI_GROUPS
+    ]
+    groups = [g for g in groups if g]
+    heights = [len(g) + 0.8 for g in groups]
+    figure = style.figure(7.5, 0.45 * sum(heights) + 1.4)
+    axes = figure.subplots(len(groups), 1, squeeze=False, height_ratios=heights)[:, 0]
+    alone = False  # a mean without an interval (one replication)
+    for ax, group in zip(axes, groups, strict=True):
+        rows = list(range(len(group)))[::-1]  # the first KPI on top
+        for row, metric in zip(rows, group, strict=True):
+            est = estimates[metric]
+            if not math.isfinite(est.mean):  # written where the dot would be
+                where = blended_transform_factory(ax.transAxes, ax.transData)
+                text = metric_info(metric).none_text
+                ax.text(0.5, row, text, transform=where, ha="center", va="center", color=GREY)
+                continue
+            if math.isfinite(est.low) and math.isfinite(est.high):
+                ends = [est.low, est.high]
+                ax.plot(ends, [row, row], color=ACCENT, lw=2.0, marker="|", ms=10, gid="interval")
+            else:
+                alone = True
+            ax.plot([est.mean], [row], marker="o", ms=7, color=style.BLACK, ls="none")
+        ax.set_yticks(rows, [label(m) for m in group])
+        ax.set_ylim(-0.7, len(group) - 0.3)
+        ax.set_xlabel(_unit_label(group[0]))
+        style.metric_axis(ax, group[0], which="x")
+        style.grid(ax, axis="x")
+    if alone:
+        title += " (a dot alone: too few replications for an interval)"
+    figure.suptitle(title)
+    return figure
+
+
+def _unit_label(metric: str) -> str:
+    what = unit(metric)
+    return {"%": "share (%)", "s": "time (s)"}.get(what, f"{what} (count)")
+
+
+def series_bands_figure(table: dict[str, np.ndarray], title: str) -> Figure:
+    """The people-level series of ``timeseries_ci.csv`` per minute: each mean as a line
+    and its 95 % band (the ``low``-``high`` columns as written, not clipped), on a clock
+    axis; in class apart, below (a level, not a flow per minute)."""
+    figure = style.figure(9.0, 6.0)
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    t = np.asarray(table["minute_start_s"], dtype=float)
+    colours = (GREY, OKABE_ITO[0], OKABE_ITO[5])
+    for (name, text), colour in zip(SERIES_BANDS, colours, strict=True):
+        _band(top, t, table, name, text, colour)
+    top.set_ylabel("people per minute (people/min)")
+    top.set_title(title)
+    top.legend(**style.LEGEND_OUTSIDE)
+    name, text = IN_CLASS_BAND
+    _band(bottom, t, table, name, text, OKABE_ITO[2])
+    bottom.set_ylabel("people in class (people)")
+    bottom.legend(**style.LEGEND_OUTSIDE)
+    for ax in (top, bottom):
+        style.grid(ax)
+    end = t[-1] + 60.0 if len(t) else 60.0
+    style.clock_axis(bottom, float(t[0]) if len(t) else 0.0, float(end))
+    bottom.set_xlabel("clock time (HH:MM)")
+    return figure
+
+
+def _band(ax, t, table, name: str, text: str, colour: str) -> None:
+    mean = np.asarray(table[f"{name}.mean"], dtype=float)
+    low = np.asarray(table[f"{name}.low"], dtype=float)
+    high = np.asarray(table[f"{name}.high"], dtype=float)
+    x = t + 30.0  # each minute at its middle
+    banded = bool(np.isfinite(low).any())  # one replication: no band
+    ax.plot(
+        x, mean, color=colour, lw=1.6, label=f"{text}: mean{' and 95 % band' if banded else ''}"
+    )
+    if banded:
+        ax.fill_between(x, low, high, color=colour, alpha=0.2, lw=0, gid="band")
+
+
+def read_series_csv(text: str) -> dict[str, np.ndarray]:
+    """``timeseries_ci.csv``'s numeric columns (empty cells are NaN), by header."""
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(text)))
+    names = [n for n in (rows[0].keys() if rows else []) if n != "clock"]
+    return {n: np.array([float(r[n]) if r[n] else math.nan for r in rows]) for n in names}

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MultipleLocator
+from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
 from sim import plot_style as style
@@ -37,8 +37,6 @@ from sim.plot_style import (
     VERDICT_COLOURS,
 )
 from sim.plots import (
-    TICK_STEP_S,
-    hhmm,
     lesson_starts_s,
     mark_class_starts,
     shade_attacks,
@@ -149,9 +147,7 @@ def timeline_figure(results: Sequence[OptionResult], baseline: Scenario) -> Figu
             low = np.maximum(mean - half, 0.0)  # people who got in: never below 0
             ax.fill_between(t, low, mean + half, color=colour, alpha=0.15, lw=0)
     _mark_morning(ax, baseline)
-    ax.set_xlim(clock_to_s(baseline.start), clock_to_s(baseline.end))
-    ax.xaxis.set_major_locator(MultipleLocator(TICK_STEP_S))
-    ax.xaxis.set_major_formatter(FuncFormatter(hhmm))
+    style.clock_axis(ax, clock_to_s(baseline.start), clock_to_s(baseline.end))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
     ax.set_ylim(bottom=0.0)
     ax.set_xlabel("clock time (HH:MM)")

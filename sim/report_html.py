@@ -35,6 +35,12 @@ CAPTIONS = {
     "baseline/dashboard.png": "The morning as it was (the baseline's first replication): "
     "arrivals, latency per service, servers up and crashes, failures by cause, people "
     "in class, with class starts and attacks marked.",
+    "kpis.png": "The key figures over the replications: each mean (dot) with its 95 % "
+    "confidence interval (whisker), one panel per unit; a short whisker is a figure the "
+    "replications pin down.",
+    "timeseries_ci.png": "Per minute over the morning (timeseries_ci.csv): people who "
+    "meant to connect, got in and gave up, and people in a lesson, each the mean over "
+    "the replications with its 95 % band.",
     "plan.png": "Each probed value: the mean of the target metric with the one-sided "
     "confidence bounds its verdict rests on; the target is the horizontal line, the "
     "answer the vertical one.",

@@ -145,3 +145,32 @@ def test_shares_read_as_per_cent(drawn):
         ax = drawn[name].axes[0]
         ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
         assert ticks and all(t.endswith("%") for t in ticks), (name, ticks)
+
+
+def visible_clock_ticks(start_s: float, end_s: float) -> list[float]:
+    ax = Figure().add_subplot()
+    style.clock_axis(ax, start_s, end_s)
+    return [t for t in ax.get_xticks() if start_s - 1e-6 <= t <= end_s + 1e-6]
+
+
+@pytest.mark.parametrize("start_min", [0, 7 * 60, 8 * 60 + 13, 8 * 60 + 40])
+@pytest.mark.parametrize(
+    "span_min",
+    [5, 7, 9, 12, 16, 19, 25, 31, 40, 47, 60, 90, 150, 200, 360, 420, 600, 721, 1000, 1440],
+)
+def test_a_clock_axis_has_four_to_eight_round_labels_for_any_span(start_min, span_min) -> None:
+    """Spans from a 5-minute close-up to a whole day: 4 to 8 labels at round clock times
+    (a multiple of the step, itself one of CLOCK_STEPS_MIN)."""
+    start_s, end_s = 60.0 * start_min, 60.0 * (start_min + span_min)
+    ticks = visible_clock_ticks(start_s, end_s)
+    assert 4 <= len(ticks) <= 8, (span_min, [style.hhmm(t) for t in ticks])
+    step = style.clock_step_s(end_s - start_s)
+    assert step / 60 in style.CLOCK_STEPS_MIN
+    assert all(t % step == 0 for t in ticks)
+
+
+def test_a_teaching_run_and_a_morning_are_labelled_like_a_reader_expects() -> None:
+    assert style.clock_step_s(25 * 60.0) == 5 * 60.0  # 00:00, 00:05, ..., 00:25
+    assert len(visible_clock_ticks(0.0, 25 * 60.0)) == 6
+    assert style.clock_step_s(6 * 3600.0) == 3600.0  # 07:00, 08:00, ..., 13:00
+    assert style.clock_step_s(150 * 60.0) == 1800.0  # the default morning, every 30 min

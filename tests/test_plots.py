@@ -50,7 +50,8 @@ FLOOD = [
 FLOOD_S = (8 * 3600.0 + 50 * 60, 8 * 3600.0 + 58 * 60)
 ATTACK_LINE = "attack requests (requests/min)"
 ARRIVALS, LATENCY, SERVERS, FAILURES, OCCUPANCY = range(5)
-APRIL_6 = Path(__file__).resolve().parent.parent / "experiments" / "2021-04-06.toml"
+ROOT_EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+APRIL_6 = ROOT_EXPERIMENTS / "2021-04-06.toml"
 OTHER = re.compile(r"^other (\d+) services \(requests/min\)$")
 
 
@@ -344,3 +345,23 @@ def test_small_runs_have_no_note_and_no_other_line(fig: Figure, attacked_fig: Fi
         assert not any(_notes(ax) for ax in figure.axes)
         labels = [ln.get_label() for ln in figure.axes[ARRIVALS].get_lines()]
         assert not any(OTHER.match(label) for label in labels)
+
+
+def test_a_25_minute_teaching_run_gets_several_clock_labels() -> None:
+    """The retry storm runs 00:00-00:25: a fixed 30-minute step labelled it once."""
+    storm = run(load_scenario(ROOT_EXPERIMENTS / "teaching" / "retry_storm.toml"))
+    figure = dashboard(storm)
+    figure.draw_without_rendering()
+    start, end = storm.scenario.start_s, storm.scenario.end_s
+    labelled = [  # the labels of the ticks within the axis (matplotlib keeps one beyond)
+        [
+            label.get_text()
+            for tick, label in zip(ax.get_xticks(), ax.get_xticklabels(), strict=False)
+            if label.get_text() and start <= tick <= end
+        ]
+        for ax in figure.axes
+    ]
+    labelled = [labels for labels in labelled if labels]  # panels above share the bottom's
+    assert labelled
+    for labels in labelled:
+        assert labels == ["00:00", "00:05", "00:10", "00:15", "00:20", "00:25"]

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.report import ReportError, build_report, detect_kind, write_report
+from sim.report_html import CAPTIONS
 from tests.conftest import SCENARIOS
 
 SURGE = SCENARIOS / "surge.toml"
@@ -135,7 +136,9 @@ def test_replications_give_means_with_intervals(folders):
     assert f"{share * 100:.{digits}f} % ± {half * 100:.{digits}f} % of people got in" in text
     assert "means over 2 replications" in text
     assert "95 % confidence interval" in text
-    assert "This folder holds no figures" in text and "timeseries_ci.csv" in text
+    assert "This folder holds no figures" not in text  # run --reps draws two
+    for name in ("kpis.png", "timeseries_ci.png"):
+        assert f"{CAPTIONS[name]} ({name})" in text
     # the manifest names the original file: its opening comments are shown
     assert f"Original scenario file: {SURGE}" in text
     assert "A small 9:00 surge on one login service" in text

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.progress import is_progress
 from tests.conftest import ROOT, SCENARIOS
 
 SURGE = SCENARIOS / "surge.toml"
@@ -49,8 +50,9 @@ def child_env(extra: dict[str, str] | None = None, faults: bool = False) -> dict
 
 
 def one_error_line(stderr: str) -> str:
-    """The single ``error: ...`` line a bad input must give, and nothing else."""
-    lines = [line for line in stderr.splitlines() if line.strip()]
+    """The single ``error: ...`` line a bad input must give, and nothing else (but the
+    plain progress lines of the work done before the error, stderr being a pipe)."""
+    lines = [line for line in stderr.splitlines() if line.strip() and not is_progress(line)]
     assert len(lines) == 1, stderr
     assert lines[0].startswith("error: "), stderr
     assert "Traceback" not in stderr

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from sim.config import load_scenario, to_toml
+from sim.progress import without_progress
 from tests.conftest import ROOT
 from tests.robustness.conftest import SURGE, child_env, invoke, leftovers
 
@@ -129,6 +130,7 @@ def test_an_interrupted_experiment_resumes_without_repeating_runs(
     _wait_for_runs(proc, runs, 2)
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=120)
+    stderr = without_progress(stderr)
     assert proc.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL), stderr
     if sig == signal.SIGINT:
         assert stderr.strip() == (
@@ -163,6 +165,7 @@ def test_ctrl_c_in_a_terminal_stops_the_process_pool_too(tmp_path, uninterrupted
     _wait_for_runs(proc, out / "runs", 2)
     os.killpg(proc.pid, signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
+    stderr = without_progress(stderr)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
     assert stderr.strip().startswith("interrupted: finished runs are saved")
@@ -182,6 +185,7 @@ def test_ctrl_c_during_a_single_run_keeps_the_previous_results(tmp_path):
     time.sleep(4)  # imports done, simulating (the run takes about 15 s)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
+    stderr = without_progress(stderr)
     assert proc.returncode == 130, stderr
     assert stderr.strip() == "interrupted: no half-written results"
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -1,0 +1,213 @@
+"""Terminal tables at 80 columns (a small terminal, a CI log, ``| cat``): no cell cut or
+ellipsised, no line wider than 80, every label whole (on one line, or a column header
+wrapped at spaces), and a unit written the same way in every table (after the value).
+
+Each table is rendered with the data of a large scenario (the long service names and
+the missing percentile of 6 April, a sweep of two parameters, an options study with
+long option names), where the tables used to be cut or wrapped mid-value.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+from types import SimpleNamespace
+
+from rich.console import Console
+
+from sim import cli, cli_options, cli_sweep
+from sim.analysis import KEY_FIGURES
+from sim.cli_experiments import print_estimates
+from sim.compare import Difference
+from sim.experiment import Estimate
+from sim.tables import (
+    Column,
+    interval_text,
+    plus_minus_text,
+    print_table,
+    table_label,
+    value_text,
+)
+from tests.conftest import ROOT
+
+WIDTH = 80
+LONG_SERVICES = (
+    "centre_val_de_loire/portal",
+    "auvergne_rhone_alpes/portal",
+    "provence_alpes_cote_d_azur/portal",
+    "cned_join",
+)
+
+
+def console(width: int = WIDTH) -> Console:
+    return Console(file=io.StringIO(), width=width, color_system=None, emoji=False)
+
+
+def text_of(c: Console) -> str:
+    return c.file.getvalue()
+
+
+def headers(text: str) -> list[str]:
+    """The headers of every grid table of `text`, each column's wrapped lines joined."""
+    found, lines = [], text.splitlines()
+    for i, line in enumerate(lines):
+        if not line.lstrip().startswith("┏"):
+            continue
+        rows = []
+        for below in lines[i + 1 :]:
+            if not below.lstrip().startswith("┃"):
+                break
+            rows.append([piece.strip() for piece in below.strip().strip("┃").split("┃")])
+        for column in zip(*rows, strict=True):
+            found.append(" ".join(p for p in column if p))
+    return found
+
+
+def assert_readable(text: str, labels: list[str], values: list[str] = ()) -> None:
+    """No cut cell, no line over 80, every label whole, every value whole on a line."""
+    assert "…" not in text, text
+    assert all(len(line) <= WIDTH for line in text.splitlines()), text
+    whole = headers(text)
+    for name in labels:
+        assert name in whole or any(name in line for line in text.splitlines()), (name, text)
+    for value in values:
+        assert any(value in line for line in text.splitlines()), (value, text)
+
+
+def test_values_carry_their_unit_after_them_the_same_way() -> None:
+    assert value_text("kpi.share_in_class", 0.9583) == "95.8 %"
+    assert value_text("kpi.time_to_class_p95_s", 15.64) == "15.6 s"
+    assert value_text("kpi.worst_unavailable_minutes", 12.0) == "12 min"
+    assert value_text("kpi.people", 55397.0) == "55,397"  # never 5.54e+04
+    assert value_text("kpi.time_to_class_p95_s", None).startswith("unbounded")
+    assert interval_text("kpi.share_in_class", 0.951, 0.964) == "95.1 .. 96.4 %"
+    assert plus_minus_text("kpi.share_in_class", 0.99962, 0.00113) == "99.96 ± 0.11 %"
+    assert plus_minus_text("kpi.time_to_class_p95_s", 1.503, 0.316) == "1.50 ± 0.32 s"
+    # the label of a table leaves the unit to the value: "(min)" is not said twice
+    assert table_label("kpi.worst_unavailable_minutes") == "longest outage of any service"
+
+
+def test_a_table_too_wide_for_the_screen_is_stacked_not_cut() -> None:
+    columns = [Column("option"), *(Column(f"a long column label number {i}") for i in range(6))]
+    rows = [["an option with a long name", *(f"{i}.123 ± 0.456 %" for i in range(6))]]
+    c = console()
+    print_table(c, "title", columns, rows)
+    assert_readable(text_of(c), [col.header for col in columns[1:]], rows[0])
+    wide = console(300)
+    print_table(wide, "title", columns, rows)  # on a wide screen: one grid, one line a row
+    assert "┏" in text_of(wide) and sum(rows[0][0] in line for line in text_of(wide).splitlines())
+
+
+def run_result(p95: float | None) -> SimpleNamespace:
+    kpi = {m.removeprefix("kpi."): 0.5 for m in KEY_FIGURES}
+    kpi.update(people=5_540_030, in_class=4_455_120, gave_up=1_000_000, attempts=33_000_000)
+    kpi["time_to_class_p95_s"] = p95
+    service = {"utilization": 0.234, "p95_wait_s": 8.41, "unavailable_minutes": 130}
+    return SimpleNamespace(
+        kpi=kpi,
+        service_summary={name: dict(service) for name in LONG_SERVICES * 3},
+        scenario=SimpleNamespace(name="2021-04-06"),
+        seed=20210406,
+        events=1_492_402,
+        wall_s=13.8,
+    )
+
+
+def test_sim_run_table_at_80_columns(monkeypatch) -> None:
+    c = console()
+    monkeypatch.setattr(cli, "out", c)
+    cli._print_kpis(run_result(None))
+    text = text_of(c)
+    labels = [table_label(m) for m in KEY_FIGURES] + list(LONG_SERVICES)
+    labels += list(cli.SERVICE_COLUMNS.values())
+    assert_readable(text, labels, ["unbounded: more than 5 % never got in", "130 min", "5,540,030"])
+
+
+def estimates_for(names) -> dict[str, Estimate]:
+    return {name: Estimate(5, 1234.5678 if "people" in name else 0.4321, 0.0123) for name in names}
+
+
+def test_sim_run_reps_table_at_80_columns() -> None:
+    c = console()
+    ests = estimates_for(KEY_FIGURES)
+    print_estimates(c, "2021-04-06: 5 replications (seed 20210406)", ests, list(KEY_FIGURES))
+    text = text_of(c)
+    assert not re.search(r"\de[+-]\d", text), text  # no exponent to decode
+    values = [interval_text(m, e.low, e.high) for m, e in ests.items()]
+    assert_readable(text, [table_label(m) for m in KEY_FIGURES], values)
+
+
+def test_sim_sweep_table_at_80_columns(monkeypatch) -> None:
+    c = console()
+    monkeypatch.setattr(cli_sweep, "out", c)
+    paths = ("services.login.servers", "sources.arrivals.rate_per_s")
+    estimates = [
+        (tuple(zip(paths, (servers, rate), strict=True)), estimates_for(cli_sweep.SWEEP_COLUMNS))
+        for servers in (4, 5)
+        for rate in (6.0, 7.5)
+    ]
+    cli_sweep._print_variants(SimpleNamespace(name="teaching-single-queue", seed=1), estimates, 5)
+    text = text_of(c)
+    cells = [plus_minus_text(m, 0.4321, 0.0123) for m in cli_sweep.SWEEP_COLUMNS]
+    labels = [table_label(m) for m in cli_sweep.SWEEP_COLUMNS] + ["servers", "rate_per_s"]
+    assert_readable(text, labels, cells)
+
+
+def test_sim_compare_table_at_80_columns(monkeypatch) -> None:
+    c = console()
+    monkeypatch.setattr(cli_sweep, "out", c)
+    names = [*cli_sweep.HEADLINE, "services.provence_alpes_cote_d_azur/portal.p95_wait_s"]
+    diffs = {n: Difference(0.5, 0.25, Estimate(10, -0.25, 0.01)) for n in names}
+    scenario = SimpleNamespace(name="2021-04-06-long-name-of-a-scenario", seed=20210406)
+    cli_sweep._print_differences(scenario, scenario, diffs)
+    assert_readable(text_of(c), [table_label(n) for n in names])
+
+
+def test_sim_options_table_at_80_columns(monkeypatch) -> None:
+    c = console()
+    monkeypatch.setattr(cli_options, "out", c)
+    metrics = (*cli_options.COLUMNS, "kpi.time_to_class_p95_s")
+    names = (
+        "baseline",
+        "Parents off the workspaces 07:30-17:30",
+        "Portals x2 and filtering in 5 min",
+    )
+    results = [
+        SimpleNamespace(
+            name=name,
+            estimates=estimates_for(metrics),
+            differences={m: Difference(0.5, 0.4, Estimate(3, -0.1, 0.05)) for m in metrics},
+            check=SimpleNamespace(verdict="fails"),
+            meets_target=False,
+        )
+        for name in names
+    ]
+    target = SimpleNamespace(metric="kpi.time_to_class_p95_s", op="<=")
+    study = SimpleNamespace(
+        name="2021-04-06-options",
+        reps=3,
+        target=target,
+        spec=SimpleNamespace(target="time_to_class_p95_s<=120"),
+        baseline=SimpleNamespace(seed=20210406),
+    )
+    cli_options._print_options(study, results)
+    labels = [*names, *(table_label(m) for m in cli_options.COLUMNS)]
+    values = [plus_minus_text(m, 0.4321, 0.0123) for m in cli_options.COLUMNS]
+    assert_readable(text_of(c), labels, values)
+
+
+def test_sim_run_piped_at_80_columns(tmp_path) -> None:
+    """The real command, its stdout a pipe: plain text, no escape codes, nothing cut."""
+    no_plot = ["--no-dashboard", "--out", str(tmp_path / "run")]
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "run", "experiments/teaching/single_queue.toml", *no_plot],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "80", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
+    assert "\x1b" not in done.stdout
+    assert_readable(done.stdout, [table_label(m) for m in KEY_FIGURES], ["login"])
