@@ -111,10 +111,16 @@ def print_estimates(
     rows = [
         [table_label(name), value_text(name, est.mean), _interval(name, est)]
         for name in names
-        if (est := estimates.get(name)) is not None and est.n > 0  # not: pupils where none
+        if (est := estimates.get(name)) is not None and _shown(name, est)
     ]
     print_table(console, title, columns, rows)
     console.print(INTERVAL_NOTE, highlight=False)
+
+
+def _shown(name: str, est: Estimate) -> bool:
+    """A row for every estimate with values, but the barred only where someone was (a
+    role without people, pupils where there are none, has no values)."""
+    return est.n > 0 and (name != "kpi.barred" or est.mean > 0)
 
 
 INTERVAL_NOTE = "95 % CI: Student t, within what each metric can be (shares 0-100 %, others >= 0)"

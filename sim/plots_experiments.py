@@ -284,21 +284,27 @@ def _unit_label(metric: str) -> str:
 def series_bands_figure(table: dict[str, np.ndarray], title: str) -> Figure:
     """The people-level series of ``timeseries_ci.csv`` per minute: each mean as a line
     and its 95 % band (the ``low``-``high`` columns as written, not clipped), on a clock
-    axis; in class apart, below (a level, not a flow per minute)."""
-    figure = style.figure(9.0, 6.0)
-    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    axis; people in a lesson apart, below (a level, not a flow per minute), where some
+    journey has a lesson: elsewhere it would be a flat zero that reads as nobody in."""
+    name, text = IN_CLASS_BAND
+    lessons = bool(np.nan_to_num(np.asarray(table[f"{name}.mean"], dtype=float)).any())
+    figure = style.figure(9.0, 6.0 if lessons else 4.0)
+    if lessons:
+        top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    else:
+        top = bottom = figure.subplots(1, 1)
     t = np.asarray(table["minute_start_s"], dtype=float)
     colours = (GREY, OKABE_ITO[0], OKABE_ITO[5])
-    for (name, text), colour in zip(SERIES_BANDS, colours, strict=True):
-        _band(top, t, table, name, text, colour)
+    for (series, words), colour in zip(SERIES_BANDS, colours, strict=True):
+        _band(top, t, table, series, words, colour)
     top.set_ylabel("people per minute (people/min)")
     top.set_title(title)
     top.legend(**style.LEGEND_OUTSIDE)
-    name, text = IN_CLASS_BAND
-    _band(bottom, t, table, name, text, OKABE_ITO[2])
-    bottom.set_ylabel("people in class (people)")
-    bottom.legend(**style.LEGEND_OUTSIDE)
-    for ax in (top, bottom):
+    if lessons:
+        _band(bottom, t, table, name, text, OKABE_ITO[2])
+        bottom.set_ylabel("people in a lesson (people)")
+        bottom.legend(**style.LEGEND_OUTSIDE)
+    for ax in {top, bottom}:
         style.grid(ax)
     end = t[-1] + 60.0 if len(t) else 60.0
     style.clock_axis(bottom, float(t[0]) if len(t) else 0.0, float(end))

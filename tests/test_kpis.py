@@ -261,3 +261,19 @@ def test_replication_tables_carry_per_role_figures(tmp_path):
     share = estimates["kpi.by_role.pupil.share_in_class"]
     assert 0 <= share["low"] <= share["mean"] <= share["high"] <= 1
     assert share["method"] == "Student t, within [0, 1]"
+
+
+def test_bands_figure_draws_people_in_a_lesson_only_where_there_are_lessons():
+    """A flat zero line of people in a lesson read as "nobody got in" (issue 15, item 4)."""
+    from sim.plots_experiments import series_bands_figure
+
+    def table(in_lesson: float) -> dict:
+        t = {"minute_start_s": np.array([0.0, 60.0])}
+        for name in (*experiment.SERIES, "in_lesson"):
+            value = in_lesson if name == "in_lesson" else 5.0
+            for part in ("mean", "low", "high"):
+                t[f"{name}.{part}"] = np.array([value, value])
+        return t
+
+    assert len(series_bands_figure(table(0.0), "no lesson").axes) == 1
+    assert len(series_bands_figure(table(3.0), "lessons").axes) == 2
