@@ -89,9 +89,14 @@ def fail(message: str) -> None:
 INTERRUPTED = 130  # the shell's code for Ctrl-C
 
 
+_said: list[str] = []  # the line interrupted() printed, if it did
+
+
 def interrupted(what_is_kept: str) -> None:
     """After Ctrl-C: say in one line what is kept, and exit with code 130. (Typer turns
-    a KeyboardInterrupt that reaches it into a silent exit 130: commands catch it.)"""
+    a KeyboardInterrupt that reaches it into a silent exit 130: commands catch it, and
+    :func:`main` says the line for those that reach Typer, e.g. while loading.)"""
+    _said.append(what_is_kept)
     err.print(f"interrupted: {what_is_kept}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(INTERRUPTED)
 
@@ -476,6 +481,8 @@ def main() -> None:
             f"error: {e.format_message()}{where}", markup=False, highlight=False, soft_wrap=True
         )
         sys.exit(2)
+    if code == INTERRUPTED and not _said:  # Typer's silent exit after a Ctrl-C
+        _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
 
 
