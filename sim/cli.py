@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sim import catalog
 from sim.analysis import KEY_FIGURES, unknown_metric
 from sim.cli_experiments import (
     Assertion,
@@ -47,7 +48,6 @@ from sim.store import (
     write_results,
 )
 
-DEFAULT_SCENARIO = Path("experiments/default.toml")
 PROGRESS_AFTER_S = 2.0  # show a progress bar only for runs longer than this
 
 app = typer.Typer(
@@ -67,7 +67,9 @@ SetOption = Annotated[
 ScenarioArg = Annotated[
     Path | None,
     typer.Argument(
-        help="Scenario TOML file [default: experiments/default.toml].", show_default=False
+        help="Scenario: a TOML file, or the name of a shipped example (see sim examples) "
+        f"[default: {catalog.DEFAULT}].",
+        show_default=False,
     ),
 ]
 
@@ -105,9 +107,20 @@ def resume_hint(folder: Path) -> str:
     return f"finished runs are saved in {folder}/runs; run the same command again to complete it"
 
 
+def find_scenario(scenario: Path | None) -> Path:
+    """The file a scenario argument names: a file that exists, else a shipped example's
+    name (:mod:`sim.catalog`), the ``default`` example if none; else exit 2 in one line
+    that lists the examples."""
+    try:
+        return catalog.find(scenario)
+    except ScenarioError as e:
+        fail(str(e))
+        raise  # unreachable: fail() exits
+
+
 def _load(scenario: Path | None, overrides: list[str] | None) -> Scenario:
     try:
-        return load_scenario(scenario or DEFAULT_SCENARIO, overrides or [])
+        return load_scenario(find_scenario(scenario), overrides or [])
     except ScenarioError as e:
         fail(str(e))
         raise  # unreachable: fail() exits
@@ -325,6 +338,21 @@ def _write_report(target: Path) -> None:
 def show_command(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
     """Print the fully resolved scenario (defaults filled, overrides applied) as TOML."""
     typer.echo(to_toml(_load(scenario, set_)), nl=False)
+
+
+@app.command("examples")
+def examples_command() -> None:
+    """List the example and teaching scenarios shipped with sim: each runs by its name,
+    e.g. sim run teaching/single_queue (a file path of the same name wins)."""
+    shipped = catalog.examples()
+    if not shipped:
+        fail(f"no examples installed (looked in {catalog.EXAMPLES})")
+    table = Table(title="shipped scenarios: sim run NAME (options studies: sim options NAME)")
+    table.add_column("name", no_wrap=True)
+    table.add_column("what it is")
+    for name, path in shipped.items():
+        table.add_row(name, catalog.describe(path))
+    out.print(table)
 
 
 def _check_target(target: Path) -> None:

@@ -24,6 +24,7 @@ from sim.cli import (
     _write_report,
     app,
     fail,
+    find_scenario,
     out,
 )
 from sim.cli_experiments import _num
@@ -44,7 +45,12 @@ from sim.runner import run
 from sim.store import DASHBOARD, SUMMARY, OutputError, write_results
 
 StudyArg = Annotated[
-    Path, typer.Argument(help="Options study file (TOML), see sim.options.", show_default=False)
+    Path,
+    typer.Argument(
+        help="Options study: a TOML file (see sim.options) or a shipped example's name "
+        "(see sim examples).",
+        show_default=False,
+    ),
 ]
 COLUMNS = {  # printed per option, with short headers
     "kpi.share_in_class_5min_after_start": "by start+5min",
@@ -80,6 +86,7 @@ def options_command(
     numbers): what went wrong, what each option changes, and which meet the target."""
     if scale_ is not None and not 0 < scale_ < float("inf"):
         fail(f"--scale must be a number greater than 0, got {scale_}")
+    study_file = find_scenario(study_file)
     try:
         study = study_mod.load_study(
             study_file, sets=set_ or [], scale=scale_, reps=reps, seed=seed

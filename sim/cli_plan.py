@@ -18,7 +18,6 @@ import typer
 
 from sim.analysis import unknown_metric
 from sim.cli import (
-    DEFAULT_SCENARIO,
     ScenarioArg,
     SetOption,
     app,
@@ -26,6 +25,7 @@ from sim.cli import (
     check_folder,
     err,
     fail,
+    find_scenario,
     interrupted,
     out,
     resume_hint,
@@ -108,7 +108,7 @@ def plan_command(
         fail(f"--reps must be at least 2 (a confidence bound needs two runs), got {reps}")
     if not 0 < scale_ < math.inf:
         fail(f"--scale must be a number greater than 0, got {scale_}")
-    path = Path(scenario or DEFAULT_SCENARIO)
+    path = find_scenario(scenario)
     sets = list(set_ or [])
     parameter, values = _values(path, sets, vary, step)
 

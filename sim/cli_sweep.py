@@ -229,7 +229,12 @@ def _check_variants(check: Assertion, estimates) -> bool:
 
 @app.command("compare")
 def compare_command(
-    a: Annotated[Path, typer.Argument(help="Scenario A (the reference).", show_default=False)],
+    a: Annotated[
+        Path,
+        typer.Argument(
+            help="Scenario A (the reference): a file or an example's name.", show_default=False
+        ),
+    ],
     b: Annotated[
         Path | None,
         typer.Argument(help="Scenario B (default: A, changed by --set-b).", show_default=False),
