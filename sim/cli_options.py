@@ -17,6 +17,7 @@ from rich.table import Table
 
 from sim import options as study_mod
 from sim.cli import (
+    SeedOption,
     SetOption,
     _print_kpis,
     _progress,
@@ -71,7 +72,7 @@ def options_command(
     reps: Annotated[
         int | None, typer.Option(min=2, help="Replications per option [default: the file's].")
     ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed [default: the scenario's].")] = None,
+    seed: SeedOption = None,
     jobs: Jobs = None,
     scheduler: Scheduler = None,
     out_dir: Annotated[
