@@ -1,5 +1,6 @@
-"""Allow ``python -m sim``."""
+"""Allow ``python -m sim``: the entry point that handles Ctrl-C from its first line
+(see :mod:`sim.entry`)."""
 
-from sim.cli import main
+from sim.entry import main
 
 main()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from sim import catalog
 from sim.analysis import KEY_FIGURES, unknown_metric
 from sim.cli_experiments import (
     Assertion,
@@ -29,7 +31,7 @@ from sim.cli_experiments import (
     run_replications,
 )
 from sim.config import Scenario, ScenarioError, load_scenario, s_to_clock, to_toml
-from sim.experiment import SCHEDULER_ENV, SchedulerError, flat_kpis
+from sim.experiment import SCHEDULER_ENV, SchedulerError, flat_kpis, imprecise
 from sim.model.population import expected_people
 from sim.model.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
 from sim.platforms import flatten
@@ -49,7 +51,6 @@ from sim.store import (
 )
 from sim.tables import Column, print_table, table_label, value_text
 
-DEFAULT_SCENARIO = Path("experiments/default.toml")
 PROGRESS_AFTER_S = 2.0  # show a progress bar only for runs longer than this
 
 app = typer.Typer(
@@ -69,9 +70,39 @@ SetOption = Annotated[
 ScenarioArg = Annotated[
     Path | None,
     typer.Argument(
-        help="Scenario TOML file [default: experiments/default.toml].", show_default=False
+        help="Scenario: a TOML file, or the name of a shipped example (see sim examples) "
+        f"[default: {catalog.DEFAULT}].",
+        show_default=False,
     ),
 ]
+
+
+SeedOption = Annotated[int | None, typer.Option(min=0, help="Seed [default: the scenario's].")]
+ScaleOption = Annotated[
+    float,
+    typer.Option(
+        "--scale",
+        help="Simulate this fraction of the people, with capacities scaled alike.",
+    ),
+]
+"""--seed and --scale, the same in every command that simulates (run, sweep, compare,
+plan; options has its own --scale default, the study file's)."""
+
+
+def check_scale(factor: float) -> None:
+    if not 0 < factor < float("inf"):
+        fail(f"--scale must be a number greater than 0, got {factor}")
+
+
+def scaled_and_seeded(scenario: Scenario, factor: float, seed: int | None) -> Scenario:
+    """`scenario` at --scale `factor` with --seed `seed` (both recorded in the results'
+    scenario files, so that a folder reruns as it ran); a bad --scale exits 2."""
+    check_scale(factor)
+    try:
+        scenario = scale(scenario, factor)
+    except ValueError as e:
+        fail(f"--scale {factor}: {e}")
+    return scenario if seed is None else scenario.model_copy(update={"seed": seed})
 
 
 RESULT_FILES = {
@@ -91,9 +122,14 @@ def fail(message: str) -> None:
 INTERRUPTED = 130  # the shell's code for Ctrl-C
 
 
+_said: list[str] = []  # the line interrupted() printed, if it did
+
+
 def interrupted(what_is_kept: str) -> None:
     """After Ctrl-C: say in one line what is kept, and exit with code 130. (Typer turns
-    a KeyboardInterrupt that reaches it into a silent exit 130: commands catch it.)"""
+    a KeyboardInterrupt that reaches it into a silent exit 130: commands catch it, and
+    :func:`main` says the line for those that reach Typer, e.g. while loading.)"""
+    _said.append(what_is_kept)
     err.print(f"interrupted: {what_is_kept}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(INTERRUPTED)
 
@@ -102,9 +138,20 @@ def resume_hint(folder: Path) -> str:
     return f"finished runs are saved in {folder}/runs; run the same command again to complete it"
 
 
+def find_scenario(scenario: Path | None) -> Path:
+    """The file a scenario argument names: a file that exists, else a shipped example's
+    name (:mod:`sim.catalog`), the ``default`` example if none; else exit 2 in one line
+    that lists the examples."""
+    try:
+        return catalog.find(scenario)
+    except ScenarioError as e:
+        fail(str(e))
+        raise  # unreachable: fail() exits
+
+
 def _load(scenario: Path | None, overrides: list[str] | None) -> Scenario:
     try:
-        return load_scenario(scenario or DEFAULT_SCENARIO, overrides or [])
+        return load_scenario(find_scenario(scenario), overrides or [])
     except ScenarioError as e:
         fail(str(e))
         raise  # unreachable: fail() exits
@@ -114,18 +161,12 @@ def _load(scenario: Path | None, overrides: list[str] | None) -> Scenario:
 def run_command(
     scenario: ScenarioArg = None,
     set_: SetOption = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed [default: the scenario's].")] = None,
+    seed: SeedOption = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Results folder [default: results/<name>].")
     ] = None,
     dashboard: Annotated[bool, typer.Option(help="Draw dashboard.png.")] = True,
-    scale_: Annotated[
-        float,
-        typer.Option(
-            "--scale",
-            help="Simulate this fraction of the people, with capacities scaled alike.",
-        ),
-    ] = 1.0,
+    scale_: ScaleOption = 1.0,
     reps: Annotated[
         int | None,
         typer.Option(min=1, help="Independent replications: KPIs with 95 % confidence intervals."),
@@ -171,14 +212,7 @@ def run_command(
     checks = _assertions(asserts, resolved)
     if precision is not None and reps is None:
         reps = 5
-    if not (scale_ > 0 and scale_ < float("inf")):
-        fail(f"--scale must be a number greater than 0, got {scale_}")
-    try:
-        resolved = scale(resolved, scale_)
-    except ValueError as e:
-        fail(f"--scale {scale_}: {e}")
-    if seed is not None:  # recorded in scenario.toml, so that the folder reruns as it ran
-        resolved = resolved.model_copy(update={"seed": seed})
+    resolved = scaled_and_seeded(resolved, scale_, seed)
     if trace:
         _check_traceable(resolved, reps)
     if reps is not None:
@@ -285,7 +319,10 @@ def _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler,
     print_estimates(out, title, estimates, list(KEY_FIGURES))
     if precision is not None:
         state = "reached" if precise else f"NOT reached after {n} replications (cap)"
-        out.print(f"precision {precision:.0%} of the mean: {state}")
+        missed = imprecise(estimates, precision) if not precise else []
+        if missed:
+            state += "; missed by " + ", ".join(_missed(name, estimates[name]) for name in missed)
+        out.print(f"precision {precision * 100:g} % of the mean: {state}", highlight=False)
     for job, error in outcome.failures:
         last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
         err.print(
@@ -306,6 +343,13 @@ def _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler,
         raise typer.Exit(1)
 
 
+def _missed(name: str, est) -> str:
+    """A KPI that missed --precision, with how far: ``gave_up (± 12 is 8.1 % of 148)``."""
+    share = est.half_width / abs(est.mean)
+    half, mean = f"{est.half_width:,.4g}", f"{est.mean:,.4g}"
+    return f"{name.removeprefix('kpi.')} (± {half} is {share:.1%} of {mean})"
+
+
 def _write_report(target: Path) -> None:
     """report.html in the results folder; the command line is passed because a single
     run's folder does not record it (and so cannot name the original scenario file)."""
@@ -323,6 +367,21 @@ def _write_report(target: Path) -> None:
 def show_command(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
     """Print the fully resolved scenario (defaults filled, overrides applied) as TOML."""
     typer.echo(to_toml(_load(scenario, set_)), nl=False)
+
+
+@app.command("examples")
+def examples_command() -> None:
+    """List the example and teaching scenarios shipped with sim: each runs by its name,
+    e.g. sim run teaching/single_queue (a file path of the same name wins)."""
+    shipped = catalog.examples()
+    if not shipped:
+        fail(f"no examples installed (looked in {catalog.EXAMPLES})")
+    width = max(40, min(out.width, 100))
+    out.print("shipped scenarios: sim run NAME (options studies: sim options NAME)\n")
+    for name, path in shipped.items():  # a name, then what it is, wrapped: never cut
+        text = textwrap.fill(catalog.describe(path), width, initial_indent="    ",
+                             subsequent_indent="    ")  # fmt: skip
+        out.print(f"{name}\n{text}", highlight=False, soft_wrap=True)
 
 
 def _check_target(target: Path) -> None:
@@ -486,6 +545,8 @@ def main() -> None:
             f"error: {e.format_message()}{where}", markup=False, highlight=False, soft_wrap=True
         )
         sys.exit(2)
+    if code == INTERRUPTED and not _said:  # Typer's silent exit after a Ctrl-C
+        _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
 
 

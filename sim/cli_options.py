@@ -16,6 +16,7 @@ import typer
 
 from sim import options as study_mod
 from sim.cli import (
+    SeedOption,
     SetOption,
     _print_kpis,
     _progress,
@@ -23,6 +24,7 @@ from sim.cli import (
     _write_report,
     app,
     fail,
+    find_scenario,
     out,
 )
 from sim.cli_sweep import (
@@ -43,7 +45,12 @@ from sim.store import DASHBOARD, SUMMARY, OutputError, write_results
 from sim.tables import Column, print_table, table_label, value_text
 
 StudyArg = Annotated[
-    Path, typer.Argument(help="Options study file (TOML), see sim.options.", show_default=False)
+    Path,
+    typer.Argument(
+        help="Options study: a TOML file (see sim.options) or a shipped example's name "
+        "(see sim examples).",
+        show_default=False,
+    ),
 ]
 COLUMNS = (  # printed per option, headed by their labels
     "kpi.share_in_class_5min_after_start",
@@ -65,7 +72,7 @@ def options_command(
     reps: Annotated[
         int | None, typer.Option(min=2, help="Replications per option [default: the file's].")
     ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed [default: the scenario's].")] = None,
+    seed: SeedOption = None,
     jobs: Jobs = None,
     scheduler: Scheduler = None,
     out_dir: Annotated[
@@ -80,6 +87,7 @@ def options_command(
     numbers): what went wrong, what each option changes, and which meet the target."""
     if scale_ is not None and not 0 < scale_ < float("inf"):
         fail(f"--scale must be a number greater than 0, got {scale_}")
+    study_file = find_scenario(study_file)
     try:
         study = study_mod.load_study(
             study_file, sets=set_ or [], scale=scale_, reps=reps, seed=seed

@@ -18,14 +18,17 @@ import typer
 
 from sim.analysis import unknown_metric
 from sim.cli import (
-    DEFAULT_SCENARIO,
+    ScaleOption,
     ScenarioArg,
+    SeedOption,
     SetOption,
     app,
     check_fits,
     check_folder,
+    check_scale,
     err,
     fail,
+    find_scenario,
     interrupted,
     out,
     resume_hint,
@@ -78,10 +81,8 @@ def plan_command(
         typer.Option(help="Grid step [default: 1 for integers, a tenth of the range otherwise]."),
     ] = None,
     set_: SetOption = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed [default: the scenario's].")] = None,
-    scale_: Annotated[
-        float, typer.Option("--scale", help="Simulate this fraction of the people (see run).")
-    ] = 1.0,
+    seed: SeedOption = None,
+    scale_: ScaleOption = 1.0,
     jobs: Annotated[int | None, typer.Option(min=1, help="Local processes [default: all].")] = None,
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address [env: SIM_SCHEDULER].")
@@ -106,9 +107,8 @@ def plan_command(
         fail(f"--confidence must be at least 0.5 and below 1, got {confidence}")
     if reps < 2:
         fail(f"--reps must be at least 2 (a confidence bound needs two runs), got {reps}")
-    if not 0 < scale_ < math.inf:
-        fail(f"--scale must be a number greater than 0, got {scale_}")
-    path = Path(scenario or DEFAULT_SCENARIO)
+    check_scale(scale_)
+    path = find_scenario(scenario)
     sets = list(set_ or [])
     parameter, values = _values(path, sets, vary, step)
 
@@ -295,12 +295,25 @@ def _row_printer():
 def _answer(result: PlanResult) -> None:
     values, name = result.values, result.parameter
     if not result.found:
-        out.print(
-            f"no value in {values[0]}..{values[-1]} meets {result.target}: even "
-            f"{values[-1]} does not hold (at {result.confidence * 100:g} % confidence)",
-            highlight=False,
-            soft_wrap=True,
-        )
+        metric = result.target.metric
+        lo, hi = result.probe_at(values[0]), result.probe_at(values[-1])
+        ends = ""
+        if lo is not None and hi is not None and lo is not hi:
+            ends = f"{lo.value}: {_num(lo.check.mean)}, {hi.value}: {_num(hi.check.mean)}"
+        if result.moves is False:
+            text = (
+                f"capacity is not what limits this target: {metric} is {_num(hi.check.mean)} "
+                f"at both ends of the range ({ends}; no significant difference), so no "
+                f"value of {name} meets {result.target}"
+            )
+        else:
+            text = (
+                f"no value in {values[0]}..{values[-1]} meets {result.target}: even "
+                f"{values[-1]} does not hold (at {result.confidence * 100:g} % confidence)"
+            )
+            if result.moves:
+                text += f"; {metric} moves ({ends}): a wider range may"
+        out.print(text, highlight=False, soft_wrap=True)
         return
     index = values.index(result.answer)
     if index == 0:

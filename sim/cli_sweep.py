@@ -7,6 +7,8 @@ or is written: a bad ``--vary`` or ``--set`` is one line on stderr and exit code
 
 from __future__ import annotations
 
+import hashlib
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,18 +19,22 @@ import typer
 from sim import compare as cmp
 from sim import sweep
 from sim.cli import (
+    ScaleOption,
     ScenarioArg,
+    SeedOption,
     SetOption,
     _assertions,
     _load,
     app,
     check_fits,
     check_folder,
+    check_scale,
     err,
     fail,
     interrupted,
     out,
     resume_hint,
+    scaled_and_seeded,
 )
 from sim.cli_experiments import (
     Assertion,
@@ -66,7 +72,11 @@ SweepOut = Annotated[
 ]
 CompareOut = Annotated[
     Path | None,
-    typer.Option("--out", help="Results folder (default: results/<A>-vs-<B> or <A>-compare)."),
+    typer.Option(
+        "--out",
+        help="Results folder (default: results/<A>-vs-<B> or results/<A>-compare, then "
+        "the --set-a/--set-b overrides, e.g. <A>-compare-services.login.servers-6).",
+    ),
 ]
 Plots = Annotated[bool, typer.Option(help="Draw the PNG figures.")]
 
@@ -84,6 +94,8 @@ def sweep_command(
         int | None,
         typer.Option(min=1, help="Draw this many variants (Latin hypercube) instead of a grid."),
     ] = None,
+    seed: SeedOption = None,
+    scale_: ScaleOption = 1.0,
     jobs: Jobs = None,
     scheduler: Scheduler = None,
     asserts: Asserts = None,
@@ -93,11 +105,17 @@ def sweep_command(
     """Run every variant of a grid (or a Latin hypercube sample) of parameters, each
     replicated, and write one tidy table of runs and one of variants with 95 % CIs.
 
-    Each variant's mean must satisfy every --assert, else the exit code is 1.
+    Each variant's mean must satisfy every --assert, else the exit code is 1. With
+    --scale, the varied values are full-size ones, scaled with the scenario (as in plan).
     """
+    check_scale(scale_)
     base = _load(scenario, set_)
+    if seed is not None:
+        base = base.model_copy(update={"seed": seed})
     checks = _assertions(asserts, base)
     points, variants = _design(base, vary or [], sample)
+    variants = [scaled_and_seeded(v, scale_, None) for v in variants]
+    base = scaled_and_seeded(base, scale_, None)
     target = out_dir or Path("results") / f"{base.name}-sweep"
     jobs_list = sweep.sweep_jobs(variants, points, reps)
     check_fits(variants, len(jobs_list), jobs, scheduler)
@@ -244,7 +262,12 @@ def _check_variants(check: Assertion, estimates) -> bool:
 
 @app.command("compare")
 def compare_command(
-    a: Annotated[Path, typer.Argument(help="Scenario A (the reference).", show_default=False)],
+    a: Annotated[
+        Path,
+        typer.Argument(
+            help="Scenario A (the reference): a file or an example's name.", show_default=False
+        ),
+    ],
     b: Annotated[
         Path | None,
         typer.Argument(help="Scenario B (default: A, changed by --set-b).", show_default=False),
@@ -257,6 +280,8 @@ def compare_command(
         list[str] | None, typer.Option("--set-b", help="Override for B only: path=value.")
     ] = None,
     reps: Reps = 10,
+    seed: SeedOption = None,
+    scale_: ScaleOption = 1.0,
     jobs: Jobs = None,
     scheduler: Scheduler = None,
     asserts: Asserts = None,
@@ -271,11 +296,11 @@ def compare_command(
     """
     if b is None and not set_b:
         fail("nothing to compare: give scenario B or --set-b path=value")
-    sa = _load(a, [*(set_ or []), *(set_a or [])])
-    sb = _load(b or a, [*(set_ or []), *(set_b or [])])
+    sa = scaled_and_seeded(_load(a, [*(set_ or []), *(set_a or [])]), scale_, seed)
+    sb = scaled_and_seeded(_load(b or a, [*(set_ or []), *(set_b or [])]), scale_, seed)
     checks = _assertions(asserts, sa, sb)
     labels = [_labels(set_a), _labels(set_b)]
-    name = f"{sa.name}-vs-{sb.name}" if sa.name != sb.name else f"{sa.name}-compare"
+    name = compare_folder_name(sa.name, sb.name, set_a, set_b)
     target = out_dir or Path("results") / name
     jobs_list = cmp.compare_jobs(sa, sb, reps, labels)
     check_fits([sa, sb], len(jobs_list), jobs, scheduler)
@@ -294,6 +319,34 @@ def compare_command(
     ok = _check_differences(checks, diffs) if checks else True
     if outcome.failures or not ok:
         raise typer.Exit(1)
+
+
+MAX_SLUG = 60  # characters of overrides in a folder name; longer ones end with a hash
+
+
+def compare_folder_name(
+    a: str, b: str, set_a: Sequence[str] | None, set_b: Sequence[str] | None
+) -> str:
+    """The default folder of a comparison, named after what changes: ``<A>-vs-<B>`` for
+    two scenarios, ``<A>-compare`` plus the overrides of each side (``--set-b
+    services.login.servers=6`` gives ``default-compare-services.login.servers-6``), so
+    that a second what-if gets a folder of its own instead of replacing the first one's
+    tables. (Runs are reused by content in either case; only the tables would clash.)"""
+    name = f"{a}-vs-{b}" if a != b else f"{a}-compare"
+    for side, overrides in (("a-", set_a), ("", set_b)):
+        if overrides:
+            name += f"-{side}{_slug(overrides)}"
+    return name
+
+
+def _slug(overrides: Sequence[str]) -> str:
+    """``path=value`` overrides as one file-name-safe word: ``+`` between overrides."""
+    words = [re.sub(r"[^\w.-]+", "-", text).strip("-") for text in overrides]
+    slug = "+".join(words)
+    if len(slug) > MAX_SLUG:
+        digest = hashlib.sha256("\n".join(overrides).encode()).hexdigest()[:8]
+        slug = f"{slug[: MAX_SLUG - 9]}-{digest}"
+    return slug
 
 
 def _labels(overrides: Sequence[str] | None) -> tuple[tuple[str, Any], ...]:

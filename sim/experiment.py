@@ -581,14 +581,22 @@ HEADLINE = (
 """The KPIs that ``--precision`` brings within the requested relative half-width."""
 
 
+def imprecise(estimates: dict[str, Estimate], precision: float) -> list[str]:
+    """The headline KPIs whose half-width is not within `precision` of their mean (a
+    mean of 0 or an infinite one has no relative precision: it is not counted)."""
+    return [
+        name
+        for name, est in estimates.items()
+        if name in HEADLINE
+        and math.isfinite(est.mean)
+        and est.mean != 0
+        and not est.half_width <= precision * abs(est.mean)
+    ]
+
+
 def precise_enough(records: Sequence[dict[str, Any]], precision: float) -> bool:
     """True when every headline KPI's half-width is within `precision` of its mean."""
-    for name, est in summarize(records).items():
-        if name not in HEADLINE or not math.isfinite(est.mean) or est.mean == 0:
-            continue
-        if not est.half_width <= precision * abs(est.mean):
-            return False
-    return True
+    return not imprecise(summarize(records), precision)
 
 
 def replicate(
@@ -606,9 +614,12 @@ def replicate(
     replications until :func:`precise_enough` or `max_reps` (then the flag is False)."""
     seed = scenario.seed
     n = reps
+    ran = 0  # runs made by this call: a batch's earlier ones were not "reused"
     while True:
         jobs = [Job(scenario, k, seed) for k in range(n)]
         outcome = execute(jobs, store, n_jobs, scheduler, progress)
+        ran += outcome.ran
+        outcome.ran, outcome.reused = ran, len(outcome.records) - ran
         if precision is None or outcome.failures:
             return outcome, True
         if precise_enough(outcome.records, precision):

@@ -3,9 +3,15 @@
 ``sim plan`` answers "how many login servers do we need so that 95 % of pupils are in
 class within two minutes?" without sweeping every value. It assumes the parameter is
 *monotone*: more capacity never makes the target harder to meet. Then the candidate
-values (an integer range, or a grid with a step) are split by one boundary, and a
-bisection finds it in ``ceil(log2(values + 1))`` probes, each probe being a few
-replications of the scenario with the parameter set to one value.
+values (an integer range, or a grid with a step) are split by one boundary. Each probe
+is a few replications of the scenario with the parameter set to one value.
+
+The top of the range is probed first. If even it fails, no value in the range can hold,
+and the plan stops there, after one more probe at the bottom: if the metric is the same
+at both ends, capacity is not what limits this target (more of it would not help), and
+the plan says so instead of probing its way up to the end; if it moves, the range is too
+narrow. If the top holds, a bisection below it finds the boundary in
+``ceil(log2(values))`` more probes.
 
 Deciding a probe with noise. The target holds at confidence ``c`` when the one-sided
 confidence bound of the metric's mean is on the right side of it: for ``<=``,
@@ -183,10 +189,14 @@ class PlanResult:
     probes: list[Probe] = field(default_factory=list)
     answer: Any = None
     stale: int = 0  # records of another version of sim found in the store and removed
+    moves: bool | None = None  # without an answer: does the metric move from lo to hi?
 
     @property
     def found(self) -> bool:
         return self.answer is not None
+
+    def probe_at(self, value: Any) -> Probe | None:
+        return next((p for p in self.probes if p.value == value), None)
 
     def outcome(self) -> Outcome:
         """Every run of every probe (each once), as one :class:`Outcome` for the manifest."""
@@ -231,8 +241,11 @@ def plan(
     scenario with the parameter set to `value`. Raises :class:`RunsFailed` if runs
     fail and :class:`UnknownMetric` if the runs have no such metric."""
     result = PlanResult(parameter, list(values), target, confidence)
+    decided: dict[int, bool] = {}
 
     def holds(index: int) -> bool:
+        if index in decided:  # hi, probed first, may be the bisection's last probe too
+            return decided[index]
         value = values[index]
         scenario = make(value)
         seen: dict[str, dict[str, Any]] = {}  # this probe's records so far, by key
@@ -257,12 +270,39 @@ def plan(
         result.probes.append(probe)
         if on_probe is not None:
             on_probe(probe)
+        decided[index] = check.holds
         return check.holds
 
-    index = bisect(len(values), holds)
-    result.answer = None if index is None else values[index]
+    last = len(values) - 1
+    if holds(last):  # then bisect below it; else nothing in the range can hold
+        index = bisect(last, holds)
+        result.answer = values[last if index is None else index]
+    elif last > 0:  # say whether the parameter changes the metric at all
+        holds(0)
+        lo, hi = result.probe_at(values[0]), result.probe_at(values[last])
+        result.moves = moves(lo, hi, target.metric, confidence)
     result.stale = store.discarded if store is not None else 0
     return result
+
+
+def moves(lo: Probe, hi: Probe, metric: str, confidence: float) -> bool:
+    """Whether the metric differs between the probes at both ends of the range: the
+    paired differences (same replications, common random numbers) have a two-sided
+    interval at `confidence` that excludes 0. If not, capacity is not what limits the
+    target (and no value in a wider range would help either, by the same measure)."""
+    by_rep = {r["replication"]: metric_of(r, metric) for r in lo.records}
+    pairs = [
+        (by_rep[r["replication"]], metric_of(r, metric))
+        for r in hi.records
+        if r["replication"] in by_rep
+    ]
+    if any(a is None or b is None for a, b in pairs):  # an infinite percentile
+        return not all(a is None and b is None for a, b in pairs)
+    diffs = np.array([b - a for a, b in pairs], dtype=float)
+    if len(diffs) < 2 or not diffs.any():
+        return bool(diffs.any())
+    half = stats.t.ppf(0.5 + confidence / 2, len(diffs) - 1) * diffs.std(ddof=1)
+    return bool(abs(diffs.mean()) > half / math.sqrt(len(diffs)))
 
 
 # ---------------------------------------------------------------- as plain data
@@ -299,6 +339,7 @@ def plan_data(result: PlanResult, **extra: Any) -> dict[str, Any]:
         "confidence": result.confidence,
         "answer": result.answer,
         "found": result.found,
+        "metric_moves": result.moves,
         "probes": probes,
     }
 

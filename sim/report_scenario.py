@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from sim import catalog
 from sim import report_html as h
 
-DEFAULT_SCENARIO = "experiments/default.toml"  # what `sim run` etc. use without a file
+DEFAULT_SCENARIO = catalog.DEFAULT  # the example `sim run` etc. use without a file
 MAX_DIFFERENCES = 30
 MAX_NOTE_LINES = 400
 
@@ -185,6 +186,9 @@ def scenario_files(command: list[str] | None, manifest: dict[str, Any]) -> list[
     if not command:
         return []
     files = [t for t in command[2:] if t.endswith(".toml") and "=" not in t]
+    first = command[2] if len(command) > 2 else ""  # the scenario argument, if any
+    if not files and first in catalog.examples():  # a shipped example, by its name
+        files = [first]
     return files[:1] or [DEFAULT_SCENARIO]
 
 
@@ -299,11 +303,12 @@ def _originals(folder: Path, command: list[str] | None, manifest: dict) -> str:
 
 def _find(path: Path, folder: Path) -> Path | None:
     """`path` as given (relative to here), or relative to the folder two levels up (the
-    usual place a command is run from: results/<name>/ lies below it)."""
+    usual place a command is run from: results/<name>/ lies below it), or else the
+    shipped example of that name (``sim run default``)."""
     for candidate in (path, folder.resolve().parent.parent / path):
         if candidate.is_file():
             return candidate
-    return None
+    return catalog.examples().get(path.as_posix().removesuffix(".toml"))
 
 
 def reproduce(folder: Path, kind: str, command: list[str] | None, manifest: dict) -> str:

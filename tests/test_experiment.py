@@ -4,13 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
@@ -21,6 +14,7 @@ from sim import experiment
 from sim.cli import app
 from sim.experiment import Job, RunStore, estimate, execute, replicate
 from tests.conftest import SCENARIOS, scenario
+from tests.robustness.conftest import start_cluster, stop_cluster, wait_for_workers
 
 SURGE = SCENARIOS / "surge.toml"
 
@@ -134,47 +128,17 @@ def test_cli_replications_write_tables_and_check_assertions(tmp_path):
     assert bad.exit_code == 2
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def dask_cluster():
-    """A real local Dask cluster: scheduler and two workers as separate processes."""
-    pytest.importorskip("distributed")
-    dask = shutil.which("dask", path=os.path.dirname(sys.executable))
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    procs = [
-        subprocess.Popen(
-            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    ]
-    time.sleep(2)
-    for _ in range(2):
-        procs.append(
-            subprocess.Popen(
-                [dask, "worker", address, "--nthreads", "1", "--no-dashboard"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-    from distributed import Client
-
-    with Client(address, timeout="30s") as client:
-        client.wait_for_workers(2, timeout=60)
-    yield address
-    for proc in procs:
-        proc.send_signal(signal.SIGTERM)
-    for proc in procs:
-        proc.wait(timeout=30)
+    """A real local Dask cluster: scheduler and two workers as separate processes. The
+    workers are started at once (they retry until the scheduler listens) and the test
+    waits until both have joined: no guessed sleep for the scheduler to start."""
+    address, procs = start_cluster(2)
+    try:
+        wait_for_workers(address, 2)
+        yield address
+    finally:
+        stop_cluster(address, procs)
 
 
 def test_a_dask_cluster_gives_the_serial_results(dask_cluster):

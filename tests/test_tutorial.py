@@ -402,12 +402,17 @@ def test_longer_timeouts_move_the_cliff(lesson) -> None:
 # ---------------------------------------------------------------- 7. the waiting room
 
 
+def _compared(lesson, scenario: str) -> dict:
+    """The differences of the lesson's one ``sim compare`` of `scenario` with --set-b: its
+    folder is named after the overrides (results/<A>-compare-<overrides>)."""
+    [folder] = (lesson[0] / "results").glob(f"{scenario}-compare-*")
+    return json.loads((folder / "compare.json").read_text())["differences"]
+
+
 def test_waiting_room(lesson) -> None:
     k = summary(lesson, "results/teaching-waiting-room")["kpi"]
     assert k["gave_up"] < 0.01 * k["people"]  # "almost nobody gives up"
-    compared = json.loads((lesson[0] / "results/teaching-surge-compare/compare.json").read_text())[
-        "differences"
-    ]
+    compared = _compared(lesson, "teaching-surge")
     p50 = compared["kpi.time_to_class_p50_s"]
     assert 0 < p50["mean_b"] - p50["mean_a"] < 20  # "slower, by a few seconds"
     assert compared["kpi.gave_up"]["significant"]
@@ -450,9 +455,7 @@ def test_each_link_of_the_chain(lesson) -> None:
 
 
 def test_the_waiting_room_holds_the_crash(lesson) -> None:
-    compared = json.loads((lesson[0] / "results/teaching-crash-compare/compare.json").read_text())[
-        "differences"
-    ]
+    compared = _compared(lesson, "teaching-crash")
     assert compared["kpi.gave_up"]["high"] < 0
     assert compared["services.login.crashes"]["high"] < 0
 

@@ -58,7 +58,7 @@ COMMANDS = {
     "plan": (
         ["plan", SURGE, "--vary", f"{SERVERS}=1:8", "--target", "gave_up<=100", "--reps", "3",
          "--jobs", "1"],
-        13,
+        16,  # probes 8, 4, 2 (7 replications: unsure at first), 3
         {"replications.csv": bytes, "plan.csv": _plan_csv, "plan.json": _plan_json},
     ),
 }  # fmt: skip
@@ -174,21 +174,113 @@ def test_ctrl_c_in_a_terminal_stops_the_process_pool_too(tmp_path, uninterrupted
     _check_resumed("sweep", out, len(saved), uninterrupted["sweep"])
 
 
+def _start_at(args: list[str], phase: str, ready: Path) -> subprocess.Popen:
+    """The command in a subprocess that creates `ready` when it reaches `phase` and
+    waits there (tests/robustness/hooks/sitecustomize.py): the test signals it then,
+    whatever the machine's speed, instead of after a sleep that a slow start outlasts."""
+    env = {"SIM_TEST_PHASE": phase, "SIM_TEST_READY_FILE": str(ready)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "sim", *args],
+        cwd=ROOT,
+        env=child_env(env, faults=True),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
+
+
+def _wait_for(proc: subprocess.Popen, ready: Path) -> None:
+    """Until the child has created `ready` (a cap for a child that never does)."""
+    deadline = time.monotonic() + 300
+    while not ready.exists():
+        if proc.poll() is not None:
+            _, stderr = proc.communicate()
+            pytest.fail(f"the command ended (exit {proc.returncode}) before the moment: {stderr}")
+        assert time.monotonic() < deadline, "the command never reached the moment"
+        time.sleep(0.005)
+
+
+def _one_line(stderr: str) -> str:
+    """The single line an interrupted command prints (Click may put an empty line before
+    it, to leave the terminal's ^C), and never a traceback."""
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("interrupted: "), stderr
+    return lines[0]
+
+
 def test_ctrl_c_during_a_single_run_keeps_the_previous_results(tmp_path):
     """``sim run`` interrupted while simulating: one line, exit 130, and the results
-    folder of an earlier run as it was (no half-written folder beside it)."""
+    folder of an earlier run as it was (no half-written folder beside it). The child
+    says when it is simulating (a file, see _start_at): no sleep to outlast start-up."""
     out = tmp_path / "out"
     small = ["run", str(SURGE), "--no-dashboard", "--out", str(out)]
     assert invoke(*small).exit_code == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    proc = _start([*small, "--set", "cohorts.pupils.count=200000", "--seed", "2"])
-    time.sleep(4)  # imports done, simulating (the run takes about 15 s)
+    ready = tmp_path / "ready"
+    proc = _start_at([*small, "--seed", "2"], "run", ready)
+    _wait_for(proc, ready)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     stderr = without_progress(stderr)
     assert proc.returncode == 130, stderr
     assert stderr.strip() == "interrupted: no half-written results"
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not leftovers(tmp_path)
+
+
+PHASE_LINES = {  # the line Ctrl-C prints in each phase of `sim run`
+    "import": "interrupted: nothing was run or written",
+    "load": "interrupted: no half-written results (finished runs are kept)",
+    "run": "interrupted: no half-written results",
+    "write": "interrupted: no half-written results",
+    "exit": "interrupted: the command had already ended",
+}
+
+
+@pytest.mark.parametrize("phase", list(PHASE_LINES))
+def test_ctrl_c_in_every_phase_is_one_line_and_exit_130(tmp_path, phase):
+    """Ctrl-C while the CLI is imported (seconds on a loaded machine), while the scenario
+    loads, while it runs, while the results are written, and while the interpreter
+    exits: one line, exit 130, no traceback; the earlier results are never damaged."""
+    out = tmp_path / "out"
+    small = ["run", str(SURGE), "--no-dashboard", "--out", str(out)]
+    assert invoke(*small).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    ready = tmp_path / "ready"
+    proc = _start_at([*small, "--seed", "2"], phase, ready)
+    _wait_for(proc, ready)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert _one_line(stderr) == PHASE_LINES[phase]
+    if phase != "exit":  # at exit, the new results are already in place
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not leftovers(tmp_path)
+
+
+@pytest.mark.parametrize("delay", [0, 0.01, 0.05, 0.2, 0.5, 1, 2, 4])
+def test_ctrl_c_at_any_moment_after_start_never_gives_a_traceback(tmp_path, delay):
+    """Ctrl-C `delay` seconds after sim's first line ran (``sim.entry``, before any
+    heavy import): whichever phase that lands in on this machine, the command ends with
+    one line and exit 130. The assertion holds for every moment, so the test does not
+    depend on the machine's speed; the delays only spread the moments over start-up,
+    loading, simulating and writing. (Before sim's first line, the moments belong to
+    the Python interpreter's own start-up, see sim.entry.)"""
+    ready = tmp_path / "ready"
+    args = ["run", str(SURGE), "--no-dashboard", "--out", str(tmp_path / "out")]
+    proc = _start_at([*args, "--set", "cohorts.pupils.count=20000"], "entry", ready)
+    _wait_for(proc, ready)
+    time.sleep(delay)  # the moment of the Ctrl-C, not a wait for the child to be ready
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    if proc.returncode == 0:  # finished before the signal arrived: nothing to check
+        assert stderr.strip() == "", stderr
+        return
+    assert proc.returncode == 130, stderr
+    _one_line(stderr)
     assert not leftovers(tmp_path)
 
 
