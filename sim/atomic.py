@@ -86,7 +86,7 @@ def replace_with(
     `now`). `suffix` ends the temporary name, for writers that go by the extension."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
@@ -122,6 +122,13 @@ def write_json(path: Path | str, data: Any, *, now: bool = False, **dumps: Any) 
     options = {"indent": 2, "sort_keys": True, "allow_nan": False} | dumps
     text = json.dumps(data, **options)
     return write_text(path, text + "\n" if options["indent"] is not None else text, now=now)
+
+
+def temp_prefix(name: str) -> str:
+    """The start of a temporary name beside `name`: ``.<name>.tmp-<pid>-``. The writer's
+    process id lets a later command tell the leftovers of a killed writer (``kill -9``,
+    a power cut) from a writer at work (:func:`sim.folders.clean_stale`)."""
+    return f".{name}.tmp-{os.getpid()}-"
 
 
 def make_temp_folder(parent: Path | str, prefix: str) -> Path:

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sim import catalog
+from sim import catalog, folders
 from sim.analysis import KEY_FIGURES, unknown_metric
 from sim.cli_experiments import (
     Assertion,
@@ -105,11 +105,16 @@ def scaled_and_seeded(scenario: Scenario, factor: float, seed: int | None) -> Sc
     return scenario if seed is None else scenario.model_copy(update={"seed": seed})
 
 
-RESULT_FILES = {
-    *(SCENARIO, SUMMARY, TIMESERIES, PEOPLE, DASHBOARD, "dashboard.svg", "report.html"),
-    *("animation.gif", "animation.mp4"),  # sim animate, in the folder it animates
-    TRACE,  # sim run --trace
-}
+RESULT_FILES = folders.SINGLE_FILES
+assert {SCENARIO, SUMMARY, TIMESERIES, PEOPLE, DASHBOARD, TRACE} <= RESULT_FILES
+
+
+def out_path(text: str) -> Path:
+    """The --out of every command, as given; an empty one is refused here, before any
+    run, because ``Path("")`` would silently be the current folder."""
+    if text == "":
+        raise typer.BadParameter("it is empty: name a folder (. for the current one)")
+    return Path(text)
 
 
 def fail(message: str) -> None:
@@ -163,7 +168,8 @@ def run_command(
     set_: SetOption = None,
     seed: SeedOption = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Results folder [default: results/<name>].")
+        Path | None,
+        typer.Option("--out", parser=out_path, help="Results folder [default: results/<name>]."),
     ] = None,
     dashboard: Annotated[bool, typer.Option(help="Draw dashboard.png.")] = True,
     scale_: ScaleOption = 1.0,
@@ -216,11 +222,11 @@ def run_command(
     if trace:
         _check_traceable(resolved, reps)
     if reps is not None:
+        target = results_folder(out_dir or Path("results") / f"{resolved.name}-reps", REPS)
         check_fits([resolved], reps, jobs, scheduler)
-        _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler, checks, report)
+        _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, checks, report)
         return
-    target = out_dir or Path("results") / resolved.name
-    _check_target(target)
+    target = results_folder(out_dir or Path("results") / resolved.name, folders.SINGLE)
     check_fits([resolved], 1)
     try:
         with _progress(resolved) as progress:
@@ -289,9 +295,7 @@ def check_fits(
         fail(str(e))
 
 
-def _replications(resolved, reps, out_dir, precision, max_reps, jobs, scheduler, checks, report):
-    target = out_dir or Path("results") / f"{resolved.name}-reps"
-    check_folder(target)
+def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, checks, report):
     try:
         outcome, estimates, precise = run_replications(
             resolved,
@@ -384,25 +388,25 @@ def examples_command() -> None:
         out.print(f"{name}\n{text}", highlight=False, soft_wrap=True)
 
 
-def _check_target(target: Path) -> None:
-    """Fail before simulating if `target` cannot become the results folder.
+REPS = folders.REPLICATIONS
 
-    The results are written beside `target` and renamed into place, replacing an older
-    results folder: a folder holding anything else is never replaced.
-    """
-    if target.is_dir():
-        try:
-            foreign = sorted(p.name for p in target.iterdir() if p.name not in RESULT_FILES)
-        except OSError as e:
-            fail(f"cannot write results to {target}: {e.strerror}")
-        if foreign:
-            fail(
-                f"cannot write results to {target}: it is a folder that is not a results "
-                f"folder (it holds {foreign[0]}); choose another --out"
-            )
-    elif target.exists() or target.is_symlink():
-        fail(f"cannot write results to {target}: it exists and is not a folder")
-    _check_writable(target.absolute().parent, target)
+
+def results_folder(target: Path, kind: str) -> Path:
+    """The folder a command of `kind` (:mod:`sim.folders`) will write, checked before
+    anything runs: missing, empty or a results folder of this kind, and writable; fail
+    (exit 2, one line) otherwise. A symbolic link gives the folder it points to.
+    Temporary folders left there by writers that are gone (``kill -9``) are removed."""
+    try:
+        folder = folders.check_out(target, kind)
+    except folders.FolderError as e:
+        fail(str(e))
+        raise
+    if kind == folders.SINGLE:  # written beside, then renamed into place
+        _check_writable(folder.absolute().parent, folder)
+    else:  # written into
+        _check_writable(folder.absolute(), folder)
+    folders.clean_stale(folder)
+    return folder
 
 
 def check_folder(target: Path) -> None:

@@ -14,7 +14,8 @@ from typing import Annotated
 
 import typer
 
-from sim.cli import app, fail, out
+from sim import folders
+from sim.cli import app, fail, out, out_path
 
 DEFAULT_FPS = 4  # sim.animate.DEFAULT_FPS, without importing matplotlib for --help
 
@@ -32,7 +33,9 @@ def animate_command(
     out_file: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="GIF, or MP4 if ffmpeg is installed [default: RESULTS_DIR/animation.gif]."
+            "--out",
+            parser=out_path,
+            help="GIF, or MP4 if ffmpeg is installed [default: RESULTS_DIR/animation.gif].",
         ),
     ] = None,
     fps: Annotated[int, typer.Option(help="Frames per second (1 to 50).")] = DEFAULT_FPS,
@@ -54,6 +57,10 @@ def animate_command(
     from sim.animate import AnimateError, write_animation  # matplotlib: only when drawing
 
     started = time.perf_counter()
+    try:
+        folders.check_source(results_dir, (folders.SINGLE,), "sim animate")
+    except folders.FolderError as e:
+        fail(str(e))
     try:
         path, frames = write_animation(
             results_dir, out_file, fps=fps, start=start, until=until, step_min=step_min

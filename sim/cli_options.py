@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from sim import folders
 from sim import options as study_mod
 from sim.cli import (
     SeedOption,
@@ -26,6 +27,8 @@ from sim.cli import (
     fail,
     find_scenario,
     out,
+    out_path,
+    results_folder,
 )
 from sim.cli_sweep import (
     Jobs,
@@ -76,7 +79,8 @@ def options_command(
     jobs: Jobs = None,
     scheduler: Scheduler = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Results folder [default: results/<name>].")
+        Path | None,
+        typer.Option("--out", parser=out_path, help="Results folder [default: results/<name>]."),
     ] = None,
     plots: Plots = True,
     report: Annotated[
@@ -95,7 +99,7 @@ def options_command(
     except ScenarioError as e:
         fail(str(e))
         raise
-    target = out_dir or Path("results") / study.name
+    target = results_folder(out_dir or Path("results") / study.name, folders.OPTIONS)
     started = time.perf_counter()
     jobs_list = study_mod.study_jobs(study)
     _baseline(study, jobs_list[0], target)

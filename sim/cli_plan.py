@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sim import folders
 from sim.analysis import unknown_metric
 from sim.cli import (
     ScaleOption,
@@ -24,13 +25,14 @@ from sim.cli import (
     SetOption,
     app,
     check_fits,
-    check_folder,
     check_scale,
     err,
     fail,
     find_scenario,
     interrupted,
     out,
+    out_path,
+    results_folder,
     resume_hint,
 )
 from sim.cli_experiments import command_line, job_progress, print_discarded
@@ -88,7 +90,8 @@ def plan_command(
         str | None, typer.Option(help="Dask scheduler address [env: SIM_SCHEDULER].")
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Folder [default: results/<name>-plan].")
+        Path | None,
+        typer.Option("--out", parser=out_path, help="Folder [default: results/<name>-plan]."),
     ] = None,
 ) -> None:
     """The smallest value of a capacity parameter for which a KPI target holds.
@@ -123,8 +126,7 @@ def plan_command(
     _check_metric(goal.metric, last)
     check_fits([first, last], reps, jobs, scheduler)
     base = _base(path, sets, scale_, seed)
-    folder = out_dir or Path("results") / f"{base.name}-plan"
-    check_folder(folder)
+    folder = results_folder(out_dir or Path("results") / f"{base.name}-plan", folders.PLAN)
     _header(base, parameter, values, goal, confidence, reps, max(reps, max_reps), scale_)
     started = time.perf_counter()
     try:

@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from sim.cli import app, fail, out
+from sim import folders
+from sim.cli import app, fail, out, out_path
 from sim.report import REPORT, ReportError, write_report
 
 
@@ -28,13 +29,20 @@ def report_command(
     ],
     out_file: Annotated[
         Path | None,
-        typer.Option("--out", help=f"The HTML file [default: RESULTS_DIR/{REPORT}]."),
+        typer.Option(
+            "--out", parser=out_path, help=f"The HTML file [default: RESULTS_DIR/{REPORT}]."
+        ),
     ] = None,
 ) -> None:
     """Write a self-contained HTML report of a results folder for decision makers: the
     answer in plain words, the key figures (with 95 % confidence intervals when there
     are replications), the figures, the assumptions and how to reproduce the results.
     """
+    try:
+        folders.check_source(results_dir, folders.KINDS, "sim report")
+        folders.check_report_file(out_file or results_dir / REPORT)
+    except folders.FolderError as e:
+        fail(str(e))
     try:
         target = write_report(results_dir, out_file)
     except ReportError as e:

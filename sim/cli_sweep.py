@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from sim import compare as cmp
-from sim import sweep
+from sim import folders, sweep
 from sim.cli import (
     ScaleOption,
     ScenarioArg,
@@ -33,6 +33,8 @@ from sim.cli import (
     fail,
     interrupted,
     out,
+    out_path,
+    results_folder,
     resume_hint,
     scaled_and_seeded,
 )
@@ -68,12 +70,14 @@ Asserts = Annotated[
     list[str] | None, typer.Option("--assert", help='A KPI check, e.g. "gave_up<=100".')
 ]
 SweepOut = Annotated[
-    Path | None, typer.Option("--out", help="Results folder (default: results/<name>-sweep).")
+    Path | None,
+    typer.Option("--out", parser=out_path, help="Results folder (default: results/<name>-sweep)."),
 ]
 CompareOut = Annotated[
     Path | None,
     typer.Option(
         "--out",
+        parser=out_path,
         help="Results folder (default: results/<A>-vs-<B> or results/<A>-compare, then "
         "the --set-a/--set-b overrides, e.g. <A>-compare-services.login.servers-6).",
     ),
@@ -116,7 +120,7 @@ def sweep_command(
     points, variants = _design(base, vary or [], sample)
     variants = [scaled_and_seeded(v, scale_, None) for v in variants]
     base = scaled_and_seeded(base, scale_, None)
-    target = out_dir or Path("results") / f"{base.name}-sweep"
+    target = results_folder(out_dir or Path("results") / f"{base.name}-sweep", folders.SWEEP)
     jobs_list = sweep.sweep_jobs(variants, points, reps)
     check_fits(variants, len(jobs_list), jobs, scheduler)
     started = time.perf_counter()
@@ -301,7 +305,7 @@ def compare_command(
     checks = _assertions(asserts, sa, sb)
     labels = [_labels(set_a), _labels(set_b)]
     name = compare_folder_name(sa.name, sb.name, set_a, set_b)
-    target = out_dir or Path("results") / name
+    target = results_folder(out_dir or Path("results") / name, folders.COMPARE)
     jobs_list = cmp.compare_jobs(sa, sb, reps, labels)
     check_fits([sa, sb], len(jobs_list), jobs, scheduler)
     started = time.perf_counter()

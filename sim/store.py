@@ -111,7 +111,7 @@ def write_results(
     out_dir = Path(out_dir)
     parent = out_dir.resolve().parent
     try:
-        tmp = atomic.make_temp_folder(parent, prefix=f".{out_dir.name}.tmp-")
+        tmp = atomic.make_temp_folder(parent, prefix=atomic.temp_prefix(out_dir.name))
     except OSError as err:
         raise OutputError(f"cannot write results to {out_dir}: {err.strerror}") from None
     try:

@@ -1,0 +1,239 @@
+"""Which folders a command may write into, and the leftovers of interrupted writes.
+
+Every command that writes asks :func:`check_out` before it runs anything, so that a
+user's own folder (``--out precious/`` holding ``thesis.tex`` and a ``summary.json`` of
+their own) is never written into, nor ``/`` or the current folder by accident. A target
+may be missing, empty, or a results folder of the command's own kind (resumed or
+replaced as usual); anything else is refused, with the reason in one line.
+
+The kind of a results folder is recognised from the files its command writes (the same
+ones :mod:`sim.report` reads), and an experiment folder whose first invocation was
+stopped before its tables were written (only ``runs/``, and ``baseline/`` for an options
+study) counts as one of the experiment kinds, so that the same command can resume it.
+
+A symbolic link as the target means the folder it points to: the results go there and
+the link stays a link (renaming the link aside, as replacing a single run's folder
+does, would turn it into a folder).
+
+Temporary folders and files are named with the writing process's id
+(``.<name>.tmp-<pid>-...``, ``.<name>.old-<pid>-...``); :func:`clean_stale` removes
+those whose process is gone (``kill -9``, a power cut), which nothing else would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+SINGLE, REPLICATIONS, SWEEP, COMPARE, PLAN, OPTIONS = (
+    "single",
+    "replications",
+    "sweep",
+    "compare",
+    "plan",
+    "options",
+)
+DESCRIBED = {
+    SINGLE: "the results folder of one run (sim run)",
+    REPLICATIONS: "a replications folder (sim run --reps)",
+    SWEEP: "a sweep folder (sim sweep)",
+    COMPARE: "a comparison folder (sim compare)",
+    PLAN: "a capacity plan folder (sim plan)",
+    OPTIONS: "an options study folder (sim options)",
+}
+EXPERIMENTS = (REPLICATIONS, SWEEP, COMPARE, PLAN, OPTIONS)
+KINDS = (SINGLE, *EXPERIMENTS)
+MARKERS = (("plan.json", PLAN), ("compare.json", COMPARE), ("options.json", OPTIONS))
+RUNS = "runs"  # the run records of an experiment (sim.experiment.RunStore)
+BASELINE = "baseline"  # an options study's baseline run (sim.options.BASELINE)
+SINGLE_FILES = {  # sim.store's files, and what other commands add to the folder
+    *("scenario.toml", "summary.json", "timeseries.csv", "people.csv.gz", "trace.csv.gz"),
+    *("dashboard.png", "dashboard.svg", "report.html", "animation.gif", "animation.mp4"),
+}
+"""A single run's folder is replaced as a whole: a file not in it would be lost."""
+TEMP = re.compile(r"^\.(?P<name>.*)\.(?:tmp|old)-(?P<pid>\d+)-")
+
+
+class FolderError(ValueError):
+    """The target cannot be written by this command; the message is one line."""
+
+
+def kind_of(folder: Path) -> str | None:
+    """The kind of finished results folder `folder` is, from its files; None if it is
+    none (a user's folder, a half-made experiment folder). A ``summary.json`` or
+    ``manifest.json`` counts only if ``sim`` wrote it (it names the version of sim)."""
+    if not folder.is_dir():
+        return None
+    for name, kind in MARKERS:
+        if (folder / name).is_file() and _by_sim(folder / "manifest.json"):
+            return kind
+    if (folder / "variants.csv").is_file() and _by_sim(folder / "manifest.json"):
+        return SWEEP
+    summary = _json(folder / "summary.json")
+    if "estimates" in summary and _by_sim(folder / "manifest.json"):
+        return REPLICATIONS
+    if "kpi" in summary and "sim_version" in summary:
+        return SINGLE
+    return None
+
+
+def check_out(target: Path, kind: str) -> Path:
+    """The folder a command of `kind` is to write, given its ``--out`` `target`; raises
+    :class:`FolderError` unless it is missing, empty or a results folder of `kind`.
+
+    A symbolic link is followed (the folder it points to is written, the link kept);
+    ``.``, ``..`` and the like are made absolute, since the temporary folder beside the
+    target is named after the target's name.
+    """
+    if str(target) == "":
+        raise FolderError("--out is empty: name a folder")
+    if target.is_symlink():
+        target = target.resolve()
+    elif target.name in ("", ".", ".."):
+        target = Path(os.path.abspath(target))
+    if target.name == "":
+        raise FolderError(f"cannot write results to {target}: it is the root of the file system")
+    if not target.exists():
+        return target
+    if not target.is_dir():
+        raise FolderError(f"cannot write results to {target}: it exists and is not a folder")
+    try:
+        names = {p.name for p in target.iterdir() if not TEMP.match(p.name)}
+    except OSError as e:
+        raise FolderError(f"cannot write results to {target}: {e.strerror}") from None
+    if not names:
+        return target
+    found = kind_of(target)
+    if kind == SINGLE and names <= SINGLE_FILES:
+        return target
+    if kind == SINGLE and found == SINGLE:
+        foreign = sorted(names - SINGLE_FILES)[0]
+        raise FolderError(
+            f"cannot write results to {target}: it holds {foreign}, which replacing the "
+            "results would delete; choose another --out"
+        )
+    if found == kind:
+        return target
+    if found is not None:
+        raise FolderError(
+            f"cannot write results to {target}: it is {DESCRIBED[found]}, not "
+            f"{DESCRIBED[kind]}; choose another --out"
+        )
+    if kind in EXPERIMENTS and _unfinished(target, names, kind):
+        return target
+    shown = sorted(names)[0]
+    raise FolderError(
+        f"cannot write results to {target}: it is a folder that is not a results folder of "
+        f"sim (it holds {shown}); choose another --out"
+    )
+
+
+def _unfinished(folder: Path, names: set[str], kind: str) -> bool:
+    """True if `folder` holds only what an experiment's first, stopped invocation leaves:
+    run records in ``runs/`` (and an options study's ``baseline/`` run)."""
+    allowed = {RUNS, BASELINE} if kind == OPTIONS else {RUNS}
+    if not names <= allowed:
+        return False
+    runs = folder / RUNS
+    if RUNS in names and not (
+        runs.is_dir() and all(p.suffix == ".json" or TEMP.match(p.name) for p in runs.iterdir())
+    ):
+        return False
+    return BASELINE not in names or kind_of(folder / BASELINE) == SINGLE
+
+
+def clean_stale(folder: Path) -> list[Path]:
+    """Remove the temporary folders and files of `folder` (beside it, inside it and in its
+    ``runs/``) left by writers that are gone; return what was removed.
+
+    A temporary name holds its writer's process id; a name whose process still lives
+    (another run writing the same folder now) is left alone, and so is any other name.
+    """
+    removed = []
+    places = [(folder.parent, folder.name), (folder, None), (folder / RUNS, None)]
+    for place, name in places:
+        try:
+            entries = list(place.iterdir())
+        except OSError:
+            continue
+        for path in entries:
+            match = TEMP.match(path.name)
+            if not match or (name is not None and match["name"] != name):
+                continue
+            if _alive(int(match["pid"])):
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """True if process `pid` exists (or may: it belongs to another user)."""
+    if pid <= 0:
+        return True  # not a process id: never treat the name as stale
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def _json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _by_sim(manifest: Path) -> bool:
+    return "sim_version" in _json(manifest)
+
+
+def check_source(folder: Path, kinds: tuple[str, ...], command: str) -> str:
+    """The kind of `folder`, a results folder that `command` (report, animate) reads and
+    writes its file into; raises :class:`FolderError` if it is not one of `kinds`, so
+    that a user's folder that only looks like one (their own ``summary.json``) gets
+    nothing written into it. A missing folder is left to the command to name."""
+    if not folder.is_dir():
+        return ""
+    found = kind_of(folder)
+    if found in kinds:
+        return found
+    if found is not None:
+        raise FolderError(f"{folder} is {DESCRIBED[found]}: {command} takes {DESCRIBED[kinds[0]]}")
+    raise FolderError(
+        f"{folder} is not a results folder of sim (no summary.json, manifest.json, "
+        f"variants.csv, compare.json, plan.json or options.json written by sim)"
+    )
+
+
+REPORT_MARK = b"<footer>Written by sim report"
+
+
+def check_report_file(path: Path) -> None:
+    """Refuse to overwrite `path` (``sim report --out``) unless it is missing or a report
+    that ``sim report`` wrote (its footer says so): ``--out thesis.tex`` is a mistake."""
+    if not path.exists() and not path.is_symlink():
+        return
+    if not path.is_file():
+        raise FolderError(f"cannot write the report to {path}: it exists and is not a file")
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(max(0, path.stat().st_size - 4096))
+            tail = fh.read()
+    except OSError as e:
+        raise FolderError(f"cannot write the report to {path}: {e.strerror}") from None
+    if REPORT_MARK not in tail:
+        raise FolderError(
+            f"cannot write the report to {path}: it is a file that sim report did not "
+            "write, and would be lost; choose another --out"
+        )
