@@ -58,7 +58,7 @@ def animate_command(
 
     started = time.perf_counter()
     try:
-        folders.check_source(results_dir, (folders.SINGLE,), "sim animate")
+        folders.check_source(results_dir, (folders.SINGLE,), "sim animate", look_alikes_only=True)
     except folders.FolderError as e:
         fail(str(e))
     try:

@@ -126,8 +126,8 @@ def check_out(target: Path, kind: str) -> Path:
         return target
     shown = sorted(names)[0]
     raise FolderError(
-        f"cannot write results to {target}: it is a folder that is not a results folder of "
-        f"sim (it holds {shown}); choose another --out"
+        f"cannot write results to {target}: it is a folder that is not a results folder "
+        f"(it holds {shown}); choose another --out"
     )
 
 
@@ -198,16 +198,22 @@ def _by_sim(manifest: Path) -> bool:
     return "sim_version" in _json(manifest)
 
 
-def check_source(folder: Path, kinds: tuple[str, ...], command: str) -> str:
+def check_source(
+    folder: Path, kinds: tuple[str, ...], command: str, *, look_alikes_only: bool = False
+) -> str:
     """The kind of `folder`, a results folder that `command` (report, animate) reads and
     writes its file into; raises :class:`FolderError` if it is not one of `kinds`, so
     that a user's folder that only looks like one (their own ``summary.json``) gets
-    nothing written into it. A missing folder is left to the command to name."""
-    if not folder.is_dir():
+    nothing written into it. A missing folder is left to the command to name, and with
+    `look_alikes_only` so is a results folder of another kind or a folder without a
+    ``summary.json`` (the command says which file it lacks)."""
+    if not folder.is_dir() or (look_alikes_only and not (folder / "summary.json").exists()):
         return ""
     found = kind_of(folder)
     if found in kinds:
         return found
+    if found is not None and look_alikes_only:
+        return found  # the command names what it lacks
     if found is not None:
         raise FolderError(f"{folder} is {DESCRIBED[found]}: {command} takes {DESCRIBED[kinds[0]]}")
     raise FolderError(

@@ -156,7 +156,7 @@ def test_report_and_animate_refuse_a_folder_sim_did_not_write(made, tmp_path):
     before = _listing(fake)
     _refused(invoke("report", fake), "not a results folder of sim")
     _refused(invoke("animate", fake), "not a results folder of sim")
-    _refused(invoke("animate", made["sweep"]), "sim animate")
+    _refused(invoke("animate", made["replications"]), "sim run without --reps")
     assert _listing(fake) == before
 
 
