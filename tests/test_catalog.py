@@ -80,7 +80,10 @@ def test_the_package_data_holds_every_example():
     build_py.manifest_files = {}  # package data only, no sdist manifest (egg_info)
     src = ROOT / "sim"
     found = {p.removeprefix(f"{src}/") for p in build_py.find_data_files("sim", str(src))}
-    assert found == {f"examples/{name}.toml" for name in EXPECTED}
+    examples = {p for p in found if p.startswith("examples/")}
+    assert examples == {f"examples/{name}.toml" for name in EXPECTED}
+    typing = {p.name for p in src.glob("*.pxd")}  # the compiled engine's, for the fingerprint
+    assert found - examples == typing
     assert (src / "examples").resolve() == (ROOT / "experiments").resolve()  # one copy
 
 
