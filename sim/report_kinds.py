@@ -47,6 +47,8 @@ def _single(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
         f"start; {k['gave_up']:,} gave up.",
         _timing(k),
     ]
+    if k.get("barred"):
+        said.insert(1, f"{k['barred']:,} were barred by policy (not counted as failing).")
     if services:
         worst = max(services, key=lambda n: _trouble(services[n]))
         w = services[worst]
@@ -65,7 +67,11 @@ def _single(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
                 f"{h.fmt('p95_wait_s', b.get('p95_wait_s'))}."
             )
     said += _attacks(k)
-    names = [m for m in (*HEADLINE, *_attack_rows(k)) if m.removeprefix("kpi.") in k]
+    names = [
+        m
+        for m in (*HEADLINE, *_attack_rows(k))
+        if m.removeprefix("kpi.") in k and _worth_a_row(m, k[m.removeprefix("kpi.")])
+    ]
     rows = [(h.label(m), h.fmt(m, k[m.removeprefix("kpi.")])) for m in names]
     tables = h.table(["measure", "value"], rows)
     ordered = sorted(services.items(), key=lambda kv: -_trouble(kv[1]))[:MAX_ROWS]
@@ -86,6 +92,14 @@ def _single(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
     tables += _groups_table("By role", k.get("by_role", {}))
     tables += _groups_table("By cohort", k.get("by_cohort", {}))
     return said, tables, f"{s['scenario']}: one simulated morning (seed {s['seed']})"
+
+
+def _worth_a_row(metric: str, value: float | None) -> bool:
+    """A key figure has a row unless it is about nobody: a role's share where the role has
+    no one with a lesson, the barred where no one was barred."""
+    if metric.startswith("kpi.by_role."):
+        return value is not None
+    return metric != "kpi.barred" or bool(value)
 
 
 def _groups_table(title: str, groups: dict[str, dict]) -> str:
@@ -138,7 +152,7 @@ def _replications(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
     rows = [
         (h.label(m), h.fmt(m, e[m]["mean"]), h.interval(m, e[m]["low"], e[m]["high"]))
         for m in (*HEADLINE, *ATTACK_ROWS)
-        if m in e and (m not in ATTACK_ROWS or e[m]["mean"])
+        if m in e and (m not in ATTACK_ROWS or e[m]["mean"]) and _worth_a_row(m, e[m]["mean"])
     ]
     tables = h.table(["measure", "mean", "95 % confidence interval"], rows)
     services = sorted({m.split(".")[1] for m in e if m.startswith("services.")})
