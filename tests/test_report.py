@@ -131,9 +131,10 @@ def test_replications_give_means_with_intervals(folders):
     folder = folders["replications"]
     est = json.loads((folder / "summary.json").read_text())["estimates"]
     text = text_of(report(folder))
-    share, half = est["kpi.share_in_class"]["mean"], est["kpi.share_in_class"]["half_width"]
-    digits = 0 if half >= 0.005 else 1
-    assert f"{share * 100:.{digits}f} % ± {half * 100:.{digits}f} % of people got in" in text
+    share = est["kpi.share_in_class"]
+    low, mean, high = (f"{share[k] * 100:.1f} %" for k in ("low", "mean", "high"))
+    assert f"{mean} ({low} to {high}) of people got in" in text  # the interval as estimated
+    assert 0 <= share["low"] <= share["mean"] <= share["high"] <= 1
     assert "means over 2 replications" in text
     assert "95 % confidence interval" in text
     assert "This folder holds no figures" not in text  # run --reps draws two
@@ -179,7 +180,8 @@ def test_options_say_what_went_wrong_and_which_option_fixes_it(folders):
     text = text_of(report(folder))
     assert "what went wrong, and which option would have fixed it" in text
     share = study["options"][0]["estimates"]["kpi.share_in_class_5min_after_start"]
-    assert f"{round(share['mean'] * 100)} % ± " in text  # the baseline's mean, as a share
+    low, mean, high = (f"{share[k] * 100:.1f} %" for k in ("low", "mean", "high"))
+    assert f"{mean} ({low} to {high})" in text  # the baseline's mean, as a share
     down = [n for n, v in base["services"].items() if v["unavailable_minutes"]]
     if down:
         assert f"{len(down)} of {len(base['services'])} services were unavailable" in text
