@@ -19,7 +19,7 @@ from sim.plots_plan import plan_figure
 from tests.conftest import SCENARIOS
 
 SURGE = SCENARIOS / "surge.toml"
-AT_MOST_10 = Target("kpi.x", "<=", 10.0)
+AT_MOST_10 = Target("kpi.x_s", "<=", 10.0)  # a time: None is an infinite percentile
 
 # ---------------------------------------------------------------- pure search logic
 
@@ -50,7 +50,15 @@ def test_decide_uses_the_one_sided_t_bound():
 def test_an_infinite_percentile_fails_an_upper_target():
     check = decide([1.0, None, 2.0], AT_MOST_10, 0.95)
     assert check.verdict == FAILS and check.mean == math.inf
-    assert decide([1.0, None], Target("m", ">=", 5), 0.95).verdict == HOLDS
+    assert decide([1.0, None], Target("m_s", ">=", 5), 0.95).verdict == HOLDS
+
+
+def test_a_share_of_nobody_meets_no_target():
+    """None for a share is a share of nobody (pupils where there are none): no target on
+    people who are not there is met, whichever way it points."""
+    for op in (">=", "<="):
+        check = decide([0.9, None], Target("kpi.by_role.pupil.share_in_class", op, 0.5), 0.95)
+        assert check.verdict == FAILS
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 7, 8, 100, 1000])

@@ -63,7 +63,7 @@ def test_one_replication_is_a_dot_without_a_whisker_and_says_so() -> None:
     assert "too few replications" in figure.get_suptitle()
 
 
-SERIES = ("intended", "reached", "gave_up", "in_class")
+SERIES = ("intended", "reached", "gave_up", "in_lesson")
 HEADER = ",".join(
     ["clock", "minute_start_s"] + [f"{s}.{k}" for s in SERIES for k in ("mean", "low", "high")]
 )
