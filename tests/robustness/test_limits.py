@@ -6,10 +6,14 @@ exit 2 before any run, or a completed run; never a traceback, never a stall."""
 
 from __future__ import annotations
 
+import tomllib
+
+import pytest
+
 from sim import experiment
-from sim.config import load_scenario
+from sim.config import ScenarioError, load_scenario, scenario_from_dict
 from sim.experiment import Job, execute
-from tests.robustness.conftest import SURGE
+from tests.robustness.conftest import SURGE, invoke, one_error_line
 
 # ---------------------------------------------------------------- job bookkeeping
 
@@ -35,3 +39,82 @@ def test_hundred_thousand_jobs_are_planned(monkeypatch):
     records, todo = experiment.plan_jobs(jobs)
     assert records == {} and len(todo) == 50_000
     assert [job.replication for job in todo] == list(range(50_000))
+
+
+# ---------------------------------------------------------------- numbers the schema bounds
+
+AUTOSCALE = "services.login.autoscale={max_servers=4,%s}"
+REFUSED = {
+    "workers 2^63": (
+        "services.login.workers_per_server=9223372036854775808",
+        "field 'services.login.workers_per_server': at most 10^6 workers per server",
+    ),
+    "people per address 2^63": (
+        "cohorts.pupils.people_per_address=9223372036854775808",
+        "field 'cohorts.pupils.people_per_address': at most 10^6 people per address",
+    ),
+    "seed 2^64": ("seed=18446744073709551616", "field 'seed': at most 2^63 - 1"),
+    "target utilization 5e-324": (
+        AUTOSCALE % "target_utilization=5e-324",
+        "autoscale.target_utilization': at least 0.01",
+    ),
+    "autoscale period 1e-300": (
+        AUTOSCALE % "period_s=1e-300",
+        "autoscale.period_s': at least 1 second",
+    ),
+    "a million attempts": (
+        "behaviour.max_attempts=1000000",
+        "field 'behaviour.max_attempts': at most 10^3 attempts per person",
+    ),
+    "a million attempts, no backoff, no backlog": (
+        "behaviour={retry_probability=1.0,max_attempts=1000000,"
+        "backoff={kind='constant',delay_s=0.0}}",
+        "at most 10^3 attempts per person",
+    ),
+    "servers = true": ("services.login.servers=true", "valid integer (got True)"),
+    "service time = true": (
+        "services.login.service_time={kind='exponential',mean_s=true}",
+        "'services.login.service_time.mean_s': Input should be a valid number",
+    ),
+    "a cohort of 2^63": ("cohorts.pupils.count=9223372036854775808", "at most 10^10 people"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_numbers_out_of_bounds_are_refused_in_one_line(tmp_path, case):
+    setting, expected = REFUSED[case]
+    out = tmp_path / "out"
+    result = invoke("run", SURGE, "--set", setting, "--out", out)
+    assert result.exit_code == 2, result.output
+    assert expected in one_error_line(result.stderr)
+    assert not out.exists()
+
+
+SESSION = (
+    "journeys.login=['login',{kind='session',service='login',"
+    "duration={kind='deterministic',value_s=600.0},think_time=%s}]"
+)
+
+
+@pytest.mark.parametrize(
+    "think",
+    ["{kind='exponential',mean_s=1e-300}", "{kind='deterministic',value_s=1e-6}"],
+)
+def test_tiny_think_times_are_refused(tmp_path, think):
+    """The guard refused only a mean of exactly 0; 1e-300 s is as endless."""
+    result = invoke("run", SURGE, "--set", SESSION % think, "--out", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "think_time must have a mean of at least 0.001 s" in one_error_line(result.stderr)
+
+
+def test_a_clock_time_with_a_trailing_newline_is_refused():
+    raw = tomllib.loads(SURGE.read_text())
+    with pytest.raises(ScenarioError, match=r"field 'start': clock time must look like"):
+        scenario_from_dict({**raw, "start": "08:30\n"})
+
+
+def test_a_boolean_is_not_a_number_in_a_file(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(SURGE.read_text().replace("servers = 2", "servers = true"))
+    with pytest.raises(ScenarioError, match=r"services.login.servers': Input should be a valid"):
+        load_scenario(path)
