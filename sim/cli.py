@@ -31,7 +31,7 @@ from sim.cli_experiments import (
     run_replications,
 )
 from sim.config import Scenario, ScenarioError, load_scenario, s_to_clock, to_toml
-from sim.experiment import SCHEDULER_ENV, SchedulerError, flat_kpis, imprecise
+from sim.experiment import MAX_REPS, SCHEDULER_ENV, SchedulerError, flat_kpis, imprecise
 from sim.model.population import expected_people
 from sim.model.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
 from sim.platforms import flatten
@@ -169,7 +169,11 @@ def run_command(
     scale_: ScaleOption = 1.0,
     reps: Annotated[
         int | None,
-        typer.Option(min=1, help="Independent replications: KPIs with 95 % confidence intervals."),
+        typer.Option(
+            min=1,
+            max=MAX_REPS,
+            help="Independent replications: KPIs with 95 % confidence intervals.",
+        ),
     ] = None,
     precision: Annotated[
         float | None,
@@ -179,7 +183,7 @@ def run_command(
             "is within this share of its mean.",
         ),
     ] = None,
-    max_reps: Annotated[int, typer.Option(min=1, help="Cap for --precision.")] = 100,
+    max_reps: Annotated[int, typer.Option(min=1, max=MAX_REPS, help="Cap for --precision.")] = 100,
     jobs: Annotated[
         int | None, typer.Option("--jobs", min=1, help="Local processes [default: all cores].")
     ] = None,

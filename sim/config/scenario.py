@@ -111,7 +111,7 @@ class OpenSource(Strict):
     journey: str
     role: Literal["pupil", "teacher", "other"] = "other"
     rate_per_s: NonNegFloat | None = None
-    rates: list[RatePiece] | None = None
+    rates: Annotated[list[RatePiece], Field(min_length=1)] | None = None
     behaviour: BehaviourPatch | None = None
 
     @model_validator(mode="after")

@@ -13,7 +13,7 @@ import pytest
 from sim import experiment
 from sim.config import ScenarioError, load_scenario, scenario_from_dict
 from sim.experiment import Job, execute
-from tests.robustness.conftest import SURGE, invoke, one_error_line
+from tests.robustness.conftest import SURGE, invoke, one_error_line, sim
 
 # ---------------------------------------------------------------- job bookkeeping
 
@@ -118,3 +118,56 @@ def test_a_boolean_is_not_a_number_in_a_file(tmp_path):
     path.write_text(SURGE.read_text().replace("servers = 2", "servers = true"))
     with pytest.raises(ScenarioError, match=r"services.login.servers': Input should be a valid"):
         load_scenario(path)
+
+
+def test_a_source_with_no_rates_is_refused(tmp_path):
+    """``rates = []`` crashed inside the memory pre-check."""
+    source = "sources=[{name='s',journey='login',rates=[]}]"
+    result = invoke("run", SURGE, "--set", source, "--out", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "field 'sources.s.rates': List should have at least 1 item" in one_error_line(
+        result.stderr
+    )
+
+
+# ---------------------------------------------------------------- command-line integers
+
+HUGE = str(2**70)
+COMMANDS = {
+    "run --reps 2^70": ["run", SURGE, "--reps", HUGE],
+    "run --reps 10^5 + 1": ["run", SURGE, "--reps", "100001"],
+    "run --max-reps 2^70": ["run", SURGE, "--reps", "2", "--precision", "0.1", "--max-reps", HUGE],
+    "sweep --reps 2^70": ["sweep", SURGE, "--vary", "seed=1,2", "--reps", HUGE],
+    "plan --max-reps 2^70": [
+        "plan", SURGE, "--vary", "services.login.servers=1:3", "--target", "gave_up<=100",
+        "--max-reps", HUGE,
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(COMMANDS))
+def test_replications_beyond_the_bound_are_refused(tmp_path, case):
+    """2^70 replications filled the memory with jobs before any run (and 2^70 with
+    --precision ran for ever)."""
+    out = tmp_path / "out"
+    proc = sim(*COMMANDS[case], "--out", out, "--jobs", "1", timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "less than or equal to 100000" in one_error_line(proc.stderr)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sweep", SURGE, "--vary", "seed=1,18446744073709551616"],
+        ["plan", SURGE, "--vary", f"services.login.servers=1:{2**63}", "--target", "gave_up<=9"],
+        ["validate", "mmc", "--c", str(2**63)],
+    ],
+    ids=["sweep seed 2^64", "plan over huge integers", "validate --c 2^63"],
+)
+def test_huge_integers_on_the_command_line_are_refused(tmp_path, args):
+    """Each crashed with a traceback (sweep then on every rerun; validate exit 1)."""
+    out = ["--out", tmp_path / "out"] if args[0] != "validate" else []
+    result = invoke(*args, *out)
+    assert result.exit_code == 2, result.output
+    assert "at most" in one_error_line(result.stderr) or "values" in result.stderr
