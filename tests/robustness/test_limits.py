@@ -6,6 +6,7 @@ exit 2 before any run, or a completed run; never a traceback, never a stall."""
 
 from __future__ import annotations
 
+import json
 import tomllib
 
 import pytest
@@ -13,6 +14,9 @@ import pytest
 from sim import experiment
 from sim.config import ScenarioError, load_scenario, scenario_from_dict
 from sim.experiment import Job, execute
+from sim.resources import EVENT_BUDGET, check_events, estimate_events
+from sim.scale import scale
+from tests.conftest import ROOT, SCENARIOS
 from tests.robustness.conftest import SURGE, invoke, one_error_line, sim
 
 # ---------------------------------------------------------------- job bookkeeping
@@ -171,3 +175,106 @@ def test_huge_integers_on_the_command_line_are_refused(tmp_path, args):
     result = invoke(*args, *out)
     assert result.exit_code == 2, result.output
     assert "at most" in one_error_line(result.stderr) or "values" in result.stderr
+
+
+# ---------------------------------------------------------------- the event budget
+
+FLOOD = (
+    "attacks=[{name='flood',kind='application',target='login',start='08:40',"
+    "duration_min=10.0,rate_per_s=1e308}]"
+)
+GROWING = (
+    "attack_generators=[{name='g',kind='application',target='login',waves=300,"
+    "first='08:40',last='09:00',rate_per_s=10.0,growth=10.0}]"
+)
+
+
+@pytest.mark.parametrize(
+    ("setting", "cause"),
+    [
+        (FLOOD, "attack 'flood': 1e+308 requests/s for 600 s"),
+        (GROWING, "attack generator 'g': 300 waves of 10 requests/s growing x10"),
+    ],
+    ids=["rate 1e308", "growth 10 over 300 waves"],
+)
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_a_run_that_would_not_end_is_refused_naming_its_cause(tmp_path, setting, cause, command):
+    """1e308 requests/s crashed after the run; growth 10 over 300 waves ran for ever."""
+    vary = ["--vary", "seed=1,2"] if command == "sweep" else []
+    out = tmp_path / "out"
+    result = invoke(command, SURGE, "--set", setting, *vary, "--out", out, "--jobs", "1")
+    assert result.exit_code == 2, result.output
+    line = one_error_line(result.stderr)
+    assert "surge would not end in reasonable time" in line and cause in line
+    assert "more than the budget of 2e9 (set SIM_EVENT_LIMIT" in line
+    assert not out.exists()
+
+
+def test_the_budget_is_an_environment_variable(tmp_path):
+    out = tmp_path / "out"
+    small = invoke("run", SURGE, "--out", out, env={"SIM_EVENT_LIMIT": "1000"})
+    assert small.exit_code == 2 and "budget of 1e3" in one_error_line(small.stderr)
+    bad = invoke("run", SURGE, "--out", out, env={"SIM_EVENT_LIMIT": "many"})
+    assert bad.exit_code == 2 and "SIM_EVENT_LIMIT must be a number" in bad.stderr
+    assert not out.exists()
+
+
+CALIBRATION = {  # events of `sim run` (summary.json) on the code of this commit
+    "experiments/default.toml": (1.0, 1_962_292),
+    "experiments/2021-04-06.toml": (0.02, 2_621_295),
+    "tests/scenarios/knobs.toml": (1.0, 17_703),
+    "tests/scenarios/metastable.toml": (1.0, 325_669),
+    "tests/scenarios/mmc.toml": (1.0, 172_979),
+    "tests/scenarios/mmck.toml": (1.0, 28_850),
+    "tests/scenarios/regions.toml": (1.0, 69_407),
+    "tests/scenarios/surge.toml": (1.0, 37_012),
+}
+FACTOR = 3.0
+"""The estimate is within a factor 3 of the measured events on each calibration run
+(0.37x on metastable.toml, whose retry storm is most of its events, to 1.73x on
+regions.toml); the one-to-one 2021-04-06 morning: 2.1e8 estimated, 1.39e8 measured."""
+
+
+@pytest.mark.parametrize("path", list(CALIBRATION))
+def test_the_event_estimate_is_within_a_factor_of_the_measured_events(path):
+    factor, measured = CALIBRATION[path]
+    scenario = load_scenario(ROOT / path)
+    scenario = scale(scenario, factor) if factor != 1.0 else scenario
+    ratio = estimate_events(scenario) / measured
+    assert 1 / FACTOR <= ratio <= FACTOR, ratio
+
+
+def test_one_calibration_run_measures_what_the_table_says(tmp_path):
+    """The table above is this code's: surge.toml's events, measured again."""
+    out = tmp_path / "out"
+    assert invoke("run", SURGE, "--out", out, "--no-dashboard").exit_code == 0
+    events = json.loads((out / "summary.json").read_text())["events"]
+    assert 1 / 1.2 <= events / CALIBRATION["tests/scenarios/surge.toml"][1] <= 1.2
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(
+        p
+        for p in [*(ROOT / "experiments").glob("*.toml"), *SCENARIOS.glob("*.toml")]
+        if not p.name.endswith("-options.toml")
+    ),
+    ids=lambda p: p.name,
+)
+def test_no_shipped_scenario_is_refused_one_to_one(path):
+    """national.toml and the other shipped mornings, one-to-one, stay well within."""
+    assert estimate_events(load_scenario(path)) < EVENT_BUDGET / 4
+    check_events([load_scenario(path)])
+
+
+# ---------------------------------------------------------------- 0 people
+
+
+def test_a_morning_of_nobody_reports_that_nobody_tried(tmp_path):
+    """It reported "unbounded: more than half never got in"."""
+    zero = ["--set", "cohorts.pupils.count=0", "--set", "cohorts.parents.count=0"]
+    result = invoke("run", SURGE, *zero, "--out", tmp_path / "out", "--no-dashboard")
+    assert result.exit_code == 0, result.output
+    assert "never" not in result.stdout
+    rows = [line for line in result.stdout.splitlines() if "time to class" in line]
+    assert len(rows) == 2 and all("nobody tried" in row for row in rows)
