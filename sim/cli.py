@@ -13,7 +13,7 @@ import textwrap
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -31,12 +31,13 @@ from sim.cli_experiments import (
     run_replications,
 )
 from sim.config import Scenario, ScenarioError, load_scenario, s_to_clock, to_toml
-from sim.experiment import SCHEDULER_ENV, SchedulerError, flat_kpis, imprecise
+from sim.experiment import MAX_REPS, SCHEDULER_ENV, SchedulerError, flat_kpis, imprecise
+from sim.labels import metric as metric_info
 from sim.model.population import expected_people
 from sim.model.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
 from sim.platforms import flatten
 from sim.progress import PlainProgress
-from sim.resources import MemoryCheckError, check_memory
+from sim.resources import MemoryCheckError, check_events, check_memory
 from sim.runner import RunResult, run
 from sim.scale import scale
 from sim.store import (
@@ -175,7 +176,11 @@ def run_command(
     scale_: ScaleOption = 1.0,
     reps: Annotated[
         int | None,
-        typer.Option(min=1, help="Independent replications: KPIs with 95 % confidence intervals."),
+        typer.Option(
+            min=1,
+            max=MAX_REPS,
+            help="Independent replications: KPIs with 95 % confidence intervals.",
+        ),
     ] = None,
     precision: Annotated[
         float | None,
@@ -185,7 +190,7 @@ def run_command(
             "is within this share of its mean.",
         ),
     ] = None,
-    max_reps: Annotated[int, typer.Option(min=1, help="Cap for --precision.")] = 100,
+    max_reps: Annotated[int, typer.Option(min=1, max=MAX_REPS, help="Cap for --precision.")] = 100,
     jobs: Annotated[
         int | None, typer.Option("--jobs", min=1, help="Local processes [default: all cores].")
     ] = None,
@@ -285,12 +290,12 @@ def check_fits(
     """Fail (exit 2) before running if `runs` runs of the largest of `scenarios`, as many
     at once as the local process pool would hold, cannot fit in memory (see
     :mod:`sim.resources`). Runs on a Dask cluster are not checked: its memory is not
-    known here."""
-    if scheduler or os.environ.get(SCHEDULER_ENV):
-        return
-    at_once = min(runs, jobs or os.cpu_count() or 1)
+    known here. Then the event budget (a run that would not end), wherever runs go."""
     try:
-        check_memory(scenarios, max(1, at_once))
+        if not (scheduler or os.environ.get(SCHEDULER_ENV)):
+            at_once = min(runs, jobs or os.cpu_count() or 1)
+            check_memory(scenarios, max(1, at_once))
+        check_events(scenarios)
     except MemoryCheckError as e:
         fail(str(e))
 
@@ -474,12 +479,23 @@ def _progress(scenario: Scenario):
             state["bar"].stop()
 
 
+def _kpi_text(metric: str, kpis: dict[str, Any]) -> str:
+    """A KPI's cell. A missing percentile of time to class means "too many never got
+    in", unless nobody tried at all (0 people, or none connecting in the morning): then
+    it says so, like the share who got in (a run of 0 people reported "never")."""
+    value = kpis[metric]
+    nobody = kpis.get("kpi.share_in_class") is None
+    if value is None and nobody and metric.startswith("kpi.time_to_class_p"):
+        return metric_info("kpi.share_in_class").none_text
+    return value_text(metric, value)
+
+
 def _print_kpis(result: RunResult) -> None:
     """The KPIs, then the services in the most trouble, in the words and units of every
     other table (:mod:`sim.tables`): readable at 80 columns and in a pipe."""
     k = flat_kpis(result.kpi)
     title = f"{result.scenario.name} (seed {result.seed})"
-    rows = [[table_label(m), value_text(m, k[m])] for m in KEY_FIGURES if _shown(m, k[m])]
+    rows = [[table_label(m), _kpi_text(m, k)] for m in KEY_FIGURES if _shown(m, k[m])]
     print_table(out, title, [Column("KPI"), Column("value", right=True)], rows)
     services = sorted(result.service_summary.items(), key=lambda kv: -_trouble(kv[1]))
     columns = [Column("service"), *(Column(h, right=True) for h in SERVICE_COLUMNS.values())]

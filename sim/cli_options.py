@@ -41,7 +41,7 @@ from sim.cli_sweep import (
     _written,
 )
 from sim.config import ScenarioError
-from sim.experiment import Job, RunStore, record_of
+from sim.experiment import MAX_REPS, Job, RunStore, record_of
 from sim.plan import UnknownMetric, metric_of
 from sim.runner import run
 from sim.store import DASHBOARD, SUMMARY, OutputError, write_results
@@ -73,7 +73,8 @@ def options_command(
         typer.Option("--scale", help="Fraction of the people to simulate [default: the file's]."),
     ] = None,
     reps: Annotated[
-        int | None, typer.Option(min=2, help="Replications per option [default: the file's].")
+        int | None,
+        typer.Option(min=2, max=MAX_REPS, help="Replications per option [default: the file's]."),
     ] = None,
     seed: SeedOption = None,
     jobs: Jobs = None,

@@ -37,7 +37,7 @@ from sim.cli import (
 )
 from sim.cli_experiments import command_line, job_progress, print_discarded
 from sim.config import Scenario, ScenarioError, load_scenario, parse_value, to_dict, to_toml
-from sim.experiment import RunStore, SchedulerError
+from sim.experiment import MAX_REPS, RunStore, SchedulerError
 from sim.experiment_store import (
     all_or_nothing,
     csv_text,
@@ -76,8 +76,12 @@ def plan_command(
         typer.Option(help='What must hold, on the mean: e.g. "time_to_class_p95_s<=120".'),
     ] = None,
     confidence: Annotated[float, typer.Option(help="One-sided confidence of a verdict.")] = 0.95,
-    reps: Annotated[int, typer.Option(help="Replications per probe (at least 2).")] = 5,
-    max_reps: Annotated[int, typer.Option(help="Cap for a probe that is still unsure.")] = 20,
+    reps: Annotated[
+        int, typer.Option(max=MAX_REPS, help="Replications per probe (at least 2).")
+    ] = 5,
+    max_reps: Annotated[
+        int, typer.Option(max=MAX_REPS, help="Cap for a probe that is still unsure.")
+    ] = 20,
     step: Annotated[
         float | None,
         typer.Option(help="Grid step [default: 1 for integers, a tenth of the range otherwise]."),

@@ -46,7 +46,16 @@ from sim.cli_experiments import (
     print_discarded,
 )
 from sim.config import Scenario, parse_value
-from sim.experiment import HEADLINE, Estimate, Job, Outcome, RunStore, SchedulerError, execute
+from sim.experiment import (
+    HEADLINE,
+    MAX_REPS,
+    Estimate,
+    Job,
+    Outcome,
+    RunStore,
+    SchedulerError,
+    execute,
+)
 from sim.experiment_store import manifest
 from sim.tables import Column, interval_text, print_table, table_label, value_text
 
@@ -59,7 +68,7 @@ SWEEP_COLUMNS = (  # the headline KPIs printed per variant, headed by their labe
     "kpi.gave_up",
 )
 
-Reps = Annotated[int, typer.Option(min=1, help="Replications of each variant.")]
+Reps = Annotated[int, typer.Option(min=1, max=MAX_REPS, help="Replications of each variant.")]
 Jobs = Annotated[
     int | None, typer.Option("--jobs", min=1, help="Local processes (default: all cores).")
 ]

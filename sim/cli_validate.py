@@ -21,6 +21,7 @@ from rich.table import Table
 from sim.cli import app, err, fail, out
 from sim.cli_experiments import job_progress
 from sim.config import ScenarioError
+from sim.experiment import MAX_REPS
 from sim.validate import (
     DEFAULT_REPS,
     DEFAULT_SEED,
@@ -62,7 +63,9 @@ def validate_command(
             help="Case to run [default: every case at its default parameters].", show_default=False
         ),
     ] = None,
-    reps: Annotated[int, typer.Option(min=2, help="Replications per scenario.")] = DEFAULT_REPS,
+    reps: Annotated[
+        int, typer.Option(min=2, max=MAX_REPS, help="Replications per scenario.")
+    ] = DEFAULT_REPS,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the rows as JSON instead of a table.")
     ] = False,

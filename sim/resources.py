@@ -1,4 +1,5 @@
-"""Pre-flight memory check: refuse a run that cannot fit in memory before it starts.
+"""Pre-flight checks: refuse a run that cannot fit in memory, or that would not end in
+reasonable time (the event budget, at the end of this module), before it starts.
 
 A run keeps one row per person for the whole morning, and every person on their way
 (a journey, timers, queued requests) until they are done; people in a virtual class stay
@@ -44,7 +45,18 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from sim.config import ClassStep, Scenario, clock_to_s
+import numpy as np
+
+from sim.config import (
+    ClassStep,
+    Cohort,
+    OpenSource,
+    RequestStep,
+    Scenario,
+    SessionStep,
+    clock_to_s,
+    make_dist,
+)
 from sim.platforms import flatten
 
 BASE_MB = 180.0
@@ -216,3 +228,165 @@ def _about(mb: float) -> str:
 
 def _size(mb: float) -> str:
     return f"{mb / 1024:,.1f} GB" if mb >= 1024 else f"{mb:,.0f} MB"
+
+
+# ---------------------------------------------------------------- event budget
+
+EVENT_LIMIT_ENV = "SIM_EVENT_LIMIT"
+EVENT_BUDGET = 2e9
+"""Events one run may be expected to generate: at the engine's ~60,000 events/s
+(benchmarks/README.md) about 9 hours on one core. The largest shipped morning,
+``2021-04-06.toml`` one-to-one, is about 1.4e8 (measured) and its estimate stays well
+below; a run estimated beyond is a typo (a rate of 1e308, a think time of a
+microsecond) or needs a bigger machine and ``SIM_EVENT_LIMIT``."""
+EVENTS_PER_ATTEMPT = 4.0
+"""Events of one request attempt: arrival, queueing, service, patience timer, reply,
+backoff; fitted on the calibration runs (see :func:`estimate_events`)."""
+ATTEMPTS_PER_REQUEST = 1.5
+"""Attempts per request of a journey: most succeed first time, some retry."""
+EVENTS_PER_TICK = 2.0
+"""Events of one silent request of a person in class or in a session (its think time
+and its service), sent without a reply event."""
+EVENTS_PER_ATTACK_REQUEST = 1.0
+"""An attack request costs at most one event (batched: one per request served)."""
+
+
+class EventBudgetError(MemoryCheckError):
+    """A run would generate more events than the budget (it would not end in reasonable
+    time); a :class:`MemoryCheckError` so that every command's pre-flight check catches
+    it alike: one line, exit 2."""
+
+
+def event_terms(scenario: Scenario) -> list[tuple[float, str]]:
+    """The expected events of one run of `scenario`, term by term, each with what causes
+    it (for the message): the people's requests and retries, the silent requests of
+    lessons and sessions, the attack requests. Infinite where a count is beyond floats."""
+    flat = flatten(scenario)
+    span = max(0.0, flat.end_s - flat.start_s)
+    terms: list[tuple[float, str]] = []
+    groups = [*flat.cohorts, *flat.sources]
+    for group in groups:
+        n = _group_people(flat, group, span)
+        steps = flat.journeys.get(group.journey, [])
+        behaviour = flat.behaviour_of(group)
+        requests = sum(
+            1 for step in steps if isinstance(step, RequestStep | ClassStep | SessionStep)
+        )
+        attempts = min(float(behaviour.max_attempts), ATTEMPTS_PER_REQUEST)
+        events = n * requests * attempts * EVENTS_PER_ATTEMPT
+        kind = "cohort" if isinstance(group, Cohort) else "source"
+        plural = "request" if requests == 1 else "requests"
+        who = f"{kind} {group.name!r}: {_count(n)} people"
+        terms.append((events, f"{who} x {requests} {plural} (x {attempts:g} attempts)"))
+        for step in steps:
+            if isinstance(step, ClassStep) and step.in_class_service is not None:
+                stay, what = min(step.lesson_min * 60.0, span), "lesson"
+            elif isinstance(step, SessionStep):
+                stay, what = min(make_dist(step.duration).mean, span), "session"
+            else:
+                continue
+            think = make_dist(step.think_time).mean
+            ticks = n * stay / think
+            terms.append(
+                (
+                    ticks * EVENTS_PER_TICK,
+                    f"{who} x a request every {think:g} s for {stay:,.0f} s of {what}",
+                )
+            )
+    for attack in flat.attacks:
+        if attack.kind == "application":
+            seconds = attack.duration_min * 60.0
+            terms.append(
+                (
+                    attack.rate_per_s * seconds * EVENTS_PER_ATTACK_REQUEST,
+                    f"attack {attack.name!r}: {attack.rate_per_s:g} requests/s "
+                    f"for {seconds:,.0f} s",
+                )
+            )
+    for gen in flat.attack_generators:
+        if gen.kind == "application":
+            seconds = make_dist(gen.duration).mean
+            ratio = gen.growth
+            waves = gen.waves
+            with np.errstate(over="ignore"):
+                series = float(
+                    waves
+                    if ratio == 1.0
+                    else (np.float64(ratio) ** waves - 1.0) / (np.float64(ratio) - 1.0)
+                )
+            sent = gen.rate_per_s * seconds * series
+            terms.append(
+                (
+                    sent * EVENTS_PER_ATTACK_REQUEST,
+                    f"attack generator {gen.name!r}: {waves} waves of {gen.rate_per_s:g} "
+                    f"requests/s growing x{gen.growth:g} per wave",
+                )
+            )
+    return [(value if value == value else math.inf, what) for value, what in terms]
+
+
+def _group_people(flat: Scenario, group: object, span: float) -> float:
+    if isinstance(group, Cohort):
+        return float(group.count)
+    source = group  # an open source: its expected arrivals
+    assert isinstance(source, OpenSource)
+    if source.rate_per_s is not None:
+        return source.rate_per_s * span
+    pieces = source.rates or []
+    froms = [clock_to_s(piece.start) for piece in pieces]
+    total = 0.0
+    for piece, begin, until in zip(pieces, froms, [*froms[1:], flat.end_s], strict=True):
+        total += piece.rate_per_s * max(0.0, min(until, flat.end_s) - max(begin, flat.start_s))
+    return total
+
+
+def estimate_events(scenario: Scenario) -> float:
+    """Events one run of `scenario` is expected to generate (:func:`event_terms`)."""
+    return math.fsum(value for value, _ in event_terms(scenario))
+
+
+def event_budget() -> float | None:
+    """``SIM_EVENT_LIMIT`` if set (0: no budget, returned as None), else
+    :data:`EVENT_BUDGET`."""
+    text = os.environ.get(EVENT_LIMIT_ENV, "").strip()
+    if not text:
+        return EVENT_BUDGET
+    try:
+        limit = float(text)
+    except ValueError:
+        limit = -1.0
+    if not limit >= 0 or limit == math.inf:
+        raise EventBudgetError(
+            f"{EVENT_LIMIT_ENV} must be a number of events (0 turns the budget off), got {text!r}"
+        )
+    return limit or None
+
+
+def check_events(scenarios: Iterable[Scenario]) -> None:
+    """Raise :class:`EventBudgetError` if a run of one of `scenarios` would generate more
+    events than the budget: such a run would not end in reasonable time (hours per
+    billion events), and is refused before it starts, naming its largest cause."""
+    budget = event_budget()
+    if budget is None:
+        return
+    for scenario in scenarios:
+        terms = event_terms(scenario)
+        total = math.fsum(value for value, _ in terms)
+        if total <= budget:
+            continue
+        _, cause = max(terms, key=lambda term: term[0])
+        raise EventBudgetError(
+            f"{scenario.name} would not end in reasonable time: {_events(total)} events "
+            f"(largest cause {cause}), more than the budget of {_sci(budget)} "
+            f"(set {EVENT_LIMIT_ENV} to change it, 0 to turn it off)"
+        )
+
+
+def _events(n: float) -> str:
+    return "more than 1e300" if not n < 1e300 else f"about {_sci(n)}"
+
+
+def _sci(n: float) -> str:
+    """``2e9`` for 2e+09: the way a reader writes it in ``SIM_EVENT_LIMIT``."""
+    mantissa, _, exponent = f"{n:.0e}".partition("e")
+    return f"{mantissa}e{int(exponent)}"

@@ -24,12 +24,17 @@ class ScenarioError(ValueError):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    """Unknown keys refused, values frozen, no NaN or infinity, and strict types: a
+    boolean is not a number (``servers = true`` ran as 1 server) and ``"3"`` is not 3
+    (TOML and ``--set`` give numbers their own type; an integer is still a float)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 # ---------------------------------------------------------------- clock times
 
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
+# \Z, not $: "$" also matches before a final newline, and "08:30\n" was accepted
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?\Z")
 
 
 def _check_clock(value: str) -> str:
@@ -54,6 +59,51 @@ def s_to_clock(seconds: float) -> str:
     m, s = divmod(rem, 60)
     return f"{h:02d}:{m:02d}" if s == 0 else f"{h:02d}:{m:02d}:{s:02d}"
 
+
+def _power(n: int) -> str:
+    """``10^6`` for a power of ten, else the number with thousands separators."""
+    if n == 2**63 - 1:
+        return "2^63 - 1"
+    digits = str(n)
+    if n >= 1000 and digits == "1" + "0" * (len(digits) - 1):
+        return f"10^{len(digits) - 1}"
+    return f"{n:,}"
+
+
+def at_most(limit: float, what: str, why: str) -> AfterValidator:
+    """A bound with its reason in the message (one line: ``at most 10^6 workers per
+    server: <why>``): beyond it, numbers overflow a C long in the engine or make a run
+    that never ends, and a plain "less than or equal to" would not say which."""
+    shown = _power(limit) if isinstance(limit, int) else f"{limit:g}"
+
+    def check(value: float) -> float:
+        if value > limit:
+            raise ValueError(f"at most {' '.join(filter(None, (shown, what)))}: {why}")
+        return value
+
+    return AfterValidator(check)
+
+
+def at_least(limit: float, what: str, why: str) -> AfterValidator:
+    """The lower bound of a positive quantity, with its reason (see :func:`at_most`)."""
+
+    def check(value: float) -> float:
+        if value < limit:
+            raise ValueError(f"at least {limit:g} {what}: {why}")
+        return value
+
+    return AfterValidator(check)
+
+
+MANY = "beyond any real platform, and the engine's counters are 64-bit"
+MAX_SERVERS = 10**6
+"""Servers of one service (or classroom): a million is more than any platform runs."""
+MAX_PEOPLE = 10**10
+"""People of one cohort: more than the world's population."""
+MAX_COUNT = 10**9
+"""Any other count (backlog, burst, knee, bots, seats): a billion is beyond real use."""
+MIN_THINK_S = 0.001
+"""A think time's mean: below a millisecond, a person's requests are an endless burst."""
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
@@ -81,6 +131,11 @@ class ExponentialSpec(Strict):
 class DeterministicSpec(Strict):
     kind: Literal["deterministic"]
     value_s: NonNegFloat
+
+
+def count(limit: int, what: str, low: int = 0) -> Any:
+    """An integer from `low` to `limit` (a strict int: no boolean, no float)."""
+    return Annotated[int, Field(ge=low), at_most(limit, what, MANY)]
 
 
 class LognormalSpec(Strict):

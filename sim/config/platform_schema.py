@@ -8,6 +8,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from sim.config.base import (
+    MAX_COUNT,
+    MAX_SERVERS,
+    MIN_THINK_S,
     ClockTime,
     DurationSpec,
     ExponentialSpec,
@@ -17,10 +20,17 @@ from sim.config.base import (
     Probability,
     ServiceTimeSpec,
     Strict,
+    at_least,
+    at_most,
     clock_to_s,
+    count,
     make_dist,
     overflows,
 )
+
+MAX_ATTEMPTS = 1000
+"""Attempts of one person: with no backoff and no backlog, every attempt is at one
+instant, and 10^6 of them per person made a run that never ended."""
 
 # ---------------------------------------------------------------- behaviour
 
@@ -68,13 +78,13 @@ class RetryBudget(Strict):
     """
 
     tokens_per_s: PositiveFloat
-    burst: Annotated[int, Field(ge=1)] = 3
+    burst: count(MAX_COUNT, "tokens of burst", 1) = 3
 
 
 class CircuitBreaker(Strict):
     """After `failures` failed attempts in a row, the client stops for `open_s` seconds."""
 
-    failures: Annotated[int, Field(ge=1)]
+    failures: count(MAX_COUNT, "failures in a row", 1)
     open_s: PositiveFloat
 
 
@@ -84,7 +94,15 @@ class Behaviour(Strict):
     patience: DurationSpec = LognormalSpec(kind="lognormal", mean_s=20.0, cv=1.0)
     patience_covers: Literal["response", "wait"] = "response"
     retry_probability: Probability = 0.9
-    max_attempts: Annotated[int, Field(ge=1)] = 6
+    max_attempts: Annotated[
+        int,
+        Field(ge=1),
+        at_most(
+            MAX_ATTEMPTS,
+            "attempts per person",
+            "a person who tries more is a bot, and each attempt is events to simulate",
+        ),
+    ] = 6
     backoff: BackoffSpec = JitterBackoff(kind="exponential_jitter", base_s=10.0)
     retry_budget: RetryBudget | None = None
     circuit_breaker: CircuitBreaker | None = None
@@ -115,7 +133,18 @@ class BehaviourPatch(Strict):
     patience: DurationSpec | None = None
     patience_covers: Literal["response", "wait"] | None = None
     retry_probability: Probability | None = None
-    max_attempts: Annotated[int, Field(ge=1)] | None = None
+    max_attempts: (
+        Annotated[
+            int,
+            Field(ge=1),
+            at_most(
+                MAX_ATTEMPTS,
+                "attempts per person",
+                "a person who tries more is a bot, and each attempt is events to simulate",
+            ),
+        ]
+        | None
+    ) = None
     backoff: BackoffSpec | None = None
     retry_budget: RetryBudget | None = None
     circuit_breaker: CircuitBreaker | None = None
@@ -140,7 +169,7 @@ class LinearSlowdown(Strict):
     """Service time x ``1 + slope * (n - knee)`` when n > knee requests are in progress."""
 
     kind: Literal["linear"]
-    knee: Annotated[int, Field(ge=1)]
+    knee: count(MAX_COUNT, "requests at the knee", 1)
     slope: NonNegFloat
 
 
@@ -158,7 +187,7 @@ SlowdownSpec = Annotated[LinearSlowdown | UslSlowdown, Field(discriminator="kind
 class Crash(Strict):
     """A server crashes when its backlog passes a threshold, and restarts later."""
 
-    backlog_above: Annotated[int, Field(ge=0)]
+    backlog_above: count(MAX_COUNT, "requests of backlog")
     restart: ServiceTimeSpec = LognormalSpec(kind="lognormal", mean_s=180.0, cv=0.5)
     detection_s: NonNegFloat = 10.0
     while_undetected: Literal["refused", "hang"] = "refused"
@@ -168,7 +197,7 @@ class RateLimit(Strict):
     """Per-address token bucket in front of a service (excess requests are blocked)."""
 
     per_address_per_s: PositiveFloat
-    burst: Annotated[int, Field(ge=1)] = 20
+    burst: count(MAX_COUNT, "requests of burst", 1) = 20
 
 
 class Scrubbing(Strict):
@@ -196,18 +225,24 @@ class Priority(Strict):
 class Autoscale(Strict):
     """Every `period_s`, ask for enough servers to bring utilisation to the target."""
 
-    target_utilization: Annotated[float, Field(gt=0, le=1)] = 0.7
-    period_s: PositiveFloat = 60.0
+    target_utilization: Annotated[
+        float,
+        Field(le=1),
+        at_least(0.01, "(1%)", "a lower target asks for more than 100 times the servers needed"),
+    ] = 0.7
+    period_s: Annotated[
+        float, at_least(1.0, "second", "the autoscaler looks at the load every period")
+    ] = 60.0
     boot_s: NonNegFloat = 120.0
-    max_servers: Annotated[int, Field(ge=1)]
+    max_servers: count(MAX_SERVERS, "servers", 1)
 
 
 class Service(Strict):
     """A pool of identical servers behind a load balancer."""
 
-    servers: Annotated[int, Field(ge=1)]
-    workers_per_server: Annotated[int, Field(ge=1)] = 1
-    backlog_per_server: Annotated[int, Field(ge=0)] = 100
+    servers: count(MAX_SERVERS, "servers", 1)
+    workers_per_server: count(MAX_SERVERS, "workers per server", 1) = 1
+    backlog_per_server: count(MAX_COUNT, "requests of backlog per server") = 100
     service_time: ServiceTimeSpec
     drop_abandoned: bool = False
     dispatch: Literal["least_loaded", "round_robin", "random"] = "least_loaded"
@@ -239,7 +274,7 @@ class Gate(Strict):
 
     model_config = ConfigDict(populate_by_name=True)
     max_new_per_s: PositiveFloat | None = None
-    max_sessions: Annotated[int, Field(ge=1)] | None = None
+    max_sessions: count(MAX_COUNT, "sessions", 1) | None = None
     when_full: Literal["queue", "reject"] = "queue"
     patience_factor: Annotated[float, Field(ge=1)] = 3.0
     blocked_roles: list[Role] = []
@@ -284,7 +319,7 @@ class AttackWave(Strict):
     duration_min: PositiveFloat
     rate_per_s: NonNegFloat = 0.0
     gbps: NonNegFloat = 0.0
-    bots: Annotated[int, Field(ge=1)] = 1000
+    bots: count(MAX_COUNT, "bots", 1) = 1000
     cost: PositiveFloat = 1.0
 
     @model_validator(mode="after")
@@ -300,14 +335,14 @@ class AttackGenerator(Strict):
     name: str
     kind: Literal["application", "volumetric"]
     target: str
-    waves: Annotated[int, Field(ge=1)]
+    waves: count(MAX_SERVERS, "waves", 1)
     first: ClockTime
     last: ClockTime
     duration: ServiceTimeSpec = LognormalSpec(kind="lognormal", mean_s=360.0, cv=1.0)
     rate_per_s: NonNegFloat = 0.0
     gbps: NonNegFloat = 0.0
     growth: PositiveFloat = 1.0
-    bots: Annotated[int, Field(ge=1)] = 1000
+    bots: count(MAX_COUNT, "bots", 1) = 1000
     cost: PositiveFloat = 1.0
 
     @model_validator(mode="after")
@@ -326,9 +361,9 @@ class AttackGenerator(Strict):
 class Classroom(Strict):
     """Virtual-classroom servers: each class is placed on one server and uses its seats."""
 
-    servers: Annotated[int, Field(ge=1)]
-    seats_per_server: Annotated[int, Field(ge=1)] = 250
-    class_size: Annotated[int, Field(ge=1)] = 25
+    servers: count(MAX_SERVERS, "classroom servers", 1)
+    seats_per_server: count(MAX_COUNT, "seats per server", 1) = 250
+    class_size: count(MAX_COUNT, "pupils per class", 1) = 25
 
     @model_validator(mode="after")
     def _class_fits(self) -> Classroom:
@@ -393,9 +428,13 @@ class SessionStep(Strict):
 
 
 def _check_think_time(spec: Any) -> None:
-    """A think time of mean 0 would make requests without end at one instant."""
-    if not make_dist(spec).mean > 0:
-        raise ValueError("think_time must have a mean above 0 (else requests never stop)")
+    """A think time of mean 0 makes requests without end at one instant, and one of
+    1e-300 s as good as: the guard is a minimum, not just "not zero"."""
+    if not make_dist(spec).mean >= MIN_THINK_S:
+        raise ValueError(
+            f"think_time must have a mean of at least {MIN_THINK_S:g} s (1 ms): below, a "
+            "person's requests are an endless burst"
+        )
 
 
 def _kind_defaults_to_request(value: Any) -> Any:

@@ -12,7 +12,17 @@ from pydantic import (
     model_validator,
 )
 
-from sim.config.base import ClockTime, NonNegFloat, Probability, Strict, clock_to_s
+from sim.config.base import (
+    MAX_PEOPLE,
+    MAX_SERVERS,
+    ClockTime,
+    NonNegFloat,
+    Probability,
+    Strict,
+    at_most,
+    clock_to_s,
+    count,
+)
 from sim.config.platform_schema import (
     AttackGenerator,
     AttackWave,
@@ -28,6 +38,9 @@ from sim.config.platform_schema import (
     SessionStep,
     Step,
 )
+
+MAX_SEED = 2**63 - 1
+"""Seeds are written to records and tables as 64-bit integers (pandas, CSV)."""
 
 # ---------------------------------------------------------------- population
 
@@ -62,14 +75,16 @@ class Cohort(Strict):
 
     name: str
     role: Literal["pupil", "teacher", "other"]
-    count: Annotated[int, Field(ge=0)]
+    count: Annotated[
+        int, Field(ge=0), at_most(MAX_PEOPLE, "people", "more than the world's population")
+    ]
     journey: str
     class_starts: Annotated[list[ClockTime], Field(min_length=1)] = ["09:00"]
     class_start_shares: list[Probability] | None = None
     connect: ConnectSpec = NormalOffset(kind="normal", mean_min=-5.0, sd_min=5.0)
     class_group: str | None = None
     behaviour: BehaviourPatch | None = None
-    people_per_address: Annotated[int, Field(ge=1)] = 1
+    people_per_address: count(MAX_SERVERS, "people per address", 1) = 1
     platform: str | None = None
 
     @model_validator(mode="after")
@@ -96,7 +111,7 @@ class OpenSource(Strict):
     journey: str
     role: Literal["pupil", "teacher", "other"] = "other"
     rate_per_s: NonNegFloat | None = None
-    rates: list[RatePiece] | None = None
+    rates: Annotated[list[RatePiece], Field(min_length=1)] | None = None
     behaviour: BehaviourPatch | None = None
 
     @model_validator(mode="after")
@@ -139,13 +154,15 @@ class PlatformSpec(Strict):
     description: str = ""
     # bounded: a factor is a planning what-if, and 1e308 x a template's servers is infinite
     capacity_factor: Annotated[float, Field(gt=0, le=1e6)] = 1.0
-    servers: dict[str, Annotated[int, Field(ge=1)]] = {}
+    servers: dict[str, count(MAX_SERVERS, "servers", 1)] = {}
 
 
 class Scenario(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     description: str = ""
-    seed: Annotated[int, Field(ge=0)] = 1
+    seed: Annotated[
+        int, Field(ge=0), at_most(MAX_SEED, "", "a seed is stored as a 64-bit integer")
+    ] = 1
     start: ClockTime = "07:00"
     end: ClockTime = "10:00"
     behaviour: Behaviour = Behaviour()
