@@ -14,4 +14,4 @@ The package is layered (see ``docs`` in the README):
 - :mod:`sim.cli`      the ``sim`` command.
 """
 
-__version__ = "0.1.0"  # the only place; bumped whenever results change (CHANGELOG.md)
+__version__ = "0.2.0"  # the only place; bumped whenever results change (CHANGELOG.md)
