@@ -72,7 +72,7 @@ class Option(Strict):
 
     name: Annotated[str, Field(min_length=1, max_length=60)]
     description: str = ""
-    set: tuple[str, ...] = ()
+    set: list[str] = Field(default_factory=list)
     scenario: str | None = None  # another scenario file, relative to the study file
 
     @model_validator(mode="after")
@@ -92,7 +92,7 @@ class StudyFile(Strict):
     scale: Annotated[float, Field(gt=0)] = 1.0
     reps: Annotated[int, Field(ge=2, le=1000)] = 3
     confidence: Annotated[float, Field(ge=0.5, lt=1)] = 0.95
-    set: tuple[str, ...] = ()  # applied to the baseline and to every option
+    set: list[str] = Field(default_factory=list)  # applied to the baseline and to every option
     options: Annotated[list[Option], Field(min_length=1, max_length=MAX_OPTIONS)]
 
     @field_validator("target")
@@ -344,7 +344,8 @@ def _target_json(study: Study) -> dict[str, Any] | None:
 
 def _result_json(r: OptionResult) -> dict[str, Any]:
     def est(e: Estimate) -> dict[str, Any]:
-        return {k: _finite(getattr(e, k)) for k in ("mean", "half_width", "low", "high")}
+        values = {k: _finite(getattr(e, k)) for k in ("mean", "half_width", "low", "high")}
+        return values | {"method": e.method}
 
     def diff(d: Difference) -> dict[str, Any]:
         values = {k: _finite(getattr(d.diff, k)) for k in ("mean", "low", "high")}

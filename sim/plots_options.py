@@ -17,6 +17,7 @@ Built on :class:`~matplotlib.figure.Figure` directly (no pyplot state); never sa
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,7 @@ from scipy import stats
 
 from sim import plot_style as style
 from sim.config import clock_to_s, make_dist
-from sim.labels import NONE_TEXT, axis_label
+from sim.labels import NONE_TEXT, unit
 from sim.platforms import flatten
 from sim.plot_style import (
     BLACK,
@@ -79,13 +80,13 @@ def options_figure(
         style.target_line(left, target, vertical=True)
         left.legend(loc="lower left", fontsize="small", framealpha=0.9)
     left.set_yticks(y, [_row_label(r) for r in rows])
-    left.set_xlabel(f"{axis_label(metric)}: mean and 95 % CI")
+    left.set_xlabel(f"{unit(metric)}: mean and 95 % CI")
     style.metric_axis(left, metric, which="x")
-    left.set_title(_label(metric).capitalize())
+    left.set_title(textwrap.fill(_label(metric).capitalize(), 40))
     _points(right, rows, y, WORST)
     right.set_xlim(left=0.0)
-    right.set_xlabel(f"{axis_label(WORST)}: mean and 95 % CI")
-    right.set_title("Longest unavailability of any service")
+    right.set_xlabel("min: mean and 95 % CI")
+    right.set_title("Longest unavailability\nof any service")
     for ax in (left, right):
         style.grid(ax, axis="x")
         ax.set_ylim(-0.6, len(rows) - 0.4)

@@ -185,8 +185,12 @@ def _options_table(study: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         "difference from baseline (95 % CI)",
         "got in",
         "gave up",
+        "barred",
         "longest unavailability (min)",
     ]
+    target = (study.get("target") or {}).get("metric")
+    judged = [target] if target and target != KEY else []  # the target's own metric
+    header[3:3] = [h.label(m) for m in judged]
     if study.get("target"):
         header.append("target")
     body = []
@@ -200,9 +204,11 @@ def _options_table(study: dict[str, Any], rows: list[dict[str, Any]]) -> str:
             o["name"],
             "; ".join(o["changes"]) or o["description"],
             _pm(o, KEY),
+            *(_pm(o, m) for m in judged),
             diff,
             _pm(o, "kpi.share_in_class"),
             _pm(o, "kpi.gave_up"),
+            _pm(o, "kpi.barred"),
             _pm(o, WORST),
         ]
         if study.get("target"):
