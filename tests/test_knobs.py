@@ -467,7 +467,7 @@ def test_a_merged_behaviour_is_validated_as_a_whole():
         load_scenario(
             SCENARIOS / "trace.toml",
             [
-                "behaviour.max_attempts=5000",
+                "behaviour.max_attempts=1000",
                 'behaviour.backoff={kind="constant", delay_s=1.0}',
                 'cohorts.trio.behaviour={backoff={kind="exponential", base_s=1.0, factor=10.0}}',
             ],
