@@ -135,8 +135,26 @@ def print_table(
     """
     if fits(columns, rows, console.width):
         console.print(_grid(title, columns, rows))
+    elif len(columns) == keys + 1 == 2:
+        _print_pairs(console, title, rows)
     else:
         _print_stacked(console, title, columns, rows, keys)
+
+
+def _print_pairs(console: Console, title: str, rows: Sequence[Sequence[str]]) -> None:
+    """A two-column table too wide for a grid (a long value such as "unbounded: more
+    than 5 % never got in"): each label and its value on one line, the value against
+    the right edge; a pair too wide for one line puts its value on the next. Nothing is
+    cut, and there is no header to repeat on every row."""
+    width = console.width
+    console.print(Text(title, style="italic"), justify="center")
+    for name, value in rows:
+        gap = width - cell_len(name) - cell_len(value)
+        if gap >= 2:
+            console.print(f"{name}{' ' * gap}{value}", highlight=False, soft_wrap=True)
+        else:
+            console.print(name, highlight=False, soft_wrap=True)
+            console.print(value.rjust(width), highlight=False, soft_wrap=True)
 
 
 def _grid(title: str, columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> Table:

@@ -220,3 +220,18 @@ def test_sim_run_piped_at_80_columns(tmp_path) -> None:
     shown = [table_label(m) for m in KEY_FIGURES if m not in about_nobody]  # no roles here
     assert_readable(done.stdout, shown, ["login"])
     assert not any(table_label(m) in done.stdout for m in about_nobody)
+
+
+def test_a_two_column_table_too_wide_keeps_each_label_and_value_on_one_line() -> None:
+    """A KPI table with a long value ("unbounded: ...") does not fit a grid at 80 columns:
+    each label and its value share a line, without a "value" header on every row."""
+    c = console()
+    label = "in class by class start + 5 min, teachers"
+    rows = [[label, "93.5 %"], ["time to class, 95th percentile", value_text(
+        "kpi.time_to_class_p95_s", None)]]  # fmt: skip
+    print_table(c, "a morning", [Column("KPI"), Column("value", right=True)], rows)
+    lines = text_of(c).splitlines()
+    assert_readable(text_of(c), [label], ["93.5 %"])
+    assert any(label in line and line.endswith("93.5 %") for line in lines)
+    assert any(line.endswith("never got in") and "95th" in line for line in lines)
+    assert not any(line.strip().startswith("value") for line in lines)
