@@ -171,7 +171,7 @@ def _read_spec(path: Path) -> StudyFile:
     import tomllib
 
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM is accepted
     except FileNotFoundError:
         raise ScenarioError(f"options file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as err:

@@ -12,7 +12,7 @@ from sim.options import load_study
 from sim.platforms import flatten
 from sim.runner import run
 from sim.scale import scale
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SCENARIOS
 
 FILES = sorted((ROOT / "experiments").glob("**/*.toml"))
 STUDIES = [p for p in FILES if p.name.endswith("-options.toml")]  # sim options files
@@ -92,5 +92,20 @@ def test_extends_errors_are_one_line(tmp_path):
     with pytest.raises(ScenarioError, match=r"scenario file not found: .*missing\.toml"):
         load_scenario(tmp_path / "a.toml")
     (tmp_path / "loop.toml").write_text('extends = "loop.toml"\n')
-    with pytest.raises(ScenarioError, match="more than 8 files deep"):
+    with pytest.raises(ScenarioError, match=r"'extends' makes a cycle: loop\.toml -> loop\.toml"):
         load_scenario(tmp_path / "loop.toml")
+    (tmp_path / "b.toml").write_text('extends = "c.toml"\n')
+    (tmp_path / "c.toml").write_text('extends = "b.toml"\n')
+    with pytest.raises(ScenarioError, match=r"makes a cycle: b\.toml -> c\.toml -> b\.toml"):
+        load_scenario(tmp_path / "b.toml")
+    for i in range(10):  # a chain without a cycle, but too deep
+        (tmp_path / f"d{i}.toml").write_text(f'extends = "d{i + 1}.toml"\n')
+    with pytest.raises(ScenarioError, match="more than 8 files deep"):
+        load_scenario(tmp_path / "d0.toml")
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    """Windows editors start a UTF-8 file with a BOM; the scenario reads the same."""
+    text = (SCENARIOS / "mmc.toml").read_text(encoding="utf-8")
+    (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_scenario(tmp_path / "bom.toml") == load_scenario(SCENARIOS / "mmc.toml")

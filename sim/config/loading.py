@@ -31,16 +31,17 @@ def load_scenario(path: Path | str, overrides: list[str] | tuple[str, ...] = ())
 MAX_EXTENDS_DEPTH = 8
 
 
-def read_raw(path: Path, depth: int = 0) -> dict[str, Any]:
+def read_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The TOML content of `path`, merged over the file it ``extends`` (if any).
 
     ``extends = "other.toml"`` (relative to this file) starts from that scenario: tables
     are merged key by key (one of another ``kind`` replaces the base's), every other
     value (arrays included: cohorts, attacks) replaces the base's. A variant then
-    states only what differs.
+    states only what differs. `chain` is the files that extend this one, to name a cycle.
+    A byte-order mark (as Windows editors write) is accepted.
     """
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ScenarioError(f"scenario file not found: {path}") from None
     except IsADirectoryError:
@@ -61,9 +62,14 @@ def read_raw(path: Path, depth: int = 0) -> dict[str, Any]:
         return raw
     if not isinstance(base, str):
         raise ScenarioError(f"{path}: field 'extends' must be a file name (a string)")
-    if depth >= MAX_EXTENDS_DEPTH:
+    chain = (*chain, path)
+    below = path.parent / base
+    if below.resolve() in {p.resolve() for p in chain}:
+        cycle = " -> ".join(p.name for p in (*chain, below))
+        raise ScenarioError(f"{path}: 'extends' makes a cycle: {cycle}")
+    if len(chain) > MAX_EXTENDS_DEPTH:
         raise ScenarioError(f"{path}: 'extends' goes more than {MAX_EXTENDS_DEPTH} files deep")
-    return _merge(read_raw(path.parent / base, depth + 1), raw)
+    return _merge(read_raw(below, chain), raw)
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
