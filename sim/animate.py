@@ -151,6 +151,8 @@ def load_morning(folder: Path | str) -> Morning:
         minute_start_s = _column(table, "minute_start_s")
     except KeyError as e:
         raise AnimateError(f"RESULTS_DIR {folder}: timeseries.csv has no column {e}") from None
+    if len(minute_start_s) == 0:  # a header alone: a truncated or emptied table
+        raise AnimateError(f"RESULTS_DIR {folder}: timeseries.csv has no minute to draw")
     for col in CUMULATIVE:
         people[col] = np.cumsum(people[col])
     waves = waves_of(scenario, Streams(seed, replication).get(Stream.ATTACKS, 0))

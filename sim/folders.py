@@ -80,6 +80,27 @@ def kind_of(folder: Path) -> str | None:
     return None
 
 
+TEMP_NAME_ROOM = 40
+"""Characters a temporary name adds to a folder's (``.NAME.tmp-<pid>-<random>``)."""
+
+
+def _check_name_length(target: Path) -> None:
+    """Refuse, before any run, a folder name the file system cannot hold with the
+    temporary name written beside it (it failed only when the results were written)."""
+    parent = next((p for p in target.absolute().parents if p.is_dir()), Path("/"))
+    try:
+        limit = os.pathconf(parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    longest = max((len(part.encode()) for part in target.parts), default=0)
+    if longest + TEMP_NAME_ROOM > limit:
+        raise FolderError(
+            f"cannot write results to {target}: a name in it is {longest} bytes long, and "
+            f"this file system allows {limit} (less {TEMP_NAME_ROOM} for the temporary "
+            "name written beside it): choose a shorter --out"
+        )
+
+
 def check_out(target: Path, kind: str) -> Path:
     """The folder a command of `kind` is to write, given its ``--out`` `target`; raises
     :class:`FolderError` unless it is missing, empty or a results folder of `kind`.
@@ -90,6 +111,7 @@ def check_out(target: Path, kind: str) -> Path:
     """
     if str(target) == "":
         raise FolderError("--out is empty: name a folder")
+    _check_name_length(target)  # before any look at it: a stat of it would fail
     if target.is_symlink():
         target = target.resolve()
     elif target.name in ("", ".", ".."):

@@ -196,3 +196,26 @@ def test_out_on_a_symlink_writes_into_its_target_and_keeps_the_link(tmp_path, ki
         assert link.is_symlink() and os.readlink(link) == str(real)
         assert (real / "summary.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]  # no .link.old-*
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_a_folder_name_too_long_for_the_file_system_is_refused_before_running(tmp_path, command):
+    """ENAMETOOLONG came as a traceback, after the runs; now one line, before any."""
+    out = tmp_path / ("x" * 300)
+    args = ["--vary", "services.login.servers=2,3"] if command == "sweep" else []
+    result = sim(command, SURGE, *SMALL, *args, "--out", out)
+    assert result.returncode == 2
+    line = one_error_line(result.stderr)
+    assert "300 bytes long" in line and "choose a shorter --out" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_animate_refuses_a_table_without_a_minute(made, tmp_path):
+    """A header alone (a truncated timeseries.csv) gave an IndexError traceback."""
+    folder = tmp_path / "single"
+    shutil.copytree(made["single"], folder)
+    table = folder / "timeseries.csv"
+    table.write_text(table.read_text().splitlines()[0] + "\n")
+    result = sim("animate", folder, "--out", tmp_path / "film.gif")
+    assert result.returncode == 2
+    assert "has no minute to draw" in one_error_line(result.stderr)
