@@ -131,7 +131,8 @@ def figures(folder: Path, order: Sequence[str]) -> str:
         return (0 if path.name in CAPTIONS else group, position, path.name)
 
     pieces = []
-    for path in sorted(folder.glob("*.png"), key=rank) + _sub_figures(folder):
+    found = sorted(folder.glob("*.png"), key=rank) + _sub_figures(folder)
+    for path in [p for p in found if _own_file(folder, p)]:
         kind, _, stem = path.stem.partition("_")
         name = path.relative_to(folder).as_posix()
         if name in CAPTIONS:
@@ -157,6 +158,15 @@ def figures(folder: Path, order: Sequence[str]) -> str:
             + (bands if (folder / "timeseries_ci.csv").is_file() else "")
         ]
     )
+
+
+def _own_file(folder: Path, path: Path) -> bool:
+    """Whether `path` may be embedded in the page: a regular file inside `folder`, not a
+    link. A link named ``zz.png`` to a secret put the secret's bytes into a report meant
+    to be passed around; a results folder's own figures are never links."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    return path.resolve().is_relative_to(folder.resolve())
 
 
 def _sub_figures(folder: Path) -> list[Path]:

@@ -11,6 +11,7 @@ import ast
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -251,3 +252,27 @@ def test_runs_on_a_real_tls_cluster(tmp_path, tls_cluster, certificates, no_tls_
     assert serial.exit_code == 0, serial.output
     table = "replications.csv"
     assert (tmp_path / "tls" / table).read_bytes() == (tmp_path / "serial" / table).read_bytes()
+
+
+def test_a_report_embeds_no_link_and_nothing_outside_its_folder(tmp_path):
+    """A link ``zz.png -> secret.txt`` put the secret's bytes into the "self-contained"
+    report (issue 16); a report embeds the folder's own regular files only."""
+    import base64
+
+    from sim.report import write_report
+    from tests.conftest import SCENARIOS
+
+    folder = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "run", str(SCENARIOS / "surge.toml"),
+         "--set", "cohorts.pupils.count=300", "--out", str(folder)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"the password is swordfish")
+    (folder / "zz.png").symlink_to(secret)
+    page = write_report(folder).read_text(encoding="utf-8")
+    assert base64.b64encode(secret.read_bytes()).decode() not in page
+    assert "(zz.png)" not in page  # no figure named after the link
+    assert base64.b64encode((folder / "dashboard.png").read_bytes()).decode()[:200] in page
