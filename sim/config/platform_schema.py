@@ -88,21 +88,25 @@ class CircuitBreaker(Strict):
     open_s: PositiveFloat
 
 
+Attempts = Annotated[
+    int,
+    Field(ge=1),
+    at_most(
+        MAX_ATTEMPTS,
+        "attempts per person",
+        "a person who tries more is a bot, and each attempt is events to simulate",
+    ),
+]
+"""Attempts per step: of the scenario's behaviour and of a cohort's own."""
+
+
 class Behaviour(Strict):
     """How people wait, give up and retry."""
 
     patience: DurationSpec = LognormalSpec(kind="lognormal", mean_s=20.0, cv=1.0)
     patience_covers: Literal["response", "wait"] = "response"
     retry_probability: Probability = 0.9
-    max_attempts: Annotated[
-        int,
-        Field(ge=1),
-        at_most(
-            MAX_ATTEMPTS,
-            "attempts per person",
-            "a person who tries more is a bot, and each attempt is events to simulate",
-        ),
-    ] = 6
+    max_attempts: Attempts = 6
     backoff: BackoffSpec = JitterBackoff(kind="exponential_jitter", base_s=10.0)
     retry_budget: RetryBudget | None = None
     circuit_breaker: CircuitBreaker | None = None
@@ -133,18 +137,7 @@ class BehaviourPatch(Strict):
     patience: DurationSpec | None = None
     patience_covers: Literal["response", "wait"] | None = None
     retry_probability: Probability | None = None
-    max_attempts: (
-        Annotated[
-            int,
-            Field(ge=1),
-            at_most(
-                MAX_ATTEMPTS,
-                "attempts per person",
-                "a person who tries more is a bot, and each attempt is events to simulate",
-            ),
-        ]
-        | None
-    ) = None
+    max_attempts: Attempts | None = None
     backoff: BackoffSpec | None = None
     retry_budget: RetryBudget | None = None
     circuit_breaker: CircuitBreaker | None = None
