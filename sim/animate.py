@@ -191,17 +191,31 @@ def _summary(folder: Path) -> dict:
 
 
 def _read_columns(path: Path) -> dict[str, list[str]]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
+    """The table's cells by column; :class:`AnimateError` for a file that is not the
+    table sim wrote (binary, not UTF-8, or cut short: a row with too few cells)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise AnimateError(f"{path} is not a table sim wrote ({e.__class__.__name__})") from None
     if not rows:
         raise AnimateError(f"{path} is empty")
     header, body = rows[0], rows[1:]
+    for number, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise AnimateError(
+                f"{path}: line {number} has {len(row)} cells for {len(header)} columns "
+                "(the file was cut short or edited): run sim run again"
+            )
     return {name: [row[i] for row in body] for i, name in enumerate(header)}
 
 
 def _column(table: dict[str, list[str]], name: str) -> np.ndarray:
     """A column as floats; empty cells (no value that minute) are 0."""
-    return np.array([float(v) if v else 0.0 for v in table[name]])
+    try:
+        return np.array([float(v) if v else 0.0 for v in table[name]])
+    except ValueError as e:
+        raise AnimateError(f"timeseries.csv: column {name}: {e}") from None
 
 
 def _service(table: dict[str, list[str]], scenario, name: str, index: int) -> ServiceFrames:

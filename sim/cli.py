@@ -7,6 +7,7 @@ stderr with exit code 2 and no traceback.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import textwrap
@@ -144,6 +145,35 @@ def resume_hint(folder: Path) -> str:
     return f"finished runs are saved in {folder}/runs; run the same command again to complete it"
 
 
+FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+"""The errors of a disk (or quota, or file size limit) that is full: the user's next
+step is to free space and run the same command again."""
+
+
+FULL_HINT = "free some space and run it again (earlier results in the folder are untouched)"
+
+
+def folder_unwritten(error: OutputError) -> None:
+    """One line for a results folder written as a whole (``sim run``) that could not be."""
+    fail(f"{error}; {FULL_HINT}" if error.errno in FULL else str(error))
+
+
+def cannot_write(target: Path, error: OSError) -> None:
+    """One line for results that could not be written (exit 2): why, and, when the disk
+    is full, that the finished runs are kept and reused by a rerun. The experiment
+    commands save each run as it finishes (``runs/``), so only the tables are missing."""
+    line = f"cannot write results to {target}: {error.strerror or error}"
+    if error.errno in FULL:
+        kept = len(list((target / "runs").glob("*.json"))) if (target / "runs").is_dir() else 0
+        line += (
+            f"; the {kept} finished runs in {target}/runs are kept: free some space and run "
+            "the same command again to complete it"
+            if kept
+            else "; free some space and run the same command again"
+        )
+    fail(line)
+
+
 def find_scenario(scenario: Path | None) -> Path:
     """The file a scenario argument names: a file that exists, else a shipped example's
     name (:mod:`sim.catalog`), the ``default`` example if none; else exit 2 in one line
@@ -241,7 +271,7 @@ def run_command(
     except MemoryError:  # the pre-flight estimate was too low, or was turned off
         fail(f"out of memory while simulating {resolved.name}; nothing was written")
     except OutputError as e:
-        fail(str(e))
+        folder_unwritten(e)
     except KeyboardInterrupt:
         interrupted("no half-written results")
     _print_kpis(result)
@@ -318,7 +348,7 @@ def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, 
         fail(str(e))
         raise
     except OSError as e:
-        fail(f"cannot write results to {target}: {e.strerror or e}")
+        cannot_write(target, e)
         raise
     except KeyboardInterrupt:
         interrupted(resume_hint(target))

@@ -59,6 +59,8 @@ def animate_command(
     started = time.perf_counter()
     try:
         folders.check_source(results_dir, (folders.SINGLE,), "sim animate", look_alikes_only=True)
+        if out_file is not None:
+            folders.check_animation_file(out_file)
     except folders.FolderError as e:
         fail(str(e))
     try:

@@ -24,8 +24,10 @@ from sim.cli import (
     _save_dashboard,
     _write_report,
     app,
+    cannot_write,
     fail,
     find_scenario,
+    folder_unwritten,
     out,
     out_path,
     results_folder,
@@ -117,7 +119,7 @@ def options_command(
     try:
         results = study_mod.write_study(target, study, jobs_list, outcome, data, plots=plots)
     except OSError as e:
-        fail(f"cannot write results to {target}: {e.strerror or e}")
+        cannot_write(target, e)
         raise
     _print_options(study, results)
     _report_failures(outcome)
@@ -145,8 +147,10 @@ def _baseline(study: study_mod.Study, job: Job, target: Path) -> None:
             write_results(result, folder, {DASHBOARD: lambda p: _save_dashboard(result, p)})
             record = record_of(job, result)
             store.put(record)
-        except (OutputError, OSError) as e:
-            fail(str(e) if isinstance(e, OutputError) else f"cannot write results to {target}: {e}")
+        except OutputError as e:
+            folder_unwritten(e)
+        except OSError as e:
+            cannot_write(target, e)
         _print_kpis(result)
     if study.target is not None:
         try:

@@ -24,6 +24,7 @@ from sim.cli import (
     SeedOption,
     SetOption,
     app,
+    cannot_write,
     check_fits,
     check_scale,
     err,
@@ -163,14 +164,14 @@ def plan_command(
         err.print(f"a probe could not be decided; the errors are in {folder}/runs/", markup=False)
         raise typer.Exit(1) from None
     except OSError as e:
-        fail(f"cannot write results to {folder}: {e.strerror or e}")
+        cannot_write(folder, e)
     except KeyboardInterrupt:
         interrupted(resume_hint(folder))
     extra = {"scenario": base.name, "seed": base.seed, "scale": scale_, "reps": reps}
     try:
         _write(folder, base, result, {**extra, "max_reps": max(reps, max_reps)})
     except OSError as e:
-        fail(f"cannot write results to {folder}: {e.strerror or e}")
+        cannot_write(folder, e)
     _answer(result)
     outcome = result.outcome()
     elapsed = time.perf_counter() - started

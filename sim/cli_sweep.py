@@ -26,6 +26,7 @@ from sim.cli import (
     _assertions,
     _load,
     app,
+    cannot_write,
     check_fits,
     check_folder,
     check_scale,
@@ -150,7 +151,7 @@ def sweep_command(
             target, base, jobs_list, outcome, data, plots=plots, targets=targets
         )
     except OSError as e:
-        fail(f"cannot write results to {target}: {e.strerror or e}")
+        cannot_write(target, e)
         raise
     _print_variants(base, estimates, reps)
     _report_failures(outcome)
@@ -192,7 +193,7 @@ def _execute(jobs: list[Job], target: Path, label: str, n_jobs, scheduler) -> Ou
         fail(str(e))
         raise
     except OSError as e:
-        fail(f"cannot write results to {target}: {e.strerror or e}")
+        cannot_write(target, e)
         raise
 
 
@@ -324,7 +325,7 @@ def compare_command(
     try:
         diffs = cmp.write_compare(target, sa, sb, jobs_list, outcome, data, plots=plots)
     except OSError as e:
-        fail(f"cannot write results to {target}: {e.strerror or e}")
+        cannot_write(target, e)
         raise
     _print_differences(sa, sb, diffs)
     _report_failures(outcome)

@@ -238,6 +238,13 @@ def check_source(
         return found  # the command names what it lacks
     if found is not None:
         raise FolderError(f"{folder} is {DESCRIBED[found]}: {command} takes {DESCRIBED[kinds[0]]}")
+    present = [name for name in ("summary.json", "manifest.json") if (folder / name).is_file()]
+    if present:
+        files, verb = " and ".join(present), ("is", "it") if len(present) == 1 else ("are", "them")
+        raise FolderError(
+            f"{folder} is not a results folder of sim: its {files} {verb[0]} not as sim writes "
+            f"{verb[1]} (edited or damaged?); run the command that made the folder again"
+        )
     raise FolderError(
         f"{folder} is not a results folder of sim (no summary.json, manifest.json, "
         f"variants.csv, compare.json, plan.json or options.json written by sim)"
@@ -264,4 +271,30 @@ def check_report_file(path: Path) -> None:
         raise FolderError(
             f"cannot write the report to {path}: it is a file that sim report did not "
             "write, and would be lost; choose another --out"
+        )
+
+
+FILM_MAGIC = {".gif": (0, (b"GIF87a", b"GIF89a")), ".mp4": (4, (b"ftyp",))}
+"""Where a GIF's and an MP4's first bytes say what they are (offset, signatures)."""
+
+
+def check_animation_file(path: Path) -> None:
+    """Refuse to overwrite `path` (``sim animate --out``) unless it is missing or already a
+    film of its extension's format: ``--out notes.gif`` on a file that is not a GIF is a
+    mistake, and a rerun replacing its own animation is not. (Unlike a report, a film
+    has no footer saying who wrote it; its format is what can be checked.)"""
+    if not path.exists() and not path.is_symlink():
+        return
+    if not path.is_file():
+        raise FolderError(f"cannot write the animation to {path}: it exists and is not a file")
+    offset, signatures = FILM_MAGIC.get(path.suffix.lower(), (0, ()))
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(offset + 8)[offset:]
+    except OSError as e:
+        raise FolderError(f"cannot write the animation to {path}: {e.strerror}") from None
+    if not any(head.startswith(signature) for signature in signatures):
+        raise FolderError(
+            f"cannot write the animation to {path}: it exists and is not a "
+            f"{path.suffix.lstrip('.').upper()} film, and would be lost; choose another --out"
         )

@@ -42,7 +42,12 @@ TRACE_COLUMNS = ("service", "person", "submitted_s", "started_s", "ended_s", "ou
 
 
 class OutputError(OSError):
-    """The results folder cannot be written; the message is one line for the user."""
+    """The results folder cannot be written; the message is one line for the user, and
+    ``errno`` the cause's (a full disk is told apart from a missing permission)."""
+
+    def __init__(self, message: str, cause: OSError | None = None) -> None:
+        super().__init__(message)
+        self.errno = cause.errno if cause is not None else None
 
 
 def summary(result: RunResult) -> dict[str, Any]:
@@ -113,14 +118,14 @@ def write_results(
     try:
         tmp = atomic.make_temp_folder(parent, prefix=atomic.temp_prefix(out_dir.name))
     except OSError as err:
-        raise OutputError(f"cannot write results to {out_dir}: {err.strerror}") from None
+        raise OutputError(f"cannot write results to {out_dir}: {err.strerror}", err) from None
     try:
         _write_all(result, tmp, extra_files or {})
         _replace_dir(tmp, out_dir)
     except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(err, OSError):
-            raise OutputError(f"cannot write results to {out_dir}: {err.strerror}") from None
+            raise OutputError(f"cannot write results to {out_dir}: {err.strerror}", err) from None
         raise
     return out_dir
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -390,6 +391,43 @@ def test_a_failed_write_leaves_nothing(surge, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(animate._GifWriter, "grab_frame", broken)
     out = tmp_path / "film.gif"
     _fails([surge, "--out", out], surge, tmp_path, mentions="No space left on device")
+
+
+def test_a_file_that_is_not_a_film_is_not_overwritten(surge, tmp_path) -> None:
+    """``--out notes.gif`` on a file that is not a GIF (or a folder) is refused before
+    drawing; a GIF there, the animation of an earlier run, is replaced."""
+    notes = tmp_path / "notes.gif"
+    notes.write_text("my notes")
+    _fails([surge, "--out", notes], surge, tmp_path, mentions="not a GIF film, and would be lost")
+    assert notes.read_text() == "my notes"
+    (tmp_path / "dir.gif").mkdir()
+    _fails([surge, "--out", tmp_path / "dir.gif"], surge, tmp_path, mentions="is not a file")
+    film = tmp_path / "film.gif"
+    inodes = []
+    for _ in range(2):  # a new film, then the same name again: replaced
+        result = invoke("animate", surge, "--out", film, "--until", "08:42")
+        assert result.exit_code == 0, result.output
+        inodes.append(film.stat().st_ino)
+    assert inodes[0] != inodes[1]  # written anew, then renamed into place
+    with Image.open(film) as im:
+        assert im.format == "GIF"
+
+
+@pytest.mark.parametrize(
+    ("damage", "mentions"),
+    [
+        (lambda text: bytes(range(256)) * 8, "is not a table sim wrote"),
+        (lambda text: text[: text.index(b"\n", 2000) + 40], "cells for"),
+        (lambda text: text.replace(b",", b",x", 1).replace(b"\n", b"\n1,", 1), "cells for"),
+    ],
+    ids=["binary", "cut-short", "edited"],
+)
+def test_a_damaged_timeseries_is_one_line(surge, tmp_path, damage, mentions) -> None:
+    damaged = tmp_path / "damaged"
+    shutil.copytree(surge, damaged)
+    table = damaged / "timeseries.csv"
+    table.write_bytes(damage(table.read_bytes()))
+    _fails([damaged], tmp_path, mentions=mentions)
 
 
 def test_load_morning_errors_are_animate_errors(tmp_path) -> None:

@@ -182,6 +182,7 @@ def test_a_full_disk_leaves_the_previous_run_untouched(tmp_path):
     assert proc.returncode == 2
     line = one_error_line(proc.stderr)
     assert f"cannot write results to {out}: File too large" in line
+    assert "free some space and run it again (earlier results in the folder are untouched)" in line
     assert _snapshot(out) == before
     assert not leftovers(tmp_path)
 
@@ -196,7 +197,9 @@ def test_a_full_disk_during_a_sweep_keeps_every_finished_run(tmp_path):
     before = _snapshot(out)
     grown = sim(*args, "--vary", "services.login.servers=2,3,4", preexec_fn=_full_disk_after(512))
     assert grown.returncode == 2
-    assert "File too large" in one_error_line(grown.stderr)
+    line = one_error_line(grown.stderr)
+    assert "File too large" in line
+    assert f"the 2 finished runs in {out}/runs are kept: free some space and run the same " in line
     assert _snapshot(out) == before and not leftovers(tmp_path)
     # every run is on disk: only the tables are written, and they do not fit
     same = sim(*args, "--vary", "services.login.servers=2,3", preexec_fn=_full_disk_after(512))
@@ -227,7 +230,8 @@ def test_no_space_left_while_writing_a_run(tmp_path, monkeypatch):
     result = invoke("run", SURGE, "--no-dashboard", "--seed", "5", "--out", out)
     assert result.exit_code == 2
     assert one_error_line(result.stderr) == (
-        f"error: cannot write results to {out}: No space left on device"
+        f"error: cannot write results to {out}: No space left on device; free some space and "
+        "run it again (earlier results in the folder are untouched)"
     )
     assert _snapshot(out) == before and not leftovers(tmp_path)
 
@@ -250,7 +254,9 @@ def test_no_space_left_while_writing_the_tables_keeps_the_old_set(tmp_path, monk
     monkeypatch.setattr(pq, "write_table", full)
     result = invoke(*args, "--vary", "services.login.servers=2,3,4")
     assert result.exit_code == 2
-    assert "No space left on device" in one_error_line(result.stderr)
+    line = one_error_line(result.stderr)
+    assert "No space left on device" in line
+    assert f"the 3 finished runs in {out}/runs are kept: free some space and run the same " in line
     after = _snapshot(out)
     new_run = set(after) - set(before)
     assert len(new_run) == 1 and next(iter(new_run)).parent.name == "runs"  # kept

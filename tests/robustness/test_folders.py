@@ -158,6 +158,10 @@ def test_report_and_animate_refuse_a_folder_sim_did_not_write(made, tmp_path):
     _refused(invoke("animate", fake), "not a results folder of sim")
     _refused(invoke("animate", made["replications"]), "sim run without --reps")
     assert _listing(fake) == before
+    for damaged in ("null", "[]", "{", "\x00\x01"):  # emptied, truncated, binary
+        (fake / "summary.json").write_text(damaged)
+        for command in ("report", "animate"):
+            _refused(invoke(command, fake), "its summary.json is not as sim writes it")
 
 
 def test_stale_temporary_folders_of_dead_writers_are_removed(tmp_path):
