@@ -27,6 +27,7 @@ from sim.cli_experiments import (
     check_assertions,
     command_line,
     parse_assertion,
+    print_damaged,
     print_discarded,
     print_estimates,
     run_replications,
@@ -370,6 +371,7 @@ def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, 
             highlight=False,
         )
     print_discarded(out, target, outcome.stale)
+    print_damaged(err, target, outcome.damaged)
     out.print(
         f"results written to {target}/ ({outcome.reused} reused, {outcome.ran} run)",
         highlight=False,

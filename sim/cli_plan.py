@@ -36,7 +36,7 @@ from sim.cli import (
     results_folder,
     resume_hint,
 )
-from sim.cli_experiments import command_line, job_progress, print_discarded
+from sim.cli_experiments import command_line, job_progress, print_damaged, print_discarded
 from sim.config import Scenario, ScenarioError, load_scenario, parse_value, to_dict, to_toml
 from sim.experiment import MAX_REPS, RunStore, SchedulerError
 from sim.experiment_store import (
@@ -176,6 +176,7 @@ def plan_command(
     outcome = result.outcome()
     elapsed = time.perf_counter() - started
     print_discarded(out, folder, outcome.stale)
+    print_damaged(err, folder, outcome.damaged)
     out.print(
         f"results written to {folder}/ ({outcome.reused} runs reused, {outcome.ran} run, "
         f"{elapsed:.1f} s)",

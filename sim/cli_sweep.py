@@ -44,6 +44,7 @@ from sim.cli_experiments import (
     check_assertions,
     command_line,
     job_progress,
+    print_damaged,
     print_discarded,
 )
 from sim.config import Scenario, parse_value
@@ -209,6 +210,7 @@ def _manifest(outcome: Outcome, extra: dict[str, Any], started: float) -> dict[s
 
 def _written(target: Path, outcome: Outcome) -> None:
     print_discarded(out, target, outcome.stale)
+    print_damaged(err, target, outcome.damaged)
     message = f"results written to {target}/ ({outcome.reused} reused, {outcome.ran} run)"
     out.print(message, highlight=False, soft_wrap=True)
 

@@ -21,12 +21,19 @@ on one folder therefore recompute each other's runs every time: give each its fo
 A record that comes back from a worker running other code (a Dask cluster with another
 ``sim`` installed) is refused as a failure of that run, never mixed into the tables.
 
+Nor does a damaged one: each record is stored with a checksum of its content, and one
+whose checksum or content does not check out (edited by hand, truncated, a disk fault,
+see :mod:`sim.run_records`) is removed and its run made again; their number is reported
+too (``Outcome.damaged``). A fresh record that would not pass the check is a failure of
+its run, never stored.
+
 Jobs run serially, on a local process pool (default: all cores) or on a Dask
 distributed cluster; a job's record does not depend on where it ran.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -44,7 +51,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from sim import __version__, atomic, fingerprint, labels
+from sim import __version__, atomic, fingerprint, labels, run_records
 from sim.config import Scenario, to_toml
 from sim.runner import RunResult, run
 
@@ -144,32 +151,52 @@ def flat_kpis(kpi: dict[str, Any], prefix: str = "kpi.") -> dict[str, Any]:
 
 
 class RunStore:
-    """Finished records on disk, one file per job, each written atomically.
+    """Finished records on disk, one file per job, each written atomically with its
+    checksum (:mod:`sim.run_records`).
 
     Only records of the running code count (see the module's docstring): :meth:`get`
     treats a record of another fingerprint as absent, and :meth:`discard_stale` removes
     every such record of the folder, once per store; :attr:`discarded` counts them.
+    Only whole records count: :meth:`get` removes a damaged one (not JSON, another
+    run's, a checksum or content that does not check out); :attr:`damaged` counts them.
     """
 
     def __init__(self, folder: Path | str) -> None:
         self.folder = Path(folder) / "runs"
         self.discarded = 0  # records of other code this store removed
+        self.damaged = 0  # damaged or edited records this store removed
         self._swept = False
 
     def path(self, key: str) -> Path:
         return self.folder / f"{key}.json"
 
     def get(self, key: str) -> dict[str, Any] | None:
-        """The record of `key`, or None if there is none; a damaged record (not JSON,
-        or not this run's: edited by hand, a disk fault) counts as none and is rerun,
-        and so does a record made by other code (it is removed)."""
-        record = _read(self.path(key))
-        if record is None or record.get("key") != key:
+        """The record of `key` as its run returned it (without its checksum), or None
+        if there is none. A record made by other code is removed (counted in
+        :attr:`discarded`); so is a damaged one (in :attr:`damaged`): not JSON, not this
+        run's, or its checksum or content does not check out. Either is run again."""
+        path = self.path(key)
+        try:
+            record = _read_or_raise(path)
+        except FileNotFoundError:
             return None
+        except ValueError:  # unreadable, or not a JSON object
+            return self._remove_damaged(path)
+        if record.get("key") != key:
+            return self._remove_damaged(path)
         if record.get("fingerprint") != fingerprint.code_fingerprint():
-            self._discard(self.path(key))
+            self._discard(path)
             return None
+        if run_records.problem(record) is not None:
+            return self._remove_damaged(path)
+        del record[run_records.CHECKSUM]
         return record
+
+    def _remove_damaged(self, path: Path) -> None:
+        """Remove a damaged record (its run is made again) and count it."""
+        self.damaged += 1
+        with contextlib.suppress(OSError):  # a folder: writing the new record will say so
+            path.unlink(missing_ok=True)
 
     def discard_stale(self, keep: Iterable[str] = ()) -> int:
         """Remove the folder's records (and failure records) made by other code, the
@@ -200,7 +227,8 @@ class RunStore:
             self.discarded += 1
 
     def put(self, record: dict[str, Any]) -> None:
-        self._write(self.path(record["key"]), record)
+        """Store `record` with its checksum (the record itself is left as it is)."""
+        self._write(self.path(record["key"]), run_records.sealed(record))
         self.error_path(record["key"]).unlink(missing_ok=True)
 
     def error_path(self, key: str) -> Path:
@@ -227,10 +255,23 @@ class RunStore:
 def _read(path: Path) -> dict[str, Any] | None:
     """The JSON object in `path`, or None (missing, unreadable, not a JSON object)."""
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return _read_or_raise(path)
+    except (OSError, ValueError):
         return None
-    return record if isinstance(record, dict) else None
+
+
+def _read_or_raise(path: Path) -> dict[str, Any]:
+    """The JSON object in `path`; FileNotFoundError if there is none, ValueError if the
+    file cannot be read or holds something else (then it is a damaged record)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as err:  # UnicodeDecodeError, JSONDecodeError included
+        raise ValueError(f"{path.name}: {err}") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path.name}: not a JSON object")
+    return record
 
 
 @dataclass
@@ -239,13 +280,16 @@ class Outcome:
 
     `stale`: records made by another version of ``sim`` that the store found and removed
     (over the store's life: a command that executes several times, like ``plan``, gets
-    its total); never reused, their runs are made again where asked for."""
+    its total); never reused, their runs are made again where asked for. `damaged`:
+    records of runs asked for that did not check out (:mod:`sim.run_records`), counted
+    the same way; their runs were made again."""
 
     records: list[dict[str, Any]]
     failures: list[tuple[Job, str]] = field(default_factory=list)
     reused: int = 0
     ran: int = 0
     stale: int = 0
+    damaged: int = 0
 
 
 Progress = Callable[[int, int], None]
@@ -277,8 +321,8 @@ def execute(
         progress(done, total)
     for job, record, error in _dispatch(todo, n_jobs, scheduler):
         done += 1
-        if record is not None and record.get("fingerprint") != fingerprint.code_fingerprint():
-            record, error = None, _other_code(record)
+        if record is not None:
+            record, error = _checked(record, error)
         if record is not None:
             records[job.key] = record
             outcome.ran += 1
@@ -292,6 +336,7 @@ def execute(
             progress(done, total)
     outcome.records = [records[j.key] for j in jobs if j.key in records]
     outcome.stale = store.discarded if store is not None else 0
+    outcome.damaged = store.damaged if store is not None else 0
     return outcome
 
 
@@ -316,6 +361,28 @@ def plan_jobs(
             todo.append(job)
             queued.add(job.key)
     return records, todo
+
+
+def _checked(record: dict[str, Any], error: str) -> tuple[dict[str, Any] | None, str]:
+    """A fresh `record` as it is, or None and why it cannot be stored: made by other
+    code, or content that a reader would refuse (:func:`sim.run_records.content_problem`,
+    a fault of the model: a NaN, say)."""
+    if record.get("fingerprint") != fingerprint.code_fingerprint():
+        return None, _other_code(record)
+    problem = invalid_record(record)
+    return (None, problem) if problem else (record, error)
+
+
+def invalid_record(record: dict[str, Any]) -> str | None:
+    """Why a fresh `record` cannot be stored (its content does not check out, or it has
+    no checksum: a value that is not JSON data, a NaN in its variant), or None."""
+    problem = run_records.content_problem(record)
+    if problem is None:
+        try:
+            run_records.checksum_of(record)
+        except (TypeError, ValueError) as err:
+            problem = f"not JSON data ({err})"
+    return f"the run's record is not valid: {problem}" if problem else None
 
 
 def _other_code(record: dict[str, Any]) -> str:
