@@ -28,6 +28,7 @@ from sim.cli import (
     find_scenario,
     out,
     out_path,
+    preflight_scheduler,
     results_folder,
 )
 from sim.cli_sweep import (
@@ -101,6 +102,7 @@ def options_command(
         fail(str(e))
         raise
     target = results_folder(out_dir or Path("results") / study.name, folders.OPTIONS)
+    preflight_scheduler(scheduler)
     started = time.perf_counter()
     jobs_list = study_mod.study_jobs(study)
     _baseline(study, jobs_list[0], target)
