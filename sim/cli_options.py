@@ -31,6 +31,7 @@ from sim.cli import (
     folder_unwritten,
     out,
     out_path,
+    preflight_scheduler,
     results_folder,
 )
 from sim.cli_sweep import (
@@ -104,6 +105,7 @@ def options_command(
         fail(str(e))
         raise
     target = results_folder(out_dir or Path("results") / study.name, folders.OPTIONS)
+    preflight_scheduler(scheduler)
     started = time.perf_counter()
     jobs_list = study_mod.study_jobs(study)
     damaged = _baseline(study, jobs_list[0], target)

@@ -54,11 +54,17 @@ from scipy import stats
 from sim import __version__, atomic, fingerprint, labels, run_records
 from sim.config import Scenario, to_toml
 from sim.runner import RunResult, run
+from sim.scheduler import (  # noqa: F401  (the scheduler's names this module always had)
+    SCHEDULER_ENV,
+    TLS_ENV,
+    SchedulerError,
+    chosen_scheduler,
+    connect,
+    dask_security,
+)
 
 SERIES = ("intended", "attempts", "successes", "reached", "gave_up")
 """Per-minute people-level series kept in every record (for confidence bands)."""
-
-SCHEDULER_ENV = "SIM_SCHEDULER"
 
 MAX_REPS = 100_000
 """Most replications of one scenario (``--reps`` and its caps): the interval is then
@@ -312,7 +318,7 @@ def execute(
     job whose record comes back made by other code (a worker with another ``sim``).
     Records made by other code are never used (see :class:`RunStore`).
     """
-    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    scheduler = chosen_scheduler(scheduler)
     records, todo = plan_jobs(jobs, store)
     outcome = Outcome(records=[], reused=len(records))
     done = len(records)
@@ -505,62 +511,15 @@ def _alone(job: Job) -> tuple[dict[str, Any] | None, str]:
             return None, WORKER_DIED
 
 
-class SchedulerError(RuntimeError):
-    """The Dask scheduler cannot be used (unreachable, bad address, TLS settings); the
-    message is one line for the user."""
-
-
-TLS_ENV = {
-    "SIM_TLS_CA_FILE": "tls_ca_file",
-    "SIM_TLS_CERT": "tls_client_cert",
-    "SIM_TLS_KEY": "tls_client_key",
-}
-"""Environment variables naming the TLS files for a ``tls://`` scheduler: the CA that
-signed the cluster's certificates, this client's certificate and its private key."""
-
-
-def dask_security(address: str) -> Any:
-    """The ``distributed.security.Security`` for `address`: TLS with the certificates of
-    the ``SIM_TLS_*`` variables (encryption required) for ``tls://``, None otherwise."""
-    files = {name: os.environ.get(name, "") for name in TLS_ENV}
-    given = [name for name, path in files.items() if path]
-    if not address.startswith("tls://"):
-        if given:
-            raise SchedulerError(
-                f"{given[0]} is set but the scheduler address {address} is not tls://: "
-                "use tls://host:port, or unset the SIM_TLS_* variables"
-            )
-        return None
-    missing = [name for name, path in files.items() if not path]
-    if missing:
-        raise SchedulerError(
-            f"the scheduler address {address} uses TLS: set {', '.join(missing)} (the CA "
-            "certificate, this client's certificate and its key, as PEM files)"
-        )
-    for name, path in files.items():
-        if not os.path.isfile(path) or not os.access(path, os.R_OK):
-            raise SchedulerError(f"{name}: cannot read the file {path}")
-    from distributed.security import Security
-
-    return Security(
-        require_encryption=True, **{TLS_ENV[name]: path for name, path in files.items()}
-    )
-
-
 def _on_dask(jobs: list[Job], scheduler: str) -> Iterable:
     """Run `jobs` on a Dask cluster. The scheduler reruns the tasks of a worker that dies
     on other workers, up to ``distributed.scheduler.allowed-failures`` times (3 by
     default); a task that raises outside the run itself (a worker that cannot unpickle
     the job, say) is retried once. After that the job is recorded as failed (the error
     names ``KilledWorker`` for a task that kept killing its workers), the others go on."""
-    from distributed import Client, as_completed  # optional: only for clusters
+    client = connect(scheduler)  # or SchedulerError, in one line
+    from distributed import as_completed  # optional: only for clusters
 
-    security = dask_security(scheduler)
-    try:
-        client = Client(scheduler, timeout="30s", security=security)
-    except (OSError, ValueError, TypeError) as err:
-        message = " ".join(str(err).split()) or type(err).__name__
-        raise SchedulerError(f"cannot use the Dask scheduler {scheduler}: {message}") from None
     with client:
         futures = {client.submit(_safe_run, job, pure=False, retries=1): job for job in jobs}
         try:
