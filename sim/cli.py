@@ -34,6 +34,8 @@ from sim.cli_experiments import (
 )
 from sim.config import Scenario, ScenarioError, load_scenario, s_to_clock, to_toml
 from sim.experiment import MAX_REPS, SchedulerError, flat_kpis, imprecise
+from sim.interruption import INTERRUPTED
+from sim.interruption import exit_code as interrupted_code
 from sim.labels import metric as metric_info
 from sim.model.population import expected_people
 from sim.model.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
@@ -134,19 +136,17 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-INTERRUPTED = 130  # the shell's code for Ctrl-C
-
-
 _said: list[str] = []  # the line interrupted() printed, if it did
 
 
 def interrupted(what_is_kept: str) -> None:
-    """After Ctrl-C: say in one line what is kept, and exit with code 130. (Typer turns
+    """After Ctrl-C or SIGTERM (both a ``KeyboardInterrupt``, see :mod:`sim.entry`): say
+    in one line what is kept, and exit with code 130 (143 after SIGTERM). (Typer turns
     a KeyboardInterrupt that reaches it into a silent exit 130: commands catch it, and
     :func:`main` says the line for those that reach Typer, e.g. while loading.)"""
     _said.append(what_is_kept)
     err.print(f"interrupted: {what_is_kept}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(INTERRUPTED)
+    raise typer.Exit(interrupted_code())
 
 
 def resume_hint(folder: Path) -> str:
@@ -628,4 +628,4 @@ def main() -> None:
 
 def _interrupted() -> None:
     err.print("interrupted: no half-written results (finished runs are kept)")
-    sys.exit(INTERRUPTED)
+    sys.exit(interrupted_code())

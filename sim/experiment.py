@@ -29,16 +29,26 @@ its run, never stored.
 
 Jobs run serially, on a local process pool (default: all cores) or on a Dask
 distributed cluster; a job's record does not depend on where it ran.
+
+The pool's workers never outlive the command (each holds ~2 GB at one-to-one scale,
+and the caller's stdout and stderr: a CI runner or ``communicate()`` would wait for
+ever). Interrupted (Ctrl-C, SIGTERM, see :mod:`sim.entry`) or abandoned, the pool kills
+its workers rather than wait for their runs in progress; killed itself (``kill -9``),
+the command cannot, so on Linux each worker asks the kernel for SIGKILL when its parent
+dies (:func:`_start_worker`). Elsewhere (no ``prctl``), that last case is not covered.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import json
 import math
 import multiprocessing
 import os
+import signal
+import sys
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -436,6 +446,9 @@ def _on_pool(jobs: list[Job], workers: int) -> Iterable:
     the cause, the others were unlucky) are each run again alone in a fresh process,
     and one that dies there too is recorded as failed. No job is lost, none is recorded
     twice.
+
+    Interrupted (Ctrl-C, SIGTERM) or abandoned by the caller, the pool kills its workers
+    (:func:`_kill_workers`) rather than wait for their runs, and so does :func:`_alone`.
     """
     context = multiprocessing.get_context()
     pending = list(jobs)
@@ -447,16 +460,16 @@ def _on_pool(jobs: list[Job], workers: int) -> Iterable:
         with ProcessPoolExecutor(
             max_workers=min(workers, len(pending)),
             mp_context=context,
-            initializer=_note_starts,
-            initargs=(started,),
+            initializer=_start_worker,
+            initargs=(_parent_of_workers(context), started),
         ) as pool:
             futures = {}
-            for job in pending:
-                try:
-                    futures[pool.submit(_noted_run, job)] = job
-                except BrokenProcessPool:  # a worker died already: this job never started
-                    broken.append(job)
             try:
+                for job in pending:
+                    try:
+                        futures[pool.submit(_noted_run, job)] = job
+                    except BrokenProcessPool:  # a worker died already: this job never started
+                        broken.append(job)
                 while futures:
                     finished, _ = wait(futures, return_when=FIRST_COMPLETED)
                     _drain(started, began)  # as we go: a full pipe would block the workers
@@ -470,9 +483,9 @@ def _on_pool(jobs: list[Job], workers: int) -> Iterable:
                         except Exception as err:  # the job or its record could not be sent
                             record, error = None, f"worker error: {err!r}"
                         yield job, record, error
-            finally:  # interrupted (Ctrl-C): drop the queued jobs, else the pool runs them all
-                for future in futures:
-                    future.cancel()
+            except BaseException:  # interrupted, or abandoned: no one waits for these runs
+                _kill_workers(pool)
+                raise
         _drain(started, began)
         started.close()
         pending = [job for job in broken if job.key not in began]
@@ -484,6 +497,20 @@ def _on_pool(jobs: list[Job], workers: int) -> Iterable:
             yield (job, *_alone(job))
 
 
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Drop the pool's queued jobs and kill its workers at once, instead of waiting for
+    their runs in progress (minutes at full scale) on Ctrl-C, SIGTERM, or an error of the
+    caller (a full disk). A worker writes nothing, so killing it loses only its run."""
+    if hasattr(pool, "kill_workers"):  # Python 3.14
+        pool.kill_workers()
+        return
+    processes = dict(pool._processes or {})  # shutdown() forgets them: copy first
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes.values():
+        with contextlib.suppress(ProcessLookupError, ValueError):  # gone, or closed
+            process.kill()
+
+
 def _drain(queue: Any, into: set[str]) -> None:
     while not queue.empty():
         into.add(queue.get())
@@ -491,10 +518,54 @@ def _drain(queue: Any, into: set[str]) -> None:
 
 _started = None  # in a pool's worker: the queue on which it notes the jobs it begins
 
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
-def _note_starts(queue: Any) -> None:
+
+def _parent_of_workers(context: Any) -> int | None:
+    """The pid the pool's workers will have as their parent: this process, but with the
+    ``forkserver`` start method (Python 3.14's default on Linux) the fork server, which
+    ends when this process does (None: not checked)."""
+    return None if context.get_start_method() == "forkserver" else os.getpid()
+
+
+def _start_worker(parent: int | None, started: Any = None) -> None:
+    """A pool worker's first act: die with its parent, and quietly on a signal.
+
+    On Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)``: the kernel kills the worker when its
+    parent ends, even by ``kill -9``. Then, if the parent is no longer the one that
+    started it, the parent died before that call: the worker exits at once. (The signal
+    comes when the parent *thread* that forked the worker ends: the pool is created and
+    used by the thread that runs :func:`execute`, which outlives it.) Where ``prctl`` is
+    unavailable (macOS, Windows) this part is a no-op: there the workers of a command
+    killed by ``kill -9`` may outlive it.
+
+    SIGINT and SIGTERM get their default action back (the worker inherited the
+    command's handlers, which raise ``KeyboardInterrupt``): a worker stopped by a signal
+    dies silently, and the command, interrupted itself, says the one line. A signal
+    ignored by the command (``nohup``) stays ignored.
+
+    `started`: the queue on which the worker notes the jobs it begins (:func:`_noted_run`).
+    """
     global _started
-    _started = queue
+    _started = started
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_DFL)
+    _die_with_parent()
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
+
+
+def _die_with_parent() -> bool:
+    """Ask the kernel to SIGKILL this process when its parent ends (Linux); False where
+    it cannot (another system, no C library to call)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 def _noted_run(job: Job) -> tuple[dict[str, Any] | None, str]:
@@ -504,11 +575,17 @@ def _noted_run(job: Job) -> tuple[dict[str, Any] | None, str]:
 
 def _alone(job: Job) -> tuple[dict[str, Any] | None, str]:
     """Run `job` in a fresh process of its own; its death is then its own failure."""
-    with ProcessPoolExecutor(1) as pool:
+    context = multiprocessing.get_context()
+    with ProcessPoolExecutor(
+        1, mp_context=context, initializer=_start_worker, initargs=(_parent_of_workers(context),)
+    ) as pool:
         try:
             return pool.submit(_safe_run, job).result()
         except BrokenProcessPool:
             return None, WORKER_DIED
+        except BaseException:  # interrupted: its run is not waited for
+            _kill_workers(pool)
+            raise
 
 
 def _on_dask(jobs: list[Job], scheduler: str) -> Iterable:
