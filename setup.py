@@ -1,7 +1,7 @@
 """Build of `sim`: the engine's hot path compiled by Cython, when a C compiler is there.
 
-The modules the engine spends its time in (``sim/model/kernel.py``, ``services.py``,
-``people.py`` and ``sim/monitor.py``) are compiled from the same ``.py`` files, typed by
+The modules the engine spends its time in (``sim/engine/kernel.py``, ``services.py``,
+``people.py`` and ``sim/engine/monitor.py``) are compiled from the same ``.py`` files, typed by
 the ``.pxd`` files beside them: same results bit for bit, about twice as fast
 (``benchmarks/README.md``). Each is optional: if it cannot be compiled (no C compiler,
 no Python headers), the build warns and goes on, and the ``.py`` file runs as it is.
@@ -19,11 +19,11 @@ from setuptools.command.build_ext import build_ext
 from setuptools.errors import BaseError, CCompilerError
 
 COMPILED = (
-    "sim.model.kernel",
+    "sim.engine.kernel",
     "sim.model.services",
     "sim.model.people",
-    "sim.monitor",
-    "sim.draws",
+    "sim.engine.monitor",
+    "sim.engine.draws",
 )
 DIRECTIVES = {
     "language_level": 3,

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from sim.config import load_scenario
-from sim.experiment import Job, plan_jobs
+from sim.experiments.execution import Job, plan_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,9 +10,9 @@ sizes with no model at all: `pending` callbacks are scheduled at exponential del
 (mean chosen so that 10,000 events fall due per simulated second, as at the peak of a
 national morning), and each one, when called, schedules itself again after a fresh
 delay, so that the number pending stays constant. Every event is the cheapest the model
-schedules (:func:`sim.model.kernel.later_on`): on the runner's calendar kernel a bare
+schedules (:func:`sim.engine.kernel.later_on`): on the runner's calendar kernel a bare
 entry in the calendar, on plain :class:`simpy.Environment` (SimPy's single heap) a
-slotted :class:`sim.model.kernel.Call` event. The figure is a floor: a model
+slotted :class:`sim.engine.kernel.Call` event. The figure is a floor: a model
 event costs this plus its own work.
 """
 
@@ -25,7 +25,7 @@ import time
 
 import simpy
 
-from sim.model.kernel import Environment, later_on
+from sim.engine.kernel import Environment, later_on
 
 DUE_PER_S = 10_000.0  # events falling due per simulated second
 
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="one JSON line per measurement")
     args = parser.parse_args()
-    kernels = {"calendar (sim.model.kernel)": Environment, "simpy.Environment": simpy.Environment}
+    kernels = {"calendar (sim.engine.kernel)": Environment, "simpy.Environment": simpy.Environment}
     for pending in args.pending:
         for name, kernel in kernels.items():
             us = per_event_us(kernel(), pending, args.events, args.seed)

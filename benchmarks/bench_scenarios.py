@@ -9,7 +9,7 @@ Run by hand from the repository root::
         --national-scale 0.1 --repeat 2 --json
 
 Each run is a child process (this script with ``--child``) that loads the scenario,
-scales it (``sim.scale.scale``, as ``sim run --scale``), times :func:`sim.runner.run`
+scales it (``sim.config.scale.scale``, as ``sim run --scale``), times :func:`sim.run.runner.run`
 and reports its own peak resident memory (``getrusage(RUSAGE_SELF).ru_maxrss``), so that
 the peak of one scenario is not hidden by the peak of an earlier one. The peak includes
 the interpreter and the imports (``import_rss_mib``: the high-water mark before loading
@@ -52,8 +52,8 @@ def child(path: str, factor: float, seed: int | None) -> None:
     """Run one scenario in this process and print one JSON line of figures."""
     import_rss = _rss_mib()
     from sim.config import load_scenario
-    from sim.runner import run
-    from sim.scale import scale
+    from sim.config.scale import scale
+    from sim.run.runner import run
 
     import_rss = max(import_rss, _rss_mib())
     load0 = os.getloadavg()[0]

@@ -8,7 +8,7 @@ imports nothing heavy: importing it installs a SIGINT handler that says one line
 exits at once (there is nothing to clean up yet), and only then does :func:`main`
 import the CLI. Once the CLI is imported, Ctrl-C becomes a ``KeyboardInterrupt`` again,
 which every command turns into its own line ("what is kept") and exit code 130 (see
-:func:`sim.cli.interrupted`). When the command has ended, the handler that exits at
+:func:`sim.cli.common.interrupted`). When the command has ended, the handler that exits at
 once is back, so that a Ctrl-C during the interpreter's exit (flushing output, the
 process pool's clean-up) does not print a traceback either.
 
@@ -19,7 +19,7 @@ shell reports a process killed by it; :mod:`sim.interruption`). Python's default
 was to die on the spot: no line, and the process pool's workers left running.
 
 A process forked from the command (a pool worker, before it has set its own handlers,
-see :mod:`sim.experiment`) inherits these handlers; in it they die of the signal
+see :mod:`sim.experiments.execution`) inherits these handlers; in it they die of the signal
 quietly, instead of raising ``KeyboardInterrupt`` in code that would print a traceback.
 
 The moments before this module runs belong to Python itself: a Ctrl-C before the

@@ -3,7 +3,7 @@
 
 A module of its own, with no side effects and nothing heavy to import: :mod:`sim.entry`
 notes the signals from its handlers (it imports this before it installs them), and the
-CLI (:func:`sim.cli.interrupted`) reads the code, also when it runs in-process without
+CLI (:func:`sim.cli.common.interrupted`) reads the code, also when it runs in-process without
 :mod:`sim.entry` (tests, a library caller), where no signal is noted and the code of a
 ``KeyboardInterrupt`` is Ctrl-C's.
 """

@@ -22,8 +22,11 @@ from matplotlib.figure import Figure
 from PIL import Image
 from typer.testing import CliRunner
 
-from sim import animate
-from sim.animate import (
+from sim.cli.common import app
+from sim.config import clock_to_s, load_scenario
+from sim.config.scale import scale
+from sim.outputs import animate
+from sim.outputs.animate import (
     ATTACK_WAVE_LABEL,
     CLASS_START_LABEL,
     CLOCK,
@@ -38,12 +41,9 @@ from sim.animate import (
     load_morning,
     render,
 )
-from sim.cli import app
-from sim.config import clock_to_s, load_scenario
-from sim.plots import OKABE_ITO, shown_services
-from sim.runner import run
-from sim.scale import scale
-from sim.store import write_results
+from sim.outputs.plots.dashboard import OKABE_ITO, shown_services
+from sim.outputs.run_folder import write_results
+from sim.run.runner import run
 from tests.conftest import ROOT
 
 SURGE = ROOT / "experiments" / "teaching" / "surge.toml"
@@ -436,6 +436,6 @@ def test_load_morning_errors_are_animate_errors(tmp_path) -> None:
 
 
 def test_cli_default_fps_is_the_module_default() -> None:
-    from sim import cli_animate
+    from sim.cli.common import animate as cli_animate
 
     assert cli_animate.DEFAULT_FPS == animate.DEFAULT_FPS

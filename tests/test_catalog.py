@@ -1,4 +1,4 @@
-"""The shipped examples (sim.catalog): found by name from any folder, listed by
+"""The shipped examples (sim.config.catalog): found by name from any folder, listed by
 ``sim examples``, installed with the package, and the README's paths and names exist.
 
 Building a wheel (Cython) takes minutes, too slow here; instead the files the wheel
@@ -17,10 +17,9 @@ import warnings
 import pytest
 from typer.testing import CliRunner
 
-from sim import catalog
-from sim.cli import app
-from sim.config import load_scenario, to_toml
-from sim.options import load_study
+from sim.cli.common import app
+from sim.config import catalog, load_scenario, to_toml
+from sim.experiments.options import load_study
 from tests.conftest import ROOT
 
 EXPECTED = {  # the repository's experiments/, by name

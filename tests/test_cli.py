@@ -18,10 +18,10 @@ from xml.etree import ElementTree
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli import app
+from sim.cli.common import app
 from sim.config import Scenario, load_scenario
-from sim.progress import without_progress
-from sim.tables import table_label
+from sim.outputs.progress import without_progress
+from sim.outputs.tables import table_label
 from tests.conftest import DEFAULT, ROOT, SCENARIOS, SMALL_DEFAULT
 
 SMALL_SETS = [arg for override in SMALL_DEFAULT for arg in ("--set", override)]

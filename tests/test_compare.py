@@ -12,9 +12,9 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from sim.cli import app
-from sim.compare import paired
-from sim.experiment import HEADLINE
+from sim.cli.common import app
+from sim.experiments.compare import paired
+from sim.experiments.execution import HEADLINE
 from tests.conftest import SCENARIOS
 
 SURGE = SCENARIOS / "surge.toml"

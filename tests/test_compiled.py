@@ -3,7 +3,7 @@
 ``pip install .`` compiles the hot-path modules with Cython (``setup.py``); the tests
 import ``sim`` from the source tree, interpreted. So the installed package is run in a
 child process (``python -I``: site-packages, not the source tree) on mornings that
-exercise every part of the engine, and each run's :func:`sim.runner.digest` must equal
+exercise every part of the engine, and each run's :func:`sim.run.runner.digest` must equal
 the source's. Skipped only where the installed package is meant to be interpreted: an
 editable install, ``SIM_PURE_PYTHON=1``, or no C compiler.
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from sim.config import load_scenario
-from sim.runner import digest, run
-from sim.scale import scale
+from sim.config.scale import scale
+from sim.run.runner import digest, run
 from tests.conftest import ROOT
 
 CASES = [  # (scenario, scale): crashes, attacks, defences, sessions, classes, queues
@@ -35,11 +35,11 @@ CASES = [  # (scenario, scale): crashes, attacks, defences, sessions, classes, q
 
 CHILD = """
 import gc, json, sys
-import sim.draws, sim.model.kernel, sim.model.services, sim.model.people, sim.monitor
+import sim.engine.draws, sim.engine.kernel, sim.model.services, sim.model.people, sim.engine.monitor
 from sim.config import load_scenario
-from sim.runner import digest, run
-from sim.scale import scale
-modules = [sim.model.kernel, sim.model.services, sim.model.people, sim.monitor, sim.draws]
+from sim.run.runner import digest, run
+from sim.config.scale import scale
+modules = [sim.engine.kernel, sim.model.services, sim.model.people, sim.engine.monitor, sim.engine.draws]
 cases = json.loads(sys.argv[1])
 digests = [digest(run(scale(load_scenario(p), f), trace=True)) for p, f in cases]
 gc.collect()
@@ -47,7 +47,7 @@ print(json.dumps({
     "package": sim.__file__,
     "compiled": [not m.__file__.endswith(".py") for m in modules],
     "digests": digests,
-    "environments_left": sum(type(o) is sim.model.kernel.Environment for o in gc.get_objects()),
+    "environments_left": sum(type(o) is sim.engine.kernel.Environment for o in gc.get_objects()),
 }))
 """
 
@@ -85,6 +85,6 @@ def test_compiled_and_interpreted_mornings_are_bit_identical(installed, index):
 
 def test_finished_mornings_free_their_models(installed):
     """Compiled, the calendar's entries are invisible to the cyclic garbage collector
-    (sim.model.kernel.Entry): the runner must drop those still pending when the run
+    (sim.engine.kernel.Entry): the runner must drop those still pending when the run
     is over, or every run would keep its whole model alive."""
     assert installed["environments_left"] == 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from sim.config import load_scenario
-from sim.runner import run
-from sim.store import PEOPLE, SUMMARY, TIMESERIES, write_results
+from sim.outputs.run_folder import PEOPLE, SUMMARY, TIMESERIES, write_results
+from sim.run.runner import run
 from tests.conftest import DEFAULT, SMALL_DEFAULT
 
 

@@ -27,9 +27,9 @@ import pytest
 from pydantic import TypeAdapter
 from scipy import stats
 
-from sim import dists
-from sim.config import DurationSpec, ServiceTimeSpec, make_dist
-from sim.dists import (
+from sim.config import DurationSpec, ServiceTimeSpec
+from sim.engine import dists
+from sim.engine.dists import (
     Deterministic,
     Exponential,
     Gamma,
@@ -37,6 +37,7 @@ from sim.dists import (
     Never,
     Sequence,
     Uniform,
+    from_spec,
     sampler,
     uniform_sampler,
 )
@@ -201,7 +202,7 @@ def test_never_is_infinite() -> None:
     assert all(draw() == math.inf for _ in range(100))
 
 
-# ---------------------------------------------------------------- make_dist
+# ---------------------------------------------------------------- from_spec
 
 
 SPECS = [
@@ -224,8 +225,8 @@ def _kinds(spec_union) -> set[str]:
 @pytest.mark.parametrize(
     "raw, expected", SPECS, ids=[f"{r['kind']}-{i}" for i, (r, _) in enumerate(SPECS)]
 )
-def test_make_dist_maps_each_kind_with_its_parameters(raw: dict, expected) -> None:
-    dist = make_dist(TypeAdapter(DurationSpec).validate_python(raw))
+def test_from_spec_maps_each_kind_with_its_parameters(raw: dict, expected) -> None:
+    dist = from_spec(TypeAdapter(DurationSpec).validate_python(raw))
     assert type(dist) is type(expected)
     assert dist == expected
     for value in vars(dist).values():  # parameters are floats, whatever the TOML wrote
@@ -233,13 +234,13 @@ def test_make_dist_maps_each_kind_with_its_parameters(raw: dict, expected) -> No
         assert all(type(v) is float for v in items)
 
 
-def test_make_dist_covers_every_kind_and_every_distribution() -> None:
+def test_from_spec_covers_every_kind_and_every_distribution() -> None:
     covered = {raw["kind"] for raw, _ in SPECS}
     assert covered == _kinds(DurationSpec)
     assert _kinds(ServiceTimeSpec) == _kinds(DurationSpec) - {"never"}
     assert {type(d) for _, d in SPECS} == set(typing.get_args(dists.Distribution))
 
 
-def test_make_dist_rejects_what_is_not_a_spec() -> None:
+def test_from_spec_rejects_what_is_not_a_spec() -> None:
     with pytest.raises(TypeError):
-        make_dist({"kind": "exponential", "mean_s": 1.0})
+        from_spec({"kind": "exponential", "mean_s": 1.0})

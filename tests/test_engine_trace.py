@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import simpy
 
-from sim.dists import Deterministic, Sequence, sampler
+from sim.engine.dists import Deterministic, Sequence, sampler
+from sim.engine.monitor import Recorder
 from sim.model.people import Fate
 from sim.model.services import Outcome, Service
-from sim.monitor import Recorder
-from sim.runner import run
+from sim.run.runner import run
 from tests.conftest import scenario
 
 T0 = 8 * 3600.0  # 08:00

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from sim.config import ScenarioError, load_scenario, to_toml
-from sim.options import load_study
-from sim.platforms import flatten
-from sim.runner import run
-from sim.scale import scale
+from sim.config.expand import flatten
+from sim.config.scale import scale
+from sim.experiments.options import load_study
+from sim.run.runner import run
 from tests.conftest import ROOT, SCENARIOS
 
 FILES = sorted((ROOT / "experiments").glob("**/*.toml"))

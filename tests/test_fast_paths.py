@@ -19,10 +19,10 @@ import pytest
 import simpy
 
 import sim.model.services
-import sim.runner
+import sim.run.runner
 from sim.config import load_scenario
-from sim.model.kernel import Environment
-from sim.scale import scale
+from sim.config.scale import scale
+from sim.engine.kernel import Environment
 from tests.conftest import ROOT, scenario
 
 
@@ -116,12 +116,12 @@ def test_slot_width_must_be_a_power_of_two(slot_s):
 def _same_results(monkeypatch, scenario_obj, patches=None):
     """Run `scenario_obj` under each setting of `patches` (attribute name -> (module,
     plain value, fast value)); the two runs must agree bit for bit."""
-    patches = patches or {"Environment": (sim.runner, PlainEnvironment, Environment)}
+    patches = patches or {"Environment": (sim.run.runner, PlainEnvironment, Environment)}
     results = []
     for which in (1, 2):
         for name, (module, *values) in patches.items():
             monkeypatch.setattr(module, name, values[which - 1])
-        results.append(sim.runner.run(scenario_obj))
+        results.append(sim.run.runner.run(scenario_obj))
     plain, calendar = results
     assert calendar.events == plain.events
     assert calendar.kpi == plain.kpi

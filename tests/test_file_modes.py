@@ -1,6 +1,6 @@
 """Every file and folder the commands write follows the umask, like any file the user
 makes (0644 and 0755 under umask 022, 0600 and 0700 under 077): results are meant to be
-shared, and a temporary file's private 0600 must not leak into them (sim/atomic.py)."""
+shared, and a temporary file's private 0600 must not leak into them (sim/outputs/atomic.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli import app
+from sim.cli.common import app
 from tests.conftest import SCENARIOS
 
 SURGE = SCENARIOS / "surge.toml"

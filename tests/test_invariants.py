@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.analysis import KPI_NAMES, SERVICE_METRIC_NAMES
+from sim.engine.monitor import bucket_midpoints, bucket_of, quantile_from_histogram
+from sim.measure.kpis import KPI_NAMES, SERVICE_METRIC_NAMES
 from sim.model.people import Fate
-from sim.monitor import bucket_midpoints, bucket_of, quantile_from_histogram
-from sim.runner import run
+from sim.run.runner import run
 
 
 @pytest.fixture(scope="module")

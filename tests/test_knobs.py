@@ -34,7 +34,7 @@ from sim.config import (
     read_raw,
     scenario_from_dict,
 )
-from sim.runner import digest, run
+from sim.run.runner import digest, run
 from tests.conftest import SCENARIOS, scenario
 
 KNOBS = SCENARIOS / "knobs.toml"

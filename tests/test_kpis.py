@@ -8,14 +8,16 @@ import math
 import numpy as np
 import pytest
 
-from sim import analysis, experiment, labels
 from sim.config import load_scenario
-from sim.criteria import parse_criterion
-from sim.experiment import Estimate, estimate, flat_kpis
+from sim.config.expand import flatten
+from sim.experiments import execution as experiment
+from sim.experiments.execution import Estimate, estimate, flat_kpis
+from sim.experiments.plan import FAILS, decide
+from sim.measure import kpis as analysis
+from sim.measure import metrics as labels
+from sim.measure.criteria import parse_criterion
 from sim.model.people import Fate
-from sim.plan import FAILS, decide
-from sim.platforms import flatten
-from sim.runner import run
+from sim.run.runner import run
 from tests.conftest import DEFAULT, SMALL_DEFAULT
 
 PARENTS_BARRED = (
@@ -201,7 +203,7 @@ def test_share_by_start_is_null_when_nobody_has_a_class():
 def test_validate_intervals_stay_at_or_above_zero():
     """`sim validate collapse` showed goodput below 0: every quantity it checks (waits,
     rates, counts, shares, ratios) is at least 0, and so is its interval."""
-    from sim.validate import Check, _judge
+    from sim.experiments.validate.checks import Check, _judge
 
     row = _judge("collapse", {}, Check("goodput", 1.0, [0.0, 0.0, 9.0]), 0.95)
     assert row.ci_low == 0.0 and row.ci_high > row.sim_mean > 0
@@ -265,7 +267,7 @@ def test_replication_tables_carry_per_role_figures(tmp_path):
 
 def test_bands_figure_draws_people_in_a_lesson_only_where_there_are_lessons():
     """A flat zero line of people in a lesson read as "nobody got in" (issue 15, item 4)."""
-    from sim.plots_experiments import series_bands_figure
+    from sim.outputs.plots.experiments import series_bands_figure
 
     def table(in_lesson: float) -> dict:
         t = {"minute_start_s": np.array([0.0, 60.0])}

@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from sim import options as study_mod
-from sim.cli import app
+from sim.cli.common import app
 from sim.config import ScenarioError
-from sim.criteria import parse_criterion
-from sim.plan import decide
+from sim.experiments import options as study_mod
+from sim.experiments.plan import decide
+from sim.measure.criteria import parse_criterion
 from tests.conftest import SCENARIOS, scenario
 
 STUDY = SCENARIOS / "surge-options.toml"
@@ -168,11 +168,11 @@ def test_the_options_own_kpi_is_a_valid_target(tmp_path):
 
 
 def test_figures_mark_the_target_the_verdicts_and_the_morning(folder):
-    from sim.plots_options import attack_windows, options_figure, timeline_figure
+    from sim.outputs.plots.options import attack_windows, options_figure, timeline_figure
 
     study = study_mod.load_study(STUDY, reps=2)
     outcome_records = [json.loads(p.read_text()) for p in (folder / "runs").glob("*.json")]
-    from sim.experiment import Outcome
+    from sim.experiments.execution import Outcome
 
     results = study_mod.analyse(study, study_mod.study_jobs(study), Outcome(outcome_records))
     fig = options_figure(results, KEY, 0.95)
@@ -197,7 +197,7 @@ def test_figures_mark_the_target_the_verdicts_and_the_morning(folder):
 def test_the_timeline_marks_class_starts_of_platform_journeys():
     """Cohorts on a platform follow the template's journeys (``user`` is defined there):
     the figure reads them from the expanded scenario (6 April failed here first)."""
-    from sim.plots_options import timeline_figure
+    from sim.outputs.plots.options import timeline_figure
 
     regions = scenario("regions")
     assert any(c.platform for c in regions.cohorts)

@@ -12,10 +12,20 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from sim.cli import app
-from sim.plan import FAILS, HOLDS, UNSURE, Target, assess, bisect, decide, grid, parse_target
-from sim.plot_style import TARGET_LABEL
-from sim.plots_plan import plan_figure
+from sim.cli.common import app
+from sim.experiments.plan import (
+    FAILS,
+    HOLDS,
+    UNSURE,
+    Target,
+    assess,
+    bisect,
+    decide,
+    grid,
+    parse_target,
+)
+from sim.outputs.plots.plan import plan_figure
+from sim.outputs.plots.style import TARGET_LABEL
 from tests.conftest import SCENARIOS
 
 SURGE = SCENARIOS / "surge.toml"

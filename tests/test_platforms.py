@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sim.config import ScenarioError
-from sim.platforms import flatten
-from sim.runner import run
+from sim.config.expand import flatten
+from sim.run.runner import run
 from tests.conftest import scenario
 
 

@@ -10,15 +10,15 @@ import pytest
 from matplotlib.colors import to_hex, to_rgba
 from matplotlib.figure import Figure
 
-from sim import plot_style as style
 from sim.config import load_scenario
-from sim.experiment import Estimate
-from sim.plan import Check
-from sim.plots import dashboard
-from sim.plots_experiments import Line, compare_figure, heatmap_figure, kpi_figure
-from sim.plots_options import options_figure, timeline_figure
-from sim.plots_plan import plan_figure
-from sim.runner import run
+from sim.experiments.execution import Estimate
+from sim.experiments.plan import Check
+from sim.outputs.plots import style
+from sim.outputs.plots.dashboard import dashboard
+from sim.outputs.plots.experiments import Line, compare_figure, heatmap_figure, kpi_figure
+from sim.outputs.plots.options import options_figure, timeline_figure
+from sim.outputs.plots.plan import plan_figure
+from sim.run.runner import run
 from tests.conftest import SCENARIOS
 
 SURGE = SCENARIOS / "surge.toml"
@@ -30,7 +30,7 @@ UNIT = ("(%", "(s", "(min", "(people", "(count", "(attempts", "(HH:MM", "(points
 
 
 def option(name: str, share: float, verdict: str | None, series: dict) -> object:
-    from sim.options import OptionResult
+    from sim.experiments.options import OptionResult
 
     est = {
         "kpi.share_in_class_5min_after_start": Estimate(3, share, 0.02),

@@ -15,7 +15,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from sim.config import load_scenario
-from sim.plots import (
+from sim.config.scale import scale
+from sim.outputs.plots.dashboard import (
     ATTACK_WAVE_LABEL,
     CLASS_START_LABEL,
     CRASH_LABEL,
@@ -28,8 +29,7 @@ from sim.plots import (
     minute_mids,
     shown_services,
 )
-from sim.runner import RunResult, run
-from sim.scale import scale
+from sim.run.runner import RunResult, run
 
 DEFAULT = Path(__file__).resolve().parent.parent / "experiments" / "default.toml"
 TINY = [

@@ -14,9 +14,9 @@ import sys
 from rich.console import Console
 from typer.testing import CliRunner
 
-from sim import cli
-from sim.cli_experiments import job_progress
-from sim.progress import PlainProgress, is_progress
+from sim.cli.common import common as cli
+from sim.cli.experiments import job_progress
+from sim.outputs.progress import PlainProgress, is_progress
 from tests.conftest import ROOT
 
 QUEUE = "experiments/teaching/single_queue.toml"

@@ -16,11 +16,11 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from sim.analysis import KEY_FIGURES
-from sim.cli import app
-from sim.experiment_store import KPIS_FIGURE, SERIES_CI, SERIES_FIGURE
-from sim.labels import NONE_TEXT, label
-from sim.plots_experiments import read_series_csv, replications_figure, series_bands_figure
+from sim.cli.common import app
+from sim.measure.kpis import KEY_FIGURES
+from sim.measure.metrics import NONE_TEXT, label
+from sim.outputs.experiment_folder import KPIS_FIGURE, SERIES_CI, SERIES_FIGURE
+from sim.outputs.plots.experiments import read_series_csv, replications_figure, series_bands_figure
 from tests.conftest import SCENARIOS
 
 SURGE = SCENARIOS / "surge.toml"

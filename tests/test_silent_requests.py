@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 from sim.config import load_scenario
-from sim.dists import Exponential, sampler, uniform_sampler
-from sim.model.kernel import Environment, later_on
+from sim.config.scale import scale
+from sim.engine.dists import Exponential, sampler, uniform_sampler
+from sim.engine.kernel import Environment, later_on
 from sim.model.people import Chorus, OwnClocks, Person
-from sim.runner import run
-from sim.scale import scale
+from sim.run.runner import run
 from tests.conftest import ROOT
 
 MEAN_S = 60.0

@@ -1,5 +1,5 @@
 """A stale cache never answers: stored runs are reused only by the code that made them
-(sim/fingerprint.py, sim/experiment.py), and the version comes from one place."""
+(sim/run/fingerprint.py, sim/experiments/execution.py), and the version comes from one place."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sim import experiment, fingerprint
-from sim.cli import app
-from sim.experiment import Job, RunStore, execute, replicate
-from sim.runner import run
-from sim.store import summary
+from sim.cli.common import app
+from sim.experiments import execution as experiment
+from sim.experiments.execution import Job, RunStore, execute, replicate
+from sim.outputs.run_folder import summary
+from sim.run import fingerprint
+from sim.run.runner import run
 from tests.conftest import ROOT, SCENARIOS, scenario
 
 SURGE = SCENARIOS / "surge.toml"

@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from sim import experiment
-from sim.cli import app
-from sim.experiment import HEADLINE
-from sim.sweep import Factor, grid, latin_hypercube, parse_vary, with_field_types
+from sim.cli.common import app
+from sim.experiments import execution as experiment
+from sim.experiments.execution import HEADLINE
+from sim.experiments.sweep import Factor, grid, latin_hypercube, parse_vary, with_field_types
 from tests.conftest import SCENARIOS, scenario
 
 SURGE = SCENARIOS / "surge.toml"

@@ -17,12 +17,14 @@ from types import SimpleNamespace
 
 from rich.console import Console
 
-from sim import cli, cli_options, cli_sweep
-from sim.analysis import KEY_FIGURES
-from sim.cli_experiments import print_estimates
-from sim.compare import Difference
-from sim.experiment import Estimate
-from sim.tables import (
+from sim.cli.common import common as cli
+from sim.cli.common import options as cli_options
+from sim.cli.common import sweep as cli_sweep
+from sim.cli.experiments import print_estimates
+from sim.experiments.compare import Difference
+from sim.experiments.execution import Estimate
+from sim.measure.kpis import KEY_FIGURES
+from sim.outputs.tables import (
     Column,
     interval_text,
     plus_minus_text,

@@ -1,4 +1,4 @@
-"""The engine against queueing theory, run as scenario files through ``sim.runner.run``.
+"""The engine against queueing theory, run as scenario files through ``sim.run.runner.run``.
 
 Each check runs independent replications and compares the replication mean with the
 formula. The tolerance is derived from the standard error of that mean: the test fails
@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import theory
-from sim.runner import run
+from sim.experiments.validate import theory
+from sim.run.runner import run
 from tests.conftest import scenario
 
 REPLICATIONS = 12

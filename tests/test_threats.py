@@ -1,7 +1,7 @@
 """Overload, crashes, attackers and defences: each mechanism does what it says.
 
 Small scenarios (tests/scenarios/surge.toml, metastable.toml) run through the same
-``sim.runner.run`` as real ones; each defence is switched on with ``--set`` overrides and
+``sim.run.runner.run`` as real ones; each defence is switched on with ``--set`` overrides and
 compared with the same seed without it (common random numbers make the pair sharp).
 """
 
@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import simpy
 
-from sim.dists import Deterministic, sampler
+from sim.engine.dists import Deterministic, sampler
+from sim.engine.monitor import Recorder
 from sim.model.defences import RateLimiter
 from sim.model.policies import CrashPolicy
 from sim.model.services import Outcome, Service
-from sim.monitor import Recorder
-from sim.runner import run
+from sim.run.runner import run
 from tests.conftest import scenario
 
 FLOOD = (

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli import app
+from sim.cli.common import app
 from sim.config import load_scenario
+from sim.config.scale import scale
+from sim.engine.trace import MAX_TRACED_PEOPLE, OUTCOMES
 from sim.model.population import expected_people
-from sim.model.trace import MAX_TRACED_PEOPLE, OUTCOMES
-from sim.runner import run
-from sim.scale import scale
+from sim.run.runner import run
 from tests.conftest import DEFAULT, SCENARIOS, scenario
 
 runner = CliRunner()

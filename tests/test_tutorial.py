@@ -32,9 +32,9 @@ from PIL import Image
 from scipy import stats
 from typer.testing import CliRunner
 
-from sim import theory
-from sim.cli import app, err, out
-from sim.tables import table_label
+from sim.cli.common import app, err, out
+from sim.experiments.validate import theory
+from sim.outputs.tables import table_label
 from tests.conftest import ROOT
 
 DOC = ROOT / "docs" / "tutorial.md"

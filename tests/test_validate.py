@@ -1,7 +1,7 @@
 """`sim validate`: the formulas against textbook values, every case through the engine,
 proof that a check can fail, and the command line.
 
-The cases run through :func:`sim.validate.validate`, the function the command calls,
+The cases run through :func:`sim.experiments.validate.checks.validate`, the function the command calls,
 with fewer replications and shorter horizons than the command's defaults, and 99.9 %
 intervals instead of 95 %: the seed is fixed, so the test is deterministic, but a change
 anywhere in the engine reshuffles the random draws, and with ~20 checks at 95 % one of
@@ -19,9 +19,9 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from sim import theory
-from sim.cli import app
-from sim.validate import (
+from sim.cli.common import app
+from sim.experiments.validate import theory
+from sim.experiments.validate.checks import (
     Case,
     Check,
     ValidationInputError,
@@ -30,7 +30,7 @@ from sim.validate import (
     parse_params,
     validate,
 )
-from sim.validate_queues import MG1, MMC, _mmc_checks
+from sim.experiments.validate.queues import MG1, MMC, _mmc_checks
 
 REPS = 10
 CONFIDENCE = 0.999

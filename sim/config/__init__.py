@@ -13,7 +13,7 @@ files and applies overrides. Everything is re-exported here.
 """
 
 from sim.config.base import *  # noqa: F403
-from sim.config.base import ScenarioError, clock_to_s, make_dist, s_to_clock  # noqa: F401
+from sim.config.base import ScenarioError, clock_to_s, s_to_clock, spec_mean  # noqa: F401
 from sim.config.loading import (  # noqa: F401
     apply_override,
     describe_error,

@@ -24,8 +24,8 @@ from sim.config.base import (
     at_most,
     clock_to_s,
     count,
-    make_dist,
     overflows,
+    spec_mean,
 )
 
 MAX_ATTEMPTS = 1000
@@ -423,7 +423,7 @@ class SessionStep(Strict):
 def _check_think_time(spec: Any) -> None:
     """A think time of mean 0 makes requests without end at one instant, and one of
     1e-300 s as good as: the guard is a minimum, not just "not zero"."""
-    if not make_dist(spec).mean >= MIN_THINK_S:
+    if not spec_mean(spec) >= MIN_THINK_S:
         raise ValueError(
             f"think_time must have a mean of at least {MIN_THINK_S:g} s (1 ms): below, a "
             "person's requests are an endless burst"

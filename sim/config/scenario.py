@@ -193,7 +193,7 @@ class Scenario(Strict):
                         f"{kind}.{group.name}.behaviour over the scenario's [behaviour]: {reason}"
                     ) from None
         if self.platforms or self.templates:
-            from sim.platforms import flatten  # platforms are checked on their expansion
+            from sim.config.expand import flatten  # platforms are checked on their expansion
 
             flatten(self)
             return self

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.config import AttackGenerator, AttackWave, Scenario, clock_to_s, make_dist
-from sim.dists import Exponential, sampler
+from sim.config import AttackGenerator, AttackWave, Scenario, clock_to_s
+from sim.engine.dists import Exponential, from_spec, sampler
 from sim.model.defences import EdgeLink, Scrubber
 from sim.model.services import Service
 
@@ -80,7 +80,7 @@ def _explicit(w: AttackWave) -> Wave:
 def _generate(g: AttackGenerator, rng: np.random.Generator) -> list[Wave]:
     """Starts uniform between `first` and `last`; intensity grows by `growth` per wave."""
     starts = np.sort(rng.uniform(clock_to_s(g.first), clock_to_s(g.last), g.waves))
-    durations = make_dist(g.duration).sample(rng, g.waves)
+    durations = from_spec(g.duration).sample(rng, g.waves)
     return [
         Wave(
             f"{g.name}#{i + 1}",

@@ -21,11 +21,12 @@ from sim.config import (
     Scenario,
     SessionStep,
     clock_to_s,
-    make_dist,
 )
-from sim.dists import Draw, Exponential, sampler, uniform_sampler
+from sim.engine.dists import Draw, Exponential, from_spec, sampler, uniform_sampler
+from sim.engine.kernel import walk_from_the_start
+from sim.engine.monitor import Recorder
+from sim.engine.rng import Stream, Streams
 from sim.model.classrooms import Klass
-from sim.model.kernel import walk_from_the_start
 from sim.model.people import (
     Chorus,
     Habits,
@@ -42,8 +43,6 @@ from sim.model.people import (
 from sim.model.platform import Platform, build_platform
 from sim.model.population import Population, build_population
 from sim.model.services import Service
-from sim.monitor import Recorder
-from sim.rng import Stream, Streams
 
 
 @dataclass
@@ -114,7 +113,7 @@ def _stays(
             stays[id(step)] = _silent_requests(env, service, step.think_time, rng, streams, index)
         elif isinstance(step, SessionStep):
             stays[id(step)] = SessionSamplers(
-                sampler(make_dist(step.duration), rng),
+                sampler(from_spec(step.duration), rng),
                 _silent_requests(
                     env,
                     services[step.service],
@@ -139,7 +138,7 @@ def _silent_requests(
     per person (see :class:`sim.model.people.Chorus`)."""
     if service is None:
         return NoRequests()
-    think = make_dist(think_time)
+    think = from_spec(think_time)
     if isinstance(think, Exponential):
         picks = uniform_sampler(streams.get(Stream.THINK, index, 2))
         return Chorus(env, service, sampler(think, rng), picks)
@@ -153,7 +152,7 @@ class SessionSamplers:
 
 
 def _habits(behaviour: Behaviour, index: int, streams: Streams) -> Habits:
-    patience = sampler(make_dist(behaviour.patience), streams.get(Stream.PATIENCE, index))
+    patience = sampler(from_spec(behaviour.patience), streams.get(Stream.PATIENCE, index))
     return habits_from(behaviour, patience, uniform_sampler(streams.get(Stream.RETRY, index)))
 
 
@@ -188,7 +187,7 @@ def _cohort_arrivals(world: World, scenario: Scenario, pop: Population, habits: 
             if t >= end:
                 return
             if t > env.now:
-                yield t - env.now  # a pause (see sim.model.kernel.Walk)
+                yield t - env.now  # a pause (see sim.engine.kernel.Walk)
             person = Person(pid, roles[g], habits[g], klass, address)
             start_journey(world, person, steps[g], class_start)
 

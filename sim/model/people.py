@@ -35,12 +35,12 @@ from sim.config import (
     RetryBudget,
     SessionStep,
 )
-from sim.dists import Draw
+from sim.engine.dists import Draw
+from sim.engine.kernel import ANSWER, Walk, later_on
+from sim.engine.monitor import FAIL_CAUSES, Recorder
 from sim.model.classrooms import Classroom, Klass
 from sim.model.defences import Gate
-from sim.model.kernel import ANSWER, Walk, later_on
 from sim.model.services import Outcome, Service
-from sim.monitor import FAIL_CAUSES, Recorder
 
 
 class Fate(IntEnum):
@@ -252,7 +252,7 @@ def journey(world: World, person: Person, steps: list, class_start: float):
             session = world.stays[id(step)]
             duration = session.duration()
             session.requests.join(person, world.env.now + duration)
-            yield duration  # a pause (see sim.model.kernel.Walk)
+            yield duration  # a pause (see sim.engine.kernel.Walk)
             session.requests.leave(person)
             continue
         else:
@@ -297,7 +297,7 @@ def _ask(world: World, person: Person, service: Service, seat: Callable[[], bool
         delay = _failed(world, person, outcome, failures)
         if delay is None:
             return False
-        yield delay  # a pause (see sim.model.kernel.Walk)
+        yield delay  # a pause (see sim.engine.kernel.Walk)
 
 
 BARRED = "barred"
@@ -330,7 +330,7 @@ def _insist(world: World, person: Person, attempt: Callable[[], Generator]):
         delay = _failed(world, person, outcome, failures)
         if delay is None:
             return False
-        yield delay  # a pause (see sim.model.kernel.Walk)
+        yield delay  # a pause (see sim.engine.kernel.Walk)
 
 
 FAIL_COUNTERS = {cause: f"fail_{cause}" for cause in FAIL_CAUSES}
@@ -402,7 +402,7 @@ def _attend_class(world: World, person: Person, step: ClassStep, class_start: fl
     world.recorder.in_lesson.change(env.now, 1)
     requests = world.stays[id(step)]  # a request every think time until the lesson ends
     requests.join(person, lesson_end)
-    yield max(0.0, lesson_end - env.now)  # a pause (see sim.model.kernel.Walk)
+    yield max(0.0, lesson_end - env.now)  # a pause (see sim.engine.kernel.Walk)
     requests.leave(person)
     world.recorder.in_lesson.change(env.now, -1)
     classroom.leave(klass)

@@ -8,16 +8,16 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.config import Scenario, UslSlowdown, clock_to_s, make_dist
+from sim.config import Scenario, UslSlowdown, clock_to_s
 from sim.config import Service as ServiceSpec
-from sim.dists import Exponential, sampler, uniform_sampler
+from sim.engine.dists import Exponential, from_spec, sampler, uniform_sampler
+from sim.engine.monitor import Recorder
+from sim.engine.rng import Stream, Streams
 from sim.model import attacks
 from sim.model.classrooms import Classroom
 from sim.model.defences import EdgeLink, Gate, RateLimiter, Scrubber, autoscaler
 from sim.model.policies import CrashPolicy, Guards, Priority, linear_slowdown, usl_slowdown
 from sim.model.services import Service
-from sim.monitor import Recorder
-from sim.rng import Stream, Streams
 
 
 @dataclass
@@ -72,7 +72,7 @@ def _service(
         spec.servers,
         spec.workers_per_server,
         spec.backlog_per_server,
-        sampler(make_dist(spec.service_time), streams.get(Stream.SERVICE, index)),
+        sampler(from_spec(spec.service_time), streams.get(Stream.SERVICE, index)),
         record,
         drop_abandoned=spec.drop_abandoned,
         dispatch=spec.dispatch,
@@ -102,7 +102,7 @@ def _slowdown(spec: ServiceSpec):
 def _crash(spec: ServiceSpec, streams: Streams, index: int) -> CrashPolicy | None:
     if spec.crash is None:
         return None
-    restart = sampler(make_dist(spec.crash.restart), streams.get(Stream.SERVICE, index, 1))
+    restart = sampler(from_spec(spec.crash.restart), streams.get(Stream.SERVICE, index, 1))
     return CrashPolicy(
         spec.crash.backlog_above,
         restart,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sim.dists import Draw
+from sim.engine.dists import Draw
 from sim.model.services import Outcome
 
 

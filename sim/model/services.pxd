@@ -1,6 +1,6 @@
 # Static types of services.py for the compiled build (setup.py); Python ignores this file.
 cimport cython
-from sim.monitor cimport Level, ServiceRecord, bucket_of
+from sim.engine.monitor cimport Level, ServiceRecord, bucket_of
 
 @cython.final
 cdef class Request:

@@ -18,7 +18,7 @@ a detection delay later.
 
 This is the hot path of the simulator, so requests are driven by callbacks, not by a
 process per request: submitting costs one SimPy event for the reply (the client's process
-waits for it), one cheap call (:func:`sim.model.kernel.later_on`) for the completion
+waits for it), one cheap call (:func:`sim.engine.kernel.later_on`) for the completion
 and, when the client may give up first, one for the patience timer.
 """
 
@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING
 import cython
 import simpy
 
-from sim.dists import Draw
-from sim.model.kernel import later_on
-from sim.model.trace import Trace
-from sim.monitor import ServiceRecord, bucket_of
+from sim.engine.dists import Draw
+from sim.engine.kernel import later_on
+from sim.engine.monitor import ServiceRecord, bucket_of
+from sim.engine.trace import Trace
 
 if TYPE_CHECKING:  # built by sim.model.platform; policies needs Outcome from here
     from sim.model.policies import CrashPolicy, Guards, Priority
@@ -221,7 +221,7 @@ class Service:
         session or a lesson): the request is served and measured the same, but no reply
         event is scheduled for it. With `reply`, the outcome goes to
         ``reply.succeed(outcome)`` instead of a new event, and `reply` is returned: a
-        :class:`sim.model.kernel.Walk` takes its answers so, without an event object.
+        :class:`sim.engine.kernel.Walk` takes its answers so, without an event object.
         """
         env = self.env
         now: cython.double = env.now

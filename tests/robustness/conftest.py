@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli import app
-from sim.progress import is_progress
+from sim.cli.common import app
+from sim.outputs.progress import is_progress
 from tests.conftest import ROOT, SCENARIOS
 
 SURGE = SCENARIOS / "surge.toml"

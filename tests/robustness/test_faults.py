@@ -20,10 +20,10 @@ import sys
 
 import pytest
 
-from sim import experiment
 from sim.config import load_scenario
-from sim.experiment import Job, RunStore, execute
-from sim.progress import is_progress
+from sim.experiments import execution as experiment
+from sim.experiments.execution import Job, RunStore, execute
+from sim.outputs.progress import is_progress
 from tests.robustness.conftest import (
     SURGE,
     invoke,
@@ -215,7 +215,7 @@ def _no_space(*args, **kwargs):
 def test_no_space_left_while_writing_a_run(tmp_path, monkeypatch):
     """ENOSPC halfway through the results of ``sim run``: one line, the older results
     folder untouched, no temporary folder left."""
-    from sim import store
+    from sim.outputs import run_folder as store
 
     out = tmp_path / "out"
     assert invoke("run", SURGE, "--no-dashboard", "--out", out).exit_code == 0

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from sim.config import load_scenario, to_toml
-from sim.progress import is_progress, without_progress
+from sim.outputs.progress import is_progress, without_progress
 from tests.conftest import ROOT
 from tests.robustness.conftest import SURGE, child_env, invoke, leftovers
 

@@ -11,11 +11,11 @@ import tomllib
 
 import pytest
 
-from sim import experiment
 from sim.config import ScenarioError, load_scenario, scenario_from_dict
-from sim.experiment import Job, execute
-from sim.resources import EVENT_BUDGET, check_events, estimate_events
-from sim.scale import scale
+from sim.config.scale import scale
+from sim.experiments import execution as experiment
+from sim.experiments.execution import Job, execute
+from sim.run.resources import EVENT_BUDGET, check_events, estimate_events
 from tests.conftest import ROOT, SCENARIOS
 from tests.robustness.conftest import SURGE, invoke, one_error_line, sim
 

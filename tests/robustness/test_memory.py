@@ -1,4 +1,4 @@
-"""The pre-flight memory estimate (sim/resources.py): the rule as documented, checked
+"""The pre-flight memory estimate (sim/run/resources.py): the rule as documented, checked
 against a measured run, and the refusal (one line, exit 2) with its override."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from sim import resources
 from sim.config import load_scenario
-from sim.resources import MemoryCheckError, check_memory, estimate_mb, people
-from sim.scale import scale
+from sim.config.scale import scale
+from sim.run import resources
+from sim.run.resources import MemoryCheckError, check_memory, estimate_mb, people
 from tests.conftest import DEFAULT, ROOT
 from tests.robustness.conftest import SURGE, child_env, invoke, one_error_line
 
@@ -31,7 +31,7 @@ def test_people_count_cohorts_and_the_expected_arrivals_of_sources():
 
 
 def test_the_estimates_quoted_in_the_module_docstring():
-    """The documented rule, on the calibration runs (see sim/resources.py)."""
+    """The documented rule, on the calibration runs (see sim/run/resources.py)."""
     assert round(estimate_mb(load_scenario(DEFAULT))) == 273
     assert round(estimate_mb(scale(load_scenario(DEFAULT), 4))) == 550
     april = load_scenario(APRIL)
@@ -51,7 +51,7 @@ def test_the_estimate_is_close_to_a_measured_run(tmp_path):
         "        if line.startswith('VmHWM:'):\n"
         "            print(line.split()[1], file=sys.stderr)\n"
         "atexit.register(hwm)\n"
-        "from sim.cli import main\n"
+        "from sim.cli.common import main\n"
         "main()\n"
     )
     args = [str(DEFAULT), "--scale", "0.25", "--no-dashboard", "--out", str(tmp_path / "out")]

@@ -1,6 +1,6 @@
 """Stored runs that can be trusted (issue 16): a record in ``runs/`` is reused only if
 its checksum and its content check out; an edited, mistyped or damaged one is removed and
-run again, and the command says how many in one line (sim/run_records.py)."""
+run again, and the command says how many in one line (sim/experiments/records.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from sim import experiment, run_records
-from sim.experiment import Job, RunStore, execute
-from sim.progress import is_progress
+from sim.experiments import execution as experiment
+from sim.experiments import records as run_records
+from sim.experiments.execution import Job, RunStore, execute
+from sim.outputs.progress import is_progress
 from tests.conftest import scenario
 from tests.robustness.conftest import SURGE, invoke
 
@@ -195,7 +196,7 @@ def test_a_run_whose_record_would_not_pass_the_check_is_a_failure(tmp_path, monk
 
 def test_records_of_other_code_are_stale_not_damaged(tmp_path, monkeypatch):
     """A record of older code (no checksum) keeps its own message."""
-    from sim import fingerprint
+    from sim.run import fingerprint
 
     store = RunStore(tmp_path)
     job = Job(scenario("surge"), 0, 1)

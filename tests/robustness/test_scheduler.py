@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from sim.scheduler import (
+from sim.experiments.scheduler import (
     SchedulerError,
     SchedulerUnavailable,
     check_scheduler,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from sim.config import load_scenario
-from sim.experiment import Job, RunStore, SchedulerError, dask_security, execute
+from sim.experiments.execution import Job, RunStore, SchedulerError, dask_security, execute
 from tests.conftest import ROOT
 from tests.robustness.conftest import (
     SURGE,
@@ -259,7 +259,7 @@ def test_a_report_embeds_no_link_and_nothing_outside_its_folder(tmp_path):
     report (issue 16); a report embeds the folder's own regular files only."""
     import base64
 
-    from sim.report import write_report
+    from sim.outputs.report.page import write_report
     from tests.conftest import SCENARIOS
 
     folder = tmp_path / "run"

@@ -15,7 +15,7 @@ phase but ``entry`` it then waits there (up to ``HOLD_S``) for the signal, so th
 signal lands in that phase and not in the next one:
 
 - ``entry``: ``sim.entry`` has just run its first lines (no wait: the test picks delays);
-- ``import``: the CLI is being imported (``sim.cli``, with typer, rich, numpy...);
+- ``import``: the CLI is being imported (``sim.cli.common``, with typer, rich, numpy...);
 - ``load``: the scenario file is being loaded (the command's arguments are parsed);
 - ``run``: the morning is being simulated (after its first slice of clock time);
 - ``write``: the results are being written (some files of the staging folder are);
@@ -102,13 +102,13 @@ def _patch_store(store) -> None:
     store._write_people = _write_people
 
 
-BEFORE = {"sim.cli": lambda module: reached("import")}
+BEFORE = {"sim.cli.common": lambda module: reached("import")}
 AFTER = {
     "sim.entry": lambda module: reached("entry"),
-    "sim.experiment": _patch_experiment,
+    "sim.experiments.execution": _patch_experiment,
     "sim.config": _patch_config,
-    "sim.runner": _patch_runner,
-    "sim.store": _patch_store,
+    "sim.run.runner": _patch_runner,
+    "sim.outputs.run_folder": _patch_store,
 }
 
 

@@ -1,0 +1,62 @@
+"""The ``sim`` command: every command registered here, explicitly, on one Typer app.
+
+Each command is a plain function in a module of its own (arguments, printing and exit
+codes only); this module puts them on :data:`app` in the order ``sim --help`` lists
+them, as Hatch registers its commands on its group. Shared options and printing are in
+:mod:`sim.cli.common`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from sim.cli import animate, options, plan, report, run, sweep, validate
+from sim.cli.common import app, err, said_interrupted
+from sim.interruption import INTERRUPTED
+from sim.interruption import exit_code as interrupted_code
+
+app.command("run")(run.run_command)
+app.command("show")(run.show_command)
+app.command("examples")(run.examples_command)
+app.command("animate")(animate.animate_command)
+app.command("sweep")(sweep.sweep_command)
+app.command("compare")(sweep.compare_command)
+app.command("options")(options.options_command)
+app.command("plan")(plan.plan_command)
+app.command("report")(report.report_command)
+app.command(
+    "validate",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    epilog=validate.epilog(),
+)(validate.validate_command)
+
+
+def main() -> None:
+    """Console-script entry point. Usage errors (an unknown option, a value out of range)
+    are one line on stderr with exit code 2, like every other input error."""
+    try:
+        code = app(standalone_mode=False)
+    except KeyboardInterrupt:
+        _interrupted()
+    except Exception as e:  # Typer vendors its own click: recognise its errors by shape
+        if type(e).__name__ == "Abort":
+            _interrupted()
+        if getattr(e, "exit_code", None) != 2 or not hasattr(e, "format_message"):
+            raise
+        if type(e).__name__ == "NoArgsIsHelpError":  # plain `sim`: the help, as is
+            err.print(e.format_message(), markup=False, highlight=False)
+            sys.exit(2)
+        ctx = getattr(e, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        err.print(
+            f"error: {e.format_message()}{where}", markup=False, highlight=False, soft_wrap=True
+        )
+        sys.exit(2)
+    if code == INTERRUPTED and not said_interrupted():  # Typer's silent exit after a Ctrl-C
+        _interrupted()
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _interrupted() -> None:
+    err.print("interrupted: no half-written results (finished runs are kept)")
+    sys.exit(interrupted_code())

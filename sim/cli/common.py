@@ -1,0 +1,381 @@
+"""The ``sim`` command: a thin layer over :mod:`sim.config`, :mod:`sim.run.runner` and
+:mod:`sim.outputs.run_folder`. Only this module prints.
+
+Errors the user can fix (a bad scenario, an unwritable folder) are printed as one line on
+stderr with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sim.config import Scenario, ScenarioError, catalog, load_scenario, s_to_clock
+from sim.config.scale import scale
+from sim.experiments.execution import SchedulerError, flat_kpis
+from sim.experiments.scheduler import SCHEDULER_ENV, check_scheduler, chosen_scheduler
+from sim.interruption import exit_code as interrupted_code
+from sim.measure.kpis import KEY_FIGURES
+from sim.measure.metrics import metric as metric_info
+from sim.outputs import folders
+from sim.outputs.progress import PlainProgress
+from sim.outputs.run_folder import (
+    DASHBOARD,
+    PEOPLE,
+    SCENARIO,
+    SUMMARY,
+    TIMESERIES,
+    TRACE,
+    OutputError,
+)
+from sim.outputs.tables import Column, print_table, table_label, value_text
+from sim.run.resources import MemoryCheckError, check_events, check_memory
+from sim.run.runner import RunResult
+
+SCHEDULER_HELP = (
+    "Dask scheduler address: tls://host:port, or tcp://host:port on this machine "
+    "[env: SIM_SCHEDULER]."
+)
+
+PROGRESS_AFTER_S = 2.0  # show a progress bar only for runs longer than this
+
+app = typer.Typer(
+    help="Simulate a remote-learning platform on the morning everyone logs in at once.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: "[default: ...]" must stay visible
+)
+out = Console(emoji=False)  # scenario text such as "a:b:c" must print as written
+err = Console(stderr=True, emoji=False)
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a scenario field: dotted.path=value (repeatable)."),
+]
+ScenarioArg = Annotated[
+    Path | None,
+    typer.Argument(
+        help="Scenario: a TOML file, or the name of a shipped example (see sim examples) "
+        f"[default: {catalog.DEFAULT}].",
+        show_default=False,
+    ),
+]
+
+
+SeedOption = Annotated[int | None, typer.Option(min=0, help="Seed [default: the scenario's].")]
+ScaleOption = Annotated[
+    float,
+    typer.Option(
+        "--scale",
+        help="Simulate this fraction of the people, with capacities scaled alike.",
+    ),
+]
+"""--seed and --scale, the same in every command that simulates (run, sweep, compare,
+plan; options has its own --scale default, the study file's)."""
+
+
+def check_scale(factor: float) -> None:
+    if not 0 < factor < float("inf"):
+        fail(f"--scale must be a number greater than 0, got {factor}")
+
+
+def scaled_and_seeded(scenario: Scenario, factor: float, seed: int | None) -> Scenario:
+    """`scenario` at --scale `factor` with --seed `seed` (both recorded in the results'
+    scenario files, so that a folder reruns as it ran); a bad --scale exits 2."""
+    check_scale(factor)
+    try:
+        scenario = scale(scenario, factor)
+    except ValueError as e:
+        fail(f"--scale {factor}: {e}")
+    return scenario if seed is None else scenario.model_copy(update={"seed": seed})
+
+
+RESULT_FILES = folders.SINGLE_FILES
+assert {SCENARIO, SUMMARY, TIMESERIES, PEOPLE, DASHBOARD, TRACE} <= RESULT_FILES
+
+
+def out_path(text: str) -> Path:
+    """The --out of every command, as given; an empty one is refused here, before any
+    run, because ``Path("")`` would silently be the current folder."""
+    if text == "":
+        raise typer.BadParameter("it is empty: name a folder (. for the current one)")
+    return Path(text)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one line for the user and exit with `code` (2: bad input; 1: a failure
+    met while running)."""
+    line = " ".join(message.splitlines())
+    err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+_said: list[str] = []  # the line interrupted() printed, if it did
+
+
+def interrupted(what_is_kept: str) -> None:
+    """After Ctrl-C or SIGTERM (both a ``KeyboardInterrupt``, see :mod:`sim.entry`): say
+    in one line what is kept, and exit with code 130 (143 after SIGTERM). (Typer turns
+    a KeyboardInterrupt that reaches it into a silent exit 130: commands catch it, and
+    :func:`main` says the line for those that reach Typer, e.g. while loading.)"""
+    _said.append(what_is_kept)
+    err.print(f"interrupted: {what_is_kept}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(interrupted_code())
+
+
+def said_interrupted() -> bool:
+    """Whether :func:`interrupted` has said its line (Typer's own exit 130 says none)."""
+    return bool(_said)
+
+
+def resume_hint(folder: Path) -> str:
+    return f"finished runs are saved in {folder}/runs; run the same command again to complete it"
+
+
+FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+"""The errors of a disk (or quota, or file size limit) that is full: the user's next
+step is to free space and run the same command again."""
+
+
+FULL_HINT = "free some space and run it again (earlier results in the folder are untouched)"
+
+
+def folder_unwritten(error: OutputError) -> None:
+    """One line for a results folder written as a whole (``sim run``) that could not be."""
+    fail(f"{error}; {FULL_HINT}" if error.errno in FULL else str(error))
+
+
+def cannot_write(target: Path, error: OSError) -> None:
+    """One line for results that could not be written (exit 2): why, and, when the disk
+    is full, that the finished runs are kept and reused by a rerun. The experiment
+    commands save each run as it finishes (``runs/``), so only the tables are missing."""
+    line = f"cannot write results to {target}: {error.strerror or error}"
+    if error.errno in FULL:
+        kept = len(list((target / "runs").glob("*.json"))) if (target / "runs").is_dir() else 0
+        line += (
+            f"; the {kept} finished runs in {target}/runs are kept: free some space and run "
+            "the same command again to complete it"
+            if kept
+            else "; free some space and run the same command again"
+        )
+    fail(line)
+
+
+def find_scenario(scenario: Path | None) -> Path:
+    """The file a scenario argument names: a file that exists, else a shipped example's
+    name (:mod:`sim.config.catalog`), the ``default`` example if none; else exit 2 in one line
+    that lists the examples."""
+    try:
+        return catalog.find(scenario)
+    except ScenarioError as e:
+        fail(str(e))
+        raise  # unreachable: fail() exits
+
+
+def load_for_command(scenario: Path | None, overrides: list[str] | None) -> Scenario:
+    try:
+        return load_scenario(find_scenario(scenario), overrides or [])
+    except ScenarioError as e:
+        fail(str(e))
+        raise  # unreachable: fail() exits
+
+
+def check_fits(
+    scenarios: list[Scenario], runs: int, jobs: int | None = None, scheduler: str | None = None
+) -> None:
+    """Fail (exit 2) before running if `runs` runs of the largest of `scenarios`, as many
+    at once as the local process pool would hold, cannot fit in memory (see
+    :mod:`sim.run.resources`). Runs on a Dask cluster are not checked: its memory is not
+    known here. Then the event budget (a run that would not end), wherever runs go."""
+    try:
+        if not chosen_scheduler(scheduler):
+            at_once = min(runs, jobs or os.cpu_count() or 1)
+            check_memory(scenarios, max(1, at_once))
+        check_events(scenarios)
+    except MemoryCheckError as e:
+        fail(str(e))
+
+
+def preflight_scheduler(option: str | None) -> None:
+    """Before any run, when runs go to a Dask scheduler (`option`, else SIM_SCHEDULER):
+    one line, exit 2, for what cannot work (Dask not installed, a bad address, TLS
+    settings or timeout); a one-line warning for plain tcp:// to another machine."""
+    address = chosen_scheduler(option)
+    if address is None:
+        return
+    try:
+        warning = check_scheduler(address, "--scheduler" if option else SCHEDULER_ENV)
+    except SchedulerError as e:
+        fail(str(e), e.exit_code)
+        raise
+    if warning:
+        err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+
+
+def write_report_into(target: Path) -> None:
+    """report.html in the results folder; the command line is passed because a single
+    run's folder does not record it (and so cannot name the original scenario file)."""
+    from sim.outputs.report.page import ReportError, write_report
+
+    try:
+        path = write_report(target, command=command_line())
+    except (ReportError, OSError) as e:
+        fail(f"cannot write the report in {target}: {e}")
+        raise
+    out.print(f"report written to {path}", highlight=False, soft_wrap=True)
+
+
+REPS = folders.REPLICATIONS
+
+
+def results_folder(target: Path, kind: str) -> Path:
+    """The folder a command of `kind` (:mod:`sim.outputs.folders`) will write, checked before
+    anything runs: missing, empty or a results folder of this kind, and writable; fail
+    (exit 2, one line) otherwise. A symbolic link gives the folder it points to.
+    Temporary folders left there by writers that are gone (``kill -9``) are removed."""
+    try:
+        folder = folders.check_out(target, kind)
+    except folders.FolderError as e:
+        fail(str(e))
+        raise
+    if kind == folders.SINGLE:  # written beside, then renamed into place
+        _check_writable(folder.absolute().parent, folder)
+    else:  # written into
+        _check_writable(folder.absolute(), folder)
+    folders.clean_stale(folder)
+    return folder
+
+
+def check_folder(target: Path) -> None:
+    """Fail before running if the experiment folder `target` (runs, tables) cannot be
+    written: it, or the nearest folder above it that exists, must be a writable folder."""
+    if target.exists() and not target.is_dir():
+        fail(f"cannot write results to {target}: it exists and is not a folder")
+    _check_writable(target.absolute(), target)
+
+
+def _check_writable(folder: Path, target: Path) -> None:
+    while not folder.exists():  # the folders still to be created
+        folder = folder.parent
+    if not folder.is_dir():
+        fail(f"cannot write results to {target}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        fail(f"cannot write results to {target}: {folder} is not writable")
+
+
+def save_dashboard(result: RunResult, path: Path) -> None:
+    from sim.outputs.plots.dashboard import (
+        dashboard,
+    )  # matplotlib is slow to import: only when drawing
+    from sim.outputs.plots.style import DPI
+
+    figure = dashboard(result)
+    figure.savefig(path, dpi=DPI)
+    figure.savefig(path.with_suffix(".svg"))  # for print and slides
+
+
+@contextmanager
+def run_progress(scenario: Scenario):
+    """Progress of simulated clock time, once a run lasts a few seconds: a bar on a
+    terminal, else a plain line per tenth of the morning (:mod:`sim.outputs.progress`)."""
+    started = time.perf_counter()
+    state: dict[str, object] = {}
+
+    def report(now: float, start: float, end: float) -> None:
+        if not state:
+            if time.perf_counter() - started < PROGRESS_AFTER_S:
+                return
+            if not err.is_terminal:  # a log, nohup, | tee: lines, not a redrawn bar
+                state["plain"] = PlainProgress(err, f"simulating {scenario.name}", started)
+            else:
+                bar = Progress(
+                    TextColumn("simulating {task.fields[clock]}"),
+                    BarColumn(),
+                    TextColumn("{task.percentage:>3.0f}%"),
+                    TimeElapsedColumn(),
+                    console=err,
+                    transient=True,
+                )
+                bar.start()
+                state["bar"] = bar
+                state["task"] = bar.add_task("run", total=end - start, clock=s_to_clock(start))
+        if "plain" in state:
+            fraction = (now - start) / (end - start) if end > start else 1.0
+            state["plain"].update(fraction, f"simulated clock {s_to_clock(now)}")
+            return
+        bar = state["bar"]
+        bar.update(state["task"], completed=now - start, clock=s_to_clock(now))
+
+    try:
+        yield report
+    finally:
+        if "bar" in state:
+            state["bar"].stop()
+
+
+def _kpi_text(metric: str, kpis: dict[str, Any]) -> str:
+    """A KPI's cell. A missing percentile of time to class means "too many never got
+    in", unless nobody tried at all (0 people, or none connecting in the morning): then
+    it says so, like the share who got in (a run of 0 people reported "never")."""
+    value = kpis[metric]
+    nobody = kpis.get("kpi.share_in_class") is None
+    if value is None and nobody and metric.startswith("kpi.time_to_class_p"):
+        return metric_info("kpi.share_in_class").none_text
+    return value_text(metric, value)
+
+
+def print_kpis(result: RunResult) -> None:
+    """The KPIs, then the services in the most trouble, in the words and units of every
+    other table (:mod:`sim.outputs.tables`): readable at 80 columns and in a pipe."""
+    k = flat_kpis(result.kpi)
+    title = f"{result.scenario.name} (seed {result.seed})"
+    rows = [[table_label(m), _kpi_text(m, k)] for m in KEY_FIGURES if _shown(m, k[m])]
+    print_table(out, title, [Column("KPI"), Column("value", right=True)], rows)
+    services = sorted(result.service_summary.items(), key=lambda kv: -_trouble(kv[1]))
+    columns = [Column("service"), *(Column(h, right=True) for h in SERVICE_COLUMNS.values())]
+    rows = [
+        [name, *(value_text(f"services.{name}.{m}", s[m]) for m in SERVICE_COLUMNS)]
+        for name, s in services[:MAX_SERVICE_ROWS]
+    ]
+    many = len(services) > MAX_SERVICE_ROWS
+    title = f"the {MAX_SERVICE_ROWS} services in the most trouble" if many else "services"
+    print_table(out, title, columns, rows)
+    if len(services) > MAX_SERVICE_ROWS:
+        more = len(services) - MAX_SERVICE_ROWS
+        out.print(f"... {more} more services in summary.json", highlight=False)
+    out.print(f"{result.events:,} simulated events in {result.wall_s:.1f} s", highlight=False)
+
+
+def _shown(metric: str, value: object) -> bool:
+    """Whether a key figure has a row: a role's figure only where the role has people
+    with a lesson, and the barred only where a gate barred someone."""
+    if metric.startswith("kpi.by_role."):
+        return value is not None
+    return metric != "kpi.barred" or bool(value)
+
+
+MAX_SERVICE_ROWS = 8
+SERVICE_COLUMNS = {  # per service, in the words of the report
+    "utilization": "utilisation",
+    "p95_wait_s": "wait, 95th percentile",
+    "unavailable_minutes": "unavailable",
+}
+
+
+def _trouble(service: dict) -> float:
+    """Sort key: services in the most trouble first (downtime, then waits)."""
+    return service["unavailable_minutes"] * 1e6 + service["p95_wait_s"]
+
+
+def command_line() -> list[str]:
+    return ["sim", *sys.argv[1:]]

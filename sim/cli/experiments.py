@@ -1,0 +1,278 @@
+"""The experiment side of the ``sim`` command: replications (``sim run --reps``), and
+the pieces the other experiment commands share: assertions, progress, tables.
+
+Only printing and argument handling live here; the work is in :mod:`sim.experiments.execution`
+and the files in :mod:`sim.outputs.experiment_folder`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from sim.cli.common import (
+    cannot_write,
+    check_folder,
+    command_line,
+    err,
+    fail,
+    interrupted,
+    out,
+    resume_hint,
+)
+from sim.config import Scenario
+from sim.config.expand import flatten
+from sim.experiments import execution as experiment
+from sim.experiments import sweep
+from sim.experiments.execution import (
+    Estimate,
+    Job,
+    Outcome,
+    RunStore,
+    SchedulerError,
+    execute,
+)
+from sim.measure.criteria import Criterion, parse_criterion
+from sim.measure.kpis import unknown_metric
+from sim.measure.metrics import kind_of
+from sim.outputs.experiment_folder import manifest, write_replications
+from sim.outputs.progress import PlainProgress
+from sim.outputs.tables import Column, interval_text, print_table, table_label, value_text
+
+Assertion = Criterion  # an --assert check
+
+
+def parse_assertion(text: str) -> Assertion:
+    return parse_criterion(text, "--assert")
+
+
+@contextmanager
+def job_progress(console: Console, label: str):
+    """Progress of finished runs: a bar with an ETA on a terminal, else a plain line per
+    tenth of the runs (:mod:`sim.outputs.progress`), for logs, ``nohup`` and ``| tee``."""
+    if not console.is_terminal:
+        plain = PlainProgress(console, label)
+
+        def report(done: int, total: int | None) -> None:
+            if total:
+                plain.update(done / total, f"{done} of {total} runs")
+
+        yield report
+        return
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs, ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+    task = bar.add_task(label, total=None)
+    with bar:
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def run_replications(
+    scenario: Scenario,
+    reps: int,
+    target: Path,
+    *,
+    precision: float | None,
+    max_reps: int,
+    n_jobs: int | None,
+    scheduler: str | None,
+    command: list[str],
+    console: Console,
+    err: Console,
+) -> tuple[Outcome, dict[str, Estimate], bool]:
+    store = RunStore(target)
+    with job_progress(err, f"{scenario.name}") as progress:
+        outcome, precise = experiment.replicate(
+            scenario,
+            reps,
+            store,
+            precision=precision,
+            max_reps=max_reps,
+            n_jobs=n_jobs,
+            scheduler=scheduler,
+            progress=progress,
+        )
+    estimates = experiment.summarize(outcome.records)
+    write_replications(target, scenario, outcome, estimates, precision, precise, command)
+    return outcome, estimates, precise
+
+
+def print_discarded(console: Console, folder: Path, count: int) -> None:
+    """Say that records made by another version of sim were found in `folder` (and not
+    used): a rerun into an older folder must not look like a plain rerun."""
+    if count:
+        runs = "run" if count == 1 else "runs"
+        was = "was" if count == 1 else "were"
+        console.print(
+            f"{count} {runs} in {folder}/runs/ {was} made by another version of sim: "
+            "not reused, removed; the runs asked for are made again",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def print_damaged(console: Console, folder: Path, count: int) -> None:
+    """Say (on `console`: stderr) that stored runs of `folder` did not check out and
+    were made again (:mod:`sim.experiments.records`): an edited record must not pass silently."""
+    if count:
+        runs = "run" if count == 1 else "runs"
+        was = "was" if count == 1 else "were"
+        console.print(
+            f"{count} stored {runs} in {folder}/runs/ {was} damaged or edited (checksum or "
+            "content check failed): not reused, removed and made again",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def print_estimates(
+    console: Console, title: str, estimates: dict[str, Estimate], names: list[str]
+) -> None:
+    """Each KPI's mean and interval, in the words and units of every other table
+    (:mod:`sim.outputs.tables`), readable at 80 columns and in a pipe."""
+    columns = [Column("KPI"), Column("mean", right=True), Column("95 % CI", right=True)]
+    rows = [
+        [table_label(name), value_text(name, est.mean), _interval(name, est)]
+        for name in names
+        if (est := estimates.get(name)) is not None and _shown(name, est)
+    ]
+    print_table(console, title, columns, rows)
+    console.print(INTERVAL_NOTE, highlight=False)
+
+
+def _shown(name: str, est: Estimate) -> bool:
+    """A row for every estimate with values, but the barred only where someone was (a
+    role without people, pupils where there are none, has no values)."""
+    return est.n > 0 and (name != "kpi.barred" or est.mean > 0)
+
+
+INTERVAL_NOTE = "95 % CI: Student t, within what each metric can be (shares 0-100 %, others >= 0)"
+
+
+def _interval(name: str, est: Estimate) -> str:
+    """The estimate's interval, or why there is none."""
+    if est.n < experiment.MIN_VALUES_FOR_INTERVAL:
+        return "none from 1 run"
+    return interval_text(name, est.low, est.high)
+
+
+def check_assertions(
+    console: Console, assertions: list[Assertion], values: dict[str, float | None]
+) -> bool:
+    """Print each assertion's verdict; True if all hold. An unknown metric fails."""
+    ok = True
+    for assertion in assertions:
+        if assertion.metric not in values:
+            console.print(f"assert {assertion}: FAIL (no metric {assertion.metric!r})")
+            ok = False
+            continue
+        holds = assertion.holds(values[assertion.metric])
+        verdict = "ok" if holds else "FAIL"
+        observed = values[assertion.metric]
+        shown = (
+            "no value: nobody"
+            if observed is None and kind_of(assertion.metric) != "s"
+            else _num(observed)
+        )
+        console.print(f"assert {assertion}: {verdict} ({shown})")
+        ok &= holds
+    return ok
+
+
+def _num(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isinf(value)):
+        return "inf"
+    if isinstance(value, float) and math.isnan(value):
+        return "-"
+    return f"{value:,.4g}"
+
+
+def execute_jobs(jobs: list[Job], target: Path, label: str, n_jobs, scheduler) -> Outcome:
+    """Run the jobs not yet in the run store, each saved as it finishes; on Ctrl-C, say
+    what is kept and exit 130 (the finished runs are reused by the same command)."""
+    check_folder(target)
+    try:
+        with job_progress(err, label) as progress:
+            return execute(jobs, RunStore(target), n_jobs, scheduler, progress)
+    except KeyboardInterrupt:
+        interrupted(resume_hint(target))
+        raise
+    except SchedulerError as e:
+        fail(str(e), e.exit_code)
+        raise
+    except OSError as e:
+        cannot_write(target, e)
+        raise
+
+
+def experiment_manifest(outcome: Outcome, extra: dict[str, Any], started: float) -> dict[str, Any]:
+    import pyarrow  # its version: it writes the Parquet tables
+
+    data = manifest(command_line(), outcome, {**extra, "elapsed_s": time.perf_counter() - started})
+    data["versions"]["pyarrow"] = pyarrow.__version__
+    for entry, (job, _) in zip(data["failed"], outcome.failures, strict=True):
+        entry["variant"] = {path: sweep.plain(v) for path, v in job.variant}
+    return data
+
+
+def print_written(target: Path, outcome: Outcome) -> None:
+    print_discarded(out, target, outcome.stale)
+    print_damaged(err, target, outcome.damaged)
+    message = f"results written to {target}/ ({outcome.reused} reused, {outcome.ran} run)"
+    out.print(message, highlight=False, soft_wrap=True)
+
+
+def report_failures(outcome: Outcome) -> None:
+    for job, error in outcome.failures:
+        last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
+        where = ", ".join(f"{p}={sweep.plain(v)}" for p, v in job.variant)
+        err.print(
+            f"run {job.key} ({where}, replication {job.replication}) failed: {last}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def plus_minus(est: Estimate | None, metric: str = "") -> str:
+    """A mean and its interval, the unit of `metric` after each (``95.8 % (95.1 .. 96.4
+    %)``): the interval stays within what the metric can be, so it need not be symmetric."""
+    if est is None or est.n == 0:
+        return "-"
+    if not est.has_interval:
+        return value_text(metric, est.mean)
+    return f"{value_text(metric, est.mean)} ({interval_text(metric, est.low, est.high)})"
+
+
+def parse_assertions(texts: list[str] | None, *scenarios: Scenario) -> list[Assertion]:
+    """The --assert checks, each naming a metric that every one of `scenarios` reports."""
+    try:
+        checks = [parse_assertion(t) for t in texts or []]
+    except ValueError as e:
+        fail(str(e))
+        raise
+    for check in checks:
+        for scenario in scenarios:
+            problem = unknown_metric(check.metric, flatten(scenario))
+            if problem:
+                fail(f"--assert {check}: {problem}")
+    return checks

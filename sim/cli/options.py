@@ -1,0 +1,197 @@
+"""``sim options``: what went wrong in a scenario, and which option would have fixed it.
+
+Only arguments, printing and exit codes live here; the study (files, statistics) is
+:mod:`sim.experiments.options`. The baseline's first replication runs first, in this process, and
+its full results folder is kept in ``<out>/baseline/`` (dashboard included): the report
+shows what went wrong from it. The other runs then go to the pool (or Dask) like a sweep.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sim.cli.common import (
+    SeedOption,
+    SetOption,
+    cannot_write,
+    err,
+    fail,
+    find_scenario,
+    folder_unwritten,
+    out,
+    out_path,
+    preflight_scheduler,
+    print_kpis,
+    results_folder,
+    run_progress,
+    save_dashboard,
+    write_report_into,
+)
+from sim.cli.experiments import (
+    execute_jobs,
+    experiment_manifest,
+    plus_minus,
+    print_written,
+    report_failures,
+)
+from sim.cli.sweep import Jobs, Plots, Scheduler
+from sim.config import ScenarioError
+from sim.experiments import options as study_mod
+from sim.experiments.execution import MAX_REPS, Job, RunStore, invalid_record, record_of
+from sim.experiments.plan import UnknownMetric, metric_of
+from sim.outputs import folders
+from sim.outputs.run_folder import DASHBOARD, SUMMARY, OutputError, write_results
+from sim.outputs.tables import Column, print_table, table_label, value_text
+from sim.run.runner import run
+
+StudyArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Options study: a TOML file (see sim.experiments.options) or a shipped example's name "
+        "(see sim examples).",
+        show_default=False,
+    ),
+]
+COLUMNS = (  # printed per option, headed by their labels
+    "kpi.share_in_class_5min_after_start",
+    "kpi.share_in_class",
+    "kpi.gave_up",
+    "kpi.barred",
+    "kpi.worst_unavailable_minutes",
+)
+
+
+def options_command(
+    study_file: StudyArg,
+    set_: SetOption = None,
+    scale_: Annotated[
+        float | None,
+        typer.Option("--scale", help="Fraction of the people to simulate [default: the file's]."),
+    ] = None,
+    reps: Annotated[
+        int | None,
+        typer.Option(min=2, max=MAX_REPS, help="Replications per option [default: the file's]."),
+    ] = None,
+    seed: SeedOption = None,
+    jobs: Jobs = None,
+    scheduler: Scheduler = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", parser=out_path, help="Results folder [default: results/<name>]."),
+    ] = None,
+    plots: Plots = True,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also write report.html (see sim report).")
+    ] = False,
+) -> None:
+    """Run a scenario and each option of a study (same replications, common random
+    numbers): what went wrong, what each option changes, and which meet the target."""
+    if scale_ is not None and not 0 < scale_ < float("inf"):
+        fail(f"--scale must be a number greater than 0, got {scale_}")
+    study_file = find_scenario(study_file)
+    try:
+        study = study_mod.load_study(
+            study_file, sets=set_ or [], scale=scale_, reps=reps, seed=seed
+        )
+    except ScenarioError as e:
+        fail(str(e))
+        raise
+    target = results_folder(out_dir or Path("results") / study.name, folders.OPTIONS)
+    preflight_scheduler(scheduler)
+    started = time.perf_counter()
+    jobs_list = study_mod.study_jobs(study)
+    damaged = _baseline(study, jobs_list[0], target)
+    outcome = execute_jobs(jobs_list, target, study.name, jobs, scheduler)
+    outcome.damaged += damaged
+    extra = {
+        "study": str(study_file),
+        "scenario": study.baseline.name,
+        "scenario_file": str(study_file.parent / study.spec.scenario),
+        "replications": study.reps,
+        "seeds": [study.baseline.seed],
+        "scale": study.spec.scale,
+    }
+    data = experiment_manifest(outcome, extra, started)
+    try:
+        results = study_mod.write_study(target, study, jobs_list, outcome, data, plots=plots)
+    except OSError as e:
+        cannot_write(target, e)
+        raise
+    _print_options(study, results)
+    report_failures(outcome)
+    print_written(target, outcome)
+    if report:
+        write_report_into(target)
+    if outcome.failures:
+        raise typer.Exit(1)
+
+
+def _baseline(study: study_mod.Study, job: Job, target: Path) -> int:
+    """Run the baseline's first replication here, keep its full results folder, and
+    store its record so that the pool does not run it again. Skipped when both exist
+    (a rerun). The target metric is checked on it before the other runs start. Returns
+    the number of damaged records found (its own, 0 or 1: it was made again)."""
+    folder = target / study_mod.BASELINE
+    store = RunStore(target)
+    record = store.get(job.key)
+    if record is None or not (folder / SUMMARY).is_file():
+        out.print(f"{study.name}: the baseline, replication 0, with its dashboard", highlight=False)
+        with run_progress(job.scenario) as progress:
+            result = run(
+                job.scenario, seed=job.seed, replication=job.replication, progress=progress
+            )
+        try:
+            write_results(result, folder, {DASHBOARD: lambda p: save_dashboard(result, p)})
+            record = record_of(job, result)
+            if problem := invalid_record(record):  # a fault of the model: a runtime failure
+                err.print(f"error: the baseline run failed: {problem}", markup=False)
+                raise typer.Exit(1)
+            store.put(record)
+        except OutputError as e:
+            folder_unwritten(e)
+        except OSError as e:
+            cannot_write(target, e)
+        print_kpis(result)
+    if study.target is not None:
+        try:
+            metric_of(record, study.target.metric)
+        except UnknownMetric as e:
+            fail(f"{study.path}: target: {e}")
+    return store.damaged
+
+
+def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]) -> None:
+    """One row per option (stacked per option where the grid would not fit the screen),
+    in the words and units of every other table (:mod:`sim.outputs.tables`)."""
+    goal = f", target {study.spec.target}" if study.target else ""
+    title = (
+        f"{study.name}: {len(results) - 1} options x {study.reps} replications "
+        f"(seed {study.baseline.seed}{goal}); mean (95 % confidence interval)"
+    )
+    metric = "kpi.share_in_class_5min_after_start"
+    target = (study.target.metric,) if study.target else ()
+    shown = tuple(dict.fromkeys((*target, *COLUMNS)))  # the target's metric first
+    columns = [
+        Column("option"),
+        *(Column(table_label(m), right=True) for m in shown),
+        Column(f"difference from the baseline: {table_label(metric)} (* significant)", right=True),
+        *([Column("target")] if study.target else []),
+    ]
+    rows = []
+    for r in results:
+        d = r.differences.get(metric)
+        delta = f"{value_text(metric, d.diff.mean)}{' *' if d.significant else ''}" if d else "-"
+        cells = [plus_minus(r.estimates.get(m), m) for m in shown]
+        verdict = [r.check.verdict if r.check else "-"] if study.target else []
+        rows.append([r.name, *cells, delta, *verdict])
+    print_table(out, title, columns, rows)
+    winner = study_mod.best(results, study.target)
+    if winner is not None:
+        what = "meets the target best" if study.target else "does best"
+        out.print(f"option that {what}: {winner.name}", highlight=False)
+    elif study.target:
+        out.print("no option meets the target", highlight=False)

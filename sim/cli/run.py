@@ -1,0 +1,242 @@
+"""`sim run`, `sim show` and `sim examples`: one morning, the scenario as resolved, the
+shipped examples."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sim.cli.common import (
+    REPS,
+    SCHEDULER_HELP,
+    ScaleOption,
+    ScenarioArg,
+    SeedOption,
+    SetOption,
+    cannot_write,
+    check_fits,
+    command_line,
+    err,
+    fail,
+    folder_unwritten,
+    interrupted,
+    load_for_command,
+    out,
+    out_path,
+    preflight_scheduler,
+    print_kpis,
+    results_folder,
+    resume_hint,
+    run_progress,
+    save_dashboard,
+    scaled_and_seeded,
+    write_report_into,
+)
+from sim.cli.experiments import (
+    check_assertions,
+    parse_assertions,
+    print_damaged,
+    print_discarded,
+    print_estimates,
+    run_replications,
+)
+from sim.config import Scenario, catalog, to_toml
+from sim.engine.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
+from sim.experiments.execution import MAX_REPS, SchedulerError, flat_kpis, imprecise
+from sim.measure.kpis import KEY_FIGURES
+from sim.model.population import expected_people
+from sim.outputs import folders
+from sim.outputs.run_folder import (
+    DASHBOARD,
+    OutputError,
+    write_results,
+)
+from sim.run.runner import run
+
+
+def run_command(
+    scenario: ScenarioArg = None,
+    set_: SetOption = None,
+    seed: SeedOption = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", parser=out_path, help="Results folder [default: results/<name>]."),
+    ] = None,
+    dashboard: Annotated[bool, typer.Option(help="Draw dashboard.png.")] = True,
+    scale_: ScaleOption = 1.0,
+    reps: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=MAX_REPS,
+            help="Independent replications: KPIs with 95 % confidence intervals.",
+        ),
+    ] = None,
+    precision: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="With --reps: add replications until every headline KPI's 95 % half-width "
+            "is within this share of its mean.",
+        ),
+    ] = None,
+    max_reps: Annotated[int, typer.Option(min=1, max=MAX_REPS, help="Cap for --precision.")] = 100,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", min=1, help="Local processes [default: all cores].")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help=SCHEDULER_HELP),
+    ] = None,
+    asserts: Annotated[
+        list[str] | None,
+        typer.Option("--assert", help='Exit 1 unless a KPI check holds, e.g. "gave_up<=100".'),
+    ] = None,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also write report.html (see sim report).")
+    ] = False,
+    trace: Annotated[
+        bool,
+        typer.Option(
+            "--trace",
+            help="Also write trace.csv.gz: one row per request a person waited for "
+            f"(runs of at most {MAX_TRACED_PEOPLE:,} people).",
+        ),
+    ] = False,
+) -> None:
+    """Simulate one morning, print the KPIs and write the results folder.
+
+    With --reps, run independent replications (in parallel) and report every KPI as a
+    mean with a 95 % confidence interval.
+    """
+    resolved = load_for_command(scenario, set_)
+    checks = parse_assertions(asserts, resolved)
+    if precision is not None and reps is None:
+        reps = 5
+    resolved = scaled_and_seeded(resolved, scale_, seed)
+    if trace:
+        _check_traceable(resolved, reps)
+    if reps is not None:
+        target = results_folder(out_dir or Path("results") / f"{resolved.name}-reps", REPS)
+        check_fits([resolved], reps, jobs, scheduler)
+        preflight_scheduler(scheduler)
+        _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, checks, report)
+        return
+    target = results_folder(out_dir or Path("results") / resolved.name, folders.SINGLE)
+    check_fits([resolved], 1)
+    try:
+        with run_progress(resolved) as progress:
+            result = run(resolved, progress=progress, trace=trace)
+        extra = {DASHBOARD: lambda path: save_dashboard(result, path)} if dashboard else {}
+        write_results(result, target, extra)
+    except MemoryError:  # the pre-flight estimate was too low, or was turned off
+        fail(f"out of memory while simulating {resolved.name}; nothing was written")
+    except OutputError as e:
+        folder_unwritten(e)
+    except KeyboardInterrupt:
+        interrupted("no half-written results")
+    print_kpis(result)
+    out.print(f"results written to {target}/", highlight=False)
+    if report:
+        write_report_into(target)
+    values = flat_kpis(result.kpi)
+    for name, summary in result.service_summary.items():
+        values.update({f"services.{name}.{k}": v for k, v in summary.items()})
+    if checks and not check_assertions(out, checks, values):
+        raise typer.Exit(1)
+
+
+def _check_traceable(scenario: Scenario, reps: int | None) -> None:
+    """Refuse a trace that would not fit: it is kept in memory until the run ends."""
+    if reps is not None:
+        fail("--trace records one run: it cannot be combined with --reps")
+    people = expected_people(scenario)
+    if people > MAX_TRACED_PEOPLE:
+        size = TRACE_BYTES_PER_PERSON * people / 1e9
+        fail(
+            f"--trace: {scenario.name} has about {people:,.0f} people, more than the "
+            f"{MAX_TRACED_PEOPLE:,} a trace is kept for (~{size:.1f} GB in memory); "
+            "trace a smaller run, e.g. with --scale"
+        )
+
+
+def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, checks, report):
+    try:
+        outcome, estimates, precise = run_replications(
+            resolved,
+            reps,
+            target,
+            precision=precision,
+            max_reps=max(max_reps, reps),
+            n_jobs=jobs,
+            scheduler=scheduler,
+            command=command_line(),
+            console=out,
+            err=err,
+        )
+    except SchedulerError as e:
+        fail(str(e), e.exit_code)
+        raise
+    except OSError as e:
+        cannot_write(target, e)
+        raise
+    except KeyboardInterrupt:
+        interrupted(resume_hint(target))
+        raise
+    n = len(outcome.records)
+    title = f"{resolved.name}: {n} replications (seed {resolved.seed})"
+    print_estimates(out, title, estimates, list(KEY_FIGURES))
+    if precision is not None:
+        state = "reached" if precise else f"NOT reached after {n} replications (cap)"
+        missed = imprecise(estimates, precision) if not precise else []
+        if missed:
+            state += "; missed by " + ", ".join(_missed(name, estimates[name]) for name in missed)
+        out.print(f"precision {precision * 100:g} % of the mean: {state}", highlight=False)
+    for job, error in outcome.failures:
+        last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
+        err.print(
+            f"run {job.key} (replication {job.replication}) failed: {last}",
+            markup=False,
+            highlight=False,
+        )
+    print_discarded(out, target, outcome.stale)
+    print_damaged(err, target, outcome.damaged)
+    out.print(
+        f"results written to {target}/ ({outcome.reused} reused, {outcome.ran} run)",
+        highlight=False,
+    )
+    if report:
+        write_report_into(target)
+    means = {name: e.mean for name, e in estimates.items()}
+    ok = check_assertions(out, checks, means) if checks else True
+    if outcome.failures or not ok:
+        raise typer.Exit(1)
+
+
+def _missed(name: str, est) -> str:
+    """A KPI that missed --precision, with how far: ``gave_up (± 12 is 8.1 % of 148)``."""
+    share = est.half_width / abs(est.mean)
+    half, mean = f"{est.half_width:,.4g}", f"{est.mean:,.4g}"
+    return f"{name.removeprefix('kpi.')} (± {half} is {share:.1%} of {mean})"
+
+
+def show_command(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
+    """Print the fully resolved scenario (defaults filled, overrides applied) as TOML."""
+    typer.echo(to_toml(load_for_command(scenario, set_)), nl=False)
+
+
+def examples_command() -> None:
+    """List the example and teaching scenarios shipped with sim: each runs by its name,
+    e.g. sim run teaching/single_queue (a file path of the same name wins)."""
+    shipped = catalog.examples()
+    if not shipped:
+        fail(f"no examples installed (looked in {catalog.EXAMPLES})")
+    width = max(40, min(out.width, 100))
+    out.print("shipped scenarios: sim run NAME (options studies: sim options NAME)\n")
+    for name, path in shipped.items():  # a name, then what it is, wrapped: never cut
+        text = textwrap.fill(catalog.describe(path), width, initial_indent="    ",
+                             subsequent_indent="    ")  # fmt: skip
+        out.print(f"{name}\n{text}", highlight=False, soft_wrap=True)

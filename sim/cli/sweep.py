@@ -1,0 +1,349 @@
+"""`sim sweep` and `sim compare`: commands registered on :data:`sim.cli.common.app`.
+
+Only arguments, printing and exit codes live here; the designs, statistics and files are
+in :mod:`sim.experiments.sweep` and :mod:`sim.experiments.compare`. Every input is checked before anything runs
+or is written: a bad ``--vary`` or ``--set`` is one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sim.cli.common import (
+    SCHEDULER_HELP,
+    ScaleOption,
+    ScenarioArg,
+    SeedOption,
+    SetOption,
+    cannot_write,
+    check_fits,
+    check_scale,
+    fail,
+    load_for_command,
+    out,
+    out_path,
+    preflight_scheduler,
+    results_folder,
+    scaled_and_seeded,
+)
+from sim.cli.experiments import (
+    Assertion,
+    check_assertions,
+    execute_jobs,
+    experiment_manifest,
+    parse_assertions,
+    plus_minus,
+    print_written,
+    report_failures,
+)
+from sim.config import Scenario, parse_value
+from sim.experiments import compare as cmp
+from sim.experiments import sweep
+from sim.experiments.execution import (
+    HEADLINE,
+    MAX_REPS,
+)
+from sim.outputs import folders
+from sim.outputs.tables import Column, interval_text, print_table, table_label, value_text
+
+SHOWN_VARIANTS = 40  # variants printed; the tables hold them all
+SHOWN_OTHER_DIFFERENCES = 8  # significant non-headline differences printed
+SWEEP_COLUMNS = (  # the headline KPIs printed per variant, headed by their labels
+    "kpi.share_in_class",
+    "kpi.share_in_class_5min_after_start",
+    "kpi.time_to_class_p95_s",
+    "kpi.gave_up",
+)
+
+Reps = Annotated[int, typer.Option(min=1, max=MAX_REPS, help="Replications of each variant.")]
+Jobs = Annotated[
+    int | None, typer.Option("--jobs", min=1, help="Local processes (default: all cores).")
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(help=SCHEDULER_HELP),
+]
+Asserts = Annotated[
+    list[str] | None, typer.Option("--assert", help='A KPI check, e.g. "gave_up<=100".')
+]
+SweepOut = Annotated[
+    Path | None,
+    typer.Option("--out", parser=out_path, help="Results folder (default: results/<name>-sweep)."),
+]
+CompareOut = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        parser=out_path,
+        help="Results folder (default: results/<A>-vs-<B> or results/<A>-compare, then "
+        "the --set-a/--set-b overrides, e.g. <A>-compare-services.login.servers-6).",
+    ),
+]
+Plots = Annotated[bool, typer.Option(help="Draw the PNG figures.")]
+
+
+def sweep_command(
+    scenario: ScenarioArg = None,
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(help="A varied field: path=v1,v2,... or path=lo:hi:step (repeatable)."),
+    ] = None,
+    set_: SetOption = None,
+    reps: Reps = 5,
+    sample: Annotated[
+        int | None,
+        typer.Option(min=1, help="Draw this many variants (Latin hypercube) instead of a grid."),
+    ] = None,
+    seed: SeedOption = None,
+    scale_: ScaleOption = 1.0,
+    jobs: Jobs = None,
+    scheduler: Scheduler = None,
+    asserts: Asserts = None,
+    out_dir: SweepOut = None,
+    plots: Plots = True,
+) -> None:
+    """Run every variant of a grid (or a Latin hypercube sample) of parameters, each
+    replicated, and write one tidy table of runs and one of variants with 95 % CIs.
+
+    Each variant's mean must satisfy every --assert, else the exit code is 1. With
+    --scale, the varied values are full-size ones, scaled with the scenario (as in plan).
+    """
+    check_scale(scale_)
+    base = load_for_command(scenario, set_)
+    if seed is not None:
+        base = base.model_copy(update={"seed": seed})
+    checks = parse_assertions(asserts, base)
+    points, variants = _design(base, vary or [], sample)
+    variants = [scaled_and_seeded(v, scale_, None) for v in variants]
+    base = scaled_and_seeded(base, scale_, None)
+    target = results_folder(out_dir or Path("results") / f"{base.name}-sweep", folders.SWEEP)
+    jobs_list = sweep.sweep_jobs(variants, points, reps)
+    check_fits(variants, len(jobs_list), jobs, scheduler)
+    preflight_scheduler(scheduler)
+    started = time.perf_counter()
+    outcome = execute_jobs(jobs_list, target, f"{base.name} sweep", jobs, scheduler)
+    design = {
+        "design": "latin_hypercube" if sample else "grid",
+        "sample": sample,
+        "sample_seed": base.seed if sample else None,
+        "vary": list(vary or []),
+        "variants": len(points),
+        "replications": reps,
+        "seeds": sorted({job.seed for job in jobs_list}),
+    }
+    data = experiment_manifest(outcome, design, started)
+    targets = {c.metric: c.value for c in checks}
+    try:
+        estimates = sweep.write_sweep(
+            target, base, jobs_list, outcome, data, plots=plots, targets=targets
+        )
+    except OSError as e:
+        cannot_write(target, e)
+        raise
+    _print_variants(base, estimates, reps)
+    report_failures(outcome)
+    print_written(target, outcome)
+    ok = all(_check_variants(check, estimates) for check in checks)
+    if outcome.failures or not ok:
+        raise typer.Exit(1)
+
+
+def _design(base: Scenario, vary: list[str], sample: int | None):
+    """The variants' points and scenarios; any bad input fails here, before running."""
+    if not vary:
+        fail("sim sweep needs at least one --vary path=v1,v2,... (or path=lo:hi:step)")
+    try:
+        factors = [sweep.parse_vary(text) for text in vary]
+        sweep.check_factors(factors)
+        factors = sweep.with_field_types(factors, base)
+        if sample:
+            points = sweep.latin_hypercube(factors, sample, base.seed)
+        else:
+            points = sweep.grid(factors)
+        return points, sweep.variants(base, points)
+    except ValueError as e:  # ScenarioError included
+        fail(str(e))
+        raise
+
+
+def _print_variants(base: Scenario, estimates, reps: int) -> None:
+    """One row per variant: its values, then each headline KPI's mean ± half-width in
+    the words and units of every other table (:mod:`sim.outputs.tables`); stacked per variant
+    where the grid would not fit the screen."""
+    title = f"{base.name}: {len(estimates)} variants x {reps} replications (seed {base.seed})"
+    paths = [path for path, _ in estimates[0][0]] if estimates else []
+    columns = [
+        Column("#"),
+        *(Column(path.rsplit(".", 1)[-1]) for path in paths),
+        *(Column(table_label(name), right=True) for name in SWEEP_COLUMNS),
+    ]
+    rows = [
+        [
+            str(number),
+            *(str(sweep.plain(v)) for _, v in point),
+            *(plus_minus(ests.get(name), name) for name in SWEEP_COLUMNS),
+        ]
+        for number, (point, ests) in enumerate(estimates[:SHOWN_VARIANTS])
+    ]
+    print_table(out, title, columns, rows, keys=1 + len(paths))
+    if len(estimates) > SHOWN_VARIANTS:
+        out.print(f"... {len(estimates) - SHOWN_VARIANTS} more variants in variants.csv")
+
+
+def _check_variants(check: Assertion, estimates) -> bool:
+    """True if every variant's mean satisfies `check`; print the verdict."""
+    failing = [
+        number
+        for number, (_, ests) in enumerate(estimates)
+        if check.metric not in ests or not check.holds(ests[check.metric].mean)
+    ]
+    if not failing:
+        out.print(f"assert {check}: ok in all {len(estimates)} variants")
+        return True
+    shown = ", ".join(f"#{n}" for n in failing[:10]) + (" ..." if len(failing) > 10 else "")
+    out.print(f"assert {check}: FAIL in {len(failing)} of {len(estimates)} variants ({shown})")
+    return False
+
+
+def compare_command(
+    a: Annotated[
+        Path,
+        typer.Argument(
+            help="Scenario A (the reference): a file or an example's name.", show_default=False
+        ),
+    ],
+    b: Annotated[
+        Path | None,
+        typer.Argument(help="Scenario B (default: A, changed by --set-b).", show_default=False),
+    ] = None,
+    set_: SetOption = None,
+    set_a: Annotated[
+        list[str] | None, typer.Option("--set-a", help="Override for A only: path=value.")
+    ] = None,
+    set_b: Annotated[
+        list[str] | None, typer.Option("--set-b", help="Override for B only: path=value.")
+    ] = None,
+    reps: Reps = 10,
+    seed: SeedOption = None,
+    scale_: ScaleOption = 1.0,
+    jobs: Jobs = None,
+    scheduler: Scheduler = None,
+    asserts: Asserts = None,
+    out_dir: CompareOut = None,
+    plots: Plots = True,
+) -> None:
+    """Compare B with A replication by replication (common random numbers): the mean
+    difference B − A of every KPI with its 95 % CI, and whether it is significant.
+
+    --assert checks the difference and holds only if its whole 95 % interval does,
+    e.g. "gave_up<0": B has significantly fewer people giving up than A.
+    """
+    if b is None and not set_b:
+        fail("nothing to compare: give scenario B or --set-b path=value")
+    sa = scaled_and_seeded(load_for_command(a, [*(set_ or []), *(set_a or [])]), scale_, seed)
+    sb = scaled_and_seeded(load_for_command(b or a, [*(set_ or []), *(set_b or [])]), scale_, seed)
+    checks = parse_assertions(asserts, sa, sb)
+    labels = [_labels(set_a), _labels(set_b)]
+    name = compare_folder_name(sa.name, sb.name, set_a, set_b)
+    target = results_folder(out_dir or Path("results") / name, folders.COMPARE)
+    jobs_list = cmp.compare_jobs(sa, sb, reps, labels)
+    check_fits([sa, sb], len(jobs_list), jobs, scheduler)
+    preflight_scheduler(scheduler)
+    started = time.perf_counter()
+    outcome = execute_jobs(jobs_list, target, f"{name}", jobs, scheduler)
+    extra = {"replications": reps, "seeds": [sa.seed], "a": str(a), "b": str(b or a)}
+    data = experiment_manifest(outcome, extra, started)
+    try:
+        diffs = cmp.write_compare(target, sa, sb, jobs_list, outcome, data, plots=plots)
+    except OSError as e:
+        cannot_write(target, e)
+        raise
+    _print_differences(sa, sb, diffs)
+    report_failures(outcome)
+    print_written(target, outcome)
+    ok = _check_differences(checks, diffs) if checks else True
+    if outcome.failures or not ok:
+        raise typer.Exit(1)
+
+
+MAX_SLUG = 60  # characters of overrides in a folder name; longer ones end with a hash
+
+
+def compare_folder_name(
+    a: str, b: str, set_a: Sequence[str] | None, set_b: Sequence[str] | None
+) -> str:
+    """The default folder of a comparison, named after what changes: ``<A>-vs-<B>`` for
+    two scenarios, ``<A>-compare`` plus the overrides of each side (``--set-b
+    services.login.servers=6`` gives ``default-compare-services.login.servers-6``), so
+    that a second what-if gets a folder of its own instead of replacing the first one's
+    tables. (Runs are reused by content in either case; only the tables would clash.)"""
+    name = f"{a}-vs-{b}" if a != b else f"{a}-compare"
+    for side, overrides in (("a-", set_a), ("", set_b)):
+        if overrides:
+            name += f"-{side}{_slug(overrides)}"
+    return name
+
+
+def _slug(overrides: Sequence[str]) -> str:
+    """``path=value`` overrides as one file-name-safe word: ``+`` between overrides."""
+    words = [re.sub(r"[^\w.-]+", "-", text).strip("-") for text in overrides]
+    slug = "+".join(words)
+    if len(slug) > MAX_SLUG:
+        digest = hashlib.sha256("\n".join(overrides).encode()).hexdigest()[:8]
+        slug = f"{slug[: MAX_SLUG - 9]}-{digest}"
+    return slug
+
+
+def _labels(overrides: Sequence[str] | None) -> tuple[tuple[str, Any], ...]:
+    """``path=value`` overrides as (path, value) pairs, the variant's label in the tables."""
+    pairs = (text.partition("=") for text in overrides or [])
+    return tuple((path.strip(), parse_value(value)) for path, _, value in pairs)
+
+
+def _print_differences(a: Scenario, b: Scenario, diffs: dict[str, cmp.Difference]) -> None:
+    """Headline KPIs, then every other metric whose difference is significant."""
+    n = max((d.diff.n for d in diffs.values()), default=0)
+    title = f"A = {a.name}, B = {b.name}: B − A over {n} paired replications (seed {a.seed})"
+    columns = [
+        Column("metric"),
+        *(Column(h, right=True) for h in ("A", "B", "B − A", "95 % CI of B − A", "significant")),
+    ]
+    shown = [n for n, d in diffs.items() if n in HEADLINE or d.significant]
+    rows = []
+    for name in shown[: len(HEADLINE) + SHOWN_OTHER_DIFFERENCES]:
+        d = diffs[name]
+        rows.append(
+            [
+                table_label(name),
+                value_text(name, d.mean_a),
+                value_text(name, d.mean_b),
+                value_text(name, d.diff.mean),
+                interval_text(name, d.diff.low, d.diff.high),
+                "yes" if d.significant else "no",
+            ]
+        )
+    print_table(out, title, columns, rows)
+    if len(shown) > len(HEADLINE) + SHOWN_OTHER_DIFFERENCES:
+        more = len(shown) - len(HEADLINE) - SHOWN_OTHER_DIFFERENCES
+        out.print(f"... {more} more significant differences in compare.csv")
+
+
+def _check_differences(checks: list[Assertion], diffs: dict[str, cmp.Difference]) -> bool:
+    """Each check on B − A holds if the whole interval does: for <= and < its high end,
+    for >= and > its low end, must satisfy it."""
+    out.print("assertions on B − A (the whole 95 % interval must satisfy them):")
+    ok = True
+    for check in checks:
+        d = diffs.get(check.metric)
+        values = {}
+        if d is not None:
+            values[check.metric] = d.diff.high if check.op in ("<", "<=") else d.diff.low
+        ok &= check_assertions(out, [check], values)
+    return ok

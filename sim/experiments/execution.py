@@ -1,0 +1,799 @@
+"""Experiments: many independent runs of one or more scenario variants.
+
+A *job* is one run: a resolved scenario (a variant), a replication number and a seed.
+Replication k of every variant draws from the same random streams (the scenario is not
+part of the stream key, see :mod:`sim.engine.rng`), so variants are compared under common
+random numbers. A job's outcome is a *record*: plain data (KPIs flattened to
+``kpi.*`` and ``services.<name>.*`` keys, a few per-minute series, timings), saved as
+soon as the job finishes under ``<folder>/runs/<key>.json`` where the key hashes the
+resolved scenario, replication, seed and the fingerprint of the code
+(:mod:`sim.run.fingerprint`, a hash of the ``sim`` sources). Rerunning an interrupted
+experiment reuses every finished record and runs only the rest.
+
+A stale cache never answers: a record is reused only by the code that made it. Another
+version of ``sim`` computes other keys, so it does not find the older records; and the
+first time an experiment runs into a folder, :class:`RunStore` removes every record
+there made by other code (each record stores its ``fingerprint``), so that ``runs/``
+holds only records the folder's tables can be built from, not a pile of dead ones that
+look like results. Their number is reported (``Outcome.stale``; the command line says
+it), and the runs asked for again are made again. (Two versions of ``sim`` taking turns
+on one folder therefore recompute each other's runs every time: give each its folder.)
+A record that comes back from a worker running other code (a Dask cluster with another
+``sim`` installed) is refused as a failure of that run, never mixed into the tables.
+
+Nor does a damaged one: each record is stored with a checksum of its content, and one
+whose checksum or content does not check out (edited by hand, truncated, a disk fault,
+see :mod:`sim.experiments.records`) is removed and its run made again; their number is reported
+too (``Outcome.damaged``). A fresh record that would not pass the check is a failure of
+its run, never stored.
+
+Jobs run serially, on a local process pool (default: all cores) or on a Dask
+distributed cluster; a job's record does not depend on where it ran.
+
+The pool's workers never outlive the command (each holds ~2 GB at one-to-one scale,
+and the caller's stdout and stderr: a CI runner or ``communicate()`` would wait for
+ever). Interrupted (Ctrl-C, SIGTERM, see :mod:`sim.entry`) or abandoned, the pool kills
+its workers rather than wait for their runs in progress; killed itself (``kill -9``),
+the command cannot, so on Linux each worker asks the kernel for SIGKILL when its parent
+dies (:func:`_start_worker`). Elsewhere (no ``prctl``), that last case is not covered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from sim import __version__
+from sim.config import Scenario, to_toml
+from sim.experiments import records as run_records
+from sim.experiments.scheduler import (  # noqa: F401  (the scheduler's names this module always had)
+    SCHEDULER_ENV,
+    TLS_ENV,
+    SchedulerError,
+    chosen_scheduler,
+    connect,
+    dask_security,
+)
+from sim.measure import metrics as labels
+from sim.outputs import atomic
+from sim.run import fingerprint
+from sim.run.runner import RunResult, run
+
+SERIES = ("intended", "attempts", "successes", "reached", "gave_up")
+"""Per-minute people-level series kept in every record (for confidence bands)."""
+
+MAX_REPS = 100_000
+"""Most replications of one scenario (``--reps`` and its caps): the interval is then
+within a third of a percent of the spread, and 2^70 of them filled the memory with jobs
+before any run."""
+
+
+@dataclass(frozen=True)
+class Job:
+    scenario: Scenario
+    replication: int
+    seed: int
+    variant: tuple[tuple[str, Any], ...] = ()  # (override path, value) that made it
+
+    @cached_property
+    def identity(self) -> str:
+        """What is run, whatever code runs it: the resolved scenario, replication, seed.
+
+        Kept once computed, and the scenario's text is shared by the jobs of one
+        scenario (:func:`scenario_text`): an experiment of 10^5 jobs asks for keys
+        several times per job, and a TOML dump each time made planning take hours."""
+        text = f"{scenario_text(self.scenario)}\n{self.replication}\n{self.seed}"
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+    @cached_property
+    def key(self) -> str:
+        """The run by this code: its identity and the code's fingerprint (another version
+        of ``sim`` has other keys, so never reuses this one's records)."""
+        text = f"{self.identity}\n{fingerprint.code_fingerprint()}"
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+_TEXTS: dict[int, tuple[Scenario, str]] = {}
+"""TOML text of recent scenarios by ``id``; the scenario is kept with its text, so its
+``id`` cannot be reused by another object while the entry lives."""
+_TEXTS_KEPT = 256
+
+
+def scenario_text(scenario: Scenario) -> str:
+    """``to_toml(scenario)``, computed once per scenario object (the jobs of a variant
+    share one): the dump costs about half a millisecond, times 10^5 jobs."""
+    entry = _TEXTS.get(id(scenario))
+    if entry is not None and entry[0] is scenario:
+        return entry[1]
+    if len(_TEXTS) >= _TEXTS_KEPT:
+        _TEXTS.pop(next(iter(_TEXTS)))
+    text = to_toml(scenario)
+    _TEXTS[id(scenario)] = (scenario, text)
+    return text
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """Run one job and return its record (plain, JSON-able data)."""
+    return record_of(job, run(job.scenario, seed=job.seed, replication=job.replication))
+
+
+def record_of(job: Job, result: RunResult) -> dict[str, Any]:
+    """The record of `job` from its run's result (for a run made outside :func:`execute`,
+    e.g. one whose full results folder is also kept)."""
+    metrics: dict[str, Any] = flat_kpis(result.kpi)
+    for name, summary in result.service_summary.items():
+        for key, value in summary.items():
+            metrics[f"services.{name}.{key}"] = value
+    return {
+        "key": job.key,
+        "scenario": job.scenario.name,
+        "replication": job.replication,
+        "seed": job.seed,
+        "variant": dict(job.variant),
+        "metrics": metrics,
+        "series": {name: result.counters[name].tolist() for name in SERIES}
+        | {"in_lesson": result.in_lesson.round(6).tolist()},
+        "minute_start_s": result.minute_start_s.tolist(),
+        "wall_s": result.wall_s,
+        "sim_version": __version__,
+        "fingerprint": fingerprint.code_fingerprint(),  # of the code that made the run
+        "job": job.identity,
+    }
+
+
+def flat_kpis(kpi: dict[str, Any], prefix: str = "kpi.") -> dict[str, Any]:
+    """A run's KPIs as flat metric names: ``kpi.gave_up``, ``kpi.by_role.pupil.gave_up``..."""
+    out: dict[str, Any] = {}
+    for name, value in kpi.items():
+        if isinstance(value, dict):
+            out.update(flat_kpis(value, f"{prefix}{name}."))
+        else:
+            out[f"{prefix}{name}"] = value
+    return out
+
+
+class RunStore:
+    """Finished records on disk, one file per job, each written atomically with its
+    checksum (:mod:`sim.experiments.records`).
+
+    Only records of the running code count (see the module's docstring): :meth:`get`
+    treats a record of another fingerprint as absent, and :meth:`discard_stale` removes
+    every such record of the folder, once per store; :attr:`discarded` counts them.
+    Only whole records count: :meth:`get` removes a damaged one (not JSON, another
+    run's, a checksum or content that does not check out); :attr:`damaged` counts them.
+    """
+
+    def __init__(self, folder: Path | str) -> None:
+        self.folder = Path(folder) / "runs"
+        self.discarded = 0  # records of other code this store removed
+        self.damaged = 0  # damaged or edited records this store removed
+        self._swept = False
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The record of `key` as its run returned it (without its checksum), or None
+        if there is none. A record made by other code is removed (counted in
+        :attr:`discarded`); so is a damaged one (in :attr:`damaged`): not JSON, not this
+        run's, or its checksum or content does not check out. Either is run again."""
+        path = self.path(key)
+        try:
+            record = _read_or_raise(path)
+        except FileNotFoundError:
+            return None
+        except ValueError:  # unreadable, or not a JSON object
+            return self._remove_damaged(path)
+        if record.get("key") != key:
+            return self._remove_damaged(path)
+        if record.get("fingerprint") != fingerprint.code_fingerprint():
+            self._discard(path)
+            return None
+        if run_records.problem(record) is not None:
+            return self._remove_damaged(path)
+        del record[run_records.CHECKSUM]
+        return record
+
+    def _remove_damaged(self, path: Path) -> None:
+        """Remove a damaged record (its run is made again) and count it."""
+        self.damaged += 1
+        with contextlib.suppress(OSError):  # a folder: writing the new record will say so
+            path.unlink(missing_ok=True)
+
+    def discard_stale(self, keep: Iterable[str] = ()) -> int:
+        """Remove the folder's records (and failure records) made by other code, the
+        first time it is called on this store; return :attr:`discarded`. Files named by
+        the keys in `keep` are left to :meth:`get`, which reads them anyway; files that
+        are not records (not JSON, no ``key``) are left alone."""
+        if self._swept:
+            return self.discarded
+        self._swept = True
+        skip = {f"{key}.json" for key in keep}
+        current = fingerprint.code_fingerprint()
+        for path in sorted(self.folder.glob("*.json")):
+            if path.name in skip:
+                continue
+            record = _read(path)
+            if record is None or path.name not in (
+                f"{record.get('key')}.json",
+                f"{record.get('key')}.error.json",
+            ):
+                continue
+            if record.get("fingerprint") != current:
+                self._discard(path)
+        return self.discarded
+
+    def _discard(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+        if not path.name.endswith(".error.json"):  # a failure to retry is no run lost
+            self.discarded += 1
+
+    def put(self, record: dict[str, Any]) -> None:
+        """Store `record` with its checksum (the record itself is left as it is)."""
+        self._write(self.path(record["key"]), run_records.sealed(record))
+        self.error_path(record["key"]).unlink(missing_ok=True)
+
+    def error_path(self, key: str) -> Path:
+        return self.folder / f"{key}.error.json"
+
+    def put_error(self, job: Job, error: str) -> None:
+        self._write(
+            self.error_path(job.key),
+            {
+                "key": job.key,
+                "replication": job.replication,
+                "seed": job.seed,
+                "variant": dict(job.variant),
+                "error": error,
+                "fingerprint": fingerprint.code_fingerprint(),
+            },
+        )
+
+    def _write(self, path: Path, data: dict[str, Any]) -> None:
+        text = json.dumps(data, sort_keys=True, allow_nan=True)
+        atomic.write_text(path, text, now=True)  # as soon as the run ends: kept if stopped
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    """The JSON object in `path`, or None (missing, unreadable, not a JSON object)."""
+    try:
+        return _read_or_raise(path)
+    except (OSError, ValueError):
+        return None
+
+
+def _read_or_raise(path: Path) -> dict[str, Any]:
+    """The JSON object in `path`; FileNotFoundError if there is none, ValueError if the
+    file cannot be read or holds something else (then it is a damaged record)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as err:  # UnicodeDecodeError, JSONDecodeError included
+        raise ValueError(f"{path.name}: {err}") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path.name}: not a JSON object")
+    return record
+
+
+@dataclass
+class Outcome:
+    """What an execution produced: records in job order, failures, reuse counts.
+
+    `stale`: records made by another version of ``sim`` that the store found and removed
+    (over the store's life: a command that executes several times, like ``plan``, gets
+    its total); never reused, their runs are made again where asked for. `damaged`:
+    records of runs asked for that did not check out (:mod:`sim.experiments.records`), counted
+    the same way; their runs were made again."""
+
+    records: list[dict[str, Any]]
+    failures: list[tuple[Job, str]] = field(default_factory=list)
+    reused: int = 0
+    ran: int = 0
+    stale: int = 0
+    damaged: int = 0
+
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` when a job finishes."""
+
+
+def execute(
+    jobs: Sequence[Job],
+    store: RunStore | None = None,
+    n_jobs: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Run every job not already in `store`; return all records in job order.
+
+    `n_jobs`: processes of the local pool (default: all cores; 1 runs serially in this
+    process). `scheduler`: address of a Dask distributed scheduler (``tcp://host:port``;
+    default: the ``SIM_SCHEDULER`` environment variable); when given, jobs run there.
+    A failing job is recorded (``runs/<key>.error.json``) and the others go on; so is a
+    job whose record comes back made by other code (a worker with another ``sim``).
+    Records made by other code are never used (see :class:`RunStore`).
+    """
+    scheduler = chosen_scheduler(scheduler)
+    records, todo = plan_jobs(jobs, store)
+    outcome = Outcome(records=[], reused=len(records))
+    done = len(records)
+    total = done + len(todo)
+    if progress:
+        progress(done, total)
+    for job, record, error in _dispatch(todo, n_jobs, scheduler):
+        done += 1
+        if record is not None:
+            record, error = _checked(record, error)
+        if record is not None:
+            records[job.key] = record
+            outcome.ran += 1
+            if store is not None:
+                store.put(record)
+        else:
+            outcome.failures.append((job, error))
+            if store is not None:
+                store.put_error(job, error)
+        if progress:
+            progress(done, total)
+    outcome.records = [records[j.key] for j in jobs if j.key in records]
+    outcome.stale = store.discarded if store is not None else 0
+    outcome.damaged = store.damaged if store is not None else 0
+    return outcome
+
+
+def plan_jobs(
+    jobs: Sequence[Job], store: RunStore | None = None
+) -> tuple[dict[str, dict[str, Any]], list[Job]]:
+    """The records `store` already has, by key, and the jobs left to run (each key
+    once, in order). Linear in the jobs: keys are kept on the jobs and looked up in a
+    dict and a set (a list scanned per job made 10^4 jobs take hours before any run)."""
+    records: dict[str, dict[str, Any]] = {}
+    todo: list[Job] = []
+    queued: set[str] = set()
+    if store is not None:
+        store.discard_stale(keep=[job.key for job in jobs])
+    for job in jobs:
+        if job.key in records or job.key in queued:
+            continue
+        found = store.get(job.key) if store is not None else None
+        if found is not None:
+            records[job.key] = found
+        else:
+            todo.append(job)
+            queued.add(job.key)
+    return records, todo
+
+
+def _checked(record: dict[str, Any], error: str) -> tuple[dict[str, Any] | None, str]:
+    """A fresh `record` as it is, or None and why it cannot be stored: made by other
+    code, or content that a reader would refuse (:func:`sim.experiments.records.content_problem`,
+    a fault of the model: a NaN, say)."""
+    if record.get("fingerprint") != fingerprint.code_fingerprint():
+        return None, _other_code(record)
+    problem = invalid_record(record)
+    return (None, problem) if problem else (record, error)
+
+
+def invalid_record(record: dict[str, Any]) -> str | None:
+    """Why a fresh `record` cannot be stored (its content does not check out, or it has
+    no checksum: a value that is not JSON data, a NaN in its variant), or None."""
+    problem = run_records.content_problem(record)
+    if problem is None:
+        try:
+            run_records.checksum_of(record)
+        except (TypeError, ValueError) as err:
+            problem = f"not JSON data ({err})"
+    return f"the run's record is not valid: {problem}" if problem else None
+
+
+def _other_code(record: dict[str, Any]) -> str:
+    return (
+        f"the run was made by another version of sim (code fingerprint "
+        f"{record.get('fingerprint')}, this one is {fingerprint.code_fingerprint()}): "
+        "install the same sim on every worker"
+    )
+
+
+def _safe_run(job: Job) -> tuple[dict[str, Any] | None, str]:
+    try:
+        return run_job(job), ""
+    except Exception:  # a failing run is evidence to keep, not a reason to stop
+        return None, traceback.format_exc(limit=8)
+
+
+def _dispatch(jobs: list[Job], n_jobs: int | None, scheduler: str | None) -> Iterable:
+    """Yield ``(job, record or None, error)`` as jobs finish, on the chosen backend."""
+    if not jobs:
+        return
+    if scheduler:
+        yield from _on_dask(jobs, scheduler)
+        return
+    workers = n_jobs or os.cpu_count() or 1
+    if workers == 1 or len(jobs) == 1:
+        for job in jobs:
+            yield (job, *_safe_run(job))
+        return
+    yield from _on_pool(jobs, workers)
+
+
+WORKER_DIED = (
+    "the worker process running it died (killed, out of memory or a crash in native code), "
+    "also when it was run again on its own"
+)
+
+
+def _on_pool(jobs: list[Job], workers: int) -> Iterable:
+    """Run `jobs` on a local process pool, surviving the death of a worker process.
+
+    A worker that dies (killed, out of memory, a crash in native code) breaks the whole
+    pool: every unfinished job then fails with ``BrokenProcessPool``. The jobs that had
+    not started go back to a fresh pool; the ones that had started (one of them may be
+    the cause, the others were unlucky) are each run again alone in a fresh process,
+    and one that dies there too is recorded as failed. No job is lost, none is recorded
+    twice.
+
+    Interrupted (Ctrl-C, SIGTERM) or abandoned by the caller, the pool kills its workers
+    (:func:`_kill_workers`) rather than wait for their runs, and so does :func:`_alone`.
+    """
+    context = multiprocessing.get_context()
+    pending = list(jobs)
+    stalls = 0  # pools in a row that broke before any of their jobs started
+    while pending:
+        started = context.SimpleQueue()  # keys of the jobs the workers began
+        began: set[str] = set()
+        broken: list[Job] = []
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(pending)),
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(_parent_of_workers(context), started),
+        ) as pool:
+            futures = {}
+            try:
+                for job in pending:
+                    try:
+                        futures[pool.submit(_noted_run, job)] = job
+                    except BrokenProcessPool:  # a worker died already: this job never started
+                        broken.append(job)
+                while futures:
+                    finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                    _drain(started, began)  # as we go: a full pipe would block the workers
+                    for future in finished:
+                        job = futures.pop(future)
+                        try:
+                            record, error = future.result()
+                        except BrokenProcessPool:
+                            broken.append(job)
+                            continue
+                        except Exception as err:  # the job or its record could not be sent
+                            record, error = None, f"worker error: {err!r}"
+                        yield job, record, error
+            except BaseException:  # interrupted, or abandoned: no one waits for these runs
+                _kill_workers(pool)
+                raise
+        _drain(started, began)
+        started.close()
+        pending = [job for job in broken if job.key not in began]
+        suspects = [job for job in broken if job.key in began]
+        stalls = stalls + 1 if broken and not suspects else 0
+        if stalls >= 2:  # the pool cannot even start its workers: try each job alone
+            suspects, pending = pending, []
+        for job in suspects:
+            yield (job, *_alone(job))
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Drop the pool's queued jobs and kill its workers at once, instead of waiting for
+    their runs in progress (minutes at full scale) on Ctrl-C, SIGTERM, or an error of the
+    caller (a full disk). A worker writes nothing, so killing it loses only its run."""
+    if hasattr(pool, "kill_workers"):  # Python 3.14
+        pool.kill_workers()
+        return
+    processes = dict(pool._processes or {})  # shutdown() forgets them: copy first
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes.values():
+        with contextlib.suppress(ProcessLookupError, ValueError):  # gone, or closed
+            process.kill()
+
+
+def _drain(queue: Any, into: set[str]) -> None:
+    while not queue.empty():
+        into.add(queue.get())
+
+
+_started = None  # in a pool's worker: the queue on which it notes the jobs it begins
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _parent_of_workers(context: Any) -> int | None:
+    """The pid the pool's workers will have as their parent: this process, but with the
+    ``forkserver`` start method (Python 3.14's default on Linux) the fork server, which
+    ends when this process does (None: not checked)."""
+    return None if context.get_start_method() == "forkserver" else os.getpid()
+
+
+def _start_worker(parent: int | None, started: Any = None) -> None:
+    """A pool worker's first act: die with its parent, and quietly on a signal.
+
+    On Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)``: the kernel kills the worker when its
+    parent ends, even by ``kill -9``. Then, if the parent is no longer the one that
+    started it, the parent died before that call: the worker exits at once. (The signal
+    comes when the parent *thread* that forked the worker ends: the pool is created and
+    used by the thread that runs :func:`execute`, which outlives it.) Where ``prctl`` is
+    unavailable (macOS, Windows) this part is a no-op: there the workers of a command
+    killed by ``kill -9`` may outlive it.
+
+    SIGINT and SIGTERM get their default action back (the worker inherited the
+    command's handlers, which raise ``KeyboardInterrupt``): a worker stopped by a signal
+    dies silently, and the command, interrupted itself, says the one line. A signal
+    ignored by the command (``nohup``) stays ignored.
+
+    `started`: the queue on which the worker notes the jobs it begins (:func:`_noted_run`).
+    """
+    global _started
+    _started = started
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_DFL)
+    _die_with_parent()
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
+
+
+def _die_with_parent() -> bool:
+    """Ask the kernel to SIGKILL this process when its parent ends (Linux); False where
+    it cannot (another system, no C library to call)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _noted_run(job: Job) -> tuple[dict[str, Any] | None, str]:
+    _started.put(job.key)
+    return _safe_run(job)
+
+
+def _alone(job: Job) -> tuple[dict[str, Any] | None, str]:
+    """Run `job` in a fresh process of its own; its death is then its own failure."""
+    context = multiprocessing.get_context()
+    with ProcessPoolExecutor(
+        1, mp_context=context, initializer=_start_worker, initargs=(_parent_of_workers(context),)
+    ) as pool:
+        try:
+            return pool.submit(_safe_run, job).result()
+        except BrokenProcessPool:
+            return None, WORKER_DIED
+        except BaseException:  # interrupted: its run is not waited for
+            _kill_workers(pool)
+            raise
+
+
+def _on_dask(jobs: list[Job], scheduler: str) -> Iterable:
+    """Run `jobs` on a Dask cluster. The scheduler reruns the tasks of a worker that dies
+    on other workers, up to ``distributed.scheduler.allowed-failures`` times (3 by
+    default); a task that raises outside the run itself (a worker that cannot unpickle
+    the job, say) is retried once. After that the job is recorded as failed (the error
+    names ``KilledWorker`` for a task that kept killing its workers), the others go on."""
+    client = connect(scheduler)  # or SchedulerError, in one line
+    from distributed import as_completed  # optional: only for clusters
+
+    with client:
+        futures = {client.submit(_safe_run, job, pure=False, retries=1): job for job in jobs}
+        try:
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    record, error = future.result()
+                except Exception as err:  # its workers died (KilledWorker), or cancelled
+                    record, error = None, f"worker lost: {err!r}"
+                yield job, record, error
+        finally:  # interrupted: do not leave the cluster working for nobody
+            unfinished = [future for future in futures if not future.done()]
+            if unfinished:
+                client.cancel(unfinished)
+
+
+# ---------------------------------------------------------------- statistics
+
+
+MIN_VALUES_FOR_INTERVAL = 2
+"""Below this many replications there is no spread to learn from: no interval is drawn,
+and tables say "no interval" (one run is an anecdote)."""
+
+UNBOUNDED = (-math.inf, math.inf)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Mean of a metric over replications, with a confidence interval that respects the
+    metric's range.
+
+    The interval is Student's t around the mean, intersected with the values the metric
+    can take (`bounds`: [0, 1] for a share, [0, inf) for a time or a count). The true mean
+    lies in that range, so whenever the t-interval covers it, so does the intersection:
+    the coverage is the t-interval's, and no interval reaches below zero or above 100 %.
+    `half_width` is the t-interval's own (for precision targets and significance tests).
+    `low` and `high` are NaN when there is no interval: fewer than
+    :data:`MIN_VALUES_FOR_INTERVAL` values, or an infinite mean.
+    """
+
+    n: int
+    mean: float
+    half_width: float
+    confidence: float = 0.95
+    bounds: tuple[float, float] = UNBOUNDED
+
+    @property
+    def has_interval(self) -> bool:
+        return math.isfinite(self.mean) and math.isfinite(self.half_width)
+
+    @property
+    def low(self) -> float:
+        if not self.has_interval:
+            return math.nan
+        return min(max(self.mean - self.half_width, self.bounds[0]), self.mean)
+
+    @property
+    def high(self) -> float:
+        if not self.has_interval:
+            return math.nan
+        return max(min(self.mean + self.half_width, self.bounds[1]), self.mean)
+
+    @property
+    def method(self) -> str:
+        """The interval's method in words, for tables and reports."""
+        low, high = self.bounds
+        if math.isfinite(low) and math.isfinite(high):
+            return f"Student t, within [{low:g}, {high:g}]"
+        return f"Student t, at least {low:g}" if math.isfinite(low) else "Student t"
+
+
+def estimate(
+    values: Sequence[float | None],
+    confidence: float = 0.95,
+    metric: str | None = None,
+) -> Estimate:
+    """Mean and confidence interval of `values`, the replications of `metric`.
+
+    A None is what a run writes for a value it does not have. For a time (a percentile of
+    time to class) it means "infinitely late", so the mean is infinite; for any other
+    metric (a share of nobody) it is left out. The interval is bounded by the metric's
+    range from the registry (:func:`sim.measure.metrics.metric`); without a metric, unbounded.
+    """
+    bounds = labels.metric(metric).bounds if metric else UNBOUNDED
+    late = metric is None or labels.kind_of(metric) == "s"
+    if late and any(v is None for v in values):
+        return Estimate(len(values), math.inf, math.nan, confidence, bounds)
+    x = np.asarray([v for v in values if v is not None], dtype=float)
+    n = len(x)
+    if n == 0:
+        return Estimate(0, math.nan, math.nan, confidence, bounds)
+    if n < MIN_VALUES_FOR_INTERVAL:
+        return Estimate(n, float(x.mean()), math.inf, confidence, bounds)
+    t = stats.t.ppf(0.5 + confidence / 2, n - 1)
+    half = float(t * x.std(ddof=1) / math.sqrt(n))
+    return Estimate(n, float(x.mean()), half, confidence, bounds)
+
+
+def metric_names(records: Sequence[dict[str, Any]]) -> list[str]:
+    """Numeric metrics of the records (None counts as numeric: an infinite percentile),
+    in a stable order; a metric that is text in any record (a clock time) is left out."""
+    names: dict[str, bool] = {}
+    for record in records:
+        for key, value in record["metrics"].items():
+            numeric = value is None or (
+                isinstance(value, int | float) and not isinstance(value, bool)
+            )
+            names[key] = names.get(key, True) and numeric
+    return [name for name, numeric in names.items() if numeric]
+
+
+def summarize(records: Sequence[dict[str, Any]], confidence: float = 0.95) -> dict[str, Estimate]:
+    """Every numeric metric of `records` as an :class:`Estimate`."""
+    return {
+        name: estimate([r["metrics"].get(name) for r in records], confidence, name)
+        for name in metric_names(records)
+    }
+
+
+HEADLINE = (
+    "kpi.share_in_class",
+    "kpi.share_in_class_5min_after_start",
+    "kpi.time_to_class_p50_s",
+    "kpi.time_to_class_p95_s",
+    "kpi.failed_attempts_share",
+    "kpi.gave_up",
+)
+"""The KPIs that ``--precision`` brings within the requested relative half-width."""
+
+
+def imprecise(estimates: dict[str, Estimate], precision: float) -> list[str]:
+    """The headline KPIs whose half-width is not within `precision` of their mean (a
+    mean of 0 or an infinite one has no relative precision: it is not counted)."""
+    return [
+        name
+        for name, est in estimates.items()
+        if name in HEADLINE
+        and math.isfinite(est.mean)
+        and est.mean != 0
+        and not est.half_width <= precision * abs(est.mean)
+    ]
+
+
+def precise_enough(records: Sequence[dict[str, Any]], precision: float) -> bool:
+    """True when every headline KPI's half-width is within `precision` of its mean."""
+    return not imprecise(summarize(records), precision)
+
+
+def replicate(
+    scenario: Scenario,
+    reps: int,
+    store: RunStore | None = None,
+    *,
+    precision: float | None = None,
+    max_reps: int = 100,
+    n_jobs: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[Outcome, bool]:
+    """Replications 0..reps-1 of `scenario`; with `precision`, keep adding batches of
+    replications until :func:`precise_enough` or `max_reps` (then the flag is False)."""
+    seed = scenario.seed
+    n = reps
+    ran = 0  # runs made by this call: a batch's earlier ones were not "reused"
+    while True:
+        jobs = [Job(scenario, k, seed) for k in range(n)]
+        outcome = execute(jobs, store, n_jobs, scheduler, progress)
+        ran += outcome.ran
+        outcome.ran, outcome.reused = ran, len(outcome.records) - ran
+        if precision is None or outcome.failures:
+            return outcome, True
+        if precise_enough(outcome.records, precision):
+            return outcome, True
+        if n >= max_reps:
+            return outcome, False
+        n = min(max_reps, n + max(2, n // 2))
+
+
+def series_bands(
+    records: Sequence[dict[str, Any]], confidence: float = 0.95
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per-minute mean and confidence band of each kept series over replications: Student
+    t, at least 0 (the series count people); NaN bounds with a single replication."""
+    out = {}
+    for name in (*SERIES, "in_lesson"):
+        data = np.asarray([r["series"][name] for r in records], dtype=float)
+        n = len(data)
+        mean = data.mean(axis=0)
+        if n >= MIN_VALUES_FOR_INTERVAL:
+            t = stats.t.ppf(0.5 + confidence / 2, n - 1)
+            half = t * data.std(axis=0, ddof=1) / math.sqrt(n)
+            low, high = np.maximum(mean - half, 0.0), mean + half
+        else:
+            low = high = np.full_like(mean, np.nan)
+        out[name] = {"mean": mean, "low": low, "high": high}
+    return out

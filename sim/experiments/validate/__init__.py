@@ -1,0 +1,1 @@
+"""`sim validate`: textbook queueing results checked through the engine."""

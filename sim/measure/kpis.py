@@ -1,0 +1,347 @@
+"""KPIs and per-service summaries computed from one run's results.
+
+Definitions (also in the README):
+
+- *time to class*: from the intended connect time to the moment the person is in class
+  (seated in an open class), or has finished a journey without a class step, less any
+  time spent in the lobby waiting for the teacher (that wait is not the platform's; people
+  who intended to connect before the run starts count from the start). People who
+  never get there count as infinitely late: percentiles are taken over everybody who
+  arrived, so a p95 is finite only if at least 95 % got in. An infinite percentile is
+  written as ``null`` in JSON.
+- *in class 5 min after start*: share of pupils and teachers (and of any cohort with a
+  class step) who were in class, or through their journey, by their class start + 5
+  minutes; parents' class starts only anchor their connect times and do not count.
+- *failed attempts share*: failed attempts (timeouts, rejections, full sessions) over
+  all attempts of people (requests made in class are not attempts).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.engine.monitor import FAIL_CAUSES, quantile_from_histogram
+from sim.model.people import Fate
+
+if TYPE_CHECKING:
+    from sim.config import Scenario
+    from sim.run.runner import RunResult
+
+FIVE_MINUTES_S = 300.0
+KEY_FIGURES = (  # the KPIs every table of results shows first, in reading order
+    "kpi.people",
+    "kpi.in_class",
+    "kpi.share_in_class",
+    "kpi.share_in_class_5min_after_start",
+    "kpi.by_role.pupil.share_in_class_5min_after_start",
+    "kpi.by_role.teacher.share_in_class_5min_after_start",
+    "kpi.gave_up",
+    "kpi.barred",
+    "kpi.time_to_class_p50_s",
+    "kpi.time_to_class_p95_s",
+    "kpi.attempts",
+    "kpi.failed_attempts_share",
+)
+
+
+ROLES = ("pupil", "teacher", "other")
+"""The roles people have (a scenario's cohorts and sources each have one)."""
+
+PEOPLE_KPI_NAMES = (  # the KPIs of a set of people: of everybody, of a role, of a cohort
+    "people",
+    "arrived",
+    "in_class",
+    "barred",
+    "gave_up",
+    "too_late",
+    "no_teacher",
+    "still_trying_at_end",
+    "share_in_class",
+    "share_in_class_5min_after_start",
+    "time_to_class_p50_s",
+    "time_to_class_p95_s",
+    "attempts",
+    "failed_attempts",
+    "failed_attempts_share",
+)
+
+
+KPI_NAMES = (  # the keys of kpis(), known before any run (a test keeps them in step)
+    *PEOPLE_KPI_NAMES,
+    "peak_in_lesson",
+    "classes_opened",
+    "attack_waves",
+    "attack_requests",
+    "attack_blocked_share",
+    "legit_blocked_by_defence",
+    "legit_lost_on_links",
+    "by_role",
+    "by_cohort",
+)
+SERVICE_METRIC_NAMES = (  # the keys of service_summary()'s rows, likewise
+    "capacity_workers",
+    "arrivals",
+    "served",
+    "abandoned",
+    "rejected",
+    "wasted",
+    "refused",
+    "crash_lost",
+    "dropped",
+    "blocked",
+    "lost",
+    "mean_wait_s",
+    "p95_wait_s",
+    "utilization",
+    "mean_queue",
+    "peak_queue",
+    "availability",
+    "crashes",
+    "downtime_s",
+    "unavailable_minutes",
+    "unavailable_from",
+    "unavailable_until",
+    "attack_requests",
+    "attack_blocked",
+    "attack_rejected",
+    "attack_served",
+)
+CLOCK_TIMES = ("unavailable_from", "unavailable_until")  # service metrics that are not numbers
+
+
+def unknown_metric(metric: str, scenario: Scenario, extra: Iterable[str] = ()) -> str | None:
+    """Why `metric` names nothing a run of `scenario` (platforms expanded) reports, or None
+    if it names something.
+
+    `metric` is ``kpi.<name>``, ``kpi.by_role.<role>.<name>``, ``kpi.by_cohort.<cohort or
+    source>.<name>`` or ``services.<service>.<name>``; `extra` are further ``kpi.`` names a
+    command adds. Asked before running, so that a typo in a check costs a one-line error,
+    not a morning of runs.
+    """
+    if metric.startswith(("kpi.by_role.", "kpi.by_cohort.")):
+        return _unknown_group_metric(metric, scenario)
+    kpi_names = [f"kpi.{n}" for n in KPI_NAMES if not n.startswith("by_")] + list(extra)
+    if metric.startswith("kpi."):
+        if metric in kpi_names:
+            return None
+        return (
+            f"no metric {metric!r}; KPIs: {', '.join(kpi_names)}, and per role or cohort "
+            "kpi.by_role.<role>.<name>, kpi.by_cohort.<cohort>.<name>"
+        )
+    services = scenario.services
+    service, _, name = metric.removeprefix("services.").rpartition(".")
+    if not metric.startswith("services.") or not service:
+        return f"no metric {metric!r}: metrics are kpi.<name> or services.<service>.<name>"
+    if service not in services:
+        return f"no service {service!r} in {metric!r}; services: {', '.join(sorted(services))}"
+    numeric = [n for n in SERVICE_METRIC_NAMES if n not in CLOCK_TIMES]
+    if name not in numeric:
+        return f"no number {metric!r}; service metrics: {', '.join(numeric)}"
+    return None
+
+
+def _unknown_group_metric(metric: str, scenario: Scenario) -> str | None:
+    """:func:`unknown_metric` for ``kpi.by_role.<role>.<name>`` and
+    ``kpi.by_cohort.<cohort>.<name>`` (a cohort's name may hold dots: the KPI is last)."""
+    kind, _, rest = metric.removeprefix("kpi.").partition(".")
+    group, _, name = rest.rpartition(".")
+    cohorts = [g.name for g in (*scenario.cohorts, *scenario.sources)]
+    groups = ROLES if kind == "by_role" else cohorts
+    what = "role" if kind == "by_role" else "cohort or source"
+    if group not in groups:
+        return f"no {what} {group!r} in {metric!r}; {what}s: {', '.join(groups)}"
+    if name not in PEOPLE_KPI_NAMES:
+        return f"no metric {name!r} in {metric!r}; per {what}: {', '.join(PEOPLE_KPI_NAMES)}"
+    return None
+
+
+def kpis(result: RunResult) -> dict[str, Any]:
+    """The run's KPIs: of everybody (flat keys), then the same per role (``by_role``) and
+    per cohort or source (``by_cohort``), so that a target can name "pupils" alone."""
+    people = result.people
+    counters = result.counters
+    everybody = np.ones(len(people["fate"]), dtype=bool)
+    attempts = int(counters["attempts"].sum())
+    failed = int(sum(counters[f"fail_{cause}"].sum() for cause in FAIL_CAUSES))
+    lesson = _has_lesson(result)[people["group"]]
+    roles = np.asarray(result.group_roles, dtype=object)[people["group"]]
+    return {
+        **_people_kpis(result, everybody, lesson, attempts, failed),
+        "peak_in_lesson": float(result.in_lesson.max()) if len(result.in_lesson) else 0.0,
+        "classes_opened": int(counters["classes_opened"].sum()),
+        **_attack_kpis(result),
+        "by_role": {role: _people_kpis(result, roles == role, lesson) for role in ROLES},
+        "by_cohort": {
+            name: _people_kpis(result, people["group"] == index, lesson)
+            for index, name in enumerate(result.group_names)
+        },
+    }
+
+
+def _people_kpis(
+    result: RunResult,
+    mine: np.ndarray,
+    lesson: np.ndarray,
+    attempts: int | None = None,
+    failed: int | None = None,
+) -> dict[str, Any]:
+    """The people KPIs (:data:`PEOPLE_KPI_NAMES`) of the people selected by `mine`.
+
+    People a gate barred by policy are counted as ``barred`` and left out of every share
+    and percentile: the platform did not fail them. `attempts` and `failed` default to
+    the people's own counts (everybody's come from the per-minute counters, which agree).
+    """
+    people = result.people
+    fate = people["fate"][mine]
+    arrived = fate != Fate.NOT_ARRIVED
+    barred = fate == Fate.BARRED
+    tried = arrived & ~barred
+    reached = fate == Fate.REACHED
+    began = np.maximum(people["intended"][mine], result.scenario.start_s)
+    ends = people["reached"][mine]
+    through = ends - people["lobby"][mine] - began
+    time_to_class = np.where(reached, np.maximum(through, 0.0), np.inf)[tried]
+    class_start = people["class_start"][mine]
+    with_class = np.isfinite(class_start) & lesson[mine] & ~barred
+    by_five = reached & (ends <= class_start + FIVE_MINUTES_S)
+    if attempts is None:
+        attempts = int(people["attempts"][mine].sum())
+    if failed is None:
+        failed = int(people["failures"][mine].sum())
+    return {
+        "people": len(fate),
+        "arrived": int(arrived.sum()),
+        "in_class": int(reached.sum()),
+        "barred": int(barred.sum()),
+        "gave_up": int((fate == Fate.GAVE_UP).sum()),
+        "too_late": int((fate == Fate.TOO_LATE).sum()),
+        "no_teacher": int((fate == Fate.NO_TEACHER).sum()),
+        "still_trying_at_end": int((fate == Fate.IN_PROGRESS).sum()),
+        "share_in_class": _share_or_none(reached.sum(), tried.sum()),
+        "share_in_class_5min_after_start": _share_or_none(
+            by_five[with_class].sum(), with_class.sum()
+        ),
+        "time_to_class_p50_s": _finite_or_none(_quantile(time_to_class, 0.50)),
+        "time_to_class_p95_s": _finite_or_none(_quantile(time_to_class, 0.95)),
+        "attempts": attempts,
+        "failed_attempts": failed,
+        "failed_attempts_share": _share_or_none(failed, attempts),
+    }
+
+
+def _attack_kpis(result: RunResult) -> dict[str, Any]:
+    """Attack traffic sent, the share stopped by defences, legitimate requests they stopped."""
+    services = result.services.values()
+    sent = int(sum(s.attack_arrivals.sum() for s in services))
+    blocked = int(sum(s.attack_blocked.sum() for s in services))
+    return {
+        "attack_waves": len(result.attack_waves),
+        "attack_requests": sent,
+        "attack_blocked_share": _share(blocked, sent),
+        "legit_blocked_by_defence": int(sum(s.blocked.sum() for s in services)),
+        "legit_lost_on_links": int(sum(s.lost.sum() for s in services)),
+    }
+
+
+def service_summary(result: RunResult) -> dict[str, dict[str, float]]:
+    duration = float(result.scenario.end_s - result.scenario.start_s)
+    out = {}
+    for name, s in result.services.items():
+        capacity_area = s.mean_capacity.sum() * 60.0
+        up, down = s.mean_servers_up.sum(), s.mean_servers_down.sum()
+        out[name] = {
+            "capacity_workers": s.capacity,
+            "arrivals": int(s.arrivals.sum()),
+            "served": int(s.served.sum()),
+            "abandoned": int(s.abandoned.sum()),
+            "rejected": int(s.rejected.sum()),
+            "wasted": int(s.wasted.sum()),
+            "refused": int(s.refused.sum()),
+            "crash_lost": int(s.crash_lost.sum()),
+            "dropped": int(s.dropped.sum()),
+            "blocked": int(s.blocked.sum()),
+            "lost": int(s.lost.sum()),
+            "mean_wait_s": s.wait_sum / s.wait_count if s.wait_count else 0.0,
+            "p95_wait_s": _nan_to_zero(quantile_from_histogram(s.wait_hist, 0.95)),
+            "utilization": float(s.mean_busy.sum() * 60.0 / capacity_area)
+            if capacity_area
+            else 0.0,
+            "mean_queue": float(s.mean_queue.sum() * 60.0 / duration),
+            "peak_queue": int(s.peak_queue),
+            "availability": float(up / (up + down)) if up + down else 0.0,
+            "crashes": int(s.crashes.sum()),
+            "downtime_s": float(s.downtime_s),
+            **_unavailability(result, s),
+            "attack_requests": int(s.attack_arrivals.sum()),
+            "attack_blocked": int(s.attack_blocked.sum()),
+            "attack_rejected": int(s.attack_rejected.sum()),
+            "attack_served": int(s.attack_served.sum()),
+        }
+    return out
+
+
+UNAVAILABLE_SHARE = 0.5
+"""A minute in which at least half the requests failed counts as unavailable."""
+
+
+def failed_share_per_minute(s: Any) -> np.ndarray:
+    """Share of a service's requests per minute that got no useful answer."""
+    failed = s.rejected + s.refused + s.abandoned + s.crash_lost + s.blocked + s.lost
+    return np.divide(failed, s.arrivals, out=np.zeros(len(failed)), where=s.arrivals > 0)
+
+
+def _unavailability(result: RunResult, s: Any) -> dict[str, Any]:
+    """Minutes when the service was effectively down, and the first and last of them."""
+    from sim.config import s_to_clock
+
+    down = (failed_share_per_minute(s) >= UNAVAILABLE_SHARE) | (s.mean_servers_up == 0)
+    minutes = np.flatnonzero(down)
+    first = s_to_clock(result.minute_start_s[minutes[0]]) if len(minutes) else None
+    last = s_to_clock(result.minute_start_s[minutes[-1]] + 60) if len(minutes) else None
+    return {
+        "unavailable_minutes": len(minutes),
+        "unavailable_from": first,
+        "unavailable_until": last,
+    }
+
+
+def _has_lesson(result: RunResult) -> np.ndarray:
+    """Per group: whether its class start is a lesson (pupils, teachers, or any cohort
+    with a class step), rather than a parent's mere anchor for connect times."""
+    from sim.model.population import class_step_of
+
+    scenario = result.scenario
+    lesson = [
+        cohort.role != "other" or class_step_of(scenario, cohort.journey) is not None
+        for cohort in scenario.cohorts
+    ]
+    return np.array(lesson + [False] * len(scenario.sources), dtype=bool)
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    if len(values) == 0:
+        return math.nan
+    return float(np.quantile(values, q, method="inverted_cdf"))
+
+
+def _share(part: float, whole: float) -> float:
+    return float(part) / float(whole) if whole else 0.0
+
+
+def _share_or_none(part: float, whole: float) -> float | None:
+    """A share of people, or None when there is nobody to take it of (no pupil in a
+    scenario without pupils has a share of anything: 0 would read as "all failed")."""
+    return float(part) / float(whole) if whole else None
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _nan_to_zero(value: Any) -> float:
+    value = float(value)
+    return 0.0 if math.isnan(value) else value

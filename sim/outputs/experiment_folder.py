@@ -1,0 +1,233 @@
+"""Experiment results on disk: tables and a manifest beside the per-run records.
+
+The per-run records (``runs/<key>.json``) are written by :class:`sim.experiments.execution.RunStore`
+as runs finish; the tables here are derived from them and rewritten at the end of every
+invocation, each file atomically and all of a folder's tables together
+(:func:`all_or_nothing`), so an interrupted or failed write leaves the previous complete
+set and a rerun completes it. Every file is written by :mod:`sim.outputs.atomic`, with the mode
+the umask gives (0644 under the usual 022), like the single-run folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim import __version__
+from sim.config import s_to_clock, to_toml
+from sim.experiments.execution import Estimate, Outcome, metric_names, series_bands
+from sim.outputs import atomic
+from sim.run import fingerprint
+
+REPLICATIONS = "replications.csv"
+SUMMARY = "summary.json"
+SERIES_CI = "timeseries_ci.csv"
+KPIS_FIGURE = "kpis.png"  # run --reps: the key KPIs, each mean with its interval
+SERIES_FIGURE = "timeseries_ci.png"  # run --reps: timeseries_ci.csv's people-level bands
+MANIFEST = "manifest.json"
+SCENARIO = "scenario.toml"
+
+
+all_or_nothing = atomic.all_or_nothing
+write_atomic = atomic.write_text
+"""Write a text file atomically (every file here goes through :mod:`sim.outputs.atomic`)."""
+
+
+def runs_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """One row per run: id, replication, seed, every varied parameter, every metric."""
+    params = list(dict.fromkeys(k for r in records for k in r["variant"]))
+    metrics = sorted(metric_names(records))  # fresh and stored records: same columns
+    header = ["run_id", "scenario", "replication", "seed", *params, *metrics]
+    rows = [
+        [
+            r["key"],
+            r["scenario"],
+            r["replication"],
+            r["seed"],
+            *(r["variant"].get(p) for p in params),
+            *(r["metrics"].get(m) for m in metrics),
+        ]
+        for r in records
+    ]
+    return header, rows
+
+
+def csv_text(header: list[str], rows: list[list[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([[_cell(v) for v in row] for row in rows])
+    return buffer.getvalue()
+
+
+def estimates_json(estimates: dict[str, Estimate]) -> dict[str, dict[str, Any]]:
+    return {
+        name: {
+            "n": e.n,
+            "mean": _finite(e.mean),
+            "half_width": _finite(e.half_width),
+            "low": _finite(e.low),
+            "high": _finite(e.high),
+            "method": e.method,
+        }
+        for name, e in estimates.items()
+    }
+
+
+def manifest(command: list[str], outcome: Outcome, extra: dict[str, Any]) -> dict[str, Any]:
+    import numpy
+    import scipy
+    import simpy
+
+    return {
+        "command": command,
+        "sim_version": __version__,
+        "fingerprint": fingerprint.code_fingerprint(),  # of the code of every run used
+        "versions": {
+            "python": platform.python_version(),
+            "simpy": simpy.__version__,
+            "numpy": numpy.__version__,
+            "scipy": scipy.__version__,
+        },
+        "runs": len(outcome.records),
+        "ran_now": outcome.ran,
+        "reused": outcome.reused,
+        "discarded_other_code": outcome.stale,  # runs of another sim, removed, not used
+        "discarded_damaged": outcome.damaged,  # records that did not check out, run again
+        "failed": [
+            {
+                "key": job.key,
+                "replication": job.replication,
+                "error": err.strip().splitlines()[-1] if err.strip() else "",
+            }
+            for job, err in outcome.failures
+        ],
+        "run_wall_s": sum(r["wall_s"] for r in outcome.records),
+        **extra,
+    }
+
+
+@all_or_nothing()
+def write_replications(
+    folder: Path,
+    scenario: Any,
+    outcome: Outcome,
+    estimates: dict[str, Estimate],
+    precision: float | None,
+    precise: bool,
+    command: list[str],
+) -> None:
+    write_atomic(folder / SCENARIO, to_toml(scenario))
+    write_atomic(folder / REPLICATIONS, csv_text(*runs_table(outcome.records)))
+    summary = {
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "replications": len(outcome.records),
+        "confidence": 0.95,
+        "precision": precision,
+        "precision_reached": precise if precision is not None else None,
+        "estimates": estimates_json(estimates),
+    }
+    write_atomic(folder / SUMMARY, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    if outcome.records:
+        series = _series_csv(outcome.records)
+        write_atomic(folder / SERIES_CI, series)
+        _replication_figures(folder, scenario, len(outcome.records), estimates, series)
+    write_atomic(
+        folder / MANIFEST,
+        json.dumps(manifest(command, outcome, {"seeds": [scenario.seed]}), indent=2) + "\n",
+    )
+
+
+def _replication_figures(
+    folder: Path, scenario: Any, n: int, estimates: dict[str, Estimate], series: str
+) -> None:
+    """The figures of a ``--reps`` folder: the key KPIs with their intervals
+    (:data:`KPIS_FIGURE`) and the per-minute bands drawn from the very text of
+    ``timeseries_ci.csv`` (:data:`SERIES_FIGURE`), so that figure and table agree."""
+    from sim.outputs.plots.experiments import (  # matplotlib: only when drawing
+        read_series_csv,
+        replications_figure,
+        series_bands_figure,
+    )
+
+    about = f"{scenario.name}: {n} replication{'s' if n != 1 else ''} (seed {scenario.seed})"
+    kpis = replications_figure(estimates, f"{about}\nmean and 95 % confidence interval")
+    save_figure(kpis, folder / KPIS_FIGURE)
+    bands = series_bands_figure(read_series_csv(series), f"{about}\nper minute: mean and 95 % band")
+    save_figure(bands, folder / SERIES_FIGURE)
+
+
+def _series_csv(records: list[dict[str, Any]]) -> str:
+    bands = series_bands(records)
+    starts = records[0]["minute_start_s"]
+    header = ["clock", "minute_start_s"]
+    for name in bands:
+        header += [f"{name}.mean", f"{name}.low", f"{name}.high"]
+    rows = []
+    for i, t in enumerate(starts):
+        row: list[Any] = [s_to_clock(t), t]
+        for band in bands.values():
+            row += [band["mean"][i], band["low"][i], band["high"][i]]
+        rows.append(row)
+    return csv_text(header, rows)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        return "" if not math.isfinite(value) else f"{float(value):.10g}"
+    return "" if value is None else value
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+# ---------------------------------------------------------------- sweeps and comparisons
+
+
+def write_table(folder: Path, stem: str, header: list[str], rows: list[list[Any]]) -> None:
+    """`<stem>.csv` and `<stem>.parquet`, each written atomically; non-finite numbers are
+    empty cells (CSV) or nulls (Parquet), as in every other table."""
+    write_atomic(folder / f"{stem}.csv", csv_text(header, rows))
+    _write_parquet(folder / f"{stem}.parquet", header, rows)
+
+
+def _write_parquet(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    import pyarrow as pa  # only sweeps need it: imported on first use
+    import pyarrow.parquet as pq
+
+    columns = {}
+    for i, name in enumerate(header):
+        values = [_null_if_not_finite(row[i]) for row in rows]
+        try:
+            columns[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed kinds: keep them as text
+            columns[name] = pa.array([None if v is None else str(v) for v in values])
+    atomic.replace_with(path, lambda tmp: pq.write_table(pa.table(columns), tmp))
+
+
+def save_figure(figure: Any, path: Path) -> None:
+    """Save a matplotlib figure as PNG (`path`) and SVG (same name, ``.svg``), atomically:
+    PNG for reports and screens, SVG for print and slides."""
+    from sim.outputs.plots.style import DPI  # matplotlib: only when drawing
+
+    atomic.replace_with(path, lambda tmp: figure.savefig(tmp, format="png", dpi=DPI))
+    atomic.replace_with(path.with_suffix(".svg"), lambda tmp: figure.savefig(tmp, format="svg"))
+
+
+write_json = atomic.write_json
+"""Write indented JSON with sorted keys atomically (no NaN: it is not JSON)."""
+
+
+def _null_if_not_finite(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    return value

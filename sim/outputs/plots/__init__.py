@@ -1,0 +1,1 @@
+"""The figures of sim, in one style."""

@@ -1,0 +1,1 @@
+"""`sim report`: one self-contained HTML page per results folder."""

@@ -1,0 +1,339 @@
+"""The answer and the key figures of each kind of results folder, for :mod:`sim.outputs.report.page`.
+
+One function per kind reads that kind's files and returns the sentences of the answer,
+the tables (HTML) and the page title. Each sentence is computed from the numbers the
+command wrote, never recomputed: the report says what the command printed, in words.
+With replications, a figure is a mean with its 95 % confidence interval,
+so that a reader sees at once how sure it is.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from sim.measure.kpis import KEY_FIGURES
+from sim.outputs.report import html as h
+from sim.outputs.report import scenario as rs
+from sim.outputs.report.options import options_kind
+
+HEADLINE = KEY_FIGURES  # the KPIs of the key-figures table, in reading order
+ATTACK_ROWS = (
+    "kpi.attack_waves",
+    "kpi.attack_requests",
+    "kpi.attack_blocked_share",
+    "kpi.legit_blocked_by_defence",
+    "kpi.legit_lost_on_links",
+)
+SWEEP_KPIS = (
+    "kpi.share_in_class",
+    "kpi.share_in_class_5min_after_start",
+    "kpi.time_to_class_p95_s",
+    "kpi.gave_up",
+)
+MAX_ROWS = 40  # variants or services shown; the CSV files hold them all
+SYMBOLS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
+
+
+def _single(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
+    """One morning: who got in, how fast, and the service that failed first or worked
+    hardest (where to look, or where the margin is smallest)."""
+    s = rs.json_file(folder / "summary.json")
+    k, services = s["kpi"], s.get("services", {})
+    said = [
+        f"{h.pct(k['share_in_class'])} of people got in, "
+        f"{h.pct(k['share_in_class_5min_after_start'])} within 5 minutes of their class "
+        f"start; {k['gave_up']:,} gave up.",
+        _timing(k),
+    ]
+    if k.get("barred"):
+        said.insert(1, f"{k['barred']:,} were barred by policy (not counted as failing).")
+    if services:
+        worst = max(services, key=lambda n: _trouble(services[n]))
+        w = services[worst]
+        if w.get("unavailable_minutes"):
+            crashes = f" ({w['crashes']:,} crashes)" if w.get("crashes") else ""
+            said.append(
+                f"The hardest-hit service, {worst}, was unavailable {w['unavailable_minutes']} "
+                f"minutes from {w.get('unavailable_from')}{crashes}."
+            )
+        else:
+            busiest = max(services, key=lambda n: services[n].get("utilization", 0))
+            b = services[busiest]
+            said.append(
+                f"No service was unavailable; the busiest, {busiest}, averaged "
+                f"{h.pct(b['utilization'], 0)} utilisation, 95 % of its queue waits under "
+                f"{h.fmt('p95_wait_s', b.get('p95_wait_s'))}."
+            )
+    said += _attacks(k)
+    names = [
+        m
+        for m in (*HEADLINE, *_attack_rows(k))
+        if m.removeprefix("kpi.") in k and _worth_a_row(m, k[m.removeprefix("kpi.")])
+    ]
+    rows = [(h.label(m), h.fmt(m, k[m.removeprefix("kpi.")])) for m in names]
+    tables = h.table(["measure", "value"], rows)
+    ordered = sorted(services.items(), key=lambda kv: -_trouble(kv[1]))[:MAX_ROWS]
+    tables += "<h3>Services, hardest-hit first</h3>" + h.table(
+        ["service", "utilisation", "95 % of waits under", "unavailable", "crashes", "wasted"],
+        [
+            (
+                name,
+                h.pct(v.get("utilization"), 0),
+                h.fmt("p95_wait_s", v.get("p95_wait_s")),
+                _downtime(v),
+                f"{v.get('crashes', 0):,}",
+                f"{v.get('wasted', 0):,}",
+            )
+            for name, v in ordered
+        ],
+    )
+    tables += _groups_table("By role", k.get("by_role", {}))
+    tables += _groups_table("By cohort", k.get("by_cohort", {}))
+    return said, tables, f"{s['scenario']}: one simulated morning (seed {s['seed']})"
+
+
+def _worth_a_row(metric: str, value: float | None) -> bool:
+    """A key figure has a row unless it is about nobody: a role's share where the role has
+    no one with a lesson, the barred where no one was barred."""
+    if metric.startswith("kpi.by_role."):
+        return value is not None
+    return metric != "kpi.barred" or bool(value)
+
+
+def _groups_table(title: str, groups: dict[str, dict]) -> str:
+    """Who got in, per role or per cohort: a planner's target is often the pupils' figure,
+    and people barred by policy are shown apart, not as failures."""
+    rows = [
+        (
+            name,
+            f"{g['people']:,}",
+            h.fmt("kpi.share_in_class", g.get("share_in_class")),
+            h.fmt("kpi.share_in_class_5min_after_start", g.get("share_in_class_5min_after_start")),
+            f"{g['gave_up']:,}",
+            f"{g.get('barred', 0):,}",
+        )
+        for name, g in list(groups.items())[:MAX_ROWS]
+        if g.get("people")
+    ]
+    if not rows:
+        return ""
+    header = ["", "people", "got in", "in class by start + 5 min", "gave up", "barred"]
+    return f"<h3>{title}</h3>" + h.table(header, rows, numeric_from=1)
+
+
+def _replications(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
+    """The same sentences as for one morning, each number with its 95 % interval:
+    one run is an anecdote, and the reader must see how much the mornings vary."""
+    s = rs.json_file(folder / "summary.json")
+    e = s["estimates"]
+
+    def pm(metric: str) -> str:
+        est = e.get(metric, {})
+        return h.fmt_ci(metric, est.get("mean"), est.get("low"), est.get("high"))
+
+    n = s["replications"]
+    said = [
+        f"{pm('kpi.share_in_class')} of people got in, "
+        f"{pm('kpi.share_in_class_5min_after_start')} within 5 minutes of their class "
+        f"start; {pm('kpi.gave_up')} gave up (means over {n} replications, with 95 % "
+        "confidence intervals: Student t within each metric's range).",
+    ]
+    down = {m: v["mean"] or 0 for m, v in e.items() if m.endswith(".unavailable_minutes")}
+    if down and max(down.values()) > 0:
+        worst = max(down, key=down.__getitem__)
+        service = worst.removeprefix("services.").rpartition(".")[0]
+        said.append(
+            f"The hardest-hit service, {service}, was unavailable {pm(worst)} minutes on average."
+        )
+    if s.get("precision") is not None and not s.get("precision_reached"):
+        said.append(f"The requested precision ({s['precision']:.0%}) was not reached.")
+    rows = [
+        (h.label(m), h.fmt(m, e[m]["mean"]), h.interval(m, e[m]["low"], e[m]["high"]))
+        for m in (*HEADLINE, *ATTACK_ROWS)
+        if m in e and (m not in ATTACK_ROWS or e[m]["mean"]) and _worth_a_row(m, e[m]["mean"])
+    ]
+    tables = h.table(["measure", "mean", "95 % confidence interval"], rows)
+    services = sorted({m.split(".")[1] for m in e if m.startswith("services.")})
+    services.sort(key=lambda name: -(down.get(f"services.{name}.unavailable_minutes") or 0))
+    fields = ("utilization", "p95_wait_s", "unavailable_minutes", "crashes")
+    tables += "<h3>Services (mean and 95 % confidence interval)</h3>" + h.table(
+        ["service", "utilisation", "95 % of waits under", "unavailable (min)", "crashes"],
+        [[name, *(pm(f"services.{name}.{f}") for f in fields)] for name in services[:MAX_ROWS]],
+    )
+    return said, tables, f"{s['scenario']}: {n} simulated mornings"
+
+
+def _sweep(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
+    """The range the key KPIs span over the variants, and which variants are at its ends:
+    what the varied parameters can buy, at best and at worst."""
+    with open(folder / "variants.csv", newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        rows = [dict(zip(header, row, strict=True)) for row in reader]
+    params = header[1 : header.index("n")]
+    name = rs.load(folder / "scenario.toml").get("name", folder.name)
+
+    def point(row: dict) -> str:
+        return ", ".join(f"{p.rsplit('.', 1)[-1]}={row[p]}" for p in params)
+
+    reps = manifest.get("replications", "?")
+    said = [f"{len(rows)} variants of {', '.join(params)}, {reps} replications each."]
+    for metric in ("kpi.share_in_class", "kpi.share_in_class_5min_after_start"):
+        have = [r for r in rows if r.get(f"{metric}.mean")]
+        if not have:
+            continue
+        lo = min(have, key=lambda r: float(r[f"{metric}.mean"]))
+        hi = max(have, key=lambda r: float(r[f"{metric}.mean"]))
+        what = "People who got in" if metric == "kpi.share_in_class" else h.label(metric)
+        lo_v, hi_v = (h.fmt(metric, float(r[f"{metric}.mean"])) for r in (lo, hi))
+        if lo_v == hi_v:
+            said.append(f"{what[0].upper()}{what[1:]}: {lo_v} in every variant.")
+        else:
+            said.append(
+                f"{what[0].upper()}{what[1:]}: from {lo_v} ({point(lo)}) to {hi_v} ({point(hi)})."
+            )
+    table_rows = []
+    for row in rows[:MAX_ROWS]:
+        cells = [h.pm_from_row(m, row) for m in SWEEP_KPIS]
+        table_rows.append([row["variant"], *(row[p] for p in params), row["n"], *cells])
+    short = [p.rsplit(".", 1)[-1] for p in params]
+    tables = h.table(["#", *short, "runs", *(h.label(m) for m in SWEEP_KPIS)], table_rows)
+    if len(rows) > MAX_ROWS:
+        tables += h.paragraphs([f"... {len(rows) - MAX_ROWS} more variants in variants.csv."])
+    note = h.paragraphs(
+        ["Each cell: mean and 95 % confidence interval (Student t, within the metric's range)."]
+    )
+    return said, tables + note, f"{name}: {len(rows)} variants side by side"
+
+
+def _compare(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
+    """What the change from A to B does to the key KPIs, and whether each effect is real
+    (its 95 % interval excludes 0) or could be luck."""
+    c = rs.json_file(folder / "compare.json")
+    diffs = c["differences"]
+    changes = rs.differences(
+        rs.load(folder / "scenario_a.toml"), rs.load(folder / "scenario_b.toml")
+    )
+    n = max((d["n"] for d in diffs.values()), default=0)
+    what = "; ".join(changes[:3]) if changes else "no difference in the scenarios"
+    effects = []
+    for m in ("kpi.share_in_class", "kpi.share_in_class_5min_after_start", "kpi.gave_up"):
+        if m in diffs:
+            d = diffs[m]
+            verdict = "significant" if d["significant"] else "not significant"
+            name = h.label(m).capitalize()
+            effects.append(f"{name}: {h.fmt_diff(m, d['difference'])} ({_ci(m, d)}, {verdict})")
+    said = [f"B against A ({what}), over {n} paired replications.", *(f"{e}." for e in effects)]
+    sig = [h.label(m) for m in HEADLINE if m in diffs and diffs[m]["significant"]]
+    said.append(
+        f"Significant differences among the key figures: {', '.join(sig)}."
+        if sig
+        else "None of the key figures differs significantly: every 95 % interval includes 0."
+    )
+    others = [m for m in sorted(diffs) if m not in HEADLINE and diffs[m]["significant"]]
+    shown = [m for m in HEADLINE if m in diffs] + others[:8]
+    rows = [
+        (
+            h.label(m),
+            h.fmt(m, diffs[m]["mean_a"]),
+            h.fmt(m, diffs[m]["mean_b"]),
+            h.fmt_diff(m, diffs[m]["difference"]),
+            _ci(m, diffs[m]),
+            "yes" if diffs[m]["significant"] else "no",
+        )
+        for m in shown
+    ]
+    tables = h.table(["measure", "A", "B", "B − A", "95 % interval of B − A", "significant"], rows)
+    names = f"{c['a']} (A) against {c['b']} (B)" if c["a"] != c["b"] else f"{c['a']}: B against A"
+    return said, tables, names
+
+
+def _plan(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
+    """The capacity that is enough, and the evidence: the value just below it fails."""
+    p = rs.json_file(folder / "plan.json")
+    level = f"{p['confidence'] * 100:g} %"
+    lo, hi = p["range"]
+    metric, target = p["target"]["metric"], p["target"]
+    goal = f"{h.label(metric)} {SYMBOLS[target['op']]} {h.fmt(metric, target['value'])}"
+    if p["found"]:
+        said = [
+            f"{p['parameter']} = {p['answer']} is the smallest value in {lo}..{hi} with "
+            f"{goal} ({p['target_text']}, at {level} one-sided confidence)."
+        ]
+        below = [q for q in p["probes"] if q["value"] < p["answer"]]
+        if below:
+            q = max(below, key=lambda q: q["value"])
+            state = "the result is unsure" if q["verdict"] == "unsure" else "it fails"
+            said.append(f"With {q['value']}, {state}.")
+        else:
+            said.append("It is the lower end of the range searched: a lower value may do too.")
+    else:
+        said = [f"No value in {lo}..{hi} gives {goal} ({p['target_text']}): even {hi} fails."]
+    said.append(f"{len(p['probes'])} values probed, assuming more capacity never hurts.")
+    rows = [
+        (q["value"], q["n"], h.fmt(metric, q["mean"]), _bounds(metric, q), q["verdict"])
+        for q in sorted(p["probes"], key=lambda q: q["value"])
+    ]
+    header = ["value", "replications", f"mean {h.label(metric)}", "one-sided bounds", "verdict"]
+    title = f"{p.get('scenario', folder.name)}: how much {p['parameter']} is needed"
+    return said, h.table(header, rows), title
+
+
+BUILDERS = {
+    "single": _single,
+    "replications": _replications,
+    "sweep": _sweep,
+    "compare": _compare,
+    "plan": _plan,
+    "options": options_kind,
+}
+
+
+# ---------------------------------------------------------------- small pieces
+
+
+def _timing(k: dict[str, Any]) -> str:
+    p50, p95 = k.get("time_to_class_p50_s"), k.get("time_to_class_p95_s")
+    if p50 is None:
+        return "More than half of the people never got in."
+    tail = f"95 % within {h.seconds(p95)}" if p95 is not None else "more than 5 % never got in"
+    half = f"Half the people were in class within {h.seconds(p50)} of when they meant to connect"
+    return f"{half}; {tail}."
+
+
+def _attacks(k: dict[str, Any]) -> list[str]:
+    if not k.get("attack_waves"):
+        return []
+    said = (
+        f"{k['attack_waves']:,} attack waves sent {k.get('attack_requests', 0):,} requests; "
+        f"{h.pct(k.get('attack_blocked_share'))} of them were blocked"
+    )
+    if k.get("legit_blocked_by_defence"):
+        said += f", and defences turned away {k['legit_blocked_by_defence']:,} legitimate requests"
+    return [said + "."]
+
+
+def _attack_rows(k: dict[str, Any]) -> tuple[str, ...]:
+    return ATTACK_ROWS if k.get("attack_waves") or k.get("legit_blocked_by_defence") else ()
+
+
+def _trouble(service: dict[str, Any]) -> float:
+    """Sort key, as the CLI's: downtime first, then the 95th percentile wait."""
+    return (service.get("unavailable_minutes") or 0) * 1e6 + (service.get("p95_wait_s") or 0)
+
+
+def _downtime(service: dict[str, Any]) -> str:
+    minutes = service.get("unavailable_minutes") or 0
+    if not minutes:
+        return "never"
+    return f"{minutes} min, {service.get('unavailable_from')}-{service.get('unavailable_until')}"
+
+
+def _ci(metric: str, d: dict[str, Any]) -> str:
+    return h.interval(metric, d.get("low"), d.get("high"), signed=True)
+
+
+def _bounds(metric: str, probe: dict[str, Any]) -> str:
+    return h.interval(metric, probe.get("low"), probe.get("high"))

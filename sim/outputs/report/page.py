@@ -1,0 +1,137 @@
+"""``sim report``: one self-contained HTML page that answers the question a results folder
+was made for, in the order a decision maker reads: the answer in plain words, the key
+figures (with their 95 % confidence intervals when there are replications), the
+figures with captions, then what was assumed and how to get the same numbers again.
+
+The kind of folder is recognised from its files, so any folder the commands write can
+be reported on later, without rerunning anything:
+
+- ``plan.json``: a capacity plan (``sim plan``);
+- ``compare.json``: a paired comparison (``sim compare``);
+- ``options.json``: an options study (``sim options``);
+- ``variants.csv``: a sweep (``sim sweep``);
+- ``summary.json`` with ``estimates``: replications (``sim run --reps``);
+- ``summary.json`` with ``kpi``: a single run (``sim run``).
+
+The report reads files only; numbers are never recomputed, so it shows exactly what the
+command printed. The answer and tables of each kind are in :mod:`sim.outputs.report.kinds`, the
+scenario and reproduction parts in :mod:`sim.outputs.report.scenario`, the page in
+:mod:`sim.outputs.report.html`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sim import __version__
+from sim.outputs.experiment_folder import write_atomic
+from sim.outputs.report import html as h
+from sim.outputs.report import kinds
+from sim.outputs.report import scenario as rs
+
+REPORT = "report.html"
+KIND_TITLES = {
+    "single": "Single run",
+    "replications": "Replications",
+    "sweep": "Sweep",
+    "compare": "Comparison",
+    "plan": "Capacity plan",
+    "options": "Options study",
+}
+
+
+class ReportError(ValueError):
+    """The folder cannot be reported on; the message is one line for the user."""
+
+
+def detect_kind(folder: Path) -> str:
+    """The kind of results folder, from the files it holds."""
+    for name, kind in (
+        ("plan.json", "plan"),
+        ("compare.json", "compare"),
+        ("options.json", "options"),
+    ):
+        if (folder / name).is_file():
+            return kind
+    if (folder / "variants.csv").is_file():
+        return "sweep"
+    if (folder / "summary.json").is_file():
+        data = _json(folder / "summary.json")
+        if "estimates" in data:
+            return "replications"
+        if "kpi" in data:
+            return "single"
+    raise ReportError(
+        f"{folder} is not a results folder of sim (no summary.json, variants.csv, "
+        "compare.json or plan.json)"
+    )
+
+
+def write_report(
+    folder: Path | str,
+    out: Path | str | None = None,
+    *,
+    command: list[str] | None = None,
+) -> Path:
+    """Write the report of `folder` to `out` (default ``folder/report.html``), atomically.
+
+    `command` is the command line that made a single run (its folder does not record it),
+    for ``sim run --report``.
+    """
+    folder = Path(folder)
+    target = Path(out) if out is not None else folder / REPORT
+    write_atomic(target, build_report(folder, command=command))
+    return target
+
+
+def build_report(folder: Path | str, *, command: list[str] | None = None) -> str:
+    """The report of `folder` as one HTML document."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ReportError(f"{folder} is not a folder")
+    kind = detect_kind(folder)
+    manifest = _json(folder / "manifest.json") if (folder / "manifest.json").is_file() else {}
+    try:
+        headline, tables, title = kinds.BUILDERS[kind](folder, manifest)
+        sections = [
+            ("answer", "Answer", _answer(headline, manifest)),
+            ("kpis", "Key figures", tables),
+            ("figures", "Figures", h.figures(folder, kinds.HEADLINE)),
+            (
+                "assumptions",
+                "Scenario and assumptions",
+                rs.assumptions(folder, kind, command, manifest),
+            ),
+            ("reproduce", "How to reproduce", rs.reproduce(folder, kind, command, manifest)),
+        ]
+    except OSError as e:
+        raise ReportError(f"cannot read {e.filename or folder}: {e.strerror or e}") from None
+    except (KeyError, IndexError, TypeError, ValueError) as e:
+        raise ReportError(f"{folder}: unexpected content in its files ({e!r})") from None
+    footer = f"Written by sim report (sim {__version__}) from {folder.resolve()}."
+    return h.page(title, f"{KIND_TITLES[kind]} · sim report", sections, footer)
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        return rs.json_file(path)
+    except (OSError, ValueError) as e:
+        raise ReportError(f"cannot read {path}: {e}") from None
+
+
+def _answer(sentences: list[str], manifest: dict[str, Any]) -> str:
+    """The answer in one paragraph, and a warning when runs failed (results incomplete)."""
+    first, *more = " ".join(sentences).split("\n\n")  # a blank line starts a paragraph
+    text = h.paragraphs([first], "headline") + h.paragraphs(more)
+    failed = manifest.get("failed") or []
+    if failed:
+        first = failed[0].get("error") or "unknown error"
+        text += h.paragraphs(
+            [
+                f"{len(failed)} run(s) failed, so these results are incomplete (first error: "
+                f"{first}); the errors are in runs/<key>.error.json."
+            ],
+            "warning",
+        )
+    return text

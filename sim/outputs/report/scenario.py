@@ -1,0 +1,381 @@
+"""What a report says about the scenario behind the results, and how to rerun it.
+
+A results folder keeps the *resolved* scenario (``scenario.toml``: defaults filled,
+overrides applied), which reruns exactly but has lost the comments where the authors
+wrote their assumptions and sources. So the report shows what can still be read from
+it (the description, the size of the morning, every attack and every defence or failure
+mechanism switched on), points to the original file when the folder's manifest names
+one (with its opening notes, if the file is found), and says so when nothing does.
+
+Everything here is plain data in, plain strings out; :mod:`sim.outputs.report.html` escapes them.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sim.config import catalog
+from sim.outputs.report import html as h
+
+DEFAULT_SCENARIO = catalog.DEFAULT  # the example `sim run` etc. use without a file
+MAX_DIFFERENCES = 30
+MAX_NOTE_LINES = 400
+
+SERVICE_MECHANISMS = {  # field of a service: (what it means, defence or failure mechanism)
+    "slowdown": ("servers slow down beyond a load knee", "mechanism"),
+    "crash": ("servers crash when their backlog overflows, and restart later", "mechanism"),
+    "autoscale": ("autoscaling: servers added after a boot delay", "defence"),
+    "rate_limit": ("rate limiting per source address", "defence"),
+    "scrubbing": ("filtering of attack requests after a detection delay", "defence"),
+    "priority": ("priority classes for some roles", "defence"),
+    "drop_abandoned": ("queued requests whose client left are dropped", "defence"),
+}
+
+
+def load(path: Path) -> dict[str, Any]:
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)
+
+
+def overview(sc: dict[str, Any]) -> str:
+    """One sentence on the size of the morning: period, people, services, behaviour."""
+    cohorts = sc.get("cohorts", [])
+    people = sum(c.get("count", 0) for c in cohorts)
+    roles: dict[str, int] = {}
+    for c in cohorts:
+        roles[c.get("role", "?")] = roles.get(c.get("role", "?"), 0) + c.get("count", 0)
+    split = ", ".join(f"{n:,} {r}s" if r != "other" else f"{n:,} others" for r, n in roles.items())
+    text = f"From {sc.get('start', '?')} to {sc.get('end', '?')}: {people:,} people ({split}) "
+    text += f"in {len(cohorts)} cohort{'s' * (len(cohorts) != 1)}"
+    sources = [s.get("name", "?") for s in sc.get("sources", [])]
+    if sources:
+        text += f", plus random arrivals from {', '.join(sources)}"
+    services = [
+        f"{n} ({s.get('servers')} server{'s' * (s.get('servers') != 1)})"
+        for n, s in sc.get("services", {}).items()
+    ]
+    shown = _names(services, 6)
+    text += f"; services: {shown or 'none at the top level'}"
+    platforms = sc.get("platforms", {})
+    if platforms:
+        templates = sorted({p.get("template", "?") for p in platforms.values()})
+        text += f"; {len(platforms)} platforms built from {', '.join(templates)}"
+    b = sc.get("behaviour", {})
+    patience = b.get("patience", {})
+    wait = f"{patience['mean_s']:g} s on average" if "mean_s" in patience else patience.get("kind")
+    return (
+        f"{text}. A person gives up a request after {wait}, retries with probability "
+        f"{b.get('retry_probability', '?')}, up to {b.get('max_attempts', '?')} attempts per step."
+    )
+
+
+def _services(sc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    yield from sc.get("services", {}).items()
+    for t, template in sc.get("templates", {}).items():
+        for name, svc in template.get("services", {}).items():
+            yield f"{name} (template {t})", svc
+
+
+def _tables(sc: dict[str, Any], kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Gates or links, at the top level and in templates."""
+    yield from sc.get(kind, {}).items()
+    for t, template in sc.get("templates", {}).items():
+        for name, item in template.get(kind, {}).items():
+            yield f"{name} (template {t})", item
+
+
+def mechanisms(sc: dict[str, Any]) -> dict[str, list[str]]:
+    """Attacks, failure mechanisms and defences switched on, one line each."""
+    found: dict[str, list[str]] = {"attacks": [], "mechanism": [], "defence": []}
+    for field, (meaning, group) in SERVICE_MECHANISMS.items():
+        where = [name for name, svc in _services(sc) if svc.get(field)]
+        if where:
+            found[group].append(f"{meaning[0].upper()}{meaning[1:]}: {_names(where)}")
+    scrubbed = [name for name, link in _tables(sc, "links") if link.get("scrubbing")]
+    if scrubbed:
+        found["defence"].append(f"Filtering of volumetric floods on links: {_names(scrubbed)}")
+    for name, gate in _tables(sc, "gates"):
+        limits = []
+        if gate.get("max_new_per_s") is not None:
+            limits.append(f"at most {gate['max_new_per_s']:g} new sessions/s")
+        if gate.get("max_sessions") is not None:
+            limits.append(f"at most {gate['max_sessions']:,} sessions at once")
+        if limits:
+            found["defence"].append(f"Waiting room / quota {name}: {', '.join(limits)}")
+        if gate.get("blocked_roles"):
+            roles = ", ".join(gate["blocked_roles"])
+            window = f"{gate.get('blocked_from', '00:00')}-{gate.get('blocked_until', '23:59:59')}"
+            found["defence"].append(f"Gate {name} refuses role(s) {roles} during {window}")
+    owners = [("scenario", sc.get("behaviour", {}))]
+    owners += [(c.get("name", "?"), c.get("behaviour") or {}) for c in sc.get("cohorts", [])]
+    owners += [(s.get("name", "?"), s.get("behaviour") or {}) for s in sc.get("sources", [])]
+    for field, meaning in (
+        ("retry_budget", "Retry budget"),
+        ("circuit_breaker", "Circuit breaker"),
+    ):
+        where = [owner for owner, b in owners if b.get(field)]
+        if where:
+            found["defence"].append(f"{meaning} in the client app: {_names(where)}")
+    staggered: dict[str, list[str]] = {}  # cohorts grouped by their class starts
+    for c in sc.get("cohorts", []):
+        if len(c.get("class_starts", [])) > 1:
+            staggered.setdefault(", ".join(c["class_starts"]), []).append(c.get("name", "?"))
+    for starts, names in staggered.items():
+        found["defence"].append(f"Staggered class starts ({starts}): {_names(names)}")
+    for a in sc.get("attacks", []):
+        size = (
+            f"{a.get('gbps', 0):g} Gbit/s"
+            if a.get("kind") == "volumetric"
+            else (f"{a.get('rate_per_s', 0):g} requests/s from {a.get('bots', 1000):,} addresses")
+        )
+        found["attacks"].append(
+            f"{a.get('name')}: {a.get('kind')} flood on {a.get('target')} at {a.get('start')} "
+            f"for {a.get('duration_min')} min, {size}"
+        )
+    for g in sc.get("attack_generators", []):
+        found["attacks"].append(
+            f"{g.get('name')}: {g.get('waves')} {g.get('kind')} waves on {g.get('target')} "
+            f"starting between {g.get('first')} and {g.get('last')}"
+        )
+    return found
+
+
+def _names(names: list[str], shown: int = 8) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Every field where B differs from A, as ``path: a → b`` (seeds are equal by design)."""
+    fa, fb = _flatten(a), _flatten(b)
+    lines = [
+        f"{path}: {fa.get(path, 'absent')} → {fb.get(path, 'absent')}"
+        for path in sorted(fa.keys() | fb.keys())
+        if fa.get(path) != fb.get(path)
+    ]
+    if len(lines) > MAX_DIFFERENCES:
+        lines = [*lines[:MAX_DIFFERENCES], f"... and {len(lines) - MAX_DIFFERENCES} more"]
+    return lines
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted paths to scalar values; named list entries (cohorts, ...) by name."""
+    if isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, list) and data and all(isinstance(e, dict) for e in data):
+        items = [(e.get("name", str(i)), e) for i, e in enumerate(data)]
+    else:
+        return {prefix: data}
+    flat: dict[str, Any] = {}
+    for key, value in items:
+        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def scenario_files(command: list[str] | None, manifest: dict[str, Any]) -> list[str]:
+    """The scenario files a command line names (the default one if it names none)."""
+    if "a" in manifest and "b" in manifest:  # a comparison records both sides
+        return list(dict.fromkeys([manifest["a"], manifest["b"]]))
+    if "study" in manifest:  # an options study: its file, then the scenario it names
+        return [f for f in (manifest["study"], manifest.get("scenario_file")) if f]
+    if not command:
+        return []
+    files = [t for t in command[2:] if t.endswith(".toml") and "=" not in t]
+    first = command[2] if len(command) > 2 else ""  # the scenario argument, if any
+    if not files and first in catalog.examples():  # a shipped example, by its name
+        files = [first]
+    return files[:1] or [DEFAULT_SCENARIO]
+
+
+def notes(path: Path) -> str | None:
+    """The comment block that opens a scenario file (where its authors explain it)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    block = []
+    for line in lines[:MAX_NOTE_LINES]:
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            break
+        block.append(stripped.removeprefix("#").removeprefix(" "))
+    text = "\n".join(block).strip()
+    return text or None
+
+
+def assumptions(folder: Path, kind: str, command: list[str] | None, manifest: dict) -> str:
+    """Description, size of the morning, attacks and defences switched on, what was varied,
+    and where the original scenario file (with its comments) is, if anywhere."""
+    if kind == "compare":
+        a, b = load(folder / "scenario_a.toml"), load(folder / "scenario_b.toml")
+        parts = ["<h3>Scenario A</h3>", _scenario(a), "<h3>B differs from A in</h3>"]
+        parts.append(h.bullets(differences(a, b) or ["nothing: the two scenarios are the same"]))
+        if mechanisms(b) != mechanisms(a):
+            parts += ["<h3>Scenario B</h3>", _mechanisms(mechanisms(b))]
+    elif (folder / "scenario.toml").is_file():
+        parts = [_scenario(load(folder / "scenario.toml"))]
+    else:
+        parts = [h.paragraphs(["The folder holds no scenario.toml."])]
+    if kind == "sweep" and manifest.get("vary"):
+        design = manifest.get("design", "grid")
+        if design != "grid":
+            design = f"a Latin hypercube sample of {manifest.get('sample')} points"
+        parts.append(h.paragraphs([f"Varied ({design}), on top of the scenario above:"]))
+        parts.append(h.bullets(manifest["vary"]))
+    if kind == "plan":
+        p = json_file(folder / "plan.json")
+        parts.append(
+            h.paragraphs(
+                [
+                    f"Searched: {p['parameter']} from {p['range'][0]} to {p['range'][1]} "
+                    f"({p['candidates']} values) for {p['target_text']}, at "
+                    f"{p['confidence'] * 100:g} % one-sided confidence, {p.get('reps', '?')} "
+                    f"replications per probe (up to {p.get('max_reps', '?')} while unsure)."
+                ]
+            )
+        )
+    if kind == "options":
+        parts.append(_options(json_file(folder / "options.json")))
+    return "".join(parts) + _originals(folder, command, manifest)
+
+
+def _options(study: dict[str, Any]) -> str:
+    """Each option as a change of the scenario above, with the author's reason."""
+    items = []
+    for o in study["options"][1:]:
+        why = f" ({o['description']})" if o.get("description") else ""
+        items.append(f"{o['name']}{why}: {'; '.join(o['changes'])}")
+    intro = "The options, each applied on its own to the scenario above:"
+    if study.get("description"):
+        intro = f"{study['description']} {intro}"
+    return h.paragraphs([intro]) + h.bullets(items)
+
+
+def _scenario(sc: dict[str, Any]) -> str:
+    description = sc.get("description") or "The scenario has no description."
+    text = h.paragraphs([f"{sc.get('name', '?')}: {description}", overview(sc)])
+    return text + _mechanisms(mechanisms(sc))
+
+
+def _mechanisms(found: dict[str, list[str]]) -> str:
+    titles = {
+        "attacks": ("Attacks", "none."),
+        "mechanism": ("Failure mechanisms", "no slowdown or crash modelled."),
+        "defence": ("Defences", "none switched on."),
+    }
+    parts = []
+    for key, (title, none) in titles.items():
+        if found[key]:
+            parts.append(f"<p><strong>{h.esc(title)}</strong></p>" + h.bullets(found[key]))
+        else:
+            parts.append(f"<p><strong>{h.esc(title)}:</strong> {h.esc(none)}</p>")
+    return "".join(parts)
+
+
+def _originals(folder: Path, command: list[str] | None, manifest: dict) -> str:
+    files = scenario_files(command or manifest.get("command"), manifest)
+    if not files:
+        return h.paragraphs(
+            [
+                "The original scenario file is referenced nowhere in this folder: only its "
+                "resolved copy (scenario.toml) is kept, without the comments in which "
+                "assumptions and sources are written."
+            ]
+        )
+    parts = []
+    for name in files:
+        found = _find(Path(name), folder)
+        where = "" if found else " (not found from here, so its notes are not shown)"
+        parts.append(f"<p>Original scenario file: <code>{h.esc(name)}</code>{h.esc(where)}</p>")
+        text = notes(found) if found else None
+        if text:
+            parts.append(
+                f"<details><summary>Notes at the top of {h.esc(name)}</summary>"
+                f"<pre>{h.esc(text)}</pre></details>"
+            )
+    return "".join(parts)
+
+
+def _find(path: Path, folder: Path) -> Path | None:
+    """`path` as given (relative to here), or relative to the folder two levels up (the
+    usual place a command is run from: results/<name>/ lies below it), or else the
+    shipped example of that name (``sim run default``)."""
+    for candidate in (path, folder.resolve().parent.parent / path):
+        if candidate.is_file():
+            return candidate
+    return catalog.examples().get(path.as_posix().removesuffix(".toml"))
+
+
+def reproduce(folder: Path, kind: str, command: list[str] | None, manifest: dict) -> str:
+    """The command line, the seed(s) and the versions that give the same numbers."""
+    command = manifest.get("command") or command
+    parts = []
+    if command:
+        parts.append(
+            h.paragraphs(
+                [
+                    "The command that made this folder (run it from the folder "
+                    "it was run from: its paths are relative to it):"
+                ]
+            )
+        )
+        parts.append(f"<pre>{h.esc(shlex.join(command))}</pre>")
+    if kind == "single":
+        if not command:
+            parts.append(h.paragraphs(["The command that made this folder is not recorded."]))
+        parts.append(
+            h.paragraphs(
+                [
+                    "scenario.toml is the scenario exactly as it ran (seed and "
+                    "overrides included), so this reruns it:"
+                ]
+            )
+        )
+        rerun = ["sim", "run", str(folder / "scenario.toml"), "--out", f"{folder}-rerun"]
+        parts.append(f"<pre>{h.esc(shlex.join(rerun))}</pre>")
+        parts.append(
+            h.paragraphs(
+                [
+                    "The same seed gives byte-identical timeseries.csv, "
+                    "people.csv.gz and summary.json (but for wall_s and speed)."
+                ]
+            )
+        )
+    else:
+        parts.append(
+            h.paragraphs(
+                [
+                    "Finished runs are kept in runs/: the same command reuses "
+                    "them and writes the same tables. Replication k of every "
+                    "variant draws the same random numbers (common random "
+                    "numbers)."
+                ]
+            )
+        )
+    summary = json_file(folder / "summary.json") if (folder / "summary.json").is_file() else {}
+    seeds = manifest.get("seeds") or [summary.get("seed", "?")]
+    facts = [
+        f"seed{'s' * (len(seeds) > 1)}: {', '.join(str(s) for s in seeds)}",
+        f"sim version: {manifest.get('sim_version') or summary.get('sim_version', '?')}",
+    ]
+    code = manifest.get("fingerprint") or summary.get("fingerprint")
+    if code:  # which code made the runs (the version alone may not say)
+        facts[-1] += f" (code fingerprint {code})"
+    if manifest.get("versions"):
+        facts.append(", ".join(f"{k} {v}" for k, v in sorted(manifest["versions"].items())))
+    if "runs" in manifest:
+        facts.append(
+            f"runs: {manifest['runs']} ({manifest.get('reused', 0)} reused from an earlier "
+            f"invocation, {len(manifest.get('failed', []))} failed)"
+        )
+    return "".join(parts) + h.bullets(facts)
+
+
+def json_file(path: Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)

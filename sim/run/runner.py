@@ -1,0 +1,175 @@
+"""One run: build the model from a scenario, simulate the morning, collect the results.
+
+:func:`run` is the single function through which everything else (CLI, experiments,
+tests, benchmarks) calls the model.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.config import Scenario
+from sim.config.expand import flatten
+from sim.engine.kernel import Environment
+from sim.engine.monitor import Recorder, ServiceSeries
+from sim.engine.rng import Streams
+from sim.engine.trace import Trace
+from sim.measure import kpis as analysis
+from sim.model.attacks import Wave
+from sim.model.build import build
+
+ProgressCallback = Callable[[float, float, float], None]
+"""Called as ``progress(now_s, start_s, end_s)`` while the run advances."""
+
+PROGRESS_STEP_S = 300.0  # simulated seconds between progress reports
+
+
+@dataclass
+class RunResult:
+    """Everything one run measured, as plain arrays and numbers.
+
+    `scenario` is the scenario the model ran, with platforms expanded (service names such
+    as ``occitanie/login``); `source` is the scenario as given, platforms and all.
+    """
+
+    scenario: Scenario
+    source: Scenario
+    seed: int
+    replication: int
+    minute_start_s: np.ndarray  # clock time (s since midnight) of each per-minute bin
+    counters: dict[str, np.ndarray]  # per-minute people-level counts (see monitor)
+    in_lesson: np.ndarray  # per-minute mean number of people seated in a lesson
+    services: dict[str, ServiceSeries]
+    people: dict[str, np.ndarray]  # one row per person (see PersonTable.COLUMNS)
+    group_names: list[str]
+    group_roles: list[str]
+    attack_waves: list[Wave]
+    events: int
+    wall_s: float
+    trace: dict[str, np.ndarray] | None = None  # with run(trace=True): one row per request
+    trace_services: list[str] = field(default_factory=list)  # names by the trace's numbers
+    kpi: dict[str, Any] = field(default_factory=dict)
+    service_summary: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+DIGESTED = ("events", "kpi", "people", "counters", "in_lesson", "services", "trace")
+
+
+def digest(result: RunResult) -> str:
+    """A SHA-256 of everything `result` measured (not its wall time): two runs with the
+    same digest simulated the same morning, bit for bit. How a build of the engine
+    (compiled, or sped up) is checked to change nothing."""
+    sha = hashlib.sha256()
+
+    def feed(name: str, value: Any) -> None:
+        sha.update(name.encode())
+        if isinstance(value, np.ndarray):
+            sha.update(f"{value.dtype}{value.shape}".encode())
+            sha.update(np.ascontiguousarray(value).tobytes())
+        elif isinstance(value, dict):
+            for key in sorted(value):
+                feed(f"{name}.{key}", value[key])
+        elif is_dataclass(value):
+            for f in fields(value):
+                feed(f"{name}.{f.name}", getattr(value, f.name))
+        else:
+            sha.update(repr(value).encode())
+
+    for name in DIGESTED:
+        feed(name, getattr(result, name))
+    return sha.hexdigest()
+
+
+def run(
+    scenario: Scenario,
+    seed: int | None = None,
+    replication: int = 0,
+    progress: ProgressCallback | None = None,
+    trace: bool = False,
+) -> RunResult:
+    """Simulate `scenario` once; `seed` defaults to the scenario's own. With `trace`,
+    keep one row per request a person waited for (:mod:`sim.engine.trace`)."""
+    seed = scenario.seed if seed is None else seed
+    wall0 = time.perf_counter()
+    source, scenario = scenario, flatten(scenario)
+    env = Environment(initial_time=scenario.start_s)
+    recorder = Recorder(scenario.start_s, scenario.end_s, 60.0 * scenario.measure.warmup_min)
+    model = build(env, scenario, Streams(seed, replication), recorder)
+    kept = _attach_trace(model.platform.services) if trace else None
+    _simulate(model, progress)
+    events = next(env._eid) - env.pending()  # scheduled minus still pending
+    env.clear()  # the morning is over: its pending events refer to the whole model
+    services = recorder.finish()
+    for name, service in model.platform.services.items():
+        services[name].in_system_at_end = service.in_system()
+    groups = [*scenario.cohorts, *scenario.sources]
+    result = RunResult(
+        scenario=scenario,
+        source=source,
+        seed=seed,
+        replication=replication,
+        minute_start_s=scenario.start_s + 60.0 * np.arange(recorder.n_minutes),
+        counters={k: np.asarray(v) for k, v in recorder.counters.items()},
+        in_lesson=recorder.in_lesson.close(scenario.end_s),
+        services=services,
+        people=model.world.table.to_numpy(),
+        group_names=[g.name for g in groups],
+        group_roles=[g.role for g in groups],
+        attack_waves=model.platform.waves,
+        events=int(events),
+        wall_s=0.0,
+        trace=kept.to_numpy() if kept is not None else None,
+        trace_services=kept.services if kept is not None else [],
+    )
+    result.kpi = analysis.kpis(result)
+    result.service_summary = analysis.service_summary(result)
+    result.wall_s = time.perf_counter() - wall0
+    return result
+
+
+def _attach_trace(services: dict[str, Any]) -> Trace:
+    trace = Trace(list(services))
+    for index, service in enumerate(services.values()):
+        service.trace, service.index = trace, index
+    return trace
+
+
+def _simulate(model: Any, progress: ProgressCallback | None) -> None:
+    """Run to the end in slices, reporting progress, with the cycle collector off."""
+    scenario = model.scenario
+    with cycle_collector_off():
+        now = scenario.start_s
+        while now < scenario.end_s:
+            now = min(now + PROGRESS_STEP_S, scenario.end_s)
+            model.run(until=now)
+            if progress is not None:
+                progress(now, scenario.start_s, scenario.end_s)
+
+
+@contextmanager
+def cycle_collector_off() -> Iterator[None]:
+    """Python's cyclic garbage collector off while the morning runs.
+
+    The model makes no reference cycles while it runs (tests/test_cycles.py checks it on
+    mornings with every kind of component): reference counting frees everything, and
+    the collector's passes found nothing, yet they walked the millions of objects alive
+    at each pass: a seventh of a national run (benchmarks/README.md). What was built
+    before is frozen out of its sight; the collector is back as it was when the run ends.
+    """
+    enabled = gc.isenabled()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.unfreeze()

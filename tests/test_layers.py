@@ -1,0 +1,140 @@
+"""The package's plan, checked: each layer imports only from the layers before it.
+
+config -> engine -> model -> measure -> run -> experiments -> outputs -> cli
+
+Read from the source (no module is imported): every ``import`` and ``from ... import``
+of every module of ``sim/``, at any depth (a deferred import counts too). A module may
+import from its own layer and the layers before it, never from a later one; it never
+imports a private name (leading underscore) from another module; and the modules
+import each other without a cycle, in at most :data:`MAX_LEVELS` levels.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+LAYERS = ("config", "engine", "model", "measure", "run", "experiments", "outputs", "cli")
+FACE = {"sim", "sim.interruption"}  # the version, the signal that ended the command
+TOP = {"sim.entry", "sim.__main__"}  # the command's entry point, before all imports
+MAX_LEVELS = 9
+PACKAGE = ROOT / "sim"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {
+    module_name(p): p
+    for p in sorted(PACKAGE.rglob("*.py"))
+    if "examples" not in p.relative_to(PACKAGE).parts
+}
+
+
+def layer(module: str) -> int:
+    """The rank of `module`'s layer; the top (``sim``, the entry point) comes after all."""
+    if module in TOP:
+        return len(LAYERS)
+    if module in FACE:
+        return -1
+    return LAYERS.index(module.split(".")[1])
+
+
+@cache
+def imports(module: str) -> tuple[tuple[str, str | None, int], ...]:
+    """``(imported module, imported name or None, line)`` for every import of sim."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    package = module if MODULES[module].name == "__init__.py" else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(a.name, None, node.lineno) for a in node.names if a.name.startswith("sim")]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            if not base.startswith("sim"):
+                continue
+            for alias in node.names:
+                child = f"{base}.{alias.name}"
+                if child in MODULES:  # `from sim.x import module`
+                    found.append((child, None, node.lineno))
+                else:
+                    found.append((base, alias.name, node.lineno))
+    return tuple(found)
+
+
+def test_every_module_belongs_to_a_layer():
+    stray = [m for m in MODULES if m not in TOP | FACE and m.split(".")[1] not in LAYERS]
+    assert not stray, f"modules outside the layers {LAYERS}: {stray}"
+
+
+@pytest.mark.parametrize("module", sorted(FACE))
+def test_the_face_imports_nothing_of_sim(module):
+    """``sim`` (the version) and :mod:`sim.interruption` are read by every layer and by
+    the entry point before anything heavy is imported: they import nothing."""
+    assert not imports(module)
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_a_module_imports_only_from_its_layer_and_earlier_ones(module):
+    later = [
+        f"line {line}: {target}"
+        for target, _, line in imports(module)
+        if target in MODULES and layer(target) > layer(module)
+    ]
+    assert not later, f"{module} (layer {layer(module)}) imports from a later layer: {later}"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_private_name_crosses_modules(module):
+    private = [
+        f"line {line}: {target}.{name}"
+        for target, name, line in imports(module)
+        if name and name.startswith("_") and not name.startswith("__") and target != module
+    ]
+    assert not private, f"{module} imports private names of other modules: {private}"
+
+
+def graph() -> dict[str, set[str]]:
+    return {m: {t for t, _, _ in imports(m) if t in MODULES and t != m} for m in MODULES}
+
+
+def test_no_import_cycle_and_few_levels():
+    edges, levels, visiting = graph(), {}, []
+
+    def level(module: str) -> int:
+        if module in visiting:
+            cycle = [*visiting[visiting.index(module) :], module]
+            raise AssertionError(f"import cycle: {' -> '.join(cycle)}")
+        if module not in levels:
+            visiting.append(module)
+            levels[module] = 1 + max((level(t) for t in edges[module]), default=0)
+            visiting.pop()
+        return levels[module]
+
+    deepest = max(MODULES, key=level)
+    assert levels[deepest] <= MAX_LEVELS, f"{deepest} sits {levels[deepest]} levels up"
+
+
+def test_the_check_catches_what_it_forbids(tmp_path, monkeypatch):
+    """The reader sees a deferred import from a later layer and a private name."""
+    probe = PACKAGE / "config" / "_layers_probe.py"
+    text = "def f():\n    from sim.cli.common import _secret\n"
+    monkeypatch.setitem(MODULES, "sim.config._layers_probe", probe)
+    monkeypatch.setattr(Path, "read_text", lambda self, **k: text if self == probe else "")
+    imports.cache_clear()
+    try:
+        found = imports("sim.config._layers_probe")
+    finally:
+        imports.cache_clear()
+    assert found == (("sim.cli.common", "_secret", 2),)
+    assert layer("sim.cli.common") > layer("sim.config._layers_probe")
