@@ -14,19 +14,22 @@ every region can depend on one shared login federation.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from sim.config import (
+from sim.config.platform_schema import (
     ClassStep,
     GateStep,
     PlatformSpec,
     RequestStep,
-    Scenario,
     SessionStep,
     Template,
 )
+from sim.config.schema_walk import describe_error
+
+if TYPE_CHECKING:
+    from sim.config.scenario import Scenario
 
 SEPARATOR = "/"
 
@@ -54,11 +57,10 @@ def flatten(scenario: Scenario) -> Scenario:
                 )
             cohort["journey"] = f"{platform}{SEPARATOR}{cohort['journey']}"
     try:
-        return Scenario.model_validate(data)
+        return type(scenario).model_validate(data)
     except ValidationError as err:
-        from sim.config import describe_error
-
-        raise ValueError(f"with platforms expanded: {describe_error(err, data)}") from None
+        reason = describe_error(err, data, root=type(scenario))
+        raise ValueError(f"with platforms expanded: {reason}") from None
 
 
 def _expand(data: dict[str, Any], name: str, platform: PlatformSpec, template: Template) -> None:

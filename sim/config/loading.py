@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import datetime
 import tomllib
-import types
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any, get_origin
 
 import tomli_w
 from pydantic import (
-    BaseModel,
-    Tag,
     ValidationError,
 )
 
 from sim.config.base import ScenarioError
 from sim.config.scenario import Scenario
+from sim.config.schema_walk import (
+    child,
+    describe_error,
+    is_model,
+    keys,
+    strip,
+    union_members,
+)
 
 # ---------------------------------------------------------------- loading
 
@@ -106,145 +111,10 @@ def _validate(raw: dict[str, Any], source: str) -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as err:
-        raise ScenarioError(f"{source}: {describe_error(err, raw)}") from None
+        raise ScenarioError(f"{source}: {describe_error(err, raw, root=Scenario)}") from None
 
 
 # ---------------------------------------------------------------- error messages
-
-
-def describe_error(err: ValidationError, data: Any = None) -> str:
-    """One line naming the offending field and what is allowed there.
-
-    An unknown key is reported before anything else (a misspelt key usually also makes a
-    required one missing, and the misspelling is the real mistake); otherwise the first
-    error. `data` is the validated input: given, list elements with a name (cohorts,
-    sources) are shown by name, as ``--set`` addresses them.
-    """
-    errors = err.errors()
-    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc, kind, got = first["loc"], first["type"], first.get("input")
-    where, schema = _follow(loc, data)
-    if kind == "extra_forbidden":
-        _, parent = _follow(loc[:-1], data)
-        allowed = f"; allowed keys: {', '.join(_keys(parent))}" if _is_model(parent) else ""
-        return f"unknown key '{where}'{allowed}"
-    if kind == "missing":
-        return f"missing required field '{where}'"
-    tags = _union_members(schema)
-    if kind == "union_tag_invalid" and tags:
-        tag = first.get("ctx", {}).get("tag")
-        return f"field '{_join(where, 'kind')}': Input should be {_one_of(tags)} (got {tag!r})"
-    if tags and not isinstance(got, dict):
-        return f"field '{where}': Input should be a table with kind = {_one_of(tags)}{_got(got)}"
-    if kind == "union_tag_not_found":
-        return f"missing required field '{_join(where, 'kind')}': one of {_one_of(tags)}"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        message = "Input should be a table"
-    else:
-        message = first["msg"].removeprefix("Value error, ")
-    shown = "" if repr(got) in message else _got(got)
-    return f"field '{where}': {message}{shown}" if where else f"{message}{shown}"
-
-
-def _got(value: Any) -> str:
-    """`` (got 3)`` for a scalar input; nothing for a table or array."""
-    if isinstance(value, dict | list) or value is None:
-        return ""
-    shown = repr(value)
-    return f" (got {shown if len(shown) <= 60 else shown[:56] + ' ...'})"
-
-
-def _join(*parts: str) -> str:
-    return ".".join(p for p in parts if p)
-
-
-def _one_of(values: Any) -> str:
-    quoted = [repr(v) for v in values]
-    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
-
-
-def _follow(loc: tuple[Any, ...], data: Any = None) -> tuple[str, Any]:
-    """Follow a pydantic error location down from :class:`Scenario`.
-
-    Returns the dotted path as the user writes it (union tags such as 'exponential'
-    left out, named list elements shown by name when `data` is given) and the schema
-    type found there (None where the schema does not go).
-    """
-    schema: Any = Scenario
-    node, shown = data, []
-    for part in loc:
-        schema = _strip(schema)
-        members = _union_members(schema)
-        if part in members:  # pydantic's tag of a union member: not written by the user
-            schema = members[part]
-            continue
-        schema = _child(schema, part)
-        label = str(part)
-        if isinstance(part, int) and isinstance(node, list) and part < len(node):
-            node = node[part]
-            name = node.get("name") if isinstance(node, dict) else None
-            if isinstance(name, str) and name and not name.isdigit():
-                label = name
-        else:
-            node = node.get(part) if isinstance(node, dict) else None
-        shown.append(label)
-    return ".".join(shown), _strip(schema)
-
-
-def _strip(tp: Any) -> Any:
-    """`tp` without ``Annotated[...]`` and without the None of ``X | None``."""
-    while True:
-        if get_origin(tp) is Annotated:
-            tp = get_args(tp)[0]
-            continue
-        if _is_union(tp):
-            args = [a for a in get_args(tp) if a is not type(None)]
-            if len(args) == 1:
-                tp = args[0]
-                continue
-        return tp
-
-
-def _is_union(tp: Any) -> bool:
-    return get_origin(tp) in (Union, types.UnionType)
-
-
-def _is_model(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, BaseModel)
-
-
-def _union_members(tp: Any) -> dict[str, Any]:
-    """The members of a tagged union by tag (a ``Tag`` or their ``kind`` literal)."""
-    if not _is_union(tp):
-        return {}
-    members: dict[str, Any] = {}
-    for arg in get_args(tp):
-        metadata = get_args(arg)[1:] if get_origin(arg) is Annotated else ()
-        tags = [m.tag for m in metadata if isinstance(m, Tag)]
-        member = _strip(arg)
-        if not tags and _is_model(member) and "kind" in member.model_fields:
-            tags = list(get_args(member.model_fields["kind"].annotation))
-        members.update(dict.fromkeys(tags, member))
-    return members
-
-
-def _child(tp: Any, key: Any) -> Any:
-    """The schema type one level below `tp` at `key` (a field, dict key or list index)."""
-    if _is_model(tp):
-        for name, field in tp.model_fields.items():
-            if key in (name, field.alias):
-                return field.annotation
-        return None
-    if get_origin(tp) is dict:
-        return get_args(tp)[1]
-    if get_origin(tp) is list:
-        return get_args(tp)[0]
-    return None
-
-
-def _keys(model: type[BaseModel]) -> list[str]:
-    """The keys a table of `model` may hold, in declaration order."""
-    return [field.alias or name for name, field in model.model_fields.items()]
 
 
 # ---------------------------------------------------------------- --set overrides
@@ -271,20 +141,22 @@ def apply_override(data: dict[str, Any], override: str) -> None:
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
         where = ".".join(parts[: depth + 1])
-        schema = _strip(schema)
+        schema = strip(schema)
         if isinstance(node, dict):
-            members = _union_members(schema)
+            members = union_members(schema)
             schema = members.get(node.get("kind"), schema) if members else schema
-            keys = _keys(schema) if _is_model(schema) else sorted(node)
+            allowed = keys(schema) if is_model(schema) else sorted(node)
             new_entry = last and get_origin(schema) is dict  # a new service, gate, ...
-            if part not in node and not (last and part in keys) and not new_entry:
-                if part in keys:
+            if part not in node and not (last and part in allowed) and not new_entry:
+                if part in allowed:
                     raise ScenarioError(
                         f"--set {path}: '{where}' is not set; set the whole table "
                         f"with --set {where}={{...}}"
                     )
-                allowed = ", ".join(keys) or "(none)"
-                raise ScenarioError(f"--set {path}: unknown key '{where}'; allowed keys: {allowed}")
+                allowed = ", ".join(allowed) or "(none)"
+                raise ScenarioError(
+                    f"--set {path}: unknown key '{where}'; allowed allowed: {allowed}"
+                )
             key: Any = part
         elif isinstance(node, list):
             key = _list_index(node, part, path, where)
@@ -294,7 +166,7 @@ def apply_override(data: dict[str, Any], override: str) -> None:
             node[key] = parse_value(text)
             return
         node = node[key]
-        schema = _child(schema, key)
+        schema = child(schema, key)
 
 
 def _list_index(node: list[Any], part: str, path: str, where: str) -> int:

@@ -448,3 +448,30 @@ Step = Annotated[
     Field(discriminator="kind"),
     BeforeValidator(_kind_defaults_to_request),
 ]
+
+
+class Template(Strict):
+    """The services, classrooms, gates, links and journeys of one kind of platform.
+
+    Journeys name the template's own services first; a name the template does not have
+    refers to a top-level service of the scenario (a shared login federation).
+    """
+
+    services: dict[str, Service]
+    classrooms: dict[str, Classroom] = {}
+    gates: dict[str, Gate] = {}
+    links: dict[str, Link] = {}
+    journeys: dict[str, Annotated[list[Step], Field(min_length=1)]] = {}
+
+
+class PlatformSpec(Strict):
+    """One platform (a region's workspace, say) built from a template.
+
+    Its services are named ``<platform>/<service>`` in results and in attack targets.
+    """
+
+    template: str
+    description: str = ""
+    # bounded: a factor is a planning what-if, and 1e308 x a template's servers is infinite
+    capacity_factor: Annotated[float, Field(gt=0, le=1e6)] = 1.0
+    servers: dict[str, count(MAX_SERVERS, "servers", 1)] = {}

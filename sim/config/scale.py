@@ -34,7 +34,7 @@ def scale(scenario: Scenario, factor: float) -> Scenario:
     except OverflowError:
         raise ValueError("the scaled numbers are too large") from None
     except ValidationError as err:
-        raise ValueError(f"scaled: {describe_error(err, data)}") from None
+        raise ValueError(f"scaled: {describe_error(err, data, root=Scenario)}") from None
 
 
 def _scale_all(data: dict[str, Any], factor: float) -> None:

@@ -23,6 +23,7 @@ from sim.config.base import (
     clock_to_s,
     count,
 )
+from sim.config.expand import flatten
 from sim.config.platform_schema import (
     AttackGenerator,
     AttackWave,
@@ -33,10 +34,12 @@ from sim.config.platform_schema import (
     Gate,
     GateStep,
     Link,
+    PlatformSpec,
     RequestStep,
     Service,
     SessionStep,
     Step,
+    Template,
 )
 
 MAX_SEED = 2**63 - 1
@@ -130,33 +133,6 @@ class Measure(Strict):
     """Requests submitted before start + warmup are left out of per-service waits."""
 
 
-class Template(Strict):
-    """The services, classrooms, gates, links and journeys of one kind of platform.
-
-    Journeys name the template's own services first; a name the template does not have
-    refers to a top-level service of the scenario (a shared login federation).
-    """
-
-    services: dict[str, Service]
-    classrooms: dict[str, Classroom] = {}
-    gates: dict[str, Gate] = {}
-    links: dict[str, Link] = {}
-    journeys: dict[str, Annotated[list[Step], Field(min_length=1)]] = {}
-
-
-class PlatformSpec(Strict):
-    """One platform (a region's workspace, say) built from a template.
-
-    Its services are named ``<platform>/<service>`` in results and in attack targets.
-    """
-
-    template: str
-    description: str = ""
-    # bounded: a factor is a planning what-if, and 1e308 x a template's servers is infinite
-    capacity_factor: Annotated[float, Field(gt=0, le=1e6)] = 1.0
-    servers: dict[str, count(MAX_SERVERS, "servers", 1)] = {}
-
-
 class Scenario(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     description: str = ""
@@ -193,9 +169,7 @@ class Scenario(Strict):
                         f"{kind}.{group.name}.behaviour over the scenario's [behaviour]: {reason}"
                     ) from None
         if self.platforms or self.templates:
-            from sim.config.expand import flatten  # platforms are checked on their expansion
-
-            flatten(self)
+            flatten(self)  # platforms are checked on their expansion
             return self
         if not self.services:
             raise ValueError("a scenario needs at least one service")

@@ -185,7 +185,7 @@ def _validated(raw: dict[str, Any], path: Path) -> StudyFile:
     try:
         return StudyFile.model_validate(raw)
     except ValidationError as err:
-        raise ScenarioError(f"{path}: {describe_error(err, raw)}") from None
+        raise ScenarioError(f"{path}: {describe_error(err, raw, root=Scenario)}") from None
 
 
 def _scenario(path: Path, file: str, sets: list[str], factor: float, where: str) -> Scenario:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -29,7 +29,23 @@ from sim.model.people import Fate
 
 if TYPE_CHECKING:
     from sim.config import Scenario
-    from sim.run.runner import RunResult
+    from sim.model.attacks import Wave
+
+
+class RunData(Protocol):
+    """What the KPIs read of one run: the shape of :class:`sim.run.runner.RunResult`,
+    stated here so that measuring a run does not depend on how it was run."""
+
+    scenario: Scenario
+    minute_start_s: np.ndarray  # clock time (s since midnight) of each per-minute bin
+    counters: dict[str, np.ndarray]  # per-minute people-level counts
+    in_lesson: np.ndarray  # per-minute mean number of people seated in a lesson
+    services: dict[str, Any]  # per service: its per-minute series and histograms
+    people: dict[str, np.ndarray]  # one row per person
+    group_names: list[str]
+    group_roles: list[str]
+    attack_waves: list[Wave]
+
 
 FIVE_MINUTES_S = 300.0
 KEY_FIGURES = (  # the KPIs every table of results shows first, in reading order
@@ -159,7 +175,7 @@ def _unknown_group_metric(metric: str, scenario: Scenario) -> str | None:
     return None
 
 
-def kpis(result: RunResult) -> dict[str, Any]:
+def kpis(result: RunData) -> dict[str, Any]:
     """The run's KPIs: of everybody (flat keys), then the same per role (``by_role``) and
     per cohort or source (``by_cohort``), so that a target can name "pupils" alone."""
     people = result.people
@@ -183,7 +199,7 @@ def kpis(result: RunResult) -> dict[str, Any]:
 
 
 def _people_kpis(
-    result: RunResult,
+    result: RunData,
     mine: np.ndarray,
     lesson: np.ndarray,
     attempts: int | None = None,
@@ -233,7 +249,7 @@ def _people_kpis(
     }
 
 
-def _attack_kpis(result: RunResult) -> dict[str, Any]:
+def _attack_kpis(result: RunData) -> dict[str, Any]:
     """Attack traffic sent, the share stopped by defences, legitimate requests they stopped."""
     services = result.services.values()
     sent = int(sum(s.attack_arrivals.sum() for s in services))
@@ -247,7 +263,7 @@ def _attack_kpis(result: RunResult) -> dict[str, Any]:
     }
 
 
-def service_summary(result: RunResult) -> dict[str, dict[str, float]]:
+def service_summary(result: RunData) -> dict[str, dict[str, float]]:
     duration = float(result.scenario.end_s - result.scenario.start_s)
     out = {}
     for name, s in result.services.items():
@@ -294,7 +310,7 @@ def failed_share_per_minute(s: Any) -> np.ndarray:
     return np.divide(failed, s.arrivals, out=np.zeros(len(failed)), where=s.arrivals > 0)
 
 
-def _unavailability(result: RunResult, s: Any) -> dict[str, Any]:
+def _unavailability(result: RunData, s: Any) -> dict[str, Any]:
     """Minutes when the service was effectively down, and the first and last of them."""
     from sim.config import s_to_clock
 
@@ -309,7 +325,7 @@ def _unavailability(result: RunResult, s: Any) -> dict[str, Any]:
     }
 
 
-def _has_lesson(result: RunResult) -> np.ndarray:
+def _has_lesson(result: RunData) -> np.ndarray:
     """Per group: whether its class start is a lesson (pupils, teachers, or any cohort
     with a class step), rather than a parent's mere anchor for connect times."""
     from sim.model.population import class_step_of
