@@ -75,14 +75,9 @@ from sim.model.population import expected_people  # the workload has sources onl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_default import CODE, machine, peak_rss_mib
 
-from sim.config import (
-    ConstantBackoff,
-    ExponentialBackoff,
-    Scenario,
-    clock_to_s,
-    read_raw,
-    scenario_from_dict,
-)
+from sim.config import clock_to_s, read_raw, scenario_from_dict
+from sim.config.platform_schema import ConstantBackoff, ExponentialBackoff
+from sim.config.scenario import Scenario
 from sim.engine.dists import Deterministic, Exponential, Lognormal
 from sim.model.people import Fate
 from sim.run.runner import cycle_collector_off, run

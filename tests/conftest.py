@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from sim.config import Scenario, load_scenario
+from sim.config import load_scenario
+from sim.config.scenario import Scenario
 
 # Property tests draw the same examples on every run (CI must be reproducible: a red run
 # can be rerun and debugged); HYPOTHESIS_PROFILE=explore draws fresh ones on each run,

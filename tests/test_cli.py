@@ -18,8 +18,9 @@ from xml.etree import ElementTree
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli.common import app
-from sim.config import Scenario, load_scenario
+from sim.cli import app
+from sim.config import load_scenario
+from sim.config.scenario import Scenario
 from sim.outputs.progress import without_progress
 from sim.outputs.tables import table_label
 from tests.conftest import DEFAULT, ROOT, SCENARIOS, SMALL_DEFAULT

@@ -14,9 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 import sim.config as config
 from sim.config import (
-    Scenario,
     ScenarioError,
-    UniformOffset,
     apply_override,
     describe_error,
     load_scenario,
@@ -25,6 +23,7 @@ from sim.config import (
     to_dict,
     to_toml,
 )
+from sim.config.scenario import Scenario, UniformOffset
 from tests.conftest import DEFAULT, ROOT, SCENARIOS
 
 

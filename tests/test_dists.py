@@ -27,7 +27,7 @@ import pytest
 from pydantic import TypeAdapter
 from scipy import stats
 
-from sim.config import DurationSpec, ServiceTimeSpec
+from sim.config.base import DurationSpec, ServiceTimeSpec
 from sim.engine import dists
 from sim.engine.dists import (
     Deterministic,

@@ -10,9 +10,10 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from sim.experiments import execution as experiment
-from sim.experiments.execution import Job, RunStore, estimate, execute, replicate
+from sim.experiments.execution import Job, estimate, execute, replicate
+from sim.outputs.run_store import RunStore
 from tests.conftest import SCENARIOS, scenario
 from tests.robustness.conftest import start_cluster, stop_cluster, wait_for_workers
 

@@ -12,7 +12,7 @@ import tomllib
 
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from tests.conftest import SCENARIOS
 
 SURGE = str(SCENARIOS / "surge.toml")  # 6,000 pupils and 1,500 parents

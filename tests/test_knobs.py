@@ -25,15 +25,9 @@ import numpy as np
 import pytest
 from pydantic import BaseModel
 
-from sim.config import (
-    Behaviour,
-    BehaviourPatch,
-    Scenario,
-    ScenarioError,
-    load_scenario,
-    read_raw,
-    scenario_from_dict,
-)
+from sim.config import ScenarioError, load_scenario, read_raw, scenario_from_dict
+from sim.config.platform_schema import Behaviour, BehaviourPatch
+from sim.config.scenario import Scenario
 from sim.run.runner import digest, run
 from tests.conftest import SCENARIOS, scenario
 

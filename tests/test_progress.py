@@ -14,7 +14,7 @@ import sys
 from rich.console import Console
 from typer.testing import CliRunner
 
-from sim.cli.common import common as cli
+from sim.cli import common as cli
 from sim.cli.experiments import job_progress
 from sim.outputs.progress import PlainProgress, is_progress
 from tests.conftest import ROOT

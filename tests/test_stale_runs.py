@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from sim.experiments import execution as experiment
-from sim.experiments.execution import Job, RunStore, execute, replicate
+from sim.experiments.execution import Job, execute, replicate
 from sim.outputs.run_folder import summary
+from sim.outputs.run_store import RunStore
 from sim.run import fingerprint
 from sim.run.runner import run
 from tests.conftest import ROOT, SCENARIOS, scenario

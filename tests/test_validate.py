@@ -19,13 +19,13 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from sim.experiments.validate import theory
+from sim.experiments.validate.cases import all_cases
 from sim.experiments.validate.checks import (
     Case,
     Check,
     ValidationInputError,
-    all_cases,
     metric,
     parse_params,
     validate,

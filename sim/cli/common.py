@@ -19,8 +19,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sim.config import Scenario, ScenarioError, catalog, load_scenario, s_to_clock
+from sim.config import ScenarioError, catalog, load_scenario, s_to_clock
 from sim.config.scale import scale
+from sim.config.scenario import Scenario
 from sim.experiments.execution import SchedulerError, flat_kpis
 from sim.experiments.scheduler import SCHEDULER_ENV, check_scheduler, chosen_scheduler
 from sim.interruption import exit_code as interrupted_code

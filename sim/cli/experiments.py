@@ -32,23 +32,17 @@ from sim.cli.common import (
     out,
     resume_hint,
 )
-from sim.config import Scenario
 from sim.config.expand import flatten
+from sim.config.scenario import Scenario
 from sim.experiments import execution as experiment
 from sim.experiments import sweep
-from sim.experiments.execution import (
-    Estimate,
-    Job,
-    Outcome,
-    RunStore,
-    SchedulerError,
-    execute,
-)
+from sim.experiments.execution import Estimate, Job, Outcome, SchedulerError, execute
 from sim.measure.criteria import Criterion, parse_criterion
 from sim.measure.kpis import unknown_metric
 from sim.measure.metrics import kind_of
 from sim.outputs.experiment_folder import manifest, write_replications
 from sim.outputs.progress import PlainProgress
+from sim.outputs.run_store import RunStore
 from sim.outputs.tables import Column, interval_text, print_table, table_label, value_text
 
 Assertion = Criterion  # an --assert check

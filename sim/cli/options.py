@@ -41,10 +41,11 @@ from sim.cli.experiments import (
 from sim.cli.sweep import Jobs, Plots, Scheduler
 from sim.config import ScenarioError
 from sim.experiments import options as study_mod
-from sim.experiments.execution import MAX_REPS, Job, RunStore, invalid_record, record_of
+from sim.experiments.execution import MAX_REPS, Job, invalid_record, record_of
 from sim.experiments.plan import UnknownMetric, metric_of
-from sim.outputs import folders
+from sim.outputs import folders, study_folders
 from sim.outputs.run_folder import DASHBOARD, SUMMARY, OutputError, write_results
+from sim.outputs.run_store import RunStore
 from sim.outputs.tables import Column, print_table, table_label, value_text
 from sim.run.runner import run
 
@@ -117,7 +118,7 @@ def options_command(
     }
     data = experiment_manifest(outcome, extra, started)
     try:
-        results = study_mod.write_study(target, study, jobs_list, outcome, data, plots=plots)
+        results = study_folders.write_study(target, study, jobs_list, outcome, data, plots=plots)
     except OSError as e:
         cannot_write(target, e)
         raise

@@ -37,10 +37,11 @@ from sim.cli.common import (
     resume_hint,
 )
 from sim.cli.experiments import job_progress, print_damaged, print_discarded
-from sim.config import Scenario, ScenarioError, load_scenario, parse_value, to_dict, to_toml
+from sim.config import ScenarioError, load_scenario, parse_value, to_dict, to_toml
 from sim.config.expand import flatten
 from sim.config.scale import scale
-from sim.experiments.execution import MAX_REPS, RunStore, SchedulerError
+from sim.config.scenario import Scenario
+from sim.experiments.execution import MAX_REPS, SchedulerError
 from sim.experiments.plan import (
     PROBE_COLUMNS,
     PlanResult,
@@ -62,6 +63,7 @@ from sim.outputs.experiment_folder import (
     save_figure,
     write_atomic,
 )
+from sim.outputs.run_store import RunStore
 
 PLAN_CSV, PLAN_JSON, PLAN_PNG = "plan.csv", "plan.json", "plan.png"
 MISSING = object()

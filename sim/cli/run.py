@@ -43,7 +43,8 @@ from sim.cli.experiments import (
     print_estimates,
     run_replications,
 )
-from sim.config import Scenario, catalog, to_toml
+from sim.config import catalog, to_toml
+from sim.config.scenario import Scenario
 from sim.engine.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
 from sim.experiments.execution import MAX_REPS, SchedulerError, flat_kpis, imprecise
 from sim.measure.kpis import KEY_FIGURES

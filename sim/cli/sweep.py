@@ -43,14 +43,15 @@ from sim.cli.experiments import (
     print_written,
     report_failures,
 )
-from sim.config import Scenario, parse_value
+from sim.config import parse_value
+from sim.config.scenario import Scenario
 from sim.experiments import compare as cmp
 from sim.experiments import sweep
 from sim.experiments.execution import (
     HEADLINE,
     MAX_REPS,
 )
-from sim.outputs import folders
+from sim.outputs import folders, study_folders
 from sim.outputs.tables import Column, interval_text, print_table, table_label, value_text
 
 SHOWN_VARIANTS = 40  # variants printed; the tables hold them all
@@ -141,7 +142,7 @@ def sweep_command(
     data = experiment_manifest(outcome, design, started)
     targets = {c.metric: c.value for c in checks}
     try:
-        estimates = sweep.write_sweep(
+        estimates = study_folders.write_sweep(
             target, base, jobs_list, outcome, data, plots=plots, targets=targets
         )
     except OSError as e:
@@ -261,7 +262,7 @@ def compare_command(
     extra = {"replications": reps, "seeds": [sa.seed], "a": str(a), "b": str(b or a)}
     data = experiment_manifest(outcome, extra, started)
     try:
-        diffs = cmp.write_compare(target, sa, sb, jobs_list, outcome, data, plots=plots)
+        diffs = study_folders.write_compare(target, sa, sb, jobs_list, outcome, data, plots=plots)
     except OSError as e:
         cannot_write(target, e)
         raise

@@ -22,12 +22,12 @@ from sim.cli.common import err, fail, out
 from sim.cli.experiments import job_progress
 from sim.config import ScenarioError
 from sim.experiments.execution import MAX_REPS
+from sim.experiments.validate.cases import all_cases
 from sim.experiments.validate.checks import (
     DEFAULT_REPS,
     DEFAULT_SEED,
     Row,
     ValidationInputError,
-    all_cases,
     parse_params,
     validate,
 )

@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sim.config import Scenario, describe_error, to_dict
+from sim.config import describe_error, to_dict
+from sim.config.scenario import Scenario
 
 
 def scale(scenario: Scenario, factor: float) -> Scenario:

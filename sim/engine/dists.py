@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.config import (
+from sim.config.base import (
     DeterministicSpec,
     ExponentialSpec,
     GammaSpec,

@@ -13,21 +13,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from sim.config import Scenario, to_toml
+from sim.config import Scenario
 from sim.experiments.execution import HEADLINE, Estimate, Job, Outcome, estimate, metric_names
-from sim.experiments.sweep import runs_table
-from sim.outputs.experiment_folder import (
-    MANIFEST,
-    all_or_nothing,
-    csv_text,
-    save_figure,
-    write_atomic,
-    write_json,
-    write_table,
-)
 
 COMPARE = "compare"  # compare.csv, compare.json, compare.png
 RUNS_TABLE = "runs"  # runs.csv, runs.parquet: both sides, one row per run
@@ -140,35 +129,6 @@ def sides(jobs: Sequence[Job], outcome: Outcome) -> tuple[list[dict], list[dict]
         if job.key in found:
             split[dict(job.variant)["side"]].append(found[job.key])
     return split["A"], split["B"]
-
-
-@all_or_nothing()
-def write_compare(
-    folder: Path,
-    a: Scenario,
-    b: Scenario,
-    jobs: Sequence[Job],
-    outcome: Outcome,
-    manifest_data: dict[str, Any],
-    *,
-    plots: bool = True,
-) -> dict[str, Difference]:
-    """Write compare.csv/.json (and .png), both scenarios, the runs table and the
-    manifest; return the differences."""
-    diffs = paired(*sides(jobs, outcome))
-    write_atomic(folder / "scenario_a.toml", to_toml(a))
-    write_atomic(folder / "scenario_b.toml", to_toml(b.model_copy(update={"seed": a.seed})))
-    write_table(folder, RUNS_TABLE, *runs_table(jobs, outcome))
-    write_atomic(folder / f"{COMPARE}.csv", csv_text(*compare_table(diffs)))
-    write_json(folder / f"{COMPARE}.json", compare_json(a, b, diffs))
-    write_json(folder / MANIFEST, manifest_data)
-    if plots and diffs:
-        from sim.outputs.plots.experiments import compare_figure  # matplotlib: only when drawing
-
-        shown = [(n, d.diff, d.significant) for n, d in diffs.items() if n in HEADLINE]
-        title = f"{b.name} − {a.name}" if a.name != b.name else "B − A"
-        save_figure(compare_figure(shown, title), folder / f"{COMPARE}.png")
-    return diffs
 
 
 def _finite(value: float) -> float | None:

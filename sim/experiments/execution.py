@@ -12,7 +12,7 @@ experiment reuses every finished record and runs only the rest.
 
 A stale cache never answers: a record is reused only by the code that made it. Another
 version of ``sim`` computes other keys, so it does not find the older records; and the
-first time an experiment runs into a folder, :class:`RunStore` removes every record
+first time an experiment runs into a folder, :class:`sim.outputs.run_store.RunStore` removes every record
 there made by other code (each record stores its ``fingerprint``), so that ``runs/``
 holds only records the folder's tables can be built from, not a pile of dead ones that
 look like results. Their number is reported (``Outcome.stale``; the command line says
@@ -43,7 +43,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
-import json
 import math
 import multiprocessing
 import os
@@ -55,15 +54,16 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from scipy import stats
 
 from sim import __version__
-from sim.config import Scenario, to_toml
+from sim.config import to_toml
+from sim.config.scenario import Scenario
 from sim.experiments import records as run_records
+from sim.experiments.records import SERIES
 from sim.experiments.scheduler import (  # noqa: F401  (the scheduler's names this module always had)
     SCHEDULER_ENV,
     TLS_ENV,
@@ -73,11 +73,9 @@ from sim.experiments.scheduler import (  # noqa: F401  (the scheduler's names th
     dask_security,
 )
 from sim.measure import metrics as labels
-from sim.outputs import atomic
 from sim.run import fingerprint
 from sim.run.runner import RunResult, run
 
-SERIES = ("intended", "attempts", "successes", "reached", "gave_up")
 """Per-minute people-level series kept in every record (for confidence bands)."""
 
 MAX_REPS = 100_000
@@ -170,128 +168,22 @@ def flat_kpis(kpi: dict[str, Any], prefix: str = "kpi.") -> dict[str, Any]:
     return out
 
 
-class RunStore:
-    """Finished records on disk, one file per job, each written atomically with its
-    checksum (:mod:`sim.experiments.records`).
+class Store(Protocol):
+    """Where finished records are kept and found again (:class:`sim.outputs.run_store.RunStore`
+    keeps them on disk): an execution reuses what it has and saves each run as it ends.
+    `discarded` and `damaged` count the records of other code, and the damaged or
+    edited ones, that it removed (their runs are made again)."""
 
-    Only records of the running code count (see the module's docstring): :meth:`get`
-    treats a record of another fingerprint as absent, and :meth:`discard_stale` removes
-    every such record of the folder, once per store; :attr:`discarded` counts them.
-    Only whole records count: :meth:`get` removes a damaged one (not JSON, another
-    run's, a checksum or content that does not check out); :attr:`damaged` counts them.
-    """
+    discarded: int
+    damaged: int
 
-    def __init__(self, folder: Path | str) -> None:
-        self.folder = Path(folder) / "runs"
-        self.discarded = 0  # records of other code this store removed
-        self.damaged = 0  # damaged or edited records this store removed
-        self._swept = False
+    def get(self, key: str) -> dict[str, Any] | None: ...
 
-    def path(self, key: str) -> Path:
-        return self.folder / f"{key}.json"
+    def put(self, record: dict[str, Any]) -> None: ...
 
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The record of `key` as its run returned it (without its checksum), or None
-        if there is none. A record made by other code is removed (counted in
-        :attr:`discarded`); so is a damaged one (in :attr:`damaged`): not JSON, not this
-        run's, or its checksum or content does not check out. Either is run again."""
-        path = self.path(key)
-        try:
-            record = _read_or_raise(path)
-        except FileNotFoundError:
-            return None
-        except ValueError:  # unreadable, or not a JSON object
-            return self._remove_damaged(path)
-        if record.get("key") != key:
-            return self._remove_damaged(path)
-        if record.get("fingerprint") != fingerprint.code_fingerprint():
-            self._discard(path)
-            return None
-        if run_records.problem(record) is not None:
-            return self._remove_damaged(path)
-        del record[run_records.CHECKSUM]
-        return record
+    def put_error(self, job: Job, error: str) -> None: ...
 
-    def _remove_damaged(self, path: Path) -> None:
-        """Remove a damaged record (its run is made again) and count it."""
-        self.damaged += 1
-        with contextlib.suppress(OSError):  # a folder: writing the new record will say so
-            path.unlink(missing_ok=True)
-
-    def discard_stale(self, keep: Iterable[str] = ()) -> int:
-        """Remove the folder's records (and failure records) made by other code, the
-        first time it is called on this store; return :attr:`discarded`. Files named by
-        the keys in `keep` are left to :meth:`get`, which reads them anyway; files that
-        are not records (not JSON, no ``key``) are left alone."""
-        if self._swept:
-            return self.discarded
-        self._swept = True
-        skip = {f"{key}.json" for key in keep}
-        current = fingerprint.code_fingerprint()
-        for path in sorted(self.folder.glob("*.json")):
-            if path.name in skip:
-                continue
-            record = _read(path)
-            if record is None or path.name not in (
-                f"{record.get('key')}.json",
-                f"{record.get('key')}.error.json",
-            ):
-                continue
-            if record.get("fingerprint") != current:
-                self._discard(path)
-        return self.discarded
-
-    def _discard(self, path: Path) -> None:
-        path.unlink(missing_ok=True)
-        if not path.name.endswith(".error.json"):  # a failure to retry is no run lost
-            self.discarded += 1
-
-    def put(self, record: dict[str, Any]) -> None:
-        """Store `record` with its checksum (the record itself is left as it is)."""
-        self._write(self.path(record["key"]), run_records.sealed(record))
-        self.error_path(record["key"]).unlink(missing_ok=True)
-
-    def error_path(self, key: str) -> Path:
-        return self.folder / f"{key}.error.json"
-
-    def put_error(self, job: Job, error: str) -> None:
-        self._write(
-            self.error_path(job.key),
-            {
-                "key": job.key,
-                "replication": job.replication,
-                "seed": job.seed,
-                "variant": dict(job.variant),
-                "error": error,
-                "fingerprint": fingerprint.code_fingerprint(),
-            },
-        )
-
-    def _write(self, path: Path, data: dict[str, Any]) -> None:
-        text = json.dumps(data, sort_keys=True, allow_nan=True)
-        atomic.write_text(path, text, now=True)  # as soon as the run ends: kept if stopped
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    """The JSON object in `path`, or None (missing, unreadable, not a JSON object)."""
-    try:
-        return _read_or_raise(path)
-    except (OSError, ValueError):
-        return None
-
-
-def _read_or_raise(path: Path) -> dict[str, Any]:
-    """The JSON object in `path`; FileNotFoundError if there is none, ValueError if the
-    file cannot be read or holds something else (then it is a damaged record)."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError) as err:  # UnicodeDecodeError, JSONDecodeError included
-        raise ValueError(f"{path.name}: {err}") from None
-    if not isinstance(record, dict):
-        raise ValueError(f"{path.name}: not a JSON object")
-    return record
+    def discard_stale(self, keep: Iterable[str] = ()) -> int: ...
 
 
 @dataclass
@@ -318,7 +210,7 @@ Progress = Callable[[int, int], None]
 
 def execute(
     jobs: Sequence[Job],
-    store: RunStore | None = None,
+    store: Store | None = None,
     n_jobs: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
@@ -330,7 +222,7 @@ def execute(
     default: the ``SIM_SCHEDULER`` environment variable); when given, jobs run there.
     A failing job is recorded (``runs/<key>.error.json``) and the others go on; so is a
     job whose record comes back made by other code (a worker with another ``sim``).
-    Records made by other code are never used (see :class:`RunStore`).
+    Records made by other code are never used (see :class:`sim.outputs.run_store.RunStore`).
     """
     scheduler = chosen_scheduler(scheduler)
     records, todo = plan_jobs(jobs, store)
@@ -361,7 +253,7 @@ def execute(
 
 
 def plan_jobs(
-    jobs: Sequence[Job], store: RunStore | None = None
+    jobs: Sequence[Job], store: Store | None = None
 ) -> tuple[dict[str, dict[str, Any]], list[Job]]:
     """The records `store` already has, by key, and the jobs left to run (each key
     once, in order). Linear in the jobs: keys are kept on the jobs and looked up in a
@@ -752,7 +644,7 @@ def precise_enough(records: Sequence[dict[str, Any]], precision: float) -> bool:
 def replicate(
     scenario: Scenario,
     reps: int,
-    store: RunStore | None = None,
+    store: Store | None = None,
     *,
     precision: float | None = None,
     max_reps: int = 100,

@@ -33,17 +33,15 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from sim.config import Scenario, ScenarioError, describe_error, load_scenario, to_toml
+from sim.config import Scenario, ScenarioError, describe_error, load_scenario
 from sim.config.base import Strict
 from sim.config.expand import flatten
 from sim.config.scale import scale as scale_scenario
 from sim.experiments.compare import Difference, paired
 from sim.experiments.execution import Estimate, Job, Outcome, summarize
 from sim.experiments.plan import Check, decide, metric_of
-from sim.experiments.sweep import runs_table
 from sim.measure.criteria import Criterion, parse_criterion
 from sim.measure.kpis import unknown_metric
-from sim.outputs import experiment_folder as files
 
 BASELINE = "baseline"  # the option name of the scenario as it is, and its results subfolder
 STUDY_JSON = "options.json"
@@ -367,33 +365,6 @@ def _result_json(r: OptionResult) -> dict[str, Any]:
         "estimates": {m: est(e) for m, e in r.estimates.items()},
         "differences": {m: diff(d) for m, d in r.differences.items()},
     }
-
-
-def write_study(
-    folder: Path,
-    study: Study,
-    jobs: Sequence[Job],
-    outcome: Outcome,
-    manifest_data: dict[str, Any],
-    *,
-    plots: bool = True,
-) -> list[OptionResult]:
-    """Write the study's tables, scenarios, figures and manifest; return the results."""
-    results = analyse(study, jobs, outcome)
-    files.write_atomic(folder / files.SCENARIO, to_toml(study.baseline))
-    for i, (_, scenario) in enumerate(study.options, start=1):
-        files.write_atomic(folder / "scenarios" / f"option_{i}.toml", to_toml(scenario))
-    files.write_atomic(folder / "study.toml", study.path.read_text(encoding="utf-8"))
-    files.write_table(folder, RUNS_TABLE, *runs_table(jobs, outcome))
-    files.write_table(folder, TABLE, *study_table(results))
-    files.write_json(folder / STUDY_JSON, study_json(study, results))
-    files.write_json(folder / files.MANIFEST, manifest_data)
-    if plots and any(r.n for r in results):
-        from sim.outputs.plots import options as plots_options  # matplotlib: only when drawing
-
-        for stem, figure in plots_options.study_figures(study, results).items():
-            files.save_figure(figure, folder / f"{stem}.png")
-    return results
 
 
 def _finite(value: float | None) -> float | None:

@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from sim.config import Scenario
-from sim.experiments.execution import Job, Outcome, Progress, RunStore, execute
+from sim.config.scenario import Scenario
+from sim.experiments.execution import Job, Outcome, Progress, Store, execute
 from sim.measure.criteria import OPERATORS, Criterion, parse_criterion
 from sim.measure.metrics import kind_of
 from sim.measure.metrics import metric as metric_info
@@ -234,7 +234,7 @@ def plan(
     confidence: float = 0.95,
     reps: int = 5,
     max_reps: int = 20,
-    store: RunStore | None = None,
+    store: Store | None = None,
     n_jobs: int | None = None,
     scheduler: str | None = None,
     on_probe: Callable[[Probe], None] | None = None,

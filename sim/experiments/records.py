@@ -33,6 +33,9 @@ from typing import Any
 
 from sim.measure.kpis import CLOCK_TIMES
 
+SERIES = ("intended", "attempts", "successes", "reached", "gave_up")
+"""The per-minute people-level counters every record keeps (plus ``in_lesson``)."""
+
 CHECKSUM = "checksum"
 ALGORITHM = "sha256:"
 
@@ -161,7 +164,6 @@ def _metrics_problem(metrics: dict[str, Any]) -> str | None:
 
 
 def _series_problem(series: dict[str, Any], minutes: int) -> str | None:
-    from sim.experiments.execution import SERIES  # the series every record keeps
 
     for name in (*SERIES, "in_lesson"):
         values = series.get(name)

@@ -22,15 +22,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.stats import qmc
 
-from sim.config import Scenario, ScenarioError, parse_value, scenario_from_dict, to_dict, to_toml
+from sim.config import Scenario, ScenarioError, parse_value, scenario_from_dict, to_dict
 from sim.experiments.execution import Estimate, Job, Outcome, estimate, metric_names
-from sim.outputs import experiment_folder as files
 
 Point = tuple[tuple[str, Any], ...]
 """One variant's parameters: ``((path, value), ...)`` in the order of the factors."""
@@ -343,29 +341,3 @@ def aggregate_table(estimates: Sequence[tuple[Point, dict[str, Estimate]]]) -> t
 
 
 # ---------------------------------------------------------------- files
-
-
-@files.all_or_nothing()
-def write_sweep(
-    folder: Path,
-    base: Scenario,
-    jobs: Sequence[Job],
-    outcome: Outcome,
-    manifest_data: dict[str, Any],
-    *,
-    plots: bool = True,
-    targets: dict[str, float] | None = None,
-) -> list[tuple[Point, dict[str, Estimate]]]:
-    """Write the tables (``runs``, ``variants``: CSV and Parquet), the base scenario, the
-    manifest and the figures; return the per-variant estimates."""
-    estimates = variant_estimates(jobs, outcome)
-    files.write_atomic(folder / files.SCENARIO, to_toml(base))
-    files.write_table(folder, RUNS_TABLE, *runs_table(jobs, outcome))
-    files.write_table(folder, VARIANTS_TABLE, *aggregate_table(estimates))
-    files.write_json(folder / files.MANIFEST, manifest_data)
-    if plots and outcome.records:
-        from sim.outputs.plots.experiments import sweep_figures  # matplotlib: only when drawing
-
-        for name, figure in sweep_figures(estimates, targets).items():
-            files.save_figure(figure, folder / name)
-    return estimates

@@ -28,7 +28,7 @@ from sim.engine.monitor import FAIL_CAUSES, quantile_from_histogram
 from sim.model.people import Fate
 
 if TYPE_CHECKING:
-    from sim.config import Scenario
+    from sim.config.scenario import Scenario
     from sim.model.attacks import Wave
 
 

@@ -31,7 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.config import AttackGenerator, AttackWave, Scenario, clock_to_s
+from sim.config import clock_to_s
+from sim.config.platform_schema import AttackGenerator, AttackWave
+from sim.config.scenario import Scenario
 from sim.engine.dists import Exponential, from_spec, sampler
 from sim.model.defences import EdgeLink, Scrubber
 from sim.model.services import Service

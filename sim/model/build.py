@@ -14,14 +14,9 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.config import (
-    Behaviour,
-    ClassStep,
-    OpenSource,
-    Scenario,
-    SessionStep,
-    clock_to_s,
-)
+from sim.config import clock_to_s
+from sim.config.platform_schema import Behaviour, ClassStep, SessionStep
+from sim.config.scenario import OpenSource, Scenario
 from sim.engine.dists import Draw, Exponential, from_spec, sampler, uniform_sampler
 from sim.engine.kernel import walk_from_the_start
 from sim.engine.monitor import Recorder

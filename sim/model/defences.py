@@ -21,7 +21,8 @@ from collections import deque
 import simpy
 
 from sim.config import Gate as GateSpec
-from sim.config import Scrubbing, clock_to_s
+from sim.config import clock_to_s
+from sim.config.platform_schema import Scrubbing
 
 
 class RateLimiter:

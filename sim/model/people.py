@@ -24,7 +24,7 @@ import cython
 import numpy as np
 import simpy
 
-from sim.config import (
+from sim.config.platform_schema import (
     Behaviour,
     CircuitBreaker,
     ClassStep,

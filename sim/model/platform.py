@@ -8,8 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.config import Scenario, UslSlowdown, clock_to_s
 from sim.config import Service as ServiceSpec
+from sim.config import clock_to_s
+from sim.config.platform_schema import UslSlowdown
+from sim.config.scenario import Scenario
 from sim.engine.dists import Exponential, from_spec, sampler, uniform_sampler
 from sim.engine.monitor import Recorder
 from sim.engine.rng import Stream, Streams

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.config import ClassStep, Cohort, NormalOffset, Scenario, clock_to_s
+from sim.config import clock_to_s
+from sim.config.platform_schema import ClassStep
+from sim.config.scenario import Cohort, NormalOffset, Scenario
 
 ROLES = ("pupil", "teacher", "other")
 

@@ -47,16 +47,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.config import (
-    ClassStep,
-    Cohort,
-    OpenSource,
-    RequestStep,
-    Scenario,
-    SessionStep,
-    clock_to_s,
-)
+from sim.config import clock_to_s
 from sim.config.expand import flatten
+from sim.config.platform_schema import ClassStep, RequestStep, SessionStep
+from sim.config.scenario import Cohort, OpenSource, Scenario
 from sim.engine.dists import from_spec
 
 BASE_MB = 180.0

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.config import Scenario
 from sim.config.expand import flatten
+from sim.config.scenario import Scenario
 from sim.engine.kernel import Environment
 from sim.engine.monitor import Recorder, ServiceSeries
 from sim.engine.rng import Streams

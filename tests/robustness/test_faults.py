@@ -22,8 +22,9 @@ import pytest
 
 from sim.config import load_scenario
 from sim.experiments import execution as experiment
-from sim.experiments.execution import Job, RunStore, execute
+from sim.experiments.execution import Job, execute
 from sim.outputs.progress import is_progress
+from sim.outputs.run_store import RunStore
 from tests.robustness.conftest import (
     SURGE,
     invoke,

@@ -13,8 +13,9 @@ import pytest
 
 from sim.experiments import execution as experiment
 from sim.experiments import records as run_records
-from sim.experiments.execution import Job, RunStore, execute
+from sim.experiments.execution import Job, execute
 from sim.outputs.progress import is_progress
+from sim.outputs.run_store import RunStore
 from tests.conftest import scenario
 from tests.robustness.conftest import SURGE, invoke
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from sim.config import load_scenario
-from sim.experiments.execution import Job, RunStore, SchedulerError, dask_security, execute
+from sim.experiments.execution import Job, SchedulerError, dask_security, execute
+from sim.outputs.run_store import RunStore
 from tests.conftest import ROOT
 from tests.robustness.conftest import (
     SURGE,

@@ -28,7 +28,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sim.config import Scenario, s_to_clock, scenario_from_dict
+from sim.config import s_to_clock, scenario_from_dict
+from sim.config.scenario import Scenario
 from sim.experiments.execution import Job, Progress, estimate, execute
 
 DEFAULT_REPS = 10
@@ -329,11 +330,3 @@ def series_share(record: dict[str, Any], part: str, whole: str, skip_min: float 
 def metric(runs: list[dict[str, Any]], name: str) -> list[float]:
     """`name` (``kpi.*`` or ``services.<name>.*``) in every replication."""
     return [float(r["metrics"][name]) for r in runs]
-
-
-def all_cases() -> dict[str, Case]:
-    """Every case by name, in the order `sim validate` runs them."""
-    from sim.experiments.validate.laws import LAW_CASES  # the cases import this module's helpers
-    from sim.experiments.validate.queues import QUEUE_CASES
-
-    return {case.name: case for case in (*QUEUE_CASES, *LAW_CASES)}

@@ -13,7 +13,7 @@ import math
 import statistics
 from typing import Any
 
-from sim.config import Scenario
+from sim.config.scenario import Scenario
 from sim.experiments.validate import theory
 from sim.experiments.validate.checks import (
     BIG,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sim.config import Scenario
+from sim.config.scenario import Scenario
 from sim.engine.dists import from_spec
 from sim.experiments.validate import theory
 from sim.experiments.validate.checks import (

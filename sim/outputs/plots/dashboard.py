@@ -39,7 +39,7 @@ from sim.outputs.plots.style import figure as new_figure
 from sim.outputs.plots.style import hhmm as hhmm  # the tick formatter, where it always was
 
 if TYPE_CHECKING:
-    from sim.config import Scenario
+    from sim.config.scenario import Scenario
     from sim.run.runner import RunResult
 
 # Colours from the house style (sim.outputs.plots.style). Services take the first Okabe-Ito

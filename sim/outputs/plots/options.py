@@ -45,7 +45,7 @@ from sim.outputs.plots.style import (
 )
 
 if TYPE_CHECKING:
-    from sim.config import Scenario
+    from sim.config.scenario import Scenario
     from sim.experiments.options import OptionResult, Study
 
 VERDICT_TEXT = {"holds": "meets target", "fails": "misses target", "unsure": "unsure"}

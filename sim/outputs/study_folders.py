@@ -1,0 +1,123 @@
+"""The folders of sweeps, comparisons and options studies: their tables, manifest,
+scenarios and figures, written all together or not at all (the experiments compute
+them: :mod:`sim.experiments.sweep`, :mod:`sim.experiments.compare`,
+:mod:`sim.experiments.options`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sim.config import Scenario, to_toml
+from sim.experiments.compare import COMPARE, Difference, compare_json, compare_table, paired, sides
+from sim.experiments.execution import HEADLINE, Estimate, Job, Outcome
+from sim.experiments.options import (
+    STUDY_JSON,
+    TABLE,
+    OptionResult,
+    Study,
+    analyse,
+    study_json,
+    study_table,
+)
+from sim.experiments.sweep import (
+    RUNS_TABLE,
+    VARIANTS_TABLE,
+    Point,
+    aggregate_table,
+    runs_table,
+    variant_estimates,
+)
+from sim.outputs.experiment_folder import (
+    MANIFEST,
+    SCENARIO,
+    all_or_nothing,
+    csv_text,
+    save_figure,
+    write_atomic,
+    write_json,
+    write_table,
+)
+
+
+@all_or_nothing()
+def write_compare(
+    folder: Path,
+    a: Scenario,
+    b: Scenario,
+    jobs: Sequence[Job],
+    outcome: Outcome,
+    manifest_data: dict[str, Any],
+    *,
+    plots: bool = True,
+) -> dict[str, Difference]:
+    """Write compare.csv/.json (and .png), both scenarios, the runs table and the
+    manifest; return the differences."""
+    diffs = paired(*sides(jobs, outcome))
+    write_atomic(folder / "scenario_a.toml", to_toml(a))
+    write_atomic(folder / "scenario_b.toml", to_toml(b.model_copy(update={"seed": a.seed})))
+    write_table(folder, RUNS_TABLE, *runs_table(jobs, outcome))
+    write_atomic(folder / f"{COMPARE}.csv", csv_text(*compare_table(diffs)))
+    write_json(folder / f"{COMPARE}.json", compare_json(a, b, diffs))
+    write_json(folder / MANIFEST, manifest_data)
+    if plots and diffs:
+        from sim.outputs.plots.experiments import compare_figure  # matplotlib: only when drawing
+
+        shown = [(n, d.diff, d.significant) for n, d in diffs.items() if n in HEADLINE]
+        title = f"{b.name} − {a.name}" if a.name != b.name else "B − A"
+        save_figure(compare_figure(shown, title), folder / f"{COMPARE}.png")
+    return diffs
+
+
+@all_or_nothing()
+def write_sweep(
+    folder: Path,
+    base: Scenario,
+    jobs: Sequence[Job],
+    outcome: Outcome,
+    manifest_data: dict[str, Any],
+    *,
+    plots: bool = True,
+    targets: dict[str, float] | None = None,
+) -> list[tuple[Point, dict[str, Estimate]]]:
+    """Write the tables (``runs``, ``variants``: CSV and Parquet), the base scenario, the
+    manifest and the figures; return the per-variant estimates."""
+    estimates = variant_estimates(jobs, outcome)
+    write_atomic(folder / SCENARIO, to_toml(base))
+    write_table(folder, RUNS_TABLE, *runs_table(jobs, outcome))
+    write_table(folder, VARIANTS_TABLE, *aggregate_table(estimates))
+    write_json(folder / MANIFEST, manifest_data)
+    if plots and outcome.records:
+        from sim.outputs.plots.experiments import sweep_figures  # matplotlib: only when drawing
+
+        for name, figure in sweep_figures(estimates, targets).items():
+            save_figure(figure, folder / name)
+    return estimates
+
+
+def write_study(
+    folder: Path,
+    study: Study,
+    jobs: Sequence[Job],
+    outcome: Outcome,
+    manifest_data: dict[str, Any],
+    *,
+    plots: bool = True,
+) -> list[OptionResult]:
+    """Write the study's tables, scenarios, figures and manifest; return the results."""
+    results = analyse(study, jobs, outcome)
+    write_atomic(folder / SCENARIO, to_toml(study.baseline))
+    for i, (_, scenario) in enumerate(study.options, start=1):
+        write_atomic(folder / "scenarios" / f"option_{i}.toml", to_toml(scenario))
+    write_atomic(folder / "study.toml", study.path.read_text(encoding="utf-8"))
+    write_table(folder, RUNS_TABLE, *runs_table(jobs, outcome))
+    write_table(folder, TABLE, *study_table(results))
+    write_json(folder / STUDY_JSON, study_json(study, results))
+    write_json(folder / MANIFEST, manifest_data)
+    if plots and any(r.n for r in results):
+        from sim.outputs.plots import options as plots_options  # matplotlib: only when drawing
+
+        for stem, figure in plots_options.study_figures(study, results).items():
+            save_figure(figure, folder / f"{stem}.png")
+    return results
