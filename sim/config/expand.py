@@ -26,7 +26,7 @@ from sim.config.platform_schema import (
     SessionStep,
     Template,
 )
-from sim.config.schema_walk import describe_error
+from sim.config.schema_walk import error_line
 
 if TYPE_CHECKING:
     from sim.config.scenario import Scenario
@@ -59,7 +59,7 @@ def flatten(scenario: Scenario) -> Scenario:
     try:
         return type(scenario).model_validate(data)
     except ValidationError as err:
-        reason = describe_error(err, data, root=type(scenario))
+        reason = error_line(err, data, root=type(scenario))
         raise ValueError(f"with platforms expanded: {reason}") from None
 
 

@@ -16,15 +16,21 @@ from pydantic import (
 from sim.config.base import ScenarioError
 from sim.config.scenario import Scenario
 from sim.config.schema_walk import (
-    child,
-    describe_error,
+    child_schema,
+    error_line,
     is_model,
-    keys,
-    strip,
+    model_keys,
+    strip_annotated,
     union_members,
 )
 
 # ---------------------------------------------------------------- loading
+
+
+def describe_error(err: ValidationError, data: Any = None, *, root: Any = Scenario) -> str:
+    """One line naming the field of a scenario (or of `root`) that failed validation,
+    and what is allowed there (:func:`sim.config.schema_walk.error_line`)."""
+    return error_line(err, data, root=root)
 
 
 def load_scenario(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
@@ -141,11 +147,11 @@ def apply_override(data: dict[str, Any], override: str) -> None:
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
         where = ".".join(parts[: depth + 1])
-        schema = strip(schema)
+        schema = strip_annotated(schema)
         if isinstance(node, dict):
             members = union_members(schema)
             schema = members.get(node.get("kind"), schema) if members else schema
-            allowed = keys(schema) if is_model(schema) else sorted(node)
+            allowed = model_keys(schema) if is_model(schema) else sorted(node)
             new_entry = last and get_origin(schema) is dict  # a new service, gate, ...
             if part not in node and not (last and part in allowed) and not new_entry:
                 if part in allowed:
@@ -153,10 +159,8 @@ def apply_override(data: dict[str, Any], override: str) -> None:
                         f"--set {path}: '{where}' is not set; set the whole table "
                         f"with --set {where}={{...}}"
                     )
-                allowed = ", ".join(allowed) or "(none)"
-                raise ScenarioError(
-                    f"--set {path}: unknown key '{where}'; allowed allowed: {allowed}"
-                )
+                shown = ", ".join(allowed) or "(none)"
+                raise ScenarioError(f"--set {path}: unknown key '{where}'; allowed keys: {shown}")
             key: Any = part
         elif isinstance(node, list):
             key = _list_index(node, part, path, where)
@@ -166,7 +170,7 @@ def apply_override(data: dict[str, Any], override: str) -> None:
             node[key] = parse_value(text)
             return
         node = node[key]
-        schema = child(schema, key)
+        schema = child_schema(schema, key)
 
 
 def _list_index(node: list[Any], part: str, path: str, where: str) -> int:
