@@ -710,9 +710,10 @@ def _experiment_files() -> list[tuple[str, str, str, list[list[str]]]]:
 EXPERIMENTS_TEXT = """\
 Every experiment folder keeps each finished run as `runs/<key>.json` the moment it
 finishes (the key hashes the resolved scenario, the replication, the seed and the code
-fingerprint), a failed run as `runs/<key>.error.json`, and writes its tables from them
-at the end, all together or not at all. A rerun of the same command reuses the runs
-and writes the same tables.
+fingerprint; the record holds a checksum of its content), a failed run as
+`runs/<key>.error.json`, and writes its tables from them at the end, all together or
+not at all. A rerun of the same command reuses the runs that check out and writes the
+same tables.
 
 """
 
@@ -750,7 +751,8 @@ def results_page() -> str:
     parts.append("## Experiments {#experiments}\n\n" + EXPERIMENTS_TEXT)
     common = [
         [f"`{MANIFEST}`", "command line, versions and code fingerprint, seeds, timings, "
-         "failed runs, runs reused and discarded (`discarded_other_code`)"],
+         "failed runs, runs reused and discarded (`discarded_other_code`, "
+         "`discarded_damaged`)"],
         ["`runs/`", "one record per finished run (`<key>.json`), errors (`<key>.error.json`)"],
     ]  # fmt: skip
     for anchor, title, folder, rows in _experiment_files():

@@ -27,12 +27,15 @@ from sim.cli_experiments import (
     check_assertions,
     command_line,
     parse_assertion,
+    print_damaged,
     print_discarded,
     print_estimates,
     run_replications,
 )
 from sim.config import Scenario, ScenarioError, load_scenario, s_to_clock, to_toml
-from sim.experiment import MAX_REPS, SCHEDULER_ENV, SchedulerError, flat_kpis, imprecise
+from sim.experiment import MAX_REPS, SchedulerError, flat_kpis, imprecise
+from sim.interruption import INTERRUPTED
+from sim.interruption import exit_code as interrupted_code
 from sim.labels import metric as metric_info
 from sim.model.population import expected_people
 from sim.model.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
@@ -41,6 +44,7 @@ from sim.progress import PlainProgress
 from sim.resources import MemoryCheckError, check_events, check_memory
 from sim.runner import RunResult, run
 from sim.scale import scale
+from sim.scheduler import SCHEDULER_ENV, check_scheduler, chosen_scheduler
 from sim.store import (
     DASHBOARD,
     PEOPLE,
@@ -52,6 +56,11 @@ from sim.store import (
     write_results,
 )
 from sim.tables import Column, print_table, table_label, value_text
+
+SCHEDULER_HELP = (
+    "Dask scheduler address: tls://host:port, or tcp://host:port on this machine "
+    "[env: SIM_SCHEDULER]."
+)
 
 PROGRESS_AFTER_S = 2.0  # show a progress bar only for runs longer than this
 
@@ -119,26 +128,25 @@ def out_path(text: str) -> Path:
     return Path(text)
 
 
-def fail(message: str) -> None:
-    """Print one line for the user and exit with code 2."""
+def fail(message: str, code: int = 2) -> None:
+    """Print one line for the user and exit with `code` (2: bad input; 1: a failure
+    met while running)."""
     line = " ".join(message.splitlines())
     err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
-INTERRUPTED = 130  # the shell's code for Ctrl-C
+    raise typer.Exit(code)
 
 
 _said: list[str] = []  # the line interrupted() printed, if it did
 
 
 def interrupted(what_is_kept: str) -> None:
-    """After Ctrl-C: say in one line what is kept, and exit with code 130. (Typer turns
+    """After Ctrl-C or SIGTERM (both a ``KeyboardInterrupt``, see :mod:`sim.entry`): say
+    in one line what is kept, and exit with code 130 (143 after SIGTERM). (Typer turns
     a KeyboardInterrupt that reaches it into a silent exit 130: commands catch it, and
     :func:`main` says the line for those that reach Typer, e.g. while loading.)"""
     _said.append(what_is_kept)
     err.print(f"interrupted: {what_is_kept}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(INTERRUPTED)
+    raise typer.Exit(interrupted_code())
 
 
 def resume_hint(folder: Path) -> str:
@@ -226,7 +234,7 @@ def run_command(
     ] = None,
     scheduler: Annotated[
         str | None,
-        typer.Option(help="Dask scheduler address (tcp://host:port) [env: SIM_SCHEDULER]."),
+        typer.Option(help=SCHEDULER_HELP),
     ] = None,
     asserts: Annotated[
         list[str] | None,
@@ -259,6 +267,7 @@ def run_command(
     if reps is not None:
         target = results_folder(out_dir or Path("results") / f"{resolved.name}-reps", REPS)
         check_fits([resolved], reps, jobs, scheduler)
+        preflight_scheduler(scheduler)
         _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, checks, report)
         return
     target = results_folder(out_dir or Path("results") / resolved.name, folders.SINGLE)
@@ -322,12 +331,28 @@ def check_fits(
     :mod:`sim.resources`). Runs on a Dask cluster are not checked: its memory is not
     known here. Then the event budget (a run that would not end), wherever runs go."""
     try:
-        if not (scheduler or os.environ.get(SCHEDULER_ENV)):
+        if not chosen_scheduler(scheduler):
             at_once = min(runs, jobs or os.cpu_count() or 1)
             check_memory(scenarios, max(1, at_once))
         check_events(scenarios)
     except MemoryCheckError as e:
         fail(str(e))
+
+
+def preflight_scheduler(option: str | None) -> None:
+    """Before any run, when runs go to a Dask scheduler (`option`, else SIM_SCHEDULER):
+    one line, exit 2, for what cannot work (Dask not installed, a bad address, TLS
+    settings or timeout); a one-line warning for plain tcp:// to another machine."""
+    address = chosen_scheduler(option)
+    if address is None:
+        return
+    try:
+        warning = check_scheduler(address, "--scheduler" if option else SCHEDULER_ENV)
+    except SchedulerError as e:
+        fail(str(e), e.exit_code)
+        raise
+    if warning:
+        err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, checks, report):
@@ -345,7 +370,7 @@ def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, 
             err=err,
         )
     except SchedulerError as e:
-        fail(str(e))
+        fail(str(e), e.exit_code)
         raise
     except OSError as e:
         cannot_write(target, e)
@@ -370,6 +395,7 @@ def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, 
             highlight=False,
         )
     print_discarded(out, target, outcome.stale)
+    print_damaged(err, target, outcome.damaged)
     out.print(
         f"results written to {target}/ ({outcome.reused} reused, {outcome.ran} run)",
         highlight=False,
@@ -602,4 +628,4 @@ def main() -> None:
 
 def _interrupted() -> None:
     err.print("interrupted: no half-written results (finished runs are kept)")
-    sys.exit(INTERRUPTED)
+    sys.exit(interrupted_code())

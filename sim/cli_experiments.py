@@ -102,6 +102,21 @@ def print_discarded(console: Console, folder: Path, count: int) -> None:
         )
 
 
+def print_damaged(console: Console, folder: Path, count: int) -> None:
+    """Say (on `console`: stderr) that stored runs of `folder` did not check out and
+    were made again (:mod:`sim.run_records`): an edited record must not pass silently."""
+    if count:
+        runs = "run" if count == 1 else "runs"
+        was = "was" if count == 1 else "were"
+        console.print(
+            f"{count} stored {runs} in {folder}/runs/ {was} damaged or edited (checksum or "
+            "content check failed): not reused, removed and made again",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 def print_estimates(
     console: Console, title: str, estimates: dict[str, Estimate], names: list[str]
 ) -> None:

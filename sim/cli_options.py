@@ -25,11 +25,13 @@ from sim.cli import (
     _write_report,
     app,
     cannot_write,
+    err,
     fail,
     find_scenario,
     folder_unwritten,
     out,
     out_path,
+    preflight_scheduler,
     results_folder,
 )
 from sim.cli_sweep import (
@@ -43,7 +45,7 @@ from sim.cli_sweep import (
     _written,
 )
 from sim.config import ScenarioError
-from sim.experiment import MAX_REPS, Job, RunStore, record_of
+from sim.experiment import MAX_REPS, Job, RunStore, invalid_record, record_of
 from sim.plan import UnknownMetric, metric_of
 from sim.runner import run
 from sim.store import DASHBOARD, SUMMARY, OutputError, write_results
@@ -103,10 +105,12 @@ def options_command(
         fail(str(e))
         raise
     target = results_folder(out_dir or Path("results") / study.name, folders.OPTIONS)
+    preflight_scheduler(scheduler)
     started = time.perf_counter()
     jobs_list = study_mod.study_jobs(study)
-    _baseline(study, jobs_list[0], target)
+    damaged = _baseline(study, jobs_list[0], target)
     outcome = _execute(jobs_list, target, study.name, jobs, scheduler)
+    outcome.damaged += damaged
     extra = {
         "study": str(study_file),
         "scenario": study.baseline.name,
@@ -130,10 +134,11 @@ def options_command(
         raise typer.Exit(1)
 
 
-def _baseline(study: study_mod.Study, job: Job, target: Path) -> None:
+def _baseline(study: study_mod.Study, job: Job, target: Path) -> int:
     """Run the baseline's first replication here, keep its full results folder, and
     store its record so that the pool does not run it again. Skipped when both exist
-    (a rerun). The target metric is checked on it before the other runs start."""
+    (a rerun). The target metric is checked on it before the other runs start. Returns
+    the number of damaged records found (its own, 0 or 1: it was made again)."""
     folder = target / study_mod.BASELINE
     store = RunStore(target)
     record = store.get(job.key)
@@ -146,6 +151,9 @@ def _baseline(study: study_mod.Study, job: Job, target: Path) -> None:
         try:
             write_results(result, folder, {DASHBOARD: lambda p: _save_dashboard(result, p)})
             record = record_of(job, result)
+            if problem := invalid_record(record):  # a fault of the model: a runtime failure
+                err.print(f"error: the baseline run failed: {problem}", markup=False)
+                raise typer.Exit(1)
             store.put(record)
         except OutputError as e:
             folder_unwritten(e)
@@ -157,6 +165,7 @@ def _baseline(study: study_mod.Study, job: Job, target: Path) -> None:
             metric_of(record, study.target.metric)
         except UnknownMetric as e:
             fail(f"{study.path}: target: {e}")
+    return store.damaged
 
 
 def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]) -> None:

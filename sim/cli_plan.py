@@ -19,6 +19,7 @@ import typer
 from sim import folders
 from sim.analysis import unknown_metric
 from sim.cli import (
+    SCHEDULER_HELP,
     ScaleOption,
     ScenarioArg,
     SeedOption,
@@ -33,10 +34,11 @@ from sim.cli import (
     interrupted,
     out,
     out_path,
+    preflight_scheduler,
     results_folder,
     resume_hint,
 )
-from sim.cli_experiments import command_line, job_progress, print_discarded
+from sim.cli_experiments import command_line, job_progress, print_damaged, print_discarded
 from sim.config import Scenario, ScenarioError, load_scenario, parse_value, to_dict, to_toml
 from sim.experiment import MAX_REPS, RunStore, SchedulerError
 from sim.experiment_store import (
@@ -92,7 +94,8 @@ def plan_command(
     scale_: ScaleOption = 1.0,
     jobs: Annotated[int | None, typer.Option(min=1, help="Local processes [default: all].")] = None,
     scheduler: Annotated[
-        str | None, typer.Option(help="Dask scheduler address [env: SIM_SCHEDULER].")
+        str | None,
+        typer.Option(help=SCHEDULER_HELP),
     ] = None,
     out_dir: Annotated[
         Path | None,
@@ -130,6 +133,7 @@ def plan_command(
         fail(str(e))
     _check_metric(goal.metric, last)
     check_fits([first, last], reps, jobs, scheduler)
+    preflight_scheduler(scheduler)
     base = _base(path, sets, scale_, seed)
     folder = results_folder(out_dir or Path("results") / f"{base.name}-plan", folders.PLAN)
     _header(base, parameter, values, goal, confidence, reps, max(reps, max_reps), scale_)
@@ -150,8 +154,10 @@ def plan_command(
                 on_probe=_row_printer(),
                 progress=progress,
             )
-    except (UnknownMetric, SchedulerError) as e:
+    except UnknownMetric as e:
         fail(str(e))
+    except SchedulerError as e:
+        fail(str(e), e.exit_code)
     except RunsFailed as e:
         for job, error in e.failures:
             last_line = error.strip().splitlines()[-1] if error.strip() else "unknown error"
@@ -176,6 +182,7 @@ def plan_command(
     outcome = result.outcome()
     elapsed = time.perf_counter() - started
     print_discarded(out, folder, outcome.stale)
+    print_damaged(err, folder, outcome.damaged)
     out.print(
         f"results written to {folder}/ ({outcome.reused} runs reused, {outcome.ran} run, "
         f"{elapsed:.1f} s)",

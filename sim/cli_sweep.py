@@ -19,6 +19,7 @@ import typer
 from sim import compare as cmp
 from sim import folders, sweep
 from sim.cli import (
+    SCHEDULER_HELP,
     ScaleOption,
     ScenarioArg,
     SeedOption,
@@ -35,6 +36,7 @@ from sim.cli import (
     interrupted,
     out,
     out_path,
+    preflight_scheduler,
     results_folder,
     resume_hint,
     scaled_and_seeded,
@@ -44,6 +46,7 @@ from sim.cli_experiments import (
     check_assertions,
     command_line,
     job_progress,
+    print_damaged,
     print_discarded,
 )
 from sim.config import Scenario, parse_value
@@ -74,7 +77,8 @@ Jobs = Annotated[
     int | None, typer.Option("--jobs", min=1, help="Local processes (default: all cores).")
 ]
 Scheduler = Annotated[
-    str | None, typer.Option(help="Dask scheduler address, tcp://host:port (env: SIM_SCHEDULER).")
+    str | None,
+    typer.Option(help=SCHEDULER_HELP),
 ]
 Asserts = Annotated[
     list[str] | None, typer.Option("--assert", help='A KPI check, e.g. "gave_up<=100".')
@@ -133,6 +137,7 @@ def sweep_command(
     target = results_folder(out_dir or Path("results") / f"{base.name}-sweep", folders.SWEEP)
     jobs_list = sweep.sweep_jobs(variants, points, reps)
     check_fits(variants, len(jobs_list), jobs, scheduler)
+    preflight_scheduler(scheduler)
     started = time.perf_counter()
     outcome = _execute(jobs_list, target, f"{base.name} sweep", jobs, scheduler)
     design = {
@@ -190,7 +195,7 @@ def _execute(jobs: list[Job], target: Path, label: str, n_jobs, scheduler) -> Ou
         interrupted(resume_hint(target))
         raise
     except SchedulerError as e:
-        fail(str(e))
+        fail(str(e), e.exit_code)
         raise
     except OSError as e:
         cannot_write(target, e)
@@ -209,6 +214,7 @@ def _manifest(outcome: Outcome, extra: dict[str, Any], started: float) -> dict[s
 
 def _written(target: Path, outcome: Outcome) -> None:
     print_discarded(out, target, outcome.stale)
+    print_damaged(err, target, outcome.damaged)
     message = f"results written to {target}/ ({outcome.reused} reused, {outcome.ran} run)"
     out.print(message, highlight=False, soft_wrap=True)
 
@@ -318,6 +324,7 @@ def compare_command(
     target = results_folder(out_dir or Path("results") / name, folders.COMPARE)
     jobs_list = cmp.compare_jobs(sa, sb, reps, labels)
     check_fits([sa, sb], len(jobs_list), jobs, scheduler)
+    preflight_scheduler(scheduler)
     started = time.perf_counter()
     outcome = _execute(jobs_list, target, f"{name}", jobs, scheduler)
     extra = {"replications": reps, "seeds": [sa.seed], "a": str(a), "b": str(b or a)}

@@ -12,13 +12,23 @@ which every command turns into its own line ("what is kept") and exit code 130 (
 once is back, so that a Ctrl-C during the interpreter's exit (flushing output, the
 process pool's clean-up) does not print a traceback either.
 
+SIGTERM (``kill``, ``timeout``, a CI runner or service manager stopping the command,
+``Popen.terminate()``) is handled exactly like Ctrl-C, in every phase: the same line,
+finished runs kept, no half-written results, but exit code 143 (128 + SIGTERM, as the
+shell reports a process killed by it; :mod:`sim.interruption`). Python's default for SIGTERM
+was to die on the spot: no line, and the process pool's workers left running.
+
+A process forked from the command (a pool worker, before it has set its own handlers,
+see :mod:`sim.experiment`) inherits these handlers; in it they die of the signal
+quietly, instead of raising ``KeyboardInterrupt`` in code that would print a traceback.
+
 The moments before this module runs belong to Python itself: a Ctrl-C before the
 interpreter has installed its own handler kills the process by SIGINT, silently (the
 shell reports 130 too); the few statements between that and this module (``site``,
 ``runpy``, ``sim/__init__.py``, which imports nothing) are a window of microseconds.
 
-A SIGINT that is ignored when the command starts (a background job, ``nohup``) stays
-ignored: the handlers are only installed over Python's default one.
+A SIGINT or SIGTERM that is ignored when the command starts (a background job,
+``nohup``) stays ignored: the handlers are only installed over the default ones.
 """
 
 from __future__ import annotations
@@ -27,7 +37,9 @@ import os
 import signal
 import sys
 
-INTERRUPTED = 130  # the shell's code for Ctrl-C
+from sim.interruption import exit_code, note
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)  # both end the command the same way
 STARTING = "interrupted: nothing was run or written"
 ENDING = "interrupted: the command had already ended"
 
@@ -47,44 +59,70 @@ def _say(line: str) -> None:
         pass
 
 
+_OWNER = os.getpid()  # the command's process (a forked worker inherits the handlers)
+
+
+def _note(signum: int) -> None:
+    """Note `signum` for the exit code; in a forked worker, die of it quietly instead."""
+    note(signum)
+    if os.getpid() != _OWNER:  # a forked worker: it has no line to say, and dies
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        os._exit(128 + signum)  # were the signal blocked
+
+
 def _exit_starting(signum, frame) -> None:
+    _note(signum)
     _say(STARTING)
-    os._exit(INTERRUPTED)
+    os._exit(exit_code())
 
 
 def _exit_ending(signum, frame) -> None:
+    _note(signum)
     _say(ENDING)
-    os._exit(INTERRUPTED)
+    os._exit(exit_code())
 
 
-def _install(handler) -> bool:
-    """Put `handler` on SIGINT if Ctrl-C is handled at all (not ignored); True if so."""
-    current = signal.getsignal(signal.SIGINT)
+def _interrupt(signum, frame) -> None:
+    """While the command runs: Ctrl-C and SIGTERM raise ``KeyboardInterrupt`` (the
+    commands clean up and say what is kept), the signal noted for :func:`exit_code`."""
+    _note(signum)
+    raise KeyboardInterrupt
+
+
+def _install(signum: int, handler) -> bool:
+    """Put `handler` on `signum` if the signal is handled at all (not ignored); True if so."""
+    current = signal.getsignal(signum)
     if current is signal.SIG_IGN or current is None:
         return False
-    signal.signal(signal.SIGINT, handler)
+    signal.signal(signum, handler)
     return True
 
 
-_HANDLED = _install(_exit_starting)  # first thing: the imports below are interruptible
+# first thing: the CLI's imports (in main) are interruptible
+_HANDLED = tuple(signum for signum in SIGNALS if _install(signum, _exit_starting))
+
+
+def _handle(handler) -> None:
+    for signum in _HANDLED:
+        signal.signal(signum, handler)
 
 
 def main() -> None:
-    """Import the CLI under the start-up handler, then run it with Ctrl-C raising
-    ``KeyboardInterrupt`` (the commands clean up on it), then exit under the end handler."""
+    """Import the CLI under the start-up handler, then run it with Ctrl-C and SIGTERM
+    raising ``KeyboardInterrupt`` (the commands clean up on it), then exit under the end
+    handler."""
     try:
         try:
             from sim.cli import main as cli_main
 
-            if _HANDLED:
-                signal.signal(signal.SIGINT, signal.default_int_handler)
+            _handle(_interrupt)
             cli_main()  # exits: SystemExit
         finally:
-            if _HANDLED:
-                signal.signal(signal.SIGINT, _exit_ending)
+            _handle(_exit_ending)
     except KeyboardInterrupt:  # one that escaped the CLI's own handling
         _say("interrupted: no half-written results (finished runs are kept)")
-        sys.exit(INTERRUPTED)
+        sys.exit(exit_code())
 
 
 if __name__ == "__main__":

@@ -21,17 +21,34 @@ on one folder therefore recompute each other's runs every time: give each its fo
 A record that comes back from a worker running other code (a Dask cluster with another
 ``sim`` installed) is refused as a failure of that run, never mixed into the tables.
 
+Nor does a damaged one: each record is stored with a checksum of its content, and one
+whose checksum or content does not check out (edited by hand, truncated, a disk fault,
+see :mod:`sim.run_records`) is removed and its run made again; their number is reported
+too (``Outcome.damaged``). A fresh record that would not pass the check is a failure of
+its run, never stored.
+
 Jobs run serially, on a local process pool (default: all cores) or on a Dask
 distributed cluster; a job's record does not depend on where it ran.
+
+The pool's workers never outlive the command (each holds ~2 GB at one-to-one scale,
+and the caller's stdout and stderr: a CI runner or ``communicate()`` would wait for
+ever). Interrupted (Ctrl-C, SIGTERM, see :mod:`sim.entry`) or abandoned, the pool kills
+its workers rather than wait for their runs in progress; killed itself (``kill -9``),
+the command cannot, so on Linux each worker asks the kernel for SIGKILL when its parent
+dies (:func:`_start_worker`). Elsewhere (no ``prctl``), that last case is not covered.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import json
 import math
 import multiprocessing
 import os
+import signal
+import sys
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -44,14 +61,20 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from sim import __version__, atomic, fingerprint, labels
+from sim import __version__, atomic, fingerprint, labels, run_records
 from sim.config import Scenario, to_toml
 from sim.runner import RunResult, run
+from sim.scheduler import (  # noqa: F401  (the scheduler's names this module always had)
+    SCHEDULER_ENV,
+    TLS_ENV,
+    SchedulerError,
+    chosen_scheduler,
+    connect,
+    dask_security,
+)
 
 SERIES = ("intended", "attempts", "successes", "reached", "gave_up")
 """Per-minute people-level series kept in every record (for confidence bands)."""
-
-SCHEDULER_ENV = "SIM_SCHEDULER"
 
 MAX_REPS = 100_000
 """Most replications of one scenario (``--reps`` and its caps): the interval is then
@@ -144,32 +167,52 @@ def flat_kpis(kpi: dict[str, Any], prefix: str = "kpi.") -> dict[str, Any]:
 
 
 class RunStore:
-    """Finished records on disk, one file per job, each written atomically.
+    """Finished records on disk, one file per job, each written atomically with its
+    checksum (:mod:`sim.run_records`).
 
     Only records of the running code count (see the module's docstring): :meth:`get`
     treats a record of another fingerprint as absent, and :meth:`discard_stale` removes
     every such record of the folder, once per store; :attr:`discarded` counts them.
+    Only whole records count: :meth:`get` removes a damaged one (not JSON, another
+    run's, a checksum or content that does not check out); :attr:`damaged` counts them.
     """
 
     def __init__(self, folder: Path | str) -> None:
         self.folder = Path(folder) / "runs"
         self.discarded = 0  # records of other code this store removed
+        self.damaged = 0  # damaged or edited records this store removed
         self._swept = False
 
     def path(self, key: str) -> Path:
         return self.folder / f"{key}.json"
 
     def get(self, key: str) -> dict[str, Any] | None:
-        """The record of `key`, or None if there is none; a damaged record (not JSON,
-        or not this run's: edited by hand, a disk fault) counts as none and is rerun,
-        and so does a record made by other code (it is removed)."""
-        record = _read(self.path(key))
-        if record is None or record.get("key") != key:
+        """The record of `key` as its run returned it (without its checksum), or None
+        if there is none. A record made by other code is removed (counted in
+        :attr:`discarded`); so is a damaged one (in :attr:`damaged`): not JSON, not this
+        run's, or its checksum or content does not check out. Either is run again."""
+        path = self.path(key)
+        try:
+            record = _read_or_raise(path)
+        except FileNotFoundError:
             return None
+        except ValueError:  # unreadable, or not a JSON object
+            return self._remove_damaged(path)
+        if record.get("key") != key:
+            return self._remove_damaged(path)
         if record.get("fingerprint") != fingerprint.code_fingerprint():
-            self._discard(self.path(key))
+            self._discard(path)
             return None
+        if run_records.problem(record) is not None:
+            return self._remove_damaged(path)
+        del record[run_records.CHECKSUM]
         return record
+
+    def _remove_damaged(self, path: Path) -> None:
+        """Remove a damaged record (its run is made again) and count it."""
+        self.damaged += 1
+        with contextlib.suppress(OSError):  # a folder: writing the new record will say so
+            path.unlink(missing_ok=True)
 
     def discard_stale(self, keep: Iterable[str] = ()) -> int:
         """Remove the folder's records (and failure records) made by other code, the
@@ -200,7 +243,8 @@ class RunStore:
             self.discarded += 1
 
     def put(self, record: dict[str, Any]) -> None:
-        self._write(self.path(record["key"]), record)
+        """Store `record` with its checksum (the record itself is left as it is)."""
+        self._write(self.path(record["key"]), run_records.sealed(record))
         self.error_path(record["key"]).unlink(missing_ok=True)
 
     def error_path(self, key: str) -> Path:
@@ -227,10 +271,23 @@ class RunStore:
 def _read(path: Path) -> dict[str, Any] | None:
     """The JSON object in `path`, or None (missing, unreadable, not a JSON object)."""
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return _read_or_raise(path)
+    except (OSError, ValueError):
         return None
-    return record if isinstance(record, dict) else None
+
+
+def _read_or_raise(path: Path) -> dict[str, Any]:
+    """The JSON object in `path`; FileNotFoundError if there is none, ValueError if the
+    file cannot be read or holds something else (then it is a damaged record)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as err:  # UnicodeDecodeError, JSONDecodeError included
+        raise ValueError(f"{path.name}: {err}") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path.name}: not a JSON object")
+    return record
 
 
 @dataclass
@@ -239,13 +296,16 @@ class Outcome:
 
     `stale`: records made by another version of ``sim`` that the store found and removed
     (over the store's life: a command that executes several times, like ``plan``, gets
-    its total); never reused, their runs are made again where asked for."""
+    its total); never reused, their runs are made again where asked for. `damaged`:
+    records of runs asked for that did not check out (:mod:`sim.run_records`), counted
+    the same way; their runs were made again."""
 
     records: list[dict[str, Any]]
     failures: list[tuple[Job, str]] = field(default_factory=list)
     reused: int = 0
     ran: int = 0
     stale: int = 0
+    damaged: int = 0
 
 
 Progress = Callable[[int, int], None]
@@ -268,7 +328,7 @@ def execute(
     job whose record comes back made by other code (a worker with another ``sim``).
     Records made by other code are never used (see :class:`RunStore`).
     """
-    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    scheduler = chosen_scheduler(scheduler)
     records, todo = plan_jobs(jobs, store)
     outcome = Outcome(records=[], reused=len(records))
     done = len(records)
@@ -277,8 +337,8 @@ def execute(
         progress(done, total)
     for job, record, error in _dispatch(todo, n_jobs, scheduler):
         done += 1
-        if record is not None and record.get("fingerprint") != fingerprint.code_fingerprint():
-            record, error = None, _other_code(record)
+        if record is not None:
+            record, error = _checked(record, error)
         if record is not None:
             records[job.key] = record
             outcome.ran += 1
@@ -292,6 +352,7 @@ def execute(
             progress(done, total)
     outcome.records = [records[j.key] for j in jobs if j.key in records]
     outcome.stale = store.discarded if store is not None else 0
+    outcome.damaged = store.damaged if store is not None else 0
     return outcome
 
 
@@ -316,6 +377,28 @@ def plan_jobs(
             todo.append(job)
             queued.add(job.key)
     return records, todo
+
+
+def _checked(record: dict[str, Any], error: str) -> tuple[dict[str, Any] | None, str]:
+    """A fresh `record` as it is, or None and why it cannot be stored: made by other
+    code, or content that a reader would refuse (:func:`sim.run_records.content_problem`,
+    a fault of the model: a NaN, say)."""
+    if record.get("fingerprint") != fingerprint.code_fingerprint():
+        return None, _other_code(record)
+    problem = invalid_record(record)
+    return (None, problem) if problem else (record, error)
+
+
+def invalid_record(record: dict[str, Any]) -> str | None:
+    """Why a fresh `record` cannot be stored (its content does not check out, or it has
+    no checksum: a value that is not JSON data, a NaN in its variant), or None."""
+    problem = run_records.content_problem(record)
+    if problem is None:
+        try:
+            run_records.checksum_of(record)
+        except (TypeError, ValueError) as err:
+            problem = f"not JSON data ({err})"
+    return f"the run's record is not valid: {problem}" if problem else None
 
 
 def _other_code(record: dict[str, Any]) -> str:
@@ -363,6 +446,9 @@ def _on_pool(jobs: list[Job], workers: int) -> Iterable:
     the cause, the others were unlucky) are each run again alone in a fresh process,
     and one that dies there too is recorded as failed. No job is lost, none is recorded
     twice.
+
+    Interrupted (Ctrl-C, SIGTERM) or abandoned by the caller, the pool kills its workers
+    (:func:`_kill_workers`) rather than wait for their runs, and so does :func:`_alone`.
     """
     context = multiprocessing.get_context()
     pending = list(jobs)
@@ -374,16 +460,16 @@ def _on_pool(jobs: list[Job], workers: int) -> Iterable:
         with ProcessPoolExecutor(
             max_workers=min(workers, len(pending)),
             mp_context=context,
-            initializer=_note_starts,
-            initargs=(started,),
+            initializer=_start_worker,
+            initargs=(_parent_of_workers(context), started),
         ) as pool:
             futures = {}
-            for job in pending:
-                try:
-                    futures[pool.submit(_noted_run, job)] = job
-                except BrokenProcessPool:  # a worker died already: this job never started
-                    broken.append(job)
             try:
+                for job in pending:
+                    try:
+                        futures[pool.submit(_noted_run, job)] = job
+                    except BrokenProcessPool:  # a worker died already: this job never started
+                        broken.append(job)
                 while futures:
                     finished, _ = wait(futures, return_when=FIRST_COMPLETED)
                     _drain(started, began)  # as we go: a full pipe would block the workers
@@ -397,9 +483,9 @@ def _on_pool(jobs: list[Job], workers: int) -> Iterable:
                         except Exception as err:  # the job or its record could not be sent
                             record, error = None, f"worker error: {err!r}"
                         yield job, record, error
-            finally:  # interrupted (Ctrl-C): drop the queued jobs, else the pool runs them all
-                for future in futures:
-                    future.cancel()
+            except BaseException:  # interrupted, or abandoned: no one waits for these runs
+                _kill_workers(pool)
+                raise
         _drain(started, began)
         started.close()
         pending = [job for job in broken if job.key not in began]
@@ -411,6 +497,20 @@ def _on_pool(jobs: list[Job], workers: int) -> Iterable:
             yield (job, *_alone(job))
 
 
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Drop the pool's queued jobs and kill its workers at once, instead of waiting for
+    their runs in progress (minutes at full scale) on Ctrl-C, SIGTERM, or an error of the
+    caller (a full disk). A worker writes nothing, so killing it loses only its run."""
+    if hasattr(pool, "kill_workers"):  # Python 3.14
+        pool.kill_workers()
+        return
+    processes = dict(pool._processes or {})  # shutdown() forgets them: copy first
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes.values():
+        with contextlib.suppress(ProcessLookupError, ValueError):  # gone, or closed
+            process.kill()
+
+
 def _drain(queue: Any, into: set[str]) -> None:
     while not queue.empty():
         into.add(queue.get())
@@ -418,10 +518,54 @@ def _drain(queue: Any, into: set[str]) -> None:
 
 _started = None  # in a pool's worker: the queue on which it notes the jobs it begins
 
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
-def _note_starts(queue: Any) -> None:
+
+def _parent_of_workers(context: Any) -> int | None:
+    """The pid the pool's workers will have as their parent: this process, but with the
+    ``forkserver`` start method (Python 3.14's default on Linux) the fork server, which
+    ends when this process does (None: not checked)."""
+    return None if context.get_start_method() == "forkserver" else os.getpid()
+
+
+def _start_worker(parent: int | None, started: Any = None) -> None:
+    """A pool worker's first act: die with its parent, and quietly on a signal.
+
+    On Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)``: the kernel kills the worker when its
+    parent ends, even by ``kill -9``. Then, if the parent is no longer the one that
+    started it, the parent died before that call: the worker exits at once. (The signal
+    comes when the parent *thread* that forked the worker ends: the pool is created and
+    used by the thread that runs :func:`execute`, which outlives it.) Where ``prctl`` is
+    unavailable (macOS, Windows) this part is a no-op: there the workers of a command
+    killed by ``kill -9`` may outlive it.
+
+    SIGINT and SIGTERM get their default action back (the worker inherited the
+    command's handlers, which raise ``KeyboardInterrupt``): a worker stopped by a signal
+    dies silently, and the command, interrupted itself, says the one line. A signal
+    ignored by the command (``nohup``) stays ignored.
+
+    `started`: the queue on which the worker notes the jobs it begins (:func:`_noted_run`).
+    """
     global _started
-    _started = queue
+    _started = started
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_DFL)
+    _die_with_parent()
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
+
+
+def _die_with_parent() -> bool:
+    """Ask the kernel to SIGKILL this process when its parent ends (Linux); False where
+    it cannot (another system, no C library to call)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 def _noted_run(job: Job) -> tuple[dict[str, Any] | None, str]:
@@ -431,53 +575,17 @@ def _noted_run(job: Job) -> tuple[dict[str, Any] | None, str]:
 
 def _alone(job: Job) -> tuple[dict[str, Any] | None, str]:
     """Run `job` in a fresh process of its own; its death is then its own failure."""
-    with ProcessPoolExecutor(1) as pool:
+    context = multiprocessing.get_context()
+    with ProcessPoolExecutor(
+        1, mp_context=context, initializer=_start_worker, initargs=(_parent_of_workers(context),)
+    ) as pool:
         try:
             return pool.submit(_safe_run, job).result()
         except BrokenProcessPool:
             return None, WORKER_DIED
-
-
-class SchedulerError(RuntimeError):
-    """The Dask scheduler cannot be used (unreachable, bad address, TLS settings); the
-    message is one line for the user."""
-
-
-TLS_ENV = {
-    "SIM_TLS_CA_FILE": "tls_ca_file",
-    "SIM_TLS_CERT": "tls_client_cert",
-    "SIM_TLS_KEY": "tls_client_key",
-}
-"""Environment variables naming the TLS files for a ``tls://`` scheduler: the CA that
-signed the cluster's certificates, this client's certificate and its private key."""
-
-
-def dask_security(address: str) -> Any:
-    """The ``distributed.security.Security`` for `address`: TLS with the certificates of
-    the ``SIM_TLS_*`` variables (encryption required) for ``tls://``, None otherwise."""
-    files = {name: os.environ.get(name, "") for name in TLS_ENV}
-    given = [name for name, path in files.items() if path]
-    if not address.startswith("tls://"):
-        if given:
-            raise SchedulerError(
-                f"{given[0]} is set but the scheduler address {address} is not tls://: "
-                "use tls://host:port, or unset the SIM_TLS_* variables"
-            )
-        return None
-    missing = [name for name, path in files.items() if not path]
-    if missing:
-        raise SchedulerError(
-            f"the scheduler address {address} uses TLS: set {', '.join(missing)} (the CA "
-            "certificate, this client's certificate and its key, as PEM files)"
-        )
-    for name, path in files.items():
-        if not os.path.isfile(path) or not os.access(path, os.R_OK):
-            raise SchedulerError(f"{name}: cannot read the file {path}")
-    from distributed.security import Security
-
-    return Security(
-        require_encryption=True, **{TLS_ENV[name]: path for name, path in files.items()}
-    )
+        except BaseException:  # interrupted: its run is not waited for
+            _kill_workers(pool)
+            raise
 
 
 def _on_dask(jobs: list[Job], scheduler: str) -> Iterable:
@@ -486,14 +594,9 @@ def _on_dask(jobs: list[Job], scheduler: str) -> Iterable:
     default); a task that raises outside the run itself (a worker that cannot unpickle
     the job, say) is retried once. After that the job is recorded as failed (the error
     names ``KilledWorker`` for a task that kept killing its workers), the others go on."""
-    from distributed import Client, as_completed  # optional: only for clusters
+    client = connect(scheduler)  # or SchedulerError, in one line
+    from distributed import as_completed  # optional: only for clusters
 
-    security = dask_security(scheduler)
-    try:
-        client = Client(scheduler, timeout="30s", security=security)
-    except (OSError, ValueError, TypeError) as err:
-        message = " ".join(str(err).split()) or type(err).__name__
-        raise SchedulerError(f"cannot use the Dask scheduler {scheduler}: {message}") from None
     with client:
         futures = {client.submit(_safe_run, job, pure=False, retries=1): job for job in jobs}
         try:

@@ -98,6 +98,7 @@ def manifest(command: list[str], outcome: Outcome, extra: dict[str, Any]) -> dic
         "ran_now": outcome.ran,
         "reused": outcome.reused,
         "discarded_other_code": outcome.stale,  # runs of another sim, removed, not used
+        "discarded_damaged": outcome.damaged,  # records that did not check out, run again
         "failed": [
             {
                 "key": job.key,

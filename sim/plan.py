@@ -189,6 +189,7 @@ class PlanResult:
     probes: list[Probe] = field(default_factory=list)
     answer: Any = None
     stale: int = 0  # records of another version of sim found in the store and removed
+    damaged: int = 0  # records that did not check out (sim.run_records), removed, rerun
     moves: bool | None = None  # without an answer: does the metric move from lo to hi?
 
     @property
@@ -203,7 +204,9 @@ class PlanResult:
         records = {r["key"]: r for p in self.probes for r in p.records}
         ran = sum(p.ran for p in self.probes)
         reused = len(records) - ran
-        return Outcome(list(records.values()), reused=reused, ran=ran, stale=self.stale)
+        return Outcome(
+            list(records.values()), reused=reused, ran=ran, stale=self.stale, damaged=self.damaged
+        )
 
 
 def metric_of(record: dict[str, Any], metric: str) -> float | None:
@@ -282,6 +285,7 @@ def plan(
         lo, hi = result.probe_at(values[0]), result.probe_at(values[last])
         result.moves = moves(lo, hi, target.metric, confidence)
     result.stale = store.discarded if store is not None else 0
+    result.damaged = store.damaged if store is not None else 0
     return result
 
 

@@ -67,6 +67,18 @@ def test_a_failing_run_is_recorded_and_the_others_go_on(tmp_path, monkeypatch):
     assert "disk on fire" in error["error"]
 
 
+def test_workers_start_where_there_is_no_parent_death_signal(monkeypatch):
+    """prctl is Linux's: elsewhere a worker asks for nothing and starts as before (only
+    ``kill -9`` of the command may then leave its workers, as documented)."""
+
+    def no_libc(*args, **kwargs):
+        raise AssertionError("the C library was called")
+
+    monkeypatch.setattr(experiment.sys, "platform", "darwin")
+    monkeypatch.setattr(experiment.ctypes, "CDLL", no_libc)
+    assert experiment._die_with_parent() is False
+
+
 def test_precision_adds_replications_until_the_half_width_is_small():
     outcome, precise = replicate(scenario("surge"), 3, precision=0.5, max_reps=30, n_jobs=1)
     assert precise

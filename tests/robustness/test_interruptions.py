@@ -1,7 +1,9 @@
-"""Ctrl-C (SIGINT) and kill -9 (SIGKILL) in the middle of an experiment, then the same
-command again: every finished run is kept, none is run twice, and the final tables are
-byte for byte those of an uninterrupted run. For ``sim sweep`` (moved here from
-tests/test_sweep.py), ``sim run --reps`` and ``sim plan``, in real subprocesses.
+"""Ctrl-C (SIGINT), kill (SIGTERM) and kill -9 (SIGKILL) in the middle of an experiment,
+then the same command again: every finished run is kept, none is run twice, and the final
+tables are byte for byte those of an uninterrupted run. For ``sim sweep`` (moved here from
+tests/test_sweep.py), ``sim run --reps`` and ``sim plan``, in real subprocesses. And the
+process pool's workers never outlive the command, however it ends (they would hold the
+caller's pipes: a CI runner or ``communicate()`` would hang).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from sim.config import load_scenario, to_toml
-from sim.progress import without_progress
+from sim.progress import is_progress, without_progress
 from tests.conftest import ROOT
 from tests.robustness.conftest import SURGE, child_env, invoke, leftovers
 
@@ -174,6 +176,109 @@ def test_ctrl_c_in_a_terminal_stops_the_process_pool_too(tmp_path, uninterrupted
     _check_resumed("sweep", out, len(saved), uninterrupted["sweep"])
 
 
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="/proc, and the parent-death signal: Linux"
+)
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes whose parent is `pid` (its pool's workers), from /proc: pid -> start
+    time (with it, a pid reused by another process is not taken for the worker)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields and int(fields[1]) == pid:
+                found[int(entry.name)] = fields[19]
+    return found
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, ...); [] if
+    there is no such process."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def _alive(workers: dict[int, str]) -> list[int]:
+    """The `workers` still running (a zombie has ended: only its exit status is left)."""
+    alive = []
+    for pid, started in workers.items():
+        fields = _stat(pid)
+        if fields and fields[19] == started and fields[0] != "Z":
+            alive.append(pid)
+    return alive
+
+
+def _wait_for_workers(proc: subprocess.Popen, runs: Path, n: int = 2) -> dict[int, str]:
+    """Until the pool's 2 workers are running jobs (`n` runs are saved, and the command
+    has 2 children); its workers."""
+    deadline = time.monotonic() + 120
+    while True:
+        assert proc.poll() is None, "the command finished before it could be stopped"
+        assert time.monotonic() < deadline, "the pool never started"
+        workers = _children(proc.pid)
+        if len(workers) == 2 and len(list(runs.glob("*.json"))) >= n:
+            return workers
+        time.sleep(0.01)
+
+
+def _stopped(proc: subprocess.Popen, workers: dict[int, str]) -> str:
+    """The command's stderr once it and every process holding its pipes have ended (a
+    hang bound, not a timing: without the fix, the workers hold the pipes for ever);
+    then no worker may be left."""
+    try:
+        _, stderr = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        for pid in _alive(workers):  # do not leave them running after the failure
+            os.kill(pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"the pool's workers outlived the command: {sorted(workers)}")
+    deadline = time.monotonic() + 60  # the pipes closed: they are exiting, if not gone
+    while _alive(workers):
+        assert time.monotonic() < deadline, _alive(workers)
+        time.sleep(0.01)
+    return stderr
+
+
+@linux_only
+def test_the_pool_workers_die_with_a_killed_command(tmp_path):
+    """``kill -9`` of ``sim run --reps 6 --jobs 2``: its two workers (each ~2 GB at
+    one-to-one scale) die with it, and the caller's ``communicate()`` returns. They
+    outlived it, holding its stdout and stderr, and the caller waited for ever."""
+    out = tmp_path / "out"
+    proc = _start(["run", str(SURGE), "--reps", "6", "--jobs", "2", "--out", str(out)])
+    workers = _wait_for_workers(proc, out / "runs", 1)
+    proc.kill()
+    _stopped(proc, workers)
+    assert proc.returncode == -signal.SIGKILL
+
+
+@linux_only
+def test_sigterm_stops_the_command_and_its_pool_like_ctrl_c(tmp_path, uninterrupted):
+    """``kill`` (SIGTERM) of the command alone (not its process group, as a CI runner
+    or ``Popen.terminate()`` sends it): one line, exit 143, the workers gone at once
+    (their runs in progress are dropped, not waited for), and the same command then
+    reuses the finished runs and completes it."""
+    out = tmp_path / "out"
+    args = _args("run --reps", out)
+    args[args.index("--jobs") + 1] = "2"
+    proc = _start(args)
+    workers = _wait_for_workers(proc, out / "runs")
+    proc.terminate()
+    stderr = _stopped(proc, workers)
+    assert proc.returncode == 143, stderr
+    assert _one_line(stderr) == (
+        f"interrupted: finished runs are saved in {out}/runs; "
+        "run the same command again to complete it"
+    )
+    saved = sorted((out / "runs").glob("*.json"))
+    assert 2 <= len(saved) < COMMANDS["run --reps"][1]
+    _check_resumed("run --reps", out, len(saved), uninterrupted["run --reps"])
+
+
 def _start_at(args: list[str], phase: str, ready: Path) -> subprocess.Popen:
     """The command in a subprocess that creates `ready` when it reaches `phase` and
     waits there (tests/robustness/hooks/sitecustomize.py): the test signals it then,
@@ -203,9 +308,10 @@ def _wait_for(proc: subprocess.Popen, ready: Path) -> None:
 
 def _one_line(stderr: str) -> str:
     """The single line an interrupted command prints (Click may put an empty line before
-    it, to leave the terminal's ^C), and never a traceback."""
+    it, to leave the terminal's ^C; the plain progress lines of the work done before it
+    are not counted), and never a traceback."""
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
-    lines = [line for line in stderr.splitlines() if line.strip()]
+    lines = [line for line in stderr.splitlines() if line.strip() and not is_progress(line)]
     assert len(lines) == 1, stderr
     assert lines[0].startswith("interrupted: "), stderr
     return lines[0]
@@ -245,6 +351,18 @@ def test_ctrl_c_in_every_phase_is_one_line_and_exit_130(tmp_path, phase):
     """Ctrl-C while the CLI is imported (seconds on a loaded machine), while the scenario
     loads, while it runs, while the results are written, and while the interpreter
     exits: one line, exit 130, no traceback; the earlier results are never damaged."""
+    _signal_in_phase(tmp_path, phase, signal.SIGINT, 130)
+
+
+@pytest.mark.parametrize("phase", ["import", "write", "exit"])
+def test_sigterm_in_every_phase_is_ctrl_c_with_exit_143(tmp_path, phase):
+    """``kill`` (SIGTERM: what CI runners, ``timeout`` and service managers send) while
+    the command starts, runs, writes and ends: the same line as Ctrl-C, exit 143 (the
+    shell's code for SIGTERM), no traceback, the earlier results never damaged."""
+    _signal_in_phase(tmp_path, phase, signal.SIGTERM, 143)
+
+
+def _signal_in_phase(tmp_path: Path, phase: str, sig: int, code: int) -> None:
     out = tmp_path / "out"
     small = ["run", str(SURGE), "--no-dashboard", "--out", str(out)]
     assert invoke(*small).exit_code == 0
@@ -252,9 +370,9 @@ def test_ctrl_c_in_every_phase_is_one_line_and_exit_130(tmp_path, phase):
     ready = tmp_path / "ready"
     proc = _start_at([*small, "--seed", "2"], phase, ready)
     _wait_for(proc, ready)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == code, stderr
     assert _one_line(stderr) == PHASE_LINES[phase]
     if phase != "exit":  # at exit, the new results are already in place
         assert {p.name: p.read_bytes() for p in out.iterdir()} == before
