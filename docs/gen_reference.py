@@ -312,10 +312,12 @@ class ScenarioPage:
 
     # ---------------------------------------------------------------- defaults
 
-    def default_text(self, field: Any) -> str:
+    def default_text(self, field: Any, model: type) -> str:
         if field.is_required():
             return "required"
         value = field.default
+        if value is None and model.__name__ == "BehaviourPatch":
+            return "the scenario's"
         model = type(value)
         if (
             isinstance(value, BaseModel)
@@ -334,7 +336,7 @@ class ScenarioPage:
             rows.append([
                 f"`{key}`",
                 self.type_text(field.annotation, field.metadata, key),
-                self.default_text(field),
+                self.default_text(field, model),
                 field.description or "",
             ])  # fmt: skip
         return table(["field", "type", "default", "meaning"], rows)
