@@ -296,15 +296,16 @@ class ScenarioPage:
             return " or ".join(f'`"{a}"`' for a in args)
         if origin is dict:
             value = self.type_text(args[1], [], name)
-            value = value.removeprefix("table ") if value.startswith("table [") else value
-            return f"tables by name, each {value}" if "](#" in value else f"by name: {value}"
+            if value.startswith("table: "):
+                return "tables by name: " + value.removeprefix("table: ")
+            return f"by name: {value}"
         if origin is list:
             value = self.type_text(args[0], [], name)
-            if value.startswith("table ["):
-                return "array of tables " + value.removeprefix("table ")
+            if value.startswith("table: "):
+                return "array of tables: " + value.removeprefix("table: ")
             return f"list of {value}"
         if isinstance(base, type) and issubclass(base, BaseModel):
-            return f"table [{base.__name__}](#{self.anchor[base]})"
+            return f"table: [{self.title(base)}](#{self.anchor[base]})"
         unit = _suffix_unit(name)
         words = {bool: "true or false", int: "integer", float: "number", str: "text"}
         text = "clock time" if clock else words.get(base, getattr(base, "__name__", str(base)))
@@ -429,7 +430,22 @@ def cli_page() -> str:
     ctx = click.Context(command, info_name="sim")
     text = get_docs_for_click(obj=command, ctx=ctx, name="sim", title="Command-line reference")
     title, _, rest = text.partition("\n\n")
-    return HEADER + title + "\n\n" + CLI_INTRO + rest.strip() + "\n"
+    return HEADER + title + "\n\n" + CLI_INTRO + escape_html(rest.strip()) + "\n"
+
+
+def escape_html(markdown: str) -> str:
+    """`<` and `>` outside code written as entities: a help text's ``results/<name>``
+    would otherwise be read as an HTML tag and vanish from the page."""
+    out, fenced = [], False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        if not fenced and not line.startswith("```"):
+            parts = line.split("`")
+            parts[::2] = [p.replace("<", "&lt;").replace(">", "&gt;") for p in parts[::2]]
+            line = "`".join(parts)
+        out.append(line)
+    return "\n".join(out)
 
 
 # ================================================================ metrics.md
@@ -470,37 +486,56 @@ def _range(metric: Any) -> str:
     return f"{low:g} to {high:g}"
 
 
-def _metric_rows(names: list[str]) -> list[list[str]]:
+def _shown(name: str) -> str:
+    """A metric's name in a table: a service's without its ``services.<service>.``."""
+    return f"`{name.removeprefix('services.<service>.')}`"
+
+
+def _meaning_rows(names: list[str]) -> list[list[str]]:
+    """What each metric is: its name, its words in tables and figures, its meaning."""
+    from sim import labels
+
+    return [
+        [_shown(n), labels.metric(n).label.removeprefix("<service>: "), labels.meaning(n)]
+        for n in names
+    ]
+
+
+def _writing_rows(names: list[str]) -> list[list[str]]:
+    """How each metric is written: unit, kind, range, interval, a missing value."""
     from sim import labels
     from sim.analysis import CLOCK_TIMES
 
     rows = []
     for name in names:
         m = labels.metric(name)
-        words = m.label.removeprefix("<service>: ")
         if name.rpartition(".")[2] in CLOCK_TIMES:
-            rows.append([f"`{name}`", words, "", "clock time", "", "none: not in the tables",
-                         "", labels.meaning(name)])  # fmt: skip
+            rows.append(
+                [_shown(name), "", "clock time", "", "none: not in the tables", "null: never"]
+            )
             continue
-        rows.append([
-            f"`{name}`", words, labels.unit(name), m.kind, _range(m),
-            labels.interval_method(name), m.none_text if m.none_text != "undefined" else "",
-            labels.meaning(name),
-        ])  # fmt: skip
+        missing = m.none_text if m.none_text != "undefined" else ""
+        interval = labels.interval_method(name)
+        rows.append([_shown(name), labels.unit(name), m.kind, _range(m), interval, missing])
     return rows
+
+
+def _metric_tables(names: list[str]) -> str:
+    meaning = table(["metric", "words", "meaning"], _meaning_rows(names))
+    writing = ["metric", "unit", "kind", "range", "interval", "if missing"]
+    return f"{meaning}\n**Units, ranges and intervals:**\n\n{table(writing, _writing_rows(names))}"
 
 
 def metrics_page() -> str:
     from sim.analysis import KPI_NAMES, PEOPLE_KPI_NAMES, SERVICE_METRIC_NAMES
     from sim.labels import KPIS
 
-    header = ["metric", "words", "unit", "kind", "range", "interval", "if missing", "meaning"]
     names = [n for n in KPI_NAMES if n not in ("by_role", "by_cohort")]
     kpis = [f"kpi.{n}" for n in [*names, *(n for n in KPIS if n not in names)]]
     services = [f"services.<service>.{n}" for n in SERVICE_METRIC_NAMES]
     parts = [HEADER, METRICS_INTRO]
     parts.append("## KPIs of the people {#kpis}\n\n")
-    parts.append(table(header, _metric_rows(kpis)) + "\n")
+    parts.append(_metric_tables(kpis) + "\n")
     parts.append("## Per role and per cohort {#groups}\n\n")
     parts.append(
         "These KPIs are also reported for each role and each cohort or source, "
@@ -510,12 +545,13 @@ def metrics_page() -> str:
     parts.append(", ".join(f"`{n}`" for n in PEOPLE_KPI_NAMES) + ".\n\n")
     parts.append("## Per service {#services}\n\n")
     parts.append(
-        "Totals and averages over the run, one set per service (the expanded name "
-        "`<platform>/<service>` for a platform's services). Service metrics that are "
-        "clock times (`unavailable_from`, `unavailable_until`) are in `summary.json` "
-        "but not in the experiment tables, which hold numbers only.\n\n"
+        "Totals and averages over the run, one set per service, each named "
+        "`services.<service>.<metric>` (the expanded name `<platform>/<service>` for a "
+        "platform's services): `services.login.utilization`. The clock times "
+        "(`unavailable_from`, `unavailable_until`) are in `summary.json` but not in the "
+        "experiment tables, which hold numbers only.\n\n"
     )
-    parts.append(table(header, _metric_rows(services)))
+    parts.append(_metric_tables(services))
     return "".join(parts)
 
 
