@@ -66,7 +66,7 @@ def paragraphs(doc: str | None) -> str:
 # here stops the generator (so a new table of the schema cannot go undocumented).
 # A tuple is a union chosen by `kind`: one section, a subsection per kind.
 def _sections() -> list[tuple[str, str, Any]]:
-    from sim import config as c
+    import sim.config as c
 
     return [
         ("scenario", "Top level", c.Scenario),
@@ -493,7 +493,7 @@ def _shown(name: str) -> str:
 
 def _meaning_rows(names: list[str]) -> list[list[str]]:
     """What each metric is: its name, its words in tables and figures, its meaning."""
-    from sim import labels
+    import sim.labels as labels
 
     return [
         [_shown(n), labels.metric(n).label.removeprefix("<service>: "), labels.meaning(n)]
@@ -503,7 +503,7 @@ def _meaning_rows(names: list[str]) -> list[list[str]]:
 
 def _writing_rows(names: list[str]) -> list[list[str]]:
     """How each metric is written: unit, kind, range, interval, a missing value."""
-    from sim import labels
+    import sim.labels as labels
     from sim.analysis import CLOCK_TIMES
 
     rows = []
@@ -640,7 +640,7 @@ def _tiny_run() -> Any:
 
 
 def _column_rows(header: list[str], meanings: dict[str, str]) -> list[list[str]]:
-    from sim import labels
+    import sim.labels as labels
 
     rows = []
     for column in header:
@@ -655,7 +655,7 @@ def _column_rows(header: list[str], meanings: dict[str, str]) -> list[list[str]]
 
 def _run_files(result: Any) -> list[list[str]]:
     """The files of one run's folder (sim/store.py's names)."""
-    from sim import store
+    import sim.store as store
 
     keys = ", ".join(f"`{k}`" for k in store.summary(result))
     return [
@@ -679,8 +679,11 @@ def _run_files(result: Any) -> list[list[str]]:
 
 def _experiment_files() -> list[tuple[str, str, str, list[list[str]]]]:
     """(anchor, command, folder, files) of each experiment, from the modules' names."""
-    from sim import compare, options, plan, sweep
-    from sim import experiment_store as es
+    import sim.compare as compare
+    import sim.experiment_store as es
+    import sim.options as options
+    import sim.plan as plan
+    import sim.sweep as sweep
 
     reps = [
         [f"`{es.REPLICATIONS}`", "one row per run: run id, scenario, replication, seed, "
@@ -757,7 +760,7 @@ same tables.
 
 
 def results_page() -> str:
-    from sim import store
+    import sim.store as store
     from sim.animate import ANIMATION
     from sim.experiment_store import MANIFEST
     from sim.model.people import Fate

@@ -447,7 +447,11 @@ def _check_flood_fields(attack: AttackWave | AttackGenerator) -> None:
 
 
 class AttackWave(Strict):
-    """One attack: an application flood on a service or a volumetric flood on a link."""
+    """One attack: an application flood on a service or a volumetric flood on a link.
+
+    `rate_per_s`, `bots` and `cost` belong to application floods and `gbps` to volumetric
+    ones: set on the other kind, where they would do nothing, they are refused.
+    """
 
     name: str = Field(description="name of the wave")
     kind: Literal["application", "volumetric"] = Field(
