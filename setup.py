@@ -3,7 +3,7 @@
 The modules the engine spends its time in (``sim/engine/kernel.py``, ``services.py``,
 ``people.py`` and ``sim/engine/monitor.py``) are compiled from the same ``.py`` files, typed by
 the ``.pxd`` files beside them: same results bit for bit, about twice as fast
-(``benchmarks/README.md``). Each is optional: if it cannot be compiled (no C compiler,
+(``docs/performance.md``). Each is optional: if it cannot be compiled (no C compiler,
 no Python headers), the build warns and goes on, and the ``.py`` file runs as it is.
 ``SIM_PURE_PYTHON=1`` skips the compilation; so does an editable install
 (``pip install -e .``), whose source is being edited and must run as written.

@@ -1,6 +1,6 @@
 """sim: a discrete-event simulator of a remote-learning platform on a school morning.
 
-The package is layered (see ``docs`` in the README):
+The package is layered (see docs/explanation/engine.md):
 
 - :mod:`sim.config`   validated scenario schema (pydantic) and loading with overrides;
 - :mod:`sim.engine.rng`      named random streams spawned from one seed;

@@ -1,5 +1,5 @@
 """The shipped examples (sim.config.catalog): found by name from any folder, listed by
-``sim examples``, installed with the package, and the README's paths and names exist.
+``sim examples``, installed with the package, and the paths and names the docs give exist.
 
 Building a wheel (Cython) takes minutes, too slow here; instead the files the wheel
 gets are computed by setuptools itself from pyproject.toml (``build_py``'s own
@@ -17,7 +17,7 @@ import warnings
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli import app
+from sim.cli.common import app
 from sim.config import catalog, load_scenario, to_toml
 from sim.experiments.options import load_study
 from tests.conftest import ROOT
@@ -132,8 +132,10 @@ def test_an_unknown_name_is_one_line_listing_the_names(args, tmp_path, monkeypat
     assert not any(tmp_path.iterdir())  # nothing written
 
 
-def test_the_readme_names_only_files_and_examples_that_exist():
-    text = (ROOT / "README.md").read_text()
+def test_the_docs_name_only_files_and_examples_that_exist():
+    """The README and every page of docs/ (the tutorial, the how-to guides...)."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    text = "\n".join(page.read_text(encoding="utf-8") for page in pages)
     paths = set(re.findall(r"(?:experiments|tests/scenarios)/[\w./-]+\.toml", text))
     assert paths
     for path in paths:

@@ -122,13 +122,17 @@ def overflows(base: float, exponent: int) -> bool:
 
 
 class ExponentialSpec(Strict):
-    kind: Literal["exponential"]
-    mean_s: PositiveFloat
+    """Exponential: mean `mean_s`, variance `mean_s²`; memoryless, the textbook case."""
+
+    kind: Literal["exponential"] = Field(description="which distribution")
+    mean_s: PositiveFloat = Field(description="mean (s)")
 
 
 class DeterministicSpec(Strict):
-    kind: Literal["deterministic"]
-    value_s: NonNegFloat
+    """Always the same value: mean `value_s`, variance 0."""
+
+    kind: Literal["deterministic"] = Field(description="which distribution")
+    value_s: NonNegFloat = Field(description="the value, every time (s)")
 
 
 def count(limit: int, what: str, low: int = 0) -> Any:
@@ -137,21 +141,38 @@ def count(limit: int, what: str, low: int = 0) -> Any:
 
 
 class LognormalSpec(Strict):
-    kind: Literal["lognormal"]
-    mean_s: PositiveFloat
-    cv: Cv
+    """Lognormal: mean `mean_s`, variance `(cv · mean_s)²`; a long tail of slow ones."""
+
+    kind: Literal["lognormal"] = Field(description="which distribution")
+    mean_s: PositiveFloat = Field(description="mean (s)")
+    cv: Cv = Field(
+        description=(
+            "coefficient of variation, standard deviation over mean (beyond 0.001 to 100 the "
+            "samplers' arithmetic overflows)"
+        )
+    )
 
 
 class GammaSpec(Strict):
-    kind: Literal["gamma"]
-    mean_s: PositiveFloat
-    cv: Cv
+    """Gamma: mean `mean_s`, variance `(cv · mean_s)²`."""
+
+    kind: Literal["gamma"] = Field(description="which distribution")
+    mean_s: PositiveFloat = Field(description="mean (s)")
+    cv: Cv = Field(
+        description=(
+            "coefficient of variation, standard deviation over mean (beyond 0.001 to 100 the "
+            "samplers' arithmetic overflows)"
+        )
+    )
 
 
 class UniformSpec(Strict):
-    kind: Literal["uniform"]
-    low_s: NonNegFloat
-    high_s: PositiveFloat
+    """Uniform between `low_s` and `high_s`: mean `(low_s + high_s) / 2`, variance
+    `(high_s − low_s)² / 12`."""
+
+    kind: Literal["uniform"] = Field(description="which distribution")
+    low_s: NonNegFloat = Field(description="smallest value (s)")
+    high_s: PositiveFloat = Field(description="largest value (s), above `low_s`")
 
     @model_validator(mode="after")
     def _ordered(self) -> UniformSpec:
@@ -161,12 +182,18 @@ class UniformSpec(Strict):
 
 
 class SequenceSpec(Strict):
-    kind: Literal["sequence"]
-    values_s: Annotated[list[NonNegFloat], Field(min_length=1)]
+    """Cycles through the values given, for tests computed by hand."""
+
+    kind: Literal["sequence"] = Field(description="which distribution")
+    values_s: Annotated[list[NonNegFloat], Field(min_length=1)] = Field(
+        description="the values, taken in turn and again from the first (s)"
+    )
 
 
 class NeverSpec(Strict):
-    kind: Literal["never"]
+    """Infinite: a patience that never times out (not a service time)."""
+
+    kind: Literal["never"] = Field(description="which distribution")
 
 
 ServiceTimeSpec = Annotated[

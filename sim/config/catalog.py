@@ -3,7 +3,7 @@
 Why: after ``pip install``, ``sim run`` must work from any folder, and a user has no
 checkout to point at. The scenarios of the repository's ``experiments/`` folder are the
 package data ``sim/examples/`` (in the repository, ``sim/examples`` is a link to
-``../experiments``: one copy of each file, edited where the README points); so
+``../experiments``: one copy of each file, edited where the documentation points); so
 ``sim run default`` or ``sim run teaching/single_queue`` finds them wherever sim is
 installed, and ``sim examples`` lists them.
 

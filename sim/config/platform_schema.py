@@ -41,26 +41,37 @@ def _count(n: int) -> str:
 
 
 class ConstantBackoff(Strict):
-    kind: Literal["constant"]
-    delay_s: NonNegFloat
+    """The same delay before every retry."""
+
+    kind: Literal["constant"] = Field(description="which backoff")
+    delay_s: NonNegFloat = Field(description="delay before every retry (s)")
 
 
 class ExponentialBackoff(Strict):
-    """Delay before retry k (k = 1, 2, ...) is ``min(max_s, base_s * factor**(k-1))``."""
+    """Delay before retry k (k = 1, 2, ...) is ``min(max_s, base_s * factor**(k-1))``.
 
-    kind: Literal["exponential"]
-    base_s: PositiveFloat
-    factor: Annotated[float, Field(ge=1)] = 2.0
-    max_s: PositiveFloat = 300.0
+    ``factor ** (max_attempts - 1)`` must be a computable number (below about 1e308).
+    """
+
+    kind: Literal["exponential"] = Field(description="which backoff")
+    base_s: PositiveFloat = Field(description="delay before the first retry (s)")
+    factor: Annotated[float, Field(ge=1)] = Field(
+        2.0, description="each delay is the previous one times this"
+    )
+    max_s: PositiveFloat = Field(300.0, description="the delay stops growing here (s)")
 
 
 class JitterBackoff(Strict):
-    """Full jitter: uniform between 0 and the exponential delay (AWS architecture blog)."""
+    """Full jitter: uniform between 0 and the exponential delay (AWS architecture blog),
+    ``min(max_s, base_s * factor**(k-1))`` before retry k; ``factor ** (max_attempts - 1)``
+    must be a computable number (below about 1e308)."""
 
-    kind: Literal["exponential_jitter"]
-    base_s: PositiveFloat
-    factor: Annotated[float, Field(ge=1)] = 2.0
-    max_s: PositiveFloat = 300.0
+    kind: Literal["exponential_jitter"] = Field(description="which backoff")
+    base_s: PositiveFloat = Field(description="the first exponential delay (s)")
+    factor: Annotated[float, Field(ge=1)] = Field(
+        2.0, description="each exponential delay is the previous one times this"
+    )
+    max_s: PositiveFloat = Field(300.0, description="the exponential delay stops growing here (s)")
 
 
 BackoffSpec = Annotated[
@@ -77,15 +88,19 @@ class RetryBudget(Strict):
     however often attempts fail: this is what breaks a retry storm.
     """
 
-    tokens_per_s: PositiveFloat
-    burst: count(MAX_COUNT, "tokens of burst", 1) = 3
+    tokens_per_s: PositiveFloat = Field(
+        description="tokens (retries) that come back per second, for the whole cohort"
+    )
+    burst: count(MAX_COUNT, "tokens of burst", 1) = Field(3, description="tokens saved at most")
 
 
 class CircuitBreaker(Strict):
     """After `failures` failed attempts in a row, the client stops for `open_s` seconds."""
 
-    failures: count(MAX_COUNT, "failures in a row", 1)
-    open_s: PositiveFloat
+    failures: count(MAX_COUNT, "failures in a row", 1) = Field(
+        description="failed attempts in a row that open the breaker"
+    )
+    open_s: PositiveFloat = Field(description="least time before the next attempt once open (s)")
 
 
 Attempts = Annotated[
@@ -101,15 +116,35 @@ Attempts = Annotated[
 
 
 class Behaviour(Strict):
-    """How people wait, give up and retry."""
+    """How people wait, give up and retry; every field acts per person, wherever it is set."""
 
-    patience: DurationSpec = LognormalSpec(kind="lognormal", mean_s=20.0, cv=1.0)
-    patience_covers: Literal["response", "wait"] = "response"
-    retry_probability: Probability = 0.9
-    max_attempts: Attempts = 6
-    backoff: BackoffSpec = JitterBackoff(kind="exponential_jitter", base_s=10.0)
-    retry_budget: RetryBudget | None = None
-    circuit_breaker: CircuitBreaker | None = None
+    patience: DurationSpec = Field(
+        LognormalSpec(kind="lognormal", mean_s=20.0, cv=1.0),
+        description="client timeout of each request",
+    )
+    patience_covers: Literal["response", "wait"] = Field(
+        "response",
+        description=(
+            '`"response"`: the timeout covers the wait and the service; `"wait"`: only the wait '
+            "in queue (Erlang A)"
+        ),
+    )
+    retry_probability: Probability = Field(0.9, description="chance to retry after a failure")
+    max_attempts: Attempts = Field(
+        6, description="attempts per step before giving up for the morning"
+    )
+    backoff: BackoffSpec = Field(
+        JitterBackoff(kind="exponential_jitter", base_s=10.0), description="delay before retry k"
+    )
+    retry_budget: RetryBudget | None = Field(
+        None,
+        description=(
+            "a token bucket in the client app, shared by the cohort: retries wait for a token"
+        ),
+    )
+    circuit_breaker: CircuitBreaker | None = Field(
+        None, description="after some failed attempts in a row, wait before the next one"
+    )
 
     @model_validator(mode="after")
     def _backoff_computable(self) -> Behaviour:
@@ -124,23 +159,45 @@ class Behaviour(Strict):
 
 
 class BehaviourPatch(Strict):
-    """A cohort's (or source's) own behaviour: only the fields it sets.
+    """A cohort's (or source's) own behaviour: only the fields that differ.
 
-    Every field it leaves out is the scenario's ``[behaviour]``, field by field (see
-    :meth:`over`), so a cohort that retries less keeps everybody's patience, in a file
-    as with ``--set 'cohorts.teachers.behaviour={max_attempts=3}'``. A field set here
-    replaces the scenario's whole: a ``patience`` or ``backoff`` table is one
-    distribution (its fields mean nothing under another ``kind``). The fields are those
-    of :class:`Behaviour`, each optional (tests/test_knobs.py checks they stay so).
+    Every field it leaves out is the scenario's `[behaviour]`, field by field, in a file as
+    with `--set 'cohorts.teachers.behaviour={max_attempts=3}'` (teachers then give up
+    after 3 attempts and keep everybody's patience and backoff). A field it sets replaces
+    the scenario's whole: a `patience` or `backoff` table is one distribution. A cohort
+    cannot remove a `retry_budget` or `circuit_breaker` set at the top level. The merged
+    behaviour is checked as a whole; `sim show` prints each cohort's own fields only.
     """
 
-    patience: DurationSpec | None = None
-    patience_covers: Literal["response", "wait"] | None = None
-    retry_probability: Probability | None = None
-    max_attempts: Attempts | None = None
-    backoff: BackoffSpec | None = None
-    retry_budget: RetryBudget | None = None
-    circuit_breaker: CircuitBreaker | None = None
+    # The fields of Behaviour, each optional (tests/test_knobs.py checks they stay so);
+    # Behaviour.over merges them.
+
+    patience: DurationSpec | None = Field(None, description="client timeout of each request")
+    patience_covers: Literal["response", "wait"] | None = Field(
+        None,
+        description=(
+            '`"response"`: the timeout covers the wait and the service; `"wait"`: only the wait '
+            "in queue (Erlang A)"
+        ),
+    )
+    retry_probability: Probability | None = Field(
+        None, description="chance to retry after a failure"
+    )
+    max_attempts: Attempts | None = Field(
+        None,
+        description="attempts per step before giving up for the morning",
+    )
+    backoff: BackoffSpec | None = Field(None, description="delay before retry k")
+    retry_budget: RetryBudget | None = Field(
+        None,
+        description=(
+            "a token bucket in the client app, shared by the cohort: retries wait for a token"
+        ),
+    )
+    circuit_breaker: CircuitBreaker | None = Field(
+        None,
+        description="after some failed attempts in a row, wait before the next one",
+    )
 
     def over(self, base: Behaviour) -> Behaviour:
         """The behaviour of the group: these fields over `base`, validated together
@@ -161,36 +218,59 @@ Role = Literal["pupil", "teacher", "other"]
 class LinearSlowdown(Strict):
     """Service time x ``1 + slope * (n - knee)`` when n > knee requests are in progress."""
 
-    kind: Literal["linear"]
-    knee: count(MAX_COUNT, "requests at the knee", 1)
-    slope: NonNegFloat
+    kind: Literal["linear"] = Field(description="which slowdown")
+    knee: count(MAX_COUNT, "requests at the knee", 1) = Field(
+        description="requests in progress up to which the service time is normal"
+    )
+    slope: NonNegFloat = Field(
+        description="growth of the service time per request in progress beyond the knee"
+    )
 
 
 class UslSlowdown(Strict):
     """Universal scalability law: service time x ``1 + alpha (n-1) + beta n (n-1)``."""
 
-    kind: Literal["usl"]
-    alpha: NonNegFloat
-    beta: NonNegFloat = 0.0
+    kind: Literal["usl"] = Field(description="which slowdown")
+    alpha: NonNegFloat = Field(description="contention: growth per other request in progress")
+    beta: NonNegFloat = Field(0.0, description="coherency: growth per pair of requests in progress")
 
 
 SlowdownSpec = Annotated[LinearSlowdown | UslSlowdown, Field(discriminator="kind")]
 
 
 class Crash(Strict):
-    """A server crashes when its backlog passes a threshold, and restarts later."""
+    """A server crashes when its backlog passes a threshold, and restarts later; its queued
+    and in-progress requests fail."""
 
-    backlog_above: count(MAX_COUNT, "requests of backlog")
-    restart: ServiceTimeSpec = LognormalSpec(kind="lognormal", mean_s=180.0, cv=0.5)
-    detection_s: NonNegFloat = 10.0
-    while_undetected: Literal["refused", "hang"] = "refused"
+    backlog_above: count(MAX_COUNT, "requests of backlog") = Field(
+        description="a server crashes when its backlog passes this"
+    )
+    restart: ServiceTimeSpec = Field(
+        LognormalSpec(kind="lognormal", mean_s=180.0, cv=0.5),
+        description="time for a crashed server to come back",
+    )
+    detection_s: NonNegFloat = Field(
+        10.0, description="time before the load balancer stops sending it requests (s)"
+    )
+    while_undetected: Literal["refused", "hang"] = Field(
+        "refused",
+        description=(
+            'requests sent to a dead server not yet detected fail at once (`"refused"`: '
+            'connection refused) or hang until the client\'s timeout (`"hang"`)'
+        ),
+    )
 
 
 class RateLimit(Strict):
-    """Per-address token bucket in front of a service (excess requests are blocked)."""
+    """A token bucket per source address in front of a service: excess requests are
+    blocked (HTTP 429); pupils behind one NAT share it."""
 
-    per_address_per_s: PositiveFloat
-    burst: count(MAX_COUNT, "requests of burst", 1) = 20
+    per_address_per_s: PositiveFloat = Field(
+        description="requests per second allowed per source address"
+    )
+    burst: count(MAX_COUNT, "requests of burst", 1) = Field(
+        20, description="requests an address may send at once (the bucket's size)"
+    )
 
 
 class Scrubbing(Strict):
@@ -199,20 +279,34 @@ class Scrubbing(Strict):
     (and `hold_s` after), or for the rest of the run once on (`stays_on`: protection an
     operator adds during the morning)."""
 
-    detection_s: NonNegFloat = 300.0
-    attack_removed: Probability = 0.9
-    legit_removed: Probability = 0.0
-    hold_s: NonNegFloat = 600.0
-    stays_on: bool = False
+    detection_s: NonNegFloat = Field(
+        300.0,
+        description="the filter switches on this long after an attack on its target starts (s)",
+    )
+    attack_removed: Probability = Field(
+        0.9, description="share of attack requests (or traffic) removed while on"
+    )
+    legit_removed: Probability = Field(
+        0.0,
+        description=(
+            "share of legitimate requests removed while on (on a link: to every service behind it)"
+        ),
+    )
+    hold_s: NonNegFloat = Field(
+        600.0, description="the filter stays on this long after the attack ends (s)"
+    )
+    stays_on: bool = Field(False, description="once on, it stays on for the rest of the run")
 
 
 class Priority(Strict):
     """Requests of these roles are served before the others during the window."""
 
     model_config = ConfigDict(populate_by_name=True)
-    roles: Annotated[list[Role], Field(min_length=1)]
-    start: ClockTime = Field("00:00", alias="from")
-    until: ClockTime = "23:59:59"
+    roles: Annotated[list[Role], Field(min_length=1)] = Field(
+        description="roles whose requests are served first"
+    )
+    start: ClockTime = Field("00:00", alias="from", description="start of the window (clock time)")
+    until: ClockTime = Field("23:59:59", description="end of the window (clock time)")
 
 
 class Autoscale(Strict):
@@ -222,38 +316,70 @@ class Autoscale(Strict):
         float,
         Field(le=1),
         at_least(0.01, "(1%)", "a lower target asks for more than 100 times the servers needed"),
-    ] = 0.7
+    ] = Field(0.7, description="(in progress + queued) / workers to aim at")
     period_s: Annotated[
         float, at_least(1.0, "second", "the autoscaler looks at the load every period")
-    ] = 60.0
-    boot_s: NonNegFloat = 120.0
-    max_servers: count(MAX_SERVERS, "servers", 1)
+    ] = Field(60.0, description="the autoscaler looks at the load every period (s)")
+    boot_s: NonNegFloat = Field(
+        120.0,
+        description="a server asked for is ready this long later (s); servers are never removed",
+    )
+    max_servers: count(MAX_SERVERS, "servers", 1) = Field(
+        description="the most servers it may have"
+    )
 
 
 class Service(Strict):
     """A pool of identical servers behind a load balancer."""
 
-    servers: count(MAX_SERVERS, "servers", 1)
-    workers_per_server: count(MAX_SERVERS, "workers per server", 1) = 1
-    backlog_per_server: count(MAX_COUNT, "requests of backlog per server") = 100
-    service_time: ServiceTimeSpec
-    drop_abandoned: bool = False
-    dispatch: Literal["least_loaded", "round_robin", "random"] = "least_loaded"
-    slowdown: SlowdownSpec | None = None
-    crash: Crash | None = None
-    link: str | None = None
-    rate_limit: RateLimit | None = None
-    scrubbing: Scrubbing | None = None
-    priority: Priority | None = None
-    autoscale: Autoscale | None = None
+    servers: count(MAX_SERVERS, "servers", 1) = Field(
+        description="servers behind the load balancer"
+    )
+    workers_per_server: count(MAX_SERVERS, "workers per server", 1) = Field(
+        1, description="requests a server works on at once"
+    )
+    backlog_per_server: count(MAX_COUNT, "requests of backlog per server") = Field(
+        100, description="waiting places per server: a request that finds them full is rejected"
+    )
+    service_time: ServiceTimeSpec = Field(description="work per request")
+    drop_abandoned: bool = Field(
+        False,
+        description=(
+            "drop queued requests whose client gave up (otherwise their work is done, and wasted)"
+        ),
+    )
+    dispatch: Literal["least_loaded", "round_robin", "random"] = Field(
+        "least_loaded", description="how the load balancer chooses a server"
+    )
+    slowdown: SlowdownSpec | None = Field(
+        None, description="service time grows with the requests in progress"
+    )
+    crash: Crash | None = Field(
+        None, description="servers crash when their backlog passes a threshold"
+    )
+    link: str | None = Field(
+        None, description="name of the edge link in front of the service (`links`)"
+    )
+    rate_limit: RateLimit | None = Field(None, description="a token bucket per source address")
+    scrubbing: Scrubbing | None = Field(None, description="filtering against application floods")
+    priority: Priority | None = Field(
+        None, description="requests of some roles served first during a window"
+    )
+    autoscale: Autoscale | None = Field(
+        None, description="servers added to meet a target utilisation"
+    )
 
 
 class Link(Strict):
-    """The edge link in front of some services: a volumetric flood saturates it."""
+    """The edge link in front of some services: a volumetric flood saturates it.
 
-    capacity_gbps: PositiveFloat
-    legit_gbps: NonNegFloat = 0.0
-    scrubbing: Scrubbing | None = None
+    During a flood of A Gbit/s, a request to a service behind the link is lost (no
+    answer: the client times out) with probability `max(0, 1 − capacity / (legit + A))`.
+    """
+
+    capacity_gbps: PositiveFloat = Field(description="capacity of the edge link (Gbit/s)")
+    legit_gbps: NonNegFloat = Field(0.0, description="legitimate traffic on it (Gbit/s)")
+    scrubbing: Scrubbing | None = Field(None, description="filtering of volumetric floods")
 
 
 class Gate(Strict):
@@ -266,13 +392,31 @@ class Gate(Strict):
     """
 
     model_config = ConfigDict(populate_by_name=True)
-    max_new_per_s: PositiveFloat | None = None
-    max_sessions: count(MAX_COUNT, "sessions", 1) | None = None
-    when_full: Literal["queue", "reject"] = "queue"
-    patience_factor: Annotated[float, Field(ge=1)] = 3.0
-    blocked_roles: list[Role] = []
-    blocked_from: ClockTime = "00:00"
-    blocked_until: ClockTime = "23:59:59"
+    max_new_per_s: PositiveFloat | None = Field(
+        None, description="at most this many new sessions per second"
+    )
+    max_sessions: count(MAX_COUNT, "sessions", 1) | None = Field(
+        None,
+        description=(
+            "at most this many sessions at once (a session lasts until the person's journey ends)"
+        ),
+    )
+    when_full: Literal["queue", "reject"] = Field(
+        "queue",
+        description=(
+            '`"queue"`: wait in a FIFO waiting room; `"reject"`: a "quota reached, try later" '
+            "failure"
+        ),
+    )
+    patience_factor: Annotated[float, Field(ge=1)] = Field(
+        3.0,
+        description="people who see their position in the waiting room wait this many times longer",
+    )
+    blocked_roles: list[Role] = Field(
+        [], description="roles refused during the window below (barred: told at once, no retry)"
+    )
+    blocked_from: ClockTime = Field("00:00", description="start of that window (clock time)")
+    blocked_until: ClockTime = Field("23:59:59", description="end of that window (clock time)")
 
     @model_validator(mode="after")
     def _some_limit(self) -> Gate:
@@ -303,17 +447,28 @@ def _check_flood_fields(attack: AttackWave | AttackGenerator) -> None:
 
 
 class AttackWave(Strict):
-    """One attack: an application flood on a service or a volumetric flood on a link."""
+    """One attack: an application flood on a service or a volumetric flood on a link.
 
-    name: str
-    kind: Literal["application", "volumetric"]
-    target: str
-    start: ClockTime
-    duration_min: PositiveFloat
-    rate_per_s: NonNegFloat = 0.0
-    gbps: NonNegFloat = 0.0
-    bots: count(MAX_COUNT, "bots", 1) = 1000
-    cost: PositiveFloat = 1.0
+    `rate_per_s`, `bots` and `cost` belong to application floods and `gbps` to volumetric
+    ones: set on the other kind, where they would do nothing, they are refused.
+    """
+
+    name: str = Field(description="name of the wave")
+    kind: Literal["application", "volumetric"] = Field(
+        description='`"application"`: requests to a service; `"volumetric"`: traffic on a link'
+    )
+    target: str = Field(description="service name (application) or link name (volumetric)")
+    start: ClockTime = Field(description="start of the wave (clock time)")
+    duration_min: PositiveFloat = Field(description="length of the wave (min)")
+    rate_per_s: NonNegFloat = Field(0.0, description="application flood: requests per second")
+    gbps: NonNegFloat = Field(0.0, description="volumetric flood: traffic (Gbit/s)")
+    bots: count(MAX_COUNT, "bots", 1) = Field(
+        1000,
+        description="distinct attacking addresses (application floods; matters for rate limits)",
+    )
+    cost: PositiveFloat = Field(
+        1.0, description="work of one attack request, in normal requests (application floods)"
+    )
 
     @model_validator(mode="after")
     def _fields_of_its_kind(self) -> AttackWave:
@@ -325,18 +480,33 @@ class AttackGenerator(Strict):
     """`waves` attacks with starts spread at random between `first` and `last`, durations
     drawn from `duration`, intensity multiplied by `growth` from one wave to the next."""
 
-    name: str
-    kind: Literal["application", "volumetric"]
-    target: str
-    waves: count(MAX_SERVERS, "waves", 1)
-    first: ClockTime
-    last: ClockTime
-    duration: ServiceTimeSpec = LognormalSpec(kind="lognormal", mean_s=360.0, cv=1.0)
-    rate_per_s: NonNegFloat = 0.0
-    gbps: NonNegFloat = 0.0
-    growth: PositiveFloat = 1.0
-    bots: count(MAX_COUNT, "bots", 1) = 1000
-    cost: PositiveFloat = 1.0
+    name: str = Field(description="name of the generator (its waves are numbered)")
+    kind: Literal["application", "volumetric"] = Field(
+        description='`"application"`: requests to a service; `"volumetric"`: traffic on a link'
+    )
+    target: str = Field(description="service name (application) or link name (volumetric)")
+    waves: count(MAX_SERVERS, "waves", 1) = Field(description="number of waves to generate")
+    first: ClockTime = Field(description="earliest wave start (clock time)")
+    last: ClockTime = Field(description="latest wave start (clock time)")
+    duration: ServiceTimeSpec = Field(
+        LognormalSpec(kind="lognormal", mean_s=360.0, cv=1.0), description="length of each wave"
+    )
+    rate_per_s: NonNegFloat = Field(
+        0.0, description="application flood: requests per second of the first wave"
+    )
+    gbps: NonNegFloat = Field(
+        0.0, description="volumetric flood: traffic of the first wave (Gbit/s)"
+    )
+    growth: PositiveFloat = Field(
+        1.0, description="wave i has intensity times growth^i (rising intensity)"
+    )
+    bots: count(MAX_COUNT, "bots", 1) = Field(
+        1000,
+        description="distinct attacking addresses (application floods; matters for rate limits)",
+    )
+    cost: PositiveFloat = Field(
+        1.0, description="work of one attack request, in normal requests (application floods)"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> AttackGenerator:
@@ -354,9 +524,17 @@ class AttackGenerator(Strict):
 class Classroom(Strict):
     """Virtual-classroom servers: each class is placed on one server and uses its seats."""
 
-    servers: count(MAX_SERVERS, "classroom servers", 1)
-    seats_per_server: count(MAX_COUNT, "seats per server", 1) = 250
-    class_size: count(MAX_COUNT, "pupils per class", 1) = 25
+    servers: count(MAX_SERVERS, "classroom servers", 1) = Field(description="classroom servers")
+    seats_per_server: count(MAX_COUNT, "seats per server", 1) = Field(
+        250, description="participants per server (Collaborate's default session limit)"
+    )
+    class_size: count(MAX_COUNT, "pupils per class", 1) = Field(
+        25,
+        description=(
+            "pupils per class when their group has no teachers (a class is placed on one server: "
+            "at most `seats_per_server`)"
+        ),
+    )
 
     @model_validator(mode="after")
     def _class_fits(self) -> Classroom:
@@ -369,10 +547,11 @@ class Classroom(Strict):
 
 
 class RequestStep(Strict):
-    """A request to a named service; written in a journey as just the service name."""
+    """A request to a named service; written in a journey as just the service name
+    (`"login"`)."""
 
-    kind: Literal["request"] = "request"
-    service: str
+    kind: Literal["request"] = Field("request", description="which step")
+    service: str = Field(description="the service the request goes to")
 
     @model_validator(mode="before")
     @classmethod
@@ -381,12 +560,24 @@ class RequestStep(Strict):
 
 
 class ClassStep(Strict):
-    kind: Literal["class"]
-    classroom: str
-    join_service: str
-    lesson_min: PositiveFloat = 55.0
-    in_class_service: str | None = None
-    think_time: DurationSpec = ExponentialSpec(kind="exponential", mean_s=300.0)
+    """A class: a request to the join service, then a seat on the classroom server where
+    the class is placed (a full server is a failure, "this session is full"). Pupils who
+    arrive before their teacher wait in the lobby until the teacher opens the class; in
+    class, people make a request to `in_class_service` every think time until the lesson
+    ends.
+    """
+
+    kind: Literal["class"] = Field(description="which step")
+    classroom: str = Field(description="classroom where the class is placed")
+    join_service: str = Field(description="service that handles the join request")
+    lesson_min: PositiveFloat = Field(55.0, description="lesson length from the class start (min)")
+    in_class_service: str | None = Field(
+        None, description="service receiving requests from people in class (none: no requests)"
+    )
+    think_time: DurationSpec = Field(
+        ExponentialSpec(kind="exponential", mean_s=300.0),
+        description="time between requests in class (mean at least 1 ms)",
+    )
 
     @model_validator(mode="after")
     def _thinks(self) -> ClassStep:
@@ -397,8 +588,10 @@ class ClassStep(Strict):
 class GateStep(Strict):
     """Pass an admission gate (quota or waiting room); the session lasts the morning."""
 
-    kind: Literal["gate"]
-    gate: str
+    kind: Literal["gate"] = Field(description="which step")
+    gate: str = Field(
+        description="the gate to pass (`gates`); a refusal is a failed attempt of cause `quota`"
+    )
 
 
 class SessionStep(Strict):
@@ -409,10 +602,15 @@ class SessionStep(Strict):
     do not change the person's story.
     """
 
-    kind: Literal["session"]
-    service: str
-    duration: DurationSpec = ExponentialSpec(kind="exponential", mean_s=720.0)
-    think_time: DurationSpec = ExponentialSpec(kind="exponential", mean_s=60.0)
+    kind: Literal["session"] = Field(description="which step")
+    service: str = Field(description="the service used")
+    duration: DurationSpec = Field(
+        ExponentialSpec(kind="exponential", mean_s=720.0), description="how long the session lasts"
+    )
+    think_time: DurationSpec = Field(
+        ExponentialSpec(kind="exponential", mean_s=60.0),
+        description="time between requests (mean at least 1 ms)",
+    )
 
     @model_validator(mode="after")
     def _thinks(self) -> SessionStep:
@@ -457,21 +655,34 @@ class Template(Strict):
     refers to a top-level service of the scenario (a shared login federation).
     """
 
-    services: dict[str, Service]
-    classrooms: dict[str, Classroom] = {}
-    gates: dict[str, Gate] = {}
-    links: dict[str, Link] = {}
-    journeys: dict[str, Annotated[list[Step], Field(min_length=1)]] = {}
+    services: dict[str, Service] = Field(description="the template's services")
+    classrooms: dict[str, Classroom] = Field({}, description="its classrooms")
+    gates: dict[str, Gate] = Field({}, description="its admission gates")
+    links: dict[str, Link] = Field({}, description="its edge links")
+    journeys: dict[str, Annotated[list[Step], Field(min_length=1)]] = Field(
+        {}, description="its journeys: lists of steps"
+    )
 
 
 class PlatformSpec(Strict):
     """One platform (a region's workspace, say) built from a template.
 
-    Its services are named ``<platform>/<service>`` in results and in attack targets.
+    Its services are named ``<platform>/<service>`` in results and in attack targets
+    (platform ``occitanie``'s ``login`` is ``occitanie/login``); a cohort with
+    ``platform = "occitanie"`` follows that platform's journey of its ``journey`` name.
+    ``sim show`` prints the scenario as written; the results use the expanded names.
     """
 
-    template: str
-    description: str = ""
+    template: str = Field(description="template name (`templates`)")
+    description: str = Field("", description="free text")
     # bounded: a factor is a planning what-if, and 1e308 x a template's servers is infinite
-    capacity_factor: Annotated[float, Field(gt=0, le=1e6)] = 1.0
-    servers: dict[str, count(MAX_SERVERS, "servers", 1)] = {}
+    capacity_factor: Annotated[float, Field(gt=0, le=1e6)] = Field(
+        1.0,
+        description=(
+            "multiplies the servers (and autoscaling ceilings) of every service and classroom "
+            "(rounded up)"
+        ),
+    )
+    servers: dict[str, count(MAX_SERVERS, "servers", 1)] = Field(
+        {}, description="servers of named services, e.g. `{login = 12}` (wins over the factor)"
+    )

@@ -8,7 +8,7 @@ stays at that utilisation. Counts are rounded; a service left with less than one
 becomes one server holding the scaled number of workers and backlog places, so small
 fractions keep the total capacity right at the cost of pooling (a pooled queue waits
 less than the same workers split over servers). How far scaled KPIs can be trusted is
-measured in benchmarks/README.md.
+measured in docs/explanation/april-2021.md.
 """
 
 from __future__ import annotations

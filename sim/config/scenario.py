@@ -51,17 +51,19 @@ MAX_SEED = 2**63 - 1
 class NormalOffset(Strict):
     """Intended connect time = class start + Normal(mean_min, sd_min) minutes."""
 
-    kind: Literal["normal"]
-    mean_min: float
-    sd_min: NonNegFloat
+    kind: Literal["normal"] = Field(description="which offset")
+    mean_min: float = Field(description="mean offset from the class start (min; negative: before)")
+    sd_min: NonNegFloat = Field(description="standard deviation (min)")
 
 
 class UniformOffset(Strict):
     """Intended connect time = class start + Uniform(low_min, high_min) minutes."""
 
-    kind: Literal["uniform"]
-    low_min: float
-    high_min: float
+    kind: Literal["uniform"] = Field(description="which offset")
+    low_min: float = Field(
+        description="earliest offset from the class start (min; negative: before)"
+    )
+    high_min: float = Field(description="latest offset (min)")
 
     @model_validator(mode="after")
     def _ordered(self) -> UniformOffset:
@@ -74,21 +76,51 @@ ConnectSpec = Annotated[NormalOffset | UniformOffset, Field(discriminator="kind"
 
 
 class Cohort(Strict):
-    """People of one role who intend to connect around their class start."""
+    """People of one role who intend to connect around their class start: each person's
+    intended connect time is their class start plus a random offset (`connect`)."""
 
-    name: str
-    role: Literal["pupil", "teacher", "other"]
+    name: str = Field(description="unique name (of cohorts and sources)")
+    role: Literal["pupil", "teacher", "other"] = Field(description="the role of its people")
+    # the description in the annotation: a default here would hide the function count()
+    # from the annotations below, which are read after the class body
     count: Annotated[
-        int, Field(ge=0), at_most(MAX_PEOPLE, "people", "more than the world's population")
+        int,
+        Field(ge=0, description="people in the cohort"),
+        at_most(MAX_PEOPLE, "people", "more than the world's population"),
     ]
-    journey: str
-    class_starts: Annotated[list[ClockTime], Field(min_length=1)] = ["09:00"]
-    class_start_shares: list[Probability] | None = None
-    connect: ConnectSpec = NormalOffset(kind="normal", mean_min=-5.0, sd_min=5.0)
-    class_group: str | None = None
-    behaviour: BehaviourPatch | None = None
-    people_per_address: count(MAX_SERVERS, "people per address", 1) = 1
-    platform: str | None = None
+    journey: str = Field(
+        description="journey name (`journeys`; with `platform`, that platform's journey)"
+    )
+    class_starts: Annotated[list[ClockTime], Field(min_length=1)] = Field(
+        ["09:00"], description="class start times"
+    )
+    class_start_shares: list[Probability] | None = Field(
+        None, description="share of the cohort per class start, summing to 1 (none: equal shares)"
+    )
+    connect: ConnectSpec = Field(
+        NormalOffset(kind="normal", mean_min=-5.0, sd_min=5.0),
+        description="intended connect time relative to the class start",
+    )
+    class_group: str | None = Field(
+        None,
+        description=(
+            "cohorts sharing a group share classes: each teacher opens one class, pupils are "
+            "dealt to the classes in turn"
+        ),
+    )
+    behaviour: BehaviourPatch | None = Field(
+        None,
+        description=(
+            "own patience and retries: the fields it sets, over the scenario's `[behaviour]`"
+        ),
+    )
+    people_per_address: count(MAX_SERVERS, "people per address", 1) = Field(
+        1,
+        description="people sharing one source address (a school or carrier NAT), for rate limits",
+    )
+    platform: str | None = Field(
+        None, description="platform whose journey `journey` the cohort follows (`platforms`)"
+    )
 
     @model_validator(mode="after")
     def _shares(self) -> Cohort:
@@ -102,20 +134,37 @@ class Cohort(Strict):
 
 
 class RatePiece(Strict):
+    """One piece of a piecewise-constant arrival rate."""
+
     model_config = ConfigDict(populate_by_name=True)
-    start: ClockTime = Field(alias="from")
-    rate_per_s: NonNegFloat
+    start: ClockTime = Field(alias="from", description="from this clock time on")
+    rate_per_s: NonNegFloat = Field(description="arrivals per second until the next piece")
 
 
 class OpenSource(Strict):
     """Poisson arrivals at a constant or piecewise-constant rate (textbook cases)."""
 
-    name: str
-    journey: str
-    role: Literal["pupil", "teacher", "other"] = "other"
-    rate_per_s: NonNegFloat | None = None
-    rates: Annotated[list[RatePiece], Field(min_length=1)] | None = None
-    behaviour: BehaviourPatch | None = None
+    name: str = Field(description="unique name (of cohorts and sources)")
+    journey: str = Field(description="journey name (no class step: classes belong to cohorts)")
+    role: Literal["pupil", "teacher", "other"] = Field(
+        "other", description="role of the people it brings"
+    )
+    rate_per_s: NonNegFloat | None = Field(
+        None, description="constant Poisson rate from the start (give this or `rates`)"
+    )
+    rates: Annotated[list[RatePiece], Field(min_length=1)] | None = Field(
+        None,
+        description=(
+            'piecewise-constant rate, `[{from="08:00", rate_per_s=2.0}, ...]` (give this or '
+            "`rate_per_s`)"
+        ),
+    )
+    behaviour: BehaviourPatch | None = Field(
+        None,
+        description=(
+            "own patience and retries: the fields it sets, over the scenario's `[behaviour]`"
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_rate(self) -> OpenSource:
@@ -129,31 +178,46 @@ class OpenSource(Strict):
 
 
 class Measure(Strict):
-    warmup_min: NonNegFloat = 0.0
-    """Requests submitted before start + warmup are left out of per-service waits."""
+    """What the statistics leave out."""
+
+    warmup_min: NonNegFloat = Field(
+        0.0,
+        description=(
+            "requests submitted before start + warm-up are left out of per-service waits (min)"
+        ),
+    )
 
 
 class Scenario(Strict):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
-    description: str = ""
+    """A morning: who connects when, through which services, under which attacks."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")] = Field(
+        description="scenario name (letters, digits, `_.-`); names the results folder"
+    )
+    description: str = Field("", description="free text")
     seed: Annotated[
         int, Field(ge=0), at_most(MAX_SEED, "", "a seed is stored as a 64-bit integer")
-    ] = 1
-    start: ClockTime = "07:00"
-    end: ClockTime = "10:00"
-    behaviour: Behaviour = Behaviour()
-    templates: dict[str, Template] = {}
-    platforms: dict[str, PlatformSpec] = {}
-    services: dict[str, Service] = {}
-    classrooms: dict[str, Classroom] = {}
-    journeys: dict[str, Annotated[list[Step], Field(min_length=1)]] = {}
-    cohorts: list[Cohort] = []
-    sources: list[OpenSource] = []
-    links: dict[str, Link] = {}
-    gates: dict[str, Gate] = {}
-    attacks: list[AttackWave] = []
-    attack_generators: list[AttackGenerator] = []
-    measure: Measure = Measure()
+    ] = Field(1, description="seed of every random stream (`--seed` overrides)")
+    start: ClockTime = Field("07:00", description="simulation start (clock time)")
+    end: ClockTime = Field("10:00", description="simulation end (clock time, after `start`)")
+    behaviour: Behaviour = Field(
+        Behaviour(),
+        description="patience and retries of everybody (cohorts and sources may override)",
+    )
+    templates: dict[str, Template] = Field({}, description="platform templates")
+    platforms: dict[str, PlatformSpec] = Field({}, description="platforms built from templates")
+    services: dict[str, Service] = Field({}, description="the services")
+    classrooms: dict[str, Classroom] = Field({}, description="virtual-classroom seat pools")
+    journeys: dict[str, Annotated[list[Step], Field(min_length=1)]] = Field(
+        {}, description="the steps people go through: a service name, or a step table"
+    )
+    cohorts: list[Cohort] = Field([], description="populations with class starts")
+    sources: list[OpenSource] = Field([], description="open Poisson arrival sources")
+    links: dict[str, Link] = Field({}, description="edge links")
+    gates: dict[str, Gate] = Field({}, description="admission gates")
+    attacks: list[AttackWave] = Field([], description="explicit attack waves")
+    attack_generators: list[AttackGenerator] = Field([], description="generated attack waves")
+    measure: Measure = Field(Measure(), description="what the statistics leave out")
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

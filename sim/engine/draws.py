@@ -4,7 +4,7 @@
 A morning makes hundreds of millions of draws, from a few hundred streams (patience,
 service times, think times, seats, ...). Handed out from a list of Python floats, each
 draw touches a float object made when its block was drawn, long before, and scattered
-in memory: at national size, one cache miss per draw (``benchmarks/README.md``). Here,
+in memory: at national size, one cache miss per draw (CHANGELOG.md, performance history). Here,
 compiled, a block is a contiguous array of doubles read in order, and each draw is a
 fresh float from Python's free list: the same values, read from memory that the
 processor fetches ahead.

@@ -4,8 +4,8 @@ A national morning keeps millions of events pending at once: everyone in a class
 session has a next request scheduled. SimPy keeps them all in one binary heap, and at
 that size every push and pop walks some twenty levels of tuples scattered over gigabytes
 of memory, so the heap alone costs several microseconds per event (measured in
-``benchmarks/README.md``: 1.5 µs per push and pop with 50,000 pending, 5.7 µs with
-5,000,000).
+``docs/performance.md``, the event list alone: 1.5 µs per push and pop with 50,000
+pending, 5.7 µs with 5,000,000).
 
 Here the time line is cut into *slots* (one second of simulated time by default). An
 event due in a later slot is parked, unsorted, in the list of its slot (an append). When
@@ -51,7 +51,7 @@ class Entry:
     with the key as C numbers, and untracked (``@cython.no_gc`` above): the
     collector cannot see the cycles that run through pending entries, which is why
     :meth:`Environment.clear` drops them when a run is over. A national morning keeps
-    millions of them pending (``benchmarks/README.md``).
+    millions of them pending (``docs/performance.md``).
     """
 
     __slots__ = ("at", "callback", "eid", "priority", "value")

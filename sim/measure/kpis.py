@@ -1,6 +1,6 @@
 """KPIs and per-service summaries computed from one run's results.
 
-Definitions (also in the README):
+Definitions (also in docs/explanation/concepts.md):
 
 - *time to class*: from the intended connect time to the moment the person is in class
   (seated in an open class), or has finished a journey without a class step, less any

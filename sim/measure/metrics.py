@@ -6,7 +6,7 @@ A metric is ``kpi.<name>``, ``kpi.by_role.<role>.<name>``, ``kpi.by_cohort.<coho
 or ``services.<service>.<name>``. Per role and per cohort, the KPI keeps its words and the
 group is named after them ("in class by class start + 5 min, pupils").
 
-Words used once and for all (the README's glossary says the same):
+Words used once and for all (the glossary of docs/explanation/concepts.md says the same):
 
 - *in class* (``in_class``, ``share_in_class*``, ``time_to_class*``): got in, that is
   seated in a lesson, or through every step of a journey that has no class (a portal,
@@ -93,6 +93,68 @@ SERVICE_LABELS = {
     "mean_wait_s": "mean queue wait",
 }
 
+KPI_MEANINGS = {  # what each KPI counts, in a sentence (docs/reference/metrics.md)
+    "people": "people in the scenario (cohort members, and the arrivals drawn for sources)",
+    "arrived": "people whose intended connect time fell within the run",
+    "in_class": "people who got in: seated in a lesson, or through every step of a journey "
+    "without a class step",
+    "barred": "people a policy gate refused (a gate's blocked_roles): told so at once, no "
+    "retry; left out of every share and percentile",
+    "share_in_class": "in_class over the people who tried (arrived and not barred)",
+    "share_in_class_5min_after_start": "of the people with a lesson (not parents, whose class "
+    "start only anchors their connect time), the share in class by their class start + 5 min",
+    "gave_up": "people who stopped trying after failures and never got in",
+    "too_late": "people who got in after their lesson had ended",
+    "no_teacher": "people who waited in the lobby until their lesson ended, no teacher came",
+    "still_trying_at_end": "people still on their way when the run ended",
+    "time_to_class_p50_s": "median time from the intended connect time (or the run start) to "
+    "in class, less any wait for the teacher; people who never got in count as infinitely late",
+    "time_to_class_p95_s": "95th percentile of the same times",
+    "attempts": "attempts of people on their way (requests whose answer they wait for)",
+    "failed_attempts": "attempts that failed: timeout, backlog full, server down, blocked, "
+    "quota, class full",
+    "failed_attempts_share": "failed_attempts over attempts",
+    "peak_in_lesson": "most people seated in lessons in any minute (per-minute mean)",
+    "classes_opened": "classes opened in the run",
+    "attack_waves": "attack waves in the run (explicit and generated)",
+    "attack_requests": "attack requests sent to services (application floods)",
+    "attack_blocked_share": "share of attack requests that defences blocked",
+    "legit_blocked_by_defence": "legitimate requests blocked by a rate limit or scrubbing",
+    "legit_lost_on_links": "legitimate requests lost on a flooded edge link",
+    "worst_unavailable_minutes": "(options studies) the unavailable_minutes of the service "
+    "that was unavailable longest",
+}
+SERVICE_MEANINGS = {  # what each service metric counts, likewise
+    "capacity_workers": "workers of the service at the start (servers x workers per server)",
+    "arrivals": "requests that reached the service (people's attempts and the requests of "
+    "sessions and lessons; attack traffic apart)",
+    "served": "requests the service worked on to the end",
+    "abandoned": "requests whose client's patience ran out before the answer (a timeout)",
+    "rejected": "requests refused because the server's backlog was full",
+    "wasted": "requests served after their client had given up: work for nobody",
+    "refused": "requests sent to a server that was down (connection refused)",
+    "crash_lost": "requests queued or in progress on a server when it crashed",
+    "dropped": "queued requests removed because their client left (drop_abandoned)",
+    "blocked": "legitimate requests blocked by a defence (rate limit, scrubbing)",
+    "lost": "legitimate requests lost on a flooded edge link (no answer)",
+    "mean_wait_s": "mean queue wait of the requests that started service (after the warm-up)",
+    "p95_wait_s": "95th percentile of those queue waits",
+    "utilization": "busy worker-time over the capacity of the servers",
+    "mean_queue": "time-averaged number of requests waiting in the backlogs",
+    "peak_queue": "most requests waiting at once",
+    "availability": "share of server-time the servers were up",
+    "crashes": "server crashes",
+    "downtime_s": "time with no server up",
+    "unavailable_minutes": "minutes in which at least half the requests got no useful answer, "
+    "or no server was up",
+    "unavailable_from": "clock time of the first such minute (null if none)",
+    "unavailable_until": "clock time of the end of the last such minute (null if none)",
+    "attack_requests": "attack requests sent to the service",
+    "attack_blocked": "attack requests blocked by a defence",
+    "attack_rejected": "attack requests refused because the backlog was full",
+    "attack_served": "attack requests the service worked on to the end",
+}
+
 # compatibility views of the registry, for the report's words
 LABELS = {f"kpi.{name}": words for name, (words, _) in KPIS.items()}
 NONE_TEXT = {f"kpi.{name}": text for name, text in NONE_TEXTS.items()}
@@ -166,3 +228,15 @@ def interval_method(name: str) -> str:
     if math.isfinite(low):
         return f"Student t, at least {low:g}"
     return "Student t"
+
+
+def meaning(name: str, default: str | None = None) -> str:
+    """What the metric `name` counts, in a sentence (per role or cohort: the KPI's own);
+    `default` for a name the registry does not define, else KeyError."""
+    meanings = SERVICE_MEANINGS if name.startswith("services.") else KPI_MEANINGS
+    base = name.rpartition(".")[2]
+    if base in meanings:
+        return meanings[base]
+    if default is None:
+        raise KeyError(f"no meaning for the metric {name!r} in sim.measure.metrics")
+    return default

@@ -14,7 +14,7 @@ ceiling if higher). The people terms are fitted on the table below; the others a
 measured on ``tests/scenarios/surge.toml`` with a million login servers (1.9 GB) or a
 million generated attack waves (13.2 GB). People are the cohorts' sizes plus the
 expected arrivals of the open sources (rate x time). It is fitted on the peak resident
-memory of ``sim run`` (``/usr/bin/time``; benchmarks/README.md); measured again since,
+memory of ``sim run`` (``/usr/bin/time``; docs/performance.md); measured again since,
 on the engine with compact calendar entries, which uses a little less (the fit kept):
 
 ======================================  =========  ==========  ========  ========
@@ -229,7 +229,7 @@ def _size(mb: float) -> str:
 EVENT_LIMIT_ENV = "SIM_EVENT_LIMIT"
 EVENT_BUDGET = 2e9
 """Events one run may be expected to generate: at the engine's ~60,000 events/s
-(benchmarks/README.md) about 9 hours on one core. The largest shipped morning,
+(docs/performance.md) about 9 hours on one core. The largest shipped morning,
 ``2021-04-06.toml`` one-to-one, is about 1.4e8 (measured) and its estimate stays well
 below; a run estimated beyond is a typo (a rate of 1e308, a think time of a
 microsecond) or needs a bigger machine and ``SIM_EVENT_LIMIT``."""

@@ -161,7 +161,7 @@ def cycle_collector_off() -> Iterator[None]:
     The model makes no reference cycles while it runs (tests/test_cycles.py checks it on
     mornings with every kind of component): reference counting frees everything, and
     the collector's passes found nothing, yet they walked the millions of objects alive
-    at each pass: a seventh of a national run (benchmarks/README.md). What was built
+    at each pass: a seventh of a national run (CHANGELOG.md, performance history). What was built
     before is frozen out of its sight; the collector is back as it was when the run ends.
     """
     enabled = gc.isenabled()

@@ -3,8 +3,8 @@ and ``sim sweep`` are byte for byte the same serially, on the local process pool
 a Dask cluster. (tests/test_experiment.py compares the records; tests/test_determinism.py
 the files of a single run.)
 
-What may still change the bytes is listed in README ("What happens when things go
-wrong"): the versions of numpy, SimPy and Python, and of sim itself.
+What may still change the bytes is listed in docs/explanation/reproducibility.md: the
+versions of numpy, SimPy and Python, and of sim itself.
 """
 
 from __future__ import annotations

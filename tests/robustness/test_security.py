@@ -54,7 +54,7 @@ def _dotted(node: ast.AST) -> str:
 def test_no_source_of_sim_can_run_code_from_a_file():
     """No eval/exec, no unpickling, no yaml.load, no shell in sim/: scenario files (TOML)
     and results (JSON, CSV, Parquet) are read as data only. (Dask pickles jobs to send
-    them to its workers: that is the cluster's own protocol, see README.)"""
+    them to its workers: that is the cluster's own protocol, see docs/how-to/cluster.md.)"""
     found = []
     sources = sorted((ROOT / "sim").rglob("*.py"))
     assert len(sources) > 30

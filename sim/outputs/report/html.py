@@ -6,7 +6,7 @@ page, and nothing needs JavaScript or the network. Every piece of text that come
 results folder (scenario names, descriptions, cohort names, file notes) goes through
 :func:`esc`, because a scenario file is input, not markup.
 
-Numbers are written the way the README writes them: ``96.2 %``, ``2,866``, ``12.3 s``.
+Numbers are written the way the documentation writes them: ``96.2 %``, ``2,866``, ``12.3 s``.
 """
 
 from __future__ import annotations
