@@ -424,7 +424,7 @@ def cli_page() -> str:
     import typer
     from typer.cli import get_docs_for_click
 
-    from sim.cli.common import app
+    from sim.cli import app
 
     command = typer.main.get_command(app)
     ctx = click.Context(command, info_name="sim")

@@ -114,7 +114,7 @@ def main() -> None:
     handler."""
     try:
         try:
-            from sim.cli.common import main as cli_main
+            from sim.cli import main as cli_main
 
             _handle(_interrupt)
             cli_main()  # exits: SystemExit

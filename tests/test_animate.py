@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from sim.config import clock_to_s, load_scenario
 from sim.config.scale import scale
 from sim.outputs import animate
@@ -436,6 +436,6 @@ def test_load_morning_errors_are_animate_errors(tmp_path) -> None:
 
 
 def test_cli_default_fps_is_the_module_default() -> None:
-    from sim.cli.common import animate as cli_animate
+    from sim.cli import animate as cli_animate
 
     assert cli_animate.DEFAULT_FPS == animate.DEFAULT_FPS

@@ -17,7 +17,7 @@ import warnings
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from sim.config import catalog, load_scenario, to_toml
 from sim.experiments.options import load_study
 from tests.conftest import ROOT

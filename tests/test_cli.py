@@ -18,7 +18,7 @@ from xml.etree import ElementTree
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from sim.config import load_scenario
 from sim.config.scenario import Scenario
 from sim.outputs.progress import without_progress

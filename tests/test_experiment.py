@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from sim.experiments import execution as experiment
 from sim.experiments.execution import Job, estimate, execute, replicate
 from sim.outputs.run_store import RunStore

@@ -12,7 +12,7 @@ import tomllib
 
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from tests.conftest import SCENARIOS
 
 SURGE = str(SCENARIOS / "surge.toml")  # 6,000 pupils and 1,500 parents
@@ -74,7 +74,7 @@ def test_a_second_what_if_does_not_replace_the_first_ones_folder(tmp_path, monke
 
 
 def test_the_compare_folder_is_named_after_what_changes():
-    from sim.cli.common.sweep import compare_folder_name
+    from sim.cli.sweep import compare_folder_name
 
     assert compare_folder_name("a", "b", None, None) == "a-vs-b"
     assert compare_folder_name("a", "a", None, ["x.y=2"]) == "a-compare-x.y-2"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from tests.conftest import SCENARIOS
 
 SURGE = SCENARIOS / "surge.toml"

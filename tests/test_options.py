@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from sim.config import ScenarioError
 from sim.experiments import options as study_mod
 from sim.experiments.plan import decide

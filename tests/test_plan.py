@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from sim.experiments.plan import (
     FAILS,
     HOLDS,

@@ -12,10 +12,10 @@ import subprocess
 import sys
 
 from rich.console import Console
-from sim.cli.common.experiments import job_progress
 from typer.testing import CliRunner
 
-from sim.cli.common import common as cli
+from sim.cli import common as cli
+from sim.cli.experiments import job_progress
 from sim.outputs.progress import PlainProgress, is_progress
 from tests.conftest import ROOT
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from sim.outputs.report.html import CAPTIONS
 from sim.outputs.report.page import ReportError, build_report, detect_kind, write_report
 from tests.conftest import SCENARIOS
@@ -279,7 +279,7 @@ def test_a_browser_renders_the_report(folders, tmp_path, kind, figures, words):
 def test_run_with_report_writes_it_beside_the_results_and_reruns_in_place(tmp_path):
     from typer.testing import CliRunner
 
-    from sim.cli.common import app
+    from sim.cli import app
 
     runner = CliRunner()
     target = tmp_path / "d"

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from sim.measure.kpis import KEY_FIGURES
 from sim.measure.metrics import NONE_TEXT, label
 from sim.outputs.experiment_folder import KPIS_FIGURE, SERIES_CI, SERIES_FIGURE

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from sim.experiments import execution as experiment
 from sim.experiments.execution import Job, execute, replicate
 from sim.outputs.run_folder import summary

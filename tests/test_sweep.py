@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from sim.experiments import execution as experiment
 from sim.experiments.execution import HEADLINE
 from sim.experiments.sweep import Factor, grid, latin_hypercube, parse_vary, with_field_types

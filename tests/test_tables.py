@@ -16,11 +16,11 @@ import sys
 from types import SimpleNamespace
 
 from rich.console import Console
-from sim.cli.common.experiments import print_estimates
 
-from sim.cli.common import common as cli
-from sim.cli.common import options as cli_options
-from sim.cli.common import sweep as cli_sweep
+from sim.cli import common as cli
+from sim.cli import options as cli_options
+from sim.cli import sweep as cli_sweep
+from sim.cli.experiments import print_estimates
 from sim.experiments.compare import Difference
 from sim.experiments.execution import Estimate
 from sim.measure.kpis import KEY_FIGURES

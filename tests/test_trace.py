@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from sim.config import load_scenario
 from sim.config.scale import scale
 from sim.engine.trace import MAX_TRACED_PEOPLE, OUTCOMES

@@ -19,7 +19,7 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from sim.experiments.validate import theory
 from sim.experiments.validate.cases import all_cases
 from sim.experiments.validate.checks import (

@@ -10,18 +10,8 @@ from __future__ import annotations
 
 import sys
 
-from sim.cli.common import (
-    animate,
-    app,
-    err,
-    options,
-    plan,
-    report,
-    run,
-    said_interrupted,
-    sweep,
-    validate,
-)
+from sim.cli import animate, options, plan, report, run, sweep, validate
+from sim.cli.common import app, err, said_interrupted
 from sim.interruption import INTERRUPTED
 from sim.interruption import exit_code as interrupted_code
 

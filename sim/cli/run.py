@@ -35,7 +35,7 @@ from sim.cli.common import (
     scaled_and_seeded,
     write_report_into,
 )
-from sim.cli.common.experiments import (
+from sim.cli.experiments import (
     check_assertions,
     parse_assertions,
     print_damaged,

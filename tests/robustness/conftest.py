@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli.common import app
+from sim.cli import app
 from sim.outputs.progress import is_progress
 from tests.conftest import ROOT, SCENARIOS
 
