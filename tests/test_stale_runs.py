@@ -45,19 +45,19 @@ def test_the_fingerprint_hashes_every_source_and_nothing_else(tmp_path):
     assert original == fingerprint.code_fingerprint()
     assert {p.suffix for p in fingerprint.source_files(copy)} == {".py", ".pxd"}
     # build products, byte code and data do not count
-    (copy / "model" / "kernel.c").write_text("/* generated */")
-    (copy / "model" / "kernel.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\0ELF")
+    (copy / "engine" / "kernel.c").write_text("/* generated */")
+    (copy / "engine" / "kernel.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\0ELF")
     (copy / "__pycache__").mkdir()
     (copy / "__pycache__" / "runner.cpython-311.pyc").write_bytes(b"\0")
     (copy / "example.toml").write_text('name = "x"\n')
     assert fingerprint.fingerprint_of(copy) == original
     # any change of a source does, typing included
-    pxd = copy / "model" / "kernel.pxd"
+    pxd = copy / "engine" / "kernel.pxd"
     pxd.write_text(pxd.read_text() + "\n")
     assert fingerprint.fingerprint_of(copy) != original
     pxd.write_text(pxd.read_text()[:-1])
     assert fingerprint.fingerprint_of(copy) == original
-    runner = copy / "runner.py"
+    runner = copy / "run" / "runner.py"
     runner.write_text(runner.read_text().replace("def run(", "def run (", 1))
     assert fingerprint.fingerprint_of(copy) != original
 

@@ -120,7 +120,7 @@ def run_result(p95: float | None) -> SimpleNamespace:
 def test_sim_run_table_at_80_columns(monkeypatch) -> None:
     c = console()
     monkeypatch.setattr(cli, "out", c)
-    cli._print_kpis(run_result(None))
+    cli.print_kpis(run_result(None))
     text = text_of(c)
     labels = [table_label(m) for m in KEY_FIGURES] + list(LONG_SERVICES)
     labels += list(cli.SERVICE_COLUMNS.values())

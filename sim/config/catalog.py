@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sim.config import ScenarioError
 
-EXAMPLES = Path(__file__).resolve().parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"  # sim/examples
 DEFAULT = "default"  # the scenario of a command given none
 
 

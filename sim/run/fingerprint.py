@@ -24,7 +24,7 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # the whole of sim/, not this layer
 SUFFIXES = (".py", ".pxd")
 LENGTH = 16
 """Hex digits kept: 64 bits, plenty to tell versions of the code apart."""
