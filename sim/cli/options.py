@@ -1,9 +1,11 @@
 """``sim options``: what went wrong in a scenario, and which option would have fixed it.
 
 Only arguments, printing and exit codes live here; the study (files, statistics) is
-:mod:`sim.experiments.options`. The baseline's first replication runs first, in this process, and
-its full results folder is kept in ``<out>/baseline/`` (dashboard included): the report
-shows what went wrong from it. The other runs then go to the pool (or Dask) like a sweep.
+:mod:`sim.experiments.options`. Nothing runs before the checks of every writing command: the folder
+(and its ``baseline/``), the memory and the event budget of every option's runs. Then
+the baseline's first replication runs, in this process, and its full results folder is
+kept in ``<out>/baseline/`` (dashboard included): the report shows what went wrong from
+it. The other runs then go to the pool (or Dask) like a sweep.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sim.cli.common import (
     SeedOption,
     SetOption,
     cannot_write,
+    check_fits,
     err,
     fail,
     find_scenario,
@@ -103,8 +106,9 @@ def options_command(
         raise
     target = results_folder(out_dir or Path("results") / study.name, folders.OPTIONS)
     preflight_scheduler(scheduler)
-    started = time.perf_counter()
     jobs_list = study_mod.study_jobs(study)
+    _check_before_running(study, target, len(jobs_list), jobs, scheduler)
+    started = time.perf_counter()
     damaged = _baseline(study, jobs_list[0], target)
     outcome = execute_jobs(jobs_list, target, study.name, jobs, scheduler)
     outcome.damaged += damaged
@@ -129,6 +133,19 @@ def options_command(
         write_report_into(target)
     if outcome.failures:
         raise typer.Exit(1)
+
+
+def _check_before_running(
+    study: study_mod.Study, target: Path, runs: int, jobs: int | None, scheduler: str | None
+) -> None:
+    """Fail (exit 2, one line) before the baseline runs if its folder could not take its
+    results (a file named ``baseline``, a folder of the user's), or if the runs would not
+    fit in memory or not end (every option's scenario, as many at once as the pool
+    holds; the baseline alone in this process, even when the others go to Dask)."""
+    results_folder(target / study_mod.BASELINE, folders.SINGLE)
+    scenarios = [study.baseline, *(scenario for _, scenario in study.options)]
+    check_fits(scenarios, runs, jobs, scheduler)
+    check_fits([study.baseline], 1)
 
 
 def _baseline(study: study_mod.Study, job: Job, target: Path) -> int:

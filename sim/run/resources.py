@@ -3,28 +3,36 @@ reasonable time (the event budget, at the end of this module), before it starts.
 
 A run keeps one row per person for the whole morning, and every person on their way
 (a journey, timers, queued requests) until they are done; people in a virtual class stay
-until their lesson ends, so they are all there at once at the peak. The rule:
+until their lesson ends, so they are all there at once at the peak. Every service keeps
+per-minute series for the whole span (counts, levels, a latency histogram), which a day
+of many services makes the largest part. The rule:
 
     estimate = 180 MB + 320 B x people + 700 B x people whose journey has a class
                       + 2 kB x servers of services + 16 B x classroom servers
-                      + 14 kB x attack waves
+                      + 14 kB x attack waves + 4.7 kB x services x minutes
 
 for each run in progress at once (MB are MiB; a service's servers are its autoscaling
-ceiling if higher). The people terms are fitted on the table below; the others are
-measured on ``tests/scenarios/surge.toml`` with a million login servers (1.9 GB) or a
-million generated attack waves (13.2 GB). People are the cohorts' sizes plus the
-expected arrivals of the open sources (rate x time). It is fitted on the peak resident
-memory of ``sim run`` (``/usr/bin/time``; docs/performance.md); measured again since,
-on the engine with compact calendar entries, which uses a little less (the fit kept):
+ceiling if higher). The people terms are fitted on the table below; the servers and
+waves terms are measured on ``tests/scenarios/surge.toml`` with a million login servers
+(1.9 GB) or a million generated attack waves (13.2 GB). People are the cohorts' sizes
+plus the expected arrivals of the open sources (rate x time). It is fitted on the peak
+resident memory of ``sim run`` (``/usr/bin/time``; docs/performance.md); measured again
+since, on the engine with compact calendar entries, which uses a little less (the fit
+kept); the estimates include the services x minutes term, added after the fit:
 
 ======================================  =========  ==========  ========  ========
 run                                     people     with class  measured  estimate
 ======================================  =========  ==========  ========  ========
-``default.toml``                          102,000      92,000    223 MB    273 MB
-``default.toml --scale 4``                408,000     368,000    512 MB    550 MB
-``2021-04-06.toml --scale 0.02``          110,799       6,600    210 MB    219 MB
-``2021-04-06.toml`` (one-to-one)        5,540,030     330,000  1,922 MB  2,094 MB
+``default.toml``                          102,000      92,000    223 MB    275 MB
+``default.toml --scale 4``                408,000     368,000    512 MB    553 MB
+``2021-04-06.toml --scale 0.02``          110,799       6,600    210 MB    258 MB
+``2021-04-06.toml`` (one-to-one)        5,540,030     330,000  1,922 MB  2,133 MB
 ======================================  =========  ==========  ========  ========
+
+The services x minutes term is not fitted: it counts the bytes the code keeps per
+service per minute (:data:`BYTES_PER_SERVICE_MINUTE`), and is checked against runs of
+up to 200 services over a whole day (``benchmarks/bench_memory.py``: 1.3 GB measured for
+200 services from 00:00 to 23:59, where the estimate without the term was 181 MB).
 
 Runs in a local process pool each hold their own run, so ``n`` processes need ``n``
 times the estimate (a Dask cluster's memory is not known here and is not checked). Long
@@ -47,14 +55,22 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.config import clock_to_s
+from sim.config import (
+    ClassStep,
+    Cohort,
+    OpenSource,
+    RequestStep,
+    Scenario,
+    SessionStep,
+    clock_to_s,
+)
 from sim.config.expand import flatten
-from sim.config.platform_schema import ClassStep, RequestStep, SessionStep
-from sim.config.scenario import Cohort, OpenSource, Scenario
 from sim.engine.dists import from_spec
+from sim.engine.monitor import N_BUCKETS
 
 BASE_MB = 180.0
-"""Interpreter, numpy, scipy and SimPy, and the per-minute statistics."""
+"""Interpreter, numpy, scipy and SimPy, and the people's per-minute counters (under 2 MB
+for a whole day; the services' per-minute series are a term of their own)."""
 BYTES_PER_PERSON = 320.0
 """A person's row, and their journey while they are on their way."""
 BYTES_PER_CLASS_PERSON = 700.0
@@ -66,6 +82,46 @@ BYTES_PER_CLASSROOM_SERVER = 16.0
 """A classroom server: its count of seats taken."""
 BYTES_PER_WAVE = 14_000.0
 """An attack wave: its arrival process and its filtering state."""
+
+# What a service keeps per minute of the span (sim/engine/monitor.py's ServiceRecord), counted
+# from the code, not fitted; tests/robustness/test_memory.py checks the counts.
+COUNT_SERIES = 16
+"""Per-minute counts of a service: arrivals, served, abandoned... (lists of ints)."""
+LEVEL_SERIES = 5
+"""Per-minute time-weighted levels: queue, busy, up workers, servers up and down."""
+WRITTEN_SERIES = 18
+"""Per-service columns of timeseries.csv (:func:`sim.outputs.run_folder.timeseries_rows`)..."""
+COMPUTED_SERIES = 3
+"""... of which the latency percentiles (p50, p95, p99) are arrays computed for it."""
+SLOT = 8
+"""A list's slot (a pointer), or an element of an int64 or float64 array."""
+LIST_OBJECT = 80
+"""A list of its own (a minute's latency histogram): its header (56 B with the cyclic
+collector's, 64 as allocated) and the allocator's 16 B on its block of slots."""
+BOXED_FLOAT = 24
+"""A level's area, a float of its own once the level is not zero (servers up: always).
+A count above 256 is an int of its own too, not counted: it takes more than 256
+requests, which the people and waves terms pay for many times over."""
+CELL_TEXT = 64
+"""A cell of timeseries.csv while its rows are built: a str of up to 15 characters
+(49 B and its length, allocated in 16-byte steps). A latency of a minute without
+requests is the empty string, shared: counted anyway."""
+BYTES_PER_SERVICE_MINUTE = (
+    # while the run goes: the latency histogram is a list per minute, the others a slot
+    LIST_OBJECT
+    + N_BUCKETS * SLOT
+    + COUNT_SERIES * SLOT
+    + LEVEL_SERIES * (SLOT + BOXED_FLOAT)
+    # at the end (Recorder.finish), their numpy copies, made while the lists still exist
+    + (N_BUCKETS + COUNT_SERIES + LEVEL_SERIES) * SLOT
+    # then timeseries.csv's rows as text (store.timeseries_rows): the lists are freed by
+    # then, but their blocks are not reused for the strings, so the peak holds all three
+    + COMPUTED_SERIES * SLOT
+    + WRITTEN_SERIES * (SLOT + CELL_TEXT)
+)
+"""4,736 B: 1,808 while the run goes, 1,608 for the arrays, 1,320 for the text (measured
+in one process, 200 services over a day with 100 people: 1,789, 1,638 and 841; in all,
+with the dashboard and 100,000 people, 1,380 MiB where the estimate says 1,511)."""
 LIMIT_ENV = "SIM_MEMORY_LIMIT_MB"
 MB = 1024 * 1024
 
@@ -117,6 +173,19 @@ def waves(scenario: Scenario) -> int:
     return len(scenario.attacks) + sum(g.waves for g in scenario.attack_generators)
 
 
+def service_minutes(scenario: Scenario) -> tuple[int, int]:
+    """Services (a platform's each counted) and the minutes of the span: each service
+    keeps its per-minute series for every minute (:data:`BYTES_PER_SERVICE_MINUTE`)."""
+    flat = flatten(scenario)
+    return len(flat.services), max(1, math.ceil((flat.end_s - flat.start_s) / 60))
+
+
+def service_minutes_mb(scenario: Scenario) -> float:
+    """The services x minutes term of the estimate, in MiB."""
+    services, minutes = service_minutes(scenario)
+    return BYTES_PER_SERVICE_MINUTE * services * minutes / MB
+
+
 def estimate_mb(scenario: Scenario) -> float:
     """Peak memory of one run of `scenario`, in MiB (see the module's rule); infinite
     for counts beyond any float."""
@@ -131,7 +200,7 @@ def estimate_mb(scenario: Scenario) -> float:
         )
     except OverflowError:  # a count of 10**400, say
         return math.inf
-    return BASE_MB + total / MB
+    return BASE_MB + total / MB + service_minutes_mb(scenario)
 
 
 def available_mb() -> float | None:
@@ -200,10 +269,14 @@ def check_memory(scenarios: Iterable[Scenario], at_once: int = 1) -> None:
     size = f"{_count(people(largest))} people, {_count(service_servers + room_servers)} servers"
     if waves(largest):
         size += f", {_count(waves(largest))} attack waves"
+    services, minutes = service_minutes(largest)
+    if service_minutes_mb(largest) >= 0.25 * one:  # a large part: say why
+        size += f", {services:,} services x {minutes:,} minutes"
     hint = (
         f"use --jobs {int(available // one)}"
         if at_once > 1 and one <= available
-        else "make it smaller (--scale below 1, fewer people, servers or waves)"
+        else "make it smaller (--scale below 1, fewer people, servers, services or waves, "
+        "or a shorter span)"
     )
     raise MemoryCheckError(
         f"not enough memory: {largest.name} needs {_about(need)} ({runs}; {size}) "

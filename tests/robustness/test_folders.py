@@ -96,6 +96,30 @@ def test_a_results_folder_of_another_kind_is_refused(made, kind, other):
     assert _listing(made[other]) == before
 
 
+@pytest.mark.parametrize("kind", list(COMMANDS))
+def test_an_out_under_a_file_is_refused_before_any_run(tmp_path, kind):
+    """``--out notes.txt/study``: one line, exit 2, before any run (sim options ran its
+    baseline first, then failed)."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text(THESIS)
+    line = _refused(invoke(*COMMANDS[kind], "--out", notes / "study"), str(notes))
+    assert "is a file, not a folder" in line
+    assert notes.read_text() == THESIS and _listing(tmp_path) == ["notes.txt"]
+
+
+def test_options_refuses_a_baseline_that_is_not_a_run_before_any_run(made, tmp_path):
+    """An options folder whose ``baseline`` is a file of the user's: writing the baseline's
+    results there would have replaced it, after the run."""
+    study = tmp_path / "study"
+    shutil.copytree(made["options"], study)
+    shutil.rmtree(study / "baseline")
+    (study / "baseline").write_text(THESIS)
+    before = _listing(study)
+    line = _refused(invoke(*COMMANDS["options"], "--out", study), str(study / "baseline"))
+    assert "not a folder" in line
+    assert _listing(study) == before and (study / "baseline").read_text() == THESIS
+
+
 def test_a_results_folder_of_the_same_kind_is_resumed(made):
     result = invoke(*COMMANDS["replications"], "--out", made["replications"])
     assert result.exit_code == 0, result.output
