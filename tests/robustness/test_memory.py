@@ -57,7 +57,7 @@ def test_the_estimate_is_close_to_a_measured_run(tmp_path):
         "        if line.startswith('VmHWM:'):\n"
         "            print(line.split()[1], file=sys.stderr)\n"
         "atexit.register(hwm)\n"
-        "from sim.cli.common import main\n"
+        "from sim.cli import main\n"
         "main()\n"
     )
     args = [str(DEFAULT), "--scale", "0.25", "--no-dashboard", "--out", str(tmp_path / "out")]
