@@ -1,17 +1,18 @@
 """sim: a discrete-event simulator of a remote-learning platform on a school morning.
 
-The package is layered (see docs/explanation/engine.md):
+One package per layer, each importing only from the layers before it
+(``tests/test_layers.py`` checks it; docs/explanation/engine.md tells why):
 
-- :mod:`sim.config`   validated scenario schema (pydantic) and loading with overrides;
-- :mod:`sim.engine.rng`      named random streams spawned from one seed;
-- :mod:`sim.engine.dists`    distributions that know their mean and variance;
-- :mod:`sim.model`    the SimPy model (people, services, classrooms), no I/O;
-- :mod:`sim.engine.monitor`  streaming per-minute statistics and latency histograms;
-- :mod:`sim.run.runner`   one run: build, simulate, summarise;
-- :mod:`sim.outputs.run_folder`    results on disk, written atomically (:mod:`sim.outputs.atomic`);
-- :mod:`sim.run.fingerprint` the hash of these sources, in the key of every stored run;
-- :mod:`sim.outputs.plots.dashboard`    the dashboard;
-- :mod:`sim.cli.common`      the ``sim`` command.
+- :mod:`sim.config`       the scenario in: schema, loading, ``--set``, platforms, scaling;
+- :mod:`sim.engine`       the discrete-event machinery: kernel, streams, draws, recorder;
+- :mod:`sim.model`        the school morning: people, services, classrooms, defences;
+- :mod:`sim.measure`      what a run means: KPIs and the one registry of metrics;
+- :mod:`sim.run`          one run, its pre-flight checks and the code's fingerprint;
+- :mod:`sim.experiments`  many runs, computed only: jobs, backends, sweeps, plans...;
+- :mod:`sim.outputs`      files, figures and pages;
+- :mod:`sim.cli`          the ``sim`` command: arguments, printing, exit codes.
+
+This module and :mod:`sim.interruption` import nothing: every layer may read them.
 """
 
 __version__ = "0.2.0"  # the only place; bumped whenever results change (CHANGELOG.md)

@@ -39,7 +39,9 @@ import sim.engine.draws, sim.engine.kernel, sim.model.services, sim.model.people
 from sim.config import load_scenario
 from sim.run.runner import digest, run
 from sim.config.scale import scale
-modules = [sim.engine.kernel, sim.model.services, sim.model.people, sim.engine.monitor, sim.engine.draws]
+modules = [
+    sim.engine.kernel, sim.model.services, sim.model.people, sim.engine.monitor, sim.engine.draws
+]
 cases = json.loads(sys.argv[1])
 digests = [digest(run(scale(load_scenario(p), f), trace=True)) for p, f in cases]
 gc.collect()

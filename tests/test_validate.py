@@ -1,12 +1,12 @@
 """`sim validate`: the formulas against textbook values, every case through the engine,
 proof that a check can fail, and the command line.
 
-The cases run through :func:`sim.experiments.validate.checks.validate`, the function the command calls,
-with fewer replications and shorter horizons than the command's defaults, and 99.9 %
-intervals instead of 95 %: the seed is fixed, so the test is deterministic, but a change
-anywhere in the engine reshuffles the random draws, and with ~20 checks at 95 % one of
-them would then fail by chance most of the time. The checks that must fail do so by a
-wide margin even at 99.9 %.
+The cases run through :func:`sim.experiments.validate.checks.validate`, the function the
+command calls, with fewer replications and shorter horizons than the command's defaults,
+and 99.9 % intervals instead of 95 %: the seed is fixed, so the test is deterministic,
+but a change anywhere in the engine reshuffles the random draws, and with ~20 checks at
+95 % one of them would then fail by chance most of the time. The checks that must fail
+do so by a wide margin even at 99.9 %.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`sim animate`: the command registered on :data:`sim.cli.common.app`.
+"""`sim animate`: the command, registered in :mod:`sim.cli`.
 
 Only arguments, printing and exit codes live here; the animation is
 :func:`sim.outputs.animate.write_animation`. A folder that is not one run's results, a bad

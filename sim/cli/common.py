@@ -1,5 +1,6 @@
-"""The ``sim`` command: a thin layer over :mod:`sim.config`, :mod:`sim.run.runner` and
-:mod:`sim.outputs.run_folder`. Only this module prints.
+"""What the commands of ``sim`` share: the Typer app, the consoles, the common options,
+loading a scenario, the pre-flight checks, the one-line errors and the KPI table.
+Only the :mod:`sim.cli` package prints.
 
 Errors the user can fix (a bad scenario, an unwritable folder) are printed as one line on
 stderr with exit code 2 and no traceback.

@@ -1,4 +1,4 @@
-"""`sim plan`: the command registered on :data:`sim.cli.common.app`.
+"""`sim plan`: the command, registered in :mod:`sim.cli`.
 
 Only argument checking, printing and the files of a plan live here; the search is
 :func:`sim.experiments.plan.plan`. Every input error (a malformed ``--vary`` or ``--target``,

@@ -1,4 +1,4 @@
-"""`sim report`: the command registered on :data:`sim.cli.common.app`.
+"""`sim report`: the command, registered in :mod:`sim.cli`.
 
 Only arguments, printing and exit codes live here; the report itself is
 :func:`sim.outputs.report.page.write_report`. A folder that is not a results folder, or a report

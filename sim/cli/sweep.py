@@ -1,8 +1,9 @@
-"""`sim sweep` and `sim compare`: commands registered on :data:`sim.cli.common.app`.
+"""`sim sweep` and `sim compare`: commands, registered in :mod:`sim.cli`.
 
 Only arguments, printing and exit codes live here; the designs, statistics and files are
-in :mod:`sim.experiments.sweep` and :mod:`sim.experiments.compare`. Every input is checked before anything runs
-or is written: a bad ``--vary`` or ``--set`` is one line on stderr and exit code 2.
+in :mod:`sim.experiments.sweep` and :mod:`sim.experiments.compare`. Every input is
+checked before anything runs or is written: a bad ``--vary`` or ``--set`` is one line on
+stderr and exit code 2.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""`sim validate`: the command registered on :data:`sim.cli.common.app`.
+"""`sim validate`: the command, registered in :mod:`sim.cli`.
 
 Only arguments, printing and exit codes live here; cases, runs and verdicts are in
-:mod:`sim.experiments.validate.checks`. Case parameters are not declared to the argument parser (each case
-has its own), so they arrive as extra arguments and are checked by
-:func:`sim.experiments.validate.checks.parse_params` before anything runs: an unknown case or parameter is
-one line on stderr and exit code 2; a failed check is exit code 1.
+:mod:`sim.experiments.validate.checks`. Case parameters are not declared to the argument
+parser (each case has its own), so they arrive as extra arguments and are checked by
+:func:`sim.experiments.validate.checks.parse_params` before anything runs: an unknown
+case or parameter is one line on stderr and exit code 2; a failed check is exit code 1.
 """
 
 from __future__ import annotations

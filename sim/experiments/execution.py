@@ -12,14 +12,15 @@ experiment reuses every finished record and runs only the rest.
 
 A stale cache never answers: a record is reused only by the code that made it. Another
 version of ``sim`` computes other keys, so it does not find the older records; and the
-first time an experiment runs into a folder, :class:`sim.outputs.run_store.RunStore` removes every record
-there made by other code (each record stores its ``fingerprint``), so that ``runs/``
-holds only records the folder's tables can be built from, not a pile of dead ones that
-look like results. Their number is reported (``Outcome.stale``; the command line says
-it), and the runs asked for again are made again. (Two versions of ``sim`` taking turns
-on one folder therefore recompute each other's runs every time: give each its folder.)
-A record that comes back from a worker running other code (a Dask cluster with another
-``sim`` installed) is refused as a failure of that run, never mixed into the tables.
+first time an experiment runs into a folder, :class:`sim.outputs.run_store.RunStore`
+removes every record there made by other code (each record stores its ``fingerprint``),
+so that ``runs/`` holds only records the folder's tables can be built from, not a pile
+of dead ones that look like results. Their number is reported (``Outcome.stale``; the
+command line says it), and the runs asked for again are made again. (Two versions of
+``sim`` taking turns on one folder therefore recompute each other's runs every time:
+give each its folder.) A record that comes back from a worker running other code (a Dask
+cluster with another ``sim`` installed) is refused as a failure of that run, never mixed
+into the tables.
 
 Nor does a damaged one: each record is stored with a checksum of its content, and one
 whose checksum or content does not check out (edited by hand, truncated, a disk fault,

@@ -1,12 +1,13 @@
 """`sim validate`: textbook queueing results, checked *through the engine*.
 
 A validation case is a small scenario (built as a dict, validated by
-:func:`sim.config.scenario_from_dict`, replicated by :func:`sim.experiments.execution.execute` with
-the same :class:`~sim.experiments.execution.Job` records as ``sim run --reps``) and a formula from
-:mod:`sim.experiments.validate.theory` that predicts one of its metrics. Nothing here talks to the model
-directly: if the engine, the scenario schema or the experiment layer drifts from the
-textbook, a case fails. The cases live in :mod:`sim.experiments.validate.queues` and
-:mod:`sim.experiments.validate.laws`.
+:func:`sim.config.scenario_from_dict`, replicated by
+:func:`sim.experiments.execution.execute` with the same
+:class:`~sim.experiments.execution.Job` records as ``sim run --reps``) and a formula
+from :mod:`sim.experiments.validate.theory` that predicts one of its metrics. Nothing
+here talks to the model directly: if the engine, the scenario schema or the experiment
+layer drifts from the textbook, a case fails. The cases live in
+:mod:`sim.experiments.validate.queues` and :mod:`sim.experiments.validate.laws`.
 
 Verdict. Each metric is averaged over independent replications and given a Student-t
 confidence interval (95 % by default). A check passes when the theoretical value lies in

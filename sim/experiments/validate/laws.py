@@ -222,11 +222,12 @@ GOODPUT_LOW = 0.1
 def _collapse_scenarios(p: dict[str, Value]) -> list[dict[str, Any]]:
     """The same slowing server fed at `below` and at `above` times lambda*.
 
-    The setting of :func:`sim.experiments.validate.theory.collapse_rate`: unlimited workers and no backlog (so
-    nothing queues and concurrency is free to grow), a deterministic unloaded service
-    time s0 stretched by the linear slowdown, and a deterministic client timeout on the
-    whole response. A late request is not cancelled: its work goes on (wasted), which is
-    what keeps the concurrency, and the slowdown, high above lambda*.
+    The setting of :func:`sim.experiments.validate.theory.collapse_rate`: unlimited
+    workers and no backlog (so nothing queues and concurrency is free to grow), a
+    deterministic unloaded service time s0 stretched by the linear slowdown, and a
+    deterministic client timeout on the whole response. A late request is not cancelled:
+    its work goes on (wasted), which is what keeps the concurrency, and the slowdown,
+    high above lambda*.
     """
     lam_star, _ = theory.collapse_rate(p["s0"], p["knee"], p["slope"], p["timeout"])
     return [

@@ -67,7 +67,8 @@ NOTE["bbox"] = {"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 
 
 
 def clock_axis(ax: Axes, result: RunResult) -> None:
-    """Span the run on the x axis, with 4 to 8 HH:MM ticks (:func:`sim.outputs.plots.style.clock_axis`)."""
+    """Span the run on the x axis, with 4 to 8 HH:MM ticks
+    (:func:`sim.outputs.plots.style.clock_axis`)."""
     style_clock_axis(ax, result.scenario.start_s, result.scenario.end_s)
 
 

@@ -6,9 +6,10 @@ the answer as a vertical one. Read it to judge the monotonicity the search assum
 how close the neighbours of the answer came to the target. Probes whose mean is
 infinite (a percentile of people who never got in) sit on the top edge as triangles.
 
-The function takes the plan as plain data (``plan.json``, see :func:`sim.experiments.plan.plan_data`)
-so a saved plan can be drawn again; like :mod:`sim.outputs.plots.dashboard` it builds a
-:class:`~matplotlib.figure.Figure` directly and never writes a file.
+The function takes the plan as plain data (``plan.json``, see
+:func:`sim.experiments.plan.plan_data`) so a saved plan can be drawn again; like
+:mod:`sim.outputs.plots.dashboard` it builds a :class:`~matplotlib.figure.Figure`
+directly and never writes a file.
 """
 
 from __future__ import annotations

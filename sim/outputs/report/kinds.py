@@ -1,4 +1,5 @@
-"""The answer and the key figures of each kind of results folder, for :mod:`sim.outputs.report.page`.
+"""The answer and the key figures of each kind of results folder, for
+:mod:`sim.outputs.report.page`.
 
 One function per kind reads that kind's files and returns the sentences of the answer,
 the tables (HTML) and the page title. Each sentence is computed from the numbers the
