@@ -31,7 +31,7 @@ DIRECTIVES = {
     # ones). One difference remains: Cython floors a typed float division, a // b, as
     # floor(a / b), which can differ from Python's a // b when a / b rounds up to an
     # integer. The code divides typed floats only by 60 (minutes) and by the power-of-two
-    # slot width, for which it cannot happen; tests/test_compiled.py checks whole mornings.
+    # slot width, for which it cannot happen; tests/engine/test_compiled.py checks whole mornings.
     "cdivision": False,
 }
 

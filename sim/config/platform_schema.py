@@ -169,7 +169,7 @@ class BehaviourPatch(Strict):
     behaviour is checked as a whole; `sim show` prints each cohort's own fields only.
     """
 
-    # The fields of Behaviour, each optional (tests/test_knobs.py checks they stay so);
+    # The fields of Behaviour, each optional (tests/config/test_knobs.py checks they stay so);
     # Behaviour.over merges them.
 
     patience: DurationSpec | None = Field(None, description="client timeout of each request")

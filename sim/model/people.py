@@ -428,7 +428,7 @@ class Chorus:
     rate seats/m whose requests each go to a seat drawn at random (the marking theorem):
     members sit in the first seats, a request for an empty seat is not made (thinning),
     and every member makes Poisson requests of rate 1/m, wherever they sit and whoever
-    joins or leaves, as on their own clock (tests/test_silent_requests.py checks it).
+    joins or leaves, as on their own clock (tests/model/test_silent_requests.py checks it).
     There are a few more seats than members, so that people can come and go without the
     rate changing: only when they outgrow the seats, or leave too many empty, is the
     next request drawn afresh for a new number of seats (memoryless: exact).

@@ -11,7 +11,7 @@ The sources are hashed, not the compiled modules: an installed package keeps its
 and ``.pxd`` files beside the ``.so`` files built from them (pyproject.toml ships the
 ``.pxd`` files as package data), so the compiled build has the fingerprint of the
 sources it was built from, and gives the same results bit for bit
-(tests/test_compiled.py). Byte-code caches, the generated ``.c`` files and data files
+(tests/engine/test_compiled.py). Byte-code caches, the generated ``.c`` files and data files
 (scenarios) do not count: a scenario's content is part of every run's key already.
 
 Computed once per process, on first use: 8-16 ms for the package's 66 files (measured

@@ -158,7 +158,7 @@ def _simulate(model: Any, progress: ProgressCallback | None) -> None:
 def cycle_collector_off() -> Iterator[None]:
     """Python's cyclic garbage collector off while the morning runs.
 
-    The model makes no reference cycles while it runs (tests/test_cycles.py checks it on
+    The model makes no reference cycles while it runs (tests/engine/test_cycles.py checks it on
     mornings with every kind of component): reference counting frees everything, and
     the collector's passes found nothing, yet they walked the millions of objects alive
     at each pass: a seventh of a national run (CHANGELOG.md, performance history). What was built

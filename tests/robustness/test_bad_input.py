@@ -2,10 +2,11 @@
 option) and what is allowed, exit code 2, no traceback, and nothing written.
 
 The basic cases of ``sim run`` (unknown keys, a wrong kind, a missing file, a --set path
-that does not exist, ...) are in tests/test_cli.py (``BAD_INPUT``), bad ``--vary`` of a
-sweep in tests/test_sweep.py and junk ``--set`` values in tests/test_config.py; this file
-adds the values and combinations that cannot work, every command's option syntax, sizes
-that would not fit in memory, and generated garbage.
+that does not exist, ...) are in tests/cli/test_cli.py (``BAD_INPUT``), bad ``--vary``
+of a sweep in tests/experiments/test_sweep.py and junk ``--set`` values in
+tests/config/test_config.py; this file adds the values and combinations that cannot
+work, every command's option syntax, sizes that would not fit in memory, and generated
+garbage.
 """
 
 from __future__ import annotations
@@ -198,7 +199,7 @@ BAD_OPTIONS = {
         ["sweep", SURGE, "--vary", "services.login.servers=1,2", "--set", "seed=-1"],
         "field 'seed'",
     ),
-    # --vary of a sweep (more in tests/test_sweep.py)
+    # --vary of a sweep (more in tests/experiments/test_sweep.py)
     "--vary huge range": (
         ["sweep", SURGE, "--vary", "services.login.servers=1:1000000000:1"],
         "more than a sweep's 10,000 variants",

@@ -1,7 +1,7 @@
 """Ctrl-C (SIGINT), kill (SIGTERM) and kill -9 (SIGKILL) in the middle of an experiment,
 then the same command again: every finished run is kept, none is run twice, and the final
 tables are byte for byte those of an uninterrupted run. For ``sim sweep`` (moved here from
-tests/test_sweep.py), ``sim run --reps`` and ``sim plan``, in real subprocesses. And the
+tests/experiments/test_sweep.py), ``sim run --reps`` and ``sim plan``, in real subprocesses. And the
 process pool's workers never outlive the command, however it ends (they would hold the
 caller's pipes: a CI runner or ``communicate()`` would hang).
 """

@@ -1,7 +1,7 @@
 """Security hygiene: scenario files and results are data, never code; a ``tls://`` Dask
 scheduler is reached over TLS with the certificates given, or not at all.
 
-That the HTML report escapes scenario text is tested in tests/test_report.py
+That the HTML report escapes scenario text is tested in tests/outputs/test_report.py
 (``test_scenario_text_is_escaped``).
 """
 

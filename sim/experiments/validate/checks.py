@@ -19,7 +19,7 @@ sums, and the *collapse* case, whose theory is a threshold rather than a value, 
 when the interval lies wholly above (below) a stated share. A correct engine still fails
 a 95 % check one time in twenty at a new seed; a wrong one (a worker too few, a
 mis-scaled service time) fails nearly always, because the intervals are narrow relative
-to such errors (tests/test_validate.py shows one).
+to such errors (tests/experiments/test_validate.py shows one).
 """
 
 from __future__ import annotations

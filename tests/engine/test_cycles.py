@@ -15,7 +15,7 @@ from sim.config import load_scenario
 from sim.config.scale import scale
 from sim.run.runner import run
 from tests.conftest import ROOT
-from tests.test_compiled import CASES
+from tests.engine.test_compiled import CASES
 
 MORNINGS = [*CASES, ("experiments/default.toml", 0.05)]
 

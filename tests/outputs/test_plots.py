@@ -31,7 +31,7 @@ from sim.outputs.plots.dashboard import (
 )
 from sim.run.runner import RunResult, run
 
-DEFAULT = Path(__file__).resolve().parent.parent / "experiments" / "default.toml"
+DEFAULT = Path(__file__).resolve().parents[2] / "experiments" / "default.toml"
 TINY = [
     "cohorts.college_pupils.count=5000",
     "cohorts.lycee_pupils.count=3000",
@@ -41,7 +41,7 @@ TINY = [
 CLASS_STARTS_S = (8 * 3600.0, 9 * 3600.0)  # pupils' and teachers' lessons in default.toml
 PARENTS_ANCHOR_S = 8.5 * 3600.0  # parents have a "class start" but no class
 HHMM = re.compile(r"^\d\d:\d\d$")
-SURGE = Path(__file__).resolve().parent / "scenarios" / "surge.toml"
+SURGE = Path(__file__).resolve().parents[1] / "scenarios" / "surge.toml"
 FLOOD = [
     'attacks=[{name="flood", kind="application", target="login", start="08:50",'
     " duration_min=8, rate_per_s=40.0, bots=50}]",
@@ -50,7 +50,7 @@ FLOOD = [
 FLOOD_S = (8 * 3600.0 + 50 * 60, 8 * 3600.0 + 58 * 60)
 ATTACK_LINE = "attack requests (requests/min)"
 ARRIVALS, LATENCY, SERVERS, FAILURES, OCCUPANCY = range(5)
-ROOT_EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+ROOT_EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 APRIL_6 = ROOT_EXPERIMENTS / "2021-04-06.toml"
 OTHER = re.compile(r"^other (\d+) services \(requests/min\)$")
 
