@@ -202,8 +202,8 @@ def check_fits(
     try:
         if not chosen_scheduler(scheduler):
             at_once = min(runs, jobs or os.cpu_count() or 1)
-            check_memory(scenarios, max(1, at_once))
-        check_events(scenarios)
+            check_memory([s.flat for s in scenarios], max(1, at_once))
+        check_events([s.flat for s in scenarios])
     except MemoryCheckError as e:
         fail(str(e))
 

@@ -32,7 +32,6 @@ from sim.cli.common import (
     out,
     resume_hint,
 )
-from sim.config.expand import flatten
 from sim.config.scenario import Scenario
 from sim.experiments import execution as experiment
 from sim.experiments import sweep
@@ -266,7 +265,7 @@ def parse_assertions(texts: list[str] | None, *scenarios: Scenario) -> list[Asse
         raise
     for check in checks:
         for scenario in scenarios:
-            problem = unknown_metric(check.metric, flatten(scenario))
+            problem = unknown_metric(check.metric, scenario.flat)
             if problem:
                 fail(f"--assert {check}: {problem}")
     return checks

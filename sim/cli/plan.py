@@ -38,7 +38,6 @@ from sim.cli.common import (
 )
 from sim.cli.experiments import job_progress, print_damaged, print_discarded
 from sim.config import ScenarioError, load_scenario, parse_value, to_dict, to_toml
-from sim.config.expand import flatten
 from sim.config.scale import scale
 from sim.config.scenario import Scenario
 from sim.experiments.execution import MAX_REPS, SchedulerError
@@ -254,7 +253,7 @@ def _lookup(data: Any, dotted: str) -> Any:
 
 def _check_metric(metric: str, scenario: Scenario) -> None:
     """The target must name a metric the runs will report (checked before any run)."""
-    problem = unknown_metric(metric, flatten(scenario))
+    problem = unknown_metric(metric, scenario.flat)
     if problem:
         fail(f"--target {metric}: {problem}")
 

@@ -130,7 +130,7 @@ def run_command(
     check_fits([resolved], 1)
     try:
         with run_progress(resolved) as progress:
-            result = run(resolved, progress=progress, trace=trace)
+            result = run(resolved.flat, progress=progress, trace=trace)
         extra = {DASHBOARD: lambda path: save_dashboard(result, path)} if dashboard else {}
         write_results(result, target, extra)
     except MemoryError:  # the pre-flight estimate was too low, or was turned off

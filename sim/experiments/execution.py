@@ -131,7 +131,7 @@ def scenario_text(scenario: Scenario) -> str:
 
 def run_job(job: Job) -> dict[str, Any]:
     """Run one job and return its record (plain, JSON-able data)."""
-    return record_of(job, run(job.scenario, seed=job.seed, replication=job.replication))
+    return record_of(job, run(job.scenario.flat, seed=job.seed, replication=job.replication))
 
 
 def record_of(job: Job, result: RunResult) -> dict[str, Any]:

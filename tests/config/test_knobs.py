@@ -352,7 +352,7 @@ def schema_fields() -> list[str]:
 
 @cache
 def _digest(overrides: tuple[str, ...]) -> str:
-    return digest(run(load_scenario(KNOBS, list(overrides))))
+    return digest(run(load_scenario(KNOBS, list(overrides)).flat))
 
 
 def test_the_walk_reaches_every_kind_of_table():
@@ -404,7 +404,7 @@ def _trio(*overrides: str):
         'connect={{kind="uniform", low_min=0.0, high_min=0.0}}}}'
     )
     trio = ", ".join(cohort.format(name) for name in "abc")
-    return run(scenario("trace", f"cohorts=[{trio}]", *overrides))
+    return run(scenario("trace", f"cohorts=[{trio}]", *overrides).flat)
 
 
 def test_a_cohorts_own_patience_covers_is_honoured():
@@ -430,7 +430,7 @@ def test_a_cohorts_partial_behaviour_inherits_the_scenarios_other_fields():
     assert own.model_dump(exclude={"max_attempts"}) == scenario_.behaviour.model_dump(
         exclude={"max_attempts"}
     )
-    result = run(scenario_)
+    result = run(scenario_.flat)
     assert result.people["fate"].tolist() == [2, 3, 3]  # as with behaviour.max_attempts=1
 
 
@@ -491,8 +491,8 @@ def test_a_link_filter_removes_its_share_of_legitimate_requests():
     """``legit_removed`` of a link's scrubbing used to be ignored (only a service's
     filter blocked legitimate requests)."""
     base = ("services.login.rate_limit={per_address_per_s=100.0}",)
-    quiet = run(load_scenario(KNOBS, [*base, "links.edge.scrubbing.legit_removed=0.0"]))
-    noisy = run(load_scenario(KNOBS, [*base, "links.edge.scrubbing.legit_removed=0.9"]))
+    quiet = run(load_scenario(KNOBS, [*base, "links.edge.scrubbing.legit_removed=0.0"]).flat)
+    noisy = run(load_scenario(KNOBS, [*base, "links.edge.scrubbing.legit_removed=0.9"]).flat)
     assert noisy.service_summary["login"]["blocked"] > quiet.service_summary["login"]["blocked"]
 
 
