@@ -53,14 +53,12 @@ from sim.experiments.plan import (
     plan_data,
 )
 from sim.measure.kpis import unknown_metric
-from sim.outputs import folders
+from sim.outputs import atomic, folders
 from sim.outputs.experiment_folder import (
-    all_or_nothing,
     csv_text,
     manifest,
     runs_table,
     save_figure,
-    write_atomic,
 )
 from sim.outputs.run_store import RunStore
 
@@ -338,7 +336,7 @@ def _answer(result: PlanResult) -> None:
     out.print(f"answer: {name} = {result.answer} ({note})", highlight=False, soft_wrap=True)
 
 
-@all_or_nothing()
+@atomic.all_or_nothing()
 def _write(folder: Path, base: Scenario, result: PlanResult, extra: dict[str, Any]) -> None:
     """scenario.toml (the scenario before the parameter is set), plan.csv, plan.json,
     replications.csv, plan.png and manifest.json; each file written atomically."""
@@ -346,14 +344,14 @@ def _write(folder: Path, base: Scenario, result: PlanResult, extra: dict[str, An
 
     outcome = result.outcome()
     data = plan_data(result, **extra)
-    write_atomic(folder / "scenario.toml", to_toml(base))
+    atomic.write_text(folder / "scenario.toml", to_toml(base))
     rows = [[i, *(p[c] for c in PROBE_COLUMNS)] for i, p in enumerate(data["probes"], 1)]
-    write_atomic(folder / PLAN_CSV, csv_text(["order", *PROBE_COLUMNS], rows))
-    write_atomic(folder / PLAN_JSON, json.dumps(data, indent=2) + "\n")
-    write_atomic(folder / "replications.csv", csv_text(*runs_table(outcome.records)))
+    atomic.write_text(folder / PLAN_CSV, csv_text(["order", *PROBE_COLUMNS], rows))
+    atomic.write_text(folder / PLAN_JSON, json.dumps(data, indent=2) + "\n")
+    atomic.write_text(folder / "replications.csv", csv_text(*runs_table(outcome.records)))
     save_figure(plan_figure(data), folder / PLAN_PNG)
     meta = manifest(command_line(), outcome, {"seeds": [base.seed], **extra})
-    write_atomic(folder / "manifest.json", json.dumps(meta, indent=2) + "\n")
+    atomic.write_text(folder / "manifest.json", json.dumps(meta, indent=2) + "\n")
 
 
 def _num(value: float) -> str:
