@@ -12,6 +12,7 @@ import errno
 import os
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -171,6 +172,24 @@ def cannot_write(target: Path, error: OSError) -> None:
             else "; free some space and run the same command again"
         )
     fail(line)
+
+
+@contextmanager
+def experiment_failures(target: Path) -> Iterator[None]:
+    """What stops an experiment's runs into `target`, said in one line: Ctrl-C (what is
+    kept, and that the same command completes it), a Dask scheduler that cannot be used
+    (exit 2), results that cannot be written (:func:`cannot_write`)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        interrupted(resume_hint(target))
+        raise
+    except SchedulerError as e:
+        fail(str(e), e.exit_code)
+        raise
+    except OSError as e:
+        cannot_write(target, e)
+        raise
 
 
 def find_scenario(scenario: Path | None) -> Path:

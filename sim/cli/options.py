@@ -127,7 +127,7 @@ def options_command(
         cannot_write(target, e)
         raise
     _print_options(study, results)
-    report_failures(outcome)
+    report_failures(outcome.failures)
     print_written(target, outcome)
     if report:
         write_report_into(target)

@@ -27,20 +27,19 @@ from sim.cli.common import (
     check_scale,
     command_line,
     err,
+    experiment_failures,
     fail,
     find_scenario,
-    interrupted,
     out,
     out_path,
     preflight_scheduler,
     results_folder,
-    resume_hint,
 )
-from sim.cli.experiments import job_progress, print_damaged, print_discarded
+from sim.cli.experiments import job_progress, print_damaged, print_discarded, report_failures
 from sim.config import ScenarioError, load_scenario, parse_value, to_dict, to_toml
 from sim.config.scale import scale
 from sim.config.scenario import Scenario
-from sim.experiments.execution import MAX_REPS, SchedulerError
+from sim.experiments.execution import MAX_REPS
 from sim.experiments.plan import (
     PROBE_COLUMNS,
     PlanResult,
@@ -136,41 +135,31 @@ def plan_command(
     folder = results_folder(out_dir or Path("results") / f"{base.name}-plan", folders.PLAN)
     _header(base, parameter, values, goal, confidence, reps, max(reps, max_reps), scale_)
     started = time.perf_counter()
-    try:
-        with job_progress(err, "probing") as progress:
-            result = plan(
-                make,
-                parameter,
-                values,
-                goal,
-                confidence=confidence,
-                reps=reps,
-                max_reps=max_reps,
-                store=RunStore(folder),
-                n_jobs=jobs,
-                scheduler=scheduler,
-                on_probe=_row_printer(),
-                progress=progress,
-            )
-    except UnknownMetric as e:
-        fail(str(e))
-    except SchedulerError as e:
-        fail(str(e), e.exit_code)
-    except RunsFailed as e:
-        for job, error in e.failures:
-            last_line = error.strip().splitlines()[-1] if error.strip() else "unknown error"
+    with experiment_failures(folder):
+        try:
+            with job_progress(err, "probing") as progress:
+                result = plan(
+                    make,
+                    parameter,
+                    values,
+                    goal,
+                    confidence=confidence,
+                    reps=reps,
+                    max_reps=max_reps,
+                    store=RunStore(folder),
+                    n_jobs=jobs,
+                    scheduler=scheduler,
+                    on_probe=_row_printer(),
+                    progress=progress,
+                )
+        except UnknownMetric as e:
+            fail(str(e))
+        except RunsFailed as e:
+            report_failures(e.failures)
             err.print(
-                f"run {job.key} (replication {job.replication}) failed: {last_line}",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
+                f"a probe could not be decided; the errors are in {folder}/runs/", markup=False
             )
-        err.print(f"a probe could not be decided; the errors are in {folder}/runs/", markup=False)
-        raise typer.Exit(1) from None
-    except OSError as e:
-        cannot_write(folder, e)
-    except KeyboardInterrupt:
-        interrupted(resume_hint(folder))
+            raise typer.Exit(1) from None
     extra = {"scenario": base.name, "seed": base.seed, "scale": scale_, "reps": reps}
     try:
         _write(folder, base, result, {**extra, "max_reps": max(reps, max_reps)})

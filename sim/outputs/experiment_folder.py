@@ -23,7 +23,7 @@ import numpy as np
 
 from sim import __version__
 from sim.config import s_to_clock, to_toml
-from sim.experiments.execution import Estimate, Outcome, metric_names, series_bands
+from sim.experiments.execution import Estimate, Outcome, last_line, metric_names, series_bands
 from sim.outputs import atomic
 from sim.run import fingerprint
 
@@ -101,7 +101,7 @@ def manifest(command: list[str], outcome: Outcome, extra: dict[str, Any]) -> dic
             {
                 "key": job.key,
                 "replication": job.replication,
-                "error": err.strip().splitlines()[-1] if err.strip() else "",
+                "error": last_line(err, ""),
             }
             for job, err in outcome.failures
         ],

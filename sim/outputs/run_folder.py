@@ -151,55 +151,63 @@ PEOPLE_CHUNK = 100_000  # rows formatted at a time: memory stays bounded at nati
 
 
 def _write_people(result: RunResult, path: Path) -> None:
-    """One row per person, gzip-compressed with a zero timestamp (byte-stable)."""
+    """One row per person (:func:`_write_csv_gz`)."""
     p = result.people
     names = np.asarray(result.group_names, dtype=object)
     roles = np.asarray(result.group_roles, dtype=object)
     fates = np.asarray([f.name.lower() for f in Fate], dtype=object)
     times = ("intended", "class_start", "reached", "lobby", "ended")
-    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-        text = io.TextIOWrapper(gz, encoding="utf-8", newline="")
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(PEOPLE_COLUMNS)
-        for first in range(0, len(p["group"]), PEOPLE_CHUNK):
-            rows = slice(first, first + PEOPLE_CHUNK)
-            group = p["group"][rows]
-            columns = [
-                range(first, first + len(group)),
-                names[group],
-                roles[group],
-                *([_fmt(v) for v in p[name][rows].tolist()] for name in times),
-                fates[p["fate"][rows]],
-                p["attempts"][rows].tolist(),
-                p["failures"][rows].tolist(),
-            ]
-            writer.writerows(zip(*columns, strict=True))
-        text.flush()
-        text.detach()
+
+    def columns(first: int, rows: slice) -> list[Any]:
+        group = p["group"][rows]
+        return [
+            range(first, first + len(group)),
+            names[group],
+            roles[group],
+            *([_fmt(v) for v in p[name][rows].tolist()] for name in times),
+            fates[p["fate"][rows]],
+            p["attempts"][rows].tolist(),
+            p["failures"][rows].tolist(),
+        ]
+
+    _write_csv_gz(path, PEOPLE_COLUMNS, len(p["group"]), columns)
 
 
 def _write_trace(result: RunResult, path: Path) -> None:
-    """One row per request a person waited for, in the order their answers came;
-    gzip-compressed with a zero timestamp (byte-stable)."""
+    """One row per request a person waited for, in the order their answers came
+    (:func:`_write_csv_gz`)."""
     t = result.trace
     names = np.asarray(result.trace_services, dtype=object)
     outcomes = np.asarray(OUTCOMES, dtype=object)
+
+    def columns(_first: int, rows: slice) -> list[Any]:
+        return [
+            names[t["service"][rows]],
+            t["person"][rows].tolist(),
+            *(
+                [_ms(v) for v in t[name][rows].tolist()]
+                for name in ("submitted", "started", "ended")
+            ),
+            outcomes[t["outcome"][rows]],
+        ]
+
+    _write_csv_gz(path, TRACE_COLUMNS, len(t["service"]), columns)
+
+
+def _write_csv_gz(
+    path: Path, header: tuple[str, ...], n_rows: int, columns: Callable[[int, slice], list[Any]]
+) -> None:
+    """`header`, then `n_rows` rows as CSV, gzip-compressed with a zero timestamp
+    (byte-stable). The rows are formatted :data:`PEOPLE_CHUNK` at a time, from the
+    columns ``columns(first, rows)`` gives for the rows from `first` on (the slice
+    `rows`), so that memory stays bounded."""
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
         text = io.TextIOWrapper(gz, encoding="utf-8", newline="")
         writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(TRACE_COLUMNS)
-        for first in range(0, len(t["service"]), PEOPLE_CHUNK):
+        writer.writerow(header)
+        for first in range(0, n_rows, PEOPLE_CHUNK):
             rows = slice(first, first + PEOPLE_CHUNK)
-            columns = [
-                names[t["service"][rows]],
-                t["person"][rows].tolist(),
-                *(
-                    [_ms(v) for v in t[name][rows].tolist()]
-                    for name in ("submitted", "started", "ended")
-                ),
-                outcomes[t["outcome"][rows]],
-            ]
-            writer.writerows(zip(*columns, strict=True))
+            writer.writerows(zip(*columns(first, rows), strict=True))
         text.flush()
         text.detach()
 
