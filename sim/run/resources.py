@@ -362,7 +362,7 @@ def event_terms(scenario: FlatScenario) -> list[tuple[float, str]]:
             )
     for attack in flat.attacks:
         if attack.kind == "application":
-            seconds = attack.duration_min * 60.0
+            seconds = _within(flat, clock_to_s(attack.start), attack.duration_min * 60.0)
             terms.append(
                 (
                     attack.rate_per_s * seconds * EVENTS_PER_ATTACK_REQUEST,
@@ -372,7 +372,7 @@ def event_terms(scenario: FlatScenario) -> list[tuple[float, str]]:
             )
     for gen in flat.attack_generators:
         if gen.kind == "application":
-            seconds = from_spec(gen.duration).mean
+            seconds = min(from_spec(gen.duration).mean, span)  # a wave ends with the run
             ratio = gen.growth
             waves = gen.waves
             with np.errstate(over="ignore"):
@@ -390,6 +390,12 @@ def event_terms(scenario: FlatScenario) -> list[tuple[float, str]]:
                 )
             )
     return [(value if value == value else math.inf, what) for value, what in terms]
+
+
+def _within(flat: FlatScenario, start: float, seconds: float) -> float:
+    """The part of `seconds` from `start` that falls inside the run: an attack that
+    outlasts the morning (``duration_min = 1e18``) sends nothing after its end."""
+    return max(0.0, min(start + seconds, flat.end_s) - max(start, flat.start_s))
 
 
 def _group_people(flat: FlatScenario, group: object, span: float) -> float:

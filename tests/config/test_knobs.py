@@ -325,18 +325,17 @@ CASES: dict[str, Case | list[Case]] = {
 }
 
 
-def schema_fields() -> list[str]:
-    """``Model.field`` for every field of every model reachable from :class:`Scenario`."""
+def schema_models() -> list[type[BaseModel]]:
+    """Every pydantic model reachable from :class:`Scenario` (through unions, lists and
+    maps), in the order of a depth-first walk of their fields."""
     seen: dict[type, None] = {}
-    found: list[str] = []
 
     def walk(tp) -> None:
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             if tp in seen:
                 return
             seen[tp] = None
-            for name, field in tp.model_fields.items():
-                found.append(f"{tp.__name__}.{name}")
+            for field in tp.model_fields.values():
                 walk(field.annotation)
             return
         if get_origin(tp) in (Union, types.UnionType) or get_args(tp):
@@ -344,7 +343,12 @@ def schema_fields() -> list[str]:
                 walk(arg)
 
     walk(Scenario)
-    return found
+    return list(seen)
+
+
+def schema_fields() -> list[str]:
+    """``Model.field`` for every field of every model reachable from :class:`Scenario`."""
+    return [f"{model.__name__}.{name}" for model in schema_models() for name in model.model_fields]
 
 
 # ---------------------------------------------------------------- the walk

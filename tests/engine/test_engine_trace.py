@@ -8,8 +8,9 @@ import simpy
 
 from sim.engine.dists import Deterministic, Sequence, sampler
 from sim.engine.monitor import Recorder
+from sim.model.outcome import Outcome
 from sim.model.people import Fate
-from sim.model.services import Outcome, Service
+from sim.model.services import Service
 from sim.run.runner import run
 from tests.conftest import scenario
 

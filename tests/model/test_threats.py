@@ -14,8 +14,9 @@ import simpy
 from sim.engine.dists import Deterministic, sampler
 from sim.engine.monitor import Recorder
 from sim.model.defences import RateLimiter
+from sim.model.outcome import Outcome
 from sim.model.policies import CrashPolicy
-from sim.model.services import Outcome, Service
+from sim.model.services import Service
 from sim.run.runner import run
 from tests.conftest import scenario
 
