@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sim import __version__
+from sim.measure.metrics import KEY_FIGURES
 from sim.outputs.experiment_folder import write_atomic
 from sim.outputs.report import html as h
 from sim.outputs.report import kinds
@@ -97,7 +98,7 @@ def build_report(folder: Path | str, *, command: list[str] | None = None) -> str
         sections = [
             ("answer", "Answer", _answer(headline, manifest)),
             ("kpis", "Key figures", tables),
-            ("figures", "Figures", h.figures(folder, kinds.HEADLINE)),
+            ("figures", "Figures", h.figures(folder, KEY_FIGURES)),
             (
                 "assumptions",
                 "Scenario and assumptions",
