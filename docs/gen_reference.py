@@ -456,8 +456,8 @@ METRICS_INTRO = """\
 Every number `sim` reports has one name, one set of words, one unit and one range,
 wherever it appears: the terminal tables, `summary.json`, the CSV and Parquet tables,
 the figures and the HTML reports. This page is generated from the registry that says
-so (sim/measure/metrics.py) and from the names the analysis computes (sim/measure/kpis.py). The
-words used (*in class*, *gave up*, *barred*, *unavailable*) are defined in the
+so (sim/measure/metrics.py), whose entries are exactly the metrics a run reports (a test
+checks it). The words used (*in class*, *gave up*, *barred*, *unavailable*) are defined in the
 [glossary](../explanation/concepts.md#glossary).
 
 - A metric is `kpi.<name>` (the people), `kpi.by_role.<role>.<name>` and
@@ -652,9 +652,12 @@ def _column_rows(header: list[str], meanings: dict[str, str]) -> list[list[str]]
 
 def _run_files(result: Any) -> list[list[str]]:
     """The files of one run's folder (sim/outputs/run_folder.py's names)."""
-    import sim.outputs.run_folder as store
+    from dataclasses import fields
 
-    keys = ", ".join(f"`{k}`" for k in store.summary(result))
+    import sim.outputs.run_folder as store
+    from sim.run.summary import Summary
+
+    keys = ", ".join(f"`{f.name}`" for f in fields(Summary))
     return [
         [f"`{store.SCENARIO}`", "the resolved scenario that ran (defaults filled, overrides "
          "applied)"],

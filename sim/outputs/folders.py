@@ -28,6 +28,8 @@ import re
 import shutil
 from pathlib import Path
 
+from sim.run.summary import Summary
+
 SINGLE, REPLICATIONS, SWEEP, COMPARE, PLAN, OPTIONS = (
     "single",
     "replications",
@@ -75,7 +77,7 @@ def kind_of(folder: Path) -> str | None:
     summary = _json(folder / "summary.json")
     if "estimates" in summary and _by_sim(folder / "manifest.json"):
         return REPLICATIONS
-    if "kpi" in summary and "sim_version" in summary:
+    if Summary.recognises(summary):
         return SINGLE
     return None
 

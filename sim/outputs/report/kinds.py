@@ -27,8 +27,8 @@ SYMBOLS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
 def _single(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
     """One morning: who got in, how fast, and the service that failed first or worked
     hardest (where to look, or where the margin is smallest)."""
-    s = rs.json_file(folder / "summary.json")
-    k, services = s["kpi"], s.get("services", {})
+    s = rs.run_summary(folder / "summary.json")
+    k, services = s.kpi, s.services
     said = [
         f"{h.pct(k['share_in_class'])} of people got in, "
         f"{h.pct(k['share_in_class_5min_after_start'])} within 5 minutes of their class "
@@ -52,7 +52,7 @@ def _single(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
             said.append(
                 f"No service was unavailable; the busiest, {busiest}, averaged "
                 f"{h.pct(b['utilization'], 0)} utilisation, 95 % of its queue waits under "
-                f"{h.fmt('p95_wait_s', b.get('p95_wait_s'))}."
+                f"{h.fmt(f'services.{busiest}.p95_wait_s', b.get('p95_wait_s'))}."
             )
     said += _attacks(k)
     names = [
@@ -70,7 +70,7 @@ def _single(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
     )
     tables += _groups_table("By role", k.get("by_role", {}))
     tables += _groups_table("By cohort", k.get("by_cohort", {}))
-    return said, tables, f"{s['scenario']}: one simulated morning (seed {s['seed']})"
+    return said, tables, f"{s.scenario}: one simulated morning (seed {s.seed})"
 
 
 def _service_cell(service: str, metric: str, row: dict[str, Any]) -> str:

@@ -65,8 +65,8 @@ def _what_went_wrong(folder: Path) -> list[str]:
     """Outages and failure causes of the baseline's first replication."""
     if not (folder / "summary.json").is_file():
         return []
-    s = rs.json_file(folder / "summary.json")
-    services = s.get("services", {})
+    s = rs.run_summary(folder / "summary.json")
+    services, k = s.services, s.kpi
     down = sorted(
         ((n, v) for n, v in services.items() if v.get("unavailable_minutes")),
         key=lambda nv: -nv[1]["unavailable_minutes"],
@@ -92,12 +92,10 @@ def _what_went_wrong(folder: Path) -> list[str]:
             for c, n in sorted(causes.items(), key=lambda cn: -cn[1])
             if n / total >= 0.01
         ]
-        k = s.get("kpi", {})
         said.append(
             f"{h.pct(k.get('failed_attempts_share'))} of {k.get('attempts', 0):,} attempts "
             f"failed: {', '.join(parts)}."
         )
-    k = s.get("kpi", {})
     if k.get("attack_waves"):
         said.append(
             f"{k['attack_waves']:,} attack waves sent {k.get('attack_requests', 0):,} requests, "
@@ -222,7 +220,7 @@ def _options_table(study: dict[str, Any], rows: list[dict[str, Any]]) -> str:
 def _outage_table(folder: Path) -> str:
     if not (folder / "summary.json").is_file():
         return ""
-    services = rs.json_file(folder / "summary.json").get("services", {})
+    services = rs.run_summary(folder / "summary.json").services
     down = sorted(
         ((n, v) for n, v in services.items() if v.get("unavailable_minutes")),
         key=lambda nv: -nv[1]["unavailable_minutes"],

@@ -30,6 +30,7 @@ from sim.outputs.experiment_folder import write_atomic
 from sim.outputs.report import html as h
 from sim.outputs.report import kinds
 from sim.outputs.report import scenario as rs
+from sim.run.summary import Summary
 
 REPORT = "report.html"
 KIND_TITLES = {
@@ -61,7 +62,7 @@ def detect_kind(folder: Path) -> str:
         data = _json(folder / "summary.json")
         if "estimates" in data:
             return "replications"
-        if "kpi" in data:
+        if Summary.recognises(data):
             return "single"
     raise ReportError(
         f"{folder} is not a results folder of sim (no summary.json, variants.csv, "

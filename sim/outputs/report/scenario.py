@@ -21,6 +21,7 @@ from typing import Any
 
 from sim.config import catalog
 from sim.outputs.report import html as h
+from sim.run.summary import Summary
 
 DEFAULT_SCENARIO = catalog.DEFAULT  # the example `sim run` etc. use without a file
 MAX_DIFFERENCES = 30
@@ -357,13 +358,14 @@ def reproduce(folder: Path, kind: str, command: list[str] | None, manifest: dict
                 ]
             )
         )
-    summary = json_file(folder / "summary.json") if (folder / "summary.json").is_file() else {}
-    seeds = manifest.get("seeds") or [summary.get("seed", "?")]
+    run = run_summary(folder / "summary.json") if kind == "single" else None
+    seeds = manifest.get("seeds") or [run.seed if run else "?"]
+    version = manifest.get("sim_version") or (run.sim_version if run else "?")
     facts = [
         f"seed{'s' * (len(seeds) > 1)}: {', '.join(str(s) for s in seeds)}",
-        f"sim version: {manifest.get('sim_version') or summary.get('sim_version', '?')}",
+        f"sim version: {version}",
     ]
-    code = manifest.get("fingerprint") or summary.get("fingerprint")
+    code = manifest.get("fingerprint") or (run.fingerprint if run else None)
     if code:  # which code made the runs (the version alone may not say)
         facts[-1] += f" (code fingerprint {code})"
     if manifest.get("versions"):
@@ -379,3 +381,8 @@ def reproduce(folder: Path, kind: str, command: list[str] | None, manifest: dict
 def json_file(path: Path) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def run_summary(path: Path) -> Summary:
+    """The ``summary.json`` of one run (:class:`sim.run.summary.Summary`)."""
+    return Summary.from_json(json_file(path))
