@@ -148,7 +148,7 @@ def _sweep(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
         header = next(reader)
         rows = [dict(zip(header, row, strict=True)) for row in reader]
     params = header[1 : header.index("n")]
-    name = rs.load(folder / "scenario.toml").get("name", folder.name)
+    name = rs.load(folder / "scenario.toml").name
 
     def point(row: dict) -> str:
         return ", ".join(f"{p.rsplit('.', 1)[-1]}={row[p]}" for p in params)

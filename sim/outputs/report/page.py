@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sim import __version__
+from sim.config import ScenarioError
 from sim.measure.metrics import KEY_FIGURES
 from sim.outputs.experiment_folder import write_atomic
 from sim.outputs.report import html as h
@@ -109,6 +110,8 @@ def build_report(folder: Path | str, *, command: list[str] | None = None) -> str
         ]
     except OSError as e:
         raise ReportError(f"cannot read {e.filename or folder}: {e.strerror or e}") from None
+    except ScenarioError as e:
+        raise ReportError(f"{folder}: its scenario cannot be read: {e}") from None
     except (KeyError, IndexError, TypeError, ValueError) as e:
         raise ReportError(f"{folder}: unexpected content in its files ({e!r})") from None
     footer = f"Written by sim report (sim {__version__}) from {folder.resolve()}."
