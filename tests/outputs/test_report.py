@@ -19,8 +19,9 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.config import load_scenario, to_toml
+from sim.measure.metrics import metric
 from sim.outputs.report import scenario as rs
-from sim.outputs.report.html import CAPTIONS
+from sim.outputs.report.html import CAPTIONS, fmt
 from sim.outputs.report.page import ReportError, build_report, detect_kind, write_report
 from tests.conftest import SCENARIOS
 
@@ -174,6 +175,14 @@ def test_the_scenario_shown_is_the_models_defaults_included(folders, tmp_path):
     (folder / "scenario.toml").write_text(MINIMAL.replace("servers = 2", "servers = 0"))
     with pytest.raises(ReportError, match=r"its scenario cannot be read: .*servers"):
         build_report(folder)  # what the model refuses is one line, not a made-up page
+
+
+def test_a_missing_value_says_what_it_means_for_a_group_too(folders):
+    """The words of the registry, as in the terminal: a comparison of the surge, which
+    has no teachers, said "undefined" for their share in class by start + 5 min."""
+    assert "nobody has a class" in text_of(report(folders["compare"]))
+    late = fmt("kpi.by_cohort.pupils.time_to_class_p95_s", None)
+    assert late == metric("kpi.time_to_class_p95_s").none_text
 
 
 def test_replications_give_means_with_intervals(folders):

@@ -95,7 +95,7 @@ def options_figure(
 def _missing(metric: str) -> str:
     """What a missing or infinite mean of `metric` means, in words."""
     text = metric_info(metric).none_text
-    return "undefined (infinite)" if text == "undefined" or metric.startswith("kpi.by_") else text
+    return "undefined (infinite)" if text == "undefined" else text
 
 
 def _points(ax, rows: Sequence[OptionResult], y: np.ndarray, metric: str) -> None:

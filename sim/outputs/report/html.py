@@ -72,7 +72,7 @@ def seconds(x: float) -> str:
 def fmt(metric: str, value: float | None) -> str:
     """One value of `metric`, in its unit."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "undefined" if metric.startswith("kpi.by_") else metric_info(metric).none_text
+        return metric_info(metric).none_text
     kind = kind_of(metric)
     if kind == "share":
         return pct(value)
