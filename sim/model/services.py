@@ -28,7 +28,6 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterator
 from heapq import heapify, heappop, heappush
-from typing import TYPE_CHECKING
 
 import cython
 import simpy
@@ -37,19 +36,8 @@ from sim.engine.dists import Draw
 from sim.engine.kernel import later_on
 from sim.engine.monitor import ServiceRecord, bucket_of
 from sim.engine.trace import Trace
-
-if TYPE_CHECKING:  # built by sim.model.platform; policies needs Outcome from here
-    from sim.model.policies import CrashPolicy, Guards, Priority
-
-
-class Outcome:
-    """What a client learns about its request (the value of the reply event)."""
-
-    SERVED = "served"
-    TIMEOUT = "timeout"
-    REJECTED = "rejected"
-    ERROR = "error"  # the server crashed, or is down and refused the connection
-    BLOCKED = "blocked"  # a defence (rate limit, filtering) refused the request
+from sim.model.outcome import Outcome
+from sim.model.policies import CrashPolicy, Guards, Priority
 
 
 class _Silent:

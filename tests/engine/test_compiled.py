@@ -43,7 +43,7 @@ modules = [
     sim.engine.kernel, sim.model.services, sim.model.people, sim.engine.monitor, sim.engine.draws
 ]
 cases = json.loads(sys.argv[1])
-digests = [digest(run(scale(load_scenario(p), f), trace=True)) for p, f in cases]
+digests = [digest(run(scale(load_scenario(p), f).flat, trace=True)) for p, f in cases]
 gc.collect()
 print(json.dumps({
     "package": sim.__file__,
@@ -81,7 +81,7 @@ def test_compiled_and_interpreted_mornings_are_bit_identical(installed, index):
     if not any(installed["compiled"]):
         pytest.skip("the installed package is interpreted: nothing compiled to compare")
     path, factor = CASES[index]
-    here = digest(run(scale(load_scenario(ROOT / path), factor), trace=True))
+    here = digest(run(scale(load_scenario(ROOT / path), factor).flat, trace=True))
     assert installed["digests"][index] == here
 
 

@@ -38,7 +38,7 @@ def knobs():
     """A run of every kind of component (platforms, gates, cohorts of each role, an
     attack), and its record as an options study keeps it."""
     sc = scenario("knobs")
-    result = run(sc)
+    result = run(sc.flat)
     return result, with_study_kpis(record_of(Job(sc, 0, sc.seed), result))
 
 

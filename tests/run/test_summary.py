@@ -16,7 +16,7 @@ from tests.conftest import scenario
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    result = run(scenario("mmck"))
+    result = run(scenario("mmck").flat)
     folder = write_results(result, tmp_path_factory.mktemp("summary") / "run")
     return result, json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
 

@@ -27,7 +27,7 @@ from typing import Any
 from sim import __version__
 from sim.config import ScenarioError
 from sim.measure.metrics import KEY_FIGURES
-from sim.outputs.experiment_folder import write_atomic
+from sim.outputs import atomic
 from sim.outputs.report import html as h
 from sim.outputs.report import kinds
 from sim.outputs.report import scenario as rs
@@ -84,7 +84,7 @@ def write_report(
     """
     folder = Path(folder)
     target = Path(out) if out is not None else folder / REPORT
-    write_atomic(target, build_report(folder, command=command))
+    atomic.write_text(target, build_report(folder, command=command))
     return target
 
 
