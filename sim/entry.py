@@ -27,6 +27,10 @@ interpreter has installed its own handler kills the process by SIGINT, silently 
 shell reports 130 too); the few statements between that and this module (``site``,
 ``runpy``, ``sim/__init__.py``, which imports nothing) are a window of microseconds.
 
+The last moments are Python's too: once the command has ended and the interpreter
+finalises, it puts the default handlers back, and a Ctrl-C then kills the process by
+SIGINT, silently (the shell reports 130); everything was written by then.
+
 A SIGINT or SIGTERM that is ignored when the command starts (a background job,
 ``nohup``) stays ignored: the handlers are only installed over the default ones.
 """

@@ -397,6 +397,10 @@ def test_ctrl_c_at_any_moment_after_start_never_gives_a_traceback(tmp_path, dela
     if proc.returncode == 0:  # finished before the signal arrived: nothing to check
         assert stderr.strip() == "", stderr
         return
+    if proc.returncode == -signal.SIGINT:  # in the interpreter's own exit (see sim.entry)
+        assert (tmp_path / "out" / "summary.json").is_file(), stderr  # the work was done
+        assert not [x for x in stderr.splitlines() if x.strip() and not is_progress(x)], stderr
+        return
     assert proc.returncode == 130, stderr
     _one_line(stderr)
     assert not leftovers(tmp_path)
