@@ -30,13 +30,17 @@ from collections.abc import Callable, Iterator
 from heapq import heapify, heappop, heappush
 from typing import TYPE_CHECKING
 
-import cython
 import simpy
 
 from sim.engine.dists import Draw
 from sim.engine.kernel import later_on
 from sim.engine.monitor import ServiceRecord, bucket_of
 from sim.engine.trace import Trace
+
+try:  # the literal import Cython compiles by; without Cython, its names as no-ops
+    import cython
+except ModuleNotFoundError:
+    from sim.engine import cython_shim as cython
 
 if TYPE_CHECKING:  # built by sim.model.platform; policies needs Outcome from here
     from sim.model.policies import CrashPolicy, Guards, Priority
@@ -148,6 +152,35 @@ SCAN_AT_MOST = 16
 @cython.cclass
 class Service:
     """A pool of servers behind a load balancer; see the module docstring."""
+
+    __slots__ = (
+        "_by_load",
+        "_last_minute",
+        "_later",
+        "_next",
+        "_origin",
+        "_pending",
+        "_pending_cost",
+        "_pending_gap",
+        "_pending_until",
+        "attack_gaps",
+        "backlog_per_server",
+        "crash",
+        "dispatch",
+        "drop_abandoned",
+        "env",
+        "guards",
+        "index",
+        "name",
+        "priority",
+        "record",
+        "routing",
+        "servers",
+        "service_time",
+        "slowdown",
+        "trace",
+        "workers_per_server",
+    )
 
     def __init__(
         self,
