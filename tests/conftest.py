@@ -63,7 +63,8 @@ def _use_the_installed_sim() -> None:
     if code_fingerprint() != fingerprint_of(ROOT / "sim"):
         raise pytest.UsageError(
             f"{INSTALLED_ENV}=1: the sim installed at {where} is not built from this "
-            "checkout's sources: pip install . again"
+            "checkout's sources: pip install . again (rm -rf build/ first if a file was "
+            "removed: setuptools reuses what it built before)"
         )
 
 
