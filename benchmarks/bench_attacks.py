@@ -36,7 +36,7 @@ def once(rate: float, minutes: float, max_batches: float, replication: int) -> d
     attacks.MAX_BATCHES_PER_S = max_batches
     scenario = load_scenario(SCENARIO, flood(rate, minutes))
     t0 = time.perf_counter()
-    result = run(scenario, replication=replication)
+    result = run(scenario.flat, replication=replication)
     wall = time.perf_counter() - t0
     login = result.service_summary["login"]
     return {

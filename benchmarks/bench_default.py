@@ -89,7 +89,7 @@ def peak_rss_mib() -> float:
 
 def one_run(scenario: Any, seed: int | None) -> dict[str, Any]:
     started = time.perf_counter()
-    result = run(scenario, seed=seed)
+    result = run(scenario.flat, seed=seed)
     wall = time.perf_counter() - started
     people = int(result.kpi["arrived"])
     requests = int(sum(s["arrivals"] for s in result.service_summary.values()))

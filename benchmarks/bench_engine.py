@@ -108,7 +108,7 @@ def workload(people: int, path: Path = SCENARIO) -> Scenario:
 
 def run_engine(scenario: Scenario, replication: int) -> dict[str, Any]:
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    result = run(scenario, replication=replication)
+    result = run(scenario.flat, replication=replication)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     people = result.people
     fate = people["fate"]

@@ -132,7 +132,7 @@ def measure(
     subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     wall = time.perf_counter() - started
     measured = int(report.read_text()) / 1024  # kB
-    estimate = estimate_mb(load_scenario(path))
+    estimate = estimate_mb(load_scenario(path).flat)
     return Point(people, services, minutes, estimate, measured, wall, path)
 
 

@@ -61,7 +61,7 @@ def child(path: str, factor: float, seed: int | None) -> None:
     scenario = scale(load_scenario(path), factor)
     load_s = time.perf_counter() - t0
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    result = run(scenario, seed=seed)
+    result = run(scenario.flat, seed=seed)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     people = int(result.kpi["arrived"])
     out = {

@@ -35,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     scenario = scale(load_scenario(args.scenario), args.scale)
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    result = run(scenario)
+    result = run(scenario.flat)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     people = hashlib.sha256()
     for _, column in sorted(result.people.items()):

@@ -636,7 +636,7 @@ def _tiny_run() -> Any:
         "journeys": {"login": ["login"]},
         "sources": [{"name": "s", "journey": "login", "rate_per_s": 1.0}],
     })  # fmt: skip
-    return run(scenario)
+    return run(scenario.flat)
 
 
 def _column_rows(header: list[str], meanings: dict[str, str]) -> list[list[str]]:

@@ -185,3 +185,39 @@ def test_the_check_catches_what_it_forbids(tmp_path, monkeypatch):
         imports.cache_clear()
     assert found == (("sim.cli.common", "_secret", 2),)
     assert layer("sim.cli.common") > layer("sim.config._layers_probe")
+
+
+EXPANSION = "sim.config.expand"
+EXPANDERS = {"expand", "expanded_from", "flatten"}  # flatten: its name before issue 17
+
+
+def expansion_calls(module: str) -> list[str]:
+    """Where `module` imports the expansion of platforms or calls it by name."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    found = [f"line {line}: imports {t}" for t, _, line in imports(module) if t == EXPANSION]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name in EXPANDERS:
+                found.append(f"line {node.lineno}: calls {name}()")
+    return found
+
+
+def test_only_the_config_layer_expands_platforms():
+    """A scenario is expanded once, when sim/config validates it, and keeps its
+    expansion (``scenario.flat``, a FlatScenario): no later layer expands it again."""
+    expanding = {m: calls for m in MODULES if layer(m) > 0 and (calls := expansion_calls(m))}
+    assert not expanding, f"modules outside sim/config expand platforms: {expanding}"
+
+
+def test_the_expansion_check_sees_a_call(monkeypatch):
+    probe = PACKAGE / "run" / "_expand_probe.py"
+    text = "from sim.config.expand import expand\n\ndef f(s):\n    return flatten(s)\n"
+    monkeypatch.setitem(MODULES, "sim.run._expand_probe", probe)
+    monkeypatch.setattr(Path, "read_text", lambda self, **k: text if self == probe else "")
+    imports.cache_clear()
+    try:
+        found = expansion_calls("sim.run._expand_probe")
+    finally:
+        imports.cache_clear()
+    assert found == ["line 1: imports sim.config.expand", "line 4: calls flatten()"]

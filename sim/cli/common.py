@@ -12,6 +12,7 @@ import errno
 import os
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -173,6 +174,24 @@ def cannot_write(target: Path, error: OSError) -> None:
     fail(line)
 
 
+@contextmanager
+def experiment_failures(target: Path) -> Iterator[None]:
+    """What stops an experiment's runs into `target`, said in one line: Ctrl-C (what is
+    kept, and that the same command completes it), a Dask scheduler that cannot be used
+    (exit 2), results that cannot be written (:func:`cannot_write`)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        interrupted(resume_hint(target))
+        raise
+    except SchedulerError as e:
+        fail(str(e), e.exit_code)
+        raise
+    except OSError as e:
+        cannot_write(target, e)
+        raise
+
+
 def find_scenario(scenario: Path | None) -> Path:
     """The file a scenario argument names: a file that exists, else a shipped example's
     name (:mod:`sim.config.catalog`), the ``default`` example if none; else exit 2 in one line
@@ -202,8 +221,8 @@ def check_fits(
     try:
         if not chosen_scheduler(scheduler):
             at_once = min(runs, jobs or os.cpu_count() or 1)
-            check_memory(scenarios, max(1, at_once))
-        check_events(scenarios)
+            check_memory([s.flat for s in scenarios], max(1, at_once))
+        check_events([s.flat for s in scenarios])
     except MemoryCheckError as e:
         fail(str(e))
 

@@ -23,20 +23,17 @@ from rich.progress import (
 )
 
 from sim.cli.common import (
-    cannot_write,
     check_folder,
     command_line,
     err,
+    experiment_failures,
     fail,
-    interrupted,
     out,
-    resume_hint,
 )
-from sim.config.expand import flatten
 from sim.config.scenario import Scenario
 from sim.experiments import execution as experiment
 from sim.experiments import sweep
-from sim.experiments.execution import Estimate, Job, Outcome, SchedulerError, execute
+from sim.experiments.execution import Estimate, Job, Outcome, execute, last_line
 from sim.measure.criteria import Criterion, parse_criterion
 from sim.measure.kpis import unknown_metric
 from sim.measure.metrics import kind_of
@@ -112,26 +109,27 @@ def run_replications(
 def print_discarded(console: Console, folder: Path, count: int) -> None:
     """Say that records made by another version of sim were found in `folder` (and not
     used): a rerun into an older folder must not look like a plain rerun."""
-    if count:
-        runs = "run" if count == 1 else "runs"
-        was = "was" if count == 1 else "were"
-        console.print(
-            f"{count} {runs} in {folder}/runs/ {was} made by another version of sim: "
-            "not reused, removed; the runs asked for are made again",
-            highlight=False,
-            soft_wrap=True,
-        )
+    _say_removed(
+        console, folder, count, "",
+        "made by another version of sim: not reused, removed; the runs asked for are made again",
+    )  # fmt: skip
 
 
 def print_damaged(console: Console, folder: Path, count: int) -> None:
     """Say (on `console`: stderr) that stored runs of `folder` did not check out and
     were made again (:mod:`sim.experiments.records`): an edited record must not pass silently."""
+    _say_removed(
+        console, folder, count, "stored ",
+        "damaged or edited (checksum or content check failed): not reused, removed and made again",
+    )  # fmt: skip
+
+
+def _say_removed(console: Console, folder: Path, count: int, which: str, why: str) -> None:
+    """``<count> <which>run(s) in <folder>/runs/ was (were) <why>``, if `count`."""
     if count:
-        runs = "run" if count == 1 else "runs"
-        was = "was" if count == 1 else "were"
+        runs, was = ("run", "was") if count == 1 else ("runs", "were")
         console.print(
-            f"{count} stored {runs} in {folder}/runs/ {was} damaged or edited (checksum or "
-            "content check failed): not reused, removed and made again",
+            f"{count} {which}{runs} in {folder}/runs/ {was} {why}",
             markup=False,
             highlight=False,
             soft_wrap=True,
@@ -204,18 +202,8 @@ def execute_jobs(jobs: list[Job], target: Path, label: str, n_jobs, scheduler) -
     """Run the jobs not yet in the run store, each saved as it finishes; on Ctrl-C, say
     what is kept and exit 130 (the finished runs are reused by the same command)."""
     check_folder(target)
-    try:
-        with job_progress(err, label) as progress:
-            return execute(jobs, RunStore(target), n_jobs, scheduler, progress)
-    except KeyboardInterrupt:
-        interrupted(resume_hint(target))
-        raise
-    except SchedulerError as e:
-        fail(str(e), e.exit_code)
-        raise
-    except OSError as e:
-        cannot_write(target, e)
-        raise
+    with experiment_failures(target), job_progress(err, label) as progress:
+        return execute(jobs, RunStore(target), n_jobs, scheduler, progress)
 
 
 def experiment_manifest(outcome: Outcome, extra: dict[str, Any], started: float) -> dict[str, Any]:
@@ -235,12 +223,13 @@ def print_written(target: Path, outcome: Outcome) -> None:
     out.print(message, highlight=False, soft_wrap=True)
 
 
-def report_failures(outcome: Outcome) -> None:
-    for job, error in outcome.failures:
-        last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
-        where = ", ".join(f"{p}={sweep.plain(v)}" for p, v in job.variant)
+def report_failures(failures: list[tuple[Job, str]]) -> None:
+    """One line on stderr per failed run: which (its variant, its replication) and the
+    last line of its error."""
+    for job, error in failures:
+        where = "".join(f"{p}={sweep.plain(v)}, " for p, v in job.variant)
         err.print(
-            f"run {job.key} ({where}, replication {job.replication}) failed: {last}",
+            f"run {job.key} ({where}replication {job.replication}) failed: {last_line(error)}",
             markup=False,
             highlight=False,
             soft_wrap=True,
@@ -266,7 +255,7 @@ def parse_assertions(texts: list[str] | None, *scenarios: Scenario) -> list[Asse
         raise
     for check in checks:
         for scenario in scenarios:
-            problem = unknown_metric(check.metric, flatten(scenario))
+            problem = unknown_metric(check.metric, scenario.flat)
             if problem:
                 fail(f"--assert {check}: {problem}")
     return checks

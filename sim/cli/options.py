@@ -127,7 +127,7 @@ def options_command(
         cannot_write(target, e)
         raise
     _print_options(study, results)
-    report_failures(outcome)
+    report_failures(outcome.failures)
     print_written(target, outcome)
     if report:
         write_report_into(target)
@@ -160,7 +160,7 @@ def _baseline(study: study_mod.Study, job: Job, target: Path) -> int:
         out.print(f"{study.name}: the baseline, replication 0, with its dashboard", highlight=False)
         with run_progress(job.scenario) as progress:
             result = run(
-                job.scenario, seed=job.seed, replication=job.replication, progress=progress
+                job.scenario.flat, seed=job.seed, replication=job.replication, progress=progress
             )
         try:
             write_results(result, folder, {DASHBOARD: lambda p: save_dashboard(result, p)})

@@ -27,21 +27,19 @@ from sim.cli.common import (
     check_scale,
     command_line,
     err,
+    experiment_failures,
     fail,
     find_scenario,
-    interrupted,
     out,
     out_path,
     preflight_scheduler,
     results_folder,
-    resume_hint,
 )
-from sim.cli.experiments import job_progress, print_damaged, print_discarded
+from sim.cli.experiments import job_progress, print_damaged, print_discarded, report_failures
 from sim.config import ScenarioError, load_scenario, parse_value, to_dict, to_toml
-from sim.config.expand import flatten
 from sim.config.scale import scale
 from sim.config.scenario import Scenario
-from sim.experiments.execution import MAX_REPS, SchedulerError
+from sim.experiments.execution import MAX_REPS
 from sim.experiments.plan import (
     PROBE_COLUMNS,
     PlanResult,
@@ -54,14 +52,12 @@ from sim.experiments.plan import (
     plan_data,
 )
 from sim.measure.kpis import unknown_metric
-from sim.outputs import folders
+from sim.outputs import atomic, folders
 from sim.outputs.experiment_folder import (
-    all_or_nothing,
     csv_text,
     manifest,
     runs_table,
     save_figure,
-    write_atomic,
 )
 from sim.outputs.run_store import RunStore
 
@@ -139,41 +135,31 @@ def plan_command(
     folder = results_folder(out_dir or Path("results") / f"{base.name}-plan", folders.PLAN)
     _header(base, parameter, values, goal, confidence, reps, max(reps, max_reps), scale_)
     started = time.perf_counter()
-    try:
-        with job_progress(err, "probing") as progress:
-            result = plan(
-                make,
-                parameter,
-                values,
-                goal,
-                confidence=confidence,
-                reps=reps,
-                max_reps=max_reps,
-                store=RunStore(folder),
-                n_jobs=jobs,
-                scheduler=scheduler,
-                on_probe=_row_printer(),
-                progress=progress,
-            )
-    except UnknownMetric as e:
-        fail(str(e))
-    except SchedulerError as e:
-        fail(str(e), e.exit_code)
-    except RunsFailed as e:
-        for job, error in e.failures:
-            last_line = error.strip().splitlines()[-1] if error.strip() else "unknown error"
+    with experiment_failures(folder):
+        try:
+            with job_progress(err, "probing") as progress:
+                result = plan(
+                    make,
+                    parameter,
+                    values,
+                    goal,
+                    confidence=confidence,
+                    reps=reps,
+                    max_reps=max_reps,
+                    store=RunStore(folder),
+                    n_jobs=jobs,
+                    scheduler=scheduler,
+                    on_probe=_row_printer(),
+                    progress=progress,
+                )
+        except UnknownMetric as e:
+            fail(str(e))
+        except RunsFailed as e:
+            report_failures(e.failures)
             err.print(
-                f"run {job.key} (replication {job.replication}) failed: {last_line}",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
+                f"a probe could not be decided; the errors are in {folder}/runs/", markup=False
             )
-        err.print(f"a probe could not be decided; the errors are in {folder}/runs/", markup=False)
-        raise typer.Exit(1) from None
-    except OSError as e:
-        cannot_write(folder, e)
-    except KeyboardInterrupt:
-        interrupted(resume_hint(folder))
+            raise typer.Exit(1) from None
     extra = {"scenario": base.name, "seed": base.seed, "scale": scale_, "reps": reps}
     try:
         _write(folder, base, result, {**extra, "max_reps": max(reps, max_reps)})
@@ -254,7 +240,7 @@ def _lookup(data: Any, dotted: str) -> Any:
 
 def _check_metric(metric: str, scenario: Scenario) -> None:
     """The target must name a metric the runs will report (checked before any run)."""
-    problem = unknown_metric(metric, flatten(scenario))
+    problem = unknown_metric(metric, scenario.flat)
     if problem:
         fail(f"--target {metric}: {problem}")
 
@@ -339,7 +325,7 @@ def _answer(result: PlanResult) -> None:
     out.print(f"answer: {name} = {result.answer} ({note})", highlight=False, soft_wrap=True)
 
 
-@all_or_nothing()
+@atomic.all_or_nothing()
 def _write(folder: Path, base: Scenario, result: PlanResult, extra: dict[str, Any]) -> None:
     """scenario.toml (the scenario before the parameter is set), plan.csv, plan.json,
     replications.csv, plan.png and manifest.json; each file written atomically."""
@@ -347,14 +333,14 @@ def _write(folder: Path, base: Scenario, result: PlanResult, extra: dict[str, An
 
     outcome = result.outcome()
     data = plan_data(result, **extra)
-    write_atomic(folder / "scenario.toml", to_toml(base))
+    atomic.write_text(folder / "scenario.toml", to_toml(base))
     rows = [[i, *(p[c] for c in PROBE_COLUMNS)] for i, p in enumerate(data["probes"], 1)]
-    write_atomic(folder / PLAN_CSV, csv_text(["order", *PROBE_COLUMNS], rows))
-    write_atomic(folder / PLAN_JSON, json.dumps(data, indent=2) + "\n")
-    write_atomic(folder / "replications.csv", csv_text(*runs_table(outcome.records)))
+    atomic.write_text(folder / PLAN_CSV, csv_text(["order", *PROBE_COLUMNS], rows))
+    atomic.write_text(folder / PLAN_JSON, json.dumps(data, indent=2) + "\n")
+    atomic.write_text(folder / "replications.csv", csv_text(*runs_table(outcome.records)))
     save_figure(plan_figure(data), folder / PLAN_PNG)
     meta = manifest(command_line(), outcome, {"seeds": [base.seed], **extra})
-    write_atomic(folder / "manifest.json", json.dumps(meta, indent=2) + "\n")
+    atomic.write_text(folder / "manifest.json", json.dumps(meta, indent=2) + "\n")
 
 
 def _num(value: float) -> str:

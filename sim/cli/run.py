@@ -16,10 +16,10 @@ from sim.cli.common import (
     ScenarioArg,
     SeedOption,
     SetOption,
-    cannot_write,
     check_fits,
     command_line,
     err,
+    experiment_failures,
     fail,
     folder_unwritten,
     interrupted,
@@ -29,7 +29,6 @@ from sim.cli.common import (
     preflight_scheduler,
     print_kpis,
     results_folder,
-    resume_hint,
     run_progress,
     save_dashboard,
     scaled_and_seeded,
@@ -41,12 +40,13 @@ from sim.cli.experiments import (
     print_damaged,
     print_discarded,
     print_estimates,
+    report_failures,
     run_replications,
 )
 from sim.config import catalog, to_toml
 from sim.config.scenario import Scenario
 from sim.engine.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
-from sim.experiments.execution import MAX_REPS, SchedulerError, flat_kpis, imprecise
+from sim.experiments.execution import MAX_REPS, flat_kpis, imprecise
 from sim.measure.kpis import KEY_FIGURES
 from sim.model.population import expected_people
 from sim.outputs import folders
@@ -130,7 +130,7 @@ def run_command(
     check_fits([resolved], 1)
     try:
         with run_progress(resolved) as progress:
-            result = run(resolved, progress=progress, trace=trace)
+            result = run(resolved.flat, progress=progress, trace=trace)
         extra = {DASHBOARD: lambda path: save_dashboard(result, path)} if dashboard else {}
         write_results(result, target, extra)
     except MemoryError:  # the pre-flight estimate was too low, or was turned off
@@ -165,7 +165,7 @@ def _check_traceable(scenario: Scenario, reps: int | None) -> None:
 
 
 def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, checks, report):
-    try:
+    with experiment_failures(target):
         outcome, estimates, precise = run_replications(
             resolved,
             reps,
@@ -178,15 +178,6 @@ def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, 
             console=out,
             err=err,
         )
-    except SchedulerError as e:
-        fail(str(e), e.exit_code)
-        raise
-    except OSError as e:
-        cannot_write(target, e)
-        raise
-    except KeyboardInterrupt:
-        interrupted(resume_hint(target))
-        raise
     n = len(outcome.records)
     title = f"{resolved.name}: {n} replications (seed {resolved.seed})"
     print_estimates(out, title, estimates, list(KEY_FIGURES))
@@ -196,13 +187,7 @@ def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, 
         if missed:
             state += "; missed by " + ", ".join(_missed(name, estimates[name]) for name in missed)
         out.print(f"precision {precision * 100:g} % of the mean: {state}", highlight=False)
-    for job, error in outcome.failures:
-        last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
-        err.print(
-            f"run {job.key} (replication {job.replication}) failed: {last}",
-            markup=False,
-            highlight=False,
-        )
+    report_failures(outcome.failures)
     print_discarded(out, target, outcome.stale)
     print_damaged(err, target, outcome.damaged)
     out.print(

@@ -150,7 +150,7 @@ def sweep_command(
         cannot_write(target, e)
         raise
     _print_variants(base, estimates, reps)
-    report_failures(outcome)
+    report_failures(outcome.failures)
     print_written(target, outcome)
     ok = all(_check_variants(check, estimates) for check in checks)
     if outcome.failures or not ok:
@@ -268,7 +268,7 @@ def compare_command(
         cannot_write(target, e)
         raise
     _print_differences(sa, sb, diffs)
-    report_failures(outcome)
+    report_failures(outcome.failures)
     print_written(target, outcome)
     ok = _check_differences(checks, diffs) if checks else True
     if outcome.failures or not ok:

@@ -8,8 +8,10 @@ it receives a validated :class:`Scenario` and never re-checks it.
 
 The schema lives in :mod:`sim.config.base` (units, clock times, distributions),
 :mod:`sim.config.platform_schema` (services, defences, attacks, journey steps) and
-:mod:`sim.config.scenario` (population, the scenario); :mod:`sim.config.loading` reads
-files and applies overrides. Everything is re-exported here.
+:mod:`sim.config.scenario` (population, the scenario, and :class:`FlatScenario`, the
+scenario with platforms expanded by :mod:`sim.config.expand`, once: ``scenario.flat``);
+:mod:`sim.config.loading` reads files and applies overrides. Everything is re-exported
+here.
 """
 
 from sim.config.base import *  # noqa: F403

@@ -140,30 +140,33 @@ def count(limit: int, what: str, low: int = 0) -> Any:
     return Annotated[int, Field(ge=low), at_most(limit, what, MANY)]
 
 
-class LognormalSpec(Strict):
-    """Lognormal: mean `mean_s`, variance `(cv · mean_s)²`; a long tail of slow ones."""
-
-    kind: Literal["lognormal"] = Field(description="which distribution")
-    mean_s: PositiveFloat = Field(description="mean (s)")
-    cv: Cv = Field(
+MeanS = Annotated[PositiveFloat, Field(description="mean (s)")]
+CvOfMean = Annotated[
+    Cv,
+    Field(
         description=(
             "coefficient of variation, standard deviation over mean (beyond 0.001 to 100 the "
             "samplers' arithmetic overflows)"
         )
-    )
+    ),
+]
+"""The fields of a distribution given by its mean and coefficient of variation."""
+
+
+class LognormalSpec(Strict):
+    """Lognormal: mean `mean_s`, variance `(cv · mean_s)²`; a long tail of slow ones."""
+
+    kind: Literal["lognormal"] = Field(description="which distribution")
+    mean_s: MeanS
+    cv: CvOfMean
 
 
 class GammaSpec(Strict):
     """Gamma: mean `mean_s`, variance `(cv · mean_s)²`."""
 
     kind: Literal["gamma"] = Field(description="which distribution")
-    mean_s: PositiveFloat = Field(description="mean (s)")
-    cv: Cv = Field(
-        description=(
-            "coefficient of variation, standard deviation over mean (beyond 0.001 to 100 the "
-            "samplers' arithmetic overflows)"
-        )
-    )
+    mean_s: MeanS
+    cv: CvOfMean
 
 
 class UniformSpec(Strict):

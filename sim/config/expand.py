@@ -3,20 +3,22 @@
 A region's digital workspace is the same software everywhere, with different capacity.
 A scenario therefore describes a platform once, as a *template* (services, classrooms,
 gates, links, journeys), and instantiates it per region under ``[platforms.<name>]``
-with a capacity factor and per-service server counts. :func:`flatten` turns that into
-the flat scenario the model runs, where platform ``occitanie``'s ``login`` service is
-named ``occitanie/login`` and a cohort with ``platform = "occitanie"`` and
+with a capacity factor and per-service server counts. :func:`expand` turns that into
+the data of the flat scenario the model runs, where platform ``occitanie``'s ``login``
+service is named ``occitanie/login`` and a cohort with ``platform = "occitanie"`` and
 ``journey = "pupil"`` follows the journey ``occitanie/pupil``. A journey step naming a
 service the template does not have refers to the top-level service of that name, so
 every region can depend on one shared login federation.
+
+Only :mod:`sim.config.scenario` calls it: a scenario is expanded once, when it is
+validated, into its :class:`~sim.config.scenario.FlatScenario` (``scenario.flat``),
+which everything downstream reads.
 """
 
 from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING, Any
-
-from pydantic import ValidationError
 
 from sim.config.platform_schema import (
     ClassStep,
@@ -26,7 +28,6 @@ from sim.config.platform_schema import (
     SessionStep,
     Template,
 )
-from sim.config.schema_walk import error_line
 
 if TYPE_CHECKING:
     from sim.config.scenario import Scenario
@@ -34,10 +35,10 @@ if TYPE_CHECKING:
 SEPARATOR = "/"
 
 
-def flatten(scenario: Scenario) -> Scenario:
-    """The same scenario with every platform expanded; returned as is if it has none."""
-    if not scenario.platforms and not scenario.templates:
-        return scenario
+def expand(scenario: Scenario) -> dict[str, Any]:
+    """The data of `scenario` with every platform expanded and no template left, to be
+    validated as a flat scenario; a ValueError (one line) for a platform that names an
+    unknown template, service or platform."""
     data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
     data["templates"], data["platforms"] = {}, {}
     for name, platform in scenario.platforms.items():
@@ -56,11 +57,7 @@ def flatten(scenario: Scenario) -> Scenario:
                     f"{sorted(scenario.platforms)}"
                 )
             cohort["journey"] = f"{platform}{SEPARATOR}{cohort['journey']}"
-    try:
-        return type(scenario).model_validate(data)
-    except ValidationError as err:
-        reason = error_line(err, data, root=type(scenario))
-        raise ValueError(f"with platforms expanded: {reason}") from None
+    return data
 
 
 def _expand(data: dict[str, Any], name: str, platform: PlatformSpec, template: Template) -> None:

@@ -425,6 +425,24 @@ class Gate(Strict):
         return self
 
 
+FloodKind = Annotated[
+    Literal["application", "volumetric"],
+    Field(description='`"application"`: requests to a service; `"volumetric"`: traffic on a link'),
+]
+FloodTarget = Annotated[
+    str, Field(description="service name (application) or link name (volumetric)")
+]
+Bots = Annotated[
+    count(MAX_COUNT, "bots", 1),
+    Field(description="distinct attacking addresses (application floods; matters for rate limits)"),
+]
+AttackCost = Annotated[
+    PositiveFloat,
+    Field(description="work of one attack request, in normal requests (application floods)"),
+]
+"""The fields an attack wave and a generator of waves share."""
+
+
 def _check_flood_fields(attack: AttackWave | AttackGenerator) -> None:
     """Refuse a field its kind of flood ignores: a volumetric flood is Gbit/s on a link
     (no requests, no addresses, no cost per request), an application flood is requests
@@ -454,21 +472,14 @@ class AttackWave(Strict):
     """
 
     name: str = Field(description="name of the wave")
-    kind: Literal["application", "volumetric"] = Field(
-        description='`"application"`: requests to a service; `"volumetric"`: traffic on a link'
-    )
-    target: str = Field(description="service name (application) or link name (volumetric)")
+    kind: FloodKind
+    target: FloodTarget
     start: ClockTime = Field(description="start of the wave (clock time)")
     duration_min: PositiveFloat = Field(description="length of the wave (min)")
     rate_per_s: NonNegFloat = Field(0.0, description="application flood: requests per second")
     gbps: NonNegFloat = Field(0.0, description="volumetric flood: traffic (Gbit/s)")
-    bots: count(MAX_COUNT, "bots", 1) = Field(
-        1000,
-        description="distinct attacking addresses (application floods; matters for rate limits)",
-    )
-    cost: PositiveFloat = Field(
-        1.0, description="work of one attack request, in normal requests (application floods)"
-    )
+    bots: Bots = 1000
+    cost: AttackCost = 1.0
 
     @model_validator(mode="after")
     def _fields_of_its_kind(self) -> AttackWave:
@@ -481,10 +492,8 @@ class AttackGenerator(Strict):
     drawn from `duration`, intensity multiplied by `growth` from one wave to the next."""
 
     name: str = Field(description="name of the generator (its waves are numbered)")
-    kind: Literal["application", "volumetric"] = Field(
-        description='`"application"`: requests to a service; `"volumetric"`: traffic on a link'
-    )
-    target: str = Field(description="service name (application) or link name (volumetric)")
+    kind: FloodKind
+    target: FloodTarget
     waves: count(MAX_SERVERS, "waves", 1) = Field(description="number of waves to generate")
     first: ClockTime = Field(description="earliest wave start (clock time)")
     last: ClockTime = Field(description="latest wave start (clock time)")
@@ -500,13 +509,8 @@ class AttackGenerator(Strict):
     growth: PositiveFloat = Field(
         1.0, description="wave i has intensity times growth^i (rising intensity)"
     )
-    bots: count(MAX_COUNT, "bots", 1) = Field(
-        1000,
-        description="distinct attacking addresses (application floods; matters for rate limits)",
-    )
-    cost: PositiveFloat = Field(
-        1.0, description="work of one attack request, in normal requests (application floods)"
-    )
+    bots: Bots = 1000
+    cost: AttackCost = 1.0
 
     @model_validator(mode="after")
     def _ordered(self) -> AttackGenerator:

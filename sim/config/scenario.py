@@ -1,13 +1,23 @@
-"""Schema of the population and of the whole scenario, with its consistency checks."""
+"""Schema of the population and of the whole scenario, with its consistency checks.
+
+Two types of scenario: :class:`Scenario`, as written (platforms as templates, what
+``sim show`` prints and a results folder's ``scenario.toml`` keeps), and
+:class:`FlatScenario`, the same with every platform expanded (``occitanie/login``), the
+only type the model, the runner and the resource estimates take. A scenario is expanded
+once, when it is validated (its platforms are checked on their expansion), and keeps its
+expansion: ``scenario.flat``.
+"""
 
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     model_validator,
 )
@@ -23,7 +33,7 @@ from sim.config.base import (
     clock_to_s,
     count,
 )
-from sim.config.expand import flatten
+from sim.config.expand import expand
 from sim.config.platform_schema import (
     AttackGenerator,
     AttackWave,
@@ -41,6 +51,7 @@ from sim.config.platform_schema import (
     Step,
     Template,
 )
+from sim.config.schema_walk import error_line
 
 MAX_SEED = 2**63 - 1
 """Seeds are written to records and tables as 64-bit integers (pandas, CSV)."""
@@ -233,7 +244,7 @@ class Scenario(Strict):
                         f"{kind}.{group.name}.behaviour over the scenario's [behaviour]: {reason}"
                     ) from None
         if self.platforms or self.templates:
-            flatten(self)  # platforms are checked on their expansion
+            self._check_platforms()
             return self
         if not self.services:
             raise ValueError("a scenario needs at least one service")
@@ -274,6 +285,25 @@ class Scenario(Strict):
                 )
         return self
 
+    def _check_platforms(self) -> None:
+        """Platforms are checked on their expansion, kept for every later use."""
+        self.flat  # noqa: B018 (computed and cached: the check)
+
+    @cached_property
+    def flat(self) -> FlatScenario:
+        """This scenario with every platform expanded: what the model runs. Made once
+        (when the scenario is validated, if it has platforms) and kept with it; a copy
+        with other values (``model_copy(update=...)``) makes its own."""
+        return FlatScenario.expanded_from(self)
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Any:
+        """A copy of the scenario; with `update`, its expansion is made again from the
+        copy (the kept one is of other values)."""
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            copy.__dict__.pop("flat", None)
+        return copy
+
     def behaviour_of(self, group: Cohort | OpenSource) -> Behaviour:
         """How the people of `group` behave: its own fields over the scenario's."""
         if group.behaviour is None:
@@ -287,6 +317,77 @@ class Scenario(Strict):
     @property
     def end_s(self) -> float:
         return clock_to_s(self.end)
+
+
+class FlatScenario(Scenario):
+    """A scenario with every platform expanded and no template left: the only type the
+    model, the runner and the resource estimates take, so that a scenario with platforms
+    cannot reach them unexpanded. Made by :attr:`Scenario.flat`, which keeps it; a
+    platform's service is named ``<platform>/<service>``. :attr:`source` is the
+    scenario as written, which a results folder keeps."""
+
+    _source: Scenario = PrivateAttr()
+
+    @classmethod
+    def expanded_from(cls, scenario: Scenario) -> FlatScenario:
+        """`scenario` expanded (:func:`sim.config.expand.expand`) and validated; a
+        ValueError (one line) if the expansion is not a valid scenario."""
+        if scenario.platforms or scenario.templates:
+            data = expand(scenario)
+            try:
+                flat = cls.model_validate(data)
+            except ValidationError as err:
+                reason = error_line(err, data, root=cls)
+                raise ValueError(f"with platforms expanded: {reason}") from None
+        else:  # nothing to expand: the values, validated already, are shared
+            flat = _same_values(cls, scenario)
+        # the source without its expansion: a scenario and its expansion holding each
+        # other would be a reference cycle (and == would chase it for ever)
+        flat._source = _same_values(Scenario, scenario)
+        return flat
+
+    def _check_platforms(self) -> None:
+        raise ValueError(
+            "an expanded scenario has no templates or platforms (expand a scenario with "
+            "Scenario.flat)"
+        )
+
+    @property
+    def flat(self) -> FlatScenario:  # type: ignore[override]
+        """Itself: it is expanded."""
+        return self
+
+    @property
+    def source(self) -> Scenario:
+        """The scenario as written (platforms as templates), for ``scenario.toml``."""
+        return self._source
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Any:
+        """A copy; never with other values, which would leave :attr:`source` behind:
+        change the scenario as written (:attr:`source`) and expand that."""
+        if update:
+            raise TypeError(
+                "an expanded scenario is not changed: copy the scenario as written "
+                "(FlatScenario.source) with the update, then expand it (.flat)"
+            )
+        return super().model_copy(deep=deep)
+
+
+def _same_values(cls: type[Scenario], scenario: Scenario) -> Any:
+    """A `cls` holding `scenario`'s values (validated already: not again), nothing else."""
+    values = {name: getattr(scenario, name) for name in Scenario.model_fields}
+    return cls.model_construct(scenario.model_fields_set, **values)
+
+
+def require_flat(scenario: object, needed_by: str) -> FlatScenario:
+    """`scenario` if it is expanded; else a TypeError saying so (a scenario with platforms
+    would reach `needed_by` with its templates unexpanded)."""
+    if not isinstance(scenario, FlatScenario):
+        raise TypeError(
+            f"{needed_by} takes the expanded scenario (a FlatScenario: scenario.flat), "
+            f"not a {type(scenario).__name__}"
+        )
+    return scenario
 
 
 def _check_step(scenario: Scenario, journey: str, step: Any) -> None:

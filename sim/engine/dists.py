@@ -62,8 +62,9 @@ class Deterministic:
 
 
 @dataclass(frozen=True)
-class Lognormal:
-    """Lognormal given by its mean and coefficient of variation (sd / mean)."""
+class MeanAndCv:
+    """A distribution given by its mean and coefficient of variation (sd / mean): its
+    variance follows from both."""
 
     mean: float
     cv: float
@@ -71,6 +72,11 @@ class Lognormal:
     @property
     def variance(self) -> float:
         return (self.cv * self.mean) ** 2
+
+
+@dataclass(frozen=True)
+class Lognormal(MeanAndCv):
+    """Lognormal given by its mean and coefficient of variation (sd / mean)."""
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         sigma2 = math.log1p(self.cv**2)
@@ -79,15 +85,8 @@ class Lognormal:
 
 
 @dataclass(frozen=True)
-class Gamma:
+class Gamma(MeanAndCv):
     """Gamma given by its mean and coefficient of variation (cv = 1 is exponential)."""
-
-    mean: float
-    cv: float
-
-    @property
-    def variance(self) -> float:
-        return (self.cv * self.mean) ** 2
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         shape = 1.0 / self.cv**2

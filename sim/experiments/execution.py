@@ -129,9 +129,16 @@ def scenario_text(scenario: Scenario) -> str:
     return text
 
 
+def last_line(error: str, default: str = "unknown error") -> str:
+    """What a failed run's error says in one line: the last line of its traceback (the
+    exception), or `default` when there is none."""
+    text = error.strip()
+    return text.splitlines()[-1] if text else default
+
+
 def run_job(job: Job) -> dict[str, Any]:
     """Run one job and return its record (plain, JSON-able data)."""
-    return record_of(job, run(job.scenario, seed=job.seed, replication=job.replication))
+    return record_of(job, run(job.scenario.flat, seed=job.seed, replication=job.replication))
 
 
 def record_of(job: Job, result: RunResult) -> dict[str, Any]:

@@ -35,7 +35,6 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.config import Scenario, ScenarioError, describe_error, load_scenario
 from sim.config.base import Strict
-from sim.config.expand import flatten
 from sim.config.scale import scale as scale_scenario
 from sim.experiments.compare import Difference, paired
 from sim.experiments.execution import Estimate, Job, Outcome, summarize
@@ -159,7 +158,7 @@ def load_study(
     target = parse_criterion(spec.target, "target") if spec.target else None
     if target is not None:
         for scenario in [baseline, *(s for _, s in options)]:
-            problem = unknown_metric(target.metric, flatten(scenario), [WORST])
+            problem = unknown_metric(target.metric, scenario.flat, [WORST])
             if problem:
                 raise ScenarioError(f"{path}: target: {problem}")
     return Study(path, spec, name, baseline, tuple(options), target)

@@ -1,4 +1,4 @@
-"""Assemble a runnable model from a validated scenario.
+"""Assemble a runnable model from a validated, expanded scenario (:class:`FlatScenario`).
 
 ``build(env, scenario, streams, recorder)`` wires services, classrooms, the population
 and the arrival processes into `env`; ``Model.run()`` then simulates the morning. The
@@ -16,7 +16,7 @@ import simpy
 
 from sim.config import clock_to_s
 from sim.config.platform_schema import Behaviour, ClassStep, SessionStep
-from sim.config.scenario import OpenSource, Scenario
+from sim.config.scenario import FlatScenario, OpenSource, require_flat
 from sim.engine.dists import Draw, Exponential, from_spec, sampler, uniform_sampler
 from sim.engine.kernel import walk_from_the_start
 from sim.engine.monitor import Recorder
@@ -43,7 +43,7 @@ from sim.model.services import Service
 @dataclass
 class Model:
     env: simpy.Environment
-    scenario: Scenario
+    scenario: FlatScenario
     world: World
     population: Population
     platform: Platform
@@ -59,8 +59,11 @@ class Model:
 
 
 def build(
-    env: simpy.Environment, scenario: Scenario, streams: Streams, recorder: Recorder
+    env: simpy.Environment, scenario: FlatScenario, streams: Streams, recorder: Recorder
 ) -> Model:
+    """The model of `scenario`, expanded (``scenario.flat``): a scenario with platforms
+    as written names services the model does not have, so any other is refused."""
+    scenario = require_flat(scenario, "build()")
     platform = build_platform(env, scenario, streams, recorder)
     stays = _stays(env, scenario, streams, platform.services)
     population = build_population(scenario, streams.get(Stream.ARRIVALS, 0))
@@ -95,7 +98,7 @@ def build(
 
 
 def _stays(
-    env: simpy.Environment, scenario: Scenario, streams: Streams, services: dict[str, Service]
+    env: simpy.Environment, scenario: FlatScenario, streams: Streams, services: dict[str, Service]
 ) -> dict[int, Any]:
     """What people do while they stay in a step, keyed by ``id(step)``: a class step's
     silent requests (:class:`sim.model.people.SilentRequests`), a session step's duration
@@ -161,7 +164,7 @@ def _count_intended(recorder: Recorder, intended: np.ndarray) -> None:
 ARRIVAL_CHUNK = 65_536  # people turned into Python values at a time (bounded memory)
 
 
-def _cohort_arrivals(world: World, scenario: Scenario, pop: Population, habits: list[Habits]):
+def _cohort_arrivals(world: World, scenario: FlatScenario, pop: Population, habits: list[Habits]):
     """Start each cohort member's journey at their intended time (not before the start)."""
     env = world.env
     end = scenario.end_s
@@ -189,7 +192,7 @@ def _cohort_arrivals(world: World, scenario: Scenario, pop: Population, habits: 
 
 def _open_arrivals(
     world: World,
-    scenario: Scenario,
+    scenario: FlatScenario,
     source: OpenSource,
     group: int,
     habits: Habits,

@@ -54,7 +54,8 @@ from sim.engine.kernel import ANSWER, Walk, later_on
 from sim.engine.monitor import FAIL_CAUSES, Recorder
 from sim.model.classrooms import Classroom, Klass
 from sim.model.defences import Gate
-from sim.model.services import Outcome, Service
+from sim.model.outcome import Outcome
+from sim.model.services import Service
 
 try:  # the literal import Cython compiles by; without Cython, its names as no-ops
     import cython

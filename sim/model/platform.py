@@ -11,7 +11,7 @@ import simpy
 from sim.config import Service as ServiceSpec
 from sim.config import clock_to_s
 from sim.config.platform_schema import UslSlowdown
-from sim.config.scenario import Scenario
+from sim.config.scenario import FlatScenario
 from sim.engine.dists import Exponential, from_spec, sampler, uniform_sampler
 from sim.engine.monitor import Recorder
 from sim.engine.rng import Stream, Streams
@@ -32,7 +32,7 @@ class Platform:
 
 
 def build_platform(
-    env: simpy.Environment, scenario: Scenario, streams: Streams, recorder: Recorder
+    env: simpy.Environment, scenario: FlatScenario, streams: Streams, recorder: Recorder
 ) -> Platform:
     links = {
         name: EdgeLink(
@@ -62,7 +62,7 @@ def _service(
     index: int,
     name: str,
     spec: ServiceSpec,
-    scenario: Scenario,
+    scenario: FlatScenario,
     streams: Streams,
     recorder: Recorder,
     links: dict[str, EdgeLink],

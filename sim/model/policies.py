@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sim.engine.dists import Draw
-from sim.model.services import Outcome
+from sim.model.outcome import Outcome
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import numpy as np
 
 from sim.config import clock_to_s
 from sim.config.platform_schema import ClassStep
-from sim.config.scenario import Cohort, NormalOffset, Scenario
+from sim.config.scenario import Cohort, FlatScenario, NormalOffset, Scenario
 
 ROLES = ("pupil", "teacher", "other")
 
@@ -36,14 +36,14 @@ class Population:
     class_needs_teacher: np.ndarray  # bool per class
 
 
-def class_step_of(scenario: Scenario, journey: str) -> ClassStep | None:
+def class_step_of(scenario: FlatScenario, journey: str) -> ClassStep | None:
     for step in scenario.journeys[journey]:
         if isinstance(step, ClassStep):
             return step
     return None
 
 
-def build_population(scenario: Scenario, rng: np.random.Generator) -> Population:
+def build_population(scenario: FlatScenario, rng: np.random.Generator) -> Population:
     groups, intended, starts, start_index, addresses = [], [], [], [], []
     n_addresses = 0
     for index, cohort in enumerate(scenario.cohorts):
@@ -95,7 +95,7 @@ def _offsets(cohort: Cohort, rng: np.random.Generator) -> np.ndarray:
 
 
 def _assign_classes(
-    scenario: Scenario, group: np.ndarray, start_index: np.ndarray
+    scenario: FlatScenario, group: np.ndarray, start_index: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Global class index per person, and whether each class waits for a teacher."""
     klass = np.full(len(group), -1, dtype=np.int64)

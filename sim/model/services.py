@@ -28,7 +28,6 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterator
 from heapq import heapify, heappop, heappush
-from typing import TYPE_CHECKING
 
 import simpy
 
@@ -36,24 +35,13 @@ from sim.engine.dists import Draw
 from sim.engine.kernel import later_on
 from sim.engine.monitor import ServiceRecord, bucket_of
 from sim.engine.trace import Trace
+from sim.model.outcome import Outcome
+from sim.model.policies import CrashPolicy, Guards, Priority
 
 try:  # the literal import Cython compiles by; without Cython, its names as no-ops
     import cython
 except ModuleNotFoundError:
     from sim.engine import cython_shim as cython
-
-if TYPE_CHECKING:  # built by sim.model.platform; policies needs Outcome from here
-    from sim.model.policies import CrashPolicy, Guards, Priority
-
-
-class Outcome:
-    """What a client learns about its request (the value of the reply event)."""
-
-    SERVED = "served"
-    TIMEOUT = "timeout"
-    REJECTED = "rejected"
-    ERROR = "error"  # the server crashed, or is down and refused the connection
-    BLOCKED = "blocked"  # a defence (rate limit, filtering) refused the request
 
 
 class _Silent:

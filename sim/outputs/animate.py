@@ -43,7 +43,6 @@ from matplotlib.transforms import blended_transform_factory
 from PIL import Image
 
 from sim.config import ScenarioError, clock_to_s, load_scenario, s_to_clock
-from sim.config.expand import flatten
 from sim.engine.rng import Stream, Streams
 from sim.model.attacks import waves_of
 from sim.outputs import atomic
@@ -137,7 +136,7 @@ def load_morning(folder: Path | str) -> Morning:
                 "(sim run without --reps)"
             )
     try:
-        scenario = flatten(load_scenario(folder / "scenario.toml"))
+        scenario = load_scenario(folder / "scenario.toml").flat
     except (ScenarioError, ValueError) as e:
         raise AnimateError(f"RESULTS_DIR {folder}: scenario.toml: {e}") from None
     table = _read_columns(folder / "timeseries.csv")

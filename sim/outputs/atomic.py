@@ -1,26 +1,44 @@
-"""Files written atomically, readable like any other file the user makes.
+"""Files and folders written atomically, readable like any other file the user makes.
 
-Every result file of ``sim`` is written here: to a temporary file beside its target,
-then renamed onto it, so a reader (or an interruption, or a full disk) never meets half
-a file. ``tempfile.mkstemp`` and ``mkdtemp`` make their files 0600 and folders 0700
-(right for secrets, wrong for results meant to be shared, read by a web server or
-copied by a colleague); each temporary file and folder made here is given the mode
-``open()`` and ``mkdir()`` would have given it, 0666 or 0777 less the umask (0644 and
-0755 under the usual umask 022, 0600 and 0700 under 077).
+Every result of ``sim`` is written here: to a temporary file (or folder) beside its
+target, then renamed onto it, so a reader (or an interruption, or a full disk) never
+meets half a file. This module alone names the temporary files and folders, renames
+them into place, and removes those a killed writer left behind. ``tempfile.mkstemp``
+and ``mkdtemp`` make their files 0600 and folders 0700 (right for secrets, wrong for
+results meant to be shared, read by a web server or copied by a colleague); each
+temporary file and folder made here is given the mode ``open()`` and ``mkdir()`` would
+have given it, 0666 or 0777 less the umask (0644 and 0755 under the usual umask 022,
+0600 and 0700 under 077).
 
 Inside :func:`all_or_nothing`, the renames wait for the end of the block, so that a
-folder's tables are replaced all together or not at all.
+folder's tables are replaced all together or not at all. A whole folder (one run's
+results) is written by :func:`write_folder`.
+
+Temporary names hold the writing process's id (``.<name>.tmp-<pid>-...``, and
+``.<name>.old-<pid>-...`` for a folder being replaced), so that :func:`clean_stale` can
+tell the leftovers of a writer that is gone (``kill -9``, a power cut), which nothing
+else would remove, from a writer at work.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
+
+TEMP = re.compile(r"^\.(?P<name>.*)\.(?:tmp|old)-(?P<pid>\d+)-")
+"""A temporary name made here: the target's name and the writer's process id."""
+TEMP_NAME_ROOM = 40
+"""Characters a temporary name adds to a folder's (``.NAME.tmp-<pid>-<random>``)."""
+SWAP_ATTEMPTS = 10  # other writers finishing in between (each attempt that loses is theirs)
 
 
 def umask() -> int:
@@ -127,8 +145,19 @@ def write_json(path: Path | str, data: Any, *, now: bool = False, **dumps: Any) 
 def temp_prefix(name: str) -> str:
     """The start of a temporary name beside `name`: ``.<name>.tmp-<pid>-``. The writer's
     process id lets a later command tell the leftovers of a killed writer (``kill -9``,
-    a power cut) from a writer at work (:func:`sim.outputs.folders.clean_stale`)."""
+    a power cut) from a writer at work (:func:`clean_stale`)."""
     return f".{name}.tmp-{os.getpid()}-"
+
+
+def aside_name(target: Path) -> Path:
+    """A name of this writer's own beside `target`, to move an older `target` aside:
+    ``.<name>.old-<pid>-<random>``."""
+    return target.with_name(f".{target.name}.old-{os.getpid()}-{uuid4().hex[:8]}")
+
+
+def is_temp(name: str) -> bool:
+    """True if `name` is a temporary name made here (of a writer at work, or gone)."""
+    return TEMP.match(name) is not None
 
 
 def make_temp_folder(parent: Path | str, prefix: str) -> Path:
@@ -139,3 +168,89 @@ def make_temp_folder(parent: Path | str, prefix: str) -> Path:
     folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     folder.chmod(folder_mode())
     return folder
+
+
+def write_folder(target: Path | str, fill: Callable[[Path], None]) -> Path:
+    """Make the folder `target` by ``fill(tmp)`` on a temporary folder beside it, put in
+    place once complete (:func:`replace_folder`); if anything fails, the temporary
+    folder is removed and an older `target` is left as it was. Returns `target`."""
+    target = Path(target)
+    tmp = make_temp_folder(target.resolve().parent, prefix=temp_prefix(target.name))
+    try:
+        fill(tmp)
+        replace_folder(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def replace_folder(tmp: Path, target: Path) -> None:
+    """Move `tmp` to `target`, replacing an older `target` only once `tmp` is complete.
+
+    The older folder is renamed aside (under a name of this writer's own), `tmp` is
+    renamed into place, then the older folder is removed. If another writer's folder
+    lands on `target` between the two renames (two runs writing the same results folder
+    at once), that one is moved aside too and the swap is tried again: the last writer
+    wins, and `target` is always one run's complete output, never a mix.
+    """
+    for _ in range(SWAP_ATTEMPTS):
+        old: Path | None = aside_name(target)
+        try:
+            target.rename(old)
+        except FileNotFoundError:
+            old = None
+        try:
+            tmp.rename(target)
+        except OSError as err:
+            if err.errno in (errno.ENOTEMPTY, errno.EEXIST):  # another writer's folder
+                if old is not None:
+                    shutil.rmtree(old, ignore_errors=True)
+                continue
+            if old is not None:
+                try:
+                    old.rename(target)  # put the previous results back
+                except OSError:  # another writer's complete results are there now
+                    shutil.rmtree(old, ignore_errors=True)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return
+    raise OSError(errno.EBUSY, "other runs keep replacing it at the same time")
+
+
+def clean_stale(place: Path, name: str | None = None) -> list[Path]:
+    """Remove the temporary files and folders in `place` (only those of targets named
+    `name`, if given) whose writer is gone; return what was removed. A name whose
+    process still lives (another command writing there now) is left alone, and so is
+    any name not made here."""
+    try:
+        entries = list(place.iterdir())
+    except OSError:
+        return []
+    removed = []
+    for path in entries:
+        match = TEMP.match(path.name)
+        if not match or (name is not None and match["name"] != name):
+            continue
+        if _alive(int(match["pid"])):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """True if process `pid` exists (or may: it belongs to another user)."""
+    if pid <= 0:
+        return True  # not a process id: never treat the name as stale
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True

@@ -1,11 +1,12 @@
 """Experiment results on disk: tables and a manifest beside the per-run records.
 
-The per-run records (``runs/<key>.json``) are written by :class:`sim.experiments.execution.RunStore`
-as runs finish; the tables here are derived from them and rewritten at the end of every
-invocation, each file atomically and all of a folder's tables together
-(:func:`all_or_nothing`), so an interrupted or failed write leaves the previous complete
-set and a rerun completes it. Every file is written by :mod:`sim.outputs.atomic`, with the mode
-the umask gives (0644 under the usual 022), like the single-run folder.
+The per-run records (``runs/<key>.json``) are written by
+:class:`sim.outputs.run_store.RunStore` as runs finish; the tables here are derived from
+them and rewritten at the end of every invocation, each file atomically and all of a
+folder's tables together (:func:`sim.outputs.atomic.all_or_nothing`), so an interrupted
+or failed write leaves the previous complete set and a rerun completes it. Every file is
+written by :mod:`sim.outputs.atomic`, with the mode the umask gives (0644 under the
+usual 022), like the single-run folder.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 from sim import __version__
 from sim.config import s_to_clock, to_toml
 from sim.engine import compiled
-from sim.experiments.execution import Estimate, Outcome, metric_names, series_bands
+from sim.experiments.execution import Estimate, Outcome, last_line, metric_names, series_bands
 from sim.outputs import atomic
 from sim.run import fingerprint
 
@@ -34,11 +35,6 @@ KPIS_FIGURE = "kpis.png"  # run --reps: the key KPIs, each mean with its interva
 SERIES_FIGURE = "timeseries_ci.png"  # run --reps: timeseries_ci.csv's people-level bands
 MANIFEST = "manifest.json"
 SCENARIO = "scenario.toml"
-
-
-all_or_nothing = atomic.all_or_nothing
-write_atomic = atomic.write_text
-"""Write a text file atomically (every file here goes through :mod:`sim.outputs.atomic`)."""
 
 
 def runs_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
@@ -109,7 +105,7 @@ def manifest(command: list[str], outcome: Outcome, extra: dict[str, Any]) -> dic
             {
                 "key": job.key,
                 "replication": job.replication,
-                "error": err.strip().splitlines()[-1] if err.strip() else "",
+                "error": last_line(err, ""),
             }
             for job, err in outcome.failures
         ],
@@ -118,7 +114,7 @@ def manifest(command: list[str], outcome: Outcome, extra: dict[str, Any]) -> dic
     }
 
 
-@all_or_nothing()
+@atomic.all_or_nothing()
 def write_replications(
     folder: Path,
     scenario: Any,
@@ -128,8 +124,8 @@ def write_replications(
     precise: bool,
     command: list[str],
 ) -> None:
-    write_atomic(folder / SCENARIO, to_toml(scenario))
-    write_atomic(folder / REPLICATIONS, csv_text(*runs_table(outcome.records)))
+    atomic.write_text(folder / SCENARIO, to_toml(scenario))
+    atomic.write_text(folder / REPLICATIONS, csv_text(*runs_table(outcome.records)))
     summary = {
         "scenario": scenario.name,
         "seed": scenario.seed,
@@ -139,12 +135,12 @@ def write_replications(
         "precision_reached": precise if precision is not None else None,
         "estimates": estimates_json(estimates),
     }
-    write_atomic(folder / SUMMARY, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    atomic.write_text(folder / SUMMARY, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     if outcome.records:
         series = _series_csv(outcome.records)
-        write_atomic(folder / SERIES_CI, series)
+        atomic.write_text(folder / SERIES_CI, series)
         _replication_figures(folder, scenario, len(outcome.records), estimates, series)
-    write_atomic(
+    atomic.write_text(
         folder / MANIFEST,
         json.dumps(manifest(command, outcome, {"seeds": [scenario.seed]}), indent=2) + "\n",
     )
@@ -200,7 +196,7 @@ def _finite(value: float) -> float | None:
 def write_table(folder: Path, stem: str, header: list[str], rows: list[list[Any]]) -> None:
     """`<stem>.csv` and `<stem>.parquet`, each written atomically; non-finite numbers are
     empty cells (CSV) or nulls (Parquet), as in every other table."""
-    write_atomic(folder / f"{stem}.csv", csv_text(header, rows))
+    atomic.write_text(folder / f"{stem}.csv", csv_text(header, rows))
     _write_parquet(folder / f"{stem}.parquet", header, rows)
 
 
@@ -225,10 +221,6 @@ def save_figure(figure: Any, path: Path) -> None:
 
     atomic.replace_with(path, lambda tmp: figure.savefig(tmp, format="png", dpi=DPI))
     atomic.replace_with(path.with_suffix(".svg"), lambda tmp: figure.savefig(tmp, format="svg"))
-
-
-write_json = atomic.write_json
-"""Write indented JSON with sorted keys atomically (no NaN: it is not JSON)."""
 
 
 def _null_if_not_finite(value: Any) -> Any:

@@ -16,17 +16,18 @@ the link stays a link (renaming the link aside, as replacing a single run's fold
 does, would turn it into a folder).
 
 Temporary folders and files are named with the writing process's id
-(``.<name>.tmp-<pid>-...``, ``.<name>.old-<pid>-...``); :func:`clean_stale` removes
-those whose process is gone (``kill -9``, a power cut), which nothing else would.
+(:mod:`sim.outputs.atomic`, which writes every result); :func:`clean_stale` removes those
+of a results folder whose process is gone (``kill -9``, a power cut), which nothing
+else would.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 from pathlib import Path
+
+from sim.outputs import atomic
 
 SINGLE, REPLICATIONS, SWEEP, COMPARE, PLAN, OPTIONS = (
     "single",
@@ -54,7 +55,6 @@ SINGLE_FILES = {  # sim.outputs.run_folder's files, and what other commands add 
     *("dashboard.png", "dashboard.svg", "report.html", "animation.gif", "animation.mp4"),
 }
 """A single run's folder is replaced as a whole: a file not in it would be lost."""
-TEMP = re.compile(r"^\.(?P<name>.*)\.(?:tmp|old)-(?P<pid>\d+)-")
 
 
 class FolderError(ValueError):
@@ -80,10 +80,6 @@ def kind_of(folder: Path) -> str | None:
     return None
 
 
-TEMP_NAME_ROOM = 40
-"""Characters a temporary name adds to a folder's (``.NAME.tmp-<pid>-<random>``)."""
-
-
 def _check_name_length(target: Path) -> None:
     """Refuse, before any run, a folder name the file system cannot hold with the
     temporary name written beside it (it failed only when the results were written)."""
@@ -93,10 +89,10 @@ def _check_name_length(target: Path) -> None:
     except (OSError, ValueError):
         limit = 255
     longest = max((len(part.encode()) for part in target.parts), default=0)
-    if longest + TEMP_NAME_ROOM > limit:
+    if longest + atomic.TEMP_NAME_ROOM > limit:
         raise FolderError(
             f"cannot write results to {target}: a name in it is {longest} bytes long, and "
-            f"this file system allows {limit} (less {TEMP_NAME_ROOM} for the temporary "
+            f"this file system allows {limit} (less {atomic.TEMP_NAME_ROOM} for the temporary "
             "name written beside it): choose a shorter --out"
         )
 
@@ -123,7 +119,7 @@ def check_out(target: Path, kind: str) -> Path:
     if not target.is_dir():
         raise FolderError(f"cannot write results to {target}: it exists and is not a folder")
     try:
-        names = {p.name for p in target.iterdir() if not TEMP.match(p.name)}
+        names = {p.name for p in target.iterdir() if not atomic.is_temp(p.name)}
     except OSError as e:
         raise FolderError(f"cannot write results to {target}: {e.strerror}") from None
     if not names:
@@ -161,7 +157,7 @@ def _unfinished(folder: Path, names: set[str], kind: str) -> bool:
         return False
     runs = folder / RUNS
     if RUNS in names and not (
-        runs.is_dir() and all(p.suffix == ".json" or TEMP.match(p.name) for p in runs.iterdir())
+        runs.is_dir() and all(p.suffix == ".json" or atomic.is_temp(p.name) for p in runs.iterdir())
     ):
         return False
     return BASELINE not in names or kind_of(folder / BASELINE) == SINGLE
@@ -169,43 +165,13 @@ def _unfinished(folder: Path, names: set[str], kind: str) -> bool:
 
 def clean_stale(folder: Path) -> list[Path]:
     """Remove the temporary folders and files of `folder` (beside it, inside it and in its
-    ``runs/``) left by writers that are gone; return what was removed.
-
-    A temporary name holds its writer's process id; a name whose process still lives
-    (another run writing the same folder now) is left alone, and so is any other name.
-    """
-    removed = []
-    places = [(folder.parent, folder.name), (folder, None), (folder / RUNS, None)]
-    for place, name in places:
-        try:
-            entries = list(place.iterdir())
-        except OSError:
-            continue
-        for path in entries:
-            match = TEMP.match(path.name)
-            if not match or (name is not None and match["name"] != name):
-                continue
-            if _alive(int(match["pid"])):
-                continue
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    """True if process `pid` exists (or may: it belongs to another user)."""
-    if pid <= 0:
-        return True  # not a process id: never treat the name as stale
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
+    ``runs/``) left by writers that are gone (:func:`sim.outputs.atomic.clean_stale`);
+    return what was removed."""
+    return [
+        *atomic.clean_stale(folder.parent, folder.name),
+        *atomic.clean_stale(folder),
+        *atomic.clean_stale(folder / RUNS),
+    ]
 
 
 def _json(path: Path) -> dict:

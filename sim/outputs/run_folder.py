@@ -1,9 +1,9 @@
 """Results on disk: one folder per run, written completely or not at all.
 
-Files go to a hidden temporary folder beside the target (with the mode ``mkdir`` gives,
-:func:`sim.outputs.atomic.make_temp_folder`), which is renamed into place only when every file
-is written; an interrupted or failed write leaves the previous
-results (if any) untouched and no half-written folder behind. Outputs are byte-stable
+Files go to a hidden temporary folder beside the target, which is renamed into place
+only when every file is written (:func:`sim.outputs.atomic.write_folder`); an interrupted
+or failed write leaves the previous results (if any) untouched and no half-written
+folder behind. Outputs are byte-stable
 for a given seed (sorted keys, fixed float formatting, gzip without a timestamp), so
 runs can be compared with ``cmp``.
 """
@@ -11,17 +11,13 @@ runs can be compared with ``cmp``.
 from __future__ import annotations
 
 import csv
-import errno
 import gzip
 import io
 import json
 import math
-import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import numpy as np
 
@@ -116,20 +112,10 @@ def write_results(
     CLI uses it for the dashboard, so that this module does not depend on matplotlib).
     """
     out_dir = Path(out_dir)
-    parent = out_dir.resolve().parent
     try:
-        tmp = atomic.make_temp_folder(parent, prefix=atomic.temp_prefix(out_dir.name))
+        return atomic.write_folder(out_dir, lambda tmp: _write_all(result, tmp, extra_files or {}))
     except OSError as err:
         raise OutputError(f"cannot write results to {out_dir}: {err.strerror}", err) from None
-    try:
-        _write_all(result, tmp, extra_files or {})
-        _replace_dir(tmp, out_dir)
-    except BaseException as err:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(err, OSError):
-            raise OutputError(f"cannot write results to {out_dir}: {err.strerror}", err) from None
-        raise
-    return out_dir
 
 
 def _write_all(result: RunResult, folder: Path, extra: dict[str, Callable[[Path], None]]) -> None:
@@ -165,94 +151,65 @@ PEOPLE_CHUNK = 100_000  # rows formatted at a time: memory stays bounded at nati
 
 
 def _write_people(result: RunResult, path: Path) -> None:
-    """One row per person, gzip-compressed with a zero timestamp (byte-stable)."""
+    """One row per person (:func:`_write_csv_gz`)."""
     p = result.people
     names = np.asarray(result.group_names, dtype=object)
     roles = np.asarray(result.group_roles, dtype=object)
     fates = np.asarray([f.name.lower() for f in Fate], dtype=object)
     times = ("intended", "class_start", "reached", "lobby", "ended")
-    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-        text = io.TextIOWrapper(gz, encoding="utf-8", newline="")
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(PEOPLE_COLUMNS)
-        for first in range(0, len(p["group"]), PEOPLE_CHUNK):
-            rows = slice(first, first + PEOPLE_CHUNK)
-            group = p["group"][rows]
-            columns = [
-                range(first, first + len(group)),
-                names[group],
-                roles[group],
-                *([_fmt(v) for v in p[name][rows].tolist()] for name in times),
-                fates[p["fate"][rows]],
-                p["attempts"][rows].tolist(),
-                p["failures"][rows].tolist(),
-            ]
-            writer.writerows(zip(*columns, strict=True))
-        text.flush()
-        text.detach()
+
+    def columns(first: int, rows: slice) -> list[Any]:
+        group = p["group"][rows]
+        return [
+            range(first, first + len(group)),
+            names[group],
+            roles[group],
+            *([_fmt(v) for v in p[name][rows].tolist()] for name in times),
+            fates[p["fate"][rows]],
+            p["attempts"][rows].tolist(),
+            p["failures"][rows].tolist(),
+        ]
+
+    _write_csv_gz(path, PEOPLE_COLUMNS, len(p["group"]), columns)
 
 
 def _write_trace(result: RunResult, path: Path) -> None:
-    """One row per request a person waited for, in the order their answers came;
-    gzip-compressed with a zero timestamp (byte-stable)."""
+    """One row per request a person waited for, in the order their answers came
+    (:func:`_write_csv_gz`)."""
     t = result.trace
     names = np.asarray(result.trace_services, dtype=object)
     outcomes = np.asarray(OUTCOMES, dtype=object)
+
+    def columns(_first: int, rows: slice) -> list[Any]:
+        return [
+            names[t["service"][rows]],
+            t["person"][rows].tolist(),
+            *(
+                [_ms(v) for v in t[name][rows].tolist()]
+                for name in ("submitted", "started", "ended")
+            ),
+            outcomes[t["outcome"][rows]],
+        ]
+
+    _write_csv_gz(path, TRACE_COLUMNS, len(t["service"]), columns)
+
+
+def _write_csv_gz(
+    path: Path, header: tuple[str, ...], n_rows: int, columns: Callable[[int, slice], list[Any]]
+) -> None:
+    """`header`, then `n_rows` rows as CSV, gzip-compressed with a zero timestamp
+    (byte-stable). The rows are formatted :data:`PEOPLE_CHUNK` at a time, from the
+    columns ``columns(first, rows)`` gives for the rows from `first` on (the slice
+    `rows`), so that memory stays bounded."""
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
         text = io.TextIOWrapper(gz, encoding="utf-8", newline="")
         writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(TRACE_COLUMNS)
-        for first in range(0, len(t["service"]), PEOPLE_CHUNK):
+        writer.writerow(header)
+        for first in range(0, n_rows, PEOPLE_CHUNK):
             rows = slice(first, first + PEOPLE_CHUNK)
-            columns = [
-                names[t["service"][rows]],
-                t["person"][rows].tolist(),
-                *(
-                    [_ms(v) for v in t[name][rows].tolist()]
-                    for name in ("submitted", "started", "ended")
-                ),
-                outcomes[t["outcome"][rows]],
-            ]
-            writer.writerows(zip(*columns, strict=True))
+            writer.writerows(zip(*columns(first, rows), strict=True))
         text.flush()
         text.detach()
-
-
-SWAP_ATTEMPTS = 10  # other writers finishing in between (each attempt that loses is theirs)
-
-
-def _replace_dir(tmp: Path, target: Path) -> None:
-    """Move `tmp` to `target`, replacing an older `target` only once `tmp` is complete.
-
-    The older folder is renamed aside (under a name of this writer's own), `tmp` is
-    renamed into place, then the older folder is removed. If another writer's folder
-    lands on `target` between the two renames (two runs writing the same results folder
-    at once), that one is moved aside too and the swap is tried again: the last writer
-    wins, and `target` is always one run's complete output, never a mix.
-    """
-    for _ in range(SWAP_ATTEMPTS):
-        old: Path | None = target.with_name(f".{target.name}.old-{os.getpid()}-{uuid4().hex[:8]}")
-        try:
-            target.rename(old)
-        except FileNotFoundError:
-            old = None
-        try:
-            tmp.rename(target)
-        except OSError as err:
-            if err.errno in (errno.ENOTEMPTY, errno.EEXIST):  # another writer's folder
-                if old is not None:
-                    shutil.rmtree(old, ignore_errors=True)
-                continue
-            if old is not None:
-                try:
-                    old.rename(target)  # put the previous results back
-                except OSError:  # another writer's complete results are there now
-                    shutil.rmtree(old, ignore_errors=True)
-            raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        return
-    raise OSError(errno.EBUSY, "other runs keep replacing it at the same time")
 
 
 def _ms(value: float) -> str:

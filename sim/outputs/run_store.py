@@ -12,14 +12,6 @@ from typing import Any
 
 from sim.experiments import records as run_records
 from sim.experiments.execution import Job
-from sim.experiments.scheduler import (  # noqa: F401  (the scheduler's names this module always had)
-    SCHEDULER_ENV,
-    TLS_ENV,
-    SchedulerError,
-    chosen_scheduler,
-    connect,
-    dask_security,
-)
 from sim.outputs import atomic
 from sim.run import fingerprint
 

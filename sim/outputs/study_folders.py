@@ -29,19 +29,17 @@ from sim.experiments.sweep import (
     runs_table,
     variant_estimates,
 )
+from sim.outputs import atomic
 from sim.outputs.experiment_folder import (
     MANIFEST,
     SCENARIO,
-    all_or_nothing,
     csv_text,
     save_figure,
-    write_atomic,
-    write_json,
     write_table,
 )
 
 
-@all_or_nothing()
+@atomic.all_or_nothing()
 def write_compare(
     folder: Path,
     a: Scenario,
@@ -55,12 +53,12 @@ def write_compare(
     """Write compare.csv/.json (and .png), both scenarios, the runs table and the
     manifest; return the differences."""
     diffs = paired(*sides(jobs, outcome))
-    write_atomic(folder / "scenario_a.toml", to_toml(a))
-    write_atomic(folder / "scenario_b.toml", to_toml(b.model_copy(update={"seed": a.seed})))
+    atomic.write_text(folder / "scenario_a.toml", to_toml(a))
+    atomic.write_text(folder / "scenario_b.toml", to_toml(b.model_copy(update={"seed": a.seed})))
     write_table(folder, RUNS_TABLE, *runs_table(jobs, outcome))
-    write_atomic(folder / f"{COMPARE}.csv", csv_text(*compare_table(diffs)))
-    write_json(folder / f"{COMPARE}.json", compare_json(a, b, diffs))
-    write_json(folder / MANIFEST, manifest_data)
+    atomic.write_text(folder / f"{COMPARE}.csv", csv_text(*compare_table(diffs)))
+    atomic.write_json(folder / f"{COMPARE}.json", compare_json(a, b, diffs))
+    atomic.write_json(folder / MANIFEST, manifest_data)
     if plots and diffs:
         from sim.outputs.plots.experiments import compare_figure  # matplotlib: only when drawing
 
@@ -70,7 +68,7 @@ def write_compare(
     return diffs
 
 
-@all_or_nothing()
+@atomic.all_or_nothing()
 def write_sweep(
     folder: Path,
     base: Scenario,
@@ -84,10 +82,10 @@ def write_sweep(
     """Write the tables (``runs``, ``variants``: CSV and Parquet), the base scenario, the
     manifest and the figures; return the per-variant estimates."""
     estimates = variant_estimates(jobs, outcome)
-    write_atomic(folder / SCENARIO, to_toml(base))
+    atomic.write_text(folder / SCENARIO, to_toml(base))
     write_table(folder, RUNS_TABLE, *runs_table(jobs, outcome))
     write_table(folder, VARIANTS_TABLE, *aggregate_table(estimates))
-    write_json(folder / MANIFEST, manifest_data)
+    atomic.write_json(folder / MANIFEST, manifest_data)
     if plots and outcome.records:
         from sim.outputs.plots.experiments import sweep_figures  # matplotlib: only when drawing
 
@@ -107,14 +105,14 @@ def write_study(
 ) -> list[OptionResult]:
     """Write the study's tables, scenarios, figures and manifest; return the results."""
     results = analyse(study, jobs, outcome)
-    write_atomic(folder / SCENARIO, to_toml(study.baseline))
+    atomic.write_text(folder / SCENARIO, to_toml(study.baseline))
     for i, (_, scenario) in enumerate(study.options, start=1):
-        write_atomic(folder / "scenarios" / f"option_{i}.toml", to_toml(scenario))
-    write_atomic(folder / "study.toml", study.path.read_text(encoding="utf-8"))
+        atomic.write_text(folder / "scenarios" / f"option_{i}.toml", to_toml(scenario))
+    atomic.write_text(folder / "study.toml", study.path.read_text(encoding="utf-8"))
     write_table(folder, RUNS_TABLE, *runs_table(jobs, outcome))
     write_table(folder, TABLE, *study_table(results))
-    write_json(folder / STUDY_JSON, study_json(study, results))
-    write_json(folder / MANIFEST, manifest_data)
+    atomic.write_json(folder / STUDY_JSON, study_json(study, results))
+    atomic.write_json(folder / MANIFEST, manifest_data)
     if plots and any(r.n for r in results):
         from sim.outputs.plots import options as plots_options  # matplotlib: only when drawing
 

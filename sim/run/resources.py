@@ -58,13 +58,13 @@ import numpy as np
 from sim.config import (
     ClassStep,
     Cohort,
+    FlatScenario,
     OpenSource,
     RequestStep,
-    Scenario,
     SessionStep,
     clock_to_s,
 )
-from sim.config.expand import flatten
+from sim.config.scenario import require_flat
 from sim.engine.dists import from_spec
 from sim.engine.monitor import N_BUCKETS
 
@@ -130,7 +130,7 @@ class MemoryCheckError(ValueError):
     """A run would not fit in memory (or the limit is unreadable); one line for the user."""
 
 
-def people(scenario: Scenario) -> float:
+def people(scenario: FlatScenario) -> float:
     """People in the morning: cohort sizes plus the expected arrivals of open sources."""
     start, end = scenario.start_s, scenario.end_s
     try:
@@ -148,9 +148,9 @@ def people(scenario: Scenario) -> float:
     return total
 
 
-def class_people(scenario: Scenario) -> int:
+def class_people(scenario: FlatScenario) -> int:
     """Members of cohorts whose journey has a class step."""
-    flat = flatten(scenario)  # a platform cohort follows its template's journey
+    flat = require_flat(scenario, "class_people()")  # a platform cohort: its own journey
     return sum(
         cohort.count
         for cohort in flat.cohorts
@@ -158,9 +158,9 @@ def class_people(scenario: Scenario) -> int:
     )
 
 
-def servers(scenario: Scenario) -> tuple[int, int]:
+def servers(scenario: FlatScenario) -> tuple[int, int]:
     """Servers of the services (at their autoscaling ceiling) and classroom servers."""
-    flat = flatten(scenario)
+    flat = require_flat(scenario, "servers()")
     services = sum(
         max(s.servers, s.autoscale.max_servers if s.autoscale else 0)
         for s in flat.services.values()
@@ -168,25 +168,25 @@ def servers(scenario: Scenario) -> tuple[int, int]:
     return services, sum(room.servers for room in flat.classrooms.values())
 
 
-def waves(scenario: Scenario) -> int:
+def waves(scenario: FlatScenario) -> int:
     """Attack waves: the explicit ones and those the generators will draw."""
     return len(scenario.attacks) + sum(g.waves for g in scenario.attack_generators)
 
 
-def service_minutes(scenario: Scenario) -> tuple[int, int]:
+def service_minutes(scenario: FlatScenario) -> tuple[int, int]:
     """Services (a platform's each counted) and the minutes of the span: each service
     keeps its per-minute series for every minute (:data:`BYTES_PER_SERVICE_MINUTE`)."""
-    flat = flatten(scenario)
+    flat = require_flat(scenario, "service_minutes()")
     return len(flat.services), max(1, math.ceil((flat.end_s - flat.start_s) / 60))
 
 
-def service_minutes_mb(scenario: Scenario) -> float:
+def service_minutes_mb(scenario: FlatScenario) -> float:
     """The services x minutes term of the estimate, in MiB."""
     services, minutes = service_minutes(scenario)
     return BYTES_PER_SERVICE_MINUTE * services * minutes / MB
 
 
-def estimate_mb(scenario: Scenario) -> float:
+def estimate_mb(scenario: FlatScenario) -> float:
     """Peak memory of one run of `scenario`, in MiB (see the module's rule); infinite
     for counts beyond any float."""
     service_servers, room_servers = servers(scenario)
@@ -251,7 +251,7 @@ def _cgroup_room_mb() -> float | None:
         return None
 
 
-def check_memory(scenarios: Iterable[Scenario], at_once: int = 1) -> None:
+def check_memory(scenarios: Iterable[FlatScenario], at_once: int = 1) -> None:
     """Raise :class:`MemoryCheckError` if `at_once` runs of the largest of `scenarios`
     would need more memory than is available (see the module for the rule)."""
     sizes = [(estimate_mb(scenario), scenario) for scenario in scenarios]
@@ -324,11 +324,11 @@ class EventBudgetError(MemoryCheckError):
     it alike: one line, exit 2."""
 
 
-def event_terms(scenario: Scenario) -> list[tuple[float, str]]:
+def event_terms(scenario: FlatScenario) -> list[tuple[float, str]]:
     """The expected events of one run of `scenario`, term by term, each with what causes
     it (for the message): the people's requests and retries, the silent requests of
     lessons and sessions, the attack requests. Infinite where a count is beyond floats."""
-    flat = flatten(scenario)
+    flat = require_flat(scenario, "event_terms()")
     span = max(0.0, flat.end_s - flat.start_s)
     terms: list[tuple[float, str]] = []
     groups = [*flat.cohorts, *flat.sources]
@@ -362,7 +362,7 @@ def event_terms(scenario: Scenario) -> list[tuple[float, str]]:
             )
     for attack in flat.attacks:
         if attack.kind == "application":
-            seconds = attack.duration_min * 60.0
+            seconds = _within(flat, clock_to_s(attack.start), attack.duration_min * 60.0)
             terms.append(
                 (
                     attack.rate_per_s * seconds * EVENTS_PER_ATTACK_REQUEST,
@@ -372,7 +372,7 @@ def event_terms(scenario: Scenario) -> list[tuple[float, str]]:
             )
     for gen in flat.attack_generators:
         if gen.kind == "application":
-            seconds = from_spec(gen.duration).mean
+            seconds = min(from_spec(gen.duration).mean, span)  # a wave ends with the run
             ratio = gen.growth
             waves = gen.waves
             with np.errstate(over="ignore"):
@@ -392,7 +392,13 @@ def event_terms(scenario: Scenario) -> list[tuple[float, str]]:
     return [(value if value == value else math.inf, what) for value, what in terms]
 
 
-def _group_people(flat: Scenario, group: object, span: float) -> float:
+def _within(flat: FlatScenario, start: float, seconds: float) -> float:
+    """The part of `seconds` from `start` that falls inside the run: an attack that
+    outlasts the morning (``duration_min = 1e18``) sends nothing after its end."""
+    return max(0.0, min(start + seconds, flat.end_s) - max(start, flat.start_s))
+
+
+def _group_people(flat: FlatScenario, group: object, span: float) -> float:
     if isinstance(group, Cohort):
         return float(group.count)
     source = group  # an open source: its expected arrivals
@@ -407,7 +413,7 @@ def _group_people(flat: Scenario, group: object, span: float) -> float:
     return total
 
 
-def estimate_events(scenario: Scenario) -> float:
+def estimate_events(scenario: FlatScenario) -> float:
     """Events one run of `scenario` is expected to generate (:func:`event_terms`)."""
     return math.fsum(value for value, _ in event_terms(scenario))
 
@@ -429,7 +435,7 @@ def event_budget() -> float | None:
     return limit or None
 
 
-def check_events(scenarios: Iterable[Scenario]) -> None:
+def check_events(scenarios: Iterable[FlatScenario]) -> None:
     """Raise :class:`EventBudgetError` if a run of one of `scenarios` would generate more
     events than the budget: such a run would not end in reasonable time (hours per
     billion events), and is refused before it starts, naming its largest cause."""

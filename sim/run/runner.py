@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.config.expand import flatten
-from sim.config.scenario import Scenario
+from sim.config.scenario import FlatScenario, Scenario, require_flat
 from sim.engine.kernel import Environment
 from sim.engine.monitor import Recorder, ServiceSeries
 from sim.engine.rng import Streams
@@ -37,10 +36,10 @@ class RunResult:
     """Everything one run measured, as plain arrays and numbers.
 
     `scenario` is the scenario the model ran, with platforms expanded (service names such
-    as ``occitanie/login``); `source` is the scenario as given, platforms and all.
+    as ``occitanie/login``); `source` is the scenario as written, platforms and all.
     """
 
-    scenario: Scenario
+    scenario: FlatScenario
     source: Scenario
     seed: int
     replication: int
@@ -89,17 +88,18 @@ def digest(result: RunResult) -> str:
 
 
 def run(
-    scenario: Scenario,
+    scenario: FlatScenario,
     seed: int | None = None,
     replication: int = 0,
     progress: ProgressCallback | None = None,
     trace: bool = False,
 ) -> RunResult:
-    """Simulate `scenario` once; `seed` defaults to the scenario's own. With `trace`,
-    keep one row per request a person waited for (:mod:`sim.engine.trace`)."""
+    """Simulate `scenario`, expanded (``scenario.flat``), once; `seed` defaults to the
+    scenario's own. With `trace`, keep one row per request a person waited for
+    (:mod:`sim.engine.trace`)."""
+    scenario = require_flat(scenario, "run()")
     seed = scenario.seed if seed is None else seed
     wall0 = time.perf_counter()
-    source, scenario = scenario, flatten(scenario)
     env = Environment(initial_time=scenario.start_s)
     recorder = Recorder(scenario.start_s, scenario.end_s, 60.0 * scenario.measure.warmup_min)
     model = build(env, scenario, Streams(seed, replication), recorder)
@@ -113,7 +113,7 @@ def run(
     groups = [*scenario.cohorts, *scenario.sources]
     result = RunResult(
         scenario=scenario,
-        source=source,
+        source=scenario.source,
         seed=seed,
         replication=replication,
         minute_start_s=scenario.start_s + 60.0 * np.arange(recorder.n_minutes),

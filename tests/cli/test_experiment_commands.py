@@ -13,6 +13,9 @@ import tomllib
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.cli.experiments import report_failures
+from sim.config import load_scenario
+from sim.experiments.execution import Job
 from tests.conftest import SCENARIOS
 
 SURGE = str(SCENARIOS / "surge.toml")  # 6,000 pupils and 1,500 parents
@@ -132,3 +135,16 @@ def test_plan_says_the_metric_moves_when_the_range_is_too_narrow(tmp_path):
     assert "even 2 does not hold" in text and "kpi.gave_up moves (1: " in text
     assert "a wider range may" in text
     assert json.loads((out / "plan.json").read_text())["metric_moves"] is True
+
+
+def test_a_failed_run_is_one_line_naming_its_variant_if_any(capsys):
+    """run --reps, sweep, plan and options say a failed run alike (one helper): its key,
+    its variant when it has one, its replication and the last line of its error."""
+    scenario = load_scenario(SURGE)
+    alone, varied = Job(scenario, 3, 1), Job(scenario, 0, 1, variant=(("servers", 4),))
+    report_failures([(alone, "Traceback ...\nValueError: boom\n"), (varied, "")])
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        f"run {alone.key} (replication 3) failed: ValueError: boom",
+        f"run {varied.key} (servers=4, replication 0) failed: unknown error",
+    ]

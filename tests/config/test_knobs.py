@@ -325,18 +325,17 @@ CASES: dict[str, Case | list[Case]] = {
 }
 
 
-def schema_fields() -> list[str]:
-    """``Model.field`` for every field of every model reachable from :class:`Scenario`."""
+def schema_models() -> list[type[BaseModel]]:
+    """Every pydantic model reachable from :class:`Scenario` (through unions, lists and
+    maps), in the order of a depth-first walk of their fields."""
     seen: dict[type, None] = {}
-    found: list[str] = []
 
     def walk(tp) -> None:
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             if tp in seen:
                 return
             seen[tp] = None
-            for name, field in tp.model_fields.items():
-                found.append(f"{tp.__name__}.{name}")
+            for field in tp.model_fields.values():
                 walk(field.annotation)
             return
         if get_origin(tp) in (Union, types.UnionType) or get_args(tp):
@@ -344,7 +343,12 @@ def schema_fields() -> list[str]:
                 walk(arg)
 
     walk(Scenario)
-    return found
+    return list(seen)
+
+
+def schema_fields() -> list[str]:
+    """``Model.field`` for every field of every model reachable from :class:`Scenario`."""
+    return [f"{model.__name__}.{name}" for model in schema_models() for name in model.model_fields]
 
 
 # ---------------------------------------------------------------- the walk
@@ -352,7 +356,7 @@ def schema_fields() -> list[str]:
 
 @cache
 def _digest(overrides: tuple[str, ...]) -> str:
-    return digest(run(load_scenario(KNOBS, list(overrides))))
+    return digest(run(load_scenario(KNOBS, list(overrides)).flat))
 
 
 def test_the_walk_reaches_every_kind_of_table():
@@ -404,7 +408,7 @@ def _trio(*overrides: str):
         'connect={{kind="uniform", low_min=0.0, high_min=0.0}}}}'
     )
     trio = ", ".join(cohort.format(name) for name in "abc")
-    return run(scenario("trace", f"cohorts=[{trio}]", *overrides))
+    return run(scenario("trace", f"cohorts=[{trio}]", *overrides).flat)
 
 
 def test_a_cohorts_own_patience_covers_is_honoured():
@@ -430,7 +434,7 @@ def test_a_cohorts_partial_behaviour_inherits_the_scenarios_other_fields():
     assert own.model_dump(exclude={"max_attempts"}) == scenario_.behaviour.model_dump(
         exclude={"max_attempts"}
     )
-    result = run(scenario_)
+    result = run(scenario_.flat)
     assert result.people["fate"].tolist() == [2, 3, 3]  # as with behaviour.max_attempts=1
 
 
@@ -491,8 +495,8 @@ def test_a_link_filter_removes_its_share_of_legitimate_requests():
     """``legit_removed`` of a link's scrubbing used to be ignored (only a service's
     filter blocked legitimate requests)."""
     base = ("services.login.rate_limit={per_address_per_s=100.0}",)
-    quiet = run(load_scenario(KNOBS, [*base, "links.edge.scrubbing.legit_removed=0.0"]))
-    noisy = run(load_scenario(KNOBS, [*base, "links.edge.scrubbing.legit_removed=0.9"]))
+    quiet = run(load_scenario(KNOBS, [*base, "links.edge.scrubbing.legit_removed=0.0"]).flat)
+    noisy = run(load_scenario(KNOBS, [*base, "links.edge.scrubbing.legit_removed=0.9"]).flat)
     assert noisy.service_summary["login"]["blocked"] > quiet.service_summary["login"]["blocked"]
 
 

@@ -53,7 +53,7 @@ from sim.run.runner import digest, run
 from sim.config.scale import scale
 modules = [sys.modules[name] for name in MODULES]
 cases = json.loads(sys.argv[1])
-digests = [digest(run(scale(load_scenario(p), f), trace=True)) for p, f in cases]
+digests = [digest(run(scale(load_scenario(p), f).flat, trace=True)) for p, f in cases]
 gc.collect()
 print(json.dumps({
     "package": sim.__file__,
@@ -91,7 +91,7 @@ def source(tmp_path_factory) -> list[str]:
     if INSTALLED:
         where = tmp_path_factory.mktemp("source")
         return child(where, list(range(len(CASES))), installed=False)["digests"]
-    return [digest(run(scale(load_scenario(ROOT / p), f), trace=True)) for p, f in CASES]
+    return [digest(run(scale(load_scenario(ROOT / p), f).flat, trace=True)) for p, f in CASES]
 
 
 def test_the_installed_engine_is_compiled_where_it_can_be(installed):

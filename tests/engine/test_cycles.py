@@ -32,6 +32,6 @@ def test_a_morning_leaves_nothing_for_the_cycle_collector(monkeypatch, path, fac
             unreachable.append(gc.collect())  # only what the run made: the rest is frozen
 
     monkeypatch.setattr(sim.run.runner, "cycle_collector_off", and_then_collect)
-    result = run(scale(load_scenario(ROOT / path), factor), trace=True)
+    result = run(scale(load_scenario(ROOT / path), factor).flat, trace=True)
     assert result.events > 1000  # a real morning ran
     assert unreachable == [0]

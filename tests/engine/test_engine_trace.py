@@ -8,8 +8,9 @@ import simpy
 
 from sim.engine.dists import Deterministic, Sequence, sampler
 from sim.engine.monitor import Recorder
+from sim.model.outcome import Outcome
 from sim.model.people import Fate
-from sim.model.services import Outcome, Service
+from sim.model.services import Service
 from sim.run.runner import run
 from tests.conftest import scenario
 
@@ -20,7 +21,7 @@ def test_three_people_one_worker_hand_trace():
     """08:00:00 A served 0-1; B queued, gives up at 1.5 (served anyway 1-2: wasted);
     C rejected at 0 (backlog full). C retries at 5, served 5-6; B retries at 6.5,
     served 6.5-7.5."""
-    result = run(scenario("trace"))
+    result = run(scenario("trace").flat)
     p = result.people
     assert p["fate"].tolist() == [Fate.REACHED] * 3
     np.testing.assert_allclose(p["reached"] - T0, [1.0, 7.5, 6.0])
@@ -38,7 +39,7 @@ def test_three_people_one_worker_hand_trace():
 
 def test_give_up_after_max_attempts():
     """With one attempt allowed, B and C give up at their first failure."""
-    result = run(scenario("trace", "behaviour.max_attempts=1"))
+    result = run(scenario("trace", "behaviour.max_attempts=1").flat)
     p = result.people
     assert p["fate"].tolist() == [Fate.REACHED, Fate.GAVE_UP, Fate.GAVE_UP]
     np.testing.assert_allclose(p["ended"] - T0, [1.0, 1.5, 0.0])
@@ -67,7 +68,7 @@ def test_drop_abandoned_saves_the_queued_work(drop, served, wasted, busy_area):
 
 def test_patience_covering_wait_only_lets_b_through():
     """If the timeout covers only the wait, B starts at 1.0 < 1.5 and is served at 2."""
-    result = run(scenario("trace", 'behaviour.patience_covers="wait"'))
+    result = run(scenario("trace", 'behaviour.patience_covers="wait"').flat)
     np.testing.assert_allclose(result.people["reached"] - T0, [1.0, 2.0, 6.0])
 
 

@@ -121,7 +121,7 @@ def _same_results(monkeypatch, scenario_obj, patches=None):
     for which in (1, 2):
         for name, (module, *values) in patches.items():
             monkeypatch.setattr(module, name, values[which - 1])
-        results.append(sim.run.runner.run(scenario_obj))
+        results.append(sim.run.runner.run(scenario_obj.flat))
     plain, calendar = results
     assert calendar.events == plain.events
     assert calendar.kpi == plain.kpi

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from sim.config import ScenarioError, load_scenario, to_toml
-from sim.config.expand import flatten
 from sim.config.scale import scale
+from sim.config.scenario import FlatScenario
 from sim.experiments.options import load_study
 from sim.run.runner import run
 from tests.conftest import ROOT, SCENARIOS
@@ -23,7 +23,7 @@ EXPERIMENTS = [p for p in FILES if p not in STUDIES]
 def test_every_shipped_scenario_is_valid(path: Path):
     scenario = load_scenario(path)
     assert scenario.name
-    flatten(scenario)
+    assert isinstance(scenario.flat, FlatScenario)
 
 
 @pytest.mark.parametrize("path", STUDIES, ids=lambda p: p.name)
@@ -31,7 +31,7 @@ def test_every_shipped_options_study_resolves_each_option(path: Path):
     study = load_study(path)
     assert study.options
     for option, scenario in study.options:
-        flatten(scenario)
+        assert isinstance(scenario.flat, FlatScenario)
         assert to_toml(scenario) != to_toml(study.baseline), option.name  # it changes something
 
 
@@ -65,7 +65,7 @@ def test_26_april_extends_6_april_and_changes_what_it_says():
 
 
 def test_the_6_april_scenario_runs_scaled_down():
-    result = run(scale(load_scenario(ROOT / "experiments" / "2021-04-06.toml"), 0.002))
+    result = run(scale(load_scenario(ROOT / "experiments" / "2021-04-06.toml"), 0.002).flat)
     assert result.kpi["people"] > 10_000
     assert result.kpi["attack_waves"] == 50
     assert result.kpi["classes_opened"] > 0

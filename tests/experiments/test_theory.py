@@ -26,7 +26,7 @@ REPLICATIONS = 12
 @functools.cache
 def _runs(name: str) -> tuple:
     sc = scenario(name)
-    return tuple(run(sc, replication=k) for k in range(REPLICATIONS))
+    return tuple(run(sc.flat, replication=k) for k in range(REPLICATIONS))
 
 
 def _replicate(name: str, metric) -> np.ndarray:

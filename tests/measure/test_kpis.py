@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from sim.config import load_scenario
-from sim.config.expand import flatten
 from sim.experiments import execution as experiment
 from sim.experiments.execution import Estimate, estimate, flat_kpis
 from sim.experiments.plan import FAILS, decide
@@ -29,12 +28,12 @@ PARENTS_BARRED = (
 @pytest.fixture(scope="module")
 def barred_morning():
     scenario = load_scenario(DEFAULT, [*SMALL_DEFAULT, *PARENTS_BARRED])
-    return run(scenario)
+    return run(scenario.flat)
 
 
 @pytest.fixture(scope="module")
 def open_morning():
-    return run(load_scenario(DEFAULT, list(SMALL_DEFAULT)))
+    return run(load_scenario(DEFAULT, list(SMALL_DEFAULT)).flat)
 
 
 def test_barred_parents_are_barred_not_gave_up(barred_morning):
@@ -93,7 +92,7 @@ def test_per_role_metrics_are_flat_in_records_and_checked_by_name(open_morning):
     name = "kpi.by_role.pupil.share_in_class_5min_after_start"
     assert metrics[name] == open_morning.kpi["by_role"]["pupil"][name.rpartition(".")[2]]
     assert "kpi.by_cohort.teachers.gave_up" in metrics
-    scenario = flatten(open_morning.source)
+    scenario = open_morning.scenario
     assert analysis.unknown_metric(name, scenario) is None
     assert analysis.unknown_metric("kpi.by_cohort.teachers.gave_up", scenario) is None
     assert "roles: pupil" in analysis.unknown_metric("kpi.by_role.pupils.gave_up", scenario)
@@ -185,7 +184,7 @@ def test_in_lesson_is_not_in_class(open_morning):
     journey ends at the portal (6 April's workspaces) get in, and are never in a lesson."""
     assert open_morning.in_lesson.max() > 0
     portal_only = load_scenario(DEFAULT, [*SMALL_DEFAULT, 'journeys.pupil=["login", "portal"]'])
-    result = run(portal_only)
+    result = run(portal_only.flat)
     assert result.kpi["in_class"] > 0
     assert result.in_lesson.max() == 0
     assert result.kpi["peak_in_lesson"] == 0
@@ -195,7 +194,7 @@ def test_in_lesson_is_not_in_class(open_morning):
 def test_share_by_start_is_null_when_nobody_has_a_class():
     nobody = ("cohorts.college_pupils.count=0", "cohorts.lycee_pupils.count=0",
               "cohorts.teachers.count=0")  # fmt: skip
-    result = run(load_scenario(DEFAULT, [*SMALL_DEFAULT, *nobody]))
+    result = run(load_scenario(DEFAULT, [*SMALL_DEFAULT, *nobody]).flat)
     assert result.kpi["in_class"] > 0  # parents got in
     assert result.kpi["share_in_class_5min_after_start"] is None
 

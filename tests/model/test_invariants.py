@@ -13,7 +13,7 @@ from sim.run.runner import run
 
 @pytest.fixture(scope="module")
 def result(small_default):
-    return run(small_default)
+    return run(small_default.flat)
 
 
 def test_people_are_conserved(result):

@@ -118,7 +118,7 @@ def test_a_morning_makes_one_request_per_think_time_in_class(kind):
     scenario = load_scenario(
         ROOT / "experiments/default.toml", [f"journeys.pupil.2.think_time={think}"]
     )
-    result = run(scale(scenario, 0.05))
+    result = run(scale(scenario, 0.05).flat)
     expected = result.in_lesson.sum() * 60.0 / 600.0  # person-seconds in class / mean
     made = result.services["visio"].arrivals.sum()
     assert expected > 10_000  # a real morning

@@ -14,8 +14,9 @@ import simpy
 from sim.engine.dists import Deterministic, sampler
 from sim.engine.monitor import Recorder
 from sim.model.defences import RateLimiter
+from sim.model.outcome import Outcome
 from sim.model.policies import CrashPolicy
-from sim.model.services import Outcome, Service
+from sim.model.services import Service
 from sim.run.runner import run
 from tests.conftest import scenario
 
@@ -39,7 +40,7 @@ def _success_share(result, from_minute: int) -> float:
 
 
 def test_retry_storm_keeps_the_service_down_long_after_the_trigger():
-    result = run(scenario("metastable"))
+    result = run(scenario("metastable").flat)
     api = result.services["api"]
     assert api.attack_arrivals[9:].sum() == 0  # the trigger is over by 00:08
     assert _success_share(result, 20) < 0.02  # ... yet 12 minutes later nothing gets through
@@ -47,12 +48,12 @@ def test_retry_storm_keeps_the_service_down_long_after_the_trigger():
 
 
 def test_without_retries_the_service_recovers():
-    result = run(scenario("metastable", "behaviour.max_attempts=1"))
+    result = run(scenario("metastable", "behaviour.max_attempts=1").flat)
     assert _success_share(result, 20) > 0.95
 
 
 def test_a_retry_budget_breaks_the_storm():
-    result = run(scenario("metastable", "behaviour.retry_budget={tokens_per_s=1.0, burst=5}"))
+    result = run(scenario("metastable", "behaviour.retry_budget={tokens_per_s=1.0, burst=5}").flat)
     assert _success_share(result, 20) > 0.9
 
 
@@ -104,7 +105,7 @@ def test_availability_and_downtime_are_measured():
         scenario(
             "surge",
             'services.login.crash={backlog_above=50, restart={kind="deterministic", value_s=120}}',
-        )
+        ).flat
     )
     login = result.service_summary["login"]
     assert login["crashes"] > 0
@@ -144,15 +145,17 @@ def test_bots_are_limited_to_their_combined_rate():
 
 def test_rate_limits_block_pupils_behind_a_shared_address():
     limit = "services.login.rate_limit={per_address_per_s=2.0, burst=20}"
-    alone = run(scenario("surge", limit)).service_summary["login"]
-    shared = run(scenario("surge", limit, "cohorts.pupils.people_per_address=500"))
+    alone = run(scenario("surge", limit).flat).service_summary["login"]
+    shared = run(scenario("surge", limit, "cohorts.pupils.people_per_address=500").flat)
     assert alone["blocked"] == 0
     assert shared.service_summary["login"]["blocked"] > 100  # false positives
 
 
 def test_a_rate_limit_takes_the_edge_off_a_flood():
-    without = run(scenario("surge", FLOOD))
-    limited = run(scenario("surge", FLOOD, "services.login.rate_limit={per_address_per_s=0.1}"))
+    without = run(scenario("surge", FLOOD).flat)
+    limited = run(
+        scenario("surge", FLOOD, "services.login.rate_limit={per_address_per_s=0.1}").flat
+    )
     w, lim = without.service_summary["login"], limited.service_summary["login"]
     # 50 bots, each allowed its burst of 20 plus 0.1/s over the 8 minutes
     assert lim["attack_requests"] - lim["attack_blocked"] <= 50 * (20 + 0.1 * 480)
@@ -166,19 +169,19 @@ def test_a_rate_limit_takes_the_edge_off_a_flood():
 
 def test_scrubbing_starts_after_its_detection_delay():
     scrub = "services.login.scrubbing={detection_s=180.0, attack_removed=0.95}"
-    result = run(scenario("surge", FLOOD, scrub))
+    result = run(scenario("surge", FLOOD, scrub).flat)
     login = result.services["login"]
     start = 20  # the flood starts at 08:50, minute 20 of the run
     assert login.attack_blocked[start : start + 3].sum() == 0  # not yet detected
     blocked = login.attack_blocked[start + 3 : start + 8].sum()
     sent = login.attack_arrivals[start + 3 : start + 8].sum()
     assert blocked == pytest.approx(0.95 * sent, rel=0.05)
-    assert result.kpi["gave_up"] < run(scenario("surge", FLOOD)).kpi["gave_up"]
+    assert result.kpi["gave_up"] < run(scenario("surge", FLOOD).flat).kpi["gave_up"]
 
 
 def test_scrubbing_also_blocks_some_legitimate_traffic():
     scrub = "services.login.scrubbing={detection_s=0.0, attack_removed=0.9, legit_removed=0.1}"
-    login = run(scenario("surge", FLOOD, scrub)).service_summary["login"]
+    login = run(scenario("surge", FLOOD, scrub).flat).service_summary["login"]
     assert login["blocked"] > 0
 
 
@@ -190,7 +193,9 @@ VOLUMETRIC = (
 
 def test_a_volumetric_flood_loses_legitimate_requests_in_proportion():
     result = run(
-        scenario("surge", "links.edge={capacity_gbps=10.0}", "services.login.link=edge", VOLUMETRIC)
+        scenario(
+            "surge", "links.edge={capacity_gbps=10.0}", "services.login.link=edge", VOLUMETRIC
+        ).flat
     )
     login = result.services["login"]
     during = slice(20, 25)
@@ -202,8 +207,8 @@ def test_a_volumetric_flood_loses_legitimate_requests_in_proportion():
 def test_link_scrubbing_restores_the_link():
     base = ("links.edge={capacity_gbps=10.0}", "services.login.link=edge", VOLUMETRIC)
     scrubbed = "links.edge={capacity_gbps=10.0, scrubbing={detection_s=60.0, attack_removed=0.9}}"
-    lost = run(scenario("surge", *base)).service_summary["login"]["lost"]
-    lost_scrubbed = run(scenario("surge", *base, scrubbed)).service_summary["login"]["lost"]
+    lost = run(scenario("surge", *base).flat).service_summary["login"]["lost"]
+    lost_scrubbed = run(scenario("surge", *base, scrubbed).flat).service_summary["login"]["lost"]
     assert lost_scrubbed < 0.4 * lost
 
 
@@ -216,9 +221,9 @@ def test_a_waiting_room_smooths_the_surge():
             "surge",
             "gates.room={max_new_per_s=11.0}",
             'journeys.login=[{kind="gate", gate="room"}, "login"]',
-        )
+        ).flat
     )
-    base = run(scenario("surge"))
+    base = run(scenario("surge").flat)
     assert gated.service_summary["login"]["wasted"] < 0.2 * base.service_summary["login"]["wasted"]
     assert gated.kpi["gave_up"] < base.kpi["gave_up"]
 
@@ -229,7 +234,7 @@ def test_a_quota_refuses_sessions_beyond_its_size():
             "surge",
             'gates.quota={max_sessions=50, when_full="reject"}',
             'journeys.login=[{kind="gate", gate="quota"}, "login"]',
-        )
+        ).flat
     )
     assert result.counters["fail_quota"].sum() > 0
 
@@ -240,7 +245,7 @@ def test_a_gate_can_bar_parents_during_school_hours():
             "surge",
             'gates.school={blocked_roles=["other"], blocked_from="08:00", blocked_until="18:00"}',
             'journeys.login=[{kind="gate", gate="school"}, "login"]',
-        )
+        ).flat
     )
     people = result.people
     parents = people["group"] == 1
@@ -254,30 +259,30 @@ def test_priority_serves_pupils_before_parents():
         mask = (p["group"] == group) & np.isfinite(p["reached"])
         return float(np.mean(p["reached"][mask] - np.maximum(p["intended"][mask], 8.5 * 3600)))
 
-    result = run(scenario("surge", 'services.login.priority={roles=["pupil"]}'))
-    base = run(scenario("surge"))
+    result = run(scenario("surge", 'services.login.priority={roles=["pupil"]}').flat)
+    base = run(scenario("surge").flat)
     assert mean_time_to_login(result, 0) < mean_time_to_login(base, 0)
     assert mean_time_to_login(result, 0) < mean_time_to_login(result, 1)
 
 
 def test_autoscaling_adds_servers_after_the_boot_delay():
-    result = run(scenario("surge", "services.login.autoscale={max_servers=6, boot_s=60}"))
+    result = run(scenario("surge", "services.login.autoscale={max_servers=6, boot_s=60}").flat)
     login = result.services["login"]
     assert login.mean_servers_up.max() > 2
     assert login.mean_servers_up.max() <= 6
-    assert result.kpi["gave_up"] < run(scenario("surge")).kpi["gave_up"]
+    assert result.kpi["gave_up"] < run(scenario("surge").flat).kpi["gave_up"]
 
 
 def test_staggered_class_starts_flatten_the_peak():
-    staggered = run(scenario("surge", 'cohorts.pupils.class_starts=["09:00", "09:15"]'))
-    base = run(scenario("surge"))
+    staggered = run(scenario("surge", 'cohorts.pupils.class_starts=["09:00", "09:15"]').flat)
+    base = run(scenario("surge").flat)
     assert staggered.services["login"].arrivals.max() < 0.7 * base.services["login"].arrivals.max()
     assert staggered.kpi["gave_up"] < base.kpi["gave_up"]
 
 
 def test_a_circuit_breaker_makes_fewer_attempts():
-    broken = run(scenario("surge", "behaviour.circuit_breaker={failures=2, open_s=60.0}"))
-    base = run(scenario("surge"))
+    broken = run(scenario("surge", "behaviour.circuit_breaker={failures=2, open_s=60.0}").flat)
+    base = run(scenario("surge").flat)
     assert broken.kpi["attempts"] < base.kpi["attempts"]
 
 
@@ -307,7 +312,7 @@ def test_requests_are_conserved_with_attacks_crashes_and_defences():
             'services.login.crash={backlog_above=40, restart={kind="exponential", mean_s=60}}',
             "services.login.scrubbing={detection_s=120.0, attack_removed=0.8, legit_removed=0.05}",
             "services.login.drop_abandoned=true",
-        )
+        ).flat
     )
     s = result.services["login"]
     legit_end, attack_end = s.in_system_at_end

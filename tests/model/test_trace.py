@@ -25,7 +25,7 @@ CRASH = 'services.login.crash={backlog_above=40, restart={kind="deterministic", 
 
 @pytest.fixture(scope="module")
 def traced():
-    return run(scenario("surge", CRASH), trace=True)
+    return run(scenario("surge", CRASH).flat, trace=True)
 
 
 def test_every_attempt_is_traced_once_with_its_outcome(traced):
@@ -57,7 +57,7 @@ def test_times_are_ordered_and_served_requests_started(traced):
 
 
 def test_the_trace_is_off_by_default_and_does_not_change_the_run(traced):
-    plain = run(scenario("surge", CRASH))
+    plain = run(scenario("surge", CRASH).flat)
     assert plain.trace is None
     assert plain.kpi == traced.kpi and plain.events == traced.events
 

@@ -280,7 +280,7 @@ def test_people_lines_grow_to_the_clock(surge: Path) -> None:
 @pytest.fixture(scope="module")
 def national(tmp_path_factory):
     """6 April 2021 at 0.3 % scale: 24 services, crashes, generated attack waves."""
-    result = run(scale(load_scenario(APRIL_6), 0.003))
+    result = run(scale(load_scenario(APRIL_6), 0.003).flat)
     folder = write_results(result, tmp_path_factory.mktemp("animate") / "national")
     return result, folder
 

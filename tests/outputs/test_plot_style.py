@@ -42,7 +42,7 @@ def option(name: str, share: float, verdict: str | None, series: dict) -> object
 
 def figures() -> dict[str, Figure]:
     scenario = load_scenario(SURGE, [FLOOD])
-    result = run(scenario)
+    result = run(scenario.flat)
     t = list(np.arange(scenario.start_s, scenario.end_s, 60.0))
     series = {"minute_start_s": t, "intended": [10] * len(t), "reached": [9] * len(t)}
     options = [

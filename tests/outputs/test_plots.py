@@ -57,7 +57,7 @@ OTHER = re.compile(r"^other (\d+) services \(requests/min\)$")
 
 @pytest.fixture(scope="module")
 def result() -> RunResult:
-    return run(load_scenario(DEFAULT, TINY))
+    return run(load_scenario(DEFAULT, TINY).flat)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def panels(fig: Figure) -> list:
 @pytest.fixture(scope="module")
 def attacked() -> RunResult:
     """A surge on login with an 8-minute flood at 08:50 and crashes (well under 1 s)."""
-    return run(load_scenario(SURGE, FLOOD))
+    return run(load_scenario(SURGE, FLOOD).flat)
 
 
 @pytest.fixture(scope="module")
@@ -255,7 +255,7 @@ def test_arrivals_go_symlog_when_the_flood_dwarfs_people(attacked: RunResult) ->
 @pytest.fixture(scope="module")
 def national() -> RunResult:
     """6 April 2021 at 0.3 % scale: 24 services, crashes and DDoS waves (a few seconds)."""
-    return run(scale(load_scenario(APRIL_6), 0.003))
+    return run(scale(load_scenario(APRIL_6), 0.003).flat)
 
 
 @pytest.fixture(scope="module")
@@ -349,7 +349,7 @@ def test_small_runs_have_no_note_and_no_other_line(fig: Figure, attacked_fig: Fi
 
 def test_a_25_minute_teaching_run_gets_several_clock_labels() -> None:
     """The retry storm runs 00:00-00:25: a fixed 30-minute step labelled it once."""
-    storm = run(load_scenario(ROOT_EXPERIMENTS / "teaching" / "retry_storm.toml"))
+    storm = run(load_scenario(ROOT_EXPERIMENTS / "teaching" / "retry_storm.toml").flat)
     figure = dashboard(storm)
     figure.draw_without_rendering()
     start, end = storm.scenario.start_s, storm.scenario.end_s

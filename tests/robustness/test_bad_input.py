@@ -508,7 +508,7 @@ def _loads_or_one_line(load, source: str) -> Scenario | None:
     # whatever loads is usable downstream: it round-trips, its size can be estimated,
     # and it scales (or says in one line why not)
     assert scenario_from_dict(tomllib.loads(to_toml(scenario))) == scenario
-    assert people(scenario) >= 0
+    assert people(scenario.flat) >= 0
     try:
         scale(scenario, 0.5)
     except ValueError as err:

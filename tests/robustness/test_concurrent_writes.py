@@ -1,7 +1,7 @@
 """Several writers on one results folder at once: the folder is always one writer's
 complete output, never a mix, and no writer fails for it or leaves a temporary folder.
 
-``sim.outputs.run_folder`` writes a run to a temporary folder and swaps it in (old folder renamed
+``sim.outputs.atomic`` writes a run to a temporary folder and swaps it in (old folder renamed
 aside, new one renamed in, old one removed). Two writers can interleave between those
 renames; the swap then moves the other's folder aside too and tries again.
 """
@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 
-from sim.outputs.run_folder import _replace_dir
+from sim.outputs.atomic import replace_folder
 from tests.conftest import ROOT
 from tests.robustness.conftest import SURGE, child_env, invoke, leftovers
 
@@ -41,7 +41,7 @@ def test_writers_racing_on_one_folder_always_leave_one_complete_output(tmp_path)
         for round_ in range(40):
             tmp = _prepare(tmp_path, number, round_)
             try:
-                _replace_dir(tmp, target)
+                replace_folder(tmp, target)
             except BaseException as err:  # collected for the assertion
                 errors.append(err)
 

@@ -26,23 +26,23 @@ BENCHMARKS = ROOT / "docs" / "performance.md"
 
 def test_people_count_cohorts_and_the_expected_arrivals_of_sources():
     surge = load_scenario(SURGE)
-    assert people(surge) == 7500
+    assert people(surge.flat) == 7500
     source = "sources=[{name='s', journey='login', rate_per_s=2.0}]"
-    assert people(load_scenario(SURGE, [source])) == 7500 + 2.0 * 3600
+    assert people(load_scenario(SURGE, [source]).flat) == 7500 + 2.0 * 3600
     pieces = (
         "sources=[{name='s', journey='login', rates=[{from='08:00', rate_per_s=1.0}, "
         "{from='09:00', rate_per_s=3.0}, {from='10:00', rate_per_s=100.0}]}]"
     )  # the run is 08:30-09:30: 30 min at 1/s, 30 min at 3/s, none at 100/s
-    assert people(load_scenario(SURGE, [pieces])) == 7500 + 1800 * 1.0 + 1800 * 3.0
+    assert people(load_scenario(SURGE, [pieces]).flat) == 7500 + 1800 * 1.0 + 1800 * 3.0
 
 
 def test_the_estimates_quoted_in_the_module_docstring():
     """The documented rule, on the calibration runs (see sim/run/resources.py)."""
-    assert round(estimate_mb(load_scenario(DEFAULT))) == 275
-    assert round(estimate_mb(scale(load_scenario(DEFAULT), 4))) == 553
+    assert round(estimate_mb(load_scenario(DEFAULT).flat)) == 275
+    assert round(estimate_mb(scale(load_scenario(DEFAULT), 4).flat)) == 553
     april = load_scenario(APRIL)
-    assert round(estimate_mb(scale(april, 0.02))) == 258
-    assert round(estimate_mb(april)) == 2133
+    assert round(estimate_mb(scale(april, 0.02).flat)) == 258
+    assert round(estimate_mb(april.flat)) == 2133
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/status: Linux")
@@ -71,7 +71,7 @@ def test_the_estimate_is_close_to_a_measured_run(tmp_path):
     )
     proc.check_returncode()
     measured_mb = int(proc.stderr.split()[-1]) / 1024  # kB
-    estimated = estimate_mb(scale(load_scenario(DEFAULT), 0.25))
+    estimated = estimate_mb(scale(load_scenario(DEFAULT), 0.25).flat)
     # measured 150 MB in a test session (2026-11-29): the estimate (203 MB) must be
     # close, not exact, and rather above
     assert 0.8 * measured_mb <= estimated <= 1.5 * measured_mb, measured_mb
@@ -93,15 +93,15 @@ def test_a_bad_limit_is_one_line(monkeypatch, text):
 
 def test_runs_at_once_multiply_the_estimate_and_the_message_says_how_many_fit(monkeypatch):
     surge = load_scenario(SURGE)
-    one = estimate_mb(surge)
+    one = estimate_mb(surge.flat)
     monkeypatch.setenv(resources.LIMIT_ENV, str(2.5 * one))
-    check_memory([surge], 2)
+    check_memory([surge.flat], 2)
     with pytest.raises(MemoryCheckError) as info:
-        check_memory([surge], 4)
+        check_memory([surge.flat], 4)
     message = str(info.value)
     assert "4 runs at once" in message and "use --jobs 2" in message
     monkeypatch.setenv(resources.LIMIT_ENV, "0")  # the check is off
-    check_memory([surge], 10**6)
+    check_memory([surge.flat], 10**6)
 
 
 def test_the_limit_can_be_set_and_turned_off_from_the_environment(tmp_path):
@@ -150,7 +150,7 @@ def test_the_series_a_service_keeps_per_minute_are_those_the_estimate_counts():
     assert len(counts) == resources.COUNT_SERIES, counts
     assert len(levels) == resources.LEVEL_SERIES, levels
     assert [len(row) for row in record["latency"]] == [N_BUCKETS] * 3
-    header, rows = timeseries_rows(run(load_scenario(SURGE, ["cohorts.pupils.count=10"])))
+    header, rows = timeseries_rows(run(load_scenario(SURGE, ["cohorts.pupils.count=10"]).flat))
     written = [column for column in header if column.startswith("login.")]
     assert len(written) == resources.WRITTEN_SERIES, written
     assert len(rows) == 60  # one row per minute
@@ -162,7 +162,7 @@ def test_the_estimate_covers_many_services_over_many_minutes(tmp_path):
     series are most of the memory (measured 316 MB, where the estimate without them
     says 180 MB). Measured in a fresh process, as benchmarks/bench_memory.py does."""
     point = measure(20, 200, 240, tmp_path)
-    without = point.estimate_mb - resources.service_minutes_mb(load_scenario(point.scenario))
+    without = point.estimate_mb - resources.service_minutes_mb(load_scenario(point.scenario).flat)
     assert without < point.measured_mb, "this point does not exercise the term"
     assert point.measured_mb <= point.estimate_mb <= 3 * point.measured_mb, point
 
@@ -185,7 +185,7 @@ def test_the_estimate_covers_a_measured_200_service_day(tmp_path, people):
     an estimate of 181 MB."""
     path = tmp_path / "day.toml"
     path.write_text(scenario_text(people, 200, 1439), encoding="utf-8")
-    estimate = estimate_mb(load_scenario(path))
+    estimate = estimate_mb(load_scenario(path).flat)
     measured = _recorded_peak(people, 200, 1439)
     assert measured <= estimate <= 3 * measured, (estimate, measured)
 
@@ -234,7 +234,7 @@ def test_options_checks_the_memory_of_every_option_before_the_baseline_runs(tmp_
 def test_options_checks_the_runs_at_once(tmp_path):
     """Two local processes hold two runs: the limit for one is not enough for two."""
     study = _study(tmp_path, "services.login.servers=3")
-    one = estimate_mb(load_scenario(SURGE))
+    one = estimate_mb(load_scenario(SURGE).flat)
     limit = {resources.LIMIT_ENV: str(1.5 * one)}
     result = invoke("options", study, "--jobs", "2", "--out", tmp_path / "out", env=limit)
     assert result.exit_code == 2, result.output

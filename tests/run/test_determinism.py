@@ -12,7 +12,7 @@ from tests.conftest import DEFAULT, SMALL_DEFAULT
 
 def _files(tmp_path, name, seed):
     sc = load_scenario(DEFAULT, list(SMALL_DEFAULT))
-    folder = write_results(run(sc, seed=seed), tmp_path / name)
+    folder = write_results(run(sc.flat, seed=seed), tmp_path / name)
     summary = json.loads((folder / SUMMARY).read_text())
     del summary["wall_s"], summary["speed"]
     return (
@@ -38,7 +38,7 @@ def test_same_seed_same_results_when_servers_crash():
     from tests.conftest import scenario
 
     crash = 'services.login.crash={backlog_above=40, restart={kind="deterministic", value_s=120}}'
-    runs = [run(scenario("surge", crash)) for _ in range(3)]
+    runs = [run(scenario("surge", crash).flat) for _ in range(3)]
     assert runs[0].service_summary["login"]["crashes"] > 0
     assert runs[0].service_summary["login"]["crash_lost"] > 0  # requests in progress lost
     for other in runs[1:]:

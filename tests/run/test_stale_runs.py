@@ -67,7 +67,7 @@ def test_records_summaries_and_manifests_carry_the_fingerprint(tmp_path):
     outcome, _ = replicate(scenario("surge"), 1, RunStore(tmp_path), n_jobs=1)
     assert outcome.records[0]["fingerprint"] == here
     assert stored(tmp_path)[0]["fingerprint"] == here
-    assert summary(run(scenario("surge")))["fingerprint"] == here
+    assert summary(run(scenario("surge").flat))["fingerprint"] == here
 
 
 # ---------------------------------------------------------------- reuse

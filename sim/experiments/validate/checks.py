@@ -31,7 +31,7 @@ from typing import Any
 
 from sim.config import s_to_clock, scenario_from_dict
 from sim.config.scenario import Scenario
-from sim.experiments.execution import Job, Progress, estimate, execute
+from sim.experiments.execution import Job, Progress, estimate, execute, last_line
 
 DEFAULT_REPS = 10
 DEFAULT_SEED = 1
@@ -216,8 +216,7 @@ def validate(
     outcome = execute(jobs, None, n_jobs, progress=progress)
     if outcome.failures:
         job, error = outcome.failures[0]
-        last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
-        raise RuntimeError(f"a run of {job.scenario.name} failed: {last}")
+        raise RuntimeError(f"a run of {job.scenario.name} failed: {last_line(error)}")
     by_key = {record["key"]: record for record in outcome.records}
     rows = []
     for case, params, scenarios, variants in planned:
@@ -331,3 +330,36 @@ def series_share(record: dict[str, Any], part: str, whole: str, skip_min: float 
 def metric(runs: list[dict[str, Any]], name: str) -> list[float]:
     """`name` (``kpi.*`` or ``services.<name>.*``) in every replication."""
     return [float(r["metrics"][name]) for r in runs]
+
+
+WARMUP_MIN = 2.0
+"""Minutes left out of steady-state statistics: the empty start biases nothing."""
+MAX_MINUTES = 1000.0
+
+
+def minutes_param(default: int, text: str = "simulated minutes", least: float = 1) -> Param:
+    """A case's run length (``--minutes``), at least `least` minutes."""
+    return Param("minutes", default, text, minimum=least, strict=False, maximum=MAX_MINUTES)
+
+
+def mmc_params(lam: float, mu: float, c: int) -> tuple[Param, Param, Param]:
+    """The parameters of an M/M/c queue, with their defaults: the arrival rate ``lam``,
+    the service rate per worker ``mu`` and the workers ``c``."""
+    return (
+        Param("lam", lam, "arrival rate (1/s)"),
+        Param("mu", mu, "service rate per worker (1/s)"),
+        Param("c", c, "workers"),
+    )
+
+
+def share_and_wait(
+    runs: Runs, share: tuple[str, float], wait: tuple[str, float], *, wait_of: str = "queue"
+) -> list[Check]:
+    """The two checks of a single queue: the share of attempts that gave up after the
+    warm-up (waited, were blocked or abandoned: what the case makes giving up mean) and
+    the mean wait of service `wait_of`, each a ``(label, theory)``."""
+    (reps,) = runs
+    return [
+        Check(*share, [series_share(r, "gave_up", "attempts", WARMUP_MIN) for r in reps]),
+        Check(*wait, metric(reps, f"services.{wait_of}.mean_wait_s")),
+    ]

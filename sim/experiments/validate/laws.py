@@ -17,25 +17,22 @@ from sim.config.scenario import Scenario
 from sim.experiments.validate import theory
 from sim.experiments.validate.checks import (
     BIG,
+    WARMUP_MIN,
     Case,
     Check,
     Param,
     Runs,
     Value,
     metric,
+    minutes_param,
+    mmc_params,
     one_queue,
     series_total,
 )
 
-WARMUP_MIN = 2.0
-MAX_MINUTES = 1000.0
 LITTLE_DRAIN_MIN = 5
 IDENTITY_TOLERANCE = 1e-9
 """Relative slack of an exact identity: sums of floating-point time-weighted areas."""
-
-
-def _minutes(default: int, text: str = "simulated minutes", least: float = 1) -> Param:
-    return Param("minutes", default, text, minimum=least, strict=False, maximum=MAX_MINUTES)
 
 
 # ---------------------------------------------------------------- Little's law
@@ -83,10 +80,8 @@ LITTLE = Case(
     "little",
     "Little's law on a run: mean queue = arrival rate x mean wait",
     (
-        Param("lam", 8.0, "arrival rate (1/s)"),
-        Param("mu", 1.0, "service rate per worker (1/s)"),
-        Param("c", 10, "workers"),
-        _minutes(30, f"minutes of arrivals (then {LITTLE_DRAIN_MIN} minutes to drain)"),
+        *mmc_params(8.0, 1.0, 10),
+        minutes_param(30, f"minutes of arrivals (then {LITTLE_DRAIN_MIN} minutes to drain)"),
     ),
     _little_scenarios,
     _little_checks,
@@ -126,7 +121,7 @@ POISSON = Case(
     "piecewise-constant Poisson arrivals: counts per piece, dispersion",
     (
         Param("rates", (2.0, 10.0, 0.5), "rate of each piece (1/s)", strict=False),
-        _minutes(20, "minutes per piece", least=2),
+        minutes_param(20, "minutes per piece", least=2),
     ),
     lambda p: [
         one_queue(
@@ -205,7 +200,7 @@ RETRY = Case(
         Param("p", 0.5, "probability that an attempt fails"),
         Param("attempts", 4, "max attempts (n = attempts - 1 retries)"),
         Param("lam", 10.0, "requests per second"),
-        _minutes(15, f"minutes of arrivals (then {RETRY_TAIL_MIN} to finish)"),
+        minutes_param(15, f"minutes of arrivals (then {RETRY_TAIL_MIN} to finish)"),
     ),
     _retry_scenarios,
     _retry_checks,
@@ -296,7 +291,7 @@ COLLAPSE = Case(
         Param("timeout", 3.0, "client timeout on the response (s)"),
         Param("below", 0.8, "arrival rate below, as a share of lambda*"),
         Param("above", 1.2, "arrival rate above, as a multiple of lambda*"),
-        _minutes(12, least=WARMUP_MIN + 1),
+        minutes_param(12, least=WARMUP_MIN + 1),
     ),
     _collapse_scenarios,
     _collapse_checks,

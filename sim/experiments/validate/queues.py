@@ -17,19 +17,18 @@ from sim.config.scenario import Scenario
 from sim.engine.dists import from_spec
 from sim.experiments.validate import theory
 from sim.experiments.validate.checks import (
+    WARMUP_MIN,
     Case,
     Check,
     Param,
     Runs,
     Value,
-    metric,
+    minutes_param,
+    mmc_params,
     one_queue,
-    series_share,
+    share_and_wait,
     wait_probe,
 )
-
-WARMUP_MIN = 2.0
-MAX_MINUTES = 1000.0
 
 
 def _exp(mean_s: float) -> dict[str, Any]:
@@ -38,14 +37,13 @@ def _exp(mean_s: float) -> dict[str, Any]:
 
 def _minutes(default: int) -> Param:
     """Run length: at least a minute measured after the warm-up."""
-    return Param(
-        "minutes",
-        default,
-        "simulated minutes",
-        minimum=WARMUP_MIN + 1,
-        strict=False,
-        maximum=MAX_MINUTES,
-    )
+    return minutes_param(default, least=WARMUP_MIN + 1)
+
+
+def _queue(name: str, p: dict[str, Value], **spec: Any) -> list[dict[str, Any]]:
+    """The case's one scenario: `p`'s arrival rate ``lam`` for ``minutes``, statistics
+    after the warm-up; `spec` the service and behaviour (:func:`one_queue`)."""
+    return [one_queue(name, minutes=p["minutes"], rate=p["lam"], warmup_min=WARMUP_MIN, **spec)]
 
 
 def _stable(p: dict[str, Value]) -> str | None:
@@ -57,43 +55,26 @@ def _stable(p: dict[str, Value]) -> str | None:
 
 
 def _mmc_scenarios(p: dict[str, Value]) -> list[dict[str, Any]]:
-    return [
-        one_queue(
-            "mmc",
-            minutes=p["minutes"],
-            rate=p["lam"],
-            workers=p["c"],
-            service=_exp(1 / p["mu"]),
-            behaviour=wait_probe(),
-            warmup_min=WARMUP_MIN,
-        )
-    ]
+    return _queue("mmc", p, workers=p["c"], service=_exp(1 / p["mu"]), behaviour=wait_probe())
 
 
 def _mmc_checks(p: dict[str, Value], _sc: list[Scenario], runs: Runs) -> list[Check]:
     lam, mu, c = p["lam"], p["mu"], p["c"]
-    (reps,) = runs
-    return [
-        Check(
+    return share_and_wait(
+        runs,
+        (
             "P(wait) = rho" if c == 1 else "P(wait) (Erlang C)",
             theory.mmc_wait_probability(lam, mu, c),
-            [series_share(r, "gave_up", "attempts", WARMUP_MIN) for r in reps],
         ),
-        Check(
-            "mean wait W_q (s)",
-            theory.mmc_mean_wait(lam, mu, c),
-            metric(reps, "services.queue.mean_wait_s"),
-        ),
-    ]
+        ("mean wait W_q (s)", theory.mmc_mean_wait(lam, mu, c)),
+    )
 
 
 MMC = Case(
     "mmc",
     "M/M/c: Erlang C probability of waiting and mean wait",
     (
-        Param("lam", 8.0, "arrival rate (1/s)"),
-        Param("mu", 1.0, "service rate per worker (1/s)"),
-        Param("c", 10, "workers"),
+        *mmc_params(8.0, 1.0, 10),
         _minutes(120),
     ),
     _mmc_scenarios,
@@ -120,42 +101,22 @@ MM1 = Case(
 
 def _mmck_checks(p: dict[str, Value], _sc: list[Scenario], runs: Runs) -> list[Check]:
     lam, mu, c, k = p["lam"], p["mu"], p["c"], p["K"]
-    (reps,) = runs
-    return [
-        Check(
-            "P(blocked)",
-            theory.mmck_blocking(lam, mu, c, k),
-            [series_share(r, "gave_up", "attempts", WARMUP_MIN) for r in reps],
-        ),
-        Check(
-            "mean wait of admitted (s)",
-            theory.mmck_mean_wait(lam, mu, c, k),
-            metric(reps, "services.queue.mean_wait_s"),
-        ),
-    ]
+    return share_and_wait(
+        runs,
+        ("P(blocked)", theory.mmck_blocking(lam, mu, c, k)),
+        ("mean wait of admitted (s)", theory.mmck_mean_wait(lam, mu, c, k)),
+    )
 
 
 MMCK = Case(
     "mmck",
     "M/M/c/K: blocking (a full backlog rejects), wait of the admitted",
     (
-        Param("lam", 3.0, "arrival rate (1/s)"),
-        Param("mu", 1.0, "service rate per worker (1/s)"),
-        Param("c", 2, "workers"),
+        *mmc_params(3.0, 1.0, 2),
         Param("K", 5, "system capacity: workers + waiting places"),
         _minutes(60),
     ),
-    lambda p: [
-        one_queue(
-            "mmck",
-            minutes=p["minutes"],
-            rate=p["lam"],
-            workers=p["c"],
-            backlog=p["K"] - p["c"],
-            service=_exp(1 / p["mu"]),
-            warmup_min=WARMUP_MIN,
-        )
-    ],
+    lambda p: _queue("mmck", p, workers=p["c"], backlog=p["K"] - p["c"], service=_exp(1 / p["mu"])),
     _mmck_checks,
     lambda p: None if p["K"] >= p["c"] else "K (workers + waiting places) must be >= c",
 )
@@ -166,47 +127,29 @@ MMCK = Case(
 
 def _abandon_checks(p: dict[str, Value], _sc: list[Scenario], runs: Runs) -> list[Check]:
     a = theory.erlang_a(p["lam"], p["mu"], p["c"], 1 / p["patience"])
-    (reps,) = runs
-    return [
-        Check(
-            "P(abandon) (Erlang A)",
-            a.p_abandon,
-            [series_share(r, "gave_up", "attempts", WARMUP_MIN) for r in reps],
-        ),
-        Check(
-            "mean wait of served (s)",
-            a.mean_wait_served,
-            metric(reps, "services.queue.mean_wait_s"),
-        ),
-    ]
+    return share_and_wait(
+        runs,
+        ("P(abandon) (Erlang A)", a.p_abandon),
+        ("mean wait of served (s)", a.mean_wait_served),
+    )
 
 
 MMC_ABANDON = Case(
     "mmc_abandon",
     "M/M/c+M (Erlang A): abandonment and wait of the served",
     (
-        Param("lam", 12.0, "arrival rate (1/s)"),
-        Param("mu", 1.0, "service rate per worker (1/s)"),
-        Param("c", 10, "workers"),
+        *mmc_params(12.0, 1.0, 10),
         Param("patience", 2.0, "mean patience (s), theta = 1 / patience"),
         _minutes(40),
     ),
-    lambda p: [
-        one_queue(
-            "mmc_abandon",
-            minutes=p["minutes"],
-            rate=p["lam"],
-            workers=p["c"],
-            service=_exp(1 / p["mu"]),
-            behaviour={
-                "patience": _exp(p["patience"]),
-                "patience_covers": "wait",
-                "max_attempts": 1,
-            },
-            drop_abandoned=True,  # those who left leave the queue: the Erlang A model
-            warmup_min=WARMUP_MIN,
-        )
-    ],
+    lambda p: _queue(
+        "mmc_abandon",
+        p,
+        workers=p["c"],
+        service=_exp(1 / p["mu"]),
+        behaviour={"patience": _exp(p["patience"]), "patience_covers": "wait", "max_attempts": 1},
+        drop_abandoned=True,  # those who left leave the queue: the Erlang A model
+    ),
     _abandon_checks,
 )
 
@@ -229,19 +172,14 @@ def _service_spec(p: dict[str, Value]) -> dict[str, Any]:
 def _mg1_checks(p: dict[str, Value], scenarios: list[Scenario], runs: Runs) -> list[Check]:
     service = from_spec(scenarios[0].services["queue"].service_time)
     lam = p["lam"]
-    (reps,) = runs
-    return [
-        Check(
-            "P(wait) = rho",
-            lam * service.mean,
-            [series_share(r, "gave_up", "attempts", WARMUP_MIN) for r in reps],
-        ),
-        Check(
+    return share_and_wait(
+        runs,
+        ("P(wait) = rho", lam * service.mean),
+        (
             "mean wait W_q (s) (Pollaczek-Khinchine)",
             theory.pk_mean_wait(lam, service.mean, service.variance),
-            metric(reps, "services.queue.mean_wait_s"),
         ),
-    ]
+    )
 
 
 def _mg1_constraints(p: dict[str, Value]) -> str | None:
@@ -267,17 +205,7 @@ MG1 = Case(
         Param("cv", 1.5, "sd / mean (lognormal, gamma, uniform)"),
         _minutes(90),
     ),
-    lambda p: [
-        one_queue(
-            "mg1",
-            minutes=p["minutes"],
-            rate=p["lam"],
-            workers=1,
-            service=_service_spec(p),
-            behaviour=wait_probe(),
-            warmup_min=WARMUP_MIN,
-        )
-    ],
+    lambda p: _queue("mg1", p, workers=1, service=_service_spec(p), behaviour=wait_probe()),
     _mg1_checks,
     _mg1_constraints,
 )

@@ -27,7 +27,6 @@ from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
 from sim.config import clock_to_s
-from sim.config.expand import flatten
 from sim.engine.dists import from_spec
 from sim.measure.metrics import NONE_TEXT, unit
 from sim.outputs.plots import style
@@ -162,7 +161,7 @@ def timeline_figure(results: Sequence[OptionResult], baseline: Scenario) -> Figu
 
 def _mark_morning(ax, scenario: Scenario) -> None:
     """Class starts (dashed) and the windows in which attacks were scheduled (shaded)."""
-    mark_class_starts(ax, lesson_starts_s(flatten(scenario)), labelled=True)  # platforms
+    mark_class_starts(ax, lesson_starts_s(scenario.flat), labelled=True)  # platforms
     shade_attacks(ax, attack_windows(scenario), labelled=True)
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sim import __version__
-from sim.outputs.experiment_folder import write_atomic
+from sim.outputs import atomic
 from sim.outputs.report import html as h
 from sim.outputs.report import kinds
 from sim.outputs.report import scenario as rs
@@ -81,7 +81,7 @@ def write_report(
     """
     folder = Path(folder)
     target = Path(out) if out is not None else folder / REPORT
-    write_atomic(target, build_report(folder, command=command))
+    atomic.write_text(target, build_report(folder, command=command))
     return target
 
 
