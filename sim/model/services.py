@@ -459,7 +459,7 @@ class Service:
             self.record.dropped[self._minute(now)] += 1
         self._end(request, now, Outcome.TIMEOUT)
 
-    def _end(self, request: Request, now: float, outcome: str) -> None:
+    def _end(self, request: Request, now: float, outcome: Outcome) -> None:
         """The client has its answer: tell it (and the trace, if one is kept)."""
         request.done = True
         request.reply.succeed(outcome)
