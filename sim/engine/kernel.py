@@ -422,7 +422,7 @@ class Walk:
             if target is ANSWER:  # someone will call succeed
                 return
             if not isinstance(target, Event):
-                raise wrong_yield(send, target)
+                raise _wrong_yield(send, target)
             if target.callbacks is not None:  # not processed yet: wait for it
                 target.callbacks.append(self.resume)
                 return
@@ -433,7 +433,7 @@ _GO_ON = Walk.go
 _ANSWERED = Walk._answered
 
 
-def wrong_yield(send: Callable[[Any], Any], target: object) -> TypeError:
+def _wrong_yield(send: Callable[[Any], Any], target: object) -> TypeError:
     """The error of a walk whose generator (`send` is its ``send``) yielded `target`,
     which is not in the yield protocol (see :class:`Walk`): said at once, naming the
     generator and what it yielded, rather than an ``AttributeError`` later."""
