@@ -456,8 +456,8 @@ METRICS_INTRO = """\
 Every number `sim` reports has one name, one set of words, one unit and one range,
 wherever it appears: the terminal tables, `summary.json`, the CSV and Parquet tables,
 the figures and the HTML reports. This page is generated from the registry that says
-so (sim/measure/metrics.py) and from the names the analysis computes (sim/measure/kpis.py). The
-words used (*in class*, *gave up*, *barred*, *unavailable*) are defined in the
+so (sim/measure/metrics.py), whose entries are exactly the metrics a run reports (a test
+checks it). The words used (*in class*, *gave up*, *barred*, *unavailable*) are defined in the
 [glossary](../explanation/concepts.md#glossary).
 
 - A metric is `kpi.<name>` (the people), `kpi.by_role.<role>.<name>` and
@@ -504,12 +504,11 @@ def _meaning_rows(names: list[str]) -> list[list[str]]:
 def _writing_rows(names: list[str]) -> list[list[str]]:
     """How each metric is written: unit, kind, range, interval, a missing value."""
     import sim.measure.metrics as labels
-    from sim.measure.kpis import CLOCK_TIMES
 
     rows = []
     for name in names:
         m = labels.metric(name)
-        if name.rpartition(".")[2] in CLOCK_TIMES:
+        if m.kind == labels.CLOCK:
             rows.append(
                 [_shown(name), "", "clock time", "", "none: not in the tables", "null: never"]
             )
@@ -527,12 +526,10 @@ def _metric_tables(names: list[str]) -> str:
 
 
 def metrics_page() -> str:
-    from sim.measure.kpis import KPI_NAMES, PEOPLE_KPI_NAMES, SERVICE_METRIC_NAMES
-    from sim.measure.metrics import KPIS
+    from sim.measure.metrics import PEOPLE, REGISTRY, SERVICE, names
 
-    names = [n for n in KPI_NAMES if n not in ("by_role", "by_cohort")]
-    kpis = [f"kpi.{n}" for n in [*names, *(n for n in KPIS if n not in names)]]
-    services = [f"services.<service>.{n}" for n in SERVICE_METRIC_NAMES]
+    kpis = [m.pattern for m in REGISTRY.values() if m.scope != SERVICE]
+    services = [f"services.<service>.{n}" for n in names(SERVICE)]
     parts = [HEADER, METRICS_INTRO]
     parts.append("## KPIs of the people {#kpis}\n\n")
     parts.append(_metric_tables(kpis) + "\n")
@@ -542,7 +539,7 @@ def metrics_page() -> str:
         "under `kpi.by_role.<role>.` and `kpi.by_cohort.<name>.`, with the same words "
         'followed by the group ("in class by class start + 5 min, pupils"):\n\n'
     )
-    parts.append(", ".join(f"`{n}`" for n in PEOPLE_KPI_NAMES) + ".\n\n")
+    parts.append(", ".join(f"`{n}`" for n in names(PEOPLE)) + ".\n\n")
     parts.append("## Per service {#services}\n\n")
     parts.append(
         "Totals and averages over the run, one set per service, each named "
@@ -655,9 +652,12 @@ def _column_rows(header: list[str], meanings: dict[str, str]) -> list[list[str]]
 
 def _run_files(result: Any) -> list[list[str]]:
     """The files of one run's folder (sim/outputs/run_folder.py's names)."""
-    import sim.outputs.run_folder as store
+    from dataclasses import fields
 
-    keys = ", ".join(f"`{k}`" for k in store.summary(result))
+    import sim.outputs.run_folder as store
+    from sim.run.summary import Summary
+
+    keys = ", ".join(f"`{f.name}`" for f in fields(Summary))
     return [
         [f"`{store.SCENARIO}`", "the resolved scenario that ran (defaults filled, overrides "
          "applied)"],

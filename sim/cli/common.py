@@ -27,8 +27,7 @@ from sim.config.scenario import Scenario
 from sim.experiments.execution import SchedulerError, flat_kpis
 from sim.experiments.scheduler import SCHEDULER_ENV, check_scheduler, chosen_scheduler
 from sim.interruption import exit_code as interrupted_code
-from sim.measure.kpis import KEY_FIGURES
-from sim.measure.metrics import metric as metric_info
+from sim.measure import metrics
 from sim.outputs import folders
 from sim.outputs.progress import PlainProgress
 from sim.outputs.run_folder import (
@@ -351,7 +350,7 @@ def _kpi_text(metric: str, kpis: dict[str, Any]) -> str:
     value = kpis[metric]
     nobody = kpis.get("kpi.share_in_class") is None
     if value is None and nobody and metric.startswith("kpi.time_to_class_p"):
-        return metric_info("kpi.share_in_class").none_text
+        return metrics.metric("kpi.share_in_class").none_text
     return value_text(metric, value)
 
 
@@ -360,12 +359,16 @@ def print_kpis(result: RunResult) -> None:
     other table (:mod:`sim.outputs.tables`): readable at 80 columns and in a pipe."""
     k = flat_kpis(result.kpi)
     title = f"{result.scenario.name} (seed {result.seed})"
-    rows = [[table_label(m), _kpi_text(m, k)] for m in KEY_FIGURES if _shown(m, k[m])]
+    shown = [m for m in metrics.KEY_FIGURES if metrics.shown(m, k[m])]
+    rows = [[table_label(m), _kpi_text(m, k)] for m in shown]
     print_table(out, title, [Column("KPI"), Column("value", right=True)], rows)
-    services = sorted(result.service_summary.items(), key=lambda kv: -_trouble(kv[1]))
-    columns = [Column("service"), *(Column(h, right=True) for h in SERVICE_COLUMNS.values())]
+    services = sorted(
+        result.service_summary.items(), key=lambda kv: metrics.trouble(kv[1]), reverse=True
+    )
+    headers = metrics.SERVICE_COLUMNS
+    columns = [Column("service"), *(Column(h, right=True) for h in headers.values())]
     rows = [
-        [name, *(value_text(f"services.{name}.{m}", s[m]) for m in SERVICE_COLUMNS)]
+        [name, *(value_text(f"services.{name}.{m}", s[m]) for m in headers)]
         for name, s in services[:MAX_SERVICE_ROWS]
     ]
     many = len(services) > MAX_SERVICE_ROWS
@@ -377,25 +380,7 @@ def print_kpis(result: RunResult) -> None:
     out.print(f"{result.events:,} simulated events in {result.wall_s:.1f} s", highlight=False)
 
 
-def _shown(metric: str, value: object) -> bool:
-    """Whether a key figure has a row: a role's figure only where the role has people
-    with a lesson, and the barred only where a gate barred someone."""
-    if metric.startswith("kpi.by_role."):
-        return value is not None
-    return metric != "kpi.barred" or bool(value)
-
-
 MAX_SERVICE_ROWS = 8
-SERVICE_COLUMNS = {  # per service, in the words of the report
-    "utilization": "utilisation",
-    "p95_wait_s": "wait, 95th percentile",
-    "unavailable_minutes": "unavailable",
-}
-
-
-def _trouble(service: dict) -> float:
-    """Sort key: services in the most trouble first (downtime, then waits)."""
-    return service["unavailable_minutes"] * 1e6 + service["p95_wait_s"]
 
 
 def command_line() -> list[str]:

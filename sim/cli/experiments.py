@@ -34,6 +34,7 @@ from sim.config.scenario import Scenario
 from sim.experiments import execution as experiment
 from sim.experiments import sweep
 from sim.experiments.execution import Estimate, Job, Outcome, execute, last_line
+from sim.measure import metrics
 from sim.measure.criteria import Criterion, parse_criterion
 from sim.measure.kpis import unknown_metric
 from sim.measure.metrics import kind_of
@@ -152,9 +153,9 @@ def print_estimates(
 
 
 def _shown(name: str, est: Estimate) -> bool:
-    """A row for every estimate with values, but the barred only where someone was (a
-    role without people, pupils where there are none, has no values)."""
-    return est.n > 0 and (name != "kpi.barred" or est.mean > 0)
+    """A row for every estimate with values (a role without people, pupils where there
+    are none, has none) that is worth a row (:func:`sim.measure.metrics.shown`)."""
+    return est.n > 0 and metrics.shown(name, est.mean)
 
 
 INTERVAL_NOTE = "95 % CI: Student t, within what each metric can be (shares 0-100 %, others >= 0)"

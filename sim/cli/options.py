@@ -46,6 +46,7 @@ from sim.config import ScenarioError
 from sim.experiments import options as study_mod
 from sim.experiments.execution import MAX_REPS, Job, invalid_record, record_of
 from sim.experiments.plan import UnknownMetric, metric_of
+from sim.measure.metrics import OPTIONS_COLUMNS, STUDY_METRIC
 from sim.outputs import folders, study_folders
 from sim.outputs.run_folder import DASHBOARD, SUMMARY, OutputError, write_results
 from sim.outputs.run_store import RunStore
@@ -60,13 +61,6 @@ StudyArg = Annotated[
         show_default=False,
     ),
 ]
-COLUMNS = (  # printed per option, headed by their labels
-    "kpi.share_in_class_5min_after_start",
-    "kpi.share_in_class",
-    "kpi.gave_up",
-    "kpi.barred",
-    "kpi.worst_unavailable_minutes",
-)
 
 
 def options_command(
@@ -190,9 +184,9 @@ def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]
         f"{study.name}: {len(results) - 1} options x {study.reps} replications "
         f"(seed {study.baseline.seed}{goal}); mean (95 % confidence interval)"
     )
-    metric = "kpi.share_in_class_5min_after_start"
+    metric = STUDY_METRIC
     target = (study.target.metric,) if study.target else ()
-    shown = tuple(dict.fromkeys((*target, *COLUMNS)))  # the target's metric first
+    shown = tuple(dict.fromkeys((*target, *OPTIONS_COLUMNS)))  # the target's metric first
     columns = [
         Column("option"),
         *(Column(table_label(m), right=True) for m in shown),

@@ -47,7 +47,7 @@ from sim.config import catalog, to_toml
 from sim.config.scenario import Scenario
 from sim.engine.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
 from sim.experiments.execution import MAX_REPS, flat_kpis, imprecise
-from sim.measure.kpis import KEY_FIGURES
+from sim.measure.metrics import KEY_FIGURES
 from sim.model.population import expected_people
 from sim.outputs import folders
 from sim.outputs.run_folder import (

@@ -48,21 +48,13 @@ from sim.config import parse_value
 from sim.config.scenario import Scenario
 from sim.experiments import compare as cmp
 from sim.experiments import sweep
-from sim.experiments.execution import (
-    HEADLINE,
-    MAX_REPS,
-)
+from sim.experiments.execution import MAX_REPS
+from sim.measure.metrics import HEADLINE, SWEEP_COLUMNS
 from sim.outputs import folders, study_folders
 from sim.outputs.tables import Column, interval_text, print_table, table_label, value_text
 
 SHOWN_VARIANTS = 40  # variants printed; the tables hold them all
 SHOWN_OTHER_DIFFERENCES = 8  # significant non-headline differences printed
-SWEEP_COLUMNS = (  # the headline KPIs printed per variant, headed by their labels
-    "kpi.share_in_class",
-    "kpi.share_in_class_5min_after_start",
-    "kpi.time_to_class_p95_s",
-    "kpi.gave_up",
-)
 
 Reps = Annotated[int, typer.Option(min=1, max=MAX_REPS, help="Replications of each variant.")]
 Jobs = Annotated[

@@ -47,9 +47,11 @@ def _scale_all(data: dict[str, Any], factor: float) -> None:
         for piece in source.get("rates", []):
             piece["rate_per_s"] *= factor
     for attack in [*data["attacks"], *data["attack_generators"]]:
-        attack["rate_per_s"] *= factor
-        attack["gbps"] *= factor
-        attack["bots"] = max(1, round(attack["bots"] * factor))
+        if attack["kind"] == "volumetric":  # its bandwidth; the other fields are refused
+            attack["gbps"] *= factor
+        else:
+            attack["rate_per_s"] *= factor
+            attack["bots"] = max(1, round(attack["bots"] * factor))
     for part in [data, *data["templates"].values()]:
         _scale_platform(part, factor)
     for platform in data["platforms"].values():

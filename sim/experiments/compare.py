@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.config import Scenario
-from sim.experiments.execution import HEADLINE, Estimate, Job, Outcome, estimate, metric_names
+from sim.experiments.execution import Estimate, Job, Outcome, estimate, metric_names
+from sim.measure.metrics import HEADLINE
 
 COMPARE = "compare"  # compare.csv, compare.json, compare.png
 RUNS_TABLE = "runs"  # runs.csv, runs.parquet: both sides, one row per run

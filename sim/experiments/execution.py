@@ -74,6 +74,7 @@ from sim.experiments.scheduler import (  # noqa: F401  (the scheduler's names th
     dask_security,
 )
 from sim.measure import metrics as labels
+from sim.measure.metrics import HEADLINE
 from sim.run import fingerprint
 from sim.run.runner import RunResult, run
 
@@ -618,17 +619,6 @@ def summarize(records: Sequence[dict[str, Any]], confidence: float = 0.95) -> di
         name: estimate([r["metrics"].get(name) for r in records], confidence, name)
         for name in metric_names(records)
     }
-
-
-HEADLINE = (
-    "kpi.share_in_class",
-    "kpi.share_in_class_5min_after_start",
-    "kpi.time_to_class_p50_s",
-    "kpi.time_to_class_p95_s",
-    "kpi.failed_attempts_share",
-    "kpi.gave_up",
-)
-"""The KPIs that ``--precision`` brings within the requested relative half-width."""
 
 
 def imprecise(estimates: dict[str, Estimate], precision: float) -> list[str]:

@@ -39,28 +39,16 @@ from sim.config.scale import scale as scale_scenario
 from sim.experiments.compare import Difference, paired
 from sim.experiments.execution import Estimate, Job, Outcome, summarize
 from sim.experiments.plan import Check, decide, metric_of
+from sim.measure import metrics
 from sim.measure.criteria import Criterion, parse_criterion
 from sim.measure.kpis import unknown_metric
+from sim.measure.metrics import OPTIONS_TABLE, STUDY_METRIC, WORST_UNAVAILABLE
 
 BASELINE = "baseline"  # the option name of the scenario as it is, and its results subfolder
 STUDY_JSON = "options.json"
 TABLE = "options"  # options.csv, options.parquet: one row per option (baseline first)
 RUNS_TABLE = "runs"
-WORST = "kpi.worst_unavailable_minutes"  # a KPI of option studies only (see _with_worst)
-KEY_METRICS = (  # the columns of the options table, in reading order
-    "kpi.share_in_class_5min_after_start",
-    "kpi.share_in_class",
-    "kpi.gave_up",
-    "kpi.barred",
-    "kpi.time_to_class_p50_s",
-    "kpi.time_to_class_p95_s",
-    "kpi.by_role.pupil.time_to_class_p95_s",
-    "kpi.by_role.teacher.time_to_class_p95_s",
-    "kpi.failed_attempts_share",
-    "kpi.attempts",
-    WORST,
-)
-DEFAULT_METRIC = "kpi.share_in_class_5min_after_start"  # ranks options without a target
+STUDY_KPIS = [f"kpi.{name}" for name in metrics.names(metrics.STUDY)]  # added to each run
 MAX_OPTIONS = 20
 
 
@@ -158,7 +146,7 @@ def load_study(
     target = parse_criterion(spec.target, "target") if spec.target else None
     if target is not None:
         for scenario in [baseline, *(s for _, s in options)]:
-            problem = unknown_metric(target.metric, scenario.flat, [WORST])
+            problem = unknown_metric(target.metric, scenario.flat, STUDY_KPIS)
             if problem:
                 raise ScenarioError(f"{path}: target: {problem}")
     return Study(path, spec, name, baseline, tuple(options), target)
@@ -235,13 +223,13 @@ def analyse(study: Study, jobs: Sequence[Job], outcome: Outcome) -> list[OptionR
     for job in jobs:
         if job.key in found:
             by_name.setdefault(dict(job.variant)["option"], []).append(found[job.key])
-    base = [_with_worst(r) for r in by_name.get(BASELINE, [])]
+    base = [with_study_kpis(r) for r in by_name.get(BASELINE, [])]
     described = [(BASELINE, "the scenario as it is", ())] + [
         (o.name, o.description, _changes(o)) for o, _ in study.options
     ]
     results = []
     for name, description, changes in described:
-        records = [_with_worst(r) for r in by_name.get(name, [])]
+        records = [with_study_kpis(r) for r in by_name.get(name, [])]
         check = None
         if study.target is not None and records:
             values = [metric_of(r, study.target.metric) for r in records]
@@ -263,17 +251,18 @@ def analyse(study: Study, jobs: Sequence[Job], outcome: Outcome) -> list[OptionR
     return results
 
 
-def _with_worst(record: dict[str, Any]) -> dict[str, Any]:
-    """The record with ``kpi.worst_unavailable_minutes``: the longest time any one
-    service was unavailable, the plainest measure of "it broke"."""
-    metrics = record["metrics"]
+def with_study_kpis(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with the KPIs a study adds to each run (those of scope ``study`` in
+    :mod:`sim.measure.metrics`): ``kpi.worst_unavailable_minutes``, the longest time any
+    one service was unavailable, the plainest measure of "it broke"."""
+    values = record["metrics"]
     down = [
         v or 0
-        for k, v in metrics.items()
+        for k, v in values.items()
         if k.startswith("services.") and k.endswith(".unavailable_minutes")
     ]
     worst = max(down, default=0)
-    return {**record, "metrics": {**metrics, WORST: worst}}
+    return {**record, "metrics": {**values, WORST_UNAVAILABLE: worst}}
 
 
 def _changes(option: Option) -> tuple[str, ...]:
@@ -285,7 +274,7 @@ def best(results: Sequence[OptionResult], target: Criterion | None) -> OptionRes
     """The option to read first: among those meeting the target (every option, without
     one), the one with the best mean of the target metric."""
     options = [r for r in results if r.name != BASELINE]
-    metric = target.metric if target else DEFAULT_METRIC
+    metric = target.metric if target else STUDY_METRIC
     if target is not None:
         options = [r for r in options if r.meets_target]
     ranked = [r for r in options if metric in r.estimates]
@@ -299,13 +288,13 @@ def study_table(results: Sequence[OptionResult]) -> tuple[list[str], list[list[A
     """One row per option (baseline first): each key metric's mean and 95 % bounds, its
     difference from the baseline with bounds, and the target's verdict."""
     header = ["option", "n", "verdict"]
-    for m in KEY_METRICS:
+    for m in OPTIONS_TABLE:
         header += [f"{m}.mean", f"{m}.low", f"{m}.high"]
         header += [f"{m}.diff", f"{m}.diff_low", f"{m}.diff_high", f"{m}.significant"]
     rows = []
     for r in results:
         row: list[Any] = [r.name, r.n, r.check.verdict if r.check else ""]
-        for m in KEY_METRICS:
+        for m in OPTIONS_TABLE:
             e, d = r.estimates.get(m), r.differences.get(m)
             row += [_finite(x) for x in ((e.mean, e.low, e.high) if e else (None,) * 3)]
             diff = (d.diff.mean, d.diff.low, d.diff.high) if d else (None,) * 3

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from sim.engine.monitor import FAIL_CAUSES, quantile_from_histogram
+from sim.measure import metrics
 from sim.model.people import Fate
 
 if TYPE_CHECKING:
@@ -48,85 +49,18 @@ class RunData(Protocol):
 
 
 FIVE_MINUTES_S = 300.0
-KEY_FIGURES = (  # the KPIs every table of results shows first, in reading order
-    "kpi.people",
-    "kpi.in_class",
-    "kpi.share_in_class",
-    "kpi.share_in_class_5min_after_start",
-    "kpi.by_role.pupil.share_in_class_5min_after_start",
-    "kpi.by_role.teacher.share_in_class_5min_after_start",
-    "kpi.gave_up",
-    "kpi.barred",
-    "kpi.time_to_class_p50_s",
-    "kpi.time_to_class_p95_s",
-    "kpi.attempts",
-    "kpi.failed_attempts_share",
-)
-
 
 ROLES = ("pupil", "teacher", "other")
 """The roles people have (a scenario's cohorts and sources each have one)."""
 
-PEOPLE_KPI_NAMES = (  # the KPIs of a set of people: of everybody, of a role, of a cohort
-    "people",
-    "arrived",
-    "in_class",
-    "barred",
-    "gave_up",
-    "too_late",
-    "no_teacher",
-    "still_trying_at_end",
-    "share_in_class",
-    "share_in_class_5min_after_start",
-    "time_to_class_p50_s",
-    "time_to_class_p95_s",
-    "attempts",
-    "failed_attempts",
-    "failed_attempts_share",
-)
-
-
-KPI_NAMES = (  # the keys of kpis(), known before any run (a test keeps them in step)
-    *PEOPLE_KPI_NAMES,
-    "peak_in_lesson",
-    "classes_opened",
-    "attack_waves",
-    "attack_requests",
-    "attack_blocked_share",
-    "legit_blocked_by_defence",
-    "legit_lost_on_links",
-    "by_role",
-    "by_cohort",
-)
-SERVICE_METRIC_NAMES = (  # the keys of service_summary()'s rows, likewise
-    "capacity_workers",
-    "arrivals",
-    "served",
-    "abandoned",
-    "rejected",
-    "wasted",
-    "refused",
-    "crash_lost",
-    "dropped",
-    "blocked",
-    "lost",
-    "mean_wait_s",
-    "p95_wait_s",
-    "utilization",
-    "mean_queue",
-    "peak_queue",
-    "availability",
-    "crashes",
-    "downtime_s",
-    "unavailable_minutes",
-    "unavailable_from",
-    "unavailable_until",
-    "attack_requests",
-    "attack_blocked",
-    "attack_rejected",
-    "attack_served",
-)
-CLOCK_TIMES = ("unavailable_from", "unavailable_until")  # service metrics that are not numbers
+PEOPLE_KPI_NAMES = metrics.names(metrics.PEOPLE)
+"""The KPIs of a set of people: of everybody, of a role, of a cohort."""
+KPI_NAMES = (*PEOPLE_KPI_NAMES, *metrics.names(metrics.RUN), "by_role", "by_cohort")
+"""The keys of :func:`kpis`, known before any run (a test keeps them in step)."""
+SERVICE_METRIC_NAMES = metrics.names(metrics.SERVICE)
+"""The keys of :func:`service_summary`'s rows, likewise."""
+CLOCK_TIMES = metrics.names(metrics.SERVICE, metrics.CLOCK)
+"""The service metrics that are clock times, not numbers."""
 
 
 def unknown_metric(metric: str, scenario: Scenario, extra: Iterable[str] = ()) -> str | None:

@@ -25,192 +25,395 @@ Words used once and for all (the glossary of docs/explanation/concepts.md says t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 ROLE_WORDS = {"pupil": "pupils", "teacher": "teachers", "other": "others (parents...)"}
+
+SHARE, TIME, NUM, CLOCK = "share", "s", "num", "clock"
+"""The kinds of metric: a fraction (written in per cent), a duration in seconds, a count
+or another number, and a clock time (``HH:MM``, not a number: in summary.json only)."""
+
+PEOPLE, RUN, SERVICE, STUDY = "people", "run", "service", "study"
+"""Where a metric comes from: a KPI of a set of people (``kpi.<name>``, and the same per
+role and per cohort), a KPI of the whole run only (``kpi.<name>``), a total of one
+service (``services.<service>.<name>``), or a KPI an options study adds to each run."""
 
 
 @dataclass(frozen=True)
 class Metric:
-    """What a metric is called, in which unit it is written, and which values it can take.
+    """What a metric is called, in which unit it is written, which values it can take and
+    what it counts.
 
-    `kind` is ``share`` (a fraction, written in per cent), ``s`` (a duration) or ``num``
-    (a count or another number); `low` and `high` bound its possible values, which
-    bound its confidence intervals too (:func:`sim.experiments.execution.estimate`).
+    `kind` is ``share`` (a fraction, written in per cent), ``s`` (a duration), ``num``
+    (a count or another number) or ``clock`` (a clock time); `low` and `high` bound its
+    possible values, which bound its confidence intervals too
+    (:func:`sim.experiments.execution.estimate`). In the registry, `name` is the name
+    under its `scope` (``gave_up``); :func:`metric` gives it in full
+    (``kpi.by_role.pupil.gave_up``), with the group or service in its label.
     """
 
     name: str
     label: str
     kind: str
     unit: str
-    low: float = -math.inf
+    low: float = 0.0
     high: float = math.inf
     none_text: str = "undefined"  # what a missing value (null in JSON) means
+    meaning: str = ""
+    scope: str = ""
 
     @property
     def bounds(self) -> tuple[float, float]:
         return self.low, self.high
 
+    @property
+    def pattern(self) -> str:
+        """The metric's full name, its group or service as a placeholder:
+        ``kpi.gave_up``, ``services.<service>.p95_wait_s``."""
+        return f"services.<service>.{self.name}" if self.scope == SERVICE else f"kpi.{self.name}"
 
-_PEOPLE = "people"
-KPIS: dict[str, tuple[str, str]] = {  # kpi name: (label, what a count counts)
-    "people": ("people", _PEOPLE),
-    "arrived": ("meant to connect during the run", _PEOPLE),
-    "in_class": ("got in (in class)", _PEOPLE),
-    "barred": ("barred by policy (not counted as failing)", _PEOPLE),
-    "share_in_class": ("share who got in", ""),
-    "share_in_class_5min_after_start": ("in class by class start + 5 min", ""),
-    "gave_up": ("gave up for the morning", _PEOPLE),
-    "too_late": ("got in after their lesson ended", _PEOPLE),
-    "no_teacher": ("waited in the lobby until the end", _PEOPLE),
-    "still_trying_at_end": ("still trying when the run ended", _PEOPLE),
-    "time_to_class_p50_s": ("time to class, median", ""),
-    "time_to_class_p95_s": ("time to class, 95th percentile", ""),
-    "failed_attempts_share": ("share of attempts that failed", ""),
-    "attempts": ("attempts", "attempts"),
-    "failed_attempts": ("failed attempts", "attempts"),
-    "peak_in_lesson": ("most people in a lesson at once", _PEOPLE),
-    "classes_opened": ("classes opened", "classes"),
-    "attack_waves": ("attack waves", "waves"),
-    "attack_requests": ("attack requests", "requests"),
-    "attack_blocked_share": ("share of attack requests blocked", ""),
-    "legit_blocked_by_defence": ("legitimate requests blocked by defences", "requests"),
-    "legit_lost_on_links": ("legitimate requests lost on flooded links", "requests"),
-    "worst_unavailable_minutes": ("longest unavailability of any service (min)", ""),
-}
-NONE_TEXTS = {  # what a missing value means, where it has a meaning
-    "time_to_class_p95_s": "unbounded: more than 5 % never got in",
-    "time_to_class_p50_s": "unbounded: more than half never got in",
-    "share_in_class_5min_after_start": "nobody has a class",
-    "share_in_class": "nobody tried",
-    "failed_attempts_share": "no attempt",
-}
-SERVICE_LABELS = {
-    "utilization": "utilisation (busy share of workers)",
-    "availability": "availability (share of server-time up)",
-    "unavailable_minutes": "unavailable (min with half the requests failing)",
-    "p95_wait_s": "95 % of queue waits under",
-    "mean_wait_s": "mean queue wait",
-}
 
-KPI_MEANINGS = {  # what each KPI counts, in a sentence (docs/reference/metrics.md)
-    "people": "people in the scenario (cohort members, and the arrivals drawn for sources)",
-    "arrived": "people whose intended connect time fell within the run",
-    "in_class": "people who got in: seated in a lesson, or through every step of a journey "
-    "without a class step",
-    "barred": "people a policy gate refused (a gate's blocked_roles): told so at once, no "
-    "retry; left out of every share and percentile",
-    "share_in_class": "in_class over the people who tried (arrived and not barred)",
-    "share_in_class_5min_after_start": "of the people with a lesson (not parents, whose class "
-    "start only anchors their connect time), the share in class by their class start + 5 min",
-    "gave_up": "people who stopped trying after failures and never got in",
-    "too_late": "people who got in after their lesson had ended",
-    "no_teacher": "people who waited in the lobby until their lesson ended, no teacher came",
-    "still_trying_at_end": "people still on their way when the run ended",
-    "time_to_class_p50_s": "median time from the intended connect time (or the run start) to "
-    "in class, less any wait for the teacher; people who never got in count as infinitely late",
-    "time_to_class_p95_s": "95th percentile of the same times",
-    "attempts": "attempts of people on their way (requests whose answer they wait for)",
-    "failed_attempts": "attempts that failed: timeout, backlog full, server down, blocked, "
-    "quota, class full",
-    "failed_attempts_share": "failed_attempts over attempts",
-    "peak_in_lesson": "most people seated in lessons in any minute (per-minute mean)",
-    "classes_opened": "classes opened in the run",
-    "attack_waves": "attack waves in the run (explicit and generated)",
-    "attack_requests": "attack requests sent to services (application floods)",
-    "attack_blocked_share": "share of attack requests that defences blocked",
-    "legit_blocked_by_defence": "legitimate requests blocked by a rate limit or scrubbing",
-    "legit_lost_on_links": "legitimate requests lost on a flooded edge link",
-    "worst_unavailable_minutes": "(options studies) the unavailable_minutes of the service "
-    "that was unavailable longest",
-}
-SERVICE_MEANINGS = {  # what each service metric counts, likewise
-    "capacity_workers": "workers of the service at the start (servers x workers per server)",
-    "arrivals": "requests that reached the service (people's attempts and the requests of "
-    "sessions and lessons; attack traffic apart)",
-    "served": "requests the service worked on to the end",
-    "abandoned": "requests whose client's patience ran out before the answer (a timeout)",
-    "rejected": "requests refused because the server's backlog was full",
-    "wasted": "requests served after their client had given up: work for nobody",
-    "refused": "requests sent to a server that was down (connection refused)",
-    "crash_lost": "requests queued or in progress on a server when it crashed",
-    "dropped": "queued requests removed because their client left (drop_abandoned)",
-    "blocked": "legitimate requests blocked by a defence (rate limit, scrubbing)",
-    "lost": "legitimate requests lost on a flooded edge link (no answer)",
-    "mean_wait_s": "mean queue wait of the requests that started service (after the warm-up)",
-    "p95_wait_s": "95th percentile of those queue waits",
-    "utilization": "busy worker-time over the capacity of the servers",
-    "mean_queue": "time-averaged number of requests waiting in the backlogs",
-    "peak_queue": "most requests waiting at once",
-    "availability": "share of server-time the servers were up",
-    "crashes": "server crashes",
-    "downtime_s": "time with no server up",
-    "unavailable_minutes": "minutes in which at least half the requests got no useful answer, "
-    "or no server was up",
-    "unavailable_from": "clock time of the first such minute (null if none)",
-    "unavailable_until": "clock time of the end of the last such minute (null if none)",
-    "attack_requests": "attack requests sent to the service",
-    "attack_blocked": "attack requests blocked by a defence",
-    "attack_rejected": "attack requests refused because the backlog was full",
-    "attack_served": "attack requests the service worked on to the end",
-}
+def _count(scope: str, name: str, counts: str, label: str, meaning: str) -> Metric:
+    """A count (or a mean of counts) of `counts`: people, attempts, requests..."""
+    return Metric(name, label, NUM, counts, meaning=meaning, scope=scope)
 
-# compatibility views of the registry, for the report's words
-LABELS = {f"kpi.{name}": words for name, (words, _) in KPIS.items()}
-NONE_TEXT = {f"kpi.{name}": text for name, text in NONE_TEXTS.items()}
+
+def _share(scope: str, name: str, label: str, meaning: str, none: str = "undefined") -> Metric:
+    return Metric(name, label, SHARE, "%", 0.0, 1.0, none, meaning, scope)
+
+
+def _time(scope: str, name: str, label: str, meaning: str, none: str = "undefined") -> Metric:
+    return Metric(name, label, TIME, "s", none_text=none, meaning=meaning, scope=scope)
+
+
+def _clock(scope: str, name: str, label: str, meaning: str) -> Metric:
+    return Metric(name, label, CLOCK, "", meaning=meaning, scope=scope)
+
+
+_P = "people"
+_SERVICE_COUNT = "count"
+
+REGISTRY: dict[str, Metric] = {
+    m.pattern: m
+    for m in (
+        # ---- the KPIs of a set of people: of everybody, of a role, of a cohort (in the
+        # order of the keys of sim.measure.kpis.kpis(); a test keeps them in step)
+        _count(PEOPLE, "people", _P, "people",
+               "people in the scenario (cohort members, and the arrivals drawn for sources)"),
+        _count(PEOPLE, "arrived", _P, "meant to connect during the run",
+               "people whose intended connect time fell within the run"),
+        _count(PEOPLE, "in_class", _P, "got in (in class)",
+               "people who got in: seated in a lesson, or through every step of a journey "
+               "without a class step"),
+        _count(PEOPLE, "barred", _P, "barred by policy (not counted as failing)",
+               "people a policy gate refused (a gate's blocked_roles): told so at once, no "
+               "retry; left out of every share and percentile"),
+        _count(PEOPLE, "gave_up", _P, "gave up for the morning",
+               "people who stopped trying after failures and never got in"),
+        _count(PEOPLE, "too_late", _P, "got in after their lesson ended",
+               "people who got in after their lesson had ended"),
+        _count(PEOPLE, "no_teacher", _P, "waited in the lobby until the end",
+               "people who waited in the lobby until their lesson ended, no teacher came"),
+        _count(PEOPLE, "still_trying_at_end", _P, "still trying when the run ended",
+               "people still on their way when the run ended"),
+        _share(PEOPLE, "share_in_class", "share who got in",
+               "in_class over the people who tried (arrived and not barred)",
+               none="nobody tried"),
+        _share(PEOPLE, "share_in_class_5min_after_start", "in class by class start + 5 min",
+               "of the people with a lesson (not parents, whose class start only anchors their "
+               "connect time), the share in class by their class start + 5 min",
+               none="nobody has a class"),
+        _time(PEOPLE, "time_to_class_p50_s", "time to class, median",
+              "median time from the intended connect time (or the run start) to in class, "
+              "less any wait for the teacher; people who never got in count as infinitely late",
+              none="unbounded: more than half never got in"),
+        _time(PEOPLE, "time_to_class_p95_s", "time to class, 95th percentile",
+              "95th percentile of the same times",
+              none="unbounded: more than 5 % never got in"),
+        _count(PEOPLE, "attempts", "attempts", "attempts",
+               "attempts of people on their way (requests whose answer they wait for)"),
+        _count(PEOPLE, "failed_attempts", "attempts", "failed attempts",
+               "attempts that failed: timeout, backlog full, server down, blocked, quota, "
+               "class full"),
+        _share(PEOPLE, "failed_attempts_share", "share of attempts that failed",
+               "failed_attempts over attempts", none="no attempt"),
+        # ---- the KPIs of the whole run
+        _count(RUN, "peak_in_lesson", _P, "most people in a lesson at once",
+               "most people seated in lessons in any minute (per-minute mean)"),
+        _count(RUN, "classes_opened", "classes", "classes opened", "classes opened in the run"),
+        _count(RUN, "attack_waves", "waves", "attack waves",
+               "attack waves in the run (explicit and generated)"),
+        _count(RUN, "attack_requests", "requests", "attack requests",
+               "attack requests sent to services (application floods)"),
+        _share(RUN, "attack_blocked_share", "share of attack requests blocked",
+               "share of attack requests that defences blocked"),
+        _count(RUN, "legit_blocked_by_defence", "requests",
+               "legitimate requests blocked by defences",
+               "legitimate requests blocked by a rate limit or scrubbing"),
+        _count(RUN, "legit_lost_on_links", "requests", "legitimate requests lost on flooded links",
+               "legitimate requests lost on a flooded edge link"),
+        # ---- added to each run's record by an options study (sim.experiments.options)
+        _count(STUDY, "worst_unavailable_minutes", "min",
+               "longest unavailability of any service (min)",
+               "(options studies) the unavailable_minutes of the service that was unavailable "
+               "longest"),
+        # ---- per service (in the order of the keys of sim.measure.kpis.service_summary())
+        _count(SERVICE, "capacity_workers", _SERVICE_COUNT, "capacity workers",
+               "workers of the service at the start (servers x workers per server)"),
+        _count(SERVICE, "arrivals", _SERVICE_COUNT, "arrivals",
+               "requests that reached the service (people's attempts and the requests of "
+               "sessions and lessons; attack traffic apart)"),
+        _count(SERVICE, "served", _SERVICE_COUNT, "served",
+               "requests the service worked on to the end"),
+        _count(SERVICE, "abandoned", _SERVICE_COUNT, "abandoned",
+               "requests whose client's patience ran out before the answer (a timeout)"),
+        _count(SERVICE, "rejected", _SERVICE_COUNT, "rejected",
+               "requests refused because the server's backlog was full"),
+        _count(SERVICE, "wasted", _SERVICE_COUNT, "wasted",
+               "requests served after their client had given up: work for nobody"),
+        _count(SERVICE, "refused", _SERVICE_COUNT, "refused",
+               "requests sent to a server that was down (connection refused)"),
+        _count(SERVICE, "crash_lost", _SERVICE_COUNT, "crash lost",
+               "requests queued or in progress on a server when it crashed"),
+        _count(SERVICE, "dropped", _SERVICE_COUNT, "dropped",
+               "queued requests removed because their client left (drop_abandoned)"),
+        _count(SERVICE, "blocked", _SERVICE_COUNT, "blocked",
+               "legitimate requests blocked by a defence (rate limit, scrubbing)"),
+        _count(SERVICE, "lost", _SERVICE_COUNT, "lost",
+               "legitimate requests lost on a flooded edge link (no answer)"),
+        _time(SERVICE, "mean_wait_s", "mean queue wait",
+              "mean queue wait of the requests that started service (after the warm-up)"),
+        _time(SERVICE, "p95_wait_s", "95 % of queue waits under",
+              "95th percentile of those queue waits"),
+        _share(SERVICE, "utilization", "utilisation (busy share of workers)",
+               "busy worker-time over the capacity of the servers"),
+        _count(SERVICE, "mean_queue", _SERVICE_COUNT, "mean queue",
+               "time-averaged number of requests waiting in the backlogs"),
+        _count(SERVICE, "peak_queue", _SERVICE_COUNT, "peak queue",
+               "most requests waiting at once"),
+        _share(SERVICE, "availability", "availability (share of server-time up)",
+               "share of server-time the servers were up"),
+        _count(SERVICE, "crashes", _SERVICE_COUNT, "crashes", "server crashes"),
+        _time(SERVICE, "downtime_s", "downtime s", "time with no server up"),
+        _count(SERVICE, "unavailable_minutes", "min",
+               "unavailable (min with half the requests failing)",
+               "minutes in which at least half the requests got no useful answer, or no "
+               "server was up"),
+        _clock(SERVICE, "unavailable_from", "unavailable from",
+               "clock time of the first such minute (null if none)"),
+        _clock(SERVICE, "unavailable_until", "unavailable until",
+               "clock time of the end of the last such minute (null if none)"),
+        _count(SERVICE, "attack_requests", _SERVICE_COUNT, "attack requests",
+               "attack requests sent to the service"),
+        _count(SERVICE, "attack_blocked", _SERVICE_COUNT, "attack blocked",
+               "attack requests blocked by a defence"),
+        _count(SERVICE, "attack_rejected", _SERVICE_COUNT, "attack rejected",
+               "attack requests refused because the backlog was full"),
+        _count(SERVICE, "attack_served", _SERVICE_COUNT, "attack served",
+               "attack requests the service worked on to the end"),
+    )
+}  # fmt: skip
+"""Every metric, once: its name, words, kind, unit, range, what a missing value means and
+what it counts. Adding a metric is adding its line here (and computing it)."""
+
+
+def names(scope: str, kind: str | None = None) -> tuple[str, ...]:
+    """The names of the metrics of `scope` (of `kind`, if given), in the registry's order:
+    ``gave_up``, ``p95_wait_s``..."""
+    return tuple(m.name for m in REGISTRY.values() if m.scope == scope and kind in (None, m.kind))
+
+
+# ---------------------------------------------------------------- selections
+# Which metrics a table, a figure or a sentence shows, and in which order: each a choice
+# made once, here, and read by every output that makes it.
+
+KEY_FIGURES = (
+    "kpi.people",
+    "kpi.in_class",
+    "kpi.share_in_class",
+    "kpi.share_in_class_5min_after_start",
+    "kpi.by_role.pupil.share_in_class_5min_after_start",
+    "kpi.by_role.teacher.share_in_class_5min_after_start",
+    "kpi.gave_up",
+    "kpi.barred",
+    "kpi.time_to_class_p50_s",
+    "kpi.time_to_class_p95_s",
+    "kpi.attempts",
+    "kpi.failed_attempts_share",
+)
+"""The KPIs every table of one run's results (and of replications, and the report's key
+figures) shows first, in reading order."""
+
+HEADLINE = (
+    "kpi.share_in_class",
+    "kpi.share_in_class_5min_after_start",
+    "kpi.time_to_class_p50_s",
+    "kpi.time_to_class_p95_s",
+    "kpi.failed_attempts_share",
+    "kpi.gave_up",
+)
+"""The KPIs that ``--precision`` brings within the requested relative half-width, that a
+comparison lists first and that a sweep draws one figure each of."""
+
+ANSWER = ("kpi.share_in_class", "kpi.share_in_class_5min_after_start", "kpi.gave_up")
+"""The KPIs the first sentence of a report states: who got in, in time, who gave up."""
+
+ATTACK_KPIS = (
+    "kpi.attack_waves",
+    "kpi.attack_requests",
+    "kpi.attack_blocked_share",
+    "kpi.legit_blocked_by_defence",
+    "kpi.legit_lost_on_links",
+)
+"""The KPIs of attacks and defences: shown after the key figures when there were any."""
+
+SWEEP_COLUMNS = (
+    "kpi.share_in_class",
+    "kpi.share_in_class_5min_after_start",
+    "kpi.time_to_class_p95_s",
+    "kpi.gave_up",
+)
+"""The KPIs shown per variant of a sweep (``sim sweep``, its report), headed by labels."""
+
+REPS_FIGURE = (
+    "kpi.share_in_class",
+    "kpi.share_in_class_5min_after_start",
+    "kpi.by_role.pupil.share_in_class_5min_after_start",
+    "kpi.by_role.teacher.share_in_class_5min_after_start",
+    "kpi.failed_attempts_share",
+    "kpi.time_to_class_p50_s",
+    "kpi.time_to_class_p95_s",
+    "kpi.gave_up",
+)
+"""The KPIs of the figure of replications (kpis.png), one panel per kind."""
+
+WORST_UNAVAILABLE = "kpi.worst_unavailable_minutes"
+"""The KPI an options study adds to each run: how long the worst service was down."""
+
+STUDY_METRIC = "kpi.share_in_class_5min_after_start"
+"""The KPI an options study ranks its options by without a target, and states first."""
+
+OPTIONS_COLUMNS = {
+    STUDY_METRIC: REGISTRY[STUDY_METRIC].label,
+    "kpi.share_in_class": "got in",
+    "kpi.gave_up": "gave up",
+    "kpi.barred": "barred",
+    WORST_UNAVAILABLE: "longest unavailability (min)",
+}
+"""The KPIs shown per option, after the target's: in ``sim options`` headed by their
+labels, in its report by these headers (the difference from the baseline after the first)."""
+
+OPTIONS_TABLE = (
+    STUDY_METRIC,
+    "kpi.share_in_class",
+    "kpi.gave_up",
+    "kpi.barred",
+    "kpi.time_to_class_p50_s",
+    "kpi.time_to_class_p95_s",
+    "kpi.by_role.pupil.time_to_class_p95_s",
+    "kpi.by_role.teacher.time_to_class_p95_s",
+    "kpi.failed_attempts_share",
+    "kpi.attempts",
+    WORST_UNAVAILABLE,
+)
+"""The columns of an options study's table (options.csv), in reading order."""
+
+GROUP_COLUMNS = {
+    "people": "people",
+    "share_in_class": "got in",
+    "share_in_class_5min_after_start": "in class by start + 5 min",
+    "gave_up": "gave up",
+    "barred": "barred",
+}
+"""The KPIs of the report's tables by role and by cohort, with their column headers."""
+
+SERVICE_COLUMNS = {
+    "utilization": "utilisation",
+    "p95_wait_s": "wait, 95th percentile",
+    "unavailable_minutes": "unavailable",
+}
+"""The metrics of the services table of ``sim run``, with their column headers."""
+
+REPORT_SERVICE_COLUMNS = {
+    "utilization": "utilisation",
+    "p95_wait_s": "95 % of waits under",
+    "unavailable_minutes": "unavailable",
+    "crashes": "crashes",
+    "wasted": "wasted",
+}
+"""The metrics of the report's services table of one run, with their column headers."""
+
+REPORT_SERVICE_ESTIMATES = {
+    "utilization": "utilisation",
+    "p95_wait_s": "95 % of waits under",
+    "unavailable_minutes": "unavailable (min)",
+    "crashes": "crashes",
+}
+"""The metrics of the report's services table of replications (means and intervals)."""
+
+TROUBLE = ("unavailable_minutes", "p95_wait_s")
+"""What puts a service among those in the most trouble, first to last: minutes it was
+unavailable, then its 95th percentile queue wait."""
+
+
+def trouble(service: dict[str, float]) -> tuple[float, ...]:
+    """Sort key of a service's totals (a row of ``summary.json``'s ``services``), higher
+    in more trouble (:data:`TROUBLE`); a missing value counts as 0."""
+    return tuple(service.get(name) or 0 for name in TROUBLE)
+
+
+def shown(name: str, value: float | None) -> bool:
+    """Whether a key figure is worth a row: a role's figure only where the role has people
+    it is about (not None), and the barred only where a gate barred someone."""
+    if name.startswith("kpi.by_role."):
+        return value is not None
+    return name != "kpi.barred" or bool(value)
+
+
+# ---------------------------------------------------------------- any metric's entry
 
 
 def metric(name: str) -> Metric:
-    """The registry's entry for `name` (any metric a run, an experiment or a command
-    reports; an unknown name gets words made from the name itself)."""
+    """The registry's entry for `name` in full (any metric a run, an experiment or a
+    command reports; an unknown name gets words made from the name itself)."""
     if name.startswith(("kpi.by_role.", "kpi.by_cohort.")):
         kind, _, rest = name.removeprefix("kpi.").partition(".")
         group, _, base = rest.rpartition(".")
         entry = metric(f"kpi.{base}")
         who = ROLE_WORDS.get(group, group) if kind == "by_role" else group
-        return Metric(name, f"{entry.label}, {who}", entry.kind, entry.unit, *entry.bounds,
-                      entry.none_text)  # fmt: skip
-    kind = kind_of(name)
-    words = _words(name)
-    low = 0.0 if not name.startswith("compare.") else -math.inf
-    high = 1.0 if kind == "share" else math.inf
-    base = name.rpartition(".")[2]
-    return Metric(name, words, kind, unit(name), low, high, NONE_TEXTS.get(base, "undefined"))
-
-
-def _words(name: str) -> str:
-    if name.startswith("kpi.") and name.removeprefix("kpi.") in KPIS:
-        return KPIS[name.removeprefix("kpi.")][0]
+        return replace(entry, name=name, label=f"{entry.label}, {who}")
     if name.startswith("services."):
         service, _, base = name.removeprefix("services.").rpartition(".")
-        return f"{service}: {SERVICE_LABELS.get(base, base.replace('_', ' '))}"
-    return name.removeprefix("kpi.").replace("_", " ")
+        entry = REGISTRY.get(f"services.<service>.{base}") or _unknown(base)
+        return replace(entry, name=name, label=f"{service}: {entry.label}")
+    entry = REGISTRY.get(name) or _unknown(name.removeprefix("kpi."))
+    return replace(entry, name=name)
+
+
+def _unknown(name: str) -> Metric:
+    """Words, kind and unit guessed from a name the registry lacks (a results folder of
+    another version of sim may hold one)."""
+    words = name.replace("_", " ")
+    if "share" in name:
+        return Metric(name, words, SHARE, "%", 0.0, 1.0)
+    if name.endswith("_s"):
+        return Metric(name, words, TIME, "s")
+    return Metric(name, words, NUM, "min" if name.endswith("_minutes") else "count")
 
 
 def label(name: str) -> str:
     """A metric's name for people: ``kpi.gave_up`` is "gave up for the morning"."""
-    return metric(name).label if name.startswith("kpi.by_") else _words(name)
+    return metric(name).label
 
 
 def kind_of(name: str) -> str:
-    """How a metric is written: ``share`` (per cent), ``s`` (duration) or ``num``."""
-    if "share" in name or name.endswith((".utilization", ".availability")):
-        return "share"
-    return "s" if name.endswith("_s") else "num"
+    """How a metric is written: ``share`` (per cent), ``s`` (duration), ``num`` or ``clock``."""
+    return metric(name).kind
 
 
 def unit(name: str) -> str:
     """The unit of a metric's values, for an axis: ``%``, ``s``, ``min`` or what it counts."""
-    kind = kind_of(name)
-    if kind == "share":
-        return "%"
-    if kind == "s":
-        return "s"
-    if name.endswith("_minutes"):
-        return "min"
-    base = name.rpartition(".")[2]
-    counted = KPIS.get(base, ("", ""))[1] if name.startswith("kpi.") else ""
-    return counted or "count"
+    return metric(name).unit
 
 
 def axis_label(name: str) -> str:
@@ -233,10 +436,9 @@ def interval_method(name: str) -> str:
 def meaning(name: str, default: str | None = None) -> str:
     """What the metric `name` counts, in a sentence (per role or cohort: the KPI's own);
     `default` for a name the registry does not define, else KeyError."""
-    meanings = SERVICE_MEANINGS if name.startswith("services.") else KPI_MEANINGS
-    base = name.rpartition(".")[2]
-    if base in meanings:
-        return meanings[base]
+    found = metric(name).meaning
+    if found:
+        return found
     if default is None:
         raise KeyError(f"no meaning for the metric {name!r} in sim.measure.metrics")
     return default

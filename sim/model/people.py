@@ -357,7 +357,7 @@ def _insist(world: World, person: Person, attempt: Callable[[], Generator]):
 FAIL_COUNTERS = {cause: f"fail_{cause}" for cause in FAIL_CAUSES}
 
 
-def _failed(world: World, person: Person, cause: Outcome | str, failures: int) -> float | None:
+def _failed(world: World, person: Person, cause: str, failures: int) -> float | None:
     """Count a failed attempt; the delay before the next one, or None to give up."""
     world.recorder.count(FAIL_COUNTERS[cause], world.env.now)
     person.failures += 1

@@ -64,7 +64,7 @@ cdef class Service:
     cpdef Server _choose(self)
     cdef Server _least_loaded(self)
     cdef _load_changed(self, Server server)
-    cdef _end(self, Request request, double now, object outcome)
+    cdef _end(self, Request request, double now, str outcome)
     cdef _enqueue(self, Server server, Request request, double now)
     cdef double _start(self, Server server, Request request, double now) except? -1.0
     cdef _answer(self, Request request, double now, Py_ssize_t minute)

@@ -58,6 +58,7 @@ from sim.outputs.plots.dashboard import (
     most_troubled,
 )
 from sim.outputs.plots.style import clock_step_s, hhmm
+from sim.run.summary import Summary, SummaryError
 
 ANIMATION = "animation.gif"
 FORMATS = (".gif", ".mp4")
@@ -140,10 +141,10 @@ def load_morning(folder: Path | str) -> Morning:
     except (ScenarioError, ValueError) as e:
         raise AnimateError(f"RESULTS_DIR {folder}: scenario.toml: {e}") from None
     table = _read_columns(folder / "timeseries.csv")
-    seed, replication = int(summary["seed"]), int(summary.get("replication", 0))
+    seed, replication = int(summary.seed), int(summary.replication)
     # summary.json sorts its keys: the run's order of services is that of the columns
     order = [col.removesuffix(".mean_queue") for col in table if col.endswith(".mean_queue")]
-    names = most_troubled([n for n in order if n in summary["services"]], summary["services"])
+    names = most_troubled([n for n in order if n in summary.services], summary.services)
     try:
         services = [_service(table, scenario, name, i) for i, name in enumerate(names)]
         people = {col: _column(table, col) for col, *_ in PEOPLE_LINES}
@@ -164,13 +165,13 @@ def load_morning(folder: Path | str) -> Morning:
         minute_start_s=minute_start_s,
         people=people,
         services=services,
-        hidden=len(summary["services"]) - len(names),
+        hidden=len(summary.services) - len(names),
         class_starts=lesson_starts_s(scenario),
         attacks=[(w.name, w.start, w.end) for w in waves],
     )
 
 
-def _summary(folder: Path) -> dict:
+def _summary(folder: Path) -> Summary:
     """summary.json of a single run; replications, sweeps and the like are refused."""
     path = folder / "summary.json"
     if not folder.is_dir():
@@ -181,12 +182,15 @@ def _summary(folder: Path) -> dict:
         raise AnimateError(
             f"RESULTS_DIR {folder} is not a results folder of sim run (no readable summary.json)"
         ) from None
-    if "kpi" not in data or "services" not in data:
+    if not Summary.recognises(data):
         raise AnimateError(
             f"RESULTS_DIR {folder} holds replications, not one run, and has no "
             "timeseries.csv: give the folder of one sim run (sim run without --reps)"
         )
-    return data
+    try:
+        return Summary.from_json(data)
+    except SummaryError as e:
+        raise AnimateError(f"RESULTS_DIR {folder}: its summary.json: {e}") from None
 
 
 def _read_columns(path: Path) -> dict[str, list[str]]:

@@ -28,6 +28,7 @@ import os
 from pathlib import Path
 
 from sim.outputs import atomic
+from sim.run.summary import Summary
 
 SINGLE, REPLICATIONS, SWEEP, COMPARE, PLAN, OPTIONS = (
     "single",
@@ -75,7 +76,7 @@ def kind_of(folder: Path) -> str | None:
     summary = _json(folder / "summary.json")
     if "estimates" in summary and _by_sim(folder / "manifest.json"):
         return REPLICATIONS
-    if "kpi" in summary and "sim_version" in summary:
+    if Summary.recognises(summary):
         return SINGLE
     return None
 

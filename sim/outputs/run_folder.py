@@ -21,14 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from sim import __version__
 from sim.config import s_to_clock, to_toml
 from sim.engine.monitor import quantile_from_histogram
 from sim.engine.trace import OUTCOMES
 from sim.model.people import Fate
 from sim.outputs import atomic
-from sim.run import fingerprint
 from sim.run.runner import RunResult
+from sim.run.summary import Summary
 
 SUMMARY = "summary.json"
 TIMESERIES = "timeseries.csv"
@@ -46,30 +45,6 @@ class OutputError(OSError):
     def __init__(self, message: str, cause: OSError | None = None) -> None:
         super().__init__(message)
         self.errno = cause.errno if cause is not None else None
-
-
-def summary(result: RunResult) -> dict[str, Any]:
-    """The content of ``summary.json``: everything but ``wall_s`` and ``speed`` is seeded."""
-    sim_s = result.scenario.end_s - result.scenario.start_s
-    requests = sum(s["arrivals"] for s in result.service_summary.values())
-    wall = max(result.wall_s, 1e-9)
-    return {
-        "scenario": result.scenario.name,
-        "seed": result.seed,
-        "replication": result.replication,
-        "sim_version": __version__,
-        "fingerprint": fingerprint.code_fingerprint(),  # of the code that made the run
-        "simulated_s": sim_s,
-        "kpi": result.kpi,
-        "services": result.service_summary,
-        "events": result.events,
-        "wall_s": round(result.wall_s, 3),
-        "speed": {
-            "people_per_s": round(result.kpi["arrived"] / wall, 1),
-            "requests_per_s": round(requests / wall, 1),
-            "events_per_s": round(result.events / wall, 1),
-        },
-    }
 
 
 def timeseries_rows(result: RunResult) -> tuple[list[str], list[list[Any]]]:
@@ -120,7 +95,8 @@ def write_results(
 
 def _write_all(result: RunResult, folder: Path, extra: dict[str, Callable[[Path], None]]) -> None:
     (folder / SCENARIO).write_text(to_toml(result.source), encoding="utf-8")
-    text = json.dumps(summary(result), indent=2, sort_keys=True, allow_nan=False)
+    summary = Summary.of(result).to_json()
+    text = json.dumps(summary, indent=2, sort_keys=True, allow_nan=False)
     (folder / SUMMARY).write_text(text + "\n", encoding="utf-8")
     header, rows = timeseries_rows(result)
     with open(folder / TIMESERIES, "w", newline="", encoding="utf-8") as fh:

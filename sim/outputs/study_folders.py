@@ -11,7 +11,7 @@ from typing import Any
 
 from sim.config import Scenario, to_toml
 from sim.experiments.compare import COMPARE, Difference, compare_json, compare_table, paired, sides
-from sim.experiments.execution import HEADLINE, Estimate, Job, Outcome
+from sim.experiments.execution import Estimate, Job, Outcome
 from sim.experiments.options import (
     STUDY_JSON,
     TABLE,
@@ -29,6 +29,7 @@ from sim.experiments.sweep import (
     runs_table,
     variant_estimates,
 )
+from sim.measure.metrics import HEADLINE
 from sim.outputs import atomic
 from sim.outputs.experiment_folder import (
     MANIFEST,

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.experiments.compare import paired
-from sim.experiments.execution import HEADLINE
+from sim.measure.metrics import HEADLINE
 from tests.conftest import SCENARIOS
 
 SURGE = SCENARIOS / "surge.toml"

@@ -14,6 +14,7 @@ from sim.cli import app
 from sim.engine import compiled
 from sim.experiments import execution as experiment
 from sim.experiments.execution import Job, estimate, execute, replicate
+from sim.measure.metrics import HEADLINE
 from sim.outputs.run_store import RunStore
 from tests.conftest import SCENARIOS, scenario
 from tests.robustness.conftest import start_cluster, stop_cluster, wait_for_workers
@@ -84,7 +85,7 @@ def test_workers_start_where_there_is_no_parent_death_signal(monkeypatch):
 def test_precision_adds_replications_until_the_half_width_is_small():
     outcome, precise = replicate(scenario("surge"), 3, precision=0.5, max_reps=30, n_jobs=1)
     assert precise
-    names = [n for n in experiment.HEADLINE if n in experiment.summarize(outcome.records)]
+    names = [n for n in HEADLINE if n in experiment.summarize(outcome.records)]
     for name, est in experiment.summarize(outcome.records).items():
         if name in names and math.isfinite(est.mean) and est.mean:
             assert est.half_width <= 0.5 * abs(est.mean)

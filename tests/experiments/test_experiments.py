@@ -72,6 +72,23 @@ def test_the_6_april_scenario_runs_scaled_down():
     assert "ile_de_france/portal" in result.service_summary
 
 
+def test_scaling_touches_only_the_fields_of_each_flood_kind():
+    """A volumetric flood is scaled in gbps, an application flood in requests and bots;
+    scaling used to set bots on a volumetric wave, which the schema then refused."""
+    base = load_scenario(SCENARIOS / "knobs.toml")
+    kinds = {a.kind for a in base.attacks}
+    assert kinds == {"application", "volumetric"}
+    half = scale(base, 0.5)
+    for before, after in zip(base.attacks, half.attacks, strict=True):
+        if before.kind == "volumetric":
+            assert after.gbps == before.gbps * 0.5
+            assert (after.rate_per_s, after.bots) == (before.rate_per_s, before.bots)
+        else:
+            assert after.rate_per_s == before.rate_per_s * 0.5
+            assert after.bots == max(1, round(before.bots * 0.5))
+            assert after.gbps == before.gbps
+
+
 def test_extends_merges_tables_and_replaces_arrays(tmp_path):
     (tmp_path / "base.toml").write_text(
         (ROOT / "tests" / "scenarios" / "surge.toml").read_text(encoding="utf-8")

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.experiments import execution as experiment
-from sim.experiments.execution import HEADLINE
 from sim.experiments.sweep import Factor, grid, latin_hypercube, parse_vary, with_field_types
+from sim.measure.metrics import HEADLINE
 from tests.conftest import SCENARIOS, scenario
 
 SURGE = SCENARIOS / "surge.toml"

@@ -166,19 +166,6 @@ def test_estimate_is_a_frozen_record():
     assert (e.low, e.high) == (0.5, 1.5)
 
 
-def test_every_kpi_has_words_and_a_unit():
-    """One registry names every KPI a run reports: no label made up from a raw name."""
-    for name in analysis.PEOPLE_KPI_NAMES + analysis.KPI_NAMES:
-        if name.startswith("by_"):
-            continue
-        assert name in labels.KPIS, name
-        entry = labels.metric(f"kpi.{name}")
-        assert entry.unit and entry.label
-    pupils = labels.metric("kpi.by_role.pupil.share_in_class_5min_after_start")
-    assert pupils.label == "in class by class start + 5 min, pupils"
-    assert pupils.bounds == (0.0, 1.0)
-
-
 def test_in_lesson_is_not_in_class(open_morning):
     """*In class* is getting in; *in a lesson* is being seated in one now: pupils whose
     journey ends at the portal (6 April's workspaces) get in, and are never in a lesson."""

@@ -18,7 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.outputs.report.html import CAPTIONS
+from sim.config import load_scenario, to_toml
+from sim.measure.metrics import metric
+from sim.outputs.report import scenario as rs
+from sim.outputs.report.html import CAPTIONS, fmt
 from sim.outputs.report.page import ReportError, build_report, detect_kind, write_report
 from tests.conftest import SCENARIOS
 
@@ -125,6 +128,61 @@ def test_scenario_text_is_escaped(folders):
     page = report(folders["single"])
     assert "<script>" not in page and "<b>bold" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
+
+
+MINIMAL = """
+name = "defaults"
+[services.login]
+servers = 2
+service_time = { kind = "exponential", mean_s = 0.3 }
+[gates.school]
+blocked_roles = ["other"]
+[journeys]
+login = [{ kind = "gate", gate = "school" }, "login"]
+[[cohorts]]
+name = "pupils"
+role = "pupil"
+count = 100
+journey = "login"
+[[attacks]]
+name = "flood"
+kind = "application"
+target = "login"
+start = "08:00"
+duration_min = 5
+rate_per_s = 10
+"""
+
+
+def test_the_scenario_shown_is_the_models_defaults_included(folders, tmp_path):
+    """A scenario.toml that leaves fields at their defaults (written by hand, or by a
+    version that did not write them) is shown with the values the model gives them,
+    never with values the report would restate (or a "?")."""
+    folder = tmp_path / "single"
+    shutil.copytree(folders["single"], folder)
+    (folder / "scenario.toml").write_text(MINIMAL, encoding="utf-8")
+    sc = load_scenario(folder / "scenario.toml")
+    b, gate, attack = sc.behaviour, sc.gates["school"], sc.attacks[0]
+    shown = text_of(build_report(folder))
+    assert f"From {sc.start} to {sc.end}: 100 people" in shown
+    assert f"gives up a request after {b.patience.mean_s:g} s on average" in shown
+    assert f"retries with probability {b.retry_probability}, up to {b.max_attempts} " in shown
+    assert f"refuses role(s) other during {gate.blocked_from}-{gate.blocked_until}" in shown
+    assert f"10 requests/s from {attack.bots:,} addresses" in shown
+    resolved = tmp_path / "resolved.toml"
+    resolved.write_text(to_toml(sc), encoding="utf-8")
+    assert rs.differences(rs.load(folder / "scenario.toml"), rs.load(resolved)) == []
+    (folder / "scenario.toml").write_text(MINIMAL.replace("servers = 2", "servers = 0"))
+    with pytest.raises(ReportError, match=r"its scenario cannot be read: .*servers"):
+        build_report(folder)  # what the model refuses is one line, not a made-up page
+
+
+def test_a_missing_value_says_what_it_means_for_a_group_too(folders):
+    """The words of the registry, as in the terminal: a comparison of the surge, which
+    has no teachers, said "undefined" for their share in class by start + 5 min."""
+    assert "nobody has a class" in text_of(report(folders["compare"]))
+    late = fmt("kpi.by_cohort.pupils.time_to_class_p95_s", None)
+    assert late == metric("kpi.time_to_class_p95_s").none_text
 
 
 def test_replications_give_means_with_intervals(folders):

@@ -23,7 +23,8 @@ from sim.cli import sweep as cli_sweep
 from sim.cli.experiments import print_estimates
 from sim.experiments.compare import Difference
 from sim.experiments.execution import Estimate
-from sim.measure.kpis import KEY_FIGURES
+from sim.measure import metrics as registry
+from sim.measure.metrics import KEY_FIGURES
 from sim.outputs.tables import (
     Column,
     interval_text,
@@ -123,7 +124,7 @@ def test_sim_run_table_at_80_columns(monkeypatch) -> None:
     cli.print_kpis(run_result(None))
     text = text_of(c)
     labels = [table_label(m) for m in KEY_FIGURES] + list(LONG_SERVICES)
-    labels += list(cli.SERVICE_COLUMNS.values())
+    labels += list(registry.SERVICE_COLUMNS.values())
     assert_readable(text, labels, ["unbounded: more than 5 % never got in", "130 min", "5,540,030"])
 
 
@@ -152,21 +153,21 @@ def test_sim_sweep_table_at_80_columns(monkeypatch) -> None:
     monkeypatch.setattr(cli_sweep, "out", c)
     paths = ("services.login.servers", "sources.arrivals.rate_per_s")
     estimates = [
-        (tuple(zip(paths, (servers, rate), strict=True)), estimates_for(cli_sweep.SWEEP_COLUMNS))
+        (tuple(zip(paths, (servers, rate), strict=True)), estimates_for(registry.SWEEP_COLUMNS))
         for servers in (4, 5)
         for rate in (6.0, 7.5)
     ]
     cli_sweep._print_variants(SimpleNamespace(name="teaching-single-queue", seed=1), estimates, 5)
     text = text_of(c)
-    cells = [mean_and_interval(m, e) for m, e in estimates_for(cli_sweep.SWEEP_COLUMNS).items()]
-    labels = [table_label(m) for m in cli_sweep.SWEEP_COLUMNS] + ["servers", "rate_per_s"]
+    cells = [mean_and_interval(m, e) for m, e in estimates_for(registry.SWEEP_COLUMNS).items()]
+    labels = [table_label(m) for m in registry.SWEEP_COLUMNS] + ["servers", "rate_per_s"]
     assert_readable(text, labels, cells)
 
 
 def test_sim_compare_table_at_80_columns(monkeypatch) -> None:
     c = console()
     monkeypatch.setattr(cli_sweep, "out", c)
-    names = [*cli_sweep.HEADLINE, "services.provence_alpes_cote_d_azur/portal.p95_wait_s"]
+    names = [*registry.HEADLINE, "services.provence_alpes_cote_d_azur/portal.p95_wait_s"]
     diffs = {n: Difference(0.5, 0.25, Estimate(10, -0.25, 0.01)) for n in names}
     scenario = SimpleNamespace(name="2021-04-06-long-name-of-a-scenario", seed=20210406)
     cli_sweep._print_differences(scenario, scenario, diffs)
@@ -176,7 +177,7 @@ def test_sim_compare_table_at_80_columns(monkeypatch) -> None:
 def test_sim_options_table_at_80_columns(monkeypatch) -> None:
     c = console()
     monkeypatch.setattr(cli_options, "out", c)
-    metrics = (*cli_options.COLUMNS, "kpi.time_to_class_p95_s")
+    metrics = (*registry.OPTIONS_COLUMNS, "kpi.time_to_class_p95_s")
     names = (
         "baseline",
         "Parents off the workspaces 07:30-17:30",
@@ -201,8 +202,8 @@ def test_sim_options_table_at_80_columns(monkeypatch) -> None:
         baseline=SimpleNamespace(seed=20210406),
     )
     cli_options._print_options(study, results)
-    labels = [*names, *(table_label(m) for m in cli_options.COLUMNS)]
-    values = [mean_and_interval(m, e) for m, e in estimates_for(cli_options.COLUMNS).items()]
+    labels = [*names, *(table_label(m) for m in registry.OPTIONS_COLUMNS)]
+    values = [mean_and_interval(m, e) for m, e in estimates_for(registry.OPTIONS_COLUMNS).items()]
     assert_readable(text_of(c), labels, values)
 
 

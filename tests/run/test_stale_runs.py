@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 from sim.cli import app
 from sim.experiments import execution as experiment
 from sim.experiments.execution import Job, execute, replicate
-from sim.outputs.run_folder import summary
 from sim.outputs.run_store import RunStore
 from sim.run import fingerprint
 from sim.run.runner import run
+from sim.run.summary import Summary
 from tests.conftest import ROOT, SCENARIOS, scenario
 
 SURGE = SCENARIOS / "surge.toml"
@@ -67,7 +67,7 @@ def test_records_summaries_and_manifests_carry_the_fingerprint(tmp_path):
     outcome, _ = replicate(scenario("surge"), 1, RunStore(tmp_path), n_jobs=1)
     assert outcome.records[0]["fingerprint"] == here
     assert stored(tmp_path)[0]["fingerprint"] == here
-    assert summary(run(scenario("surge").flat))["fingerprint"] == here
+    assert Summary.of(run(scenario("surge").flat)).fingerprint == here
 
 
 # ---------------------------------------------------------------- reuse

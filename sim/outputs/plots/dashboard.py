@@ -23,6 +23,7 @@ from matplotlib.ticker import MaxNLocator
 
 from sim.config import clock_to_s
 from sim.engine.monitor import FAIL_CAUSES, quantile_from_histogram
+from sim.measure import metrics
 from sim.measure.kpis import service_summary
 from sim.model.population import class_step_of
 from sim.outputs.plots.style import (
@@ -146,9 +147,8 @@ def most_troubled(
     """The `limit` services of `names` in most trouble by their totals in `summary` (as in
     ``summary.json``), in the order of `names`: the ranking of :func:`shown_services`."""
 
-    def trouble(name: str) -> tuple[float, float, float]:
-        row = summary[name]
-        return (row["unavailable_minutes"], row["p95_wait_s"], row["arrivals"])
+    def trouble(name: str) -> tuple[float, ...]:
+        return (*metrics.trouble(summary[name]), summary[name]["arrivals"])
 
     chosen = set(sorted(names, key=trouble, reverse=True)[:limit])
     return [name for name in names if name in chosen]

@@ -20,8 +20,18 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 from matplotlib.transforms import blended_transform_factory
 
-from sim.experiments.execution import HEADLINE, Estimate
-from sim.measure.metrics import axis_label, label, unit
+from sim.experiments.execution import Estimate
+from sim.measure.metrics import (
+    HEADLINE,
+    NUM,
+    REPS_FIGURE,
+    SHARE,
+    TIME,
+    axis_label,
+    kind_of,
+    label,
+    unit,
+)
 from sim.measure.metrics import metric as metric_info
 from sim.outputs.plots import style
 from sim.outputs.plots.style import ACCENT, GREY, OKABE_ITO
@@ -213,17 +223,10 @@ def _finite(values: Sequence[float]) -> np.ndarray:
 
 # ---------------------------------------------------------------- replications (run --reps)
 
-REPS_KPI_GROUPS = (  # one panel per unit: a share and a duration cannot share an axis
-    (
-        "kpi.share_in_class",
-        "kpi.share_in_class_5min_after_start",
-        "kpi.by_role.pupil.share_in_class_5min_after_start",
-        "kpi.by_role.teacher.share_in_class_5min_after_start",
-        "kpi.failed_attempts_share",
-    ),
-    ("kpi.time_to_class_p50_s", "kpi.time_to_class_p95_s"),
-    ("kpi.gave_up",),
+REPS_KPI_GROUPS = tuple(
+    tuple(m for m in REPS_FIGURE if kind_of(m) == kind) for kind in (SHARE, TIME, NUM)
 )
+"""The KPIs of kpis.png, one panel per kind: a share and a duration cannot share an axis."""
 SERIES_BANDS = (  # per-minute people-level series of timeseries_ci.csv, in the dashboard's words
     ("intended", "meant to connect (people/min)"),
     ("reached", "got in: in class (people/min)"),

@@ -28,7 +28,8 @@ from scipy import stats
 
 from sim.config import clock_to_s
 from sim.engine.dists import from_spec
-from sim.measure.metrics import NONE_TEXT, unit
+from sim.measure.metrics import STUDY_METRIC, WORST_UNAVAILABLE, unit
+from sim.measure.metrics import metric as metric_info
 from sim.outputs.plots import style
 from sim.outputs.plots.dashboard import (
     lesson_starts_s,
@@ -49,14 +50,11 @@ if TYPE_CHECKING:
 
 VERDICT_TEXT = {"holds": "meets target", "fails": "misses target", "unsure": "unsure"}
 INTENDED_LABEL = "meant to connect by then (baseline)"
-WORST = "kpi.worst_unavailable_minutes"
 
 
 def study_figures(study: Study, results: Sequence[OptionResult]) -> dict[str, Figure]:
     """The study's figures by file stem."""
-    from sim.experiments.options import DEFAULT_METRIC
-
-    metric = study.target.metric if study.target else DEFAULT_METRIC
+    metric = study.target.metric if study.target else STUDY_METRIC
     target = study.target.value if study.target else None
     return {
         "options": options_figure(results, metric, target),
@@ -83,7 +81,7 @@ def options_figure(
     left.set_xlabel(f"mean and 95 % CI ({unit(metric)})")
     style.metric_axis(left, metric, which="x")
     left.set_title(textwrap.fill(_label(metric).capitalize(), 40))
-    _points(right, rows, y, WORST)
+    _points(right, rows, y, WORST_UNAVAILABLE)
     right.set_xlim(left=0.0)
     right.set_xlabel("mean and 95 % CI (min)")
     right.set_title("Longest unavailability\nof any service")
@@ -91,6 +89,12 @@ def options_figure(
         style.grid(ax, axis="x")
         ax.set_ylim(-0.6, len(rows) - 0.4)
     return figure
+
+
+def _missing(metric: str) -> str:
+    """What a missing or infinite mean of `metric` means, in words."""
+    text = metric_info(metric).none_text
+    return "undefined (infinite)" if text == "undefined" else text
 
 
 def _points(ax, rows: Sequence[OptionResult], y: np.ndarray, metric: str) -> None:
@@ -101,7 +105,7 @@ def _points(ax, rows: Sequence[OptionResult], y: np.ndarray, metric: str) -> Non
         e = r.estimates.get(metric)
         if e is None or not math.isfinite(e.mean):
             ax.annotate(
-                NONE_TEXT.get(metric, "undefined (infinite)"),
+                _missing(metric),
                 (0.02, yy),
                 xycoords=("axes fraction", "data"),
                 va="center",

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.measure.metrics import LABELS, NONE_TEXT, kind_of, label  # noqa: F401  (the report's words)
+from sim.measure.metrics import kind_of, label
+from sim.measure.metrics import metric as metric_info
 
 CAPTIONS = {
     "dashboard.png": "The morning at a glance: arrivals, latency percentiles per service "
@@ -71,7 +72,7 @@ def seconds(x: float) -> str:
 def fmt(metric: str, value: float | None) -> str:
     """One value of `metric`, in its unit."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return NONE_TEXT.get(metric, "undefined")
+        return metric_info(metric).none_text
     kind = kind_of(metric)
     if kind == "share":
         return pct(value)

@@ -14,25 +14,12 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from sim.measure.kpis import KEY_FIGURES
+from sim.measure import metrics
+from sim.measure.metrics import ANSWER, ATTACK_KPIS, KEY_FIGURES, SWEEP_COLUMNS
 from sim.outputs.report import html as h
 from sim.outputs.report import scenario as rs
 from sim.outputs.report.options import options_kind
 
-HEADLINE = KEY_FIGURES  # the KPIs of the key-figures table, in reading order
-ATTACK_ROWS = (
-    "kpi.attack_waves",
-    "kpi.attack_requests",
-    "kpi.attack_blocked_share",
-    "kpi.legit_blocked_by_defence",
-    "kpi.legit_lost_on_links",
-)
-SWEEP_KPIS = (
-    "kpi.share_in_class",
-    "kpi.share_in_class_5min_after_start",
-    "kpi.time_to_class_p95_s",
-    "kpi.gave_up",
-)
 MAX_ROWS = 40  # variants or services shown; the CSV files hold them all
 SYMBOLS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
 
@@ -40,8 +27,8 @@ SYMBOLS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
 def _single(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
     """One morning: who got in, how fast, and the service that failed first or worked
     hardest (where to look, or where the margin is smallest)."""
-    s = rs.json_file(folder / "summary.json")
-    k, services = s["kpi"], s.get("services", {})
+    s = rs.run_summary(folder / "summary.json")
+    k, services = s.kpi, s.services
     said = [
         f"{h.pct(k['share_in_class'])} of people got in, "
         f"{h.pct(k['share_in_class_5min_after_start'])} within 5 minutes of their class "
@@ -51,7 +38,7 @@ def _single(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
     if k.get("barred"):
         said.insert(1, f"{k['barred']:,} were barred by policy (not counted as failing).")
     if services:
-        worst = max(services, key=lambda n: _trouble(services[n]))
+        worst = max(services, key=lambda n: metrics.trouble(services[n]))
         w = services[worst]
         if w.get("unavailable_minutes"):
             crashes = f" ({w['crashes']:,} crashes)" if w.get("crashes") else ""
@@ -65,63 +52,50 @@ def _single(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
             said.append(
                 f"No service was unavailable; the busiest, {busiest}, averaged "
                 f"{h.pct(b['utilization'], 0)} utilisation, 95 % of its queue waits under "
-                f"{h.fmt('p95_wait_s', b.get('p95_wait_s'))}."
+                f"{h.fmt(f'services.{busiest}.p95_wait_s', b.get('p95_wait_s'))}."
             )
     said += _attacks(k)
     names = [
         m
-        for m in (*HEADLINE, *_attack_rows(k))
-        if m.removeprefix("kpi.") in k and _worth_a_row(m, k[m.removeprefix("kpi.")])
+        for m in (*KEY_FIGURES, *_attack_rows(k))
+        if m.removeprefix("kpi.") in k and metrics.shown(m, k[m.removeprefix("kpi.")])
     ]
     rows = [(h.label(m), h.fmt(m, k[m.removeprefix("kpi.")])) for m in names]
     tables = h.table(["measure", "value"], rows)
-    ordered = sorted(services.items(), key=lambda kv: -_trouble(kv[1]))[:MAX_ROWS]
+    ordered = sorted(services.items(), key=lambda kv: metrics.trouble(kv[1]), reverse=True)
+    columns = metrics.REPORT_SERVICE_COLUMNS
     tables += "<h3>Services, hardest-hit first</h3>" + h.table(
-        ["service", "utilisation", "95 % of waits under", "unavailable", "crashes", "wasted"],
-        [
-            (
-                name,
-                h.pct(v.get("utilization"), 0),
-                h.fmt("p95_wait_s", v.get("p95_wait_s")),
-                _downtime(v),
-                f"{v.get('crashes', 0):,}",
-                f"{v.get('wasted', 0):,}",
-            )
-            for name, v in ordered
-        ],
+        ["service", *columns.values()],
+        [[name, *(_service_cell(name, m, v) for m in columns)] for name, v in ordered[:MAX_ROWS]],
     )
     tables += _groups_table("By role", k.get("by_role", {}))
     tables += _groups_table("By cohort", k.get("by_cohort", {}))
-    return said, tables, f"{s['scenario']}: one simulated morning (seed {s['seed']})"
+    return said, tables, f"{s.scenario}: one simulated morning (seed {s.seed})"
 
 
-def _worth_a_row(metric: str, value: float | None) -> bool:
-    """A key figure has a row unless it is about nobody: a role's share where the role has
-    no one with a lesson, the barred where no one was barred."""
-    if metric.startswith("kpi.by_role."):
-        return value is not None
-    return metric != "kpi.barred" or bool(value)
+def _service_cell(service: str, metric: str, row: dict[str, Any]) -> str:
+    """A cell of the services table of one run: a share to the per cent, the minutes
+    unavailable with when they were, a count or a time in its unit."""
+    if metric == "unavailable_minutes":
+        return _downtime(row)
+    name = f"services.{service}.{metric}"
+    if h.kind_of(name) == metrics.SHARE:
+        return h.pct(row.get(metric), 0)
+    return h.fmt(name, row.get(metric))
 
 
 def _groups_table(title: str, groups: dict[str, dict]) -> str:
     """Who got in, per role or per cohort: a planner's target is often the pupils' figure,
     and people barred by policy are shown apart, not as failures."""
+    columns = metrics.GROUP_COLUMNS
     rows = [
-        (
-            name,
-            f"{g['people']:,}",
-            h.fmt("kpi.share_in_class", g.get("share_in_class")),
-            h.fmt("kpi.share_in_class_5min_after_start", g.get("share_in_class_5min_after_start")),
-            f"{g['gave_up']:,}",
-            f"{g.get('barred', 0):,}",
-        )
+        [name, *(h.fmt(f"kpi.{m}", g.get(m)) for m in columns)]
         for name, g in list(groups.items())[:MAX_ROWS]
         if g.get("people")
     ]
     if not rows:
         return ""
-    header = ["", "people", "got in", "in class by start + 5 min", "gave up", "barred"]
-    return f"<h3>{title}</h3>" + h.table(header, rows, numeric_from=1)
+    return f"<h3>{title}</h3>" + h.table(["", *columns.values()], rows, numeric_from=1)
 
 
 def _replications(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
@@ -152,16 +126,16 @@ def _replications(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
         said.append(f"The requested precision ({s['precision']:.0%}) was not reached.")
     rows = [
         (h.label(m), h.fmt(m, e[m]["mean"]), h.interval(m, e[m]["low"], e[m]["high"]))
-        for m in (*HEADLINE, *ATTACK_ROWS)
-        if m in e and (m not in ATTACK_ROWS or e[m]["mean"]) and _worth_a_row(m, e[m]["mean"])
+        for m in (*KEY_FIGURES, *ATTACK_KPIS)
+        if m in e and (m not in ATTACK_KPIS or e[m]["mean"]) and metrics.shown(m, e[m]["mean"])
     ]
     tables = h.table(["measure", "mean", "95 % confidence interval"], rows)
     services = sorted({m.split(".")[1] for m in e if m.startswith("services.")})
     services.sort(key=lambda name: -(down.get(f"services.{name}.unavailable_minutes") or 0))
-    fields = ("utilization", "p95_wait_s", "unavailable_minutes", "crashes")
+    columns = metrics.REPORT_SERVICE_ESTIMATES
     tables += "<h3>Services (mean and 95 % confidence interval)</h3>" + h.table(
-        ["service", "utilisation", "95 % of waits under", "unavailable (min)", "crashes"],
-        [[name, *(pm(f"services.{name}.{f}") for f in fields)] for name in services[:MAX_ROWS]],
+        ["service", *columns.values()],
+        [[name, *(pm(f"services.{name}.{m}") for m in columns)] for name in services[:MAX_ROWS]],
     )
     return said, tables, f"{s['scenario']}: {n} simulated mornings"
 
@@ -174,14 +148,14 @@ def _sweep(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
         header = next(reader)
         rows = [dict(zip(header, row, strict=True)) for row in reader]
     params = header[1 : header.index("n")]
-    name = rs.load(folder / "scenario.toml").get("name", folder.name)
+    name = rs.load(folder / "scenario.toml").name
 
     def point(row: dict) -> str:
         return ", ".join(f"{p.rsplit('.', 1)[-1]}={row[p]}" for p in params)
 
     reps = manifest.get("replications", "?")
     said = [f"{len(rows)} variants of {', '.join(params)}, {reps} replications each."]
-    for metric in ("kpi.share_in_class", "kpi.share_in_class_5min_after_start"):
+    for metric in (m for m in ANSWER if h.kind_of(m) == metrics.SHARE):
         have = [r for r in rows if r.get(f"{metric}.mean")]
         if not have:
             continue
@@ -197,10 +171,10 @@ def _sweep(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
             )
     table_rows = []
     for row in rows[:MAX_ROWS]:
-        cells = [h.pm_from_row(m, row) for m in SWEEP_KPIS]
+        cells = [h.pm_from_row(m, row) for m in SWEEP_COLUMNS]
         table_rows.append([row["variant"], *(row[p] for p in params), row["n"], *cells])
     short = [p.rsplit(".", 1)[-1] for p in params]
-    tables = h.table(["#", *short, "runs", *(h.label(m) for m in SWEEP_KPIS)], table_rows)
+    tables = h.table(["#", *short, "runs", *(h.label(m) for m in SWEEP_COLUMNS)], table_rows)
     if len(rows) > MAX_ROWS:
         tables += h.paragraphs([f"... {len(rows) - MAX_ROWS} more variants in variants.csv."])
     note = h.paragraphs(
@@ -220,21 +194,21 @@ def _compare(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
     n = max((d["n"] for d in diffs.values()), default=0)
     what = "; ".join(changes[:3]) if changes else "no difference in the scenarios"
     effects = []
-    for m in ("kpi.share_in_class", "kpi.share_in_class_5min_after_start", "kpi.gave_up"):
+    for m in ANSWER:
         if m in diffs:
             d = diffs[m]
             verdict = "significant" if d["significant"] else "not significant"
             name = h.label(m).capitalize()
             effects.append(f"{name}: {h.fmt_diff(m, d['difference'])} ({_ci(m, d)}, {verdict})")
     said = [f"B against A ({what}), over {n} paired replications.", *(f"{e}." for e in effects)]
-    sig = [h.label(m) for m in HEADLINE if m in diffs and diffs[m]["significant"]]
+    sig = [h.label(m) for m in KEY_FIGURES if m in diffs and diffs[m]["significant"]]
     said.append(
         f"Significant differences among the key figures: {', '.join(sig)}."
         if sig
         else "None of the key figures differs significantly: every 95 % interval includes 0."
     )
-    others = [m for m in sorted(diffs) if m not in HEADLINE and diffs[m]["significant"]]
-    shown = [m for m in HEADLINE if m in diffs] + others[:8]
+    others = [m for m in sorted(diffs) if m not in KEY_FIGURES and diffs[m]["significant"]]
+    shown = [m for m in KEY_FIGURES if m in diffs] + others[:8]
     rows = [
         (
             h.label(m),
@@ -317,12 +291,7 @@ def _attacks(k: dict[str, Any]) -> list[str]:
 
 
 def _attack_rows(k: dict[str, Any]) -> tuple[str, ...]:
-    return ATTACK_ROWS if k.get("attack_waves") or k.get("legit_blocked_by_defence") else ()
-
-
-def _trouble(service: dict[str, Any]) -> float:
-    """Sort key, as the CLI's: downtime first, then the 95th percentile wait."""
-    return (service.get("unavailable_minutes") or 0) * 1e6 + (service.get("p95_wait_s") or 0)
+    return ATTACK_KPIS if k.get("attack_waves") or k.get("legit_blocked_by_defence") else ()
 
 
 def _downtime(service: dict[str, Any]) -> str:

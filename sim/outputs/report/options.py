@@ -15,11 +15,10 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from sim.measure.metrics import OPTIONS_COLUMNS, STUDY_METRIC
 from sim.outputs.report import html as h
 from sim.outputs.report import scenario as rs
 
-KEY = "kpi.share_in_class_5min_after_start"
-WORST = "kpi.worst_unavailable_minutes"
 SHOWN_OUTAGES = 3  # services named in the answer; the table lists more
 MAX_SERVICES = 12
 CAUSES = {
@@ -56,8 +55,8 @@ def _baseline_sentence(study: dict[str, Any], base: dict[str, Any]) -> str:
     scale = f", at scale {study['scale']:g}" if study.get("scale", 1) != 1 else ""
     return (
         f"As simulated ({base['n']} replications{scale}; mean and 95 % confidence interval), "
-        f"{_pm(base, KEY)} of the people with a class were in class within 5 minutes of its "
-        f"start, {_pm(base, 'kpi.share_in_class')} got in at all, and "
+        f"{_pm(base, STUDY_METRIC)} of the people with a class were in class within 5 minutes "
+        f"of its start, {_pm(base, 'kpi.share_in_class')} got in at all, and "
         f"{_pm(base, 'kpi.gave_up')} gave up for the morning."
     )
 
@@ -66,8 +65,8 @@ def _what_went_wrong(folder: Path) -> list[str]:
     """Outages and failure causes of the baseline's first replication."""
     if not (folder / "summary.json").is_file():
         return []
-    s = rs.json_file(folder / "summary.json")
-    services = s.get("services", {})
+    s = rs.run_summary(folder / "summary.json")
+    services, k = s.services, s.kpi
     down = sorted(
         ((n, v) for n, v in services.items() if v.get("unavailable_minutes")),
         key=lambda nv: -nv[1]["unavailable_minutes"],
@@ -93,12 +92,10 @@ def _what_went_wrong(folder: Path) -> list[str]:
             for c, n in sorted(causes.items(), key=lambda cn: -cn[1])
             if n / total >= 0.01
         ]
-        k = s.get("kpi", {})
         said.append(
             f"{h.pct(k.get('failed_attempts_share'))} of {k.get('attempts', 0):,} attempts "
             f"failed: {', '.join(parts)}."
         )
-    k = s.get("kpi", {})
     if k.get("attack_waves"):
         said.append(
             f"{k['attack_waves']:,} attack waves sent {k.get('attack_requests', 0):,} requests, "
@@ -130,7 +127,8 @@ def _options_sentences(
     why = f" ({chosen['description']})" if chosen and chosen.get("description") else ""
     if target is None:
         listed = "; ".join(f"{name}: {text}" for name, text in effects.items())
-        details = [f"Effect of each option on the {h.label(KEY)} (against the baseline): {listed}."]
+        what = h.label(STUDY_METRIC)
+        details = [f"Effect of each option on the {what} (against the baseline): {listed}."]
         verdict = [f"Of {len(options)} options, “{best}” does best{why}."] if best else []
         return verdict, details
     metric = target["metric"]
@@ -163,11 +161,11 @@ def _options_sentences(
 
 
 def _effect(option: dict[str, Any]) -> str:
-    d = option["differences"].get(KEY)
+    d = option["differences"].get(STUDY_METRIC)
     if not d or d.get("mean") is None:
         return "effect undefined"
     sig = "significant" if d["significant"] else "not significant"
-    return f"{h.fmt_diff(KEY, d['mean'])} by start + 5 min, {sig}"
+    return f"{h.fmt_diff(STUDY_METRIC, d['mean'])} by start + 5 min, {sig}"
 
 
 def _verdict(option: dict[str, Any]) -> str:
@@ -178,38 +176,33 @@ def _verdict(option: dict[str, Any]) -> str:
 
 
 def _options_table(study: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    first, *others = OPTIONS_COLUMNS
     header = [
         "option",
         "what changes",
-        h.label(KEY),
+        OPTIONS_COLUMNS[first],
         "difference from baseline (95 % CI)",
-        "got in",
-        "gave up",
-        "barred",
-        "longest unavailability (min)",
+        *(OPTIONS_COLUMNS[m] for m in others),
     ]
     target = (study.get("target") or {}).get("metric")
-    judged = [target] if target and target != KEY else []  # the target's own metric
+    judged = [target] if target and target != first else []  # the target's own metric
     header[3:3] = [h.label(m) for m in judged]
     if study.get("target"):
         header.append("target")
     body = []
     for o in rows:
-        d = o["differences"].get(KEY)
+        d = o["differences"].get(first)
         diff = ""
         if d:
-            bounds = h.interval(KEY, d.get("low"), d.get("high"), signed=True)
-            diff = f"{h.fmt_diff(KEY, d.get('mean'))} ({bounds})"
+            bounds = h.interval(first, d.get("low"), d.get("high"), signed=True)
+            diff = f"{h.fmt_diff(first, d.get('mean'))} ({bounds})"
         cells = [
             o["name"],
             "; ".join(o["changes"]) or o["description"],
-            _pm(o, KEY),
+            _pm(o, first),
             *(_pm(o, m) for m in judged),
             diff,
-            _pm(o, "kpi.share_in_class"),
-            _pm(o, "kpi.gave_up"),
-            _pm(o, "kpi.barred"),
-            _pm(o, WORST),
+            *(_pm(o, m) for m in others),
         ]
         if study.get("target"):
             cells.append((o.get("target") or {}).get("verdict", "–"))
@@ -227,7 +220,7 @@ def _options_table(study: dict[str, Any], rows: list[dict[str, Any]]) -> str:
 def _outage_table(folder: Path) -> str:
     if not (folder / "summary.json").is_file():
         return ""
-    services = rs.json_file(folder / "summary.json").get("services", {})
+    services = rs.run_summary(folder / "summary.json").services
     down = sorted(
         ((n, v) for n, v in services.items() if v.get("unavailable_minutes")),
         key=lambda nv: -nv[1]["unavailable_minutes"],

@@ -25,10 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from sim import __version__
+from sim.config import ScenarioError
+from sim.measure.metrics import KEY_FIGURES
 from sim.outputs import atomic
 from sim.outputs.report import html as h
 from sim.outputs.report import kinds
 from sim.outputs.report import scenario as rs
+from sim.run.summary import Summary
 
 REPORT = "report.html"
 KIND_TITLES = {
@@ -60,7 +63,7 @@ def detect_kind(folder: Path) -> str:
         data = _json(folder / "summary.json")
         if "estimates" in data:
             return "replications"
-        if "kpi" in data:
+        if Summary.recognises(data):
             return "single"
     raise ReportError(
         f"{folder} is not a results folder of sim (no summary.json, variants.csv, "
@@ -97,7 +100,7 @@ def build_report(folder: Path | str, *, command: list[str] | None = None) -> str
         sections = [
             ("answer", "Answer", _answer(headline, manifest)),
             ("kpis", "Key figures", tables),
-            ("figures", "Figures", h.figures(folder, kinds.HEADLINE)),
+            ("figures", "Figures", h.figures(folder, KEY_FIGURES)),
             (
                 "assumptions",
                 "Scenario and assumptions",
@@ -107,6 +110,8 @@ def build_report(folder: Path | str, *, command: list[str] | None = None) -> str
         ]
     except OSError as e:
         raise ReportError(f"cannot read {e.filename or folder}: {e.strerror or e}") from None
+    except ScenarioError as e:
+        raise ReportError(f"{folder}: its scenario cannot be read: {e}") from None
     except (KeyError, IndexError, TypeError, ValueError) as e:
         raise ReportError(f"{folder}: unexpected content in its files ({e!r})") from None
     footer = f"Written by sim report (sim {__version__}) from {folder.resolve()}."

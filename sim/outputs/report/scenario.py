@@ -7,20 +7,22 @@ it (the description, the size of the morning, every attack and every defence or 
 mechanism switched on), points to the original file when the folder's manifest names
 one (with its opening notes, if the file is found), and says so when nothing does.
 
-Everything here is plain data in, plain strings out; :mod:`sim.outputs.report.html` escapes them.
+The scenario is read through the model (:func:`sim.config.load_scenario`), as the run
+read it: every value shown is the model's, defaults included, and none is restated here.
+Strings out; :mod:`sim.outputs.report.html` escapes them.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sim.config import catalog
+from sim.config import Gate, Link, Scenario, Service, catalog, load_scenario, to_dict
 from sim.outputs.report import html as h
+from sim.run.summary import Summary
 
 DEFAULT_SCENARIO = catalog.DEFAULT  # the example `sim run` etc. use without a file
 MAX_DIFFERENCES = 30
@@ -37,110 +39,113 @@ SERVICE_MECHANISMS = {  # field of a service: (what it means, defence or failure
 }
 
 
-def load(path: Path) -> dict[str, Any]:
-    with open(path, "rb") as fh:
-        return tomllib.load(fh)
+def load(path: Path) -> Scenario:
+    """The scenario of a results folder as the model read it: validated, every default
+    filled by the schema itself, so that the report never restates one (and never shows
+    a value other than the one the run had)."""
+    return load_scenario(path)
 
 
-def overview(sc: dict[str, Any]) -> str:
+def overview(sc: Scenario) -> str:
     """One sentence on the size of the morning: period, people, services, behaviour."""
-    cohorts = sc.get("cohorts", [])
-    people = sum(c.get("count", 0) for c in cohorts)
+    people = sum(c.count for c in sc.cohorts)
     roles: dict[str, int] = {}
-    for c in cohorts:
-        roles[c.get("role", "?")] = roles.get(c.get("role", "?"), 0) + c.get("count", 0)
+    for c in sc.cohorts:
+        roles[c.role] = roles.get(c.role, 0) + c.count
     split = ", ".join(f"{n:,} {r}s" if r != "other" else f"{n:,} others" for r, n in roles.items())
-    text = f"From {sc.get('start', '?')} to {sc.get('end', '?')}: {people:,} people ({split}) "
-    text += f"in {len(cohorts)} cohort{'s' * (len(cohorts) != 1)}"
-    sources = [s.get("name", "?") for s in sc.get("sources", [])]
-    if sources:
-        text += f", plus random arrivals from {', '.join(sources)}"
-    services = [
-        f"{n} ({s.get('servers')} server{'s' * (s.get('servers') != 1)})"
-        for n, s in sc.get("services", {}).items()
-    ]
+    text = f"From {sc.start} to {sc.end}: {people:,} people ({split}) "
+    text += f"in {len(sc.cohorts)} cohort{'s' * (len(sc.cohorts) != 1)}"
+    if sc.sources:
+        text += f", plus random arrivals from {', '.join(s.name for s in sc.sources)}"
+    services = [f"{n} ({s.servers} server{'s' * (s.servers != 1)})" for n, s in sc.services.items()]
     shown = _names(services, 6)
     text += f"; services: {shown or 'none at the top level'}"
-    platforms = sc.get("platforms", {})
-    if platforms:
-        templates = sorted({p.get("template", "?") for p in platforms.values()})
-        text += f"; {len(platforms)} platforms built from {', '.join(templates)}"
-    b = sc.get("behaviour", {})
-    patience = b.get("patience", {})
-    wait = f"{patience['mean_s']:g} s on average" if "mean_s" in patience else patience.get("kind")
+    if sc.platforms:
+        templates = sorted({p.template for p in sc.platforms.values()})
+        text += f"; {len(sc.platforms)} platforms built from {', '.join(templates)}"
+    b = sc.behaviour
+    mean = getattr(b.patience, "mean_s", None)
+    wait = f"{mean:g} s on average" if mean is not None else b.patience.kind
     return (
         f"{text}. A person gives up a request after {wait}, retries with probability "
-        f"{b.get('retry_probability', '?')}, up to {b.get('max_attempts', '?')} attempts per step."
+        f"{b.retry_probability}, up to {b.max_attempts} attempts per step."
     )
 
 
-def _services(sc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    yield from sc.get("services", {}).items()
-    for t, template in sc.get("templates", {}).items():
-        for name, svc in template.get("services", {}).items():
+def _services(sc: Scenario) -> Iterator[tuple[str, Service]]:
+    yield from sc.services.items()
+    for t, template in sc.templates.items():
+        for name, svc in template.services.items():
             yield f"{name} (template {t})", svc
 
 
-def _tables(sc: dict[str, Any], kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Gates or links, at the top level and in templates."""
-    yield from sc.get(kind, {}).items()
-    for t, template in sc.get("templates", {}).items():
-        for name, item in template.get(kind, {}).items():
-            yield f"{name} (template {t})", item
+def _gates(sc: Scenario) -> Iterator[tuple[str, Gate]]:
+    """Gates at the top level and in templates."""
+    yield from sc.gates.items()
+    for t, template in sc.templates.items():
+        for name, gate in template.gates.items():
+            yield f"{name} (template {t})", gate
 
 
-def mechanisms(sc: dict[str, Any]) -> dict[str, list[str]]:
+def _links(sc: Scenario) -> Iterator[tuple[str, Link]]:
+    """Links at the top level and in templates."""
+    yield from sc.links.items()
+    for t, template in sc.templates.items():
+        for name, link in template.links.items():
+            yield f"{name} (template {t})", link
+
+
+def mechanisms(sc: Scenario) -> dict[str, list[str]]:
     """Attacks, failure mechanisms and defences switched on, one line each."""
     found: dict[str, list[str]] = {"attacks": [], "mechanism": [], "defence": []}
     for field, (meaning, group) in SERVICE_MECHANISMS.items():
-        where = [name for name, svc in _services(sc) if svc.get(field)]
+        where = [name for name, svc in _services(sc) if getattr(svc, field)]
         if where:
             found[group].append(f"{meaning[0].upper()}{meaning[1:]}: {_names(where)}")
-    scrubbed = [name for name, link in _tables(sc, "links") if link.get("scrubbing")]
+    scrubbed = [name for name, link in _links(sc) if link.scrubbing]
     if scrubbed:
         found["defence"].append(f"Filtering of volumetric floods on links: {_names(scrubbed)}")
-    for name, gate in _tables(sc, "gates"):
+    for name, gate in _gates(sc):
         limits = []
-        if gate.get("max_new_per_s") is not None:
-            limits.append(f"at most {gate['max_new_per_s']:g} new sessions/s")
-        if gate.get("max_sessions") is not None:
-            limits.append(f"at most {gate['max_sessions']:,} sessions at once")
+        if gate.max_new_per_s is not None:
+            limits.append(f"at most {gate.max_new_per_s:g} new sessions/s")
+        if gate.max_sessions is not None:
+            limits.append(f"at most {gate.max_sessions:,} sessions at once")
         if limits:
             found["defence"].append(f"Waiting room / quota {name}: {', '.join(limits)}")
-        if gate.get("blocked_roles"):
-            roles = ", ".join(gate["blocked_roles"])
-            window = f"{gate.get('blocked_from', '00:00')}-{gate.get('blocked_until', '23:59:59')}"
+        if gate.blocked_roles:
+            roles = ", ".join(gate.blocked_roles)
+            window = f"{gate.blocked_from}-{gate.blocked_until}"
             found["defence"].append(f"Gate {name} refuses role(s) {roles} during {window}")
-    owners = [("scenario", sc.get("behaviour", {}))]
-    owners += [(c.get("name", "?"), c.get("behaviour") or {}) for c in sc.get("cohorts", [])]
-    owners += [(s.get("name", "?"), s.get("behaviour") or {}) for s in sc.get("sources", [])]
+    owners = [("scenario", sc.behaviour)]
+    owners += [(c.name, c.behaviour) for c in sc.cohorts]
+    owners += [(s.name, s.behaviour) for s in sc.sources]
     for field, meaning in (
         ("retry_budget", "Retry budget"),
         ("circuit_breaker", "Circuit breaker"),
     ):
-        where = [owner for owner, b in owners if b.get(field)]
+        where = [owner for owner, b in owners if b is not None and getattr(b, field)]
         if where:
             found["defence"].append(f"{meaning} in the client app: {_names(where)}")
     staggered: dict[str, list[str]] = {}  # cohorts grouped by their class starts
-    for c in sc.get("cohorts", []):
-        if len(c.get("class_starts", [])) > 1:
-            staggered.setdefault(", ".join(c["class_starts"]), []).append(c.get("name", "?"))
+    for c in sc.cohorts:
+        if len(c.class_starts) > 1:
+            staggered.setdefault(", ".join(c.class_starts), []).append(c.name)
     for starts, names in staggered.items():
         found["defence"].append(f"Staggered class starts ({starts}): {_names(names)}")
-    for a in sc.get("attacks", []):
+    for a in sc.attacks:
         size = (
-            f"{a.get('gbps', 0):g} Gbit/s"
-            if a.get("kind") == "volumetric"
-            else (f"{a.get('rate_per_s', 0):g} requests/s from {a.get('bots', 1000):,} addresses")
+            f"{a.gbps:g} Gbit/s"
+            if a.kind == "volumetric"
+            else f"{a.rate_per_s:g} requests/s from {a.bots:,} addresses"
         )
         found["attacks"].append(
-            f"{a.get('name')}: {a.get('kind')} flood on {a.get('target')} at {a.get('start')} "
-            f"for {a.get('duration_min')} min, {size}"
+            f"{a.name}: {a.kind} flood on {a.target} at {a.start} for {a.duration_min} min, {size}"
         )
-    for g in sc.get("attack_generators", []):
+    for g in sc.attack_generators:
         found["attacks"].append(
-            f"{g.get('name')}: {g.get('waves')} {g.get('kind')} waves on {g.get('target')} "
-            f"starting between {g.get('first')} and {g.get('last')}"
+            f"{g.name}: {g.waves} {g.kind} waves on {g.target} "
+            f"starting between {g.first} and {g.last}"
         )
     return found
 
@@ -150,9 +155,10 @@ def _names(names: list[str], shown: int = 8) -> str:
     return ", ".join(names[:shown]) + more
 
 
-def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """Every field where B differs from A, as ``path: a → b`` (seeds are equal by design)."""
-    fa, fb = _flatten(a), _flatten(b)
+def differences(a: Scenario, b: Scenario) -> list[str]:
+    """Every field where B differs from A, as ``path: a → b`` (seeds are equal by design),
+    defaults included: a field one side leaves at its default differs all the same."""
+    fa, fb = _flatten(to_dict(a)), _flatten(to_dict(b))
     lines = [
         f"{path}: {fa.get(path, 'absent')} → {fb.get(path, 'absent')}"
         for path in sorted(fa.keys() | fb.keys())
@@ -256,9 +262,9 @@ def _options(study: dict[str, Any]) -> str:
     return h.paragraphs([intro]) + h.bullets(items)
 
 
-def _scenario(sc: dict[str, Any]) -> str:
-    description = sc.get("description") or "The scenario has no description."
-    text = h.paragraphs([f"{sc.get('name', '?')}: {description}", overview(sc)])
+def _scenario(sc: Scenario) -> str:
+    description = sc.description or "The scenario has no description."
+    text = h.paragraphs([f"{sc.name}: {description}", overview(sc)])
     return text + _mechanisms(mechanisms(sc))
 
 
@@ -357,13 +363,14 @@ def reproduce(folder: Path, kind: str, command: list[str] | None, manifest: dict
                 ]
             )
         )
-    summary = json_file(folder / "summary.json") if (folder / "summary.json").is_file() else {}
-    seeds = manifest.get("seeds") or [summary.get("seed", "?")]
+    run = run_summary(folder / "summary.json") if kind == "single" else None
+    seeds = manifest.get("seeds") or [run.seed if run else "?"]
+    version = manifest.get("sim_version") or (run.sim_version if run else "?")
     facts = [
         f"seed{'s' * (len(seeds) > 1)}: {', '.join(str(s) for s in seeds)}",
-        f"sim version: {manifest.get('sim_version') or summary.get('sim_version', '?')}",
+        f"sim version: {version}",
     ]
-    code = manifest.get("fingerprint") or summary.get("fingerprint")
+    code = manifest.get("fingerprint") or (run.fingerprint if run else None)
     if code:  # which code made the runs (the version alone may not say)
         facts[-1] += f" (code fingerprint {code})"
     if manifest.get("versions"):
@@ -379,3 +386,8 @@ def reproduce(folder: Path, kind: str, command: list[str] | None, manifest: dict
 def json_file(path: Path) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def run_summary(path: Path) -> Summary:
+    """The ``summary.json`` of one run (:class:`sim.run.summary.Summary`)."""
+    return Summary.from_json(json_file(path))
