@@ -1,9 +1,11 @@
 """Build of `sim`: the engine's hot path compiled by Cython, when a C compiler is there.
 
-The modules the engine spends its time in (``sim/engine/kernel.py``, ``services.py``,
-``people.py`` and ``sim/engine/monitor.py``) are compiled from the same ``.py`` files, typed by
-the ``.pxd`` files beside them: same results bit for bit, about twice as fast
-(``docs/performance.md``). Each is optional: if it cannot be compiled (no C compiler,
+The modules the engine spends its time in (``MODULES`` in ``sim/engine/compiled.py``:
+the kernel, services, people, the recorder and the draws) are compiled from the same
+``.py`` files, typed by Cython's pure-mode annotations and the ``.pxd`` files beside
+them: same results bit for bit, about twice as fast (``docs/performance.md``). Cython is
+needed to build, not to run: interpreted, the modules take its decorators from
+``sim/engine/cython_shim.py``. Each is optional: if it cannot be compiled (no C compiler,
 no Python headers), the build warns and goes on, and the ``.py`` file runs as it is.
 ``SIM_PURE_PYTHON=1`` skips the compilation; so does an editable install
 (``pip install -e .``), whose source is being edited and must run as written.
@@ -12,19 +14,26 @@ Everything else about the package is in pyproject.toml.
 
 from __future__ import annotations
 
+import ast
 import os
+from pathlib import Path
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 from setuptools.errors import BaseError, CCompilerError
 
-COMPILED = (
-    "sim.engine.kernel",
-    "sim.model.services",
-    "sim.model.people",
-    "sim.engine.monitor",
-    "sim.engine.draws",
-)
+
+def compiled_modules() -> tuple[str, ...]:
+    """The hot path's modules: ``MODULES`` of sim/engine/compiled.py, the one list (read,
+    not imported: the package's dependencies are not installed while it builds)."""
+    source = Path(__file__).with_name("sim") / "engine" / "compiled.py"
+    for node in ast.parse(source.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "MODULES":
+            return ast.literal_eval(node.value)
+    raise RuntimeError(f"no MODULES in {source}")
+
+
+COMPILED = compiled_modules()
 DIRECTIVES = {
     "language_level": 3,
     # Python's semantics of /, // and % (the compiled results must be the interpreted

@@ -791,9 +791,9 @@ def results_page() -> str:
     parts.append(table(columns, [[f"`{c}`", trace[c]] for c in store.TRACE_COLUMNS]) + "\n")
     parts.append("## Experiments {#experiments}\n\n" + EXPERIMENTS_TEXT)
     common = [
-        [f"`{MANIFEST}`", "command line, versions and code fingerprint, seeds, timings, "
-         "failed runs, runs reused and discarded (`discarded_other_code`, "
-         "`discarded_damaged`)"],
+        [f"`{MANIFEST}`", "command line, versions and code fingerprint, which modules "
+         "ran compiled (`engine`), seeds, timings, failed runs, runs reused and discarded "
+         "(`discarded_other_code`, `discarded_damaged`)"],
         ["`runs/`", "one record per finished run (`<key>.json`), errors (`<key>.error.json`)"],
     ]  # fmt: skip
     for anchor, title, folder, rows in _experiment_files():

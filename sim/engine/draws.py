@@ -14,19 +14,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import cython
 import numpy as np
+
+try:  # the literal import Cython compiles by; without Cython, its names as no-ops
+    import cython
+except ModuleNotFoundError:
+    from sim.engine import cython_shim as cython
 
 COMPILED = cython.compiled
 """Whether this module runs compiled: interpreted, a chain of lists is faster (see
 :func:`sim.engine.dists.sampler`)."""
 
 
+@cython.final
+@cython.cclass
 class Draws:
     """``draws()`` is the next value of the blocks that ``refill()`` returns in turn
     (1-d float arrays, never empty)."""
 
     __slots__ = ("_block", "_next", "_refill", "_size")
+    _block: cython.double[::1]  # the current block, contiguous
+    _next: cython.Py_ssize_t  # the index of the next draw in it
+    _refill: object  # the function that draws the next block
+    _size: cython.Py_ssize_t
 
     def __init__(self, refill: Callable[[], np.ndarray]) -> None:
         self._refill = refill

@@ -26,9 +26,3 @@ cdef class Call:
     cdef public object callback
     cdef public object callbacks
     cdef public object value
-
-@cython.final
-cdef class Walk:
-    cdef object _answer
-    cdef object _later
-    cdef object _send

@@ -29,10 +29,14 @@ from heapq import heappop, heappush
 from itertools import count
 from typing import Any
 
-import cython
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
 from simpy.events import NORMAL, URGENT, AllOf, AnyOf, Event, EventPriority, Process, Timeout
+
+try:  # the literal import Cython compiles by; without Cython, its names as no-ops
+    import cython
+except ModuleNotFoundError:
+    from sim.engine import cython_shim as cython
 
 _FAR_SLOT = 1 << 62  # the slot of events at or beyond _FAR_TIME (never, or nearly)
 _FAR_TIME = float(2**52)
@@ -68,6 +72,7 @@ class Entry:
         return self.eid < other.eid
 
 
+@cython.cclass
 class Environment:
     """A SimPy environment whose events wait in time slots until they are due.
 
@@ -296,6 +301,7 @@ class Environment:
         return len(self._queue) + len(self._due) + sum(map(len, self._slots.values()))
 
 
+@cython.cclass
 class Call:
     """A call as a SimPy event, for environments without :meth:`Environment.call_later`:
     at its time, ``callback(value)``. Slotted, with the two attributes SimPy's step reads
@@ -352,23 +358,35 @@ ANSWER = _Answer()
 """Yielded by a :class:`Walk`'s generator: wait until the walk's ``succeed`` is called."""
 
 
+@cython.final
+@cython.cclass
 class Walk:
     """Runs a generator on SimPy events as :class:`simpy.Process` runs a process, without
     what the model's millions of journeys never use: the event that starts a process
     (a journey starts when its arrival comes), the event that ends it (nobody waits for
     a journey to end), and interrupts. Those events were one in ten of a morning's.
 
-    The generator yields SimPy events to wait for them, or a float: a pause of that many
-    seconds (``yield delay`` does what ``yield env.timeout(delay)`` does, in the same
-    order, without a timeout event), or :data:`ANSWER`: a wait for someone to call
-    the walk's :meth:`succeed` (a service answering a request; ``yield ANSWER`` after
-    handing the walk over does what yielding a SimPy event that is then succeeded
-    does, in the same order, without the event). The events a walk waits for never
+    What the generator may yield is the journeys' yield protocol (told at the top of
+    :mod:`sim.model.people` and in docs/explanation/engine.md):
+
+    - a float: a pause of that many seconds; ``yield delay`` does what
+      ``yield env.timeout(delay)`` does, in the same order, without a timeout event;
+    - :data:`ANSWER`: a wait for someone to call the walk's :meth:`succeed` (a service
+      answering a request); ``yield ANSWER`` after handing the walk over does what
+      yielding a SimPy event that is then succeeded does, in the same order, without
+      the event;
+    - a SimPy event: a wait for it, then its value.
+
+    Anything else raises a ``TypeError`` naming it (:meth:`go` tests the two frequent
+    cases first: the check costs nothing on them). The events a walk waits for never
     fail; if one did, the environment's step would raise its error, as for any failed
     event that nobody handles.
     """
 
     __slots__ = ("_answer", "_later", "_send")
+    _answer: object  # the value succeed() was given, until the walk goes on with it
+    _later: object  # later_on(env)
+    _send: object  # the generator's send
 
     def __init__(self, env: simpy.Environment, generator: Generator) -> None:
         self._send = generator.send
@@ -403,6 +421,8 @@ class Walk:
                 return
             if target is ANSWER:  # someone will call succeed
                 return
+            if not isinstance(target, Event):
+                raise _wrong_yield(send, target)
             if target.callbacks is not None:  # not processed yet: wait for it
                 target.callbacks.append(self.resume)
                 return
@@ -411,6 +431,19 @@ class Walk:
 
 _GO_ON = Walk.go
 _ANSWERED = Walk._answered
+
+
+def _wrong_yield(send: Callable[[Any], Any], target: object) -> TypeError:
+    """The error of a walk whose generator (`send` is its ``send``) yielded `target`,
+    which is not in the yield protocol (see :class:`Walk`): said at once, naming the
+    generator and what it yielded, rather than an ``AttributeError`` later."""
+    generator = getattr(send, "__self__", None)
+    name = getattr(generator, "__qualname__", "a walk's generator")
+    return TypeError(
+        f"{name} yielded {target!r} ({type(target).__name__}): a walk's generator yields "
+        "a float (a pause, in seconds), ANSWER (a wait for the walk's succeed) or a "
+        "SimPy event (a wait for it)"
+    )
 
 
 def walk_from_the_start(env: simpy.Environment, generator: Generator) -> None:

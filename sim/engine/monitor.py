@@ -16,8 +16,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import cython
 import numpy as np
+
+try:  # the literal import Cython compiles by; without Cython, its names as no-ops
+    import cython
+except ModuleNotFoundError:
+    from sim.engine import cython_shim as cython
 
 BUCKETS_PER_DECADE = 20
 MIN_LATENCY_S = 1e-4  # bucket 0 holds everything up to 0.1 ms
@@ -132,6 +136,39 @@ class Level:
 @cython.cclass
 class ServiceRecord:
     """Streaming statistics of one service."""
+
+    __slots__ = (
+        "abandoned",
+        "arrivals",
+        "attack_arrivals",
+        "attack_blocked",
+        "attack_lost",
+        "attack_rejected",
+        "attack_served",
+        "blocked",
+        "busy",
+        "capacity",
+        "crash_lost",
+        "crashes",
+        "dropped",
+        "latency",
+        "lost",
+        "name",
+        "origin",
+        "queue",
+        "refused",
+        "rejected",
+        "response_sum",
+        "served",
+        "servers_down",
+        "servers_up",
+        "up_workers",
+        "wait_count",
+        "wait_hist",
+        "wait_sum",
+        "warmup_end",
+        "wasted",
+    )
 
     def __init__(self, name: str, capacity: int, origin: float, n_minutes: int, warmup_end: float):
         self.name = name

@@ -185,7 +185,7 @@ def _cohort_arrivals(world: World, scenario: FlatScenario, pop: Population, habi
             if t >= end:
                 return
             if t > env.now:
-                yield t - env.now  # a pause (see sim.engine.kernel.Walk)
+                yield t - env.now  # a pause (the yield protocol: sim.model.people)
             person = Person(pid, roles[g], habits[g], klass, address)
             start_journey(world, person, steps[g], class_start)
 

@@ -16,21 +16,3 @@ cdef class Person:
     cdef public long streak
     cdef public object walk
 
-@cython.final
-cdef class _Ticker:
-    cdef public double end
-    cdef public object env
-    cdef public object later
-    cdef public Person person
-    cdef public object service
-    cdef public object think
-
-@cython.final
-cdef class Chorus:
-    cdef public object later
-    cdef public list members
-    cdef public object pick
-    cdef public Py_ssize_t seats
-    cdef public object service
-    cdef public object think
-    cdef public long turn

@@ -9,6 +9,21 @@ The journey of one person is a SimPy process that reads like the story it models
 
 The per-request work happens in :mod:`sim.model.services` on callbacks; only the person's
 decisions live here. Outcomes go to a :class:`PersonTable`, one compact row per person.
+
+The yield protocol. A journey (and a source's arrivals, :mod:`sim.model.build`) is a
+generator run by :class:`sim.engine.kernel.Walk`, not a SimPy process: millions run at
+once, so each wait costs as little as it can. What it yields says how it waits:
+
+- ``yield delay`` (a float, in seconds): a pause; the journey goes on `delay` seconds
+  later, as after ``yield env.timeout(delay)``, without the timeout event;
+- ``outcome = yield ANSWER``: a wait for the answer of the service the person just
+  asked (``service.submit(..., reply=person.walk)``), which calls the walk's
+  ``succeed(outcome)``; no reply event is made;
+- ``yield event`` (a SimPy event, e.g. ``klass.opened | env.timeout(t)``): a wait for
+  it, as in a SimPy process; for the rare waits that need one.
+
+Anything else (an int, a string, ...) raises a ``TypeError`` naming it. The engine's
+page, docs/explanation/engine.md, tells why.
 """
 
 from __future__ import annotations
@@ -20,7 +35,6 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Protocol
 
-import cython
 import numpy as np
 import simpy
 
@@ -42,6 +56,11 @@ from sim.model.classrooms import Classroom, Klass
 from sim.model.defences import Gate
 from sim.model.outcome import Outcome
 from sim.model.services import Service
+
+try:  # the literal import Cython compiles by; without Cython, its names as no-ops
+    import cython
+except ModuleNotFoundError:
+    from sim.engine import cython_shim as cython
 
 
 class Fate(IntEnum):
@@ -184,6 +203,7 @@ class World:
     gates: dict[str, Gate]
 
 
+@cython.cclass
 class Person:
     """A person's running tally, written to the table when their morning ends."""
 
@@ -253,7 +273,7 @@ def journey(world: World, person: Person, steps: list, class_start: float):
             session = world.stays[id(step)]
             duration = session.duration()
             session.requests.join(person, world.env.now + duration)
-            yield duration  # a pause (see sim.engine.kernel.Walk)
+            yield duration  # a pause (the yield protocol: see the top)
             session.requests.leave(person)
             continue
         else:
@@ -287,7 +307,7 @@ def _ask(world: World, person: Person, service: Service, seat: Callable[[], bool
             reply=person.walk,
             wait_only=habits.wait_only,
         )
-        outcome = yield ANSWER  # a pause until the service answers (see Walk.succeed)
+        outcome = yield ANSWER  # until the service answers (see the top)
         if outcome is Outcome.SERVED:
             if seat is None or seat():
                 counters["successes"][minute(env.now)] += 1
@@ -298,7 +318,7 @@ def _ask(world: World, person: Person, service: Service, seat: Callable[[], bool
         delay = _failed(world, person, outcome, failures)
         if delay is None:
             return False
-        yield delay  # a pause (see sim.engine.kernel.Walk)
+        yield delay  # a pause (the yield protocol: see the top)
 
 
 BARRED = "barred"
@@ -331,7 +351,7 @@ def _insist(world: World, person: Person, attempt: Callable[[], Generator]):
         delay = _failed(world, person, outcome, failures)
         if delay is None:
             return False
-        yield delay  # a pause (see sim.engine.kernel.Walk)
+        yield delay  # a pause (the yield protocol: see the top)
 
 
 FAIL_COUNTERS = {cause: f"fail_{cause}" for cause in FAIL_CAUSES}
@@ -403,7 +423,7 @@ def _attend_class(world: World, person: Person, step: ClassStep, class_start: fl
     world.recorder.in_lesson.change(env.now, 1)
     requests = world.stays[id(step)]  # a request every think time until the lesson ends
     requests.join(person, lesson_end)
-    yield max(0.0, lesson_end - env.now)  # a pause (see sim.engine.kernel.Walk)
+    yield max(0.0, lesson_end - env.now)  # a pause (the yield protocol: see the top)
     requests.leave(person)
     world.recorder.in_lesson.change(env.now, -1)
     classroom.leave(klass)
@@ -420,6 +440,8 @@ class NoRequests:
         pass
 
 
+@cython.final
+@cython.cclass
 class Chorus:
     """The silent requests of everyone in one step, when think times are exponential,
     as one stream.
@@ -439,6 +461,13 @@ class Chorus:
     """
 
     __slots__ = ("later", "members", "pick", "seats", "service", "think", "turn")
+    later: object
+    members: list
+    pick: object
+    seats: cython.Py_ssize_t
+    service: object
+    think: object
+    turn: cython.long
 
     def __init__(self, env: simpy.Environment, service: Service, think: Draw, pick: Draw):
         self.later = later_on(env)
@@ -509,12 +538,20 @@ class OwnClocks:
         pass  # the ticker stops on its own at `end`
 
 
+@cython.final
+@cython.cclass
 class _Ticker:
     """One person's requests every think time until `end`, on callbacks, as an object
     rather than a closure that refers to itself: a self-referencing closure is a
     reference cycle, which only the cyclic garbage collector frees."""
 
     __slots__ = ("end", "env", "later", "person", "service", "think")
+    end: cython.double
+    env: object
+    later: object
+    person: Person
+    service: object
+    think: object
 
     def __init__(self, env, person, service, think, end) -> None:
         self.env, self.person, self.service = env, person, service

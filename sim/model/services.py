@@ -29,7 +29,6 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from heapq import heapify, heappop, heappush
 
-import cython
 import simpy
 
 from sim.engine.dists import Draw
@@ -38,6 +37,11 @@ from sim.engine.monitor import ServiceRecord, bucket_of
 from sim.engine.trace import Trace
 from sim.model.outcome import Outcome
 from sim.model.policies import CrashPolicy, Guards, Priority
+
+try:  # the literal import Cython compiles by; without Cython, its names as no-ops
+    import cython
+except ModuleNotFoundError:
+    from sim.engine import cython_shim as cython
 
 
 class _Silent:
@@ -136,6 +140,35 @@ SCAN_AT_MOST = 16
 @cython.cclass
 class Service:
     """A pool of servers behind a load balancer; see the module docstring."""
+
+    __slots__ = (
+        "_by_load",
+        "_last_minute",
+        "_later",
+        "_next",
+        "_origin",
+        "_pending",
+        "_pending_cost",
+        "_pending_gap",
+        "_pending_until",
+        "attack_gaps",
+        "backlog_per_server",
+        "crash",
+        "dispatch",
+        "drop_abandoned",
+        "env",
+        "guards",
+        "index",
+        "name",
+        "priority",
+        "record",
+        "routing",
+        "servers",
+        "service_time",
+        "slowdown",
+        "trace",
+        "workers_per_server",
+    )
 
     def __init__(
         self,
@@ -426,7 +459,7 @@ class Service:
             self.record.dropped[self._minute(now)] += 1
         self._end(request, now, Outcome.TIMEOUT)
 
-    def _end(self, request: Request, now: float, outcome: str) -> None:
+    def _end(self, request: Request, now: float, outcome: Outcome) -> None:
         """The client has its answer: tell it (and the trace, if one is kept)."""
         request.done = True
         request.reply.succeed(outcome)

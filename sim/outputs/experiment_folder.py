@@ -23,6 +23,7 @@ import numpy as np
 
 from sim import __version__
 from sim.config import s_to_clock, to_toml
+from sim.engine import compiled
 from sim.experiments.execution import Estimate, Outcome, last_line, metric_names, series_bands
 from sim.outputs import atomic
 from sim.run import fingerprint
@@ -92,6 +93,9 @@ def manifest(command: list[str], outcome: Outcome, extra: dict[str, Any]) -> dic
             "numpy": numpy.__version__,
             "scipy": scipy.__version__,
         },
+        # the hot path's modules by how they ran here (a pool's workers import the same
+        # package; remote Dask workers have their own install): speeds compare only alike
+        "engine": compiled.build(),
         "runs": len(outcome.records),
         "ran_now": outcome.ran,
         "reused": outcome.reused,

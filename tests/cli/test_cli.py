@@ -18,12 +18,14 @@ from xml.etree import ElementTree
 import pytest
 from typer.testing import CliRunner
 
+from sim import __version__
 from sim.cli import app
 from sim.config import load_scenario
 from sim.config.scenario import Scenario
+from sim.engine import compiled
 from sim.outputs.progress import without_progress
 from sim.outputs.tables import table_label
-from tests.conftest import DEFAULT, ROOT, SCENARIOS, SMALL_DEFAULT
+from tests.conftest import DEFAULT, INSTALLED, ROOT, SCENARIOS, SMALL_DEFAULT
 
 SMALL_SETS = [arg for override in SMALL_DEFAULT for arg in ("--set", override)]
 RESULT_FILES = [
@@ -182,6 +184,16 @@ def test_python_dash_m_sim_help():
     )
     assert proc.returncode == 0, proc.stderr
     assert "run" in proc.stdout and "show" in proc.stdout
+
+
+def test_sim_version_says_which_modules_run_compiled():
+    """The version, and how the hot path runs: the same version is about twice as fast
+    compiled (pip install .) as interpreted (the source tree, an editable install)."""
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"sim {__version__} ({compiled.describe()})\n"
+    if not INSTALLED:  # the source tree: nothing compiled
+        assert result.output.endswith(f"(interpreted: {', '.join(compiled.MODULES)})\n")
 
 
 def test_python_dash_m_sim_error_is_one_line(tmp_path):

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from sim.cli import app
 from sim.config import catalog, load_scenario, to_toml
 from sim.experiments.options import load_study
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sim_env
 
 EXPECTED = {  # the repository's experiments/, by name
     "default",
@@ -37,11 +37,11 @@ EXPECTED = {  # the repository's experiments/, by name
 
 
 def _child(*args, cwd):
-    """``python -m sim`` from `cwd`, importing this checkout's sim (not the installed)."""
+    """``python -m sim`` from `cwd`, importing the sim under test (tests/conftest.py)."""
     return subprocess.run(
         [sys.executable, "-m", "sim", *args],
         cwd=cwd,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        env=sim_env(),
         capture_output=True,
         text=True,
         timeout=300,

@@ -11,6 +11,7 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.engine import compiled
 from sim.experiments import execution as experiment
 from sim.experiments.execution import Job, estimate, execute, replicate
 from sim.measure.metrics import HEADLINE
@@ -135,6 +136,7 @@ def test_cli_replications_write_tables_and_check_assertions(tmp_path):
     assert len(rows) == 4 and rows[0].startswith("run_id,scenario,replication,seed,")
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["reused"] == 0 and manifest["runs"] == 3
+    assert manifest["engine"] == compiled.build()  # which modules ran compiled
     failing = runner.invoke(app, [*args, "--assert", "gave_up<=0"])
     assert failing.exit_code == 1
     assert "FAIL" in failing.output

@@ -33,7 +33,7 @@ from sim.outputs.tables import (
     table_label,
     value_text,
 )
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sim_env
 
 WIDTH = 80
 LONG_SERVICES = (
@@ -215,7 +215,7 @@ def test_sim_run_piped_at_80_columns(tmp_path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={"COLUMNS": "80", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        env=sim_env(COLUMNS="80"),
         check=True,
     )
     assert "\x1b" not in done.stdout

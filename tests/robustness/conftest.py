@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.outputs.progress import is_progress
-from tests.conftest import ROOT, SCENARIOS
+from tests.conftest import ROOT, SCENARIOS, sim_path
 
 SURGE = SCENARIOS / "surge.toml"
 HOOKS = Path(__file__).resolve().parent / "hooks"  # sitecustomize.py: injected faults
@@ -45,7 +45,7 @@ def sim(*args, env: dict[str, str] | None = None, faults: bool = False, **kwargs
 def child_env(extra: dict[str, str] | None = None, faults: bool = False) -> dict[str, str]:
     path = [str(HOOKS)] if faults else []
     env = {**os.environ, **(extra or {})}
-    env["PYTHONPATH"] = os.pathsep.join([*path, str(ROOT), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([*path, *sim_path(), env.get("PYTHONPATH", "")])
     return env
 
 

@@ -30,9 +30,10 @@ Two profiles (the environment variable ``SIM_FUZZ``):
 
       SIM_FUZZ=thorough python -m pytest tests/robustness/test_fuzz.py -s
 
-Like every test, the cases run the source tree, interpreted. The compiled engine (C
-integers where the interpreter has unbounded ones) is fuzzed after ``pip install .``
-with ``SIM_FUZZ_PACKAGE=installed`` (the package installed in the test's Python).
+Like every test, the cases run the ``sim`` under test (tests/conftest.py): the source
+tree, interpreted, or with ``SIM_TEST_INSTALLED=1`` (CI's second pass) the package
+installed in the test's Python, whose compiled engine has C integers where the
+interpreter has unbounded ones.
 
 TOML integers are 64-bit, so 2^63 is not a valid TOML integer; Python's reader accepts
 it all the same (as a user's file may have it), so it is written as the integer it is.
@@ -58,7 +59,7 @@ from pydantic import BaseModel
 from sim.config import ScenarioError, load_scenario, scenario_from_dict, to_dict
 from sim.outputs.progress import is_progress
 from tests.config.test_knobs import schema_models
-from tests.conftest import ROOT, SCENARIOS
+from tests.conftest import INSTALLED, ROOT, SCENARIOS
 from tests.robustness.conftest import child_env
 from tests.robustness.fuzz_child import ForkServer, Outcome
 
@@ -89,9 +90,7 @@ the cause (the largest term), not necessarily the field that was set."""
 MODE = os.environ.get("SIM_FUZZ", "ci")
 if MODE not in ("ci", "thorough"):
     raise ValueError(f"SIM_FUZZ must be 'ci' or 'thorough', got {MODE!r}")
-PACKAGE = os.environ.get("SIM_FUZZ_PACKAGE", "source")
-if PACKAGE not in ("source", "installed"):
-    raise ValueError(f"SIM_FUZZ_PACKAGE must be 'source' or 'installed', got {PACKAGE!r}")
+PACKAGE = "installed" if INSTALLED else "source"
 settings.register_profile(
     "fuzz-ci",
     max_examples=10,
