@@ -26,8 +26,6 @@ The moments before this module runs belong to Python itself: a Ctrl-C before the
 interpreter has installed its own handler kills the process by SIGINT, silently (the
 shell reports 130 too); the few statements between that and this module (``site``,
 ``runpy``, ``sim/__init__.py``, which imports nothing) are a window of microseconds.
-So do the last moments: once the interpreter, shutting down, has put back the default
-handlers, a Ctrl-C kills the process by SIGINT, as silently.
 
 The last moments are Python's too: once the command has ended and the interpreter
 finalises, it puts the default handlers back, and a Ctrl-C then kills the process by

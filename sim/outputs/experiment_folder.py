@@ -25,6 +25,7 @@ from sim import __version__
 from sim.config import s_to_clock, to_toml
 from sim.engine import compiled
 from sim.experiments.execution import Estimate, Outcome, last_line, metric_names, series_bands
+from sim.experiments.replications import ReplicationsSummary
 from sim.outputs import atomic
 from sim.run import fingerprint
 
@@ -62,20 +63,6 @@ def csv_text(header: list[str], rows: list[list[Any]]) -> str:
     writer.writerow(header)
     writer.writerows([[_cell(v) for v in row] for row in rows])
     return buffer.getvalue()
-
-
-def estimates_json(estimates: dict[str, Estimate]) -> dict[str, dict[str, Any]]:
-    return {
-        name: {
-            "n": e.n,
-            "mean": _finite(e.mean),
-            "half_width": _finite(e.half_width),
-            "low": _finite(e.low),
-            "high": _finite(e.high),
-            "method": e.method,
-        }
-        for name, e in estimates.items()
-    }
 
 
 def manifest(command: list[str], outcome: Outcome, extra: dict[str, Any]) -> dict[str, Any]:
@@ -126,16 +113,11 @@ def write_replications(
 ) -> None:
     atomic.write_text(folder / SCENARIO, to_toml(scenario))
     atomic.write_text(folder / REPLICATIONS, csv_text(*runs_table(outcome.records)))
-    summary = {
-        "scenario": scenario.name,
-        "seed": scenario.seed,
-        "replications": len(outcome.records),
-        "confidence": 0.95,
-        "precision": precision,
-        "precision_reached": precise if precision is not None else None,
-        "estimates": estimates_json(estimates),
-    }
-    atomic.write_text(folder / SUMMARY, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    summary = ReplicationsSummary.of(
+        scenario.name, scenario.seed, len(outcome.records), estimates, precision, precise
+    )
+    text = json.dumps(summary.to_json(), indent=2, sort_keys=True) + "\n"
+    atomic.write_text(folder / SUMMARY, text)
     if outcome.records:
         series = _series_csv(outcome.records)
         atomic.write_text(folder / SERIES_CI, series)
@@ -184,10 +166,6 @@ def _cell(value: Any) -> Any:
     if isinstance(value, float | np.floating):
         return "" if not math.isfinite(value) else f"{float(value):.10g}"
     return "" if value is None else value
-
-
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None
 
 
 # ---------------------------------------------------------------- sweeps and comparisons

@@ -27,6 +27,7 @@ import json
 import os
 from pathlib import Path
 
+from sim.experiments.replications import ReplicationsSummary
 from sim.outputs import atomic
 from sim.run.summary import Summary
 
@@ -74,7 +75,7 @@ def kind_of(folder: Path) -> str | None:
     if (folder / "variants.csv").is_file() and _by_sim(folder / "manifest.json"):
         return SWEEP
     summary = _json(folder / "summary.json")
-    if "estimates" in summary and _by_sim(folder / "manifest.json"):
+    if ReplicationsSummary.recognises(summary) and _by_sim(folder / "manifest.json"):
         return REPLICATIONS
     if Summary.recognises(summary):
         return SINGLE

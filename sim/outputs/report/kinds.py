@@ -101,33 +101,32 @@ def _groups_table(title: str, groups: dict[str, dict]) -> str:
 def _replications(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
     """The same sentences as for one morning, each number with its 95 % interval:
     one run is an anecdote, and the reader must see how much the mornings vary."""
-    s = rs.json_file(folder / "summary.json")
-    e = s["estimates"]
+    s = rs.replications_summary(folder / "summary.json")
+    e = s.estimates
 
     def pm(metric: str) -> str:
-        est = e.get(metric, {})
-        return h.fmt_ci(metric, est.get("mean"), est.get("low"), est.get("high"))
+        est = e.get(metric)
+        return h.fmt_ci(metric, *((est.mean, est.low, est.high) if est else (None,) * 3))
 
-    n = s["replications"]
     said = [
         f"{pm('kpi.share_in_class')} of people got in, "
         f"{pm('kpi.share_in_class_5min_after_start')} within 5 minutes of their class "
-        f"start; {pm('kpi.gave_up')} gave up (means over {n} replications, with 95 % "
-        "confidence intervals: Student t within each metric's range).",
+        f"start; {pm('kpi.gave_up')} gave up (means over {s.replications} replications, "
+        "with 95 % confidence intervals: Student t within each metric's range).",
     ]
-    down = {m: v["mean"] or 0 for m, v in e.items() if m.endswith(".unavailable_minutes")}
+    down = {m: v.mean or 0 for m, v in e.items() if m.endswith(".unavailable_minutes")}
     if down and max(down.values()) > 0:
         worst = max(down, key=down.__getitem__)
         service = worst.removeprefix("services.").rpartition(".")[0]
         said.append(
             f"The hardest-hit service, {service}, was unavailable {pm(worst)} minutes on average."
         )
-    if s.get("precision") is not None and not s.get("precision_reached"):
-        said.append(f"The requested precision ({s['precision']:.0%}) was not reached.")
+    if s.precision is not None and not s.precision_reached:
+        said.append(f"The requested precision ({s.precision:.0%}) was not reached.")
     rows = [
-        (h.label(m), h.fmt(m, e[m]["mean"]), h.interval(m, e[m]["low"], e[m]["high"]))
+        (h.label(m), h.fmt(m, e[m].mean), h.interval(m, e[m].low, e[m].high))
         for m in (*KEY_FIGURES, *ATTACK_KPIS)
-        if m in e and (m not in ATTACK_KPIS or e[m]["mean"]) and metrics.shown(m, e[m]["mean"])
+        if m in e and (m not in ATTACK_KPIS or e[m].mean) and metrics.shown(m, e[m].mean)
     ]
     tables = h.table(["measure", "mean", "95 % confidence interval"], rows)
     services = sorted({m.split(".")[1] for m in e if m.startswith("services.")})
@@ -137,7 +136,7 @@ def _replications(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
         ["service", *columns.values()],
         [[name, *(pm(f"services.{name}.{m}") for m in columns)] for name in services[:MAX_ROWS]],
     )
-    return said, tables, f"{s['scenario']}: {n} simulated mornings"
+    return said, tables, f"{s.scenario}: {s.replications} simulated mornings"
 
 
 def _sweep(folder: Path, manifest: dict) -> tuple[list[str], str, str]:

@@ -26,6 +26,7 @@ from typing import Any
 
 from sim import __version__
 from sim.config import ScenarioError
+from sim.experiments.replications import ReplicationsSummary
 from sim.measure.metrics import KEY_FIGURES
 from sim.outputs import atomic
 from sim.outputs.report import html as h
@@ -61,7 +62,7 @@ def detect_kind(folder: Path) -> str:
         return "sweep"
     if (folder / "summary.json").is_file():
         data = _json(folder / "summary.json")
-        if "estimates" in data:
+        if ReplicationsSummary.recognises(data):
             return "replications"
         if Summary.recognises(data):
             return "single"

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.config import Gate, Link, Scenario, Service, catalog, load_scenario, to_dict
+from sim.experiments.replications import ReplicationsSummary
 from sim.outputs.report import html as h
 from sim.run.summary import Summary
 
@@ -391,3 +392,9 @@ def json_file(path: Path) -> dict[str, Any]:
 def run_summary(path: Path) -> Summary:
     """The ``summary.json`` of one run (:class:`sim.run.summary.Summary`)."""
     return Summary.from_json(json_file(path))
+
+
+def replications_summary(path: Path) -> ReplicationsSummary:
+    """The ``summary.json`` of replications
+    (:class:`sim.experiments.replications.ReplicationsSummary`)."""
+    return ReplicationsSummary.from_json(json_file(path))
