@@ -293,17 +293,6 @@ def _check_writable(folder: Path, target: Path) -> None:
         fail(f"cannot write results to {target}: {folder} is not writable")
 
 
-def save_dashboard(result: RunResult, path: Path) -> None:
-    from sim.outputs.plots.dashboard import (
-        dashboard,
-    )  # matplotlib is slow to import: only when drawing
-    from sim.outputs.plots.style import DPI
-
-    figure = dashboard(result)
-    figure.savefig(path, dpi=DPI)
-    figure.savefig(path.with_suffix(".svg"))  # for print and slides
-
-
 @contextmanager
 def run_progress(scenario: Scenario):
     """Progress of simulated clock time, once a run lasts a few seconds: a bar on a

@@ -31,7 +31,6 @@ from sim.cli.common import (
     print_kpis,
     results_folder,
     run_progress,
-    save_dashboard,
     write_report_into,
 )
 from sim.cli.experiments import (
@@ -48,6 +47,7 @@ from sim.experiments.execution import MAX_REPS, Job, invalid_record, record_of
 from sim.experiments.plan import UnknownMetric, metric_of
 from sim.measure.metrics import OPTIONS_COLUMNS, STUDY_METRIC
 from sim.outputs import folders, study_folders
+from sim.outputs.figures import save_dashboard
 from sim.outputs.run_folder import DASHBOARD, SUMMARY, OutputError, write_results
 from sim.outputs.run_store import RunStore
 from sim.outputs.tables import Column, print_table, table_label, value_text

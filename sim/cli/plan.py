@@ -57,8 +57,8 @@ from sim.outputs.experiment_folder import (
     csv_text,
     manifest,
     runs_table,
-    save_figure,
 )
+from sim.outputs.figures import save_figure
 from sim.outputs.run_store import RunStore
 
 PLAN_CSV, PLAN_JSON, PLAN_PNG = "plan.csv", "plan.json", "plan.png"

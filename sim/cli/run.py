@@ -30,7 +30,6 @@ from sim.cli.common import (
     print_kpis,
     results_folder,
     run_progress,
-    save_dashboard,
     scaled_and_seeded,
     write_report_into,
 )
@@ -50,6 +49,7 @@ from sim.experiments.execution import MAX_REPS, flat_kpis, imprecise
 from sim.measure.metrics import KEY_FIGURES
 from sim.model.population import expected_people
 from sim.outputs import folders
+from sim.outputs.figures import save_dashboard
 from sim.outputs.run_folder import (
     DASHBOARD,
     OutputError,

@@ -27,6 +27,7 @@ from sim.engine import compiled
 from sim.experiments.execution import Estimate, Outcome, last_line, metric_names, series_bands
 from sim.experiments.replications import ReplicationsSummary
 from sim.outputs import atomic
+from sim.outputs.figures import save_figure
 from sim.run import fingerprint
 
 REPLICATIONS = "replications.csv"
@@ -190,15 +191,6 @@ def _write_parquet(path: Path, header: list[str], rows: list[list[Any]]) -> None
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed kinds: keep them as text
             columns[name] = pa.array([None if v is None else str(v) for v in values])
     atomic.replace_with(path, lambda tmp: pq.write_table(pa.table(columns), tmp))
-
-
-def save_figure(figure: Any, path: Path) -> None:
-    """Save a matplotlib figure as PNG (`path`) and SVG (same name, ``.svg``), atomically:
-    PNG for reports and screens, SVG for print and slides."""
-    from sim.outputs.plots.style import DPI  # matplotlib: only when drawing
-
-    atomic.replace_with(path, lambda tmp: figure.savefig(tmp, format="png", dpi=DPI))
-    atomic.replace_with(path.with_suffix(".svg"), lambda tmp: figure.savefig(tmp, format="svg"))
 
 
 def _null_if_not_finite(value: Any) -> Any:

@@ -5,9 +5,9 @@ them: :mod:`sim.experiments.sweep`, :mod:`sim.experiments.compare`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.config import Scenario, to_toml
 from sim.experiments.compare import COMPARE, Difference, compare_json, compare_table, paired, sides
@@ -35,9 +35,12 @@ from sim.outputs.experiment_folder import (
     MANIFEST,
     SCENARIO,
     csv_text,
-    save_figure,
     write_table,
 )
+from sim.outputs.figures import save_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @atomic.all_or_nothing()
@@ -54,18 +57,22 @@ def write_compare(
     """Write compare.csv/.json (and .png), both scenarios, the runs table and the
     manifest; return the differences."""
     diffs = paired(*sides(jobs, outcome))
-    atomic.write_text(folder / "scenario_a.toml", to_toml(a))
-    atomic.write_text(folder / "scenario_b.toml", to_toml(b.model_copy(update={"seed": a.seed})))
-    write_table(folder, RUNS_TABLE, *runs_table(jobs, outcome))
-    atomic.write_text(folder / f"{COMPARE}.csv", csv_text(*compare_table(diffs)))
-    atomic.write_json(folder / f"{COMPARE}.json", compare_json(a, b, diffs))
-    atomic.write_json(folder / MANIFEST, manifest_data)
-    if plots and diffs:
+
+    def figures() -> dict[str, Figure]:
         from sim.outputs.plots.experiments import compare_figure  # matplotlib: only when drawing
 
         shown = [(n, d.diff, d.significant) for n, d in diffs.items() if n in HEADLINE]
         title = f"{b.name} − {a.name}" if a.name != b.name else "B − A"
-        save_figure(compare_figure(shown, title), folder / f"{COMPARE}.png")
+        return {f"{COMPARE}.png": compare_figure(shown, title)}
+
+    texts = {
+        "scenario_a.toml": to_toml(a),
+        "scenario_b.toml": to_toml(b.model_copy(update={"seed": a.seed})),
+        f"{COMPARE}.csv": csv_text(*compare_table(diffs)),
+    }
+    jsons = {f"{COMPARE}.json": compare_json(a, b, diffs)}
+    drawn = figures if plots and diffs else None
+    _write_experiment(folder, jobs, outcome, manifest_data, texts=texts, jsons=jsons, figures=drawn)
     return diffs
 
 
@@ -83,18 +90,25 @@ def write_sweep(
     """Write the tables (``runs``, ``variants``: CSV and Parquet), the base scenario, the
     manifest and the figures; return the per-variant estimates."""
     estimates = variant_estimates(jobs, outcome)
-    atomic.write_text(folder / SCENARIO, to_toml(base))
-    write_table(folder, RUNS_TABLE, *runs_table(jobs, outcome))
-    write_table(folder, VARIANTS_TABLE, *aggregate_table(estimates))
-    atomic.write_json(folder / MANIFEST, manifest_data)
-    if plots and outcome.records:
+
+    def figures() -> dict[str, Figure]:
         from sim.outputs.plots.experiments import sweep_figures  # matplotlib: only when drawing
 
-        for name, figure in sweep_figures(estimates, targets).items():
-            save_figure(figure, folder / name)
+        return sweep_figures(estimates, targets)
+
+    _write_experiment(
+        folder,
+        jobs,
+        outcome,
+        manifest_data,
+        texts={SCENARIO: to_toml(base)},
+        tables={VARIANTS_TABLE: aggregate_table(estimates)},
+        figures=figures if plots and outcome.records else None,
+    )
     return estimates
 
 
+@atomic.all_or_nothing()
 def write_study(
     folder: Path,
     study: Study,
@@ -106,17 +120,51 @@ def write_study(
 ) -> list[OptionResult]:
     """Write the study's tables, scenarios, figures and manifest; return the results."""
     results = analyse(study, jobs, outcome)
-    atomic.write_text(folder / SCENARIO, to_toml(study.baseline))
-    for i, (_, scenario) in enumerate(study.options, start=1):
-        atomic.write_text(folder / "scenarios" / f"option_{i}.toml", to_toml(scenario))
-    atomic.write_text(folder / "study.toml", study.path.read_text(encoding="utf-8"))
-    write_table(folder, RUNS_TABLE, *runs_table(jobs, outcome))
-    write_table(folder, TABLE, *study_table(results))
-    atomic.write_json(folder / STUDY_JSON, study_json(study, results))
-    atomic.write_json(folder / MANIFEST, manifest_data)
-    if plots and any(r.n for r in results):
+
+    def figures() -> dict[str, Figure]:
         from sim.outputs.plots import options as plots_options  # matplotlib: only when drawing
 
-        for stem, figure in plots_options.study_figures(study, results).items():
-            save_figure(figure, folder / f"{stem}.png")
+        drawn = plots_options.study_figures(study, results)
+        return {f"{stem}.png": figure for stem, figure in drawn.items()}
+
+    texts = {SCENARIO: to_toml(study.baseline), "study.toml": study.path.read_text("utf-8")}
+    for i, (_, scenario) in enumerate(study.options, start=1):
+        texts[f"scenarios/option_{i}.toml"] = to_toml(scenario)
+    _write_experiment(
+        folder,
+        jobs,
+        outcome,
+        manifest_data,
+        texts=texts,
+        tables={TABLE: study_table(results)},
+        jsons={STUDY_JSON: study_json(study, results)},
+        figures=figures if plots and any(r.n for r in results) else None,
+    )
     return results
+
+
+def _write_experiment(
+    folder: Path,
+    jobs: Sequence[Job],
+    outcome: Outcome,
+    manifest_data: dict[str, Any],
+    *,
+    texts: dict[str, str],
+    tables: dict[str, tuple[list[str], list[list[Any]]]] | None = None,
+    jsons: dict[str, Any] | None = None,
+    figures: Callable[[], dict[str, Figure]] | None = None,
+) -> None:
+    """What every experiment folder holds: its own files (`texts`, by path in the
+    folder), the runs table, its own tables (CSV and Parquet) and JSON files, the
+    manifest, and the figures, drawn only when asked for (matplotlib is slow to load).
+    The caller is :func:`sim.outputs.atomic.all_or_nothing`: all of it, or none."""
+    for name, text in texts.items():
+        atomic.write_text(folder / name, text)
+    write_table(folder, RUNS_TABLE, *runs_table(jobs, outcome))
+    for stem, (header, rows) in (tables or {}).items():
+        write_table(folder, stem, header, rows)
+    for name, data in (jsons or {}).items():
+        atomic.write_json(folder / name, data)
+    atomic.write_json(folder / MANIFEST, manifest_data)
+    for name, figure in (figures() if figures else {}).items():
+        save_figure(figure, folder / name)

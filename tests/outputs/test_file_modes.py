@@ -57,13 +57,25 @@ def every_command(root: Path) -> list[Path]:
     return list(made.values())
 
 
-@pytest.mark.parametrize("mask", [0o022, 0o077], ids=["umask022", "umask077"])
-def test_every_written_file_and_folder_follows_the_umask(tmp_path, mask):
-    before = os.umask(mask)
-    try:
-        folders = every_command(tmp_path)
-    finally:
-        os.umask(before)
+MASKS = {"umask022": 0o022, "umask077": 0o077}
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory) -> dict[str, list[Path]]:
+    """The folders of every command, made once under each umask of :data:`MASKS`."""
+    folders = {}
+    for name, mask in MASKS.items():
+        before = os.umask(mask)
+        try:
+            folders[name] = every_command(tmp_path_factory.mktemp(name))
+        finally:
+            os.umask(before)
+    return folders
+
+
+@pytest.mark.parametrize("name", MASKS)
+def test_every_written_file_and_folder_follows_the_umask(written, name):
+    mask, folders = MASKS[name], written[name]
     wrong = []
     files = 0
     for folder in folders:
@@ -73,6 +85,20 @@ def test_every_written_file_and_folder_follows_the_umask(tmp_path, mask):
             expected = (0o777 if path.is_dir() else 0o666) & ~mask
             files += path.is_file()
             if mode != expected:
-                wrong.append(f"{path.relative_to(tmp_path)}: {mode:o}, not {expected:o}")
+                wrong.append(f"{path.relative_to(folder.parent)}: {mode:o}, not {expected:o}")
     assert not wrong, "\n".join(wrong)
     assert files > 50  # runs, tables, figures, manifests and reports of six commands
+
+
+def test_every_figure_is_the_same_bytes_when_made_again(written):
+    """Same seed, same figures: an SVG had the time it was saved and randomly salted ids
+    (sim/outputs/figures.py), so two folders of one seed differed."""
+    first, again = written.values()
+    figures = 0
+    for a, b in zip(first, again, strict=True):
+        for path in sorted(a.rglob("*")):
+            if path.suffix in (".png", ".svg"):
+                figures += 1
+                twin = b / path.relative_to(a)
+                assert path.read_bytes() == twin.read_bytes(), path.relative_to(a.parent)
+    assert figures >= 20  # a dashboard and each command's figures, as PNG and SVG
