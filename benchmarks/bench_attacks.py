@@ -17,7 +17,7 @@ import time
 
 from sim.config import load_scenario
 from sim.model import attacks
-from sim.run.runner import run
+from sim.simulation.runner import run
 
 SCENARIO = "tests/scenarios/surge.toml"
 

@@ -1,4 +1,5 @@
-"""Time one morning of the model: ``sim.run.runner.run`` on a scenario, nothing written to disk.
+"""Time one morning of the model: ``sim.simulation.runner.run`` on a scenario, nothing
+written to disk.
 
 Run by hand from the repository root::
 
@@ -6,7 +7,7 @@ Run by hand from the repository root::
     python benchmarks/bench_default.py --repeat 3           # median and min of 3 runs
     python benchmarks/bench_default.py --set services.login.servers=6 --json
 
-What is timed is the call to :func:`sim.run.runner.run` only (build the model, simulate,
+What is timed is the call to :func:`sim.simulation.runner.run` only (build the model, simulate,
 compute the KPIs), not loading the scenario or writing results. Rates divide by that wall
 time: people/s is ``kpi.arrived``, requests/s the sum of every service's arrivals
 (attempts and in-class requests), events/s the SimPy events processed. Peak RSS is the
@@ -36,7 +37,7 @@ from typing import Any
 
 import sim
 from sim.config import ScenarioError, load_scenario
-from sim.run.runner import run
+from sim.simulation.runner import run
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = ROOT / "experiments" / "default.toml"

@@ -18,7 +18,7 @@ the rates so that N people are expected, and the workers alike (at least one).
 Two implementations of it run in the same process, interleaved (engine, baseline,
 engine, baseline, ...) so that machine noise hits both alike:
 
-- **engine**: the scenario through :func:`sim.run.runner.run`, the code path of every real
+- **engine**: the scenario through :func:`sim.simulation.runner.run`, the code path of every real
   scenario (build the model, simulate, compute the KPIs);
 - **baseline**: the same model in idiomatic SimPy, written below: one process per
   person; each attempt is ``req = server.request(); yield req | env.timeout(patience)``
@@ -37,9 +37,9 @@ script compares, per statistic, the engine's and the baseline's means with Welch
 t-test and prints PASS when no statistic differs at the 1 % level.
 
 Events are counted the same way on both sides: events scheduled minus events still
-pending at the end (``next(env._eid) - len(env._queue)``, as ``sim.run.runner`` does). The
-baseline runs with the cyclic garbage collector handled as ``sim.run.runner`` handles it
-(:func:`sim.run.runner.cycle_collector_off`: what was built before the run frozen, the
+pending at the end (``next(env._eid) - len(env._queue)``, as ``sim.simulation.runner`` does). The
+baseline runs with the cyclic garbage collector handled as ``sim.simulation.runner`` handles it
+(:func:`sim.simulation.runner.cycle_collector_off`: what was built before the run frozen, the
 collector off during it), unless ``--baseline-gc default``. ``--lazy-cancel`` runs the
 baseline on a ``simpy.Resource`` whose queue removes a cancelled request in O(1)
 (SimPy's scans its list): the same results, to see how much of the difference comes
@@ -80,7 +80,7 @@ from sim.config.platform_schema import ConstantBackoff, ExponentialBackoff
 from sim.config.scenario import Scenario
 from sim.engine.dists import Deterministic, Exponential, Lognormal
 from sim.model.people import Fate
-from sim.run.runner import cycle_collector_off, run
+from sim.simulation.runner import cycle_collector_off, run
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "benchmarks" / "scenarios" / "engine_surge.toml"
@@ -331,7 +331,7 @@ def run_baseline(
     )
     gap = _seeded(seed, replication, 1).expovariate
     env.process(arrivals(m, pieces, scenario.end_s, lambda: gap(1.0)))
-    with cycle_collector_off() if tuned_gc else nullcontext():  # as sim.run.runner does
+    with cycle_collector_off() if tuned_gc else nullcontext():  # as sim.simulation.runner does
         env.run(until=scenario.end_s)
     events = next(env._eid) - len(env._queue)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0

@@ -13,7 +13,7 @@ each visiting one group of :data:`GROUP` services. It runs as ``sim run SCENARIO
 DIR`` in a fresh process, which reports its own peak resident memory (``VmHWM`` of
 ``/proc/self/status``, at exit): not ``getrusage(RUSAGE_CHILDREN)``, which on Linux also
 counts the memory of the process it was started from. Printed per point: the estimate of
-:func:`sim.run.resources.estimate_mb`, the measured peak, their ratio (above 1: the estimate
+:func:`sim.simulation.resources.estimate_mb`, the measured peak, their ratio (above 1: the estimate
 covers the run), and the wall time; then the machine and the commit.
 
 The test suite runs a smaller point with :func:`measure` (tests/robustness/test_memory.py).
@@ -119,7 +119,7 @@ def measure(
     fresh process (the code of this repository), and return the estimate and the
     measured peak (MiB). Raises ``CalledProcessError`` if the run fails."""
     from sim.config import load_scenario
-    from sim.run.resources import LIMIT_ENV, estimate_mb
+    from sim.simulation.resources import LIMIT_ENV, estimate_mb
 
     path = folder / f"memory-{people}-{services}-{minutes}.toml"
     path.write_text(scenario_text(people, services, minutes), encoding="utf-8")

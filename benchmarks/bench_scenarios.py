@@ -9,11 +9,12 @@ Run by hand from the repository root::
         --national-scale 0.1 --repeat 2 --json
 
 Each run is a child process (this script with ``--child``) that loads the scenario,
-scales it (``sim.config.scale.scale``, as ``sim run --scale``), times :func:`sim.run.runner.run`
-and reports its own peak resident memory (``getrusage(RUSAGE_SELF).ru_maxrss``), so that
-the peak of one scenario is not hidden by the peak of an earlier one. The peak includes
-the interpreter and the imports (``import_rss_mib``: the high-water mark before loading
-the scenario). Nothing is written to disk.
+scales it (``sim.config.scale.scale``, as ``sim run --scale``), times
+:func:`sim.simulation.runner.run` and reports its own peak resident memory
+(``getrusage(RUSAGE_SELF).ru_maxrss``), so that the peak of one scenario is not hidden
+by the peak of an earlier one. The peak includes the interpreter and the imports
+(``import_rss_mib``: the high-water mark before loading the scenario). Nothing is
+written to disk.
 
 Printed per scenario: people (``kpi.arrived``), events, wall time of ``run()`` (the
 median of ``--repeat`` runs, and the fastest), CPU time, people/s and events/s of the
@@ -53,7 +54,7 @@ def child(path: str, factor: float, seed: int | None) -> None:
     import_rss = _rss_mib()
     from sim.config import load_scenario
     from sim.config.scale import scale
-    from sim.run.runner import run
+    from sim.simulation.runner import run
 
     import_rss = max(import_rss, _rss_mib())
     load0 = os.getloadavg()[0]

@@ -5,9 +5,9 @@ Run by hand from the repository root, once per code tree to compare::
     PYTHONPATH=TREE python benchmarks/hash_run.py experiments/national.toml 0.1
 
 Loads the scenario, scales it (``sim.config.scale.scale``, as ``sim run --scale``), times
-:func:`sim.run.runner.run` and prints one JSON line: the code tree it ran, CPU and wall
+:func:`sim.simulation.runner.run` and prints one JSON line: the code tree it ran, CPU and wall
 time, events, people, peak RSS, a SHA-256 of the people table and one of everything the
-run measured (:func:`sim.run.runner.digest`), 12 hex digits each. Two code trees (or builds)
+run measured (:func:`sim.simulation.runner.digest`), 12 hex digits each. Two code trees (or builds)
 that print the same hashes simulated the same morning, person by person: how the
 engine's speed-ups of issue 7 were checked to change nothing.
 """
@@ -25,7 +25,7 @@ import numpy as np
 import sim
 from sim.config import load_scenario
 from sim.config.scale import scale
-from sim.run.runner import digest, run
+from sim.simulation.runner import digest, run
 
 
 def main() -> None:

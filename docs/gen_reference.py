@@ -624,7 +624,7 @@ TRACE_MEANINGS = {
 def _tiny_run() -> Any:
     """A two-minute run of one service: the columns of a single run's tables."""
     from sim.config import scenario_from_dict
-    from sim.run.runner import run
+    from sim.simulation.runner import run
 
     login = {"servers": 1, "service_time": {"kind": "exponential", "mean_s": 0.1}}
     scenario = scenario_from_dict({
@@ -655,7 +655,7 @@ def _run_files(result: Any) -> list[list[str]]:
     from dataclasses import fields
 
     import sim.outputs.run_folder as store
-    from sim.run.summary import Summary
+    from sim.simulation.summary import Summary
 
     keys = ", ".join(f"`{f.name}`" for f in fields(Summary))
     return [

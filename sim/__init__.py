@@ -7,7 +7,7 @@ One package per layer, each importing only from the layers before it
 - :mod:`sim.engine`       the discrete-event machinery: kernel, streams, draws, recorder;
 - :mod:`sim.model`        the school morning: people, services, classrooms, defences;
 - :mod:`sim.measure`      what a run means: KPIs and the one registry of metrics;
-- :mod:`sim.run`          one run, its pre-flight checks and the code's fingerprint;
+- :mod:`sim.simulation`   one run, its pre-flight checks and the code's fingerprint;
 - :mod:`sim.experiments`  many runs, computed only: jobs, backends, sweeps, plans...;
 - :mod:`sim.outputs`      files, figures and pages;
 - :mod:`sim.cli`          the ``sim`` command: arguments, printing, exit codes.

@@ -53,7 +53,7 @@ def _use_the_installed_sim() -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(e for e in paths if e and not _is_root(e))
     try:
         import sim
-        from sim.run.fingerprint import code_fingerprint, fingerprint_of
+        from sim.simulation.fingerprint import code_fingerprint, fingerprint_of
     except ImportError as e:
         message = f"{INSTALLED_ENV}=1: no sim of this layout is installed ({e})"
         raise pytest.UsageError(message) from None

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-LAYERS = ("config", "engine", "model", "measure", "run", "experiments", "outputs", "cli")
+LAYERS = ("config", "engine", "model", "measure", "simulation", "experiments", "outputs", "cli")
 FACE = {"sim", "sim.interruption"}  # the version, the signal that ended the command
 TOP = {"sim.entry", "sim.__main__"}  # the command's entry point, before all imports
 MAX_LEVELS = 9
@@ -211,13 +211,13 @@ def test_only_the_config_layer_expands_platforms():
 
 
 def test_the_expansion_check_sees_a_call(monkeypatch):
-    probe = PACKAGE / "run" / "_expand_probe.py"
+    probe = PACKAGE / "simulation" / "_expand_probe.py"
     text = "from sim.config.expand import expand\n\ndef f(s):\n    return flatten(s)\n"
-    monkeypatch.setitem(MODULES, "sim.run._expand_probe", probe)
+    monkeypatch.setitem(MODULES, "sim.simulation._expand_probe", probe)
     monkeypatch.setattr(Path, "read_text", lambda self, **k: text if self == probe else "")
     imports.cache_clear()
     try:
-        found = expansion_calls("sim.run._expand_probe")
+        found = expansion_calls("sim.simulation._expand_probe")
     finally:
         imports.cache_clear()
     assert found == ["line 1: imports sim.config.expand", "line 4: calls flatten()"]

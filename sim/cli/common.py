@@ -40,8 +40,8 @@ from sim.outputs.run_folder import (
     OutputError,
 )
 from sim.outputs.tables import Column, print_table, table_label, value_text
-from sim.run.resources import MemoryCheckError, check_events, check_memory
-from sim.run.runner import RunResult
+from sim.simulation.resources import MemoryCheckError, check_events, check_memory
+from sim.simulation.runner import RunResult
 
 SCHEDULER_HELP = (
     "Dask scheduler address: tls://host:port, or tcp://host:port on this machine "
@@ -215,7 +215,7 @@ def check_fits(
 ) -> None:
     """Fail (exit 2) before running if `runs` runs of the largest of `scenarios`, as many
     at once as the local process pool would hold, cannot fit in memory (see
-    :mod:`sim.run.resources`). Runs on a Dask cluster are not checked: its memory is not
+    :mod:`sim.simulation.resources`). Runs on a Dask cluster are not checked: its memory is not
     known here. Then the event budget (a run that would not end), wherever runs go."""
     try:
         if not chosen_scheduler(scheduler):

@@ -51,7 +51,7 @@ from sim.outputs.figures import save_dashboard
 from sim.outputs.run_folder import DASHBOARD, SUMMARY, OutputError, write_results
 from sim.outputs.run_store import RunStore
 from sim.outputs.tables import Column, print_table, table_label, value_text
-from sim.run.runner import run
+from sim.simulation.runner import run
 
 StudyArg = Annotated[
     Path,

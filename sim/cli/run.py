@@ -55,7 +55,7 @@ from sim.outputs.run_folder import (
     OutputError,
     write_results,
 )
-from sim.run.runner import run
+from sim.simulation.runner import run
 
 
 def run_command(

@@ -7,7 +7,7 @@ random numbers. A job's outcome is a *record*: plain data (KPIs flattened to
 ``kpi.*`` and ``services.<name>.*`` keys, a few per-minute series, timings), saved as
 soon as the job finishes under ``<folder>/runs/<key>.json`` where the key hashes the
 resolved scenario, replication, seed and the fingerprint of the code
-(:mod:`sim.run.fingerprint`, a hash of the ``sim`` sources). Rerunning an interrupted
+(:mod:`sim.simulation.fingerprint`, a hash of the ``sim`` sources). Rerunning an interrupted
 experiment reuses every finished record and runs only the rest.
 
 A stale cache never answers: a record is reused only by the code that made it. Another
@@ -75,8 +75,8 @@ from sim.experiments.scheduler import (  # noqa: F401  (the scheduler's names th
 )
 from sim.measure import metrics as labels
 from sim.measure.metrics import HEADLINE
-from sim.run import fingerprint
-from sim.run.runner import RunResult, run
+from sim.simulation import fingerprint
+from sim.simulation.runner import RunResult, run
 
 """Per-minute people-level series kept in every record (for confidence bands)."""
 

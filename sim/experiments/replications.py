@@ -1,7 +1,7 @@
 """The shape of a replications folder's ``summary.json`` (``sim run --reps``): each
 metric's mean over the mornings with its confidence interval, written by
 :mod:`sim.outputs.experiment_folder` and read back by the report and the recognition of
-results folders through these fields, as :class:`sim.run.summary.Summary` is for one run.
+results folders through these fields, as :class:`sim.simulation.summary.Summary` is for one run.
 
 A number that is not finite (no interval below two values, a time that never came) is
 written as null, as in every table: JSON has no NaN.

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 
 class RunData(Protocol):
-    """What the KPIs read of one run: the shape of :class:`sim.run.runner.RunResult`,
+    """What the KPIs read of one run: the shape of :class:`sim.simulation.runner.RunResult`,
     stated here so that measuring a run does not depend on how it was run."""
 
     scenario: Scenario

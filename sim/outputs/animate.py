@@ -58,7 +58,7 @@ from sim.outputs.plots.dashboard import (
     most_troubled,
 )
 from sim.outputs.plots.style import clock_step_s, hhmm
-from sim.run.summary import Summary, SummaryError
+from sim.simulation.summary import Summary, SummaryError
 
 ANIMATION = "animation.gif"
 FORMATS = (".gif", ".mp4")

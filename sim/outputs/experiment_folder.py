@@ -28,7 +28,7 @@ from sim.experiments.execution import Estimate, Outcome, last_line, metric_names
 from sim.experiments.replications import ReplicationsSummary
 from sim.outputs import atomic
 from sim.outputs.figures import save_figure
-from sim.run import fingerprint
+from sim.simulation import fingerprint
 
 REPLICATIONS = "replications.csv"
 SUMMARY = "summary.json"

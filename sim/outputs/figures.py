@@ -21,7 +21,7 @@ from sim.outputs import atomic
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from sim.run.runner import RunResult
+    from sim.simulation.runner import RunResult
 
 SVG_NAME = re.compile(rb'(?<=["#])([a-z])[0-9a-f]{10}(?=[")])')
 """A name matplotlib gives a clip path (p), marker (m) or hatch (h) of an SVG, where it

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from sim.experiments.replications import ReplicationsSummary
 from sim.outputs import atomic
-from sim.run.summary import Summary
+from sim.simulation.summary import Summary
 
 SINGLE, REPLICATIONS, SWEEP, COMPARE, PLAN, OPTIONS = (
     "single",

@@ -26,8 +26,8 @@ from sim.engine.monitor import quantile_from_histogram
 from sim.engine.trace import OUTCOMES
 from sim.model.people import Fate
 from sim.outputs import atomic
-from sim.run.runner import RunResult
-from sim.run.summary import Summary
+from sim.simulation.runner import RunResult
+from sim.simulation.summary import Summary
 
 SUMMARY = "summary.json"
 TIMESERIES = "timeseries.csv"

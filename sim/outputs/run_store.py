@@ -13,7 +13,7 @@ from typing import Any
 from sim.experiments import records as run_records
 from sim.experiments.execution import Job
 from sim.outputs import atomic
-from sim.run import fingerprint
+from sim.simulation import fingerprint
 
 
 class RunStore:

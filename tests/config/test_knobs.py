@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from sim.config import ScenarioError, load_scenario, read_raw, scenario_from_dict
 from sim.config.platform_schema import Behaviour, BehaviourPatch
 from sim.config.scenario import Scenario
-from sim.run.runner import digest, run
+from sim.simulation.runner import digest, run
 from tests.conftest import SCENARIOS, scenario
 
 KNOBS = SCENARIOS / "knobs.toml"

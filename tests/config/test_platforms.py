@@ -16,8 +16,8 @@ from sim.engine.monitor import Recorder
 from sim.engine.rng import Streams
 from sim.measure.kpis import unknown_metric
 from sim.model.build import build
-from sim.run.resources import estimate_events, estimate_mb
-from sim.run.runner import run
+from sim.simulation.resources import estimate_events, estimate_mb
+from sim.simulation.runner import run
 from tests.conftest import scenario
 
 

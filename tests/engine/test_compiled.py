@@ -5,7 +5,7 @@ interpreted engine needs no Cython.
 tests either the source tree (interpreted) or, with ``SIM_TEST_INSTALLED=1``, the
 installed package (tests/conftest.py); whichever it tests, the other one runs here in a
 child process on mornings that exercise every part of the engine, and each run's
-:func:`sim.run.runner.digest` must be the same. The comparison is skipped only where
+:func:`sim.simulation.runner.digest` must be the same. The comparison is skipped only where
 the installed package is meant to be interpreted: an editable install,
 ``SIM_PURE_PYTHON=1``, or no C compiler.
 
@@ -28,7 +28,7 @@ import pytest
 from sim.config import load_scenario
 from sim.config.scale import scale
 from sim.engine import compiled
-from sim.run.runner import digest, run
+from sim.simulation.runner import digest, run
 from tests.conftest import INSTALLED, ROOT
 
 CASES = [  # (scenario, scale): crashes, attacks, defences, sessions, classes, queues
@@ -49,7 +49,7 @@ from sim.engine.compiled import MODULES, build
 told = build()  # from the files, before the modules are imported
 import sim.engine.draws, sim.engine.kernel, sim.model.services, sim.model.people, sim.engine.monitor
 from sim.config import load_scenario
-from sim.run.runner import digest, run
+from sim.simulation.runner import digest, run
 from sim.config.scale import scale
 modules = [sys.modules[name] for name in MODULES]
 cases = json.loads(sys.argv[1])

@@ -1,5 +1,5 @@
 """A morning makes no reference cycles while it runs, so the runner can keep Python's
-cyclic garbage collector off (:func:`sim.run.runner.cycle_collector_off`): reference
+cyclic garbage collector off (:func:`sim.simulation.runner.cycle_collector_off`): reference
 counting alone frees everything the model drops. A cycle made per request or per
 person would otherwise pile up for the whole run (gigabytes on a national morning)."""
 
@@ -10,10 +10,10 @@ from contextlib import contextmanager
 
 import pytest
 
-import sim.run.runner
+import sim.simulation.runner
 from sim.config import load_scenario
 from sim.config.scale import scale
-from sim.run.runner import run
+from sim.simulation.runner import run
 from tests.conftest import ROOT
 from tests.engine.test_compiled import CASES
 
@@ -23,7 +23,7 @@ MORNINGS = [*CASES, ("experiments/default.toml", 0.05)]
 @pytest.mark.parametrize(("path", "factor"), MORNINGS, ids=[p for p, _ in MORNINGS])
 def test_a_morning_leaves_nothing_for_the_cycle_collector(monkeypatch, path, factor):
     unreachable = []
-    collector_off = sim.run.runner.cycle_collector_off
+    collector_off = sim.simulation.runner.cycle_collector_off
 
     @contextmanager
     def and_then_collect():
@@ -31,7 +31,7 @@ def test_a_morning_leaves_nothing_for_the_cycle_collector(monkeypatch, path, fac
             yield
             unreachable.append(gc.collect())  # only what the run made: the rest is frozen
 
-    monkeypatch.setattr(sim.run.runner, "cycle_collector_off", and_then_collect)
+    monkeypatch.setattr(sim.simulation.runner, "cycle_collector_off", and_then_collect)
     result = run(scale(load_scenario(ROOT / path), factor).flat, trace=True)
     assert result.events > 1000  # a real morning ran
     assert unreachable == [0]

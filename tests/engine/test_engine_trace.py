@@ -11,7 +11,7 @@ from sim.engine.monitor import Recorder
 from sim.model.outcome import Outcome
 from sim.model.people import Fate
 from sim.model.services import Service
-from sim.run.runner import run
+from sim.simulation.runner import run
 from tests.conftest import scenario
 
 T0 = 8 * 3600.0  # 08:00

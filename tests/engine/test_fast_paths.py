@@ -19,7 +19,7 @@ import pytest
 import simpy
 
 import sim.model.services
-import sim.run.runner
+import sim.simulation.runner
 from sim.config import load_scenario
 from sim.config.scale import scale
 from sim.engine.kernel import Environment
@@ -116,12 +116,12 @@ def test_slot_width_must_be_a_power_of_two(slot_s):
 def _same_results(monkeypatch, scenario_obj, patches=None):
     """Run `scenario_obj` under each setting of `patches` (attribute name -> (module,
     plain value, fast value)); the two runs must agree bit for bit."""
-    patches = patches or {"Environment": (sim.run.runner, PlainEnvironment, Environment)}
+    patches = patches or {"Environment": (sim.simulation.runner, PlainEnvironment, Environment)}
     results = []
     for which in (1, 2):
         for name, (module, *values) in patches.items():
             monkeypatch.setattr(module, name, values[which - 1])
-        results.append(sim.run.runner.run(scenario_obj.flat))
+        results.append(sim.simulation.runner.run(scenario_obj.flat))
     plain, calendar = results
     assert calendar.events == plain.events
     assert calendar.kpi == plain.kpi

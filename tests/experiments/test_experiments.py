@@ -11,7 +11,7 @@ from sim.config import ScenarioError, load_scenario, to_toml
 from sim.config.scale import scale
 from sim.config.scenario import FlatScenario
 from sim.experiments.options import load_study
-from sim.run.runner import run
+from sim.simulation.runner import run
 from tests.conftest import ROOT, SCENARIOS
 
 FILES = sorted((ROOT / "experiments").glob("**/*.toml"))

@@ -19,7 +19,7 @@ from sim.experiments.replications import (
     ReplicationsSummary,
     ReplicationsSummaryError,
 )
-from sim.run.summary import Summary
+from sim.simulation.summary import Summary
 from tests.conftest import SCENARIOS
 
 SURGE = SCENARIOS / "surge.toml"

@@ -1,4 +1,4 @@
-"""The engine against queueing theory, run as scenario files through ``sim.run.runner.run``.
+"""The engine against queueing theory, run as scenario files through ``sim.simulation.runner.run``.
 
 Each check runs independent replications and compares the replication mean with the
 formula. The tolerance is derived from the standard error of that mean: the test fails
@@ -17,7 +17,7 @@ import pytest
 from scipy import stats
 
 from sim.experiments.validate import theory
-from sim.run.runner import run
+from sim.simulation.runner import run
 from tests.conftest import scenario
 
 REPLICATIONS = 12

@@ -16,7 +16,7 @@ from sim.measure import kpis as analysis
 from sim.measure import metrics as labels
 from sim.measure.criteria import parse_criterion
 from sim.model.people import Fate
-from sim.run.runner import run
+from sim.simulation.runner import run
 from tests.conftest import DEFAULT, SMALL_DEFAULT
 
 PARENTS_BARRED = (

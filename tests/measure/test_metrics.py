@@ -10,7 +10,7 @@ from sim.experiments.execution import Job, record_of
 from sim.experiments.options import with_study_kpis
 from sim.measure import metrics as registry
 from sim.measure.kpis import KPI_NAMES, ROLES, SERVICE_METRIC_NAMES
-from sim.run.runner import run
+from sim.simulation.runner import run
 from tests.conftest import scenario
 
 SELECTIONS = {  # every choice of metrics an output makes, by its name in the registry

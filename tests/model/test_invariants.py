@@ -8,7 +8,7 @@ import pytest
 from sim.engine.monitor import bucket_midpoints, bucket_of, quantile_from_histogram
 from sim.measure.kpis import KPI_NAMES, SERVICE_METRIC_NAMES
 from sim.model.people import Fate
-from sim.run.runner import run
+from sim.simulation.runner import run
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from sim.config.scale import scale
 from sim.engine.dists import Exponential, sampler, uniform_sampler
 from sim.engine.kernel import Environment, later_on
 from sim.model.people import Chorus, OwnClocks, Person
-from sim.run.runner import run
+from sim.simulation.runner import run
 from tests.conftest import ROOT
 
 MEAN_S = 60.0

@@ -1,7 +1,7 @@
 """Overload, crashes, attackers and defences: each mechanism does what it says.
 
 Small scenarios (tests/scenarios/surge.toml, metastable.toml) run through the same
-``sim.run.runner.run`` as real ones; each defence is switched on with ``--set`` overrides and
+``sim.simulation.runner.run`` as real ones; each defence is switched on with ``--set`` overrides and
 compared with the same seed without it (common random numbers make the pair sharp).
 """
 
@@ -17,7 +17,7 @@ from sim.model.defences import RateLimiter
 from sim.model.outcome import Outcome
 from sim.model.policies import CrashPolicy
 from sim.model.services import Service
-from sim.run.runner import run
+from sim.simulation.runner import run
 from tests.conftest import scenario
 
 FLOOD = (

@@ -16,7 +16,7 @@ from sim.config import load_scenario
 from sim.config.scale import scale
 from sim.engine.trace import MAX_TRACED_PEOPLE, OUTCOMES
 from sim.model.population import expected_people
-from sim.run.runner import run
+from sim.simulation.runner import run
 from tests.conftest import DEFAULT, SCENARIOS, scenario
 
 runner = CliRunner()

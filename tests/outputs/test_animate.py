@@ -43,7 +43,7 @@ from sim.outputs.animate import (
 )
 from sim.outputs.plots.dashboard import OKABE_ITO, shown_services
 from sim.outputs.run_folder import write_results
-from sim.run.runner import run
+from sim.simulation.runner import run
 from tests.conftest import ROOT
 
 SURGE = ROOT / "experiments" / "teaching" / "surge.toml"

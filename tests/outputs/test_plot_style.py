@@ -18,7 +18,7 @@ from sim.outputs.plots.dashboard import dashboard
 from sim.outputs.plots.experiments import Line, compare_figure, heatmap_figure, kpi_figure
 from sim.outputs.plots.options import options_figure, timeline_figure
 from sim.outputs.plots.plan import plan_figure
-from sim.run.runner import run
+from sim.simulation.runner import run
 from tests.conftest import SCENARIOS
 
 SURGE = SCENARIOS / "surge.toml"

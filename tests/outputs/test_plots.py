@@ -29,7 +29,7 @@ from sim.outputs.plots.dashboard import (
     minute_mids,
     shown_services,
 )
-from sim.run.runner import RunResult, run
+from sim.simulation.runner import RunResult, run
 
 DEFAULT = Path(__file__).resolve().parents[2] / "experiments" / "default.toml"
 TINY = [

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from sim.config import ScenarioError, load_scenario, scenario_from_dict, to_dict, to_toml
 from sim.config.scale import scale
 from sim.config.scenario import Scenario
-from sim.run.resources import people
+from sim.simulation.resources import people
 from tests.conftest import DEFAULT, SCENARIOS
 from tests.robustness.conftest import SURGE, invoke, leftovers, one_error_line, sim
 

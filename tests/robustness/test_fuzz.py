@@ -16,7 +16,7 @@ interpreter).
 
 A run that would be long is refused rather than run: the cases run with an event budget
 of :data:`EVENT_LIMIT` (``SIM_EVENT_LIMIT``, about 35 times the base's estimate) and a
-memory limit (``SIM_MEMORY_LIMIT_MB``), the guards of sim/run/resources.py, so the bound is
+memory limit (``SIM_MEMORY_LIMIT_MB``), the guards of sim/simulation/resources.py, so the bound is
 a hang detector, not a timing assertion.
 
 Two profiles (the environment variable ``SIM_FUZZ``):
@@ -84,7 +84,7 @@ ENV = {"SIM_EVENT_LIMIT": f"{EVENT_LIMIT:g}", "SIM_MEMORY_LIMIT_MB": "1000"}
 BOUND_S = 60.0
 """A hang bound, generous: every case ends in well under a second on an idle machine."""
 RESOURCES = ("would not end in reasonable time", "not enough memory")
-"""A refusal by the event budget or the memory estimate (sim/run/resources.py): it names
+"""A refusal by the event budget or the memory estimate (sim/simulation/resources.py): it names
 the cause (the largest term), not necessarily the field that was set."""
 
 MODE = os.environ.get("SIM_FUZZ", "ci")

@@ -15,7 +15,7 @@ from sim.config import ScenarioError, load_scenario, scenario_from_dict
 from sim.config.scale import scale
 from sim.experiments import execution as experiment
 from sim.experiments.execution import Job, execute
-from sim.run.resources import EVENT_BUDGET, check_events, estimate_events
+from sim.simulation.resources import EVENT_BUDGET, check_events, estimate_events
 from tests.conftest import ROOT, SCENARIOS
 from tests.robustness.conftest import SURGE, invoke, one_error_line, sim
 

@@ -1,4 +1,4 @@
-"""The pre-flight memory estimate (sim/run/resources.py): the rule as documented, checked
+"""The pre-flight memory estimate (sim/simulation/resources.py): the rule as documented, checked
 against a measured run, and the refusal (one line, exit 2) with its override."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from sim.config import load_scenario
 from sim.config.scale import scale
 from sim.engine.monitor import N_BUCKETS, Level, ServiceRecord
 from sim.outputs.run_folder import timeseries_rows
-from sim.run import resources
-from sim.run.resources import MemoryCheckError, check_memory, estimate_mb, people
-from sim.run.runner import run
+from sim.simulation import resources
+from sim.simulation.resources import MemoryCheckError, check_memory, estimate_mb, people
+from sim.simulation.runner import run
 from tests.conftest import DEFAULT, ROOT, SCENARIOS
 from tests.robustness.conftest import SURGE, child_env, invoke, one_error_line
 
@@ -37,7 +37,7 @@ def test_people_count_cohorts_and_the_expected_arrivals_of_sources():
 
 
 def test_the_estimates_quoted_in_the_module_docstring():
-    """The documented rule, on the calibration runs (see sim/run/resources.py)."""
+    """The documented rule, on the calibration runs (see sim/simulation/resources.py)."""
     assert round(estimate_mb(load_scenario(DEFAULT).flat)) == 275
     assert round(estimate_mb(scale(load_scenario(DEFAULT), 4).flat)) == 553
     april = load_scenario(APRIL)

@@ -197,7 +197,7 @@ def test_a_run_whose_record_would_not_pass_the_check_is_a_failure(tmp_path, monk
 
 def test_records_of_other_code_are_stale_not_damaged(tmp_path, monkeypatch):
     """A record of older code (no checksum) keeps its own message."""
-    from sim.run import fingerprint
+    from sim.simulation import fingerprint
 
     store = RunStore(tmp_path)
     job = Job(scenario("surge"), 0, 1)

@@ -1,7 +1,7 @@
 """Same seed, same bytes, wherever the runs ran: the tables written by ``sim run --reps``
 and ``sim sweep`` are byte for byte the same serially, on the local process pool and on
 a Dask cluster. (tests/experiments/test_experiment.py compares the records;
-tests/run/test_determinism.py the files of a single run.)
+tests/simulation/test_determinism.py the files of a single run.)
 
 What may still change the bytes is listed in docs/explanation/reproducibility.md: the
 versions of numpy, SimPy and Python, and of sim itself.

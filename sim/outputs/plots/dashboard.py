@@ -41,7 +41,7 @@ from sim.outputs.plots.style import hhmm as hhmm  # the tick formatter, where it
 
 if TYPE_CHECKING:
     from sim.config.scenario import Scenario
-    from sim.run.runner import RunResult
+    from sim.simulation.runner import RunResult
 
 # Colours from the house style (sim.outputs.plots.style). Services take the first Okabe-Ito
 # colours; failure causes take vermillion, sky blue and black, which no service gets

@@ -32,7 +32,7 @@ from sim.outputs import atomic
 from sim.outputs.report import html as h
 from sim.outputs.report import kinds
 from sim.outputs.report import scenario as rs
-from sim.run.summary import Summary
+from sim.simulation.summary import Summary
 
 REPORT = "report.html"
 KIND_TITLES = {

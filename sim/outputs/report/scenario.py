@@ -23,7 +23,7 @@ from typing import Any
 from sim.config import Gate, Link, Scenario, Service, catalog, load_scenario, to_dict
 from sim.experiments.replications import ReplicationsSummary
 from sim.outputs.report import html as h
-from sim.run.summary import Summary
+from sim.simulation.summary import Summary
 
 DEFAULT_SCENARIO = catalog.DEFAULT  # the example `sim run` etc. use without a file
 MAX_DIFFERENCES = 30
@@ -390,7 +390,7 @@ def json_file(path: Path) -> dict[str, Any]:
 
 
 def run_summary(path: Path) -> Summary:
-    """The ``summary.json`` of one run (:class:`sim.run.summary.Summary`)."""
+    """The ``summary.json`` of one run (:class:`sim.simulation.summary.Summary`)."""
     return Summary.from_json(json_file(path))
 
 

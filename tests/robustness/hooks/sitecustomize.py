@@ -107,7 +107,7 @@ AFTER = {
     "sim.entry": lambda module: reached("entry"),
     "sim.experiments.execution": _patch_experiment,
     "sim.config": _patch_config,
-    "sim.run.runner": _patch_runner,
+    "sim.simulation.runner": _patch_runner,
     "sim.outputs.run_folder": _patch_store,
 }
 

@@ -1,5 +1,6 @@
 """A stale cache never answers: stored runs are reused only by the code that made them
-(sim/run/fingerprint.py, sim/experiments/execution.py), and the version comes from one place."""
+(sim/simulation/fingerprint.py, sim/experiments/execution.py), and the version comes
+from one place."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from sim.cli import app
 from sim.experiments import execution as experiment
 from sim.experiments.execution import Job, execute, replicate
 from sim.outputs.run_store import RunStore
-from sim.run import fingerprint
-from sim.run.runner import run
-from sim.run.summary import Summary
+from sim.simulation import fingerprint
+from sim.simulation.runner import run
+from sim.simulation.summary import Summary
 from tests.conftest import ROOT, SCENARIOS, scenario
 
 SURGE = SCENARIOS / "surge.toml"
@@ -57,7 +58,7 @@ def test_the_fingerprint_hashes_every_source_and_nothing_else(tmp_path):
     assert fingerprint.fingerprint_of(copy) != original
     pxd.write_text(pxd.read_text()[:-1])
     assert fingerprint.fingerprint_of(copy) == original
-    runner = copy / "run" / "runner.py"
+    runner = copy / "simulation" / "runner.py"
     runner.write_text(runner.read_text().replace("def run(", "def run (", 1))
     assert fingerprint.fingerprint_of(copy) != original
 

@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from sim import __version__
-from sim.run import fingerprint
+from sim.simulation import fingerprint
 
 if TYPE_CHECKING:
-    from sim.run.runner import RunResult
+    from sim.simulation.runner import RunResult
 
 
 class SummaryError(ValueError):

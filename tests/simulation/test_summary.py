@@ -1,4 +1,4 @@
-"""The typed shape of summary.json (sim/run/summary.py): what the writer writes is what
+"""The typed shape of summary.json (sim/simulation/summary.py): what the writer writes is what
 the readers read, field by field, and a file that is not a run's summary is told apart."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from dataclasses import fields
 import pytest
 
 from sim.outputs.run_folder import SUMMARY, write_results
-from sim.run.runner import run
-from sim.run.summary import Speed, Summary, SummaryError
+from sim.simulation.runner import run
+from sim.simulation.summary import Speed, Summary, SummaryError
 from tests.conftest import scenario
 
 

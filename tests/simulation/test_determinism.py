@@ -6,7 +6,7 @@ import json
 
 from sim.config import load_scenario
 from sim.outputs.run_folder import PEOPLE, SUMMARY, TIMESERIES, write_results
-from sim.run.runner import run
+from sim.simulation.runner import run
 from tests.conftest import DEFAULT, SMALL_DEFAULT
 
 
