@@ -21,8 +21,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sim.config import ScenarioError, catalog, load_scenario, s_to_clock
-from sim.config.scale import scale
+from sim.api.scenarios import load, scaled
+from sim.config import ScenarioError, catalog, s_to_clock
 from sim.config.scenario import Scenario
 from sim.experiments.execution import SchedulerError, flat_kpis
 from sim.experiments.scheduler import SCHEDULER_ENV, check_scheduler, chosen_scheduler
@@ -96,9 +96,9 @@ def scaled_and_seeded(scenario: Scenario, factor: float, seed: int | None) -> Sc
     scenario files, so that a folder reruns as it ran); a bad --scale exits 2."""
     check_scale(factor)
     try:
-        scenario = scale(scenario, factor)
-    except ValueError as e:
-        fail(f"--scale {factor}: {e}")
+        scenario = scaled(scenario, factor)
+    except ScenarioError as e:
+        fail(f"--{e}")  # "scale 0.5: ..."
     return scenario if seed is None else scenario.model_copy(update={"seed": seed})
 
 
@@ -203,8 +203,9 @@ def find_scenario(scenario: Path | None) -> Path:
 
 
 def load_for_command(scenario: Path | None, overrides: list[str] | None) -> Scenario:
+    """The scenario a command names (:func:`sim.api.load`); exit 2 in one line if none."""
     try:
-        return load_scenario(find_scenario(scenario), overrides or [])
+        return load(scenario, set=overrides)
     except ScenarioError as e:
         fail(str(e))
         raise  # unreachable: fail() exits
@@ -260,20 +261,12 @@ REPS = folders.REPLICATIONS
 
 def results_folder(target: Path, kind: str) -> Path:
     """The folder a command of `kind` (:mod:`sim.outputs.folders`) will write, checked before
-    anything runs: missing, empty or a results folder of this kind, and writable; fail
-    (exit 2, one line) otherwise. A symbolic link gives the folder it points to.
-    Temporary folders left there by writers that are gone (``kill -9``) are removed."""
+    anything runs (:func:`sim.outputs.folders.prepare`); fail (exit 2, one line) otherwise."""
     try:
-        folder = folders.check_out(target, kind)
+        return folders.prepare(target, kind)
     except folders.FolderError as e:
         fail(str(e))
         raise
-    if kind == folders.SINGLE:  # written beside, then renamed into place
-        _check_writable(folder.absolute().parent, folder)
-    else:  # written into
-        _check_writable(folder.absolute(), folder)
-    folders.clean_stale(folder)
-    return folder
 
 
 def check_folder(target: Path) -> None:
@@ -281,16 +274,10 @@ def check_folder(target: Path) -> None:
     written: it, or the nearest folder above it that exists, must be a writable folder."""
     if target.exists() and not target.is_dir():
         fail(f"cannot write results to {target}: it exists and is not a folder")
-    _check_writable(target.absolute(), target)
-
-
-def _check_writable(folder: Path, target: Path) -> None:
-    while not folder.exists():  # the folders still to be created
-        folder = folder.parent
-    if not folder.is_dir():
-        fail(f"cannot write results to {target}: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        fail(f"cannot write results to {target}: {folder} is not writable")
+    try:
+        folders.check_writable(target.absolute(), target)
+    except folders.FolderError as e:
+        fail(str(e))
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from sim import api
 from sim.cli.common import (
     REPS,
     SCHEDULER_HELP,
@@ -49,13 +50,7 @@ from sim.experiments.execution import MAX_REPS, flat_kpis, imprecise
 from sim.measure.metrics import KEY_FIGURES
 from sim.model.population import expected_people
 from sim.outputs import folders
-from sim.outputs.figures import save_dashboard
-from sim.outputs.run_folder import (
-    DASHBOARD,
-    OutputError,
-    write_results,
-)
-from sim.simulation.runner import run
+from sim.outputs.run_folder import OutputError
 
 
 def run_command(
@@ -130,15 +125,17 @@ def run_command(
     check_fits([resolved], 1)
     try:
         with run_progress(resolved) as progress:
-            result = run(resolved.flat, progress=progress, trace=trace)
-        extra = {DASHBOARD: lambda path: save_dashboard(result, path)} if dashboard else {}
-        write_results(result, target, extra)
+            morning = api.run(resolved, progress=progress, trace=trace)
+        morning.save(target, dashboard=dashboard)
     except MemoryError:  # the pre-flight estimate was too low, or was turned off
         fail(f"out of memory while simulating {resolved.name}; nothing was written")
     except OutputError as e:
         folder_unwritten(e)
+    except folders.FolderError as e:  # the folder changed while the morning ran
+        fail(str(e))
     except KeyboardInterrupt:
         interrupted("no half-written results")
+    result = morning.result
     print_kpis(result)
     out.print(f"results written to {target}/", highlight=False)
     if report:

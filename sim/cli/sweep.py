@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from sim import api
 from sim.cli.common import (
     SCHEDULER_HELP,
     ScaleOption,
     ScenarioArg,
     SeedOption,
     SetOption,
-    cannot_write,
     check_fits,
+    check_folder,
     check_scale,
+    command_line,
+    err,
+    experiment_failures,
     fail,
     load_for_command,
     out,
@@ -37,8 +40,7 @@ from sim.cli.common import (
 from sim.cli.experiments import (
     Assertion,
     check_assertions,
-    execute_jobs,
-    experiment_manifest,
+    job_progress,
     parse_assertions,
     plus_minus,
     print_written,
@@ -50,7 +52,7 @@ from sim.experiments import compare as cmp
 from sim.experiments import sweep
 from sim.experiments.execution import MAX_REPS
 from sim.measure.metrics import HEADLINE, SWEEP_COLUMNS
-from sim.outputs import folders, study_folders
+from sim.outputs import folders
 from sim.outputs.tables import Column, interval_text, print_table, table_label, value_text
 
 SHOWN_VARIANTS = 40  # variants printed; the tables hold them all
@@ -116,36 +118,31 @@ def sweep_command(
     checks = parse_assertions(asserts, base)
     points, variants = _design(base, vary or [], sample)
     variants = [scaled_and_seeded(v, scale_, None) for v in variants]
-    base = scaled_and_seeded(base, scale_, None)
-    target = results_folder(out_dir or Path("results") / f"{base.name}-sweep", folders.SWEEP)
-    jobs_list = sweep.sweep_jobs(variants, points, reps)
-    check_fits(variants, len(jobs_list), jobs, scheduler)
+    name = scaled_and_seeded(base, scale_, None).name
+    target = results_folder(out_dir or Path("results") / f"{name}-sweep", folders.SWEEP)
+    check_fits(variants, len(points) * reps, jobs, scheduler)
     preflight_scheduler(scheduler)
-    started = time.perf_counter()
-    outcome = execute_jobs(jobs_list, target, f"{base.name} sweep", jobs, scheduler)
-    design = {
-        "design": "latin_hypercube" if sample else "grid",
-        "sample": sample,
-        "sample_seed": base.seed if sample else None,
-        "vary": list(vary or []),
-        "variants": len(points),
-        "replications": reps,
-        "seeds": sorted({job.seed for job in jobs_list}),
-    }
-    data = experiment_manifest(outcome, design, started)
-    targets = {c.metric: c.value for c in checks}
-    try:
-        estimates = study_folders.write_sweep(
-            target, base, jobs_list, outcome, data, plots=plots, targets=targets
+    check_folder(target)
+    with experiment_failures(target), job_progress(err, f"{name} sweep") as progress:
+        done = api.sweep(
+            base,
+            {text.partition("=")[0].strip(): text.partition("=")[2].strip() for text in vary or []},
+            reps=reps,
+            sample=sample,
+            scale=scale_,
+            jobs=jobs,
+            scheduler=scheduler,
+            folder=target,
+            targets={c.metric: c.value for c in checks},
+            plots=plots,
+            progress=progress,
+            command=command_line(),
         )
-    except OSError as e:
-        cannot_write(target, e)
-        raise
-    _print_variants(base, estimates, reps)
-    report_failures(outcome.failures)
-    print_written(target, outcome)
-    ok = all(_check_variants(check, estimates) for check in checks)
-    if outcome.failures or not ok:
+    _print_variants(done.base, done.by_variant, reps)
+    report_failures(done.failures)
+    print_written(target, done.outcome)
+    ok = all(_check_variants(check, done.by_variant) for check in checks)
+    if done.failures or not ok:
         raise typer.Exit(1)
 
 
@@ -154,14 +151,7 @@ def _design(base: Scenario, vary: list[str], sample: int | None):
     if not vary:
         fail("sim sweep needs at least one --vary path=v1,v2,... (or path=lo:hi:step)")
     try:
-        factors = [sweep.parse_vary(text) for text in vary]
-        sweep.check_factors(factors)
-        factors = sweep.with_field_types(factors, base)
-        if sample:
-            points = sweep.latin_hypercube(factors, sample, base.seed)
-        else:
-            points = sweep.grid(factors)
-        return points, sweep.variants(base, points)
+        return sweep.design(base, [sweep.parse_vary(text) for text in vary], sample)
     except ValueError as e:  # ScenarioError included
         fail(str(e))
         raise
@@ -247,23 +237,28 @@ def compare_command(
     labels = [_labels(set_a), _labels(set_b)]
     name = compare_folder_name(sa.name, sb.name, set_a, set_b)
     target = results_folder(out_dir or Path("results") / name, folders.COMPARE)
-    jobs_list = cmp.compare_jobs(sa, sb, reps, labels)
-    check_fits([sa, sb], len(jobs_list), jobs, scheduler)
+    check_fits([sa, sb], 2 * reps, jobs, scheduler)
     preflight_scheduler(scheduler)
-    started = time.perf_counter()
-    outcome = execute_jobs(jobs_list, target, f"{name}", jobs, scheduler)
-    extra = {"replications": reps, "seeds": [sa.seed], "a": str(a), "b": str(b or a)}
-    data = experiment_manifest(outcome, extra, started)
-    try:
-        diffs = study_folders.write_compare(target, sa, sb, jobs_list, outcome, data, plots=plots)
-    except OSError as e:
-        cannot_write(target, e)
-        raise
-    _print_differences(sa, sb, diffs)
-    report_failures(outcome.failures)
-    print_written(target, outcome)
-    ok = _check_differences(checks, diffs) if checks else True
-    if outcome.failures or not ok:
+    check_folder(target)
+    with experiment_failures(target), job_progress(err, name) as progress:
+        done = api.compare(
+            sa,
+            sb,
+            reps=reps,
+            labels=labels,
+            jobs=jobs,
+            scheduler=scheduler,
+            folder=target,
+            plots=plots,
+            progress=progress,
+            command=command_line(),
+            sources=(str(a), str(b or a)),
+        )
+    _print_differences(sa, sb, done.by_metric)
+    report_failures(done.failures)
+    print_written(target, done.outcome)
+    ok = _check_differences(checks, done.by_metric) if checks else True
+    if done.failures or not ok:
         raise typer.Exit(1)
 
 

@@ -195,6 +195,29 @@ class Store(Protocol):
     def discard_stale(self, keep: Iterable[str] = ()) -> int: ...
 
 
+class MemoryStore:
+    """A :class:`Store` in memory, for the life of one experiment (the Python API without
+    a folder): a batch of replications added for precision reuses the runs made before."""
+
+    discarded = 0
+    damaged = 0
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.records.get(key)
+
+    def put(self, record: dict[str, Any]) -> None:
+        self.records[record["key"]] = record
+
+    def put_error(self, job: Job, error: str) -> None:
+        """Failures are in the outcome; memory keeps nothing of them."""
+
+    def discard_stale(self, keep: Iterable[str] = ()) -> int:
+        return 0  # made by this very code
+
+
 @dataclass
 class Outcome:
     """What an execution produced: records in job order, failures, reuse counts.

@@ -151,6 +151,31 @@ def check_out(target: Path, kind: str) -> Path:
     )
 
 
+def prepare(target: Path, kind: str) -> Path:
+    """The folder a command (or the Python API) of `kind` will write, checked before
+    anything runs (:func:`check_out`, then writable); :class:`FolderError` in one line
+    otherwise. Temporary folders left there by writers that are gone (``kill -9``) are
+    removed."""
+    folder = check_out(target, kind)
+    if kind == SINGLE:  # written beside, then renamed into place
+        check_writable(folder.absolute().parent, folder)
+    else:  # written into
+        check_writable(folder.absolute(), folder)
+    clean_stale(folder)
+    return folder
+
+
+def check_writable(folder: Path, target: Path) -> None:
+    """:class:`FolderError` unless `folder` (where `target` is to be written), or the
+    nearest folder above it that exists, is a folder this process may write in."""
+    while not folder.exists():  # the folders still to be created
+        folder = folder.parent
+    if not folder.is_dir():
+        raise FolderError(f"cannot write results to {target}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise FolderError(f"cannot write results to {target}: {folder} is not writable")
+
+
 def _unfinished(folder: Path, names: set[str], kind: str) -> bool:
     """True if `folder` holds only what an experiment's first, stopped invocation leaves:
     run records in ``runs/`` (and an options study's ``baseline/`` run)."""

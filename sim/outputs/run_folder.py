@@ -47,8 +47,9 @@ class OutputError(OSError):
         self.errno = cause.errno if cause is not None else None
 
 
-def timeseries_rows(result: RunResult) -> tuple[list[str], list[list[Any]]]:
-    """Per-minute table: people-level counters, people in class, then per-service columns."""
+def timeseries_columns(result: RunResult) -> dict[str, np.ndarray]:
+    """The per-minute table by column: the minute's start (s since midnight), people-level
+    counters, people in class, then per-service columns (``login.served``, ...)."""
     columns: dict[str, np.ndarray] = {"minute_start_s": result.minute_start_s}
     columns.update(result.counters)
     columns["in_lesson"] = result.in_lesson
@@ -70,6 +71,12 @@ def timeseries_rows(result: RunResult) -> tuple[list[str], list[list[Any]]]:
         columns[f"{name}.mean_servers_up"] = s.mean_servers_up
         for q in (50, 95, 99):
             columns[f"{name}.latency_p{q}_s"] = quantile_from_histogram(s.latency_hist, q / 100)
+    return columns
+
+
+def timeseries_rows(result: RunResult) -> tuple[list[str], list[list[Any]]]:
+    """``timeseries.csv``: the clock time, then :func:`timeseries_columns`."""
+    columns = timeseries_columns(result)
     header = ["clock", *columns]
     clocks = [s_to_clock(t) for t in result.minute_start_s]
     rows = [[clocks[i], *(_fmt(col[i]) for col in columns.values())] for i in range(len(clocks))]

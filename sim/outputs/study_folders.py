@@ -59,11 +59,7 @@ def write_compare(
     diffs = paired(*sides(jobs, outcome))
 
     def figures() -> dict[str, Figure]:
-        from sim.outputs.plots.experiments import compare_figure  # matplotlib: only when drawing
-
-        shown = [(n, d.diff, d.significant) for n, d in diffs.items() if n in HEADLINE]
-        title = f"{b.name} − {a.name}" if a.name != b.name else "B − A"
-        return {f"{COMPARE}.png": compare_figure(shown, title)}
+        return {f"{COMPARE}.png": compare_figure(a, b, diffs)}
 
     texts = {
         "scenario_a.toml": to_toml(a),
@@ -74,6 +70,14 @@ def write_compare(
     drawn = figures if plots and diffs else None
     _write_experiment(folder, jobs, outcome, manifest_data, texts=texts, jsons=jsons, figures=drawn)
     return diffs
+
+
+def compare_figure(a: Scenario, b: Scenario, diffs: dict[str, Difference]) -> Figure:
+    """The headline KPIs' differences B − A, each with its interval."""
+    from sim.outputs.plots import experiments as plots  # matplotlib: only when drawing
+
+    shown = [(n, d.diff, d.significant) for n, d in diffs.items() if n in HEADLINE]
+    return plots.compare_figure(shown, f"{b.name} − {a.name}" if a.name != b.name else "B − A")
 
 
 @atomic.all_or_nothing()
