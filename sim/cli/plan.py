@@ -8,7 +8,6 @@ found before anything runs, reported as one line, exit code 2, nothing written.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -36,34 +35,24 @@ from sim.cli.common import (
     results_folder,
 )
 from sim.cli.experiments import job_progress, print_damaged, print_discarded, report_failures
-from sim.config import ScenarioError, load_scenario, parse_value, to_dict, to_toml
+from sim.config import ScenarioError, load_scenario, parse_value, to_dict
 from sim.config.scale import scale
 from sim.config.scenario import Scenario
 from sim.experiments.execution import MAX_REPS
 from sim.experiments.plan import (
-    PROBE_COLUMNS,
     PlanResult,
     Probe,
     RunsFailed,
     UnknownMetric,
-    grid,
+    candidates,
+    lookup,
     parse_target,
     plan,
-    plan_data,
 )
 from sim.measure.kpis import unknown_metric
-from sim.outputs import atomic, folders
-from sim.outputs.experiment_folder import (
-    csv_text,
-    manifest,
-    runs_table,
-)
-from sim.outputs.figures import save_figure
+from sim.outputs import folders
 from sim.outputs.run_store import RunStore
-
-PLAN_CSV, PLAN_JSON, PLAN_PNG = "plan.csv", "plan.json", "plan.png"
-MISSING = object()
-MAX_CANDIDATES = 1_000_000  # values to bisect (20 probes); more is a typo, and a huge list
+from sim.outputs.study_folders import write_plan
 
 
 def plan_command(
@@ -162,7 +151,7 @@ def plan_command(
             raise typer.Exit(1) from None
     extra = {"scenario": base.name, "seed": base.seed, "scale": scale_, "reps": reps}
     try:
-        _write(folder, base, result, {**extra, "max_reps": max(reps, max_reps)})
+        write_plan(folder, base, result, {**extra, "max_reps": max(reps, max_reps)}, command_line())
     except OSError as e:
         cannot_write(folder, e)
     _answer(result)
@@ -187,55 +176,13 @@ def _values(path: Path, sets: list[str], vary: str, step: float | None) -> tuple
     parameter = parameter.strip()
     if not sep or not colon or not parameter:
         fail(f"--vary expects dotted.path=lo:hi, got {vary!r}")
-    lo, hi = parse_value(lo_text), parse_value(hi_text)
-    if not all(_number(v) for v in (lo, hi)):
-        fail(f"--vary {parameter}: bounds must be numbers, got {lo_text!r}:{hi_text!r}")
-    if lo > hi:
-        fail(f"--vary {parameter}: lo ({lo}) is greater than hi ({hi})")
     try:
-        current = _lookup(to_dict(load_scenario(path, sets)), parameter)
-    except ScenarioError as e:
+        current = lookup(to_dict(load_scenario(path, sets)), parameter)
+        lo, hi = parse_value(lo_text), parse_value(hi_text)
+        return parameter, candidates(current, parameter, lo, hi, step)
+    except ValueError as e:  # ScenarioError included
         fail(str(e))
-    if current is not MISSING and not _number(current):
-        fail(f"--vary {parameter}: not a number field (it is {current!r})")
-    integer = isinstance(current, int) or (current is MISSING and isinstance(lo + hi, int))
-    if integer and not (isinstance(lo, int) and isinstance(hi, int)):
-        fail(f"--vary {parameter}: an integer field needs whole bounds, got {lo_text}:{hi_text}")
-    if step is None:
-        step = 1 if integer else ((hi - lo) / 10 or 1.0)
-    if not step > 0 or (integer and not float(step).is_integer()):
-        kind = "a whole number above 0" if integer else "above 0"
-        fail(f"--step must be {kind}, got {step}")
-    count = (hi - lo) / step + 1
-    if count > MAX_CANDIDATES:
-        fail(
-            f"--vary {parameter}: {lo}..{hi} by {step} is {count:,.0f} values, more than "
-            f"{MAX_CANDIDATES:,}; use a larger --step"
-        )
-    return parameter, grid(lo, hi, step, integer)
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _lookup(data: Any, dotted: str) -> Any:
-    """The value at `dotted` in resolved scenario data (list items by index or name)."""
-    node = data
-    for part in dotted.split("."):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list):
-            names = [item.get("name") if isinstance(item, dict) else None for item in node]
-            if part in names:
-                node = node[names.index(part)]
-            elif part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                return MISSING
-        else:
-            return MISSING
-    return node
+        raise
 
 
 def _check_metric(metric: str, scenario: Scenario) -> None:
@@ -323,24 +270,6 @@ def _answer(result: PlanResult) -> None:
         below = next(p for p in result.probes if p.value == values[index - 1])
         note = f"{below.value} {'is unsure' if below.check.verdict == 'unsure' else 'fails'}"
     out.print(f"answer: {name} = {result.answer} ({note})", highlight=False, soft_wrap=True)
-
-
-@atomic.all_or_nothing()
-def _write(folder: Path, base: Scenario, result: PlanResult, extra: dict[str, Any]) -> None:
-    """scenario.toml (the scenario before the parameter is set), plan.csv, plan.json,
-    replications.csv, plan.png and manifest.json; each file written atomically."""
-    from sim.outputs.plots.plan import plan_figure  # matplotlib is slow to import
-
-    outcome = result.outcome()
-    data = plan_data(result, **extra)
-    atomic.write_text(folder / "scenario.toml", to_toml(base))
-    rows = [[i, *(p[c] for c in PROBE_COLUMNS)] for i, p in enumerate(data["probes"], 1)]
-    atomic.write_text(folder / PLAN_CSV, csv_text(["order", *PROBE_COLUMNS], rows))
-    atomic.write_text(folder / PLAN_JSON, json.dumps(data, indent=2) + "\n")
-    atomic.write_text(folder / "replications.csv", csv_text(*runs_table(outcome.records)))
-    save_figure(plan_figure(data), folder / PLAN_PNG)
-    meta = manifest(command_line(), outcome, {"seeds": [base.seed], **extra})
-    atomic.write_text(folder / "manifest.json", json.dumps(meta, indent=2) + "\n")
 
 
 def _num(value: float) -> str:

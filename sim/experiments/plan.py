@@ -153,6 +153,64 @@ def grid(lo: float, hi: float, step: float, integer: bool) -> list[Any]:
     return values
 
 
+MAX_CANDIDATES = 1_000_000  # values to bisect (20 probes); more is a typo, and a huge list
+
+
+def candidates(current: Any, parameter: str, lo: Any, hi: Any, step: float | None) -> list[Any]:
+    """The values of `parameter` to search, `lo` to `hi` by `step` (default: 1 for an
+    integer field, a tenth of the range otherwise); `current` is the field's value in the
+    scenario (:data:`MISSING` if it is not set). A ValueError in one line otherwise."""
+    if not all(_number(v) for v in (lo, hi)):
+        raise ValueError(f"--vary {parameter}: bounds must be numbers, got {lo!r}:{hi!r}")
+    if lo > hi:
+        raise ValueError(f"--vary {parameter}: lo ({lo}) is greater than hi ({hi})")
+    if current is not MISSING and not _number(current):
+        raise ValueError(f"--vary {parameter}: not a number field (it is {current!r})")
+    integer = isinstance(current, int) or (current is MISSING and isinstance(lo + hi, int))
+    if integer and not (isinstance(lo, int) and isinstance(hi, int)):
+        raise ValueError(f"--vary {parameter}: an integer field needs whole bounds, got {lo}:{hi}")
+    if step is None:
+        step = 1 if integer else ((hi - lo) / 10 or 1.0)
+    if not step > 0 or (integer and not float(step).is_integer()):
+        kind = "a whole number above 0" if integer else "above 0"
+        raise ValueError(f"--step must be {kind}, got {step}")
+    count = (hi - lo) / step + 1
+    if count > MAX_CANDIDATES:
+        raise ValueError(
+            f"--vary {parameter}: {lo}..{hi} by {step} is {count:,.0f} values, more than "
+            f"{MAX_CANDIDATES:,}; use a larger --step"
+        )
+    return grid(lo, hi, step, integer)
+
+
+MISSING = object()
+"""The value of a path the scenario does not set."""
+
+
+def lookup(data: Any, dotted: str) -> Any:
+    """The value at `dotted` in resolved scenario data (list items by index or name), or
+    :data:`MISSING`."""
+    node = data
+    for part in dotted.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list):
+            names = [item.get("name") if isinstance(item, dict) else None for item in node]
+            if part in names:
+                node = node[names.index(part)]
+            elif part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                return MISSING
+        else:
+            return MISSING
+    return node
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 # ---------------------------------------------------------------- the plan itself
 
 

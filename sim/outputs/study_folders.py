@@ -5,6 +5,7 @@ them: :mod:`sim.experiments.sweep`, :mod:`sim.experiments.compare`,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from sim.experiments.options import (
     study_json,
     study_table,
 )
+from sim.experiments.plan import PROBE_COLUMNS, PlanResult, plan_data
 from sim.experiments.sweep import (
     RUNS_TABLE,
     VARIANTS_TABLE,
@@ -35,8 +37,10 @@ from sim.outputs.experiment_folder import (
     MANIFEST,
     SCENARIO,
     csv_text,
+    manifest,
     write_table,
 )
+from sim.outputs.experiment_folder import runs_table as reps_runs_table
 from sim.outputs.figures import save_figure
 
 if TYPE_CHECKING:
@@ -172,3 +176,26 @@ def _write_experiment(
     atomic.write_json(folder / MANIFEST, manifest_data)
     for name, figure in (figures() if figures else {}).items():
         save_figure(figure, folder / name)
+
+
+PLAN_CSV, PLAN_JSON, PLAN_PNG = "plan.csv", "plan.json", "plan.png"
+
+
+@atomic.all_or_nothing()
+def write_plan(
+    folder: Path, base: Scenario, result: PlanResult, extra: dict[str, Any], command: list[str]
+) -> None:
+    """scenario.toml (the scenario before the parameter is set), plan.csv, plan.json,
+    replications.csv, plan.png and manifest.json; all of them, or none."""
+    from sim.outputs.plots.plan import plan_figure  # matplotlib: only when drawing
+
+    outcome = result.outcome()
+    data = plan_data(result, **extra)
+    rows = [[i, *(p[c] for c in PROBE_COLUMNS)] for i, p in enumerate(data["probes"], 1)]
+    atomic.write_text(folder / SCENARIO, to_toml(base))
+    atomic.write_text(folder / PLAN_CSV, csv_text(["order", *PROBE_COLUMNS], rows))
+    atomic.write_text(folder / PLAN_JSON, json.dumps(data, indent=2) + "\n")
+    atomic.write_text(folder / "replications.csv", csv_text(*reps_runs_table(outcome.records)))
+    save_figure(plan_figure(data), folder / PLAN_PNG)
+    meta = manifest(command, outcome, {"seeds": [base.seed], **extra})
+    atomic.write_text(folder / MANIFEST, json.dumps(meta, indent=2) + "\n")
