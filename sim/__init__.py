@@ -30,6 +30,7 @@ __version__ = "0.2.0"  # the only place; bumped whenever results change (CHANGEL
 API = (
     "Comparison",
     "FolderError",
+    "Plan",
     "Replications",
     "Run",
     "Scenario",
@@ -37,6 +38,7 @@ API = (
     "Sweep",
     "compare",
     "load",
+    "plan",
     "replicate",
     "run",
     "sweep",

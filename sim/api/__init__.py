@@ -3,15 +3,17 @@
 
 - :func:`load` a scenario (a file or a shipped example), changed and scaled;
 - :func:`run` one morning: a :class:`Run`, its tables as pandas DataFrames;
-- :func:`replicate`, :func:`sweep`, :func:`compare`: many mornings, each returning the
+- :func:`replicate`, :func:`sweep`, :func:`compare`, :func:`plan`: many mornings, each returning the
   tables the command writes (as DataFrames), the figures it draws and ``save(folder)``.
 """
 
 from sim.api.experiments import (
     Comparison,
+    Plan,
     Replications,
     Sweep,
     compare,
+    plan,
     replicate,
     sweep,
 )
@@ -23,6 +25,7 @@ from sim.outputs.folders import FolderError
 __all__ = [
     "Comparison",
     "FolderError",
+    "Plan",
     "Replications",
     "Run",
     "Scenario",
@@ -30,6 +33,7 @@ __all__ = [
     "Sweep",
     "compare",
     "load",
+    "plan",
     "replicate",
     "run",
     "sweep",

@@ -11,14 +11,15 @@ the runs are kept in memory and :meth:`save` writes the folder later.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.api.scenarios import scaled
-from sim.config import Scenario
+from sim.config import Scenario, to_dict
 from sim.experiments import compare as pairs
 from sim.experiments import execution
+from sim.experiments import plan as search
 from sim.experiments import sweep as design
 from sim.experiments.execution import Estimate, Job, MemoryStore, Outcome, Progress, Store
 from sim.outputs import experiment_folder, folders, study_folders
@@ -207,6 +208,47 @@ class Comparison(Experiment):
         )
 
 
+class Plan(Experiment):
+    """The smallest value of a capacity parameter for which a target holds (``sim plan``),
+    found by bisection; each probe a set of replications decided at a confidence."""
+
+    kind = folders.PLAN
+
+    def __init__(self, base: Scenario, found: search.PlanResult, command, about) -> None:
+        super().__init__([], found.outcome(), command)
+        self.base = base  # the scenario before the parameter is set
+        self.search = found
+        self.about = about  # scale, replications: for plan.json and the manifest
+
+    def __repr__(self) -> str:
+        s = self.search
+        return f"<Plan {s.parameter} for {s.target}: {s.answer if s.found else 'none'}>"
+
+    @property
+    def answer(self) -> Any:
+        """The smallest value found to hold, or None."""
+        return self.search.answer
+
+    @property
+    def probes(self) -> pd.DataFrame:
+        """One row per probe, in the order probed: value, n, mean, one-sided bounds,
+        verdict, runs reused and made (``plan.csv``)."""
+        data = search.plan_data(self.search)
+        return frame(
+            list(search.PROBE_COLUMNS),
+            [[p[c] for c in search.PROBE_COLUMNS] for p in data["probes"]],
+        )
+
+    def figure(self) -> Figure:
+        """Each probe's mean and bound against the target (``plan.png``)."""
+        from sim.outputs.plots.plan import plan_figure
+
+        return plan_figure(search.plan_data(self.search, **self.about))
+
+    def _write(self, folder: Path) -> None:
+        study_folders.write_plan(folder, self.base, self.search, self.about, self.command)
+
+
 def replicate(
     scenario: Scenario,
     reps: int = 5,
@@ -373,3 +415,73 @@ def estimates_frame(estimates: Mapping[str, Estimate]) -> pd.DataFrame:
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(ESTIMATE_COLUMNS))
     table.index.name = "metric"
     return table
+
+
+def plan(
+    scenario: Scenario,
+    parameter: str,
+    low: float,
+    high: float,
+    target: str,
+    *,
+    step: float | None = None,
+    scale: float = 1.0,
+    confidence: float = 0.95,
+    reps: int = 5,
+    max_reps: int = 20,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    folder: str | Path | None = None,
+    on_probe: Callable[[search.Probe], None] | None = None,
+    progress: Progress | None = None,
+    command: list[str] | None = None,
+) -> Plan:
+    """The smallest value of `parameter` in `low`..`high` (by `step`) for which `target`
+    holds on the mean at one-sided `confidence` (``sim plan``): ``sim.plan(scenario,
+    "services.login.servers", 2, 40, "share_in_class_5min_after_start>=0.95")``.
+    Bisection, assuming more capacity never hurts; each probe runs `reps` replications,
+    up to `max_reps` while unsure. With `scale`, the scenario and the values (full-size
+    ones) are scaled alike. `on_probe` is called with each probe as it is decided.
+    Raises ValueError on bad input, :class:`sim.experiments.plan.RunsFailed` if a probe's
+    runs fail.
+
+    >>> import sim
+    >>> base = sim.load("teaching/single_queue")
+    >>> sim.plan(base, "services.login.servers", 1, 4, "kpi.share_in_class>=0.9", jobs=1).answer
+    1
+    """
+    if not 0.5 <= confidence < 1:
+        raise ValueError(f"confidence must be at least 0.5 and below 1, got {confidence}")
+    if reps < 2:
+        raise ValueError(f"reps must be at least 2 (a confidence bound needs two runs), got {reps}")
+    check_reps(reps)
+    goal = search.parse_target(target)
+    current = search.lookup(to_dict(scenario), parameter)
+    values = search.candidates(current, parameter, low, high, step)
+
+    def make(value: Any) -> Scenario:
+        return scaled(design.variants(scenario, [((parameter, value),)])[0], scale)
+
+    base = scaled(scenario, scale)
+    store, where = _store(folder, folders.PLAN)
+    found = search.plan(
+        make,
+        parameter,
+        values,
+        goal,
+        confidence=confidence,
+        reps=reps,
+        max_reps=max_reps,
+        store=store,
+        n_jobs=jobs,
+        scheduler=scheduler,
+        on_probe=on_probe,
+        progress=progress,
+    )
+    about = {"scenario": base.name, "seed": base.seed, "scale": scale, "reps": reps}
+    result = Plan(
+        base, found, command or ["sim.plan(...)"], {**about, "max_reps": max(reps, max_reps)}
+    )
+    if where is not None:
+        result._write(where)
+    return result

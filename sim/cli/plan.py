@@ -15,13 +15,13 @@ from typing import Annotated, Any
 
 import typer
 
+from sim import api
 from sim.cli.common import (
     SCHEDULER_HELP,
     ScaleOption,
     ScenarioArg,
     SeedOption,
     SetOption,
-    cannot_write,
     check_fits,
     check_scale,
     command_line,
@@ -29,14 +29,15 @@ from sim.cli.common import (
     experiment_failures,
     fail,
     find_scenario,
+    load_for_command,
     out,
     out_path,
     preflight_scheduler,
     results_folder,
+    scaled_and_seeded,
 )
 from sim.cli.experiments import job_progress, print_damaged, print_discarded, report_failures
 from sim.config import ScenarioError, load_scenario, parse_value, to_dict
-from sim.config.scale import scale
 from sim.config.scenario import Scenario
 from sim.experiments.execution import MAX_REPS
 from sim.experiments.plan import (
@@ -47,12 +48,10 @@ from sim.experiments.plan import (
     candidates,
     lookup,
     parse_target,
-    plan,
 )
+from sim.experiments.sweep import variants
 from sim.measure.kpis import unknown_metric
 from sim.outputs import folders
-from sim.outputs.run_store import RunStore
-from sim.outputs.study_folders import write_plan
 
 
 def plan_command(
@@ -109,37 +108,43 @@ def plan_command(
     sets = list(set_ or [])
     parameter, values = _values(path, sets, vary, step)
 
-    def make(value: Any) -> Scenario:
-        resolved = scale(load_scenario(path, [*sets, f"{parameter}={value!r}"]), scale_)
-        return resolved if seed is None else resolved.model_copy(update={"seed": seed})
-
+    unscaled = load_for_command(path, sets)
+    if seed is not None:
+        unscaled = unscaled.model_copy(update={"seed": seed})
     try:
-        first, last = make(values[0]), make(values[-1])
-    except (ScenarioError, ValueError) as e:
+        first, last = (
+            scaled_and_seeded(variants(unscaled, [((parameter, v),)])[0], scale_, None)
+            for v in (values[0], values[-1])
+        )
+    except ScenarioError as e:
         fail(str(e))
     _check_metric(goal.metric, last)
     check_fits([first, last], reps, jobs, scheduler)
     preflight_scheduler(scheduler)
-    base = _base(path, sets, scale_, seed)
+    base = scaled_and_seeded(unscaled, scale_, None)
     folder = results_folder(out_dir or Path("results") / f"{base.name}-plan", folders.PLAN)
     _header(base, parameter, values, goal, confidence, reps, max(reps, max_reps), scale_)
     started = time.perf_counter()
     with experiment_failures(folder):
         try:
             with job_progress(err, "probing") as progress:
-                result = plan(
-                    make,
+                done = api.plan(
+                    unscaled,
                     parameter,
-                    values,
-                    goal,
+                    values[0],
+                    values[-1],
+                    target,
+                    step=step,
+                    scale=scale_,
                     confidence=confidence,
                     reps=reps,
                     max_reps=max_reps,
-                    store=RunStore(folder),
-                    n_jobs=jobs,
+                    jobs=jobs,
                     scheduler=scheduler,
+                    folder=folder,
                     on_probe=_row_printer(),
                     progress=progress,
+                    command=command_line(),
                 )
         except UnknownMetric as e:
             fail(str(e))
@@ -149,11 +154,7 @@ def plan_command(
                 f"a probe could not be decided; the errors are in {folder}/runs/", markup=False
             )
             raise typer.Exit(1) from None
-    extra = {"scenario": base.name, "seed": base.seed, "scale": scale_, "reps": reps}
-    try:
-        write_plan(folder, base, result, {**extra, "max_reps": max(reps, max_reps)}, command_line())
-    except OSError as e:
-        cannot_write(folder, e)
+    result = done.search
     _answer(result)
     outcome = result.outcome()
     elapsed = time.perf_counter() - started
@@ -190,11 +191,6 @@ def _check_metric(metric: str, scenario: Scenario) -> None:
     problem = unknown_metric(metric, scenario.flat)
     if problem:
         fail(f"--target {metric}: {problem}")
-
-
-def _base(path: Path, sets: list[str], factor: float, seed: int | None) -> Scenario:
-    resolved = scale(load_scenario(path, sets), factor)
-    return resolved if seed is None else resolved.model_copy(update={"seed": seed})
 
 
 def _header(base, parameter, values, goal, confidence, reps, max_reps, factor) -> None:

@@ -144,3 +144,28 @@ def test_a_sweep_and_a_comparison_give_the_commands_tables(scenario):
 def test_reps_out_of_range_are_refused(scenario):
     with pytest.raises(ValueError, match="reps must be 1 to"):
         sim.replicate(scenario, 0)
+
+
+def test_a_plan_is_the_commands(tmp_path):
+    """The answer and probes of ``sim plan``, and its folder's plan.json."""
+    base = sim.load(EXAMPLE, scale=0.2)
+    found = sim.plan(
+        base, "services.login.servers", 1, 4, "kpi.share_in_class>=0.9", reps=2, jobs=1
+    )
+    assert found.answer == 1 and list(found.probes["value"]) == [4, 2, 1]  # hi, then bisect
+    assert (found.probes["verdict"] == "holds").all()
+    folder = found.save(tmp_path / "plan")
+    written = json.loads((folder / "plan.json").read_text())
+    assert written["answer"] == 1 and written["scale"] == 1.0
+    with pytest.raises(ValueError, match="reps must be at least 2"):
+        sim.plan(base, "services.login.servers", 1, 4, "kpi.share_in_class>=0.9", reps=1)
+
+
+@pytest.mark.parametrize("module", ["sim.api.scenarios", "sim.api.runs", "sim.api.experiments"])
+def test_the_examples_in_the_docstrings_hold(module):
+    """The API reference shows these examples: they run and say what they show."""
+    import doctest
+    import importlib
+
+    failed, tried = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert tried > 0 and failed == 0
