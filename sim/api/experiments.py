@@ -5,7 +5,7 @@ Every function takes the runs' places as the command line does: ``jobs`` local
 processes (default: all cores; 1 runs in this process), or a Dask ``scheduler``. With a
 ``folder``, each run is stored there as it finishes (an interrupted call made again
 reuses them) and the folder is completed at the end, as the command writes it; without,
-the runs are kept in memory and :meth:`save` writes the folder later.
+the runs are kept in memory and `save` writes the folder later.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Experiment:
         """Write the results folder the command writes (every run's record in
         ``runs/``, the tables, the manifest and the figures) to `folder`; return it. A
         folder holding anything but results of this kind is refused
-        (:class:`sim.FolderError`)."""
+        (`sim.FolderError`)."""
         target = folders.prepare(Path(folder), self.kind)
         store = RunStore(target)
         for record in self.outcome.records:
@@ -266,10 +266,11 @@ def replicate(
     within that share of its mean, or `max_reps`. `progress(done, total)` is called as
     runs finish; `command` is recorded in the folder's manifest.
 
-    >>> import sim
-    >>> reps = sim.replicate(sim.load("teaching/single_queue"), 3, jobs=1)
-    >>> list(reps.estimates.columns)
-    ['n', 'mean', 'low', 'high', 'half_width', 'method']
+    Examples:
+        >>> import sim
+        >>> reps = sim.replicate(sim.load("teaching/single_queue"), 3, jobs=1)
+        >>> list(reps.estimates.columns)
+        ['n', 'mean', 'low', 'high', 'half_width', 'method']
     """
     check_reps(reps)
     store, target = _store(folder, folders.REPLICATIONS)
@@ -406,7 +407,7 @@ def frame(header: list[str], rows: list[list[Any]]) -> pd.DataFrame:
 
 
 def estimates_frame(estimates: Mapping[str, Estimate]) -> pd.DataFrame:
-    """Estimates by metric as a DataFrame (index: metric; :data:`ESTIMATE_COLUMNS`)."""
+    """Estimates by metric as a DataFrame (index: metric; `ESTIMATE_COLUMNS`)."""
     import pandas as pd  # heavy: only when a table is asked for
 
     rows = {
@@ -442,13 +443,14 @@ def plan(
     Bisection, assuming more capacity never hurts; each probe runs `reps` replications,
     up to `max_reps` while unsure. With `scale`, the scenario and the values (full-size
     ones) are scaled alike. `on_probe` is called with each probe as it is decided.
-    Raises ValueError on bad input, :class:`sim.experiments.plan.RunsFailed` if a probe's
+    Raises ValueError on bad input, `sim.experiments.plan.RunsFailed` if a probe's
     runs fail.
 
-    >>> import sim
-    >>> base = sim.load("teaching/single_queue")
-    >>> sim.plan(base, "services.login.servers", 1, 4, "kpi.share_in_class>=0.9", jobs=1).answer
-    1
+    Examples:
+        >>> import sim
+        >>> base = sim.load("teaching/single_queue")
+        >>> sim.plan(base, "services.login.servers", 1, 4, "kpi.share_in_class>=0.9", jobs=1).answer
+        1
     """
     if not 0.5 <= confidence < 1:
         raise ValueError(f"confidence must be at least 0.5 and below 1, got {confidence}")

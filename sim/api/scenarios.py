@@ -26,11 +26,12 @@ def load(
     texts, read as TOML: ``["services.login.servers=6"]``), in order. `scale` simulates
     that fraction of the people with capacities scaled alike (``--scale``); `seed`
     replaces the scenario's seed. A bad file, path or value raises
-    :class:`sim.ScenarioError` (a ``ValueError``) in one line naming the field.
+    `sim.ScenarioError` (a ``ValueError``) in one line naming the field.
 
-    >>> import sim
-    >>> sim.load("teaching/single_queue", set={"services.login.servers": 2}).name
-    'teaching-single-queue'
+    Examples:
+        >>> import sim
+        >>> sim.load("teaching/single_queue", set={"services.login.servers": 2}).name
+        'teaching-single-queue'
     """
     overrides = list(set.items()) if isinstance(set, Mapping) else list(set or [])
     scenario = load_scenario(catalog.find(source), overrides)
@@ -40,7 +41,7 @@ def load(
 
 
 def scaled(scenario: Scenario, factor: float) -> Scenario:
-    """`scenario` at `factor` of its people and capacities; :class:`ScenarioError` if the
+    """`scenario` at `factor` of its people and capacities; `ScenarioError` if the
     factor is not a number above 0 or the scaled scenario is not valid."""
     if not 0 < factor < math.inf:
         raise ScenarioError(f"scale must be a number greater than 0, got {factor}")
