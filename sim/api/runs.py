@@ -103,14 +103,16 @@ class Run:
 
         return dashboard(self.result)
 
-    def save(self, folder: str | Path, *, dashboard: bool = True) -> Path:
+    def save(self, folder: str | Path, *, dashboard: bool = True, people: str = "parquet") -> Path:
         """Write the results folder ``sim run`` writes (scenario, summary, tables, and the
         dashboard unless `dashboard` is False) to `folder`, all of it or nothing; return
-        it. A folder that holds anything but earlier results of one run is refused
+        it. `people` is the per-person table's format, as ``sim run --people`` takes it:
+        ``"parquet"`` (``people.parquet``), ``"csv"`` (``people.csv.gz``) or ``"none"``.
+        A folder that holds anything but earlier results of one run is refused
         (`sim.FolderError`), as on the command line."""
         target = folders.prepare(Path(folder), folders.SINGLE)
         extra = {DASHBOARD: lambda path: save_dashboard(self.result, path)} if dashboard else {}
-        return write_results(self.result, target, extra)
+        return write_results(self.result, target, extra, people=people)
 
 
 def run(

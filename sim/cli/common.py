@@ -33,6 +33,7 @@ from sim.outputs.progress import PlainProgress
 from sim.outputs.run_folder import (
     DASHBOARD,
     PEOPLE,
+    PEOPLE_CSV,
     SCENARIO,
     SUMMARY,
     TIMESERIES,
@@ -103,7 +104,7 @@ def scaled_and_seeded(scenario: Scenario, factor: float, seed: int | None) -> Sc
 
 
 RESULT_FILES = folders.SINGLE_FILES
-assert {SCENARIO, SUMMARY, TIMESERIES, PEOPLE, DASHBOARD, TRACE} <= RESULT_FILES
+assert {SCENARIO, SUMMARY, TIMESERIES, PEOPLE, PEOPLE_CSV, DASHBOARD, TRACE} <= RESULT_FILES
 
 
 def out_path(text: str) -> Path:

@@ -4,6 +4,7 @@ shipped examples."""
 from __future__ import annotations
 
 import textwrap
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -50,7 +51,18 @@ from sim.experiments.execution import MAX_REPS, flat_kpis, imprecise
 from sim.measure.metrics import KEY_FIGURES
 from sim.model.population import expected_people
 from sim.outputs import folders
-from sim.outputs.run_folder import OutputError
+from sim.outputs.run_folder import PEOPLE, PEOPLE_CSV, PEOPLE_FILES, OutputError
+
+
+class PeopleTable(StrEnum):
+    """The choices of --people (the keys of :data:`sim.outputs.run_folder.PEOPLE_FILES`)."""
+
+    parquet = "parquet"
+    csv = "csv"
+    none = "none"
+
+
+assert [table.value for table in PeopleTable] == list(PEOPLE_FILES)
 
 
 def run_command(
@@ -102,6 +114,15 @@ def run_command(
             f"(runs of at most {MAX_TRACED_PEOPLE:,} people).",
         ),
     ] = False,
+    people: Annotated[
+        PeopleTable | None,
+        typer.Option(
+            "--people",
+            help=f"The per-person table: {PEOPLE}, {PEOPLE_CSV} (gzip CSV, slower), or none "
+            "(for runs that need only the KPIs and the minutes) [default: parquet].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Simulate one morning, print the KPIs and write the results folder.
 
@@ -115,6 +136,8 @@ def run_command(
     resolved = scaled_and_seeded(resolved, scale_, seed)
     if trace:
         _check_traceable(resolved, reps)
+    if people is not None and reps is not None:
+        fail("--people chooses the per-person table of one run: it cannot be combined with --reps")
     if reps is not None:
         target = results_folder(out_dir or Path("results") / f"{resolved.name}-reps", REPS)
         check_fits([resolved], reps, jobs, scheduler)
@@ -126,7 +149,7 @@ def run_command(
     try:
         with run_progress(resolved) as progress:
             morning = api.run(resolved, progress=progress, trace=trace)
-        morning.save(target, dashboard=dashboard)
+        morning.save(target, dashboard=dashboard, people=(people or PeopleTable.parquet).value)
     except MemoryError:  # the pre-flight estimate was too low, or was turned off
         fail(f"out of memory while simulating {resolved.name}; nothing was written")
     except OutputError as e:
