@@ -4,6 +4,12 @@ Only the :mod:`sim.cli` package prints.
 
 Errors the user can fix (a bad scenario, an unwritable folder) are printed as one line on
 stderr with exit code 2 and no traceback.
+
+Start-up: ``sim --help``, ``sim --version``, ``sim show`` and ``sim examples`` must start
+at once, so this module, and every module of :mod:`sim.cli` at its top, imports only
+typer, rich and the light layers (the scenario's schema, folders, tables). The machinery
+(numpy, the model, the runs, scipy, matplotlib) is imported inside the command that uses
+it, with a comment "heavy: only when ..."; tests/cli/test_startup.py keeps it so.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,24 +30,25 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sim.config import ScenarioError, catalog, load_scenario, s_to_clock
 from sim.config.scale import scale
 from sim.config.scenario import Scenario
-from sim.experiments.execution import SchedulerError, flat_kpis
-from sim.experiments.scheduler import SCHEDULER_ENV, check_scheduler, chosen_scheduler
+from sim.experiments.scheduler import (
+    SCHEDULER_ENV,
+    SchedulerError,
+    check_scheduler,
+    chosen_scheduler,
+)
 from sim.interruption import exit_code as interrupted_code
 from sim.measure import metrics
 from sim.outputs import folders
 from sim.outputs.progress import PlainProgress
-from sim.outputs.run_folder import (
-    DASHBOARD,
-    PEOPLE,
-    SCENARIO,
-    SUMMARY,
-    TIMESERIES,
-    TRACE,
-    OutputError,
-)
 from sim.outputs.tables import Column, print_table, table_label, value_text
-from sim.simulation.resources import MemoryCheckError, check_events, check_memory
-from sim.simulation.runner import RunResult
+
+if TYPE_CHECKING:  # names for annotations: these modules import numpy and the model
+    from sim.outputs.run_folder import OutputError
+    from sim.simulation.runner import RunResult
+
+MAX_REPS = 100_000
+"""sim.experiments.execution.MAX_REPS, the bound of every --reps, copied: --help shows it
+and that module imports numpy and the model (tests/cli/test_startup.py: they agree)."""
 
 SCHEDULER_HELP = (
     "Dask scheduler address: tls://host:port, or tcp://host:port on this machine "
@@ -100,10 +107,6 @@ def scaled_and_seeded(scenario: Scenario, factor: float, seed: int | None) -> Sc
     except ValueError as e:
         fail(f"--scale {factor}: {e}")
     return scenario if seed is None else scenario.model_copy(update={"seed": seed})
-
-
-RESULT_FILES = folders.SINGLE_FILES
-assert {SCENARIO, SUMMARY, TIMESERIES, PEOPLE, DASHBOARD, TRACE} <= RESULT_FILES
 
 
 def out_path(text: str) -> Path:
@@ -217,6 +220,12 @@ def check_fits(
     at once as the local process pool would hold, cannot fit in memory (see
     :mod:`sim.simulation.resources`). Runs on a Dask cluster are not checked: its memory is not
     known here. Then the event budget (a run that would not end), wherever runs go."""
+    from sim.simulation.resources import (  # heavy: numpy
+        MemoryCheckError,
+        check_events,
+        check_memory,
+    )
+
     try:
         if not chosen_scheduler(scheduler):
             at_once = min(runs, jobs or os.cpu_count() or 1)
@@ -346,6 +355,8 @@ def _kpi_text(metric: str, kpis: dict[str, Any]) -> str:
 def print_kpis(result: RunResult) -> None:
     """The KPIs, then the services in the most trouble, in the words and units of every
     other table (:mod:`sim.outputs.tables`): readable at 80 columns and in a pipe."""
+    from sim.experiments.execution import flat_kpis  # heavy: numpy; only after a run
+
     k = flat_kpis(result.kpi)
     title = f"{result.scenario.name} (seed {result.seed})"
     shown = [m for m in metrics.KEY_FIGURES if metrics.shown(m, k[m])]

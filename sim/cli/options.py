@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sim.cli.common import (
+    MAX_REPS,
     SeedOption,
     SetOption,
     cannot_write,
@@ -33,25 +34,16 @@ from sim.cli.common import (
     run_progress,
     write_report_into,
 )
-from sim.cli.experiments import (
-    execute_jobs,
-    experiment_manifest,
-    plus_minus,
-    print_written,
-    report_failures,
-)
 from sim.cli.sweep import Jobs, Plots, Scheduler
 from sim.config import ScenarioError
-from sim.experiments import options as study_mod
-from sim.experiments.execution import MAX_REPS, Job, invalid_record, record_of
-from sim.experiments.plan import UnknownMetric, metric_of
 from sim.measure.metrics import OPTIONS_COLUMNS, STUDY_METRIC
-from sim.outputs import folders, study_folders
+from sim.outputs import folders
 from sim.outputs.figures import save_dashboard
-from sim.outputs.run_folder import DASHBOARD, SUMMARY, OutputError, write_results
-from sim.outputs.run_store import RunStore
 from sim.outputs.tables import Column, print_table, table_label, value_text
-from sim.simulation.runner import run
+
+if TYPE_CHECKING:  # names for annotations: these modules import numpy and the model
+    from sim.experiments import options as study_mod
+    from sim.experiments.execution import Job
 
 StudyArg = Annotated[
     Path,
@@ -88,6 +80,16 @@ def options_command(
 ) -> None:
     """Run a scenario and each option of a study (same replications, common random
     numbers): what went wrong, what each option changes, and which meet the target."""
+    # heavy (numpy, scipy, the model): only when a study runs
+    from sim.cli.experiments import (
+        execute_jobs,
+        experiment_manifest,
+        print_written,
+        report_failures,
+    )
+    from sim.experiments import options as study_mod
+    from sim.outputs import study_folders
+
     if scale_ is not None and not 0 < scale_ < float("inf"):
         fail(f"--scale must be a number greater than 0, got {scale_}")
     study_file = find_scenario(study_file)
@@ -136,7 +138,9 @@ def _check_before_running(
     results (a file named ``baseline``, a folder of the user's), or if the runs would not
     fit in memory or not end (every option's scenario, as many at once as the pool
     holds; the baseline alone in this process, even when the others go to Dask)."""
-    results_folder(target / study_mod.BASELINE, folders.SINGLE)
+    from sim.experiments.options import BASELINE  # heavy (numpy): only when a study runs
+
+    results_folder(target / BASELINE, folders.SINGLE)
     scenarios = [study.baseline, *(scenario for _, scenario in study.options)]
     check_fits(scenarios, runs, jobs, scheduler)
     check_fits([study.baseline], 1)
@@ -147,7 +151,15 @@ def _baseline(study: study_mod.Study, job: Job, target: Path) -> int:
     store its record so that the pool does not run it again. Skipped when both exist
     (a rerun). The target metric is checked on it before the other runs start. Returns
     the number of damaged records found (its own, 0 or 1: it was made again)."""
-    folder = target / study_mod.BASELINE
+    # heavy (numpy, the model): only when a study runs
+    from sim.experiments.execution import invalid_record, record_of
+    from sim.experiments.options import BASELINE
+    from sim.experiments.plan import UnknownMetric, metric_of
+    from sim.outputs.run_folder import DASHBOARD, SUMMARY, OutputError, write_results
+    from sim.outputs.run_store import RunStore
+    from sim.simulation.runner import run
+
+    folder = target / BASELINE
     store = RunStore(target)
     record = store.get(job.key)
     if record is None or not (folder / SUMMARY).is_file():
@@ -179,6 +191,9 @@ def _baseline(study: study_mod.Study, job: Job, target: Path) -> int:
 def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]) -> None:
     """One row per option (stacked per option where the grid would not fit the screen),
     in the words and units of every other table (:mod:`sim.outputs.tables`)."""
+    from sim.cli.experiments import plus_minus  # heavy (numpy): only when a study ran
+    from sim.experiments.options import best
+
     goal = f", target {study.spec.target}" if study.target else ""
     title = (
         f"{study.name}: {len(results) - 1} options x {study.reps} replications "
@@ -201,7 +216,7 @@ def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]
         verdict = [r.check.verdict if r.check else "-"] if study.target else []
         rows.append([r.name, *cells, delta, *verdict])
     print_table(out, title, columns, rows)
-    winner = study_mod.best(results, study.target)
+    winner = best(results, study.target)
     if winner is not None:
         what = "meets the target best" if study.target else "does best"
         out.print(f"option that {what}: {winner.name}", highlight=False)

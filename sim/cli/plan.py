@@ -12,11 +12,12 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sim.cli.common import (
+    MAX_REPS,
     SCHEDULER_HELP,
     ScaleOption,
     ScenarioArg,
@@ -35,31 +36,14 @@ from sim.cli.common import (
     preflight_scheduler,
     results_folder,
 )
-from sim.cli.experiments import job_progress, print_damaged, print_discarded, report_failures
 from sim.config import ScenarioError, load_scenario, parse_value, to_dict, to_toml
 from sim.config.scale import scale
 from sim.config.scenario import Scenario
-from sim.experiments.execution import MAX_REPS
-from sim.experiments.plan import (
-    PROBE_COLUMNS,
-    PlanResult,
-    Probe,
-    RunsFailed,
-    UnknownMetric,
-    grid,
-    parse_target,
-    plan,
-    plan_data,
-)
-from sim.measure.kpis import unknown_metric
 from sim.outputs import atomic, folders
-from sim.outputs.experiment_folder import (
-    csv_text,
-    manifest,
-    runs_table,
-)
 from sim.outputs.figures import save_figure
-from sim.outputs.run_store import RunStore
+
+if TYPE_CHECKING:  # names for annotations: the plan imports numpy and the model
+    from sim.experiments.plan import PlanResult, Probe
 
 PLAN_CSV, PLAN_JSON, PLAN_PNG = "plan.csv", "plan.json", "plan.png"
 MISSING = object()
@@ -105,6 +89,11 @@ def plan_command(
     replications (common random numbers), decided on the one-sided confidence bound of
     the mean. Exit 0 with an answer, 1 if even hi fails, 2 on bad input.
     """
+    # heavy (numpy, scipy, the model): only when planning
+    from sim.cli.experiments import job_progress, print_damaged, print_discarded, report_failures
+    from sim.experiments.plan import RunsFailed, UnknownMetric, parse_target, plan
+    from sim.outputs.run_store import RunStore
+
     if not vary or not target:
         fail("sim plan needs --vary dotted.path=lo:hi and --target metric<=value")
     try:
@@ -182,6 +171,8 @@ def plan_command(
 
 def _values(path: Path, sets: list[str], vary: str, step: float | None) -> tuple[str, list]:
     """The parameter's path and the grid of values to search, or a one-line failure."""
+    from sim.experiments.plan import grid  # heavy (numpy): only when planning
+
     parameter, sep, bounds = vary.partition("=")
     lo_text, colon, hi_text = bounds.partition(":")
     parameter = parameter.strip()
@@ -240,6 +231,8 @@ def _lookup(data: Any, dotted: str) -> Any:
 
 def _check_metric(metric: str, scenario: Scenario) -> None:
     """The target must name a metric the runs will report (checked before any run)."""
+    from sim.measure.kpis import unknown_metric  # heavy (numpy, the model): when planning
+
     problem = unknown_metric(metric, scenario.flat)
     if problem:
         fail(f"--target {metric}: {problem}")
@@ -329,7 +322,10 @@ def _answer(result: PlanResult) -> None:
 def _write(folder: Path, base: Scenario, result: PlanResult, extra: dict[str, Any]) -> None:
     """scenario.toml (the scenario before the parameter is set), plan.csv, plan.json,
     replications.csv, plan.png and manifest.json; each file written atomically."""
-    from sim.outputs.plots.plan import plan_figure  # matplotlib is slow to import
+    # heavy (numpy, matplotlib): only when a plan is written
+    from sim.experiments.plan import PROBE_COLUMNS, plan_data
+    from sim.outputs.experiment_folder import csv_text, manifest, runs_table
+    from sim.outputs.plots.plan import plan_figure
 
     outcome = result.outcome()
     data = plan_data(result, **extra)

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from sim.cli.common import (
+    MAX_REPS,
     REPS,
     SCHEDULER_HELP,
     ScaleOption,
@@ -33,29 +34,15 @@ from sim.cli.common import (
     scaled_and_seeded,
     write_report_into,
 )
-from sim.cli.experiments import (
-    check_assertions,
-    parse_assertions,
-    print_damaged,
-    print_discarded,
-    print_estimates,
-    report_failures,
-    run_replications,
-)
 from sim.config import catalog, to_toml
 from sim.config.scenario import Scenario
-from sim.engine.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
-from sim.experiments.execution import MAX_REPS, flat_kpis, imprecise
 from sim.measure.metrics import KEY_FIGURES
-from sim.model.population import expected_people
 from sim.outputs import folders
 from sim.outputs.figures import save_dashboard
-from sim.outputs.run_folder import (
-    DASHBOARD,
-    OutputError,
-    write_results,
-)
-from sim.simulation.runner import run
+
+MAX_TRACED_PEOPLE = 1_000_000
+"""sim.engine.trace.MAX_TRACED_PEOPLE, copied: --help shows it and the engine imports
+numpy (tests/cli/test_startup.py: they agree)."""
 
 
 def run_command(
@@ -113,6 +100,12 @@ def run_command(
     With --reps, run independent replications (in parallel) and report every KPI as a
     mean with a 95 % confidence interval.
     """
+    # heavy (numpy, the model, the engine): only when running
+    from sim.cli.experiments import check_assertions, parse_assertions
+    from sim.experiments.execution import flat_kpis
+    from sim.outputs.run_folder import DASHBOARD, OutputError, write_results
+    from sim.simulation.runner import run
+
     resolved = load_for_command(scenario, set_)
     checks = parse_assertions(asserts, resolved)
     if precision is not None and reps is None:
@@ -152,6 +145,9 @@ def run_command(
 
 def _check_traceable(scenario: Scenario, reps: int | None) -> None:
     """Refuse a trace that would not fit: it is kept in memory until the run ends."""
+    from sim.engine.trace import TRACE_BYTES_PER_PERSON  # heavy (numpy): only with --trace
+    from sim.model.population import expected_people
+
     if reps is not None:
         fail("--trace records one run: it cannot be combined with --reps")
     people = expected_people(scenario)
@@ -165,6 +161,17 @@ def _check_traceable(scenario: Scenario, reps: int | None) -> None:
 
 
 def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, checks, report):
+    # heavy (numpy, scipy, the model): only when running replications
+    from sim.cli.experiments import (
+        check_assertions,
+        print_damaged,
+        print_discarded,
+        print_estimates,
+        report_failures,
+        run_replications,
+    )
+    from sim.experiments.execution import imprecise
+
     with experiment_failures(target):
         outcome, estimates, precise = run_replications(
             resolved,
