@@ -27,9 +27,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sim.config import ScenarioError, catalog, load_scenario, s_to_clock
-from sim.config.scale import scale
-from sim.config.scenario import Scenario
+from sim.config import ScenarioError, catalog
 from sim.experiments.scheduler import (
     SCHEDULER_ENV,
     SchedulerError,
@@ -42,7 +40,8 @@ from sim.outputs import folders
 from sim.outputs.progress import PlainProgress
 from sim.outputs.tables import Column, print_table, table_label, value_text
 
-if TYPE_CHECKING:  # names for annotations: these modules import numpy and the model
+if TYPE_CHECKING:  # names for annotations: the schema (pydantic), numpy and the model
+    from sim.config.scenario import Scenario
     from sim.outputs.run_folder import OutputError
     from sim.simulation.runner import RunResult
 
@@ -101,6 +100,8 @@ def check_scale(factor: float) -> None:
 def scaled_and_seeded(scenario: Scenario, factor: float, seed: int | None) -> Scenario:
     """`scenario` at --scale `factor` with --seed `seed` (both recorded in the results'
     scenario files, so that a folder reruns as it ran); a bad --scale exits 2."""
+    from sim.config.scale import scale  # heavy (pydantic): only with a scenario
+
     check_scale(factor)
     try:
         scenario = scale(scenario, factor)
@@ -206,6 +207,8 @@ def find_scenario(scenario: Path | None) -> Path:
 
 
 def load_for_command(scenario: Path | None, overrides: list[str] | None) -> Scenario:
+    from sim.config import load_scenario  # heavy (pydantic): only to load a scenario
+
     try:
         return load_scenario(find_scenario(scenario), overrides or [])
     except ScenarioError as e:
@@ -220,11 +223,8 @@ def check_fits(
     at once as the local process pool would hold, cannot fit in memory (see
     :mod:`sim.simulation.resources`). Runs on a Dask cluster are not checked: its memory is not
     known here. Then the event budget (a run that would not end), wherever runs go."""
-    from sim.simulation.resources import (  # heavy: numpy
-        MemoryCheckError,
-        check_events,
-        check_memory,
-    )
+    # heavy (numpy): only before runs
+    from sim.simulation.resources import MemoryCheckError, check_events, check_memory
 
     try:
         if not chosen_scheduler(scheduler):
@@ -306,6 +306,8 @@ def _check_writable(folder: Path, target: Path) -> None:
 def run_progress(scenario: Scenario):
     """Progress of simulated clock time, once a run lasts a few seconds: a bar on a
     terminal, else a plain line per tenth of the morning (:mod:`sim.outputs.progress`)."""
+    from sim.config import s_to_clock  # heavy (pydantic): only when running
+
     started = time.perf_counter()
     state: dict[str, object] = {}
 
@@ -355,7 +357,7 @@ def _kpi_text(metric: str, kpis: dict[str, Any]) -> str:
 def print_kpis(result: RunResult) -> None:
     """The KPIs, then the services in the most trouble, in the words and units of every
     other table (:mod:`sim.outputs.tables`): readable at 80 columns and in a pipe."""
-    from sim.experiments.execution import flat_kpis  # heavy: numpy; only after a run
+    from sim.experiments.execution import flat_kpis  # heavy (numpy): only after a run
 
     k = flat_kpis(result.kpi)
     title = f"{result.scenario.name} (seed {result.seed})"

@@ -36,13 +36,12 @@ from sim.cli.common import (
     preflight_scheduler,
     results_folder,
 )
-from sim.config import ScenarioError, load_scenario, parse_value, to_dict, to_toml
-from sim.config.scale import scale
-from sim.config.scenario import Scenario
+from sim.config import ScenarioError
 from sim.outputs import atomic, folders
 from sim.outputs.figures import save_figure
 
-if TYPE_CHECKING:  # names for annotations: the plan imports numpy and the model
+if TYPE_CHECKING:  # names for annotations: these modules import pydantic, numpy, the model
+    from sim.config.scenario import Scenario
     from sim.experiments.plan import PlanResult, Probe
 
 PLAN_CSV, PLAN_JSON, PLAN_PNG = "plan.csv", "plan.json", "plan.png"
@@ -89,8 +88,10 @@ def plan_command(
     replications (common random numbers), decided on the one-sided confidence bound of
     the mean. Exit 0 with an answer, 1 if even hi fails, 2 on bad input.
     """
-    # heavy (numpy, scipy, the model): only when planning
+    # heavy (pydantic, numpy, scipy, the model): only when planning
     from sim.cli.experiments import job_progress, print_damaged, print_discarded, report_failures
+    from sim.config import load_scenario
+    from sim.config.scale import scale
     from sim.experiments.plan import RunsFailed, UnknownMetric, parse_target, plan
     from sim.outputs.run_store import RunStore
 
@@ -171,7 +172,8 @@ def plan_command(
 
 def _values(path: Path, sets: list[str], vary: str, step: float | None) -> tuple[str, list]:
     """The parameter's path and the grid of values to search, or a one-line failure."""
-    from sim.experiments.plan import grid  # heavy (numpy): only when planning
+    from sim.config import load_scenario, parse_value, to_dict  # heavy: only when planning
+    from sim.experiments.plan import grid
 
     parameter, sep, bounds = vary.partition("=")
     lo_text, colon, hi_text = bounds.partition(":")
@@ -239,6 +241,9 @@ def _check_metric(metric: str, scenario: Scenario) -> None:
 
 
 def _base(path: Path, sets: list[str], factor: float, seed: int | None) -> Scenario:
+    from sim.config import load_scenario  # heavy (pydantic): only when planning
+    from sim.config.scale import scale
+
     resolved = scale(load_scenario(path, sets), factor)
     return resolved if seed is None else resolved.model_copy(update={"seed": seed})
 
@@ -322,7 +327,8 @@ def _answer(result: PlanResult) -> None:
 def _write(folder: Path, base: Scenario, result: PlanResult, extra: dict[str, Any]) -> None:
     """scenario.toml (the scenario before the parameter is set), plan.csv, plan.json,
     replications.csv, plan.png and manifest.json; each file written atomically."""
-    # heavy (numpy, matplotlib): only when a plan is written
+    # heavy (pydantic, numpy, matplotlib): only when a plan is written
+    from sim.config import to_toml
     from sim.experiments.plan import PROBE_COLUMNS, plan_data
     from sim.outputs.experiment_folder import csv_text, manifest, runs_table
     from sim.outputs.plots.plan import plan_figure

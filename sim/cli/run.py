@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -34,11 +34,13 @@ from sim.cli.common import (
     scaled_and_seeded,
     write_report_into,
 )
-from sim.config import catalog, to_toml
-from sim.config.scenario import Scenario
+from sim.config import catalog
 from sim.measure.metrics import KEY_FIGURES
 from sim.outputs import folders
 from sim.outputs.figures import save_dashboard
+
+if TYPE_CHECKING:  # a name for annotations: the schema imports pydantic
+    from sim.config.scenario import Scenario
 
 MAX_TRACED_PEOPLE = 1_000_000
 """sim.engine.trace.MAX_TRACED_PEOPLE, copied: --help shows it and the engine imports
@@ -218,6 +220,8 @@ def _missed(name: str, est) -> str:
 
 def show_command(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
     """Print the fully resolved scenario (defaults filled, overrides applied) as TOML."""
+    from sim.config import to_toml  # heavy (pydantic): only when showing
+
     typer.echo(to_toml(load_for_command(scenario, set_)), nl=False)
 
 

@@ -35,14 +35,13 @@ from sim.cli.common import (
     results_folder,
     scaled_and_seeded,
 )
-from sim.config import parse_value
-from sim.config.scenario import Scenario
 from sim.measure.metrics import HEADLINE, SWEEP_COLUMNS
 from sim.outputs import folders
 from sim.outputs.tables import Column, interval_text, print_table, table_label, value_text
 
-if TYPE_CHECKING:  # names for annotations: these modules import numpy and the model
+if TYPE_CHECKING:  # names for annotations: these modules import pydantic, numpy, the model
     from sim.cli.experiments import Assertion
+    from sim.config.scenario import Scenario
     from sim.experiments import compare as cmp
 
 SHOWN_VARIANTS = 40  # variants printed; the tables hold them all
@@ -316,6 +315,8 @@ def _slug(overrides: Sequence[str]) -> str:
 
 def _labels(overrides: Sequence[str] | None) -> tuple[tuple[str, Any], ...]:
     """``path=value`` overrides as (path, value) pairs, the variant's label in the tables."""
+    from sim.config import parse_value  # heavy (pydantic): only when comparing
+
     pairs = (text.partition("=") for text in overrides or [])
     return tuple((path.strip(), parse_value(value)) for path, _, value in pairs)
 

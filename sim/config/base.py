@@ -17,10 +17,6 @@ from pydantic import (
 )
 
 
-class ScenarioError(ValueError):
-    """A scenario that cannot be used; the message is one line meant for the user."""
-
-
 class Strict(BaseModel):
     """Unknown keys refused, values frozen, no NaN or infinity, and strict types: a
     boolean is not a number (``servers = true`` ran as 1 server) and ``"3"`` is not 3

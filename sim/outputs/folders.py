@@ -52,9 +52,10 @@ KINDS = (SINGLE, *EXPERIMENTS)
 MARKERS = (("plan.json", PLAN), ("compare.json", COMPARE), ("options.json", OPTIONS))
 RUNS = "runs"  # the run records of an experiment (sim.experiments.execution.RunStore)
 BASELINE = "baseline"  # an options study's baseline run (sim.experiments.options.BASELINE)
+REPORT = "report.html"  # what sim report writes in a folder (sim.outputs.report.page)
 SINGLE_FILES = {  # sim.outputs.run_folder's files, and what other commands add to the folder
     *("scenario.toml", "summary.json", "timeseries.csv", "people.csv.gz", "trace.csv.gz"),
-    *("dashboard.png", "dashboard.svg", "report.html", "animation.gif", "animation.mp4"),
+    *("dashboard.png", "dashboard.svg", REPORT, "animation.gif", "animation.mp4"),
 }
 """A single run's folder is replaced as a whole: a file not in it would be lost."""
 
