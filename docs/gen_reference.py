@@ -424,9 +424,13 @@ def cli_page() -> str:
     import typer
     from typer.cli import get_docs_for_click
 
-    from sim.cli import app
+    from sim.cli import app, validate
 
     command = typer.main.get_command(app)
+    # validate's cases, made when its --help is shown (sim.cli.validate.WithCases), as a
+    # block of code: the \b line that keeps click from rewrapping them means nothing here
+    title, *cases = validate.epilog().removeprefix("\b\n").splitlines()
+    command.commands["validate"].epilog = "\n".join([title, "", "```", *cases, "```"])
     ctx = click.Context(command, info_name="sim")
     text = get_docs_for_click(obj=command, ctx=ctx, name="sim", title="Command-line reference")
     title, _, rest = text.partition("\n\n")

@@ -29,6 +29,7 @@ __version__ = "0.2.0"  # the only place; bumped whenever results change (CHANGEL
 
 API = (
     "Comparison",
+    "Options",
     "FolderError",
     "Plan",
     "Replications",
@@ -38,12 +39,13 @@ API = (
     "Sweep",
     "compare",
     "load",
+    "options",
     "plan",
     "replicate",
     "run",
     "sweep",
 )
-"""The names of :mod:`sim.api` that ``sim.<name>`` gives."""
+"""The names of :mod:`sim.api.public` that ``sim.<name>`` gives."""
 
 __all__ = ["__version__", *API]
 
@@ -51,9 +53,9 @@ __all__ = ["__version__", *API]
 def __getattr__(name: str):
     """``sim.run``, ``sim.load``...: the API's names, imported when first asked for."""
     if name in API:
-        import sim.api
+        import sim.api.public
 
-        return getattr(sim.api, name)
+        return getattr(sim.api.public, name)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 

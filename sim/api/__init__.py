@@ -5,36 +5,8 @@
 - :func:`run` one morning: a :class:`Run`, its tables as pandas DataFrames;
 - :func:`replicate`, :func:`sweep`, :func:`compare`, :func:`plan`: many mornings, each returning the
   tables the command writes (as DataFrames), the figures it draws and ``save(folder)``.
+
+The names are gathered in :mod:`sim.api.public`, which ``sim`` imports when one of them is
+first asked for. This package itself imports nothing: the command imports only the
+module it needs (:mod:`sim.api.scenarios` to load a scenario costs no NumPy).
 """
-
-from sim.api.experiments import (
-    Comparison,
-    Plan,
-    Replications,
-    Sweep,
-    compare,
-    plan,
-    replicate,
-    sweep,
-)
-from sim.api.runs import Run, run
-from sim.api.scenarios import load
-from sim.config import Scenario, ScenarioError
-from sim.outputs.folders import FolderError
-
-__all__ = [
-    "Comparison",
-    "FolderError",
-    "Plan",
-    "Replications",
-    "Run",
-    "Scenario",
-    "ScenarioError",
-    "Sweep",
-    "compare",
-    "load",
-    "plan",
-    "replicate",
-    "run",
-    "sweep",
-]

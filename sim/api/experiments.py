@@ -1,5 +1,6 @@
-"""Many mornings from Python: replications, sweeps and comparisons, each returning the
-tables the command line writes, as pandas DataFrames, and the figures it draws.
+"""Many mornings from Python: replications, sweeps, comparisons, plans and options
+studies, each returning the tables the command line writes, as pandas DataFrames, and
+the figures it draws.
 
 Every function takes the runs' places as the command line does: ``jobs`` local
 processes (default: all cores; 1 runs in this process), or a Dask ``scheduler``. With a
@@ -15,15 +16,20 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.api.runs import Run
 from sim.api.scenarios import scaled
-from sim.config import Scenario, to_dict
+from sim.config import Scenario, catalog, to_dict
 from sim.experiments import compare as pairs
 from sim.experiments import execution
+from sim.experiments import options as studies
 from sim.experiments import plan as search
 from sim.experiments import sweep as design
 from sim.experiments.execution import Estimate, Job, MemoryStore, Outcome, Progress, Store
 from sim.outputs import experiment_folder, folders, study_folders
+from sim.outputs.run_folder import SUMMARY
 from sim.outputs.run_store import RunStore
+from sim.simulation.runner import ProgressCallback
+from sim.simulation.runner import run as simulate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -247,6 +253,48 @@ class Plan(Experiment):
 
     def _write(self, folder: Path) -> None:
         study_folders.write_plan(folder, self.base, self.search, self.about, self.command)
+
+
+class Options(Experiment):
+    """A scenario and the options of a study (``sim options``), each replicated on the
+    same random numbers: what each option changes, with its interval, and which meet the
+    study's target."""
+
+    kind = folders.OPTIONS
+
+    def __init__(self, study: studies.Study, jobs, outcome, command, about) -> None:
+        super().__init__(jobs, outcome, command)
+        self.study = study
+        self.about = about  # the study's files, replications, seeds: for the manifest
+        self.results: list[studies.OptionResult] = studies.analyse(study, self.jobs, outcome)
+
+    def __repr__(self) -> str:
+        return f"<Options {self.study.name!r}: {len(self.results) - 1} options, best {self.best}>"
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """One row per option, the baseline first (index: option): what it changes, the
+        study's metrics with their intervals, the difference from the baseline and the
+        verdict on the target (``options.csv``)."""
+        return frame(*studies.study_table(self.results)).set_index("option")
+
+    @property
+    def best(self) -> str | None:
+        """The option that meets the target best (or does best, without a target); None
+        if none meets it."""
+        winner = studies.best(self.results, self.study.target)
+        return None if winner is None else winner.name
+
+    def figures(self) -> dict[str, Figure]:
+        """The study's figures by file name (``options.png``...)."""
+        from sim.outputs.plots import options as drawings  # matplotlib: only when drawing
+
+        drawn = drawings.study_figures(self.study, self.results)
+        return {f"{stem}.png": figure for stem, figure in drawn.items()}
+
+    def _write(self, folder: Path, plots: bool = True) -> None:
+        data = self._manifest(self.about)
+        study_folders.write_study(folder, self.study, self.jobs, self.outcome, data, plots=plots)
 
 
 def replicate(
@@ -487,3 +535,102 @@ def plan(
     if where is not None:
         result._write(where)
     return result
+
+
+def load_study(
+    study: str | Path,
+    *,
+    set: Sequence[str] = (),
+    scale: float | None = None,
+    reps: int | None = None,
+    seed: int | None = None,
+) -> studies.Study:
+    """An options study (a TOML file or a shipped example's name, as ``sim options``
+    takes it), resolved: `set` (``path=value`` texts) changes the baseline and every
+    option; `scale`, `reps` and `seed` replace the file's. Raises `sim.ScenarioError`."""
+    path = catalog.find(study)
+    return studies.load_study(path, sets=list(set), scale=scale, reps=reps, seed=seed)
+
+
+def options(
+    study: str | Path | studies.Study,
+    *,
+    set: Sequence[str] = (),
+    scale: float | None = None,
+    reps: int | None = None,
+    seed: int | None = None,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    folder: str | Path | None = None,
+    plots: bool = True,
+    progress: Progress | None = None,
+    command: list[str] | None = None,
+) -> Options:
+    """The options study `study` (``sim options``): the baseline and each option run
+    `reps` replications on the same random numbers; ``.table`` says what each changes
+    and whether it meets the target, ``.best`` names the one that does best. `set`,
+    `scale`, `reps` and `seed` as in :func:`load_study`. With a `folder`, the baseline's
+    first replication is also kept as a full run folder in ``baseline/`` (what the report
+    shows), as the command does (:func:`run_baseline`).
+
+    Examples:
+        >>> import sim
+        >>> study = sim.options("2021-04-06-options", scale=0.01)  # doctest: +SKIP
+        >>> study.best  # doctest: +SKIP
+        'The 26 April system'
+
+    (Not run by the doctests: a minute on two cores; ``tests/api/test_api.py`` runs a
+    small study.)
+    """
+    if not isinstance(study, studies.Study):
+        study = load_study(study, set=set, scale=scale, reps=reps, seed=seed)
+    store, target = _store(folder, folders.OPTIONS)
+    jobs_list = studies.study_jobs(study)
+    started = time.perf_counter()
+    if target is not None:
+        run_baseline(study, jobs_list[0], target, store)
+    outcome = execution.execute(jobs_list, store, jobs, scheduler, progress)
+    about = {
+        "study": str(study.path),
+        "scenario": study.baseline.name,
+        "scenario_file": str(study.path.parent / study.spec.scenario),
+        "replications": study.reps,
+        "seeds": [study.baseline.seed],
+        "scale": study.spec.scale,
+    }
+    result = Options(study, jobs_list, outcome, command or ["sim.options(...)"], about)
+    result.started = started
+    if target is not None:
+        result._write(target, plots)
+    return result
+
+
+def run_baseline(
+    study: studies.Study,
+    job: Job,
+    folder: Path,
+    store: Store,
+    progress: ProgressCallback | None = None,
+) -> Run | None:
+    """The baseline's first replication, run in this process, its full results folder
+    (dashboard included) kept in ``folder/baseline/`` and its record stored, so that the
+    runs that follow do not make it again; None when both are there already (a study
+    run again). Raises `sim.experiments.plan.UnknownMetric` if the study's target names
+    a metric the runs do not have (before any other run), RuntimeError if the run's
+    record does not check out (a fault of the model)."""
+    baseline = folder / studies.BASELINE
+    record = store.get(job.key)
+    morning = None
+    if record is None or not (baseline / SUMMARY).is_file():
+        result = simulate(
+            job.scenario.flat, seed=job.seed, replication=job.replication, progress=progress
+        )
+        morning = Run(result)
+        morning.save(baseline)
+        record = execution.record_of(job, result)
+        if problem := execution.invalid_record(record):
+            raise RuntimeError(f"the baseline run failed: {problem}")
+        store.put(record)
+    if study.target is not None:
+        search.metric_of(record, study.target.metric)
+    return morning

@@ -22,7 +22,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from sim import api
 from sim.cli.common import (
     check_folder,
     command_line,
@@ -91,8 +90,10 @@ def run_replications(
     console: Console,
     err: Console,
 ) -> tuple[Outcome, dict[str, Estimate], bool]:
+    from sim.api.experiments import replicate  # heavy (scipy, figures): only with --reps
+
     with job_progress(err, f"{scenario.name}") as progress:
-        done = api.replicate(
+        done = replicate(
             scenario,
             reps,
             precision=precision,

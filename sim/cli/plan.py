@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sim import api
 from sim.cli.common import (
+    MAX_REPS,
     SCHEDULER_HELP,
     ScaleOption,
     ScenarioArg,
@@ -36,22 +36,12 @@ from sim.cli.common import (
     results_folder,
     scaled_and_seeded,
 )
-from sim.cli.experiments import job_progress, print_damaged, print_discarded, report_failures
-from sim.config import ScenarioError, load_scenario, parse_value, to_dict
-from sim.config.scenario import Scenario
-from sim.experiments.execution import MAX_REPS
-from sim.experiments.plan import (
-    PlanResult,
-    Probe,
-    RunsFailed,
-    UnknownMetric,
-    candidates,
-    lookup,
-    parse_target,
-)
-from sim.experiments.sweep import variants
-from sim.measure.kpis import unknown_metric
+from sim.config import ScenarioError
 from sim.outputs import folders
+
+if TYPE_CHECKING:  # names for annotations: these modules import pydantic, numpy, the model
+    from sim.config.scenario import Scenario
+    from sim.experiments.plan import PlanResult, Probe
 
 
 def plan_command(
@@ -93,6 +83,12 @@ def plan_command(
     replications (common random numbers), decided on the one-sided confidence bound of
     the mean. Exit 0 with an answer, 1 if even hi fails, 2 on bad input.
     """
+    # heavy (pydantic, numpy, scipy, the model): only when planning
+    from sim.api import public as api
+    from sim.cli.experiments import job_progress, print_damaged, print_discarded, report_failures
+    from sim.experiments.plan import RunsFailed, UnknownMetric, parse_target
+    from sim.experiments.sweep import variants
+
     if not vary or not target:
         fail("sim plan needs --vary dotted.path=lo:hi and --target metric<=value")
     try:
@@ -172,6 +168,9 @@ def plan_command(
 
 def _values(path: Path, sets: list[str], vary: str, step: float | None) -> tuple[str, list]:
     """The parameter's path and the grid of values to search, or a one-line failure."""
+    from sim.config import load_scenario, parse_value, to_dict  # heavy: only when planning
+    from sim.experiments.plan import candidates, lookup
+
     parameter, sep, bounds = vary.partition("=")
     lo_text, colon, hi_text = bounds.partition(":")
     parameter = parameter.strip()
@@ -188,6 +187,8 @@ def _values(path: Path, sets: list[str], vary: str, step: float | None) -> tuple
 
 def _check_metric(metric: str, scenario: Scenario) -> None:
     """The target must name a metric the runs will report (checked before any run)."""
+    from sim.measure.kpis import unknown_metric  # heavy (the model): only when planning
+
     problem = unknown_metric(metric, scenario.flat)
     if problem:
         fail(f"--target {metric}: {problem}")

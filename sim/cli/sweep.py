@@ -12,12 +12,12 @@ import hashlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sim import api
 from sim.cli.common import (
+    MAX_REPS,
     SCHEDULER_HELP,
     ScaleOption,
     ScenarioArg,
@@ -37,23 +37,14 @@ from sim.cli.common import (
     results_folder,
     scaled_and_seeded,
 )
-from sim.cli.experiments import (
-    Assertion,
-    check_assertions,
-    job_progress,
-    parse_assertions,
-    plus_minus,
-    print_written,
-    report_failures,
-)
-from sim.config import parse_value
-from sim.config.scenario import Scenario
-from sim.experiments import compare as cmp
-from sim.experiments import sweep
-from sim.experiments.execution import MAX_REPS
 from sim.measure.metrics import HEADLINE, SWEEP_COLUMNS
 from sim.outputs import folders
 from sim.outputs.tables import Column, interval_text, print_table, table_label, value_text
+
+if TYPE_CHECKING:  # names for annotations: these modules import pydantic, numpy, the model
+    from sim.cli.experiments import Assertion
+    from sim.config.scenario import Scenario
+    from sim.experiments import compare as cmp
 
 SHOWN_VARIANTS = 40  # variants printed; the tables hold them all
 SHOWN_OTHER_DIFFERENCES = 8  # significant non-headline differences printed
@@ -111,6 +102,10 @@ def sweep_command(
     Each variant's mean must satisfy every --assert, else the exit code is 1. With
     --scale, the varied values are full-size ones, scaled with the scenario (as in plan).
     """
+    # heavy (numpy, scipy, the model): only when a sweep runs
+    from sim.api import public as api
+    from sim.cli.experiments import job_progress, parse_assertions, print_written, report_failures
+
     check_scale(scale_)
     base = load_for_command(scenario, set_)
     if seed is not None:
@@ -148,6 +143,8 @@ def sweep_command(
 
 def _design(base: Scenario, vary: list[str], sample: int | None):
     """The variants' points and scenarios; any bad input fails here, before running."""
+    from sim.experiments import sweep  # heavy (numpy): only when a sweep runs
+
     if not vary:
         fail("sim sweep needs at least one --vary path=v1,v2,... (or path=lo:hi:step)")
     try:
@@ -161,6 +158,9 @@ def _print_variants(base: Scenario, estimates, reps: int) -> None:
     """One row per variant: its values, then each headline KPI's mean ± half-width in
     the words and units of every other table (:mod:`sim.outputs.tables`); stacked per variant
     where the grid would not fit the screen."""
+    from sim.cli.experiments import plus_minus  # heavy (numpy): only when a sweep ran
+    from sim.experiments.sweep import plain
+
     title = f"{base.name}: {len(estimates)} variants x {reps} replications (seed {base.seed})"
     paths = [path for path, _ in estimates[0][0]] if estimates else []
     columns = [
@@ -171,7 +171,7 @@ def _print_variants(base: Scenario, estimates, reps: int) -> None:
     rows = [
         [
             str(number),
-            *(str(sweep.plain(v)) for _, v in point),
+            *(str(plain(v)) for _, v in point),
             *(plus_minus(ests.get(name), name) for name in SWEEP_COLUMNS),
         ]
         for number, (point, ests) in enumerate(estimates[:SHOWN_VARIANTS])
@@ -229,6 +229,10 @@ def compare_command(
     --assert checks the difference and holds only if its whole 95 % interval does,
     e.g. "gave_up<0": B has significantly fewer people giving up than A.
     """
+    # heavy (numpy, scipy, the model): only when a comparison runs
+    from sim.api import public as api
+    from sim.cli.experiments import job_progress, parse_assertions, print_written, report_failures
+
     if b is None and not set_b:
         fail("nothing to compare: give scenario B or --set-b path=value")
     sa = scaled_and_seeded(load_for_command(a, [*(set_ or []), *(set_a or [])]), scale_, seed)
@@ -292,6 +296,8 @@ def _slug(overrides: Sequence[str]) -> str:
 
 def _labels(overrides: Sequence[str] | None) -> tuple[tuple[str, Any], ...]:
     """``path=value`` overrides as (path, value) pairs, the variant's label in the tables."""
+    from sim.config import parse_value  # heavy (pydantic): only when comparing
+
     pairs = (text.partition("=") for text in overrides or [])
     return tuple((path.strip(), parse_value(value)) for path, _, value in pairs)
 
@@ -327,6 +333,8 @@ def _print_differences(a: Scenario, b: Scenario, diffs: dict[str, cmp.Difference
 def _check_differences(checks: list[Assertion], diffs: dict[str, cmp.Difference]) -> bool:
     """Each check on B − A holds if the whole interval does: for <= and < its high end,
     for >= and > its low end, must satisfy it."""
+    from sim.cli.experiments import check_assertions  # heavy (numpy): only when comparing
+
     out.print("assertions on B − A (the whole 95 % interval must satisfy them):")
     ok = True
     for check in checks:

@@ -14,7 +14,7 @@ from pydantic import (
     ValidationError,
 )
 
-from sim.config.base import ScenarioError
+from sim.config.errors import ScenarioError
 from sim.config.scenario import Scenario
 from sim.config.schema_walk import (
     child_schema,

@@ -36,10 +36,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from sim.config.scenario import Scenario
-from sim.experiments.execution import Job, Outcome, Progress, Store, execute
+from sim.experiments.execution import Job, Outcome, Progress, Store, execute, t_quantile
 from sim.measure.criteria import OPERATORS, Criterion, parse_criterion
 from sim.measure.metrics import kind_of
 from sim.measure.metrics import metric as metric_info
@@ -88,7 +87,7 @@ def decide(values: Sequence[float | None], target: Target, confidence: float) ->
         mean = float(x.mean())
         half = math.inf
         if n > 1:
-            half = float(stats.t.ppf(confidence, n - 1) * x.std(ddof=1) / math.sqrt(n))
+            half = float(t_quantile(confidence, n - 1) * x.std(ddof=1) / math.sqrt(n))
         floor, ceiling = metric_info(target.metric).bounds
         low, high = max(mean - half, floor), min(mean + half, ceiling)
     ok = OPERATORS[target.op]
@@ -363,7 +362,7 @@ def moves(lo: Probe, hi: Probe, metric: str, confidence: float) -> bool:
     diffs = np.array([b - a for a, b in pairs], dtype=float)
     if len(diffs) < 2 or not diffs.any():
         return bool(diffs.any())
-    half = stats.t.ppf(0.5 + confidence / 2, len(diffs) - 1) * diffs.std(ddof=1)
+    half = t_quantile(0.5 + confidence / 2, len(diffs) - 1) * diffs.std(ddof=1)
     return bool(abs(diffs.mean()) > half / math.sqrt(len(diffs)))
 
 

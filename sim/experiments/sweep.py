@@ -25,7 +25,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from sim.config import Scenario, ScenarioError, parse_value, scenario_from_dict, to_dict
 from sim.experiments.execution import Estimate, Job, Outcome, estimate, metric_names
@@ -215,6 +214,8 @@ def latin_hypercube(factors: Sequence[Factor], n: int, seed: int) -> list[Point]
 
 
 def _lhs(dims: int, n: int, seed: int) -> np.ndarray:
+    from scipy.stats import qmc  # heavy (~1 s to import): only for a Latin hypercube
+
     rng = np.random.default_rng(seed)
     try:
         engine = qmc.LatinHypercube(d=dims, rng=rng)

@@ -52,10 +52,16 @@ KINDS = (SINGLE, *EXPERIMENTS)
 MARKERS = (("plan.json", PLAN), ("compare.json", COMPARE), ("options.json", OPTIONS))
 RUNS = "runs"  # the run records of an experiment (sim.experiments.execution.RunStore)
 BASELINE = "baseline"  # an options study's baseline run (sim.experiments.options.BASELINE)
+REPORT = "report.html"  # what sim report writes in a folder (sim.outputs.report.page)
+PEOPLE = "people.parquet"  # the per-person table, by default (``sim run --people``)
+PEOPLE_CSV = "people.csv.gz"  # the same table as gzip CSV: --people csv, and earlier versions
+PEOPLE_FILES = {"parquet": PEOPLE, "csv": PEOPLE_CSV, "none": None}
+"""The choices of ``sim run --people``, and the file each writes (by
+:mod:`sim.outputs.run_folder`; named here, where ``sim --help`` reads them cheaply)."""
 SINGLE_FILES = {  # sim.outputs.run_folder's files, and what other commands add to the folder
-    *("scenario.toml", "summary.json", "timeseries.csv", "people.parquet", "people.csv.gz"),
+    *("scenario.toml", "summary.json", "timeseries.csv", PEOPLE, PEOPLE_CSV),
     "trace.csv.gz",
-    *("dashboard.png", "dashboard.svg", "report.html", "animation.gif", "animation.mp4"),
+    *("dashboard.png", "dashboard.svg", REPORT, "animation.gif", "animation.mp4"),
 }
 """A single run's folder is replaced as a whole: a file not in it would be lost."""
 

@@ -26,15 +26,12 @@ from sim.engine.monitor import quantile_from_histogram
 from sim.engine.trace import OUTCOMES
 from sim.model.people import Fate
 from sim.outputs import atomic
+from sim.outputs.folders import PEOPLE, PEOPLE_CSV, PEOPLE_FILES  # noqa: F401 (re-exported)
 from sim.simulation.runner import RunResult
 from sim.simulation.summary import Summary
 
 SUMMARY = "summary.json"
 TIMESERIES = "timeseries.csv"
-PEOPLE = "people.parquet"  # the per-person table, by default (``sim run --people``)
-PEOPLE_CSV = "people.csv.gz"  # the same table as gzip CSV: --people csv, and earlier versions
-PEOPLE_FILES = {"parquet": PEOPLE, "csv": PEOPLE_CSV, "none": None}
-"""The choices of ``sim run --people``, and the file each writes."""
 SCENARIO = "scenario.toml"
 DASHBOARD = "dashboard.png"
 TRACE = "trace.csv.gz"  # only with `sim run --trace`
@@ -189,13 +186,16 @@ def _write_people_parquet(result: RunResult, path: Path) -> None:
     def named(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
         return pa.DictionaryArray.from_arrays(codes, pa.array(names, pa.string()))
 
+    def times(values: np.ndarray) -> pa.Array:  # NaN (not set) as null, without pandas
+        return pa.array(values, mask=np.isnan(values))
+
     def chunk(first: int, rows: slice) -> pa.Table:
         group = p["group"][rows]
         columns = {
             "person": pa.array(np.arange(first, first + len(group), dtype=np.int64)),
             "group": named(group, result.group_names),
             "role": named(role_of_group[group], roles),
-            **{f"{t}_s": pa.array(p[t][rows], from_pandas=True) for t in PEOPLE_TIMES},
+            **{f"{t}_s": times(p[t][rows]) for t in PEOPLE_TIMES},
             "fate": named(p["fate"][rows], fates),
             "attempts": pa.array(p["attempts"][rows]),
             "failures": pa.array(p["failures"][rows]),

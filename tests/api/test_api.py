@@ -12,7 +12,7 @@ import pytest
 
 import sim
 from sim.outputs.run_folder import PEOPLE, SCENARIO, TIMESERIES
-from tests.conftest import sim_env
+from tests.conftest import SCENARIOS, sim_env
 
 EXAMPLE = "teaching/single_queue"
 
@@ -169,3 +169,24 @@ def test_the_examples_in_the_docstrings_hold(module):
 
     failed, tried = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert tried > 0 and failed == 0
+
+
+def test_an_options_study_is_the_commands(tmp_path):
+    """``sim.options`` writes the folder ``sim options`` writes (the tables, figures and
+    the baseline's run folder, byte for byte), and its tables are those files."""
+    study = SCENARIOS / "surge-options.toml"
+    done = sim.options(study, reps=2, jobs=1, folder=tmp_path / "api")
+    command = [sys.executable, "-m", "sim", "options", str(study), "--reps", "2", "--jobs", "1"]
+    subprocess.run([*command, "--out", str(tmp_path / "cli")], env=sim_env(), check=True,
+                   capture_output=True)  # fmt: skip
+    for name in ("options.csv", "runs.csv", "options.png", "baseline/timeseries.csv"):
+        api_bytes = (tmp_path / "api" / name).read_bytes()
+        assert api_bytes == (tmp_path / "cli" / name).read_bytes(), name
+    table = done.table
+    assert table.index[0] == "baseline" and len(table) == 4
+    written = pd.read_csv(tmp_path / "api" / "options.csv", index_col="option")
+    assert list(table.columns) == list(written.columns)
+    assert done.best in table.index
+    assert set(done.figures()) >= {"options.png"}
+    memory_only = sim.options(study, reps=2, jobs=1)  # no folder: the same numbers
+    assert memory_only.table.equals(table)
