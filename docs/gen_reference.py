@@ -429,8 +429,8 @@ def cli_page() -> str:
     command = typer.main.get_command(app)
     # validate's cases, made when its --help is shown (sim.cli.validate.WithCases), as a
     # block of code: the \b line that keeps click from rewrapping them means nothing here
-    title, *cases = validate.epilog().removeprefix("\b\n").splitlines()
-    command.commands["validate"].epilog = "\n".join([title, "", "```", *cases, "```"])
+    cases = validate.epilog().removeprefix("\b\n")
+    command.commands["validate"].epilog = f"```text\n{cases}\n```"
     ctx = click.Context(command, info_name="sim")
     text = get_docs_for_click(obj=command, ctx=ctx, name="sim", title="Command-line reference")
     title, _, rest = text.partition("\n\n")

@@ -21,7 +21,7 @@ def report_command(
     results_dir: Annotated[
         Path,
         typer.Argument(
-            help="A results folder of sim run, run --reps, sweep, compare or plan.",
+            help="A results folder of sim run, run --reps, sweep, compare, plan or options.",
             metavar="RESULTS_DIR",
             show_default=False,
         ),
