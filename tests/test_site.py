@@ -158,3 +158,11 @@ def test_no_page_has_a_bare_dunder_name() -> None:
         for m in re.finditer(r"\S*__\w+__\S*", prose(page.read_text(encoding="utf-8")))
     ]
     assert not bare, bare
+
+
+def test_the_how_to_guides_run_what_pip_install_ships() -> None:
+    """tests/scenarios/ is not in the package: a guide's command must name a shipped
+    example (``sim examples``) or a file the reader has."""
+    guides = sorted((ROOT / "docs" / "how-to").glob("*.md"))
+    found = [g.name for g in guides if "tests/scenarios/" in g.read_text(encoding="utf-8")]
+    assert not found, found
