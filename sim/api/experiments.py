@@ -575,12 +575,9 @@ def options(
 
     Examples:
         >>> import sim
-        >>> study = sim.options("2021-04-06-options", scale=0.01)  # doctest: +SKIP
-        >>> study.best  # doctest: +SKIP
-        'The 26 April system'
-
-    (Not run by the doctests: a minute on two cores; ``tests/api/test_api.py`` runs a
-    small study.)
+        >>> study = sim.options("teaching/surge-options", reps=2, jobs=1)
+        >>> study.table.index[0], study.best is not None
+        ('baseline', True)
     """
     if not isinstance(study, studies.Study):
         study = load_study(study, set=set, scale=scale, reps=reps, seed=seed)

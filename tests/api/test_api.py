@@ -174,7 +174,7 @@ def test_the_examples_in_the_docstrings_hold(module):
 def test_an_options_study_is_the_commands(tmp_path):
     """``sim.options`` writes the folder ``sim options`` writes (the tables, figures and
     the baseline's run folder, byte for byte), and its tables are those files."""
-    study = SCENARIOS / "surge-options.toml"
+    study = SCENARIOS / "surge-options.toml"  # tests/scenarios: the same as the CLI test
     done = sim.options(study, reps=2, jobs=1, folder=tmp_path / "api")
     command = [sys.executable, "-m", "sim", "options", str(study), "--reps", "2", "--jobs", "1"]
     subprocess.run([*command, "--out", str(tmp_path / "cli")], env=sim_env(), check=True,
