@@ -9,10 +9,10 @@
 # **95 % of the pupils are in class by 5 minutes after their lesson starts**? And would
 # staggering the lessons do the same job for free?
 #
-# This notebook answers with the shipped `default` scenario
-# ([`experiments/default.toml`](https://github.com/)) and the Python API
-# ([how-to](../how-to/python.md)). Every run has a fixed seed: run the notebook again and
-# you get the same numbers.
+# This notebook answers with the shipped `default` scenario (`experiments/default.toml`,
+# whose header says which values are published figures and which are assumptions) and
+# the Python API ([how-to](../how-to/python.md)). Every run has a fixed seed: run the
+# notebook again and you get the same numbers.
 
 # %%
 import matplotlib.pyplot as plt
@@ -30,7 +30,7 @@ morning
 #
 # `scale=0.25` simulates 25,500 people instead of 102,000, with every server count
 # divided by four, so that each service carries the same load per worker. A run takes
-# about 3 seconds instead of 15, which is what lets us try many capacities below.
+# about 3 seconds instead of 13, which is what lets us try many capacities below.
 #
 # It is a sketch, not the answer. Congestion has sharp tipping points, and a small
 # system sits at them differently: on the April 2021 scenario a tenth of the people was
@@ -170,7 +170,7 @@ plt.show()
 # ## Before you buy
 #
 # Confirm the answer at full size, where capacity is counted in servers: the same
-# call on the full-size scenario (about 15 s a run, so a few minutes):
+# call on the full-size scenario (about 13 s a run, so a few minutes):
 #
 # ```python
 # full = sim.load("default")
