@@ -71,14 +71,22 @@ def notebook(name: str) -> str:
     return nbformat.writes(nb) + "\n"
 
 
+def content(text: str) -> list[tuple[str, str, str, bool]]:
+    """What a notebook says, whatever version of nbformat wrote it: each cell's id, type
+    and source, and whether it has outputs."""
+    nb = nbformat.reads(text, as_version=4)
+    return [(c.id, c.cell_type, c.source, bool(c.get("outputs"))) for c in nb.cells]
+
+
+def is_current(name: str) -> bool:
+    """Whether the committed .ipynb of `name` says what its source makes."""
+    path = HERE / f"{name}.ipynb"
+    return path.is_file() and content(path.read_text(encoding="utf-8")) == content(notebook(name))
+
+
 def stale() -> list[str]:
     """The notebooks whose committed .ipynb is not what their source makes."""
-    return [
-        name
-        for name in NOTEBOOKS
-        if not (HERE / f"{name}.ipynb").is_file()
-        or (HERE / f"{name}.ipynb").read_text(encoding="utf-8") != notebook(name)
-    ]
+    return [name for name in NOTEBOOKS if not is_current(name)]
 
 
 def main(argv: list[str]) -> int:
