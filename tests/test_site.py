@@ -53,6 +53,12 @@ def test_the_site_builds_strictly(tmp_path) -> None:
     assert proc.returncode == 0, "\n".join(warnings) or proc.stderr[-3000:]
     for page in ("index", "tutorial", "reference/scenario", "how-to/run", "contributing"):
         assert (tmp_path / f"{page}.html").is_file(), page
+    notebooks = sorted(tmp_path.glob("notebooks/*.html"))
+    assert [p.stem for p in notebooks] == ["april_2021", "planning", "queueing_lab"]
+    for page in notebooks:  # mkdocs does not check their links: docs/notebooks/site_links.py
+        links = re.findall(r'href="(?![a-z]+:|#)([^"#?]+)', page.read_text(encoding="utf-8"))
+        missing = [link for link in links if not (page.parent / link).exists()]
+        assert not missing, f"{page.name}: {missing}"
 
 
 @pytest.mark.parametrize("page", ["scenario.md", "cli.md", "metrics.md", "results.md"])

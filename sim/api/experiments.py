@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.api.runs import Run
+from sim.api.runs import Run, in_notebook
 from sim.api.scenarios import scaled
 from sim.config import Scenario, catalog, to_dict
 from sim.experiments import compare as pairs
@@ -115,7 +115,7 @@ class Replications(Experiment):
     def figure(self) -> Figure:
         """The key KPIs, each mean with its interval (``kpis.png``)."""
         n = len(self.outcome.records)
-        return experiment_folder.kpis_figure(self.scenario, n, self.by_metric)
+        return in_notebook(experiment_folder.kpis_figure(self.scenario, n, self.by_metric))
 
     def _write(self, folder: Path) -> None:
         experiment_folder.write_replications(
@@ -160,7 +160,7 @@ class Sweep(Experiment):
         """The sweep's figures by file name; `targets` (metric: value) are drawn as lines."""
         from sim.outputs.plots.experiments import sweep_figures
 
-        return sweep_figures(self.by_variant, dict(targets or {}))
+        return in_notebook(sweep_figures(self.by_variant, dict(targets or {})))
 
     def _write(
         self, folder: Path, targets: Mapping[str, float] | None = None, plots: bool = True
@@ -204,7 +204,7 @@ class Comparison(Experiment):
 
     def figure(self) -> Figure:
         """The headline KPIs' differences with their intervals (``compare.png``)."""
-        return study_folders.compare_figure(self.a, self.b, self.by_metric)
+        return in_notebook(study_folders.compare_figure(self.a, self.b, self.by_metric))
 
     def _write(self, folder: Path, plots: bool = True) -> None:
         about = {"replications": self.reps, "seeds": [self.a.seed]}
@@ -249,7 +249,7 @@ class Plan(Experiment):
         """Each probe's mean and bound against the target (``plan.png``)."""
         from sim.outputs.plots.plan import plan_figure
 
-        return plan_figure(search.plan_data(self.search, **self.about))
+        return in_notebook(plan_figure(search.plan_data(self.search, **self.about)))
 
     def _write(self, folder: Path) -> None:
         study_folders.write_plan(folder, self.base, self.search, self.about, self.command)
@@ -290,7 +290,7 @@ class Options(Experiment):
         from sim.outputs.plots import options as drawings  # matplotlib: only when drawing
 
         drawn = drawings.study_figures(self.study, self.results)
-        return {f"{stem}.png": figure for stem, figure in drawn.items()}
+        return in_notebook({f"{stem}.png": figure for stem, figure in drawn.items()})
 
     def _write(self, folder: Path, plots: bool = True) -> None:
         data = self._manifest(self.about)
@@ -544,12 +544,16 @@ def load_study(
     scale: float | None = None,
     reps: int | None = None,
     seed: int | None = None,
+    only: Sequence[str] = (),
 ) -> studies.Study:
     """An options study (a TOML file or a shipped example's name, as ``sim options``
     takes it), resolved: `set` (``path=value`` texts) changes the baseline and every
-    option; `scale`, `reps` and `seed` replace the file's. Raises `sim.ScenarioError`."""
+    option; `scale`, `reps` and `seed` replace the file's; `only` keeps the options of
+    these names (and the baseline). Raises `sim.ScenarioError`."""
     path = catalog.find(study)
-    return studies.load_study(path, sets=list(set), scale=scale, reps=reps, seed=seed)
+    return studies.load_study(
+        path, sets=list(set), scale=scale, reps=reps, seed=seed, only=list(only)
+    )
 
 
 def options(
@@ -559,6 +563,7 @@ def options(
     scale: float | None = None,
     reps: int | None = None,
     seed: int | None = None,
+    only: Sequence[str] = (),
     jobs: int | None = None,
     scheduler: str | None = None,
     folder: str | Path | None = None,
@@ -569,7 +574,8 @@ def options(
     """The options study `study` (``sim options``): the baseline and each option run
     `reps` replications on the same random numbers; ``.table`` says what each changes
     and whether it meets the target, ``.best`` names the one that does best. `set`,
-    `scale`, `reps` and `seed` as in :func:`load_study`. With a `folder`, the baseline's
+    `scale`, `reps`, `seed` and `only` (some of the options, by name) as in
+    :func:`load_study`. With a `folder`, the baseline's
     first replication is also kept as a full run folder in ``baseline/`` (what the report
     shows), as the command does (:func:`run_baseline`).
 
@@ -580,7 +586,7 @@ def options(
         ('baseline', True)
     """
     if not isinstance(study, studies.Study):
-        study = load_study(study, set=set, scale=scale, reps=reps, seed=seed)
+        study = load_study(study, set=set, scale=scale, reps=reps, seed=seed, only=only)
     store, target = _store(folder, folders.OPTIONS)
     jobs_list = studies.study_jobs(study)
     started = time.perf_counter()
@@ -595,6 +601,8 @@ def options(
         "seeds": [study.baseline.seed],
         "scale": study.spec.scale,
     }
+    if only:
+        about["only"] = list(only)
     result = Options(study, jobs_list, outcome, command or ["sim.options(...)"], about)
     result.started = started
     if target is not None:

@@ -3,6 +3,7 @@ are pandas DataFrames and whose folder is the one ``sim run`` writes."""
 
 from __future__ import annotations
 
+import sys
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,7 +102,7 @@ class Run:
         figure."""
         from sim.outputs.plots.dashboard import dashboard  # matplotlib: only when drawing
 
-        return dashboard(self.result)
+        return in_notebook(dashboard(self.result))
 
     def save(self, folder: str | Path, *, dashboard: bool = True, people: str = "parquet") -> Path:
         """Write the results folder ``sim run`` writes (scenario, summary, tables, and the
@@ -134,3 +135,33 @@ def run(
         <Run 'teaching-single-queue' seed=1: ... people, ... got in, 0 gave up>
     """
     return Run(simulate(scenario.flat, seed=seed, progress=progress, trace=trace))
+
+
+def in_notebook(drawn):
+    """`drawn` (a figure, or figures by name), shown when it ends a notebook cell.
+
+    The figures are made without pyplot (they are written to files, and pyplot would
+    keep every one alive), and IPython draws a bare ``Figure`` only once a PNG formatter
+    is registered for it, which ``%matplotlib inline`` or pyplot's first figure do: in
+    an IPython shell without one, register it here (what ``%matplotlib inline`` does);
+    anywhere else, nothing."""
+    shell = _ipython()
+    if shell is not None:
+        from matplotlib.figure import Figure
+
+        try:
+            shell.display_formatter.formatters["image/png"].lookup_by_type(Figure)
+        except KeyError:
+            from IPython.core.pylabtools import select_figure_formats
+
+            select_figure_formats(shell, {"png"})
+    return drawn
+
+
+def _ipython():
+    """The running IPython shell (a notebook's kernel), or None."""
+    if "IPython" not in sys.modules:
+        return None
+    from IPython import get_ipython
+
+    return get_ipython()

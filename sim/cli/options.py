@@ -77,6 +77,14 @@ def options_command(
         Path | None,
         typer.Option("--out", parser=out_path, help="Results folder [default: results/<name>]."),
     ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Run only this option (by name) and the baseline; repeat for several.",
+            show_default=False,
+        ),
+    ] = None,
     plots: Plots = True,
     report: Annotated[
         bool, typer.Option("--report", help="Also write report.html (see sim report).")
@@ -94,7 +102,9 @@ def options_command(
         fail(f"--scale must be a number greater than 0, got {scale_}")
     study_file = find_scenario(study_file)
     try:
-        study = load_study(study_file, set=set_ or [], scale=scale_, reps=reps, seed=seed)
+        study = load_study(
+            study_file, set=set_ or [], scale=scale_, reps=reps, seed=seed, only=only or []
+        )
     except ScenarioError as e:
         fail(str(e))
         raise
@@ -109,6 +119,7 @@ def options_command(
             study,
             jobs=jobs,
             scheduler=scheduler,
+            only=only or [],
             folder=target,
             plots=plots,
             progress=progress,

@@ -121,14 +121,18 @@ def load_study(
     scale: float | None = None,
     reps: int | None = None,
     seed: int | None = None,
+    only: Sequence[str] = (),
 ) -> Study:
     """Read and resolve a study file; raise :class:`ScenarioError` with one line.
 
     `sets` (``--set``) change the baseline and every option; `scale`, `reps` and `seed`
-    replace the file's values.
+    replace the file's values; `only` (``--only``) keeps these options (by name) and the
+    baseline.
     """
     path = Path(path)
     spec = _read_spec(path)
+    if only:
+        spec = spec.model_copy(update={"options": _chosen(spec.options, only, path)})
     updates = {k: v for k, v in (("scale", scale), ("reps", reps)) if v is not None}
     if updates:
         spec = _validated({**spec.model_dump(), **updates}, path)
@@ -150,6 +154,17 @@ def load_study(
             if problem:
                 raise ScenarioError(f"{path}: target: {problem}")
     return Study(path, spec, name, baseline, tuple(options), target)
+
+
+def _chosen(options: Sequence[Option], names: Sequence[str], path: Path) -> list[Option]:
+    """The options named in `names`, in the file's order; an unknown name is refused."""
+    known = [o.name for o in options]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ScenarioError(
+            f"--only {unknown[0]!r}: {path} has no such option; its options: {', '.join(known)}"
+        )
+    return [o for o in options if o.name in names]
 
 
 def _read_spec(path: Path) -> StudyFile:

@@ -162,6 +162,19 @@ def test_an_unknown_target_metric_stops_before_any_run(tmp_path):
     assert not out.exists()  # not even the baseline ran
 
 
+def test_only_keeps_the_named_options_and_refuses_an_unknown_one(tmp_path):
+    study = study_mod.load_study(STUDY, only=["Fewer retries", "Four login servers"])
+    assert [o.name for o, _ in study.options] == ["Four login servers", "Fewer retries"]
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["options", str(STUDY), "--only", "Five", "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"error: --only 'Five': {STUDY} has no such option; its options: Four login "
+        "servers, Parents barred 08:30-09:30, Fewer retries"
+    )
+    assert not out.exists()
+
+
 def test_the_options_own_kpi_is_a_valid_target(tmp_path):
     path = write(tmp_path, 'target = "worst_unavailable_minutes<=0"\n' + OPTION)
     assert study_mod.load_study(path).target.metric == "kpi.worst_unavailable_minutes"
