@@ -50,7 +50,7 @@ from sim.outputs import folders, study_folders
 from sim.outputs.figures import save_dashboard
 from sim.outputs.run_folder import DASHBOARD, SUMMARY, OutputError, write_results
 from sim.outputs.run_store import RunStore
-from sim.outputs.tables import Column, print_table, table_label, value_text
+from sim.outputs.tables import Column, difference_text, print_table, table_label
 from sim.simulation.runner import run
 
 StudyArg = Annotated[
@@ -196,7 +196,9 @@ def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]
     rows = []
     for r in results:
         d = r.differences.get(metric)
-        delta = f"{value_text(metric, d.diff.mean)}{' *' if d.significant else ''}" if d else "-"
+        delta = "-"
+        if d:
+            delta = difference_text(metric, d.diff.mean) + (" *" if d.significant else "")
         cells = [plus_minus(r.estimates.get(m), m) for m in shown]
         verdict = [r.check.verdict if r.check else "-"] if study.target else []
         rows.append([r.name, *cells, delta, *verdict])

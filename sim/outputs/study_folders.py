@@ -5,6 +5,7 @@ them: :mod:`sim.experiments.sweep`, :mod:`sim.experiments.compare`,
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,8 +63,7 @@ def write_compare(
         from sim.outputs.plots.experiments import compare_figure  # matplotlib: only when drawing
 
         shown = [(n, d.diff, d.significant) for n, d in diffs.items() if n in HEADLINE]
-        title = f"{b.name} − {a.name}" if a.name != b.name else "B − A"
-        return {f"{COMPARE}.png": compare_figure(shown, title)}
+        return {f"{COMPARE}.png": compare_figure(shown, compare_title(a, b, jobs))}
 
     texts = {
         "scenario_a.toml": to_toml(a),
@@ -74,6 +74,23 @@ def write_compare(
     drawn = figures if plots and diffs else None
     _write_experiment(folder, jobs, outcome, manifest_data, texts=texts, jsons=jsons, figures=drawn)
     return diffs
+
+
+TITLE_WIDTH = 90  # characters of a line of a figure's title
+
+
+def compare_title(a: Scenario, b: Scenario, jobs: Sequence[Job]) -> str:
+    """What B − A is a difference of: each side's scenario and the overrides of that
+    side alone (``--set-a``, ``--set-b``), one line each; "B − A" alone says nothing
+    when both sides are one scenario."""
+    overrides = {dict(job.variant)["side"]: job.variant[1:] for job in jobs}
+
+    def side(name: str, scenario: Scenario) -> str:
+        changes = ", ".join(f"{path}={value}" for path, value in overrides.get(name, ()))
+        text = f"{name}: {scenario.name}" + (f", with {changes}" if changes else "")
+        return textwrap.shorten(text, TITLE_WIDTH, placeholder=" ...")
+
+    return f"B − A, paired replications\n{side('A', a)}\n{side('B', b)}"
 
 
 @atomic.all_or_nothing()
