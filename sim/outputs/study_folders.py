@@ -5,6 +5,7 @@ them: :mod:`sim.experiments.sweep`, :mod:`sim.experiments.compare`,
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from sim.experiments.options import (
     study_json,
     study_table,
 )
+from sim.experiments.plan import PROBE_COLUMNS, PlanResult, plan_data
 from sim.experiments.sweep import (
     RUNS_TABLE,
     VARIANTS_TABLE,
@@ -36,8 +38,10 @@ from sim.outputs.experiment_folder import (
     MANIFEST,
     SCENARIO,
     csv_text,
+    manifest,
     write_table,
 )
+from sim.outputs.experiment_folder import runs_table as reps_runs_table
 from sim.outputs.figures import save_figure
 
 if TYPE_CHECKING:
@@ -60,10 +64,7 @@ def write_compare(
     diffs = paired(*sides(jobs, outcome))
 
     def figures() -> dict[str, Figure]:
-        from sim.outputs.plots.experiments import compare_figure  # matplotlib: only when drawing
-
-        shown = [(n, d.diff, d.significant) for n, d in diffs.items() if n in HEADLINE]
-        return {f"{COMPARE}.png": compare_figure(shown, compare_title(a, b, jobs))}
+        return {f"{COMPARE}.png": compare_figure(a, b, diffs, jobs)}
 
     texts = {
         "scenario_a.toml": to_toml(a),
@@ -76,13 +77,24 @@ def write_compare(
     return diffs
 
 
+def compare_figure(
+    a: Scenario, b: Scenario, diffs: dict[str, Difference], jobs: Sequence[Job] = ()
+) -> Figure:
+    """The headline KPIs' differences B − A, each with its interval, titled with what A
+    and B are (:func:`compare_title`)."""
+    from sim.outputs.plots import experiments as plots  # matplotlib: only when drawing
+
+    shown = [(n, d.diff, d.significant) for n, d in diffs.items() if n in HEADLINE]
+    return plots.compare_figure(shown, compare_title(a, b, jobs))
+
+
 TITLE_WIDTH = 90  # characters of a line of a figure's title
 
 
-def compare_title(a: Scenario, b: Scenario, jobs: Sequence[Job]) -> str:
+def compare_title(a: Scenario, b: Scenario, jobs: Sequence[Job] = ()) -> str:
     """What B − A is a difference of: each side's scenario and the overrides of that
-    side alone (``--set-a``, ``--set-b``), one line each; "B − A" alone says nothing
-    when both sides are one scenario."""
+    side alone (``--set-a``, ``--set-b``, read from the `jobs`), one line each; "B − A"
+    alone says nothing when both sides are one scenario."""
     overrides = {dict(job.variant)["side"]: job.variant[1:] for job in jobs}
 
     def side(name: str, scenario: Scenario) -> str:
@@ -185,3 +197,26 @@ def _write_experiment(
     atomic.write_json(folder / MANIFEST, manifest_data)
     for name, figure in (figures() if figures else {}).items():
         save_figure(figure, folder / name)
+
+
+PLAN_CSV, PLAN_JSON, PLAN_PNG = "plan.csv", "plan.json", "plan.png"
+
+
+@atomic.all_or_nothing()
+def write_plan(
+    folder: Path, base: Scenario, result: PlanResult, extra: dict[str, Any], command: list[str]
+) -> None:
+    """scenario.toml (the scenario before the parameter is set), plan.csv, plan.json,
+    replications.csv, plan.png and manifest.json; all of them, or none."""
+    from sim.outputs.plots.plan import plan_figure  # matplotlib: only when drawing
+
+    outcome = result.outcome()
+    data = plan_data(result, **extra)
+    rows = [[i, *(p[c] for c in PROBE_COLUMNS)] for i, p in enumerate(data["probes"], 1)]
+    atomic.write_text(folder / SCENARIO, to_toml(base))
+    atomic.write_text(folder / PLAN_CSV, csv_text(["order", *PROBE_COLUMNS], rows))
+    atomic.write_text(folder / PLAN_JSON, json.dumps(data, indent=2) + "\n")
+    atomic.write_text(folder / "replications.csv", csv_text(*reps_runs_table(outcome.records)))
+    save_figure(plan_figure(data), folder / PLAN_PNG)
+    meta = manifest(command, outcome, {"seeds": [base.seed], **extra})
+    atomic.write_text(folder / MANIFEST, json.dumps(meta, indent=2) + "\n")

@@ -33,7 +33,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sim.engine.monitor import MIN_LATENCY_S
 from sim.measure.metrics import kind_of, label, unit
 from sim.measure.metrics import metric as metric_info
 
@@ -42,10 +41,14 @@ MIN_HEADER_WIDTH = 10  # a header is never wrapped narrower than this
 MIN_PROSE_WIDTH = 16  # a cell of words is never wrapped narrower than this
 MINUS = "\u2212"  # the sign of a negative difference, as in the report
 BELOW_FLOOR = "< 0.1 ms"
+MIN_LATENCY_S = 1e-4
+""":data:`sim.engine.monitor.MIN_LATENCY_S`, copied: that module imports numpy, which a
+table (``sim --help`` imports this module) must not (tests/outputs/test_tables.py checks
+that the two agree)."""
 FLOORED = ("p95_wait_s",)
 """Metrics read from a latency histogram whose first bucket holds everything up to
-:data:`~sim.engine.monitor.MIN_LATENCY_S`: a value there is "at most 0.1 ms" (a wait of
-zero, most often), not the "0.0001 s" the bucket stands for."""
+:data:`MIN_LATENCY_S`: a value there is "at most 0.1 ms" (a wait of zero, most often),
+not the "0.0001 s" the bucket stands for."""
 
 
 class Prose(str):

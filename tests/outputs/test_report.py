@@ -301,6 +301,19 @@ def test_not_a_results_folder_is_one_line_and_exit_code_2(tmp_path):
         write_report(tmp_path)
 
 
+def test_the_help_names_every_kind_of_folder_it_reads():
+    """``sim report --help`` once left out options studies, which it reads."""
+    import typer
+
+    from sim.outputs.folders import DESCRIBED
+
+    command = typer.main.get_command(app).commands["report"]
+    help_text = next(p.help for p in command.params if p.name == "results_dir")
+    for described in DESCRIBED.values():
+        command_name = re.search(r"\(sim (.+)\)", described)[1]  # "run --reps", "options"
+        assert re.search(rf"\b{re.escape(command_name)}\b", help_text), (command_name, help_text)
+
+
 @pytest.mark.parametrize(
     ("kind", "figures", "words"),
     [("single", 1, "one simulated morning"), ("options", 3, "which option would have fixed it")],

@@ -305,3 +305,11 @@ def test_of_many_services_only_those_in_trouble_are_said_to_be() -> None:
     assert title == "the 8 busiest services (none was unavailable)"
     assert [name for name, _ in rows] == [f"service_{i}" for i in range(23, 15, -1)]
     assert cli.services_shown(summary_of([0] * 3))[0] == "services"  # few: all of them
+
+
+def test_the_tables_histogram_floor_is_the_monitors() -> None:
+    """The tables copy the floor (the monitor imports numpy, ``sim --help`` must not)."""
+    from sim.engine.monitor import MIN_LATENCY_S
+    from sim.outputs import tables
+
+    assert tables.MIN_LATENCY_S == MIN_LATENCY_S

@@ -349,7 +349,8 @@ def reproduce(folder: Path, kind: str, command: list[str] | None, manifest: dict
             h.paragraphs(
                 [
                     "The same seed gives byte-identical timeseries.csv, "
-                    "people.csv.gz and summary.json (but for wall_s and speed)."
+                    "people.parquet (or people.csv.gz) and summary.json (but for wall_s "
+                    "and speed)."
                 ]
             )
         )
