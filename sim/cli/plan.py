@@ -160,7 +160,7 @@ def plan_command(
     print_discarded(out, folder, outcome.stale)
     print_damaged(err, folder, outcome.damaged)
     out.print(
-        f"results written to {folder}/ ({_runs(outcome.reused)} reused, {_runs(outcome.ran)}, "
+        f"results written to {folder}/ ({outcome.reused} reused, {outcome.ran} run, "
         f"{elapsed:.1f} s)",
         highlight=False,
         soft_wrap=True,
