@@ -248,11 +248,21 @@ def print_table(
     """
     widths = _widths(columns, rows, console.width)
     if widths is not None:
-        console.print(_grid(title, columns, rows, widths))
+        table_width = sum(widths) + _overhead(columns)
+        console.print(_grid(title_lines(title, table_width), columns, rows, widths))
     elif len(columns) == keys + 1 == 2:
-        _print_pairs(console, title, rows)
+        _print_pairs(console, title_lines(title, console.width), rows)
     else:
-        _print_stacked(console, title, columns, rows, keys)
+        _print_stacked(console, title_lines(title, console.width), columns, rows, keys)
+
+
+SEED = re.compile(r"\(seed (?=\d)")
+
+
+def title_lines(title: str, width: int) -> str:
+    """`title` wrapped at spaces to `width`, never inside "(seed 1)" nor between a number
+    and its unit: left to the console, "(seed" ended a line and "1)" began the next."""
+    return "\n".join(wrap_words(SEED.sub(f"(seed{NO_BREAK}", title), width))
 
 
 def _print_pairs(console: Console, title: str, rows: Sequence[Sequence[str]]) -> None:
@@ -287,10 +297,15 @@ def _grid(
 
 
 def _fitted(cell: str, width: int) -> str:
-    """A cell within its column: words wrapped at spaces, a number as it is."""
-    if isinstance(cell, Prose) and cell_len(cell) > width:
-        return "\n".join(wrap_words(cell, width))
-    return cell
+    """A cell within its column: words wrapped at spaces into lines of even length (not a
+    full line and a last word alone: "... never got" over "in"), a number as it is."""
+    if not (isinstance(cell, Prose) and cell_len(cell) > width):
+        return cell
+    lines = wrap_words(cell, width)
+    while width > 1 and len(wrap_words(cell, width - 1)) == len(lines):
+        width -= 1
+        lines = wrap_words(cell, width)
+    return "\n".join(lines)
 
 
 def _print_stacked(
