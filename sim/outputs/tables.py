@@ -248,8 +248,10 @@ def print_table(
     """
     widths = _widths(columns, rows, console.width)
     if widths is not None:
-        table_width = sum(widths) + _overhead(columns)
-        console.print(_grid(title_lines(title, table_width), columns, rows, widths))
+        if cell_len(title) > sum(widths) + _overhead(columns):  # above, not squeezed in
+            console.print(Text(title_lines(title, console.width), style="italic"))
+            title = ""
+        console.print(_grid(title, columns, rows, widths))
     elif len(columns) == keys + 1 == 2:
         _print_pairs(console, title_lines(title, console.width), rows)
     else:
@@ -283,7 +285,7 @@ def _print_pairs(console: Console, title: str, rows: Sequence[Sequence[str]]) ->
 def _grid(
     title: str, columns: Sequence[Column], rows: Sequence[Sequence[str]], widths: Sequence[int]
 ) -> Table:
-    table = Table(title=title)
+    table = Table(title=title or None)
     for column, width in zip(columns, widths, strict=True):
         header = textwrap.fill(
             column.header, width=width, break_long_words=False, break_on_hyphens=False

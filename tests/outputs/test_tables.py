@@ -313,3 +313,51 @@ def test_the_tables_histogram_floor_is_the_monitors() -> None:
     from sim.outputs import tables
 
     assert tables.MIN_LATENCY_S == MIN_LATENCY_S
+
+
+def validate_rows() -> list:
+    from sim.experiments.validate.checks import Row
+
+    params = {"lam": 8.0, "mu": 1.0, "c": 10, "minutes": 5}
+    return [
+        Row("little", params, "L_q / (lambda W_q), per run", 1.0, 1.0, 1.0, 1.0, True,
+            "theory in CI (+-1e-09 rel.)"),
+        Row("little", params, "mean busy workers = lambda E[S]", 0.6, 0.60624, 0.579, 0.63349,
+            True, "theory in CI"),
+    ]  # fmt: skip
+
+
+def test_sim_validate_at_80_columns(monkeypatch) -> None:
+    """validate's table is laid out like the others: a metric's name whole on one line,
+    "95 % CI" as everywhere else, each row's numbers to the same decimals."""
+    from sim.cli import validate as cli_validate
+
+    c = console()
+    monkeypatch.setattr(cli_validate, "out", c)
+    cli_validate._print_rows(validate_rows(), 3, 0.95, 2.4)
+    text = text_of(c)
+    names = [row.metric for row in validate_rows()]
+    assert_readable(text, [*names, "95 % CI"], ["0.60000", "0.60624", "0.57900 .. 0.63349"])
+    assert "95% CI" not in text
+
+
+def test_a_tables_title_never_breaks_inside_its_seed() -> None:
+    c = console()
+    title = "A = teaching-surge, B = teaching-surge: B − A over 3 paired replications (seed 1)"
+    print_table(c, title, [Column("KPI"), Column("value", right=True)], [["people", "5,000"]])
+    assert "(seed 1)" in text_of(c), text_of(c)
+
+
+def test_a_cell_of_words_wraps_into_even_lines() -> None:
+    """Not "unbounded: more than 5 % never got" over a lone "in"."""
+    c = console()
+    unbounded = value_text("kpi.time_to_class_p95_s", None)
+    rows = [
+        ["in class by class start + 5 min, pupils", "93.5 %"],
+        ["time to class, 95th percentile", unbounded],
+    ]
+    print_table(c, "a morning", [Column("KPI"), Column("value", right=True)], rows)
+    wrapped = [line.strip(" │") for line in text_of(c).splitlines() if "│" in line]
+    tail = [cells.split("│")[-1].strip() for cells in wrapped]
+    lengths = [len(t) for t in tail if t and t not in ("93.5 %", "value")]
+    assert len(lengths) == 2 and max(lengths) - min(lengths) <= 6, text_of(c)
