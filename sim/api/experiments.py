@@ -204,7 +204,7 @@ class Comparison(Experiment):
 
     def figure(self) -> Figure:
         """The headline KPIs' differences with their intervals (``compare.png``)."""
-        return in_notebook(study_folders.compare_figure(self.a, self.b, self.by_metric))
+        return in_notebook(study_folders.compare_figure(self.a, self.b, self.by_metric, self.jobs))
 
     def _write(self, folder: Path, plots: bool = True) -> None:
         about = {"replications": self.reps, "seeds": [self.a.seed]}

@@ -342,8 +342,9 @@ def _kpi_text(metric: str, kpis: dict[str, Any]) -> str:
 
 
 def print_kpis(result: RunResult) -> None:
-    """The KPIs, then the services in the most trouble, in the words and units of every
-    other table (:mod:`sim.outputs.tables`): readable at 80 columns and in a pipe."""
+    """The KPIs, then the services (of many, those in trouble: :func:`services_shown`), in
+    the words and units of every other table (:mod:`sim.outputs.tables`): readable at 80
+    columns and in a pipe."""
     from sim.experiments.execution import flat_kpis  # heavy (numpy): only after a run
 
     k = flat_kpis(result.kpi)
@@ -351,25 +352,55 @@ def print_kpis(result: RunResult) -> None:
     shown = [m for m in metrics.KEY_FIGURES if metrics.shown(m, k[m])]
     rows = [[table_label(m), _kpi_text(m, k)] for m in shown]
     print_table(out, title, [Column("KPI"), Column("value", right=True)], rows)
-    services = sorted(
-        result.service_summary.items(), key=lambda kv: metrics.trouble(kv[1]), reverse=True
-    )
+    title, services, more = services_shown(result.service_summary)
     headers = metrics.SERVICE_COLUMNS
     columns = [Column("service"), *(Column(h, right=True) for h in headers.values())]
     rows = [
-        [name, *(value_text(f"services.{name}.{m}", s[m]) for m in headers)]
-        for name, s in services[:MAX_SERVICE_ROWS]
+        [name, *(value_text(f"services.{name}.{m}", totals[m]) for m in headers)]
+        for name, totals in services
     ]
-    many = len(services) > MAX_SERVICE_ROWS
-    title = f"the {MAX_SERVICE_ROWS} services in the most trouble" if many else "services"
     print_table(out, title, columns, rows)
-    if len(services) > MAX_SERVICE_ROWS:
-        more = len(services) - MAX_SERVICE_ROWS
-        out.print(f"... {more} more services in summary.json", highlight=False)
+    if more:
+        out.print(f"... {more}", highlight=False)
     out.print(f"{result.events:,} simulated events in {result.wall_s:.1f} s", highlight=False)
 
 
 MAX_SERVICE_ROWS = 8
+
+
+def services_shown(
+    summary: dict[str, dict[str, Any]], limit: int = MAX_SERVICE_ROWS
+) -> tuple[str, list[tuple[str, dict[str, Any]]], str]:
+    """The services table's title, rows and what it leaves out, in words.
+
+    A few services are all shown, in most trouble first (:func:`sim.measure.metrics.trouble`).
+    Of many, only those that were unavailable for a minute or more are "in trouble":
+    the `limit` unavailable longest (an idle service listed under "the 8 in the most
+    trouble" said it was in trouble); if none was, the `limit` busiest, called so.
+    """
+    ranked = sorted(summary.items(), key=lambda kv: metrics.trouble(kv[1]), reverse=True)
+    if len(ranked) <= limit:
+        return "services", ranked, ""
+    troubled = [kv for kv in ranked if (kv[1].get("unavailable_minutes") or 0) > 0]
+    if not troubled:
+        busiest = sorted(
+            summary.items(), key=lambda kv: kv[1].get("utilization") or 0, reverse=True
+        )
+        more = _more(len(ranked) - limit)
+        return f"the {limit} busiest services (none was unavailable)", busiest[:limit], more
+    shown = troubled[:limit]
+    more = _more(len(ranked) - len(shown))
+    if len(troubled) > limit:
+        return f"the {limit} services unavailable longest", shown, more
+    return f"the {_services(len(shown))} that were unavailable", shown, f"{more}, none unavailable"
+
+
+def _more(count: int) -> str:
+    return f"{count} more service{'' if count == 1 else 's'} in summary.json"
+
+
+def _services(count: int) -> str:
+    return f"{count} service" if count == 1 else f"{count} services"
 
 
 def command_line() -> list[str]:

@@ -50,6 +50,26 @@ def parse_assertion(text: str) -> Assertion:
     return parse_criterion(text, "--assert")
 
 
+class JobReport:
+    """What :func:`job_progress` yields: called with ``(done, total)`` as runs finish;
+    :meth:`above` prints a line of results (a plan's probe) above the bar."""
+
+    def __init__(self, update, bar: Progress | None = None) -> None:
+        self._update = update
+        self._bar = bar
+
+    def __call__(self, done: int, total: int | None) -> None:
+        self._update(done, total)
+
+    def above(self, console: Console, text: str) -> None:
+        """Print `text` on `console` (stdout). With a live bar on the same terminal, print
+        it through the bar's console: the bar is cleared, the line printed, the bar drawn
+        again below it (printed past it, the line would follow the bar's last frame)."""
+        live = self._bar is not None and self._bar.live.is_started and console.is_terminal
+        target = self._bar.console if live else console
+        target.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 @contextmanager
 def job_progress(console: Console, label: str):
     """Progress of finished runs: a bar with an ETA on a terminal, else a plain line per
@@ -61,7 +81,7 @@ def job_progress(console: Console, label: str):
             if total:
                 plain.update(done / total, f"{done} of {total} runs")
 
-        yield report
+        yield JobReport(report)
         return
     bar = Progress(
         TextColumn(label),
@@ -74,7 +94,7 @@ def job_progress(console: Console, label: str):
     )
     task = bar.add_task(label, total=None)
     with bar:
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+        yield JobReport(lambda done, total: bar.update(task, completed=done, total=total), bar)
 
 
 def run_replications(

@@ -40,7 +40,7 @@ from sim.cli.sweep import Jobs, Plots, Scheduler
 from sim.config import ScenarioError
 from sim.measure.metrics import OPTIONS_COLUMNS, STUDY_METRIC
 from sim.outputs import folders
-from sim.outputs.tables import Column, print_table, table_label, value_text
+from sim.outputs.tables import Column, difference_text, print_table, table_label
 
 if TYPE_CHECKING:  # names for annotations: these modules import numpy and the model
     from sim.experiments import options as study_mod
@@ -204,7 +204,9 @@ def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]
     rows = []
     for r in results:
         d = r.differences.get(metric)
-        delta = f"{value_text(metric, d.diff.mean)}{' *' if d.significant else ''}" if d else "-"
+        delta = "-"
+        if d:
+            delta = difference_text(metric, d.diff.mean) + (" *" if d.significant else "")
         cells = [plus_minus(r.estimates.get(m), m) for m in shown]
         verdict = [r.check.verdict if r.check else "-"] if study.target else []
         rows.append([r.name, *cells, delta, *verdict])

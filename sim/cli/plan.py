@@ -37,7 +37,9 @@ from sim.cli.common import (
     scaled_and_seeded,
 )
 from sim.config import ScenarioError
+from sim.measure.metrics import kind_of
 from sim.outputs import folders
+from sim.outputs.tables import Column, StreamedTable, interval_text, value_text
 
 if TYPE_CHECKING:  # names for annotations: these modules import pydantic, numpy, the model
     from sim.config.scenario import Scenario
@@ -119,7 +121,8 @@ def plan_command(
     preflight_scheduler(scheduler)
     base = scaled_and_seeded(unscaled, scale_, None)
     folder = results_folder(out_dir or Path("results") / f"{base.name}-plan", folders.PLAN)
-    _header(base, parameter, values, goal, confidence, reps, max(reps, max_reps), scale_)
+    table = _probe_table(goal.metric, values, max(reps, max_reps), confidence)
+    _header(base, parameter, values, goal, confidence, reps, max(reps, max_reps), scale_, table)
     started = time.perf_counter()
     with experiment_failures(folder):
         try:
@@ -138,7 +141,7 @@ def plan_command(
                     jobs=jobs,
                     scheduler=scheduler,
                     folder=folder,
-                    on_probe=_row_printer(),
+                    on_probe=_row_printer(table, goal.metric, progress),
                     progress=progress,
                     command=command_line(),
                 )
@@ -157,7 +160,7 @@ def plan_command(
     print_discarded(out, folder, outcome.stale)
     print_damaged(err, folder, outcome.damaged)
     out.print(
-        f"results written to {folder}/ ({outcome.reused} runs reused, {outcome.ran} run, "
+        f"results written to {folder}/ ({outcome.reused} reused, {outcome.ran} run, "
         f"{elapsed:.1f} s)",
         highlight=False,
         soft_wrap=True,
@@ -194,47 +197,94 @@ def _check_metric(metric: str, scenario: Scenario) -> None:
         fail(f"--target {metric}: {problem}")
 
 
-def _header(base, parameter, values, goal, confidence, reps, max_reps, factor) -> None:
+RUNS_WIDTH = 24  # "5 runs, 15 reused (same scenario as 16)" wraps below this
+
+
+def _probe_table(metric: str, values: list, max_reps: int, confidence: float) -> StreamedTable:
+    """The layout of the probes' rows, fixed before the first probe (rows are printed as
+    probes finish): each column as wide as the widest value it can hold."""
+    widest = max(values, key=lambda v: len(str(v)))
+    top = 1.0 if kind_of(metric) == "share" else 99_999.0  # a share at 100 %, else 5 digits
+    widths = [
+        len(str(widest)),
+        len(str(max_reps)),
+        len(value_text(metric, top)),
+        len(interval_text(metric, top, top)),
+        len("unsure"),
+        RUNS_WIDTH,
+    ]
+    columns = [
+        Column("value", right=True),
+        Column("reps", right=True),
+        Column("mean", right=True),
+        Column(f"{confidence * 100:g} % one-sided bounds", right=True),
+        Column("verdict"),
+        Column("runs"),
+    ]
+    return StreamedTable(out.width, columns, widths)
+
+
+def _header(base, parameter, values, goal, confidence, reps, max_reps, factor, table) -> None:
     scaled = f", scale {factor:g}" if factor != 1 else ""
     level = f"{confidence * 100:g} %"
     out.print(
         f"plan {base.name} (seed {base.seed}{scaled}): smallest {parameter} in "
-        f"{values[0]}..{values[-1]} ({len(values)} values) with {goal} at {level} confidence",
+        f"{values[0]}..{values[-1]} ({len(values)} values) with {_goal(goal)} at {level} "
+        "confidence",
         highlight=False,
-        soft_wrap=True,
+        markup=False,
     )
     out.print(
         f"{reps} replications per probe, up to {max_reps} while unsure (then it counts as failing)",
         highlight=False,
-        soft_wrap=True,
     )
-    bounds = f"{level} one-sided bounds"
-    out.print(
-        f"{'value':>10} {'reps':>5} {'mean':>11} {bounds:>25}  verdict  runs", highlight=False
-    )
+    for line in table.header():
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
-def _row_printer():
-    """Print each probe as a row; with --scale, neighbouring values can round to the same
-    scaled scenario, hence the same runs: the row says so."""
+def _goal(goal) -> str:
+    """The target as given, and its value in the metric's unit where that differs:
+    ``kpi.share_in_class>=0.9 (90.0 %)``."""
+    text = value_text(goal.metric, goal.value)
+    return f"{goal}" if text == f"{goal.value:g}" else f"{goal} ({text})"
+
+
+def _row_printer(table: StreamedTable, metric: str, progress):
+    """Print each probe as a row, above the progress bar; with --scale, neighbouring
+    values can round to the same scaled scenario, hence the same runs: the row says so."""
     seen: dict[str, Any] = {}  # the key of replication 0 identifies the scenario
 
     def show(probe: Probe) -> None:
         c = probe.check
-        interval = f"{_num(c.low)} .. {_num(c.high)}"
-        runs = f"{probe.ran} run" + (f", {probe.reused} reused" if probe.reused else "")
+        runs = _runs(probe.ran) + (f", {probe.reused} reused" if probe.reused else "")
         key = probe.records[0]["key"]
         if key in seen:
             runs += f" (same scenario as {seen[key]})"
         seen.setdefault(key, probe.value)
-        out.print(
-            f"{probe.value!s:>10} {c.n:>5} {_num(c.mean):>11} {interval:>25}  {c.verdict:<7}  "
-            f"{runs}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        cells = [
+            str(probe.value),
+            str(c.n),
+            _mean_text(metric, c.mean),
+            interval_text(metric, c.low, c.high),
+            c.verdict,
+            runs,
+        ]
+        for line in table.row(cells):
+            progress.above(out, line)
 
     return show
+
+
+def _runs(count: int) -> str:
+    return f"{count} run" if count == 1 else f"{count} runs"
+
+
+def _mean_text(metric: str, value: float) -> str:
+    """A probe's mean in the metric's unit; an infinite one (people who never got in) in
+    one word, to keep the row on its line."""
+    if math.isinf(value) and value > 0:
+        return "unbounded"
+    return "-" if math.isnan(value) else value_text(metric, value)
 
 
 def _answer(result: PlanResult) -> None:
@@ -244,10 +294,14 @@ def _answer(result: PlanResult) -> None:
         lo, hi = result.probe_at(values[0]), result.probe_at(values[-1])
         ends = ""
         if lo is not None and hi is not None and lo is not hi:
-            ends = f"{lo.value}: {_num(lo.check.mean)}, {hi.value}: {_num(hi.check.mean)}"
+            ends = (
+                f"{lo.value}: {_mean_text(metric, lo.check.mean)}, "
+                f"{hi.value}: {_mean_text(metric, hi.check.mean)}"
+            )
         if result.moves is False:
             text = (
-                f"capacity is not what limits this target: {metric} is {_num(hi.check.mean)} "
+                f"capacity is not what limits this target: {metric} is "
+                f"{_mean_text(metric, hi.check.mean)} "
                 f"at both ends of the range ({ends}; no significant difference), so no "
                 f"value of {name} meets {result.target}"
             )
@@ -258,7 +312,7 @@ def _answer(result: PlanResult) -> None:
             )
             if result.moves:
                 text += f"; {metric} moves ({ends}): a wider range may"
-        out.print(text, highlight=False, soft_wrap=True)
+        out.print(text, highlight=False, markup=False)
         return
     index = values.index(result.answer)
     if index == 0:
@@ -267,9 +321,3 @@ def _answer(result: PlanResult) -> None:
         below = next(p for p in result.probes if p.value == values[index - 1])
         note = f"{below.value} {'is unsure' if below.check.verdict == 'unsure' else 'fails'}"
     out.print(f"answer: {name} = {result.answer} ({note})", highlight=False, soft_wrap=True)
-
-
-def _num(value: float) -> str:
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return "-" if math.isnan(value) else f"{value:,.4g}"

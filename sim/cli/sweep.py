@@ -39,7 +39,14 @@ from sim.cli.common import (
 )
 from sim.measure.metrics import HEADLINE, SWEEP_COLUMNS
 from sim.outputs import folders
-from sim.outputs.tables import Column, interval_text, print_table, table_label, value_text
+from sim.outputs.tables import (
+    Column,
+    difference_interval_text,
+    difference_text,
+    print_table,
+    table_label,
+    value_text,
+)
 
 if TYPE_CHECKING:  # names for annotations: these modules import pydantic, numpy, the model
     from sim.cli.experiments import Assertion
@@ -303,7 +310,8 @@ def _labels(overrides: Sequence[str] | None) -> tuple[tuple[str, Any], ...]:
 
 
 def _print_differences(a: Scenario, b: Scenario, diffs: dict[str, cmp.Difference]) -> None:
-    """Headline KPIs, then every other metric whose difference is significant."""
+    """Headline KPIs, then every other metric whose difference is significant; each
+    difference signed, a share's in percentage points (as in the report)."""
     n = max((d.diff.n for d in diffs.values()), default=0)
     title = f"A = {a.name}, B = {b.name}: B − A over {n} paired replications (seed {a.seed})"
     columns = [
@@ -319,8 +327,8 @@ def _print_differences(a: Scenario, b: Scenario, diffs: dict[str, cmp.Difference
                 table_label(name),
                 value_text(name, d.mean_a),
                 value_text(name, d.mean_b),
-                value_text(name, d.diff.mean),
-                interval_text(name, d.diff.low, d.diff.high),
+                difference_text(name, d.diff.mean),
+                difference_interval_text(name, d.diff.low, d.diff.high),
                 "yes" if d.significant else "no",
             ]
         )

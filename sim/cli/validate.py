@@ -15,12 +15,11 @@ import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
-from rich.table import Table
 from typer.core import TyperCommand
 
 from sim.cli.common import MAX_REPS, err, fail, out
 from sim.config import ScenarioError
+from sim.outputs.tables import Column, print_table
 
 if TYPE_CHECKING:  # a name for annotations: the checks import numpy and the model
     from sim.experiments.validate.checks import Row
@@ -130,34 +129,43 @@ def _finite(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _print_rows(rows: list[Row], reps: int, confidence: float, wall_s: float) -> None:
-    """One table per case, titled with its parameters."""
+    """One table per case, titled with its parameters, laid out like every other table
+    (:func:`sim.outputs.tables.print_table`: stacked where a grid would not fit, a metric's
+    name never wrapped); each row's numbers to the same decimals (:func:`row_numbers`)."""
     by_case: dict[str, list[Row]] = {}
     for row in rows:
         by_case.setdefault(row.case, []).append(row)
+    level = f"{confidence * 100:g} % CI"
+    columns = [
+        Column("metric"),
+        Column("theory", right=True),
+        Column("simulated", right=True),
+        Column(level, right=True),
+        Column("verdict"),
+    ]
     for case, case_rows in by_case.items():
         params = " ".join(f"--{k} {_value(v)}" for k, v in case_rows[0].params.items())
-        table = Table(title=f"{case} {params}", title_justify="left", box=box.SIMPLE_HEAD)
-        table.add_column("metric")
-        table.add_column("theory", justify="right")
-        table.add_column("simulated", justify="right")
-        table.add_column(f"{confidence:.0%} CI", justify="right", no_wrap=True)
-        table.add_column("verdict", no_wrap=True)
+        cells = []
         for row in case_rows:
             verdict = "pass" if row.passed else "FAIL"
             if row.check != "theory in CI":  # a threshold, or an identity's float slack
                 verdict += f" ({row.check.removeprefix('theory in CI ')})"
-            table.add_row(
-                row.metric,
-                _num(row.theory),
-                _num(row.sim_mean),
-                f"{_num(row.ci_low)} .. {_num(row.ci_high)}",
-                verdict,
-            )
-        out.print(table)
+            theory, mean, low, high = row_numbers(row.theory, row.sim_mean, row.ci_low, row.ci_high)
+            cells.append([row.metric, theory, mean, f"{low} .. {high}", verdict])
+        print_table(out, f"{case} {params}", columns, cells)
     failed = sum(not row.passed for row in rows)
     summary = "all checks pass" if not failed else f"{failed} of {len(rows)} checks FAIL"
     out.print(f"{summary} ({reps} replications each, {wall_s:.1f} s)", highlight=False)
 
 
-def _num(x: float) -> str:
-    return f"{x:.5g}" if math.isfinite(x) else str(x)
+SIGNIFICANT = 5  # digits of a row's largest number: the intervals are read to 4 decimals
+
+
+def row_numbers(*values: float) -> list[str]:
+    """`values` (theory, mean, interval) all to the same decimals, enough for
+    :data:`SIGNIFICANT` digits of the largest: ``0.60000 0.60624 0.57900 .. 0.63349``,
+    not ``0.6 0.60624 0.579 .. 0.63349``, where the digits seemed to come and go."""
+    finite = [abs(v) for v in values if math.isfinite(v)]
+    largest = max(finite, default=0.0)
+    decimals = 0 if largest == 0 else max(0, SIGNIFICANT - 1 - math.floor(math.log10(largest)))
+    return [f"{v:,.{decimals}f}" if math.isfinite(v) else str(v) for v in values]

@@ -5,19 +5,21 @@ the same people, patience and service times: B − A in replication k is the eff
 the change plus little noise. The mean of these paired differences with a Student-t
 interval is far tighter than the difference of two independent means, so a few
 replications tell a real effect from luck. A difference is *significant* when its 95 %
-interval excludes 0.
+interval excludes 0. Its interval is kept within the differences the metric allows
+(:func:`difference_bounds`): a share's within ±100 points.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sim.config import Scenario
 from sim.experiments.execution import Estimate, Job, Outcome, estimate, metric_names
 from sim.measure.metrics import HEADLINE
+from sim.measure.metrics import metric as metric_info
 
 COMPARE = "compare"  # compare.csv, compare.json, compare.png
 RUNS_TABLE = "runs"  # runs.csv, runs.parquet: both sides, one row per run
@@ -72,8 +74,32 @@ def paired(
             diff = Estimate(len(pairs), math.nan, math.nan, confidence)
         else:
             diff = estimate([y - x for x, y in zip(a, b, strict=True)], confidence)
+            diff = replace(diff, bounds=difference_bounds(name))
         out[name] = Difference(estimate(a).mean, estimate(b).mean, diff)
     return out
+
+
+def difference_bounds(metric: str) -> tuple[float, float]:
+    """The values the difference B − A of `metric`'s true means can take: from the
+    metric's lowest value less its highest to the reverse, [−1, 1] for a share (±100
+    points), unbounded for a count or a time.
+
+    The difference's interval is intersected with this range, as an estimate's interval
+    is with the metric's range (:class:`sim.experiments.execution.Estimate`): the true
+    difference always lies in it, so whenever the Student-t interval covers the true
+    difference, so does the intersection, and the coverage stays the t-interval's. A
+    share's difference then never reads "−108.8 points", beyond anything possible.
+
+    Not the narrower [−mean_a, 1 − mean_a]: the true difference lies in
+    [−μ_A, 1 − μ_A], with μ_A A's *true* mean, not its sample mean. Where that clip would
+    bite, B's share is near 0 (or 1), and there it breaks the coverage: when B has no
+    failed attempts at all, B − A is −a_k in every replication, its interval is A's
+    mirrored, and cutting it at −mean_a would claim μ_A ≤ mean_a, false about half the
+    time. Significance is unchanged by the clip: the mean lies within the range, and an
+    end only moves towards the mean, never across 0.
+    """
+    low, high = metric_info(metric).bounds
+    return low - high, high - low
 
 
 def ordered(names: Sequence[str] | set[str]) -> list[str]:

@@ -6,6 +6,7 @@ them: :mod:`sim.experiments.sweep`, :mod:`sim.experiments.compare`,
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,7 +64,7 @@ def write_compare(
     diffs = paired(*sides(jobs, outcome))
 
     def figures() -> dict[str, Figure]:
-        return {f"{COMPARE}.png": compare_figure(a, b, diffs)}
+        return {f"{COMPARE}.png": compare_figure(a, b, diffs, jobs)}
 
     texts = {
         "scenario_a.toml": to_toml(a),
@@ -76,12 +77,32 @@ def write_compare(
     return diffs
 
 
-def compare_figure(a: Scenario, b: Scenario, diffs: dict[str, Difference]) -> Figure:
-    """The headline KPIs' differences B − A, each with its interval."""
+def compare_figure(
+    a: Scenario, b: Scenario, diffs: dict[str, Difference], jobs: Sequence[Job] = ()
+) -> Figure:
+    """The headline KPIs' differences B − A, each with its interval, titled with what A
+    and B are (:func:`compare_title`)."""
     from sim.outputs.plots import experiments as plots  # matplotlib: only when drawing
 
     shown = [(n, d.diff, d.significant) for n, d in diffs.items() if n in HEADLINE]
-    return plots.compare_figure(shown, f"{b.name} − {a.name}" if a.name != b.name else "B − A")
+    return plots.compare_figure(shown, compare_title(a, b, jobs))
+
+
+TITLE_WIDTH = 90  # characters of a line of a figure's title
+
+
+def compare_title(a: Scenario, b: Scenario, jobs: Sequence[Job] = ()) -> str:
+    """What B − A is a difference of: each side's scenario and the overrides of that
+    side alone (``--set-a``, ``--set-b``, read from the `jobs`), one line each; "B − A"
+    alone says nothing when both sides are one scenario."""
+    overrides = {dict(job.variant)["side"]: job.variant[1:] for job in jobs}
+
+    def side(name: str, scenario: Scenario) -> str:
+        changes = ", ".join(f"{path}={value}" for path, value in overrides.get(name, ()))
+        text = f"{name}: {scenario.name}" + (f", with {changes}" if changes else "")
+        return textwrap.shorten(text, TITLE_WIDTH, placeholder=" ...")
+
+    return f"B − A, paired replications\n{side('A', a)}\n{side('B', b)}"
 
 
 @atomic.all_or_nothing()

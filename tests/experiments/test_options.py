@@ -190,7 +190,7 @@ def test_figures_mark_the_target_the_verdicts_and_the_morning(folder):
     results = study_mod.analyse(study, study_mod.study_jobs(study), Outcome(outcome_records))
     fig = options_figure(results, KEY, 0.95)
     left = fig.axes[0]
-    assert any(line.get_label() == "target 0.95" for line in left.get_lines())
+    assert any(line.get_label() == "target 95.0 %" for line in left.get_lines())  # its unit
     ticks = {t.get_text(): t.get_position()[1] for t in left.get_yticklabels()}
     labels = list(ticks)
     top = max(ticks, key=ticks.__getitem__)

@@ -336,8 +336,19 @@ def test_other_line_sums_the_hidden_services(national_fig: Figure, national: Run
 
 def test_note_names_the_hidden_count(national_fig: Figure, national: RunResult) -> None:
     note = f"{len(national.services) - 6} more services in summary.json"
-    for panel in (LATENCY, SERVERS):
-        assert _notes(national_fig.axes[panel]) == [note]
+    assert _notes(national_fig.axes[LATENCY]) == [note]
+
+
+def test_servers_note_counts_every_service_not_drawn(
+    national_fig: Figure, national: RunResult
+) -> None:
+    """The servers panel draws only the shown services whose servers changed: its note
+    counts all the others ("18 more" was said beside 2 lines of 24)."""
+    lines = _data_lines(national_fig.axes[SERVERS])
+    drawn = {ln.get_label().removesuffix(" (servers up)") for ln in lines} & set(national.services)
+    assert 0 < len(drawn) < 6  # the case of the bug: some shown services are not drawn
+    note = f"{len(national.services) - len(drawn)} more services in summary.json"
+    assert _notes(national_fig.axes[SERVERS]) == [note]
 
 
 def test_small_runs_have_no_note_and_no_other_line(fig: Figure, attacked_fig: Figure) -> None:

@@ -1,6 +1,8 @@
 """Terminal tables at 80 columns (a small terminal, a CI log, ``| cat``): no cell cut or
 ellipsised, no line wider than 80, every label whole (on one line, or a column header
-wrapped at spaces), and a unit written the same way in every table (after the value).
+wrapped at spaces), every number whole on one line (words, such as what a missing value
+means, may wrap in their cell), and a unit written the same way in every table (after
+the value); a difference signed, a share's in points.
 
 Each table is rendered with the data of a large scenario (the long service names and
 the missing percentile of 6 April, a sweep of two parameters, an options study with
@@ -10,6 +12,7 @@ long option names), where the tables used to be cut or wrapped mid-value.
 from __future__ import annotations
 
 import io
+import math
 import re
 import subprocess
 import sys
@@ -27,6 +30,8 @@ from sim.measure import metrics as registry
 from sim.measure.metrics import KEY_FIGURES
 from sim.outputs.tables import (
     Column,
+    difference_interval_text,
+    difference_text,
     interval_text,
     plus_minus_text,
     print_table,
@@ -68,15 +73,31 @@ def headers(text: str) -> list[str]:
     return found
 
 
+def grid_columns(text: str) -> list[str]:
+    """The cells of each column of every grid of `text`, read down and joined by spaces:
+    a cell of words wrapped over two lines reads whole here."""
+    found, run = [], []
+    for line in [*text.splitlines(), ""]:
+        if line.lstrip().startswith("│"):
+            run.append([piece.strip() for piece in line.strip().strip("│").split("│")])
+            continue
+        found += [" ".join(p for p in column if p) for column in zip(*run, strict=True)]
+        run = []
+    return found
+
+
 def assert_readable(text: str, labels: list[str], values: list[str] = ()) -> None:
-    """No cut cell, no line over 80, every label whole, every value whole on a line."""
+    """No cut cell, no line over 80, every label whole, every value whole on a line (or,
+    for words, in its cell)."""
     assert "…" not in text, text
     assert all(len(line) <= WIDTH for line in text.splitlines()), text
     whole = headers(text)
     for name in labels:
         assert name in whole or any(name in line for line in text.splitlines()), (name, text)
+    columns = grid_columns(text)
     for value in values:
-        assert any(value in line for line in text.splitlines()), (value, text)
+        in_line = any(value in line for line in text.splitlines())
+        assert in_line or any(value in column for column in columns), (value, text)
 
 
 def test_values_carry_their_unit_after_them_the_same_way() -> None:
@@ -225,16 +246,118 @@ def test_sim_run_piped_at_80_columns(tmp_path) -> None:
     assert not any(table_label(m) in done.stdout for m in about_nobody)
 
 
-def test_a_two_column_table_too_wide_keeps_each_label_and_value_on_one_line() -> None:
-    """A KPI table with a long value ("unbounded: ...") does not fit a grid at 80 columns:
-    each label and its value share a line, without a "value" header on every row."""
+def test_a_long_value_wraps_in_its_cell_and_the_table_keeps_its_box_and_header() -> None:
+    """A KPI table with a long value ("unbounded: ...") does not fit one line a row at 80
+    columns: the words of that value wrap in their cell, never between "5" and "%", and
+    the table keeps its box and its header (it lost both, printed as bare pairs)."""
     c = console()
     label = "in class by class start + 5 min, teachers"
-    rows = [[label, "93.5 %"], ["time to class, 95th percentile", value_text(
-        "kpi.time_to_class_p95_s", None)]]  # fmt: skip
+    unbounded = value_text("kpi.time_to_class_p95_s", None)
+    rows = [[label, "93.5 %"], ["time to class, 95th percentile", unbounded]]
     print_table(c, "a morning", [Column("KPI"), Column("value", right=True)], rows)
-    lines = text_of(c).splitlines()
-    assert_readable(text_of(c), [label], ["93.5 %"])
-    assert any(label in line and line.endswith("93.5 %") for line in lines)
-    assert any(line.endswith("never got in") and "95th" in line for line in lines)
-    assert not any(line.strip().startswith("value") for line in lines)
+    text = text_of(c)
+    assert_readable(text, [label], ["93.5 %", unbounded])
+    assert headers(text) == ["KPI", "value"]
+    assert any(label in line and line.rstrip(" │").endswith("93.5 %") for line in text.splitlines())
+    assert not any(line.rstrip(" │").endswith(("5", "%")) for line in text.splitlines()[5:-1])
+    assert unbounded not in text  # wrapped: the grid is 80 columns, not wider
+
+
+def test_differences_are_signed_and_a_shares_are_in_points() -> None:
+    """As in the report: "+4.7 points", not "4.7 %", which reads as a share."""
+    assert difference_text("kpi.share_in_class", 0.047) == "+4.7 points"
+    assert difference_text("kpi.share_in_class", -0.885) == "\u221288.5 points"
+    assert difference_text("kpi.time_to_class_p50_s", -155.2) == "\u2212155 s"
+    assert difference_text("kpi.gave_up", -2391) == "\u22122,391"
+    assert difference_text("kpi.gave_up", 0.0) == "0"
+    assert difference_text("kpi.time_to_class_p95_s", math.nan) == "undefined"
+    assert difference_interval_text("kpi.share_in_class", 0.262, 0.694) == "+26.2 .. +69.4 points"
+    assert difference_interval_text("kpi.time_to_class_p50_s", -505, 196) == "\u2212505 .. +196 s"
+
+
+def test_a_wait_in_the_histograms_first_bucket_reads_below_a_tenth_of_a_millisecond() -> None:
+    """A service nobody waited for has a 95th percentile wait of 0.1 ms, the value the
+    histogram's first bucket stands for: "< 0.1 ms", not "0.0001 s"."""
+    assert value_text("services.portal.p95_wait_s", 1e-4) == "< 0.1 ms"
+    assert value_text("services.portal.p95_wait_s", 0.00106) == "0.00106 s"
+    assert value_text("services.portal.p95_wait_s", 0.0) == "0 s"  # no request waited
+    assert value_text("kpi.time_to_class_p50_s", 1e-4) == "0.0001 s"  # not a histogram's
+
+
+def summary_of(unavailable: list[int]) -> dict[str, dict]:
+    return {
+        f"service_{i}": {"utilization": 0.01 * i, "p95_wait_s": 1e-4, "unavailable_minutes": m}
+        for i, m in enumerate(unavailable)
+    }
+
+
+def test_of_many_services_only_those_in_trouble_are_said_to_be() -> None:
+    """ "The 8 services in the most trouble" listed idle services: only services that
+    were unavailable are said to be in trouble; without any, the busiest, called so."""
+    title, rows, more = cli.services_shown(summary_of([0] * 7 + [3, 0, 5] + [0] * 14))
+    assert title == "the 2 services that were unavailable"
+    assert [name for name, _ in rows] == ["service_9", "service_7"]
+    assert more == "22 more services in summary.json, none unavailable"
+    title, rows, more = cli.services_shown(summary_of([1] * 12))
+    assert title == "the 8 services unavailable longest" and len(rows) == 8
+    assert more == "4 more services in summary.json"
+    title, rows, _ = cli.services_shown(summary_of([0] * 24))
+    assert title == "the 8 busiest services (none was unavailable)"
+    assert [name for name, _ in rows] == [f"service_{i}" for i in range(23, 15, -1)]
+    assert cli.services_shown(summary_of([0] * 3))[0] == "services"  # few: all of them
+
+
+def test_the_tables_histogram_floor_is_the_monitors() -> None:
+    """The tables copy the floor (the monitor imports numpy, ``sim --help`` must not)."""
+    from sim.engine.monitor import MIN_LATENCY_S
+    from sim.outputs import tables
+
+    assert tables.MIN_LATENCY_S == MIN_LATENCY_S
+
+
+def validate_rows() -> list:
+    from sim.experiments.validate.checks import Row
+
+    params = {"lam": 8.0, "mu": 1.0, "c": 10, "minutes": 5}
+    return [
+        Row("little", params, "L_q / (lambda W_q), per run", 1.0, 1.0, 1.0, 1.0, True,
+            "theory in CI (+-1e-09 rel.)"),
+        Row("little", params, "mean busy workers = lambda E[S]", 0.6, 0.60624, 0.579, 0.63349,
+            True, "theory in CI"),
+    ]  # fmt: skip
+
+
+def test_sim_validate_at_80_columns(monkeypatch) -> None:
+    """validate's table is laid out like the others: a metric's name whole on one line,
+    "95 % CI" as everywhere else, each row's numbers to the same decimals."""
+    from sim.cli import validate as cli_validate
+
+    c = console()
+    monkeypatch.setattr(cli_validate, "out", c)
+    cli_validate._print_rows(validate_rows(), 3, 0.95, 2.4)
+    text = text_of(c)
+    names = [row.metric for row in validate_rows()]
+    assert_readable(text, [*names, "95 % CI"], ["0.60000", "0.60624", "0.57900 .. 0.63349"])
+    assert "95% CI" not in text
+
+
+def test_a_tables_title_never_breaks_inside_its_seed() -> None:
+    c = console()
+    title = "A = teaching-surge, B = teaching-surge: B − A over 3 paired replications (seed 1)"
+    print_table(c, title, [Column("KPI"), Column("value", right=True)], [["people", "5,000"]])
+    assert "(seed 1)" in text_of(c), text_of(c)
+
+
+def test_a_cell_of_words_wraps_into_even_lines() -> None:
+    """Not "unbounded: more than 5 % never got" over a lone "in"."""
+    c = console()
+    unbounded = value_text("kpi.time_to_class_p95_s", None)
+    rows = [
+        ["in class by class start + 5 min, pupils", "93.5 %"],
+        ["time to class, 95th percentile", unbounded],
+    ]
+    print_table(c, "a morning", [Column("KPI"), Column("value", right=True)], rows)
+    wrapped = [line.strip(" │") for line in text_of(c).splitlines() if "│" in line]
+    tail = [cells.split("│")[-1].strip() for cells in wrapped]
+    lengths = [len(t) for t in tail if t and t not in ("93.5 %", "value")]
+    assert len(lengths) == 2 and max(lengths) - min(lengths) <= 6, text_of(c)

@@ -34,6 +34,7 @@ from sim.outputs.plots.style import (
     OKABE_ITO,
     OTHER_COLOUR,
     grid,
+    plain_log_axis,
 )
 from sim.outputs.plots.style import clock_axis as style_clock_axis
 from sim.outputs.plots.style import figure as new_figure
@@ -207,6 +208,7 @@ def _arrivals_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> Non
     if attack.max() > LOG_RATIO * peak:
         # A flood can dwarf the people; symlog keeps both (and zero minutes) visible.
         ax.set_yscale("symlog", linthresh=10.0)
+        plain_log_axis(ax)
         scale = ", symlog scale"
     ax.set_ylim(bottom=0.0)
     ax.set_title("Arrivals per minute")
@@ -244,6 +246,7 @@ def _latency_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None
             values = quantile_from_histogram(result.services[name].latency_hist, q)
             ax.plot(x, values, color=colours[name], linestyle=style, lw=1.0)
     ax.set_yscale("log")
+    plain_log_axis(ax)  # 0.4, 2, 60 s: not 4×10⁻¹
     ax.set_title("Response time percentiles per service")
     ax.set_ylabel("response time (s)")
     # Colour says which service, line style which percentile: 4 + 3 entries, not 4 x 3.
@@ -275,7 +278,8 @@ def _servers_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None
     The mark tells a crash from a scale-in, which would otherwise look the same.
     """
     x, handles, crashed_any, top = minute_mids(result), [], False, 1.0
-    for name in changing_services(result, list(colours)):
+    drawn = changing_services(result, list(colours))
+    for name in drawn:
         series, colour = result.services[name], colours[name]
         up, crashed = series.mean_servers_up, series.crashes > 0
         label, top = f"{name} (servers up)", max(top, float(up.max()))
@@ -291,7 +295,7 @@ def _servers_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None
     ax.set_title("Servers up per service (mean per minute), and crashes")
     ax.set_ylabel("servers up (count)")
     ax.legend(handles=handles, **LEGEND)
-    note_hidden(ax, len(hidden_services(result, colours)))
+    note_hidden(ax, len(result.services) - len(drawn))  # not drawn here, whatever the reason
 
 
 def failure_rates(result: RunResult) -> dict[str, np.ndarray]:
@@ -327,16 +331,36 @@ def _failures_panel(ax: Axes, result: RunResult) -> Axes:
     ax.patch.set_visible(False)  # ... without hiding them behind the axes background
     for cause, rate in failure_rates(result).items():
         ax.plot(x, rate, color=CAUSE_COLOURS[cause], lw=1.2, label=f"{cause} (% of attempts)")
-    ax.set_ylim(bottom=0.0)
+    ax.set_ylim(0.0, max(ax.get_ylim()[1], MIN_FAILED_PCT))
     ax.set_title("Failed attempts by cause, and people giving up")
     ax.set_ylabel("failed attempts (% of attempts)")
-    twin.set_ylim(bottom=0.0)
+    twin.set_ylim(0.0, max(twin.get_ylim()[1], MIN_GAVE_UP))
+    twin.yaxis.set_major_locator(MaxNLocator(integer=True))  # people: no 0.5
     twin.set_ylabel("gave up (people/min)")
+    note_nothing_failed(ax, result)
     handles, labels = ax.get_legend_handles_labels()
     twin_handles, twin_labels = twin.get_legend_handles_labels()
     legend = dict(LEGEND, bbox_to_anchor=(1.08, 1.0))  # clear the twin's tick labels
     ax.legend(handles + twin_handles, labels + twin_labels, **legend)
     return twin
+
+
+MIN_FAILED_PCT = 1.0  # the failure axis spans at least 0-1 %: a flat zero reads as zero
+MIN_GAVE_UP = 1.0  # and the giving-up axis at least 0-1 people/min
+NOTHING_FAILED = "nothing failed"  # gid of the note of a morning without failures
+
+
+def note_nothing_failed(ax: Axes, result: RunResult) -> None:
+    """Say it in words when no attempt failed (and, if so, nobody gave up): an empty panel
+    on a 0-0.05 % axis looked like a plot that went wrong."""
+    failed = sum(int(result.counters[f"fail_{cause}"].sum()) for cause in FAIL_CAUSES)
+    if failed:
+        return
+    text = "no failed attempts"
+    if not result.counters["gave_up"].any():
+        text += ", nobody gave up"
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color=GREY,
+            gid=NOTHING_FAILED)  # fmt: skip
 
 
 def _occupancy_panel(ax: Axes, result: RunResult) -> None:

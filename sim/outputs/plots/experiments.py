@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 from matplotlib.transforms import blended_transform_factory
 
@@ -35,6 +36,7 @@ from sim.measure.metrics import (
 from sim.measure.metrics import metric as metric_info
 from sim.outputs.plots import style
 from sim.outputs.plots.style import ACCENT, GREY, OKABE_ITO
+from sim.outputs.tables import value_text, wrap_words
 
 BRIGHT_CELL = 0.6  # viridis is light above ~60 % of its range: dark text there
 MAX_LEGEND = 10  # more lines than this are not labelled one by one
@@ -62,46 +64,118 @@ def kpi_figure(
 ) -> Figure:
     """A KPI against one parameter: each line with its 95 % band, or (unconnected points,
     e.g. a Latin hypercube where the other parameters vary too) with error bars; a
-    dashed target line if given."""
+    dashed target line if given.
+
+    Every variant keeps its place on the x axis, whatever its value: one whose mean is
+    infinite (more people never got in than the percentile allows) is a triangle near
+    the top, above the data, marked "unbounded", not left out; a point without a finite
+    neighbour, which a band cannot show, gets its interval as an error bar.
+    """
     figure = style.figure(7.0, 4.2)
     ax = figure.add_subplot()
+    top = blended_transform_factory(ax.transData, ax.transAxes)
+    unbounded_at: set[float] = set()
     for i, line in enumerate(lines):
         colour = OKABE_ITO[i % len(OKABE_ITO)]
-        x, mean, low, high = (_finite(v) for v in (line.x, line.mean, line.low, line.high))
+        x = np.asarray(line.x, dtype=float)
+        mean, low, high = (_finite(v) for v in (line.mean, line.low, line.high))
         label = line.label if len(lines) <= MAX_LEGEND else "_nolegend_"
         if connect:
             ax.plot(x, mean, marker="o", color=colour, label=label)
-            ax.fill_between(x, low, high, color=colour, alpha=0.2, lw=0)
+            ax.fill_between(x, low, high, color=colour, alpha=0.2, lw=0, gid="band")
+            alone = _isolated(mean)
+            _error_bars(ax, x[alone], mean[alone], low[alone], high[alone], colour)
         else:
-            errors = np.abs(np.vstack([mean - low, high - mean]))
-            ax.errorbar(x, mean, yerr=errors, fmt="o", color=colour, label=label, capsize=3)
+            _error_bars(ax, x, mean, low, high, colour, label=label)
+        unbounded = np.isposinf(np.asarray(line.mean, dtype=float))
+        if unbounded.any():
+            marks = [UNBOUNDED_Y] * int(unbounded.sum())
+            ax.plot(x[unbounded], marks, transform=top, color=colour, **UNBOUNDED_MARK)
+            unbounded_at |= set(x[unbounded].tolist())
     if target is not None:
-        style.target_line(ax, target)
-    if xticks is not None:
-        ax.set_xticks(range(len(xticks)), list(xticks))
-    elif all(float(v).is_integer() for line in lines for v in line.x):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # servers, attempts: no 1.5
+        style.target_line(ax, target, metric=kpi)
+    if unbounded_at:  # after everything that sets the y range
+        _mark_unbounded(ax, top, sorted(unbounded_at))
+    _x_axis(ax, lines, xticks)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(axis_label(kpi))
     style.metric_axis(ax, kpi)
     ax.set_title(f"{axis_label(kpi).capitalize()}: mean and 95 % confidence interval")
     style.grid(ax)
-    if ax.get_legend_handles_labels()[1]:
-        ax.legend(fontsize="small")
+    handles, labels = ax.get_legend_handles_labels()
+    if unbounded_at:
+        handles.append(Line2D([], [], color=GREY, **UNBOUNDED_MARK))
+        labels.append(metric_info(kpi).none_text)
+    if labels:
+        ax.legend(handles, labels, fontsize="small")
     return figure
+
+
+UNBOUNDED_TEXT = "unbounded"
+UNBOUNDED_Y = 0.93  # height of an unbounded mark, in axes fraction
+HEADROOM = 0.18  # share of the y axis kept above the data for the marks
+UNBOUNDED_GID = "unbounded"
+UNBOUNDED_MARK = {"marker": "^", "ms": 9, "ls": "none", "gid": UNBOUNDED_GID}
+MAX_X_TICKS = 12  # more values than this: a tick where the locator puts one
+
+
+def _mark_unbounded(ax, top, xs: Sequence[float]) -> None:
+    """Room above the data for the unbounded marks, and the word under each."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + HEADROOM / (1 - HEADROOM) * (high - low))
+    for x in xs:
+        ax.annotate(UNBOUNDED_TEXT, (x, UNBOUNDED_Y), xycoords=top, xytext=(0, -8),
+                    textcoords="offset points", ha="center", va="top", fontsize="x-small",
+                    color=GREY, gid=UNBOUNDED_GID)  # fmt: skip
+
+
+def _isolated(mean: np.ndarray) -> np.ndarray:
+    """The finite points whose neighbours are not: a band has no width there."""
+    finite = np.isfinite(mean)
+    before = np.concatenate(([False], finite[:-1]))
+    after = np.concatenate((finite[1:], [False]))
+    return finite & ~before & ~after
+
+
+def _error_bars(ax, x, mean, low, high, colour: str, label: str = "_nolegend_") -> None:
+    """Each mean with its interval as an error bar, where the interval is known."""
+    shown = np.isfinite(mean)
+    if not shown.any():
+        return
+    below = np.where(np.isfinite(low), mean - low, 0.0)[shown]
+    above = np.where(np.isfinite(high), high - mean, 0.0)[shown]
+    ax.errorbar(x[shown], mean[shown], yerr=np.abs(np.vstack([below, above])), fmt="o",
+                color=colour, label=label, capsize=3, gid="interval")  # fmt: skip
+
+
+def _x_axis(ax, lines: Sequence[Line], xticks: Sequence[str] | None) -> None:
+    """The x axis spans every variant's value, drawn or not; a tick at each when they
+    are few (whole values stay whole: no 2.5 servers)."""
+    xs = sorted({float(v) for line in lines for v in line.x})
+    if not xs:
+        return
+    margin = 0.05 * (xs[-1] - xs[0]) or 0.5
+    ax.set_xlim(xs[0] - margin, xs[-1] + margin)
+    if xticks is not None:
+        ax.set_xticks(range(len(xticks)), list(xticks))
+    elif len(xs) <= MAX_X_TICKS:
+        ax.set_xticks(xs, [f"{v:g}" for v in xs])
+    elif all(v.is_integer() for v in xs):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # servers, attempts: no 1.5
 
 
 def heatmap_figure(
     xs: Sequence[Any], ys: Sequence[Any], values: np.ndarray, xlabel: str, ylabel: str, kpi: str
 ) -> Figure:
     """A KPI's mean over two parameters (rows: `ys`, columns: `xs`), each cell labelled
-    with its value; cells without a finite mean are left blank."""
+    with its value in the KPI's unit; cells without a finite mean are left blank and say
+    why ("unbounded", or "-" without a value)."""
     figure = style.figure(1.2 * len(xs) + 3.0, 0.6 * len(ys) + 2.2)
     ax = figure.add_subplot()
     data = np.ma.masked_invalid(np.asarray(values, dtype=float))
     image = ax.imshow(data, origin="lower", aspect="auto", cmap="viridis")
     for (row, col), value in np.ndenumerate(np.asarray(values, dtype=float)):
-        text = f"{value:.4g}" if math.isfinite(value) else "-"
+        text = _cell_text(kpi, value)
         bright = math.isfinite(value) and image.norm(value) > BRIGHT_CELL
         colour = "black" if bright else "white"  # readable on viridis' yellow end too
         ax.text(col, row, text, ha="center", va="center", color=colour, fontsize="small")
@@ -120,17 +194,23 @@ def heatmap_figure(
 def compare_figure(rows: Sequence[tuple[str, Estimate, bool]], title: str) -> Figure:
     """Mean difference B − A of each KPI with its confidence interval, one panel per KPI
     (each on its own scale: a share and a count cannot share an axis) and a zero line;
-    significant differences in colour, the others grey."""
-    figure = style.figure(7.0, 0.75 * len(rows) + 1.0)
+    significant differences in colour, the others grey. Each KPI is named in the words of
+    the metrics registry, with its difference's unit (a share's in points); `title` says
+    what A and B are. The whisker goes from the interval's low to its high end, as the
+    estimate gives them (within the differences the metric allows, so not always
+    symmetric)."""
+    figure = style.figure(7.5, 0.8 * len(rows) + 1.3)
     axes = figure.subplots(len(rows), 1, squeeze=False)[:, 0]
     for ax, (name, diff, significant) in zip(axes, rows, strict=True):
         colour = ACCENT if significant else GREY
         if math.isfinite(diff.mean):
             k = 100.0 if unit(name) == "%" else 1.0  # a share's difference in points
-            half = k * diff.half_width if math.isfinite(diff.half_width) else 0.0
-            ax.barh(0, k * diff.mean, height=0.6, color=colour, alpha=0.5)
-            ax.errorbar(k * diff.mean, 0, xerr=half, fmt="o", color=colour, capsize=4)
-            reach = max(abs(k * diff.mean) + half, 1e-12)
+            mean = k * diff.mean
+            low, high = (k * v if math.isfinite(v) else mean for v in (diff.low, diff.high))
+            ax.barh(0, mean, height=0.6, color=colour, alpha=0.5)
+            whisker = [[mean - low], [high - mean]]
+            ax.errorbar(mean, 0, xerr=whisker, fmt="o", color=colour, capsize=4, gid="interval")
+            reach = max(abs(low), abs(high), abs(mean), 1e-12)
             ax.set_xlim(-1.15 * reach, 1.15 * reach)
         else:  # an infinite percentile on a side: no difference to draw
             ax.text(
@@ -145,18 +225,32 @@ def compare_figure(rows: Sequence[tuple[str, Estimate, bool]], title: str) -> Fi
             )
             ax.set_xticks([])
         ax.axvline(0.0, color=style.BLACK, linewidth=0.8)
-        ax.set_yticks([0], [_difference_label(name)])
+        ax.set_ylim(-0.5, 0.5)  # the name in the middle, drawn or not
+        ax.set_yticks([0], [difference_label(name)])
         ax.tick_params(axis="x", labelsize="small")
         style.grid(ax, axis="x")
-    axes[0].set_title(title)
+    figure.suptitle(title, fontsize="medium")
     axes[-1].set_xlabel("difference B − A (mean, 95 % CI); coloured: significant")
     return figure
 
 
-def _difference_label(metric: str) -> str:
-    """A difference's unit: a share differs in percentage points."""
+DIFFERENCE_LABEL_WIDTH = 30  # characters of a KPI's name per line, left of its panel
+
+
+def difference_label(metric: str) -> str:
+    """A KPI's name (:func:`sim.measure.metrics.label`) and its difference's unit, a
+    share's in percentage points: "share who got in (points)"."""
     what = "points" if unit(metric) == "%" else unit(metric)
-    return f"{metric.removeprefix('kpi.')} ({what})"
+    name = label(metric).removesuffix(f" ({unit(metric)})")
+    return "\n".join(wrap_words(f"{name} ({what})", DIFFERENCE_LABEL_WIDTH))
+
+
+def _cell_text(kpi: str, value: float) -> str:
+    """A heatmap cell's value in the KPI's unit, as the tables write it: ``94.9 %``, not
+    ``0.9486``; an infinite mean is "unbounded", a missing one "-"."""
+    if math.isfinite(value):
+        return value_text(kpi, value)
+    return UNBOUNDED_TEXT if value > 0 else "-"
 
 
 # ---------------------------------------------------------------- a sweep's figures
@@ -228,11 +322,11 @@ REPS_KPI_GROUPS = tuple(
 )
 """The KPIs of kpis.png, one panel per kind: a share and a duration cannot share an axis."""
 SERIES_BANDS = (  # per-minute people-level series of timeseries_ci.csv, in the dashboard's words
-    ("intended", "meant to connect (people/min)"),
-    ("reached", "got in: in class (people/min)"),
-    ("gave_up", "gave up (people/min)"),
+    ("intended", "meant to connect"),
+    ("reached", "got in (in class)"),
+    ("gave_up", "gave up"),
 )
-IN_CLASS_BAND = ("in_lesson", "in a lesson now (people, mean per minute)")
+IN_CLASS_BAND = ("in_lesson", "in a lesson now (mean per minute)")
 
 
 def replications_figure(estimates: dict[str, Estimate], title: str) -> Figure:
@@ -288,7 +382,11 @@ def series_bands_figure(table: dict[str, np.ndarray], title: str) -> Figure:
     """The people-level series of ``timeseries_ci.csv`` per minute: each mean as a line
     and its 95 % band (the ``low``-``high`` columns as written, not clipped), on a clock
     axis; people in a lesson apart, below (a level, not a flow per minute), where some
-    journey has a lesson: elsewhere it would be a flat zero that reads as nobody in."""
+    journey has a lesson: elsewhere it would be a flat zero that reads as nobody in.
+
+    `title` says once what every line and band is (the mean, the 95 % band); the legend
+    names the series only, so that it stays narrow beside the data. Without a band (one
+    replication) the legend's title says so."""
     name, text = IN_CLASS_BAND
     lessons = bool(np.nan_to_num(np.asarray(table[f"{name}.mean"], dtype=float)).any())
     figure = style.figure(9.0, 6.0 if lessons else 4.0)
@@ -298,15 +396,17 @@ def series_bands_figure(table: dict[str, np.ndarray], title: str) -> Figure:
         top = bottom = figure.subplots(1, 1)
     t = np.asarray(table["minute_start_s"], dtype=float)
     colours = (GREY, OKABE_ITO[0], OKABE_ITO[5])
+    banded = False
     for (series, words), colour in zip(SERIES_BANDS, colours, strict=True):
-        _band(top, t, table, series, words, colour)
+        banded |= _band(top, t, table, series, words, colour)
     top.set_ylabel("people per minute (people/min)")
     top.set_title(title)
-    top.legend(**style.LEGEND_OUTSIDE)
+    legend_title = None if banded else NO_BAND
+    top.legend(title=legend_title, **style.LEGEND_OUTSIDE)
     if lessons:
         _band(bottom, t, table, name, text, OKABE_ITO[2])
         bottom.set_ylabel("people in a lesson (people)")
-        bottom.legend(**style.LEGEND_OUTSIDE)
+        bottom.legend(title=legend_title, **style.LEGEND_OUTSIDE)
     for ax in {top, bottom}:
         style.grid(ax)
     end = t[-1] + 60.0 if len(t) else 60.0
@@ -315,17 +415,20 @@ def series_bands_figure(table: dict[str, np.ndarray], title: str) -> Figure:
     return figure
 
 
-def _band(ax, t, table, name: str, text: str, colour: str) -> None:
+NO_BAND = "mean only: one replication"
+
+
+def _band(ax, t, table, name: str, text: str, colour: str) -> bool:
+    """Draw one series' mean and, where it has one, its band; True if it has one."""
     mean = np.asarray(table[f"{name}.mean"], dtype=float)
     low = np.asarray(table[f"{name}.low"], dtype=float)
     high = np.asarray(table[f"{name}.high"], dtype=float)
     x = t + 30.0  # each minute at its middle
     banded = bool(np.isfinite(low).any())  # one replication: no band
-    ax.plot(
-        x, mean, color=colour, lw=1.6, label=f"{text}: mean{' and 95 % band' if banded else ''}"
-    )
+    ax.plot(x, mean, color=colour, lw=1.6, label=text)
     if banded:
         ax.fill_between(x, low, high, color=colour, alpha=0.2, lw=0, gid="band")
+    return banded
 
 
 def read_series_csv(text: str) -> dict[str, np.ndarray]:

@@ -75,7 +75,7 @@ def options_figure(
     y = np.arange(len(rows))[::-1]  # first row (the baseline) on top
     _points(left, rows, y, metric)
     if target is not None:
-        style.target_line(left, target, vertical=True)
+        style.target_line(left, target, metric=metric, vertical=True)
         left.legend(loc="lower left", fontsize="small", framealpha=0.9)
     left.set_yticks(y, [_row_label(r) for r in rows])
     left.set_xlabel(f"mean and 95 % CI ({unit(metric)})")

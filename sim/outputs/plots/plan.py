@@ -72,7 +72,7 @@ def plan_figure(data: dict[str, Any]) -> Figure:
             color=VERDICT_COLOURS["fails"],
             label=INFINITE_LABEL,
         )
-    style.target_line(ax, target["value"])
+    style.target_line(ax, target["value"], metric=target["metric"])
     if data["answer"] is not None:
         ax.axvline(
             data["answer"], color=ANSWER_COLOUR, linestyle=":", label=f"answer = {data['answer']}"

@@ -7,7 +7,8 @@ line, grid and size from here, and never sets them on its own:
 - colours are Okabe-Ito's (distinguishable with the common colour-vision deficiencies),
   grey for the reference (a baseline, what people intended), vermillion for attacks;
   verdicts (holds, fails, unsure) keep one colour each, and are always written too;
-- a target is a dashed black line labelled ``target <value>``;
+- a target is a dashed black line labelled ``target <value>``, the value in the metric's
+  unit as the tables write it (``target 90.0 %``, ``target 120 s``);
 - a light grid behind the data; legends outside the data when they are long;
 - shares on a percent axis, durations in s or min, clock times as HH:MM: the unit is
   in every axis label (:func:`sim.measure.metrics.axis_label`);
@@ -20,12 +21,14 @@ layer saves them at :data:`DPI` (PNG) and as SVG.
 
 from __future__ import annotations
 
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
+from matplotlib.ticker import FuncFormatter, LogFormatter, MultipleLocator, PercentFormatter
 
 from sim.measure.metrics import kind_of
+from sim.outputs.tables import value_text
 
 BLACK = "#000000"
 GREY = "#666666"
@@ -63,10 +66,12 @@ def grid(ax: Axes, axis: str = "both") -> None:
     ax.set_axisbelow(True)
 
 
-def target_line(ax: Axes, value: float, *, vertical: bool = False) -> Line2D:
-    """The target: a dashed black line labelled ``target <value>``."""
+def target_line(ax: Axes, value: float, *, metric: str, vertical: bool = False) -> Line2D:
+    """The target: a dashed black line labelled ``target <value>``, the value written in
+    `metric`'s unit (:func:`sim.outputs.tables.value_text`): a share's target on a per
+    cent axis reads "target 90.0 %", not "target 0.9"."""
     draw = ax.axvline if vertical else ax.axhline
-    return draw(value, label=f"{TARGET_LABEL} {value:g}", **TARGET)
+    return draw(value, label=f"{TARGET_LABEL} {value_text(metric, value)}", **TARGET)
 
 
 def metric_axis(ax: Axes, metric: str, which: str = "y") -> None:
@@ -74,6 +79,31 @@ def metric_axis(ax: Axes, metric: str, which: str = "y") -> None:
     if kind_of(metric) == "share":
         axis = ax.yaxis if which == "y" else ax.xaxis
         axis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+
+
+class PlainLogFormatter(LogFormatter):
+    """Tick labels of a log axis as plain numbers, ``0.4``, ``2``, ``60``: matplotlib's
+    default writes ``4×10⁻¹`` in mathtext, which a reader has to decode and which makes
+    matplotlib look for the STIX fonts (a "findfont" line on stderr each, where they
+    are missing)."""
+
+    def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
+        return plain_number(x)
+
+
+def plain_number(x: float) -> str:
+    """`x` without an exponent and without trailing zeros: 0.0001, 2, 15,000."""
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return np.format_float_positional(x, precision=6, unique=True, trim="-")
+
+
+def plain_log_axis(ax: Axes, which: str = "y") -> None:
+    """Plain-number labels on a log (or symlog) axis, on major and minor ticks alike
+    (matplotlib labels some minor ticks of an axis spanning less than a decade or two)."""
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    axis.set_major_formatter(PlainLogFormatter(labelOnlyBase=False))
+    axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
 
 
 CLOCK_STEPS_MIN = (1, 2, 3, 5, 10, 15, 30, 60, 120, 180, 240, 360, 480, 720)
