@@ -105,7 +105,7 @@ def rows(lesson, command: str) -> dict[str, dict]:
     """The rows of a `sim validate` table: metric -> theory, sim, lo, hi, verdict."""
     found = {}
     for line in output(lesson, command).splitlines():
-        m = ROW.match(line)
+        m = ROW.match(line.replace("│", " "))  # a table's cells, with or without rules
         if m:
             values = {k: float(m[k]) for k in ("theory", "sim", "lo", "hi")}
             found[m["metric"]] = {**values, "verdict": m["verdict"]}

@@ -21,7 +21,6 @@ forty models, a third of the start-up of a command, and ``sim --help``, ``sim
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from sim.config.errors import ScenarioError
@@ -46,7 +45,6 @@ _SUBMODULES = frozenset(
     {"base", "catalog", "errors", "expand", "loading", "platform_schema", "scale", "scenario"}
     | {"schema_walk"}
 )
-_SCHEMA = ("base", "platform_schema", "scenario")  # every public name of these
 _LOADING = (
     "apply_override",
     "describe_error",
@@ -60,9 +58,11 @@ _LOADING = (
 
 
 def __getattr__(name: str) -> Any:
-    """`name` of the schema, which is loaded on this first use; a submodule, alone."""
+    """`name` of the schema, which is loaded on this first use. A submodule not yet
+    imported is not an attribute (as in any package): ``from sim.config import catalog``
+    then imports it alone, without the schema."""
     if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     names = _schema_names()
     if name not in names:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -75,13 +75,14 @@ def __dir__() -> list[str]:
 
 
 def _schema_names() -> dict[str, Any]:
-    """What ``from sim.config.base import *`` (and the other modules of :data:`_SCHEMA`)
-    and the functions of :data:`_LOADING` gave this package when it imported them."""
+    """What ``from sim.config.base import *`` (and from the platforms' and the scenario's
+    schemas) and the functions of :data:`_LOADING` gave this package when it imported
+    them."""
+    from sim.config import base, loading, platform_schema, scenario  # the schema: pydantic
+
     names: dict[str, Any] = {}
-    for module_name in _SCHEMA:
-        module = importlib.import_module(f"{__name__}.{module_name}")
+    for module in (base, platform_schema, scenario):
         names.update({k: v for k, v in vars(module).items() if not k.startswith("_")})
-    loading = importlib.import_module(f"{__name__}.loading")
     names.update({name: getattr(loading, name) for name in _LOADING})
     names["ScenarioError"] = ScenarioError
     return names
