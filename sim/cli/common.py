@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sim.config import ScenarioError, catalog, load_scenario, s_to_clock
-from sim.config.scale import scale
+from sim.config.scale import scale, scale_warning, scale_words
 from sim.config.scenario import Scenario
 from sim.experiments.execution import SchedulerError, flat_kpis
 from sim.experiments.scheduler import SCHEDULER_ENV, check_scheduler, chosen_scheduler
@@ -32,6 +32,7 @@ from sim.outputs import folders
 from sim.outputs.progress import PlainProgress
 from sim.outputs.run_folder import (
     DASHBOARD,
+    MANIFEST,
     PEOPLE,
     SCENARIO,
     SUMMARY,
@@ -102,8 +103,22 @@ def scaled_and_seeded(scenario: Scenario, factor: float, seed: int | None) -> Sc
     return scenario if seed is None else scenario.model_copy(update={"seed": seed})
 
 
+def warn_if_shaky(scenario: Scenario) -> None:
+    """One line on stderr when `scenario` is scaled so far down that its results can be
+    far from the full morning's (:func:`sim.config.scale.scale_warning`): a rerun of a
+    scaled folder's scenario.toml warns too, since it is the same small morning."""
+    warning = scale_warning(scenario.scale)
+    if warning:
+        err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+
+
+def scaled_title(title: str, scale: float) -> str:
+    """A table's `title`, with the scale when the runs were scaled."""
+    return " ".join(filter(None, (title, scale_words(scale))))
+
+
 RESULT_FILES = folders.SINGLE_FILES
-assert {SCENARIO, SUMMARY, TIMESERIES, PEOPLE, DASHBOARD, TRACE} <= RESULT_FILES
+assert {SCENARIO, SUMMARY, MANIFEST, TIMESERIES, PEOPLE, DASHBOARD, TRACE} <= RESULT_FILES
 
 
 def out_path(text: str) -> Path:
@@ -243,8 +258,8 @@ def preflight_scheduler(option: str | None) -> None:
 
 
 def write_report_into(target: Path) -> None:
-    """report.html in the results folder; the command line is passed because a single
-    run's folder does not record it (and so cannot name the original scenario file)."""
+    """report.html in the results folder; the command line is passed too, for a single
+    run's folder written by an older version (its folder did not record it)."""
     from sim.outputs.report.page import ReportError, write_report
 
     try:
@@ -347,7 +362,7 @@ def print_kpis(result: RunResult) -> None:
     """The KPIs, then the services in the most trouble, in the words and units of every
     other table (:mod:`sim.outputs.tables`): readable at 80 columns and in a pipe."""
     k = flat_kpis(result.kpi)
-    title = f"{result.scenario.name} (seed {result.seed})"
+    title = scaled_title(f"{result.scenario.name} (seed {result.seed})", result.scenario.scale)
     shown = [m for m in metrics.KEY_FIGURES if metrics.shown(m, k[m])]
     rows = [[table_label(m), _kpi_text(m, k)] for m in shown]
     print_table(out, title, [Column("KPI"), Column("value", right=True)], rows)

@@ -31,6 +31,8 @@ from sim.cli.common import (
     print_kpis,
     results_folder,
     run_progress,
+    scaled_title,
+    warn_if_shaky,
     write_report_into,
 )
 from sim.cli.experiments import (
@@ -99,6 +101,7 @@ def options_command(
         fail(str(e))
         raise
     target = results_folder(out_dir or Path("results") / study.name, folders.OPTIONS)
+    warn_if_shaky(study.baseline)
     preflight_scheduler(scheduler)
     jobs_list = study_mod.study_jobs(study)
     _check_before_running(study, target, len(jobs_list), jobs, scheduler)
@@ -112,7 +115,7 @@ def options_command(
         "scenario_file": str(study_file.parent / study.spec.scenario),
         "replications": study.reps,
         "seeds": [study.baseline.seed],
-        "scale": study.spec.scale,
+        "scale": study.baseline.scale,
     }
     data = experiment_manifest(outcome, extra, started)
     try:
@@ -184,6 +187,7 @@ def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]
         f"{study.name}: {len(results) - 1} options x {study.reps} replications "
         f"(seed {study.baseline.seed}{goal}); mean (95 % confidence interval)"
     )
+    title = scaled_title(title, study.baseline.scale)
     metric = STUDY_METRIC
     target = (study.target.metric,) if study.target else ()
     shown = tuple(dict.fromkeys((*target, *OPTIONS_COLUMNS)))  # the target's metric first

@@ -34,6 +34,8 @@ from sim.cli.common import (
     out_path,
     preflight_scheduler,
     results_folder,
+    scaled_title,
+    warn_if_shaky,
 )
 from sim.cli.experiments import job_progress, print_damaged, print_discarded, report_failures
 from sim.config import ScenarioError, load_scenario, parse_value, to_dict, to_toml
@@ -133,7 +135,8 @@ def plan_command(
     preflight_scheduler(scheduler)
     base = _base(path, sets, scale_, seed)
     folder = results_folder(out_dir or Path("results") / f"{base.name}-plan", folders.PLAN)
-    _header(base, parameter, values, goal, confidence, reps, max(reps, max_reps), scale_)
+    warn_if_shaky(base)
+    _header(base, parameter, values, goal, confidence, reps, max(reps, max_reps))
     started = time.perf_counter()
     with experiment_failures(folder):
         try:
@@ -160,7 +163,7 @@ def plan_command(
                 f"a probe could not be decided; the errors are in {folder}/runs/", markup=False
             )
             raise typer.Exit(1) from None
-    extra = {"scenario": base.name, "seed": base.seed, "scale": scale_, "reps": reps}
+    extra = {"scenario": base.name, "seed": base.seed, "scale": base.scale, "reps": reps}
     try:
         _write(folder, base, result, {**extra, "max_reps": max(reps, max_reps)})
     except OSError as e:
@@ -250,12 +253,12 @@ def _base(path: Path, sets: list[str], factor: float, seed: int | None) -> Scena
     return resolved if seed is None else resolved.model_copy(update={"seed": seed})
 
 
-def _header(base, parameter, values, goal, confidence, reps, max_reps, factor) -> None:
-    scaled = f", scale {factor:g}" if factor != 1 else ""
+def _header(base, parameter, values, goal, confidence, reps, max_reps) -> None:
     level = f"{confidence * 100:g} %"
+    plan = scaled_title(f"plan {base.name} (seed {base.seed})", base.scale)
     out.print(
-        f"plan {base.name} (seed {base.seed}{scaled}): smallest {parameter} in "
-        f"{values[0]}..{values[-1]} ({len(values)} values) with {goal} at {level} confidence",
+        f"{plan}: smallest {parameter} in {values[0]}..{values[-1]} ({len(values)} values) "
+        f"with {goal} at {level} confidence",
         highlight=False,
         soft_wrap=True,
     )

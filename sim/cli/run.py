@@ -31,6 +31,8 @@ from sim.cli.common import (
     results_folder,
     run_progress,
     scaled_and_seeded,
+    scaled_title,
+    warn_if_shaky,
     write_report_into,
 )
 from sim.cli.experiments import (
@@ -118,6 +120,7 @@ def run_command(
     if precision is not None and reps is None:
         reps = 5
     resolved = scaled_and_seeded(resolved, scale_, seed)
+    warn_if_shaky(resolved)
     if trace:
         _check_traceable(resolved, reps)
     if reps is not None:
@@ -132,7 +135,7 @@ def run_command(
         with run_progress(resolved) as progress:
             result = run(resolved.flat, progress=progress, trace=trace)
         extra = {DASHBOARD: lambda path: save_dashboard(result, path)} if dashboard else {}
-        write_results(result, target, extra)
+        write_results(result, target, extra, command=command_line())
     except MemoryError:  # the pre-flight estimate was too low, or was turned off
         fail(f"out of memory while simulating {resolved.name}; nothing was written")
     except OutputError as e:
@@ -180,6 +183,7 @@ def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, 
         )
     n = len(outcome.records)
     title = f"{resolved.name}: {n} replications (seed {resolved.seed})"
+    title = scaled_title(title, resolved.scale)
     print_estimates(out, title, estimates, list(KEY_FIGURES))
     if precision is not None:
         state = "reached" if precise else f"NOT reached after {n} replications (cap)"

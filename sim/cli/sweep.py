@@ -33,6 +33,8 @@ from sim.cli.common import (
     preflight_scheduler,
     results_folder,
     scaled_and_seeded,
+    scaled_title,
+    warn_if_shaky,
 )
 from sim.cli.experiments import (
     Assertion,
@@ -117,6 +119,7 @@ def sweep_command(
     points, variants = _design(base, vary or [], sample)
     variants = [scaled_and_seeded(v, scale_, None) for v in variants]
     base = scaled_and_seeded(base, scale_, None)
+    warn_if_shaky(base)
     target = results_folder(out_dir or Path("results") / f"{base.name}-sweep", folders.SWEEP)
     jobs_list = sweep.sweep_jobs(variants, points, reps)
     check_fits(variants, len(jobs_list), jobs, scheduler)
@@ -131,6 +134,7 @@ def sweep_command(
         "variants": len(points),
         "replications": reps,
         "seeds": sorted({job.seed for job in jobs_list}),
+        "scale": base.scale,
     }
     data = experiment_manifest(outcome, design, started)
     targets = {c.metric: c.value for c in checks}
@@ -172,6 +176,7 @@ def _print_variants(base: Scenario, estimates, reps: int) -> None:
     the words and units of every other table (:mod:`sim.outputs.tables`); stacked per variant
     where the grid would not fit the screen."""
     title = f"{base.name}: {len(estimates)} variants x {reps} replications (seed {base.seed})"
+    title = scaled_title(title, base.scale)
     paths = [path for path, _ in estimates[0][0]] if estimates else []
     columns = [
         Column("#"),
@@ -243,6 +248,7 @@ def compare_command(
         fail("nothing to compare: give scenario B or --set-b path=value")
     sa = scaled_and_seeded(load_for_command(a, [*(set_ or []), *(set_a or [])]), scale_, seed)
     sb = scaled_and_seeded(load_for_command(b or a, [*(set_ or []), *(set_b or [])]), scale_, seed)
+    warn_if_shaky(sa)
     checks = parse_assertions(asserts, sa, sb)
     labels = [_labels(set_a), _labels(set_b)]
     name = compare_folder_name(sa.name, sb.name, set_a, set_b)
@@ -252,7 +258,8 @@ def compare_command(
     preflight_scheduler(scheduler)
     started = time.perf_counter()
     outcome = execute_jobs(jobs_list, target, f"{name}", jobs, scheduler)
-    extra = {"replications": reps, "seeds": [sa.seed], "a": str(a), "b": str(b or a)}
+    extra = {"replications": reps, "seeds": [sa.seed], "scale": sa.scale}
+    extra |= {"a": str(a), "b": str(b or a)}
     data = experiment_manifest(outcome, extra, started)
     try:
         diffs = study_folders.write_compare(target, sa, sb, jobs_list, outcome, data, plots=plots)
@@ -305,6 +312,7 @@ def _print_differences(a: Scenario, b: Scenario, diffs: dict[str, cmp.Difference
     """Headline KPIs, then every other metric whose difference is significant."""
     n = max((d.diff.n for d in diffs.values()), default=0)
     title = f"A = {a.name}, B = {b.name}: B − A over {n} paired replications (seed {a.seed})"
+    title = scaled_title(title, a.scale)
     columns = [
         Column("metric"),
         *(Column(h, right=True) for h in ("A", "B", "B − A", "95 % CI of B − A", "significant")),

@@ -27,6 +27,7 @@ from sim.config.base import (
     MAX_SERVERS,
     ClockTime,
     NonNegFloat,
+    PositiveFloat,
     Probability,
     Strict,
     at_most,
@@ -209,6 +210,15 @@ class Scenario(Strict):
     seed: Annotated[
         int, Field(ge=0), at_most(MAX_SEED, "", "a seed is stored as a 64-bit integer")
     ] = Field(1, description="seed of every random stream (`--seed` overrides)")
+    scale: PositiveFloat = Field(
+        1.0,
+        description=(
+            "the fraction of the original morning's people and capacities this scenario "
+            "holds: set by `--scale` (scaling twice multiplies it), kept in a results "
+            "folder's `scenario.toml`. A label shown with the results: the counts here are "
+            "already scaled, and it scales nothing again"
+        ),
+    )
     start: ClockTime = Field("07:00", description="simulation start (clock time)")
     end: ClockTime = Field("10:00", description="simulation end (clock time, after `start`)")
     behaviour: Behaviour = Field(

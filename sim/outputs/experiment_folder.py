@@ -15,7 +15,6 @@ import csv
 import io
 import json
 import math
-import platform
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +22,13 @@ import numpy as np
 
 from sim import __version__
 from sim.config import s_to_clock, to_toml
+from sim.config.scale import scale_words
 from sim.engine import compiled
 from sim.experiments.execution import Estimate, Outcome, last_line, metric_names, series_bands
 from sim.experiments.replications import ReplicationsSummary
 from sim.outputs import atomic
 from sim.outputs.figures import save_figure
+from sim.outputs.run_folder import software_versions
 from sim.simulation import fingerprint
 
 REPLICATIONS = "replications.csv"
@@ -67,20 +68,11 @@ def csv_text(header: list[str], rows: list[list[Any]]) -> str:
 
 
 def manifest(command: list[str], outcome: Outcome, extra: dict[str, Any]) -> dict[str, Any]:
-    import numpy
-    import scipy
-    import simpy
-
     return {
         "command": command,
         "sim_version": __version__,
         "fingerprint": fingerprint.code_fingerprint(),  # of the code of every run used
-        "versions": {
-            "python": platform.python_version(),
-            "simpy": simpy.__version__,
-            "numpy": numpy.__version__,
-            "scipy": scipy.__version__,
-        },
+        "versions": software_versions(),
         # the hot path's modules by how they ran here (a pool's workers import the same
         # package; remote Dask workers have their own install): speeds compare only alike
         "engine": compiled.build(),
@@ -114,9 +106,7 @@ def write_replications(
 ) -> None:
     atomic.write_text(folder / SCENARIO, to_toml(scenario))
     atomic.write_text(folder / REPLICATIONS, csv_text(*runs_table(outcome.records)))
-    summary = ReplicationsSummary.of(
-        scenario.name, scenario.seed, len(outcome.records), estimates, precision, precise
-    )
+    summary = ReplicationsSummary.of(scenario, len(outcome.records), estimates, precision, precise)
     text = json.dumps(summary.to_json(), indent=2, sort_keys=True) + "\n"
     atomic.write_text(folder / SUMMARY, text)
     if outcome.records:
@@ -125,8 +115,13 @@ def write_replications(
         _replication_figures(folder, scenario, len(outcome.records), estimates, series)
     atomic.write_text(
         folder / MANIFEST,
-        json.dumps(manifest(command, outcome, {"seeds": [scenario.seed]}), indent=2) + "\n",
+        json.dumps(manifest(command, outcome, _seed_and_scale(scenario)), indent=2) + "\n",
     )
+
+
+def _seed_and_scale(scenario: Any) -> dict[str, Any]:
+    """What a replications manifest says of its scenario beyond the command line."""
+    return {"seeds": [scenario.seed], "scale": scenario.scale}
 
 
 def _replication_figures(
@@ -142,6 +137,7 @@ def _replication_figures(
     )
 
     about = f"{scenario.name}: {n} replication{'s' if n != 1 else ''} (seed {scenario.seed})"
+    about = " ".join(filter(None, (about, scale_words(scenario.scale))))
     kpis = replications_figure(estimates, f"{about}\nmean and 95 % confidence interval")
     save_figure(kpis, folder / KPIS_FIGURE)
     bands = series_bands_figure(read_series_csv(series), f"{about}\nper minute: mean and 95 % band")

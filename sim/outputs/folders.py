@@ -53,7 +53,8 @@ MARKERS = (("plan.json", PLAN), ("compare.json", COMPARE), ("options.json", OPTI
 RUNS = "runs"  # the run records of an experiment (sim.experiments.execution.RunStore)
 BASELINE = "baseline"  # an options study's baseline run (sim.experiments.options.BASELINE)
 SINGLE_FILES = {  # sim.outputs.run_folder's files, and what other commands add to the folder
-    *("scenario.toml", "summary.json", "timeseries.csv", "people.csv.gz", "trace.csv.gz"),
+    *("scenario.toml", "summary.json", "manifest.json", "timeseries.csv", "people.csv.gz"),
+    "trace.csv.gz",
     *("dashboard.png", "dashboard.svg", "report.html", "animation.gif", "animation.mp4"),
 }
 """A single run's folder is replaced as a whole: a file not in it would be lost."""

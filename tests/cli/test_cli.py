@@ -31,6 +31,7 @@ SMALL_SETS = [arg for override in SMALL_DEFAULT for arg in ("--set", override)]
 RESULT_FILES = [
     "scenario.toml",
     "summary.json",
+    "manifest.json",
     "timeseries.csv",
     "people.csv.gz",
     "dashboard.png",

@@ -20,7 +20,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sim.config import Gate, Link, Scenario, Service, catalog, load_scenario, to_dict
+from sim.config import (
+    Gate,
+    Link,
+    Scenario,
+    Service,
+    catalog,
+    clock_to_s,
+    load_scenario,
+    to_dict,
+)
+from sim.config.scale import scale_words
 from sim.experiments.replications import ReplicationsSummary
 from sim.outputs.report import html as h
 from sim.simulation.summary import Summary
@@ -265,7 +275,13 @@ def _options(study: dict[str, Any]) -> str:
 
 def _scenario(sc: Scenario) -> str:
     description = sc.description or "The scenario has no description."
-    text = h.paragraphs([f"{sc.name}: {description}", overview(sc)])
+    said = [f"{sc.name}: {description}", overview(sc)]
+    if words := scale_words(sc.scale):
+        said.append(
+            f"Scaled {words}: the people and capacities above are the scaled ones, the "
+            "description is the full scenario's."
+        )
+    text = h.paragraphs(said)
     return text + _mechanisms(mechanisms(sc))
 
 
@@ -382,6 +398,28 @@ def reproduce(folder: Path, kind: str, command: list[str] | None, manifest: dict
             f"invocation, {len(manifest.get('failed', []))} failed)"
         )
     return "".join(parts) + h.bullets(facts)
+
+
+def downtime(service: dict[str, Any]) -> str:
+    """A service's unavailable minutes in a table cell: ``130 min, 07:53-10:03`` for one
+    stretch, ``130 min within 07:53-10:36`` for stretches with available minutes between."""
+    minutes = service.get("unavailable_minutes") or 0
+    if not minutes:
+        return "never"
+    first, until = service.get("unavailable_from"), service.get("unavailable_until")
+    joint = "," if one_stretch(service) else " within"
+    return f"{minutes} min{joint} {first}-{until}"
+
+
+def one_stretch(service: dict[str, Any]) -> bool:
+    """Whether a service's unavailable minutes (``summary.json``) follow each other, from
+    ``unavailable_from`` to ``unavailable_until`` (the end of the last of them) with no
+    available minute between; False when the clock times are missing or unreadable."""
+    try:
+        span = clock_to_s(service["unavailable_until"]) - clock_to_s(service["unavailable_from"])
+    except (KeyError, TypeError, AttributeError):
+        return False
+    return round(span / 60) == service.get("unavailable_minutes")
 
 
 def json_file(path: Path) -> dict[str, Any]:
