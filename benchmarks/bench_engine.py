@@ -369,10 +369,13 @@ def timing_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def agreement(engine: list[dict], baseline: list[dict]) -> dict[str, Any]:
-    """Welch's t-test of each statistic's mean, engine against baseline."""
+def agreement(
+    engine: list[dict], baseline: list[dict], keys: tuple[str, ...] = STATISTICS
+) -> dict[str, Any]:
+    """Welch's t-test of each statistic's mean (`keys`), engine against baseline; also
+    used by bench_commands.py."""
     out = {}
-    for key in STATISTICS:
+    for key in keys:
         a = np.array([r[key] for r in engine], dtype=float)
         b = np.array([r[key] for r in baseline], dtype=float)
         test = stats.ttest_ind(a, b, equal_var=False)

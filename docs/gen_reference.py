@@ -424,9 +424,13 @@ def cli_page() -> str:
     import typer
     from typer.cli import get_docs_for_click
 
-    from sim.cli import app
+    from sim.cli import app, validate
 
     command = typer.main.get_command(app)
+    # validate's cases, made when its --help is shown (sim.cli.validate.WithCases), as a
+    # block of code: the \b line that keeps click from rewrapping them means nothing here
+    cases = validate.epilog().removeprefix("\b\n")
+    command.commands["validate"].epilog = f"```text\n{cases}\n```"
     ctx = click.Context(command, info_name="sim")
     text = get_docs_for_click(obj=command, ctx=ctx, name="sim", title="Command-line reference")
     title, _, rest = text.partition("\n\n")
@@ -563,10 +567,10 @@ run are read from an actual tiny run. Every file is written to a temporary name 
 renamed into place when complete (a folder is never half-written), with the mode the
 umask gives. For the numbers themselves see the [metrics](metrics.md).
 
-The same scenario, seed and versions give byte-identical `timeseries.csv`,
-`people.csv.gz` and `summary.json` (except `wall_s` and `speed`), and byte-identical
-experiment tables (not `manifest.json`, which holds timings): see
-[reproducibility](../explanation/reproducibility.md).
+The same scenario, seed and versions (of sim and pyarrow) give byte-identical
+`timeseries.csv`, `people.parquet` (or `people.csv.gz`) and `summary.json` (except
+`wall_s` and `speed`), and byte-identical experiment tables (not `manifest.json`, which
+holds timings): see [reproducibility](../explanation/reproducibility.md).
 
 """
 
@@ -604,16 +608,25 @@ PEOPLE_MEANINGS = {
     "role": "`pupil`, `teacher` or `other`",
     "intended_s": "intended connect time (s since midnight)",
     "class_start_s": "their class start (s since midnight)",
-    "reached_s": "when they got in (empty if never)",
+    "reached_s": "when they got in (null if never)",
     "lobby_s": "time waiting in the lobby for the teacher (s)",
-    "ended_s": "when their journey ended (empty if still on it at the end)",
+    "ended_s": "when their journey ended (null if still on it at the end)",
     "fate": "how their morning ended: ",
     "attempts": "their attempts",
     "failures": "their failed attempts",
 }
+PEOPLE_TEXT = """\
+Typed columns: `person` an int64, `group`, `role` and `fate` dictionary-encoded text
+(categories in pandas), the times float64 in full (null where not set), `attempts` and
+`failures` int32; zstd-compressed. Read it with `pandas.read_parquet`,
+`pyarrow.parquet.read_table`, polars or DuckDB. `people.csv.gz` (`sim run --people csv`,
+and the folders of earlier versions) has the same columns and numbers as text: times to 6
+significant digits, an empty cell where Parquet has null.
+
+"""
 TRACE_MEANINGS = {
     "service": "the service the request went to",
-    "person": "the person, as in `people.csv.gz`",
+    "person": "the person, as in `people.parquet`",
     "submitted_s": "when the request was sent (s since midnight, to the millisecond)",
     "started_s": "when a worker started on it (empty if never)",
     "ended_s": "when its answer (or failure) came",
@@ -668,7 +681,9 @@ def _run_files(result: Any) -> list[list[str]]:
         [f"`{store.MANIFEST}`", "what made the folder: the command line, versions and code "
          "fingerprint, which modules ran compiled (`engine`), the seed and the scale"],
         [f"`{store.TIMESERIES}`", "one row per simulated minute, columns below"],
-        [f"`{store.PEOPLE}`", "one row per person, columns below (gzip)"],
+        [f"`{store.PEOPLE}`", "one row per person, columns below (Parquet); with "
+         f"`--people csv` `{store.PEOPLE_CSV}` instead (gzip CSV), with `--people none` "
+         "neither"],
         [f"`{store.DASHBOARD}`, `dashboard.svg`", "arrivals, latency percentiles per "
          "service (log scale), servers up and crashes, failure rates by cause, people who "
          "got through and in class against intended, on a clock-time axis with class "
@@ -790,7 +805,7 @@ def results_page() -> str:
     )
     header = store.timeseries_rows(result)[0]
     parts.append(table(columns, _column_rows(header, TIMESERIES_MEANINGS)) + "\n")
-    parts.append(f"### `{store.PEOPLE}` {{#people}}\n\n")
+    parts.append(f"### `{store.PEOPLE}` {{#people}}\n\n" + PEOPLE_TEXT)
     parts.append(table(columns, [[f"`{c}`", people[c]] for c in store.PEOPLE_COLUMNS]) + "\n")
     parts.append(f"### `{store.TRACE}` {{#trace}}\n\n")
     parts.append(table(columns, [[f"`{c}`", trace[c]] for c in store.TRACE_COLUMNS]) + "\n")

@@ -12,7 +12,52 @@ One package per layer, each importing only from the layers before it
 - :mod:`sim.outputs`      files, figures and pages;
 - :mod:`sim.cli`          the ``sim`` command: arguments, printing, exit codes.
 
-This module and :mod:`sim.interruption` import nothing: every layer may read them.
+and, above them all, :mod:`sim.api`: the Python API, offered here::
+
+    import sim
+
+    scenario = sim.load("default", set={"services.login.servers": 6}, scale=0.1)
+    morning = sim.run(scenario)          # .kpi, .services, .timeseries, .people, .dashboard()
+    reps = sim.replicate(scenario, 10)   # .estimates, .runs, .figure(), .save(folder)
+
+This module and :mod:`sim.interruption` import nothing when imported (the API is
+imported when one of its names is first used): every layer may read them, and a
+command starts without the API's imports.
 """
 
 __version__ = "0.2.0"  # the only place; bumped whenever results change (CHANGELOG.md)
+
+API = (
+    "Comparison",
+    "Options",
+    "FolderError",
+    "Plan",
+    "Replications",
+    "Run",
+    "Scenario",
+    "ScenarioError",
+    "Sweep",
+    "compare",
+    "load",
+    "options",
+    "plan",
+    "replicate",
+    "run",
+    "sweep",
+)
+"""The names of :mod:`sim.api.public` that ``sim.<name>`` gives."""
+
+__all__ = ["__version__", *API]
+
+
+def __getattr__(name: str):
+    """``sim.run``, ``sim.load``...: the API's names, imported when first asked for."""
+    if name in API:
+        import sim.api.public
+
+        return getattr(sim.api.public, name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *API])

@@ -117,3 +117,52 @@ def test_the_readme_links_to_pages_that_exist() -> None:
     assert any(t.startswith("docs/") for t in targets)
     missing = [t for t in targets if not (ROOT / t).exists()]
     assert not missing, missing
+
+
+PAGES = [README, ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def prose(text: str) -> str:
+    """A Markdown page without its fenced blocks and inline code: what Markdown reads
+    as text, where ``_`` and ``*`` start emphasis."""
+    text = re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
+    return re.sub(r"`[^`\n]*`", "", text)
+
+
+def test_no_page_holds_a_control_character() -> None:
+    """Click's ``\\b`` (keep this paragraph unwrapped) once reached the CLI reference,
+    where a browser draws it as a box."""
+    found = [
+        (page.name, repr(ch))
+        for page in PAGES
+        for ch in set(page.read_text(encoding="utf-8"))
+        if ord(ch) < 32 and ch not in "\n\t"
+    ]
+    assert not found, found
+
+
+def test_help_that_click_keeps_unwrapped_is_a_block_of_the_cli_page() -> None:
+    """``sim validate``'s list of cases, one line per parameter, is a text block: as
+    Markdown text its lines ran into one paragraph and ``lambda*`` started italics."""
+    page = (ROOT / "docs" / "reference" / "cli.md").read_text(encoding="utf-8")
+    block = re.search(r"```text\nCases, with their parameters and defaults:\n(.*?)```", page, re.S)
+    assert block, "the cases of sim validate are not a ```text block"
+    assert "mmc " in block[1] and "--lam " in block[1]
+
+
+def test_no_page_has_a_bare_dunder_name() -> None:
+    """``sim/__init__.py`` outside backticks renders as sim/**init**.py."""
+    bare = [
+        (page.name, m[0])
+        for page in PAGES
+        for m in re.finditer(r"\S*__\w+__\S*", prose(page.read_text(encoding="utf-8")))
+    ]
+    assert not bare, bare
+
+
+def test_the_how_to_guides_run_what_pip_install_ships() -> None:
+    """tests/scenarios/ is not in the package: a guide's command must name a shipped
+    example (``sim examples``) or a file the reader has."""
+    guides = sorted((ROOT / "docs" / "how-to").glob("*.md"))
+    found = [g.name for g in guides if "tests/scenarios/" in g.read_text(encoding="utf-8")]
+    assert not found, found

@@ -23,7 +23,6 @@ import re
 import shlex
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +56,6 @@ class Command:
 class Ran:
     code: int
     output: str
-    seconds: float
 
 
 def page_commands(text: str) -> list[Command]:
@@ -90,10 +88,8 @@ def lesson(tmp_path_factory) -> tuple[Path, dict[str, Ran]]:
     try:
         with contextlib.chdir(folder):
             for command in COMMANDS:
-                started = time.perf_counter()
                 result = CliRunner().invoke(app, command.argv)
-                took = time.perf_counter() - started
-                ran[command.line] = Ran(result.exit_code, result.output, took)
+                ran[command.line] = Ran(result.exit_code, result.output)
     finally:
         out.width, err.width = widths
     return folder, ran
@@ -175,13 +171,6 @@ def test_the_entry_point_runs_a_page_command_the_same_way(lesson) -> None:
     )
     assert proc.returncode == command.expected == lesson[1][command.line].code
     assert proc.stderr.strip() == lesson[1][command.line].output.strip()
-
-
-def test_the_lesson_is_quick(lesson) -> None:
-    """ "Every command takes seconds": the slowest, a comparison of 8 runs, well under 30 s
-    even on a loaded machine."""
-    slowest = max(lesson[1].items(), key=lambda kv: kv[1].seconds)
-    assert slowest[1].seconds < 30, slowest
 
 
 # ---------------------------------------------------------------- 1. one queue

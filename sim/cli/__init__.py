@@ -62,8 +62,8 @@ app.command("plan")(plan.plan_command)
 app.command("report")(report.report_command)
 app.command(
     "validate",
+    cls=validate.WithCases,  # the cases at the end of its --help
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    epilog=validate.epilog(),
 )(validate.validate_command)
 
 

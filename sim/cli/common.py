@@ -4,6 +4,12 @@ Only the :mod:`sim.cli` package prints.
 
 Errors the user can fix (a bad scenario, an unwritable folder) are printed as one line on
 stderr with exit code 2 and no traceback.
+
+Start-up: ``sim --help``, ``sim --version``, ``sim show`` and ``sim examples`` must start
+at once, so this module, and every module of :mod:`sim.cli` at its top, imports only
+typer, rich and the light layers (the scenario's schema, folders, tables). The machinery
+(numpy, the model, the runs, scipy, matplotlib) is imported inside the command that uses
+it, with a comment "heavy: only when ..."; tests/cli/test_startup.py keeps it so.
 """
 
 from __future__ import annotations
@@ -15,34 +21,33 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sim.config import ScenarioError, catalog, load_scenario, s_to_clock
-from sim.config.scale import scale, scale_warning, scale_words
-from sim.config.scenario import Scenario
-from sim.experiments.execution import SchedulerError, flat_kpis
-from sim.experiments.scheduler import SCHEDULER_ENV, check_scheduler, chosen_scheduler
+from sim.config import ScenarioError, catalog
+from sim.experiments.scheduler import (
+    SCHEDULER_ENV,
+    SchedulerError,
+    check_scheduler,
+    chosen_scheduler,
+)
 from sim.interruption import exit_code as interrupted_code
 from sim.measure import metrics
 from sim.outputs import folders
 from sim.outputs.progress import PlainProgress
-from sim.outputs.run_folder import (
-    DASHBOARD,
-    MANIFEST,
-    PEOPLE,
-    SCENARIO,
-    SUMMARY,
-    TIMESERIES,
-    TRACE,
-    OutputError,
-)
 from sim.outputs.tables import Column, print_table, table_label, value_text
-from sim.simulation.resources import MemoryCheckError, check_events, check_memory
-from sim.simulation.runner import RunResult
+
+if TYPE_CHECKING:  # names for annotations: the schema (pydantic), numpy and the model
+    from sim.config.scenario import Scenario
+    from sim.outputs.run_folder import OutputError
+    from sim.simulation.runner import RunResult
+
+MAX_REPS = 100_000
+"""sim.experiments.execution.MAX_REPS, the bound of every --reps, copied: --help shows it
+and that module imports numpy and the model (tests/cli/test_startup.py: they agree)."""
 
 SCHEDULER_HELP = (
     "Dask scheduler address: tls://host:port, or tcp://host:port on this machine "
@@ -95,11 +100,13 @@ def check_scale(factor: float) -> None:
 def scaled_and_seeded(scenario: Scenario, factor: float, seed: int | None) -> Scenario:
     """`scenario` at --scale `factor` with --seed `seed` (both recorded in the results'
     scenario files, so that a folder reruns as it ran); a bad --scale exits 2."""
+    from sim.api.scenarios import scaled  # heavy (pydantic, the API): only with a scenario
+
     check_scale(factor)
     try:
-        scenario = scale(scenario, factor)
-    except ValueError as e:
-        fail(f"--scale {factor}: {e}")
+        scenario = scaled(scenario, factor)
+    except ScenarioError as e:
+        fail(f"--{e}")  # "scale 0.5: ..."
     return scenario if seed is None else scenario.model_copy(update={"seed": seed})
 
 
@@ -107,6 +114,8 @@ def warn_if_shaky(scenario: Scenario) -> None:
     """One line on stderr when `scenario` is scaled so far down that its results can be
     far from the full morning's (:func:`sim.config.scale.scale_warning`): a rerun of a
     scaled folder's scenario.toml warns too, since it is the same small morning."""
+    from sim.config.scale import scale_warning  # heavy (pydantic): only with a scenario
+
     warning = scale_warning(scenario.scale)
     if warning:
         err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
@@ -114,11 +123,9 @@ def warn_if_shaky(scenario: Scenario) -> None:
 
 def scaled_title(title: str, scale: float) -> str:
     """A table's `title`, with the scale when the runs were scaled."""
+    from sim.config.scale import scale_words  # heavy (pydantic): only with a scenario
+
     return " ".join(filter(None, (title, scale_words(scale))))
-
-
-RESULT_FILES = folders.SINGLE_FILES
-assert {SCENARIO, SUMMARY, MANIFEST, TIMESERIES, PEOPLE, DASHBOARD, TRACE} <= RESULT_FILES
 
 
 def out_path(text: str) -> Path:
@@ -218,8 +225,11 @@ def find_scenario(scenario: Path | None) -> Path:
 
 
 def load_for_command(scenario: Path | None, overrides: list[str] | None) -> Scenario:
+    """The scenario a command names (:func:`sim.api.load`); exit 2 in one line if none."""
+    from sim.api.scenarios import load  # heavy (pydantic, the API): only to load one
+
     try:
-        return load_scenario(find_scenario(scenario), overrides or [])
+        return load(scenario, set=overrides)
     except ScenarioError as e:
         fail(str(e))
         raise  # unreachable: fail() exits
@@ -232,6 +242,9 @@ def check_fits(
     at once as the local process pool would hold, cannot fit in memory (see
     :mod:`sim.simulation.resources`). Runs on a Dask cluster are not checked: its memory is not
     known here. Then the event budget (a run that would not end), wherever runs go."""
+    # heavy (numpy): only before runs
+    from sim.simulation.resources import MemoryCheckError, check_events, check_memory
+
     try:
         if not chosen_scheduler(scheduler):
             at_once = min(runs, jobs or os.cpu_count() or 1)
@@ -275,20 +288,12 @@ REPS = folders.REPLICATIONS
 
 def results_folder(target: Path, kind: str) -> Path:
     """The folder a command of `kind` (:mod:`sim.outputs.folders`) will write, checked before
-    anything runs: missing, empty or a results folder of this kind, and writable; fail
-    (exit 2, one line) otherwise. A symbolic link gives the folder it points to.
-    Temporary folders left there by writers that are gone (``kill -9``) are removed."""
+    anything runs (:func:`sim.outputs.folders.prepare`); fail (exit 2, one line) otherwise."""
     try:
-        folder = folders.check_out(target, kind)
+        return folders.prepare(target, kind)
     except folders.FolderError as e:
         fail(str(e))
         raise
-    if kind == folders.SINGLE:  # written beside, then renamed into place
-        _check_writable(folder.absolute().parent, folder)
-    else:  # written into
-        _check_writable(folder.absolute(), folder)
-    folders.clean_stale(folder)
-    return folder
 
 
 def check_folder(target: Path) -> None:
@@ -296,22 +301,18 @@ def check_folder(target: Path) -> None:
     written: it, or the nearest folder above it that exists, must be a writable folder."""
     if target.exists() and not target.is_dir():
         fail(f"cannot write results to {target}: it exists and is not a folder")
-    _check_writable(target.absolute(), target)
-
-
-def _check_writable(folder: Path, target: Path) -> None:
-    while not folder.exists():  # the folders still to be created
-        folder = folder.parent
-    if not folder.is_dir():
-        fail(f"cannot write results to {target}: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        fail(f"cannot write results to {target}: {folder} is not writable")
+    try:
+        folders.check_writable(target.absolute(), target)
+    except folders.FolderError as e:
+        fail(str(e))
 
 
 @contextmanager
 def run_progress(scenario: Scenario):
     """Progress of simulated clock time, once a run lasts a few seconds: a bar on a
     terminal, else a plain line per tenth of the morning (:mod:`sim.outputs.progress`)."""
+    from sim.config import s_to_clock  # heavy (pydantic): only when running
+
     started = time.perf_counter()
     state: dict[str, object] = {}
 
@@ -361,6 +362,8 @@ def _kpi_text(metric: str, kpis: dict[str, Any]) -> str:
 def print_kpis(result: RunResult) -> None:
     """The KPIs, then the services in the most trouble, in the words and units of every
     other table (:mod:`sim.outputs.tables`): readable at 80 columns and in a pipe."""
+    from sim.experiments.execution import flat_kpis  # heavy (numpy): only after a run
+
     k = flat_kpis(result.kpi)
     title = scaled_title(f"{result.scenario.name} (seed {result.seed})", result.scenario.scale)
     shown = [m for m in metrics.KEY_FIGURES if metrics.shown(m, k[m])]

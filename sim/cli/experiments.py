@@ -38,7 +38,7 @@ from sim.measure import metrics
 from sim.measure.criteria import Criterion, parse_criterion
 from sim.measure.kpis import unknown_metric
 from sim.measure.metrics import kind_of, missing_mean_text
-from sim.outputs.experiment_folder import manifest, write_replications
+from sim.outputs import experiment_folder
 from sim.outputs.progress import PlainProgress
 from sim.outputs.run_store import RunStore
 from sim.outputs.tables import Column, interval_text, print_table, table_label, value_text
@@ -90,21 +90,21 @@ def run_replications(
     console: Console,
     err: Console,
 ) -> tuple[Outcome, dict[str, Estimate], bool]:
-    store = RunStore(target)
+    from sim.api.experiments import replicate  # heavy (scipy, figures): only with --reps
+
     with job_progress(err, f"{scenario.name}") as progress:
-        outcome, precise = experiment.replicate(
+        done = replicate(
             scenario,
             reps,
-            store,
             precision=precision,
             max_reps=max_reps,
-            n_jobs=n_jobs,
+            jobs=n_jobs,
             scheduler=scheduler,
+            folder=target,
             progress=progress,
+            command=command,
         )
-    estimates = experiment.summarize(outcome.records)
-    write_replications(target, scenario, outcome, estimates, precision, precise, command)
-    return outcome, estimates, precise
+    return done.outcome, done.by_metric, done.precise
 
 
 def print_discarded(console: Console, folder: Path, count: int) -> None:
@@ -216,13 +216,8 @@ def execute_jobs(jobs: list[Job], target: Path, label: str, n_jobs, scheduler) -
 
 
 def experiment_manifest(outcome: Outcome, extra: dict[str, Any], started: float) -> dict[str, Any]:
-    import pyarrow  # its version: it writes the Parquet tables
-
-    data = manifest(command_line(), outcome, {**extra, "elapsed_s": time.perf_counter() - started})
-    data["versions"]["pyarrow"] = pyarrow.__version__
-    for entry, (job, _) in zip(data["failed"], outcome.failures, strict=True):
-        entry["variant"] = {path: sweep.plain(v) for path, v in job.variant}
-    return data
+    elapsed = time.perf_counter() - started
+    return experiment_folder.experiment_manifest(command_line(), outcome, extra, elapsed)
 
 
 def print_written(target: Path, outcome: Outcome) -> None:

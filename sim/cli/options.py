@@ -10,18 +10,21 @@ it. The other runs then go to the pool (or Dask) like a sweep.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sim.cli.common import (
+    MAX_REPS,
     SeedOption,
     SetOption,
     cannot_write,
     check_fits,
+    check_folder,
+    command_line,
     err,
+    experiment_failures,
     fail,
     find_scenario,
     folder_unwritten,
@@ -35,25 +38,18 @@ from sim.cli.common import (
     warn_if_shaky,
     write_report_into,
 )
-from sim.cli.experiments import (
-    execute_jobs,
-    experiment_manifest,
-    plus_minus,
-    print_written,
-    report_failures,
-)
 from sim.cli.sweep import Jobs, Plots, Scheduler
 from sim.config import ScenarioError
-from sim.experiments import options as study_mod
-from sim.experiments.execution import MAX_REPS, Job, invalid_record, record_of
-from sim.experiments.plan import UnknownMetric, metric_of
 from sim.measure.metrics import OPTIONS_COLUMNS, STUDY_METRIC
-from sim.outputs import folders, study_folders
-from sim.outputs.figures import save_dashboard
-from sim.outputs.run_folder import DASHBOARD, SUMMARY, OutputError, write_results
-from sim.outputs.run_store import RunStore
+from sim.outputs import folders
 from sim.outputs.tables import Column, print_table, table_label, value_text
-from sim.simulation.runner import run
+
+if TYPE_CHECKING:  # names for annotations: these modules import numpy and the model
+    from sim.experiments import options as study_mod
+    from sim.experiments.execution import Job
+    from sim.experiments.options import Study
+
+BASELINE_DIR, SUMMARY_FILE = "baseline", "summary.json"  # where the baseline's run is kept
 
 StudyArg = Annotated[
     Path,
@@ -90,98 +86,99 @@ def options_command(
 ) -> None:
     """Run a scenario and each option of a study (same replications, common random
     numbers): what went wrong, what each option changes, and which meet the target."""
+    # heavy (numpy, scipy, the model): only when a study runs
+    from sim.api.experiments import load_study
+    from sim.api.experiments import options as study_options
+    from sim.cli.experiments import job_progress, print_written, report_failures
+    from sim.experiments.options import study_jobs
+
     if scale_ is not None and not 0 < scale_ < float("inf"):
         fail(f"--scale must be a number greater than 0, got {scale_}")
     study_file = find_scenario(study_file)
     try:
-        study = study_mod.load_study(
-            study_file, sets=set_ or [], scale=scale_, reps=reps, seed=seed
-        )
+        study = load_study(study_file, set=set_ or [], scale=scale_, reps=reps, seed=seed)
     except ScenarioError as e:
         fail(str(e))
         raise
     target = results_folder(out_dir or Path("results") / study.name, folders.OPTIONS)
-    warn_if_shaky(study.baseline)
     preflight_scheduler(scheduler)
-    jobs_list = study_mod.study_jobs(study)
+    jobs_list = study_jobs(study)
     _check_before_running(study, target, len(jobs_list), jobs, scheduler)
-    started = time.perf_counter()
+    warn_if_shaky(study.baseline)  # once the input is known good: before the runs
     damaged = _baseline(study, jobs_list[0], target)
-    outcome = execute_jobs(jobs_list, target, study.name, jobs, scheduler)
-    outcome.damaged += damaged
-    extra = {
-        "study": str(study_file),
-        "scenario": study.baseline.name,
-        "scenario_file": str(study_file.parent / study.spec.scenario),
-        "replications": study.reps,
-        "seeds": [study.baseline.seed],
-        "scale": study.baseline.scale,
-    }
-    data = experiment_manifest(outcome, extra, started)
-    try:
-        results = study_folders.write_study(target, study, jobs_list, outcome, data, plots=plots)
-    except OSError as e:
-        cannot_write(target, e)
-        raise
-    _print_options(study, results)
-    report_failures(outcome.failures)
-    print_written(target, outcome)
+    check_folder(target)
+    with experiment_failures(target), job_progress(err, study.name) as progress:
+        done = study_options(
+            study,
+            jobs=jobs,
+            scheduler=scheduler,
+            folder=target,
+            plots=plots,
+            progress=progress,
+            command=command_line(),
+        )
+    done.outcome.damaged += damaged
+    _print_options(study, done.results)
+    report_failures(done.failures)
+    print_written(target, done.outcome)
     if report:
         write_report_into(target)
-    if outcome.failures:
+    if done.failures:
         raise typer.Exit(1)
 
 
 def _check_before_running(
-    study: study_mod.Study, target: Path, runs: int, jobs: int | None, scheduler: str | None
+    study: Study, target: Path, runs: int, jobs: int | None, scheduler: str | None
 ) -> None:
     """Fail (exit 2, one line) before the baseline runs if its folder could not take its
     results (a file named ``baseline``, a folder of the user's), or if the runs would not
     fit in memory or not end (every option's scenario, as many at once as the pool
     holds; the baseline alone in this process, even when the others go to Dask)."""
-    results_folder(target / study_mod.BASELINE, folders.SINGLE)
+    from sim.experiments.options import BASELINE  # heavy (numpy): only when a study runs
+
+    results_folder(target / BASELINE, folders.SINGLE)
     scenarios = [study.baseline, *(scenario for _, scenario in study.options)]
     check_fits(scenarios, runs, jobs, scheduler)
     check_fits([study.baseline], 1)
 
 
-def _baseline(study: study_mod.Study, job: Job, target: Path) -> int:
-    """Run the baseline's first replication here, keep its full results folder, and
-    store its record so that the pool does not run it again. Skipped when both exist
-    (a rerun). The target metric is checked on it before the other runs start. Returns
-    the number of damaged records found (its own, 0 or 1: it was made again)."""
-    folder = target / study_mod.BASELINE
+def _baseline(study: Study, job: Job, target: Path) -> int:
+    """Run the baseline's first replication here, keep its full results folder and its
+    record (:func:`sim.api.experiments.run_baseline`), printing its KPIs; skipped when
+    both exist (a rerun). Returns the number of damaged records found (its own, 0 or 1:
+    it was made again)."""
+    # heavy (numpy, the model): only when a study runs
+    from sim.api.experiments import run_baseline
+    from sim.experiments.plan import UnknownMetric
+    from sim.outputs.run_folder import OutputError
+    from sim.outputs.run_store import RunStore
+
     store = RunStore(target)
-    record = store.get(job.key)
-    if record is None or not (folder / SUMMARY).is_file():
+    if store.get(job.key) is None or not (target / BASELINE_DIR / SUMMARY_FILE).is_file():
         out.print(f"{study.name}: the baseline, replication 0, with its dashboard", highlight=False)
+    try:
         with run_progress(job.scenario) as progress:
-            result = run(
-                job.scenario.flat, seed=job.seed, replication=job.replication, progress=progress
-            )
-        try:
-            write_results(result, folder, {DASHBOARD: lambda p: save_dashboard(result, p)})
-            record = record_of(job, result)
-            if problem := invalid_record(record):  # a fault of the model: a runtime failure
-                err.print(f"error: the baseline run failed: {problem}", markup=False)
-                raise typer.Exit(1)
-            store.put(record)
-        except OutputError as e:
-            folder_unwritten(e)
-        except OSError as e:
-            cannot_write(target, e)
-        print_kpis(result)
-    if study.target is not None:
-        try:
-            metric_of(record, study.target.metric)
-        except UnknownMetric as e:
-            fail(f"{study.path}: target: {e}")
+            morning = run_baseline(study, job, target, store, progress)
+    except OutputError as e:
+        folder_unwritten(e)
+    except OSError as e:
+        cannot_write(target, e)
+    except UnknownMetric as e:
+        fail(f"{study.path}: target: {e}")
+    except RuntimeError as e:  # a fault of the model: a runtime failure
+        err.print(f"error: {e}", markup=False)
+        raise typer.Exit(1) from None
+    if morning is not None:
+        print_kpis(morning.result)
     return store.damaged
 
 
 def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]) -> None:
     """One row per option (stacked per option where the grid would not fit the screen),
     in the words and units of every other table (:mod:`sim.outputs.tables`)."""
+    from sim.cli.experiments import plus_minus  # heavy (numpy): only when a study ran
+    from sim.experiments.options import best
+
     goal = f", target {study.spec.target}" if study.target else ""
     title = (
         f"{study.name}: {len(results) - 1} options x {study.reps} replications "
@@ -205,7 +202,7 @@ def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]
         verdict = [r.check.verdict if r.check else "-"] if study.target else []
         rows.append([r.name, *cells, delta, *verdict])
     print_table(out, title, columns, rows)
-    winner = study_mod.best(results, study.target)
+    winner = best(results, study.target)
     if winner is not None:
         what = "meets the target best" if study.target else "does best"
         out.print(f"option that {what}: {winner.name}", highlight=False)

@@ -8,21 +8,20 @@ found before anything runs, reported as one line, exit code 2, nothing written.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sim.cli.common import (
+    MAX_REPS,
     SCHEDULER_HELP,
     ScaleOption,
     ScenarioArg,
     SeedOption,
     SetOption,
-    cannot_write,
     check_fits,
     check_scale,
     command_line,
@@ -30,42 +29,21 @@ from sim.cli.common import (
     experiment_failures,
     fail,
     find_scenario,
+    load_for_command,
     out,
     out_path,
     preflight_scheduler,
     results_folder,
+    scaled_and_seeded,
     scaled_title,
     warn_if_shaky,
 )
-from sim.cli.experiments import job_progress, print_damaged, print_discarded, report_failures
-from sim.config import ScenarioError, load_scenario, parse_value, to_dict, to_toml
-from sim.config.scale import scale
-from sim.config.scenario import Scenario
-from sim.experiments.execution import MAX_REPS
-from sim.experiments.plan import (
-    PROBE_COLUMNS,
-    PlanResult,
-    Probe,
-    RunsFailed,
-    UnknownMetric,
-    grid,
-    parse_target,
-    plan,
-    plan_data,
-)
-from sim.measure.kpis import unknown_metric
-from sim.outputs import atomic, folders
-from sim.outputs.experiment_folder import (
-    csv_text,
-    manifest,
-    runs_table,
-)
-from sim.outputs.figures import save_figure
-from sim.outputs.run_store import RunStore
+from sim.config import ScenarioError
+from sim.outputs import folders
 
-PLAN_CSV, PLAN_JSON, PLAN_PNG = "plan.csv", "plan.json", "plan.png"
-MISSING = object()
-MAX_CANDIDATES = 1_000_000  # values to bisect (20 probes); more is a typo, and a huge list
+if TYPE_CHECKING:  # names for annotations: these modules import pydantic, numpy, the model
+    from sim.config.scenario import Scenario
+    from sim.experiments.plan import PlanResult, Probe
 
 
 def plan_command(
@@ -107,6 +85,12 @@ def plan_command(
     replications (common random numbers), decided on the one-sided confidence bound of
     the mean. Exit 0 with an answer, 1 if even hi fails, 2 on bad input.
     """
+    # heavy (pydantic, numpy, scipy, the model): only when planning
+    from sim.api import public as api
+    from sim.cli.experiments import job_progress, print_damaged, print_discarded, report_failures
+    from sim.experiments.plan import RunsFailed, UnknownMetric, parse_target
+    from sim.experiments.sweep import variants
+
     if not vary or not target:
         fail("sim plan needs --vary dotted.path=lo:hi and --target metric<=value")
     try:
@@ -122,18 +106,20 @@ def plan_command(
     sets = list(set_ or [])
     parameter, values = _values(path, sets, vary, step)
 
-    def make(value: Any) -> Scenario:
-        resolved = scale(load_scenario(path, [*sets, f"{parameter}={value!r}"]), scale_)
-        return resolved if seed is None else resolved.model_copy(update={"seed": seed})
-
+    unscaled = load_for_command(path, sets)
+    if seed is not None:
+        unscaled = unscaled.model_copy(update={"seed": seed})
     try:
-        first, last = make(values[0]), make(values[-1])
-    except (ScenarioError, ValueError) as e:
+        first, last = (
+            scaled_and_seeded(variants(unscaled, [((parameter, v),)])[0], scale_, None)
+            for v in (values[0], values[-1])
+        )
+    except ScenarioError as e:
         fail(str(e))
     _check_metric(goal.metric, last)
     check_fits([first, last], reps, jobs, scheduler)
     preflight_scheduler(scheduler)
-    base = _base(path, sets, scale_, seed)
+    base = scaled_and_seeded(unscaled, scale_, None)
     folder = results_folder(out_dir or Path("results") / f"{base.name}-plan", folders.PLAN)
     warn_if_shaky(base)
     _header(base, parameter, values, goal, confidence, reps, max(reps, max_reps))
@@ -141,19 +127,23 @@ def plan_command(
     with experiment_failures(folder):
         try:
             with job_progress(err, "probing") as progress:
-                result = plan(
-                    make,
+                done = api.plan(
+                    unscaled,
                     parameter,
-                    values,
-                    goal,
+                    values[0],
+                    values[-1],
+                    target,
+                    step=step,
+                    scale=scale_,
                     confidence=confidence,
                     reps=reps,
                     max_reps=max_reps,
-                    store=RunStore(folder),
-                    n_jobs=jobs,
+                    jobs=jobs,
                     scheduler=scheduler,
+                    folder=folder,
                     on_probe=_row_printer(),
                     progress=progress,
+                    command=command_line(),
                 )
         except UnknownMetric as e:
             fail(str(e))
@@ -163,11 +153,7 @@ def plan_command(
                 f"a probe could not be decided; the errors are in {folder}/runs/", markup=False
             )
             raise typer.Exit(1) from None
-    extra = {"scenario": base.name, "seed": base.seed, "scale": base.scale, "reps": reps}
-    try:
-        _write(folder, base, result, {**extra, "max_reps": max(reps, max_reps)})
-    except OSError as e:
-        cannot_write(folder, e)
+    result = done.search
     _answer(result)
     outcome = result.outcome()
     elapsed = time.perf_counter() - started
@@ -185,72 +171,30 @@ def plan_command(
 
 def _values(path: Path, sets: list[str], vary: str, step: float | None) -> tuple[str, list]:
     """The parameter's path and the grid of values to search, or a one-line failure."""
+    from sim.config import load_scenario, parse_value, to_dict  # heavy: only when planning
+    from sim.experiments.plan import candidates, lookup
+
     parameter, sep, bounds = vary.partition("=")
     lo_text, colon, hi_text = bounds.partition(":")
     parameter = parameter.strip()
     if not sep or not colon or not parameter:
         fail(f"--vary expects dotted.path=lo:hi, got {vary!r}")
-    lo, hi = parse_value(lo_text), parse_value(hi_text)
-    if not all(_number(v) for v in (lo, hi)):
-        fail(f"--vary {parameter}: bounds must be numbers, got {lo_text!r}:{hi_text!r}")
-    if lo > hi:
-        fail(f"--vary {parameter}: lo ({lo}) is greater than hi ({hi})")
     try:
-        current = _lookup(to_dict(load_scenario(path, sets)), parameter)
-    except ScenarioError as e:
+        current = lookup(to_dict(load_scenario(path, sets)), parameter)
+        lo, hi = parse_value(lo_text), parse_value(hi_text)
+        return parameter, candidates(current, parameter, lo, hi, step)
+    except ValueError as e:  # ScenarioError included
         fail(str(e))
-    if current is not MISSING and not _number(current):
-        fail(f"--vary {parameter}: not a number field (it is {current!r})")
-    integer = isinstance(current, int) or (current is MISSING and isinstance(lo + hi, int))
-    if integer and not (isinstance(lo, int) and isinstance(hi, int)):
-        fail(f"--vary {parameter}: an integer field needs whole bounds, got {lo_text}:{hi_text}")
-    if step is None:
-        step = 1 if integer else ((hi - lo) / 10 or 1.0)
-    if not step > 0 or (integer and not float(step).is_integer()):
-        kind = "a whole number above 0" if integer else "above 0"
-        fail(f"--step must be {kind}, got {step}")
-    count = (hi - lo) / step + 1
-    if count > MAX_CANDIDATES:
-        fail(
-            f"--vary {parameter}: {lo}..{hi} by {step} is {count:,.0f} values, more than "
-            f"{MAX_CANDIDATES:,}; use a larger --step"
-        )
-    return parameter, grid(lo, hi, step, integer)
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _lookup(data: Any, dotted: str) -> Any:
-    """The value at `dotted` in resolved scenario data (list items by index or name)."""
-    node = data
-    for part in dotted.split("."):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list):
-            names = [item.get("name") if isinstance(item, dict) else None for item in node]
-            if part in names:
-                node = node[names.index(part)]
-            elif part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                return MISSING
-        else:
-            return MISSING
-    return node
+        raise
 
 
 def _check_metric(metric: str, scenario: Scenario) -> None:
     """The target must name a metric the runs will report (checked before any run)."""
+    from sim.measure.kpis import unknown_metric  # heavy (the model): only when planning
+
     problem = unknown_metric(metric, scenario.flat)
     if problem:
         fail(f"--target {metric}: {problem}")
-
-
-def _base(path: Path, sets: list[str], factor: float, seed: int | None) -> Scenario:
-    resolved = scale(load_scenario(path, sets), factor)
-    return resolved if seed is None else resolved.model_copy(update={"seed": seed})
 
 
 def _header(base, parameter, values, goal, confidence, reps, max_reps) -> None:
@@ -326,24 +270,6 @@ def _answer(result: PlanResult) -> None:
         below = next(p for p in result.probes if p.value == values[index - 1])
         note = f"{below.value} {'is unsure' if below.check.verdict == 'unsure' else 'fails'}"
     out.print(f"answer: {name} = {result.answer} ({note})", highlight=False, soft_wrap=True)
-
-
-@atomic.all_or_nothing()
-def _write(folder: Path, base: Scenario, result: PlanResult, extra: dict[str, Any]) -> None:
-    """scenario.toml (the scenario before the parameter is set), plan.csv, plan.json,
-    replications.csv, plan.png and manifest.json; each file written atomically."""
-    from sim.outputs.plots.plan import plan_figure  # matplotlib is slow to import
-
-    outcome = result.outcome()
-    data = plan_data(result, **extra)
-    atomic.write_text(folder / "scenario.toml", to_toml(base))
-    rows = [[i, *(p[c] for c in PROBE_COLUMNS)] for i, p in enumerate(data["probes"], 1)]
-    atomic.write_text(folder / PLAN_CSV, csv_text(["order", *PROBE_COLUMNS], rows))
-    atomic.write_text(folder / PLAN_JSON, json.dumps(data, indent=2) + "\n")
-    atomic.write_text(folder / "replications.csv", csv_text(*runs_table(outcome.records)))
-    save_figure(plan_figure(data), folder / PLAN_PNG)
-    meta = manifest(command_line(), outcome, {"seeds": [base.seed], **extra})
-    atomic.write_text(folder / "manifest.json", json.dumps(meta, indent=2) + "\n")
 
 
 def _num(value: float) -> str:

@@ -14,14 +14,14 @@ import typer
 
 from sim.cli.common import fail, out, out_path
 from sim.outputs import folders
-from sim.outputs.report.page import REPORT, ReportError, write_report
+from sim.outputs.folders import REPORT
 
 
 def report_command(
     results_dir: Annotated[
         Path,
         typer.Argument(
-            help="A results folder of sim run, run --reps, sweep, compare or plan.",
+            help="A results folder of sim run, run --reps, sweep, compare, plan or options.",
             metavar="RESULTS_DIR",
             show_default=False,
         ),
@@ -37,6 +37,9 @@ def report_command(
     answer in plain words, the key figures (with 95 % confidence intervals when there
     are replications), the figures, the assumptions and how to reproduce the results.
     """
+    # heavy (pydantic): only when writing a report (it reads the scenario through the schema)
+    from sim.outputs.report.page import ReportError, write_report
+
     try:
         folders.check_source(results_dir, folders.KINDS, "sim report")
         folders.check_report_file(out_file or results_dir / REPORT)

@@ -4,12 +4,14 @@ shipped examples."""
 from __future__ import annotations
 
 import textwrap
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sim.cli.common import (
+    MAX_REPS,
     REPS,
     SCHEDULER_HELP,
     ScaleOption,
@@ -35,29 +37,28 @@ from sim.cli.common import (
     warn_if_shaky,
     write_report_into,
 )
-from sim.cli.experiments import (
-    check_assertions,
-    parse_assertions,
-    print_damaged,
-    print_discarded,
-    print_estimates,
-    report_failures,
-    run_replications,
-)
-from sim.config import catalog, to_toml
-from sim.config.scenario import Scenario
-from sim.engine.trace import MAX_TRACED_PEOPLE, TRACE_BYTES_PER_PERSON
-from sim.experiments.execution import MAX_REPS, flat_kpis, imprecise
+from sim.config import catalog
 from sim.measure.metrics import KEY_FIGURES
-from sim.model.population import expected_people
 from sim.outputs import folders
-from sim.outputs.figures import save_dashboard
-from sim.outputs.run_folder import (
-    DASHBOARD,
-    OutputError,
-    write_results,
-)
-from sim.simulation.runner import run
+from sim.outputs.folders import PEOPLE, PEOPLE_CSV, PEOPLE_FILES
+
+if TYPE_CHECKING:  # a name for annotations: the schema imports pydantic
+    from sim.config.scenario import Scenario
+
+MAX_TRACED_PEOPLE = 1_000_000
+"""sim.engine.trace.MAX_TRACED_PEOPLE, copied: --help shows it and the engine imports
+numpy (tests/cli/test_startup.py: they agree)."""
+
+
+class PeopleTable(StrEnum):
+    """The choices of --people (the keys of :data:`sim.outputs.folders.PEOPLE_FILES`)."""
+
+    parquet = "parquet"
+    csv = "csv"
+    none = "none"
+
+
+assert [table.value for table in PeopleTable] == list(PEOPLE_FILES)
 
 
 def run_command(
@@ -109,39 +110,60 @@ def run_command(
             f"(runs of at most {MAX_TRACED_PEOPLE:,} people).",
         ),
     ] = False,
+    people: Annotated[
+        PeopleTable | None,
+        typer.Option(
+            "--people",
+            help=f"The per-person table: {PEOPLE}, {PEOPLE_CSV} (gzip CSV, slower), or none "
+            "(for runs that need only the KPIs and the minutes) [default: parquet].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Simulate one morning, print the KPIs and write the results folder.
 
     With --reps, run independent replications (in parallel) and report every KPI as a
     mean with a 95 % confidence interval.
     """
+    # heavy (numpy, the model, the engine): only when running
+    from sim.api.runs import run as run_morning
+    from sim.cli.experiments import check_assertions, parse_assertions
+    from sim.experiments.execution import flat_kpis
+    from sim.outputs.run_folder import OutputError
+
     resolved = load_for_command(scenario, set_)
     checks = parse_assertions(asserts, resolved)
     if precision is not None and reps is None:
         reps = 5
     resolved = scaled_and_seeded(resolved, scale_, seed)
-    warn_if_shaky(resolved)
     if trace:
         _check_traceable(resolved, reps)
+    if people is not None and reps is not None:
+        fail("--people chooses the per-person table of one run: it cannot be combined with --reps")
     if reps is not None:
         target = results_folder(out_dir or Path("results") / f"{resolved.name}-reps", REPS)
         check_fits([resolved], reps, jobs, scheduler)
         preflight_scheduler(scheduler)
+        warn_if_shaky(resolved)  # once the input is known good: before the runs
         _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, checks, report)
         return
     target = results_folder(out_dir or Path("results") / resolved.name, folders.SINGLE)
     check_fits([resolved], 1)
+    warn_if_shaky(resolved)  # once the input is known good: before the run
     try:
         with run_progress(resolved) as progress:
-            result = run(resolved.flat, progress=progress, trace=trace)
-        extra = {DASHBOARD: lambda path: save_dashboard(result, path)} if dashboard else {}
-        write_results(result, target, extra, command=command_line())
+            morning = run_morning(resolved, progress=progress, trace=trace)
+        table = (people or PeopleTable.parquet).value
+        morning.save(target, dashboard=dashboard, people=table, command=command_line())
     except MemoryError:  # the pre-flight estimate was too low, or was turned off
         fail(f"out of memory while simulating {resolved.name}; nothing was written")
     except OutputError as e:
         folder_unwritten(e)
+    except folders.FolderError as e:  # the folder changed while the morning ran
+        fail(str(e))
     except KeyboardInterrupt:
         interrupted("no half-written results")
+    result = morning.result
     print_kpis(result)
     out.print(f"results written to {target}/", highlight=False)
     if report:
@@ -155,6 +177,9 @@ def run_command(
 
 def _check_traceable(scenario: Scenario, reps: int | None) -> None:
     """Refuse a trace that would not fit: it is kept in memory until the run ends."""
+    from sim.engine.trace import TRACE_BYTES_PER_PERSON  # heavy (numpy): only with --trace
+    from sim.model.population import expected_people
+
     if reps is not None:
         fail("--trace records one run: it cannot be combined with --reps")
     people = expected_people(scenario)
@@ -168,6 +193,17 @@ def _check_traceable(scenario: Scenario, reps: int | None) -> None:
 
 
 def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, checks, report):
+    # heavy (numpy, scipy, the model): only when running replications
+    from sim.cli.experiments import (
+        check_assertions,
+        print_damaged,
+        print_discarded,
+        print_estimates,
+        report_failures,
+        run_replications,
+    )
+    from sim.experiments.execution import imprecise
+
     with experiment_failures(target):
         outcome, estimates, precise = run_replications(
             resolved,
@@ -215,6 +251,8 @@ def _missed(name: str, est) -> str:
 
 def show_command(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
     """Print the fully resolved scenario (defaults filled, overrides applied) as TOML."""
+    from sim.config import to_toml  # heavy (pydantic): only when showing
+
     typer.echo(to_toml(load_for_command(scenario, set_)), nl=False)
 
 

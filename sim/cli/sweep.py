@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sim.cli.common import (
+    MAX_REPS,
     SCHEDULER_HELP,
     ScaleOption,
     ScenarioArg,
     SeedOption,
     SetOption,
-    cannot_write,
     check_fits,
+    check_folder,
     check_scale,
+    command_line,
+    err,
+    experiment_failures,
     fail,
     load_for_command,
     out,
@@ -36,24 +39,14 @@ from sim.cli.common import (
     scaled_title,
     warn_if_shaky,
 )
-from sim.cli.experiments import (
-    Assertion,
-    check_assertions,
-    execute_jobs,
-    experiment_manifest,
-    parse_assertions,
-    plus_minus,
-    print_written,
-    report_failures,
-)
-from sim.config import parse_value
-from sim.config.scenario import Scenario
-from sim.experiments import compare as cmp
-from sim.experiments import sweep
-from sim.experiments.execution import MAX_REPS
 from sim.measure.metrics import HEADLINE, SWEEP_COLUMNS
-from sim.outputs import folders, study_folders
+from sim.outputs import folders
 from sim.outputs.tables import Column, interval_text, print_table, table_label, value_text
+
+if TYPE_CHECKING:  # names for annotations: these modules import pydantic, numpy, the model
+    from sim.cli.experiments import Assertion
+    from sim.config.scenario import Scenario
+    from sim.experiments import compare as cmp
 
 SHOWN_VARIANTS = 40  # variants printed; the tables hold them all
 SHOWN_OTHER_DIFFERENCES = 8  # significant non-headline differences printed
@@ -111,6 +104,10 @@ def sweep_command(
     Each variant's mean must satisfy every --assert, else the exit code is 1. With
     --scale, the varied values are full-size ones, scaled with the scenario (as in plan).
     """
+    # heavy (numpy, scipy, the model): only when a sweep runs
+    from sim.api import public as api
+    from sim.cli.experiments import job_progress, parse_assertions, print_written, report_failures
+
     check_scale(scale_)
     base = load_for_command(scenario, set_)
     if seed is not None:
@@ -118,54 +115,44 @@ def sweep_command(
     checks = parse_assertions(asserts, base)
     points, variants = _design(base, vary or [], sample)
     variants = [scaled_and_seeded(v, scale_, None) for v in variants]
-    base = scaled_and_seeded(base, scale_, None)
-    warn_if_shaky(base)
-    target = results_folder(out_dir or Path("results") / f"{base.name}-sweep", folders.SWEEP)
-    jobs_list = sweep.sweep_jobs(variants, points, reps)
-    check_fits(variants, len(jobs_list), jobs, scheduler)
+    scaled_base = scaled_and_seeded(base, scale_, None)
+    name = scaled_base.name
+    target = results_folder(out_dir or Path("results") / f"{name}-sweep", folders.SWEEP)
+    check_fits(variants, len(points) * reps, jobs, scheduler)
     preflight_scheduler(scheduler)
-    started = time.perf_counter()
-    outcome = execute_jobs(jobs_list, target, f"{base.name} sweep", jobs, scheduler)
-    design = {
-        "design": "latin_hypercube" if sample else "grid",
-        "sample": sample,
-        "sample_seed": base.seed if sample else None,
-        "vary": list(vary or []),
-        "variants": len(points),
-        "replications": reps,
-        "seeds": sorted({job.seed for job in jobs_list}),
-        "scale": base.scale,
-    }
-    data = experiment_manifest(outcome, design, started)
-    targets = {c.metric: c.value for c in checks}
-    try:
-        estimates = study_folders.write_sweep(
-            target, base, jobs_list, outcome, data, plots=plots, targets=targets
+    check_folder(target)
+    warn_if_shaky(scaled_base)  # once the input is known good: before the runs
+    with experiment_failures(target), job_progress(err, f"{name} sweep") as progress:
+        done = api.sweep(
+            base,
+            {text.partition("=")[0].strip(): text.partition("=")[2].strip() for text in vary or []},
+            reps=reps,
+            sample=sample,
+            scale=scale_,
+            jobs=jobs,
+            scheduler=scheduler,
+            folder=target,
+            targets={c.metric: c.value for c in checks},
+            plots=plots,
+            progress=progress,
+            command=command_line(),
         )
-    except OSError as e:
-        cannot_write(target, e)
-        raise
-    _print_variants(base, estimates, reps)
-    report_failures(outcome.failures)
-    print_written(target, outcome)
-    ok = all(_check_variants(check, estimates) for check in checks)
-    if outcome.failures or not ok:
+    _print_variants(done.base, done.by_variant, reps)
+    report_failures(done.failures)
+    print_written(target, done.outcome)
+    ok = all(_check_variants(check, done.by_variant) for check in checks)
+    if done.failures or not ok:
         raise typer.Exit(1)
 
 
 def _design(base: Scenario, vary: list[str], sample: int | None):
     """The variants' points and scenarios; any bad input fails here, before running."""
+    from sim.experiments import sweep  # heavy (numpy): only when a sweep runs
+
     if not vary:
         fail("sim sweep needs at least one --vary path=v1,v2,... (or path=lo:hi:step)")
     try:
-        factors = [sweep.parse_vary(text) for text in vary]
-        sweep.check_factors(factors)
-        factors = sweep.with_field_types(factors, base)
-        if sample:
-            points = sweep.latin_hypercube(factors, sample, base.seed)
-        else:
-            points = sweep.grid(factors)
-        return points, sweep.variants(base, points)
+        return sweep.design(base, [sweep.parse_vary(text) for text in vary], sample)
     except ValueError as e:  # ScenarioError included
         fail(str(e))
         raise
@@ -175,6 +162,9 @@ def _print_variants(base: Scenario, estimates, reps: int) -> None:
     """One row per variant: its values, then each headline KPI's mean ± half-width in
     the words and units of every other table (:mod:`sim.outputs.tables`); stacked per variant
     where the grid would not fit the screen."""
+    from sim.cli.experiments import plus_minus  # heavy (numpy): only when a sweep ran
+    from sim.experiments.sweep import plain
+
     title = f"{base.name}: {len(estimates)} variants x {reps} replications (seed {base.seed})"
     title = scaled_title(title, base.scale)
     paths = [path for path, _ in estimates[0][0]] if estimates else []
@@ -186,7 +176,7 @@ def _print_variants(base: Scenario, estimates, reps: int) -> None:
     rows = [
         [
             str(number),
-            *(str(sweep.plain(v)) for _, v in point),
+            *(str(plain(v)) for _, v in point),
             *(plus_minus(ests.get(name), name) for name in SWEEP_COLUMNS),
         ]
         for number, (point, ests) in enumerate(estimates[:SHOWN_VARIANTS])
@@ -244,33 +234,41 @@ def compare_command(
     --assert checks the difference and holds only if its whole 95 % interval does,
     e.g. "gave_up<0": B has significantly fewer people giving up than A.
     """
+    # heavy (numpy, scipy, the model): only when a comparison runs
+    from sim.api import public as api
+    from sim.cli.experiments import job_progress, parse_assertions, print_written, report_failures
+
     if b is None and not set_b:
         fail("nothing to compare: give scenario B or --set-b path=value")
     sa = scaled_and_seeded(load_for_command(a, [*(set_ or []), *(set_a or [])]), scale_, seed)
     sb = scaled_and_seeded(load_for_command(b or a, [*(set_ or []), *(set_b or [])]), scale_, seed)
-    warn_if_shaky(sa)
     checks = parse_assertions(asserts, sa, sb)
     labels = [_labels(set_a), _labels(set_b)]
     name = compare_folder_name(sa.name, sb.name, set_a, set_b)
     target = results_folder(out_dir or Path("results") / name, folders.COMPARE)
-    jobs_list = cmp.compare_jobs(sa, sb, reps, labels)
-    check_fits([sa, sb], len(jobs_list), jobs, scheduler)
+    check_fits([sa, sb], 2 * reps, jobs, scheduler)
     preflight_scheduler(scheduler)
-    started = time.perf_counter()
-    outcome = execute_jobs(jobs_list, target, f"{name}", jobs, scheduler)
-    extra = {"replications": reps, "seeds": [sa.seed], "scale": sa.scale}
-    extra |= {"a": str(a), "b": str(b or a)}
-    data = experiment_manifest(outcome, extra, started)
-    try:
-        diffs = study_folders.write_compare(target, sa, sb, jobs_list, outcome, data, plots=plots)
-    except OSError as e:
-        cannot_write(target, e)
-        raise
-    _print_differences(sa, sb, diffs)
-    report_failures(outcome.failures)
-    print_written(target, outcome)
-    ok = _check_differences(checks, diffs) if checks else True
-    if outcome.failures or not ok:
+    check_folder(target)
+    warn_if_shaky(sa)  # once the input is known good: before the runs
+    with experiment_failures(target), job_progress(err, name) as progress:
+        done = api.compare(
+            sa,
+            sb,
+            reps=reps,
+            labels=labels,
+            jobs=jobs,
+            scheduler=scheduler,
+            folder=target,
+            plots=plots,
+            progress=progress,
+            command=command_line(),
+            sources=(str(a), str(b or a)),
+        )
+    _print_differences(sa, sb, done.by_metric)
+    report_failures(done.failures)
+    print_written(target, done.outcome)
+    ok = _check_differences(checks, done.by_metric) if checks else True
+    if done.failures or not ok:
         raise typer.Exit(1)
 
 
@@ -304,6 +302,8 @@ def _slug(overrides: Sequence[str]) -> str:
 
 def _labels(overrides: Sequence[str] | None) -> tuple[tuple[str, Any], ...]:
     """``path=value`` overrides as (path, value) pairs, the variant's label in the tables."""
+    from sim.config import parse_value  # heavy (pydantic): only when comparing
+
     pairs = (text.partition("=") for text in overrides or [])
     return tuple((path.strip(), parse_value(value)) for path, _, value in pairs)
 
@@ -340,6 +340,8 @@ def _print_differences(a: Scenario, b: Scenario, diffs: dict[str, cmp.Difference
 def _check_differences(checks: list[Assertion], diffs: dict[str, cmp.Difference]) -> bool:
     """Each check on B − A holds if the whole interval does: for <= and < its high end,
     for >= and > its low end, must satisfy it."""
+    from sim.cli.experiments import check_assertions  # heavy (numpy): only when comparing
+
     out.print("assertions on B − A (the whole 95 % interval must satisfy them):")
     ok = True
     for check in checks:

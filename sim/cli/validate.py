@@ -12,25 +12,21 @@ from __future__ import annotations
 import json
 import math
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
 from rich.table import Table
+from typer.core import TyperCommand
 
-from sim.cli.common import err, fail, out
-from sim.cli.experiments import job_progress
+from sim.cli.common import MAX_REPS, err, fail, out
 from sim.config import ScenarioError
-from sim.experiments.execution import MAX_REPS
-from sim.experiments.validate.cases import all_cases
-from sim.experiments.validate.checks import (
-    DEFAULT_REPS,
-    DEFAULT_SEED,
-    Row,
-    ValidationInputError,
-    parse_params,
-    validate,
-)
+
+if TYPE_CHECKING:  # a name for annotations: the checks import numpy and the model
+    from sim.experiments.validate.checks import Row
+
+DEFAULT_REPS = 10  # sim.experiments.validate.checks.DEFAULT_REPS, copied for --help
+DEFAULT_SEED = 1  # and DEFAULT_SEED (they import the engine; tests/cli/test_startup.py)
 
 
 def _value(v: Any) -> str:
@@ -39,8 +35,20 @@ def _value(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
+class WithCases(TyperCommand):
+    """``sim validate``, whose --help ends with the cases and their parameters
+    (:func:`epilog`), made only when that help is shown: the cases import the engine,
+    and ``sim --help`` builds every command."""
+
+    def format_epilog(self, ctx, formatter) -> None:
+        self.epilog = epilog()
+        super().format_epilog(ctx, formatter)
+
+
 def epilog() -> str:
     """The cases and their parameters, for --help (\b keeps click from rewrapping)."""
+    from sim.experiments.validate.cases import all_cases  # heavy (numpy): validate --help
+
     lines = ["\b", "Cases, with their parameters and defaults:"]
     for case in all_cases().values():
         lines.append(f"{case.name:<12} {case.summary}")
@@ -78,6 +86,11 @@ def validate_command(
 
     Exit code 1 if any check fails, 2 for an unknown case or a bad parameter.
     """
+    # heavy (numpy, scipy, the model): only when validating
+    from sim.cli.experiments import job_progress
+    from sim.experiments.validate.cases import all_cases
+    from sim.experiments.validate.checks import ValidationInputError, parse_params, validate
+
     cases = all_cases()
     extra = list(ctx.args)
     if (case is None and extra) or (case or "").startswith("-"):

@@ -12,19 +12,76 @@ The schema lives in :mod:`sim.config.base` (units, clock times, distributions),
 scenario with platforms expanded by :mod:`sim.config.expand`, once: ``scenario.flat``);
 :mod:`sim.config.loading` reads files and applies overrides. Everything is re-exported
 here.
+
+Re-exported on first use (:func:`__getattr__`): the schema imports pydantic and builds
+forty models, a third of the start-up of a command, and ``sim --help``, ``sim
+--version`` and ``sim examples`` need none of it, only :class:`ScenarioError` and
+:mod:`sim.config.catalog`. ``from sim.config import Scenario`` loads it as before.
 """
 
-from sim.config.base import *  # noqa: F403
-from sim.config.base import ScenarioError, clock_to_s, s_to_clock, spec_mean  # noqa: F401
-from sim.config.loading import (  # noqa: F401
-    apply_override,
-    describe_error,
-    load_scenario,
-    parse_value,
-    read_raw,
-    scenario_from_dict,
-    to_dict,
-    to_toml,
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from sim.config.errors import ScenarioError
+
+if TYPE_CHECKING:  # the names below, for type checkers and editors
+    from sim.config.base import *  # noqa: F403
+    from sim.config.base import clock_to_s, s_to_clock, spec_mean  # noqa: F401
+    from sim.config.loading import (  # noqa: F401
+        apply_override,
+        describe_error,
+        load_scenario,
+        parse_value,
+        read_raw,
+        scenario_from_dict,
+        to_dict,
+        to_toml,
+    )
+    from sim.config.platform_schema import *  # noqa: F403
+    from sim.config.scenario import *  # noqa: F403
+
+_SUBMODULES = frozenset(
+    {"base", "catalog", "errors", "expand", "loading", "platform_schema", "scale", "scenario"}
+    | {"schema_walk"}
 )
-from sim.config.platform_schema import *  # noqa: F403
-from sim.config.scenario import *  # noqa: F403
+_SCHEMA = ("base", "platform_schema", "scenario")  # every public name of these
+_LOADING = (
+    "apply_override",
+    "describe_error",
+    "load_scenario",
+    "parse_value",
+    "read_raw",
+    "scenario_from_dict",
+    "to_dict",
+    "to_toml",
+)
+
+
+def __getattr__(name: str) -> Any:
+    """`name` of the schema, which is loaded on this first use; a submodule, alone."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    names = _schema_names()
+    if name not in names:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals().update(names)  # later uses find them without this function
+    return names[name]
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_schema_names()})
+
+
+def _schema_names() -> dict[str, Any]:
+    """What ``from sim.config.base import *`` (and the other modules of :data:`_SCHEMA`)
+    and the functions of :data:`_LOADING` gave this package when it imported them."""
+    names: dict[str, Any] = {}
+    for module_name in _SCHEMA:
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        names.update({k: v for k, v in vars(module).items() if not k.startswith("_")})
+    loading = importlib.import_module(f"{__name__}.loading")
+    names.update({name: getattr(loading, name) for name in _LOADING})
+    names["ScenarioError"] = ScenarioError
+    return names

@@ -17,16 +17,14 @@ from pydantic import (
 )
 
 
-class ScenarioError(ValueError):
-    """A scenario that cannot be used; the message is one line meant for the user."""
-
-
 class Strict(BaseModel):
     """Unknown keys refused, values frozen, no NaN or infinity, and strict types: a
     boolean is not a number (``servers = true`` ran as 1 server) and ``"3"`` is not 3
     (TOML and ``--set`` give numbers their own type; an integer is still a float)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, strict=True, defer_build=True
+    )
 
 
 # ---------------------------------------------------------------- clock times

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.config import ScenarioError
+from sim.config.errors import ScenarioError
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"  # sim/examples
 DEFAULT = "default"  # the scenario of a command given none

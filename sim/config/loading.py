@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, get_origin
 
@@ -13,7 +14,7 @@ from pydantic import (
     ValidationError,
 )
 
-from sim.config.base import ScenarioError
+from sim.config.errors import ScenarioError
 from sim.config.scenario import Scenario
 from sim.config.schema_walk import (
     child_schema,
@@ -33,7 +34,7 @@ def describe_error(err: ValidationError, data: Any = None, *, root: Any = Scenar
     return error_line(err, data, root=root)
 
 
-def load_scenario(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+def load_scenario(path: Path | str, overrides: Sequence[Override] = ()) -> Scenario:
     """Read, override and validate a scenario file; raise :class:`ScenarioError`."""
     path = Path(path)
     return scenario_from_dict(read_raw(path), overrides, source=str(path))
@@ -100,10 +101,15 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+Override = str | tuple[str, Any]
+"""A ``--set``: ``"dotted.path=value"`` (the value read as TOML), or ``(dotted.path, value)``
+with the value as it is (the Python API's ``set={path: value}``)."""
+
+
 def scenario_from_dict(
-    raw: dict[str, Any], overrides: list[str] | tuple[str, ...] = (), source: str = "scenario"
+    raw: dict[str, Any], overrides: Sequence[Override] = (), source: str = "scenario"
 ) -> Scenario:
-    """Validate `raw`, apply ``dotted.path=value`` overrides, validate again."""
+    """Validate `raw`, apply the overrides (:data:`Override`), validate again."""
     scenario = _validate(raw, source)
     if not overrides:
         return scenario
@@ -126,8 +132,9 @@ def _validate(raw: dict[str, Any], source: str) -> Scenario:
 # ---------------------------------------------------------------- --set overrides
 
 
-def apply_override(data: dict[str, Any], override: str) -> None:
-    """Apply one ``dotted.path=value`` to the resolved scenario `data` in place.
+def apply_override(data: dict[str, Any], override: Override) -> None:
+    """Apply one ``dotted.path=value`` (or ``(dotted.path, value)``: :data:`Override`) to
+    the resolved scenario `data` in place.
 
     The path must exist in `data`, except that its last key may be an optional field
     of that table that is not set (``cohorts.teachers.class_group``) or a new entry of a
@@ -137,10 +144,14 @@ def apply_override(data: dict[str, Any], override: str) -> None:
     ``--set start=08:00`` works without quotes. A list element may be addressed by its
     index or, for lists of named tables (cohorts, sources), by its name.
     """
-    path, sep, text = override.partition("=")
+    if isinstance(override, tuple):
+        path, value = override
+    else:
+        path, sep, text = override.partition("=")
+        if not sep or not path.strip():
+            raise ScenarioError(f"--set expects dotted.path=value, got {override!r}")
+        value = parse_value(text)
     path = path.strip()
-    if not sep or not path:
-        raise ScenarioError(f"--set expects dotted.path=value, got {override!r}")
     parts = path.split(".")
     node: Any = data
     schema: Any = Scenario
@@ -167,7 +178,7 @@ def apply_override(data: dict[str, Any], override: str) -> None:
         else:
             raise ScenarioError(f"--set {path}: '{'.'.join(parts[:depth])}' has no sub-fields")
         if last:
-            node[key] = parse_value(text)
+            node[key] = value
             return
         node = node[key]
         schema = child_schema(schema, key)

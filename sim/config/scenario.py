@@ -210,6 +210,8 @@ class Scenario(Strict):
     seed: Annotated[
         int, Field(ge=0), at_most(MAX_SEED, "", "a seed is stored as a 64-bit integer")
     ] = Field(1, description="seed of every random stream (`--seed` overrides)")
+    start: ClockTime = Field("07:00", description="simulation start (clock time)")
+    end: ClockTime = Field("10:00", description="simulation end (clock time, after `start`)")
     scale: PositiveFloat = Field(
         1.0,
         description=(
@@ -219,8 +221,6 @@ class Scenario(Strict):
             "already scaled, and it scales nothing again"
         ),
     )
-    start: ClockTime = Field("07:00", description="simulation start (clock time)")
-    end: ClockTime = Field("10:00", description="simulation end (clock time, after `start`)")
     behaviour: Behaviour = Field(
         Behaviour(),
         description="patience and retries of everybody (cohorts and sources may override)",

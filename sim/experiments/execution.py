@@ -58,7 +58,6 @@ from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
-from scipy import stats
 
 from sim import __version__
 from sim.config import to_toml
@@ -193,6 +192,29 @@ class Store(Protocol):
     def put_error(self, job: Job, error: str) -> None: ...
 
     def discard_stale(self, keep: Iterable[str] = ()) -> int: ...
+
+
+class MemoryStore:
+    """A :class:`Store` in memory, for the life of one experiment (the Python API without
+    a folder): a batch of replications added for precision reuses the runs made before."""
+
+    discarded = 0
+    damaged = 0
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.records.get(key)
+
+    def put(self, record: dict[str, Any]) -> None:
+        self.records[record["key"]] = record
+
+    def put_error(self, job: Job, error: str) -> None:
+        """Failures are in the outcome; memory keeps nothing of them."""
+
+    def discard_stale(self, keep: Iterable[str] = ()) -> int:
+        return 0  # made by this very code
 
 
 @dataclass
@@ -525,6 +547,15 @@ MIN_VALUES_FOR_INTERVAL = 2
 """Below this many replications there is no spread to learn from: no interval is drawn,
 and tables say "no interval" (one run is an anecdote)."""
 
+
+def t_quantile(probability: float, dof: int) -> float:
+    """The `probability` quantile of Student's t with `dof` degrees of freedom: the
+    factor of every confidence interval over replications."""
+    from scipy import stats  # heavy (~1 s to import): only when an interval is computed
+
+    return float(stats.t.ppf(probability, dof))
+
+
 UNBOUNDED = (-math.inf, math.inf)
 
 
@@ -599,7 +630,7 @@ def estimate(
         return Estimate(0, math.nan, math.nan, confidence, bounds)
     if n < MIN_VALUES_FOR_INTERVAL:
         return Estimate(n, float(x.mean()), math.inf, confidence, bounds)
-    t = stats.t.ppf(0.5 + confidence / 2, n - 1)
+    t = t_quantile(0.5 + confidence / 2, n - 1)
     half = float(t * x.std(ddof=1) / math.sqrt(n))
     return Estimate(n, float(x.mean()), half, confidence, bounds)
 
@@ -684,7 +715,7 @@ def series_bands(
         n = len(data)
         mean = data.mean(axis=0)
         if n >= MIN_VALUES_FOR_INTERVAL:
-            t = stats.t.ppf(0.5 + confidence / 2, n - 1)
+            t = t_quantile(0.5 + confidence / 2, n - 1)
             half = t * data.std(axis=0, ddof=1) / math.sqrt(n)
             low, high = np.maximum(mean - half, 0.0), mean + half
         else:

@@ -36,10 +36,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from sim.config.scenario import Scenario
-from sim.experiments.execution import Job, Outcome, Progress, Store, execute
+from sim.experiments.execution import Job, Outcome, Progress, Store, execute, t_quantile
 from sim.measure.criteria import OPERATORS, Criterion, parse_criterion
 from sim.measure.metrics import kind_of
 from sim.measure.metrics import metric as metric_info
@@ -88,7 +87,7 @@ def decide(values: Sequence[float | None], target: Target, confidence: float) ->
         mean = float(x.mean())
         half = math.inf
         if n > 1:
-            half = float(stats.t.ppf(confidence, n - 1) * x.std(ddof=1) / math.sqrt(n))
+            half = float(t_quantile(confidence, n - 1) * x.std(ddof=1) / math.sqrt(n))
         floor, ceiling = metric_info(target.metric).bounds
         low, high = max(mean - half, floor), min(mean + half, ceiling)
     ok = OPERATORS[target.op]
@@ -151,6 +150,64 @@ def grid(lo: float, hi: float, step: float, integer: bool) -> list[Any]:
     if values[-1] < hi:
         values.append(hi if integer else float(hi))
     return values
+
+
+MAX_CANDIDATES = 1_000_000  # values to bisect (20 probes); more is a typo, and a huge list
+
+
+def candidates(current: Any, parameter: str, lo: Any, hi: Any, step: float | None) -> list[Any]:
+    """The values of `parameter` to search, `lo` to `hi` by `step` (default: 1 for an
+    integer field, a tenth of the range otherwise); `current` is the field's value in the
+    scenario (:data:`MISSING` if it is not set). A ValueError in one line otherwise."""
+    if not all(_number(v) for v in (lo, hi)):
+        raise ValueError(f"--vary {parameter}: bounds must be numbers, got {lo!r}:{hi!r}")
+    if lo > hi:
+        raise ValueError(f"--vary {parameter}: lo ({lo}) is greater than hi ({hi})")
+    if current is not MISSING and not _number(current):
+        raise ValueError(f"--vary {parameter}: not a number field (it is {current!r})")
+    integer = isinstance(current, int) or (current is MISSING and isinstance(lo + hi, int))
+    if integer and not (isinstance(lo, int) and isinstance(hi, int)):
+        raise ValueError(f"--vary {parameter}: an integer field needs whole bounds, got {lo}:{hi}")
+    if step is None:
+        step = 1 if integer else ((hi - lo) / 10 or 1.0)
+    if not step > 0 or (integer and not float(step).is_integer()):
+        kind = "a whole number above 0" if integer else "above 0"
+        raise ValueError(f"--step must be {kind}, got {step}")
+    count = (hi - lo) / step + 1
+    if count > MAX_CANDIDATES:
+        raise ValueError(
+            f"--vary {parameter}: {lo}..{hi} by {step} is {count:,.0f} values, more than "
+            f"{MAX_CANDIDATES:,}; use a larger --step"
+        )
+    return grid(lo, hi, step, integer)
+
+
+MISSING = object()
+"""The value of a path the scenario does not set."""
+
+
+def lookup(data: Any, dotted: str) -> Any:
+    """The value at `dotted` in resolved scenario data (list items by index or name), or
+    :data:`MISSING`."""
+    node = data
+    for part in dotted.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list):
+            names = [item.get("name") if isinstance(item, dict) else None for item in node]
+            if part in names:
+                node = node[names.index(part)]
+            elif part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                return MISSING
+        else:
+            return MISSING
+    return node
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # ---------------------------------------------------------------- the plan itself
@@ -305,7 +362,7 @@ def moves(lo: Probe, hi: Probe, metric: str, confidence: float) -> bool:
     diffs = np.array([b - a for a, b in pairs], dtype=float)
     if len(diffs) < 2 or not diffs.any():
         return bool(diffs.any())
-    half = stats.t.ppf(0.5 + confidence / 2, len(diffs) - 1) * diffs.std(ddof=1)
+    half = t_quantile(0.5 + confidence / 2, len(diffs) - 1) * diffs.std(ddof=1)
     return bool(abs(diffs.mean()) > half / math.sqrt(len(diffs)))
 
 

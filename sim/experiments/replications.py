@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sim.config.scenario import Scenario
-from sim.experiments.execution import Estimate
+if TYPE_CHECKING:  # a name for annotations: execution imports numpy and the model
+    from sim.config.scenario import Scenario
+    from sim.experiments.execution import Estimate
 
 CONFIDENCE = 0.95  # of every interval in the summary
 

@@ -19,10 +19,12 @@ import ipaddress
 import math
 import os
 import socket
-import ssl
 import struct
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ssl
 
 SCHEDULER_ENV = "SIM_SCHEDULER"
 
@@ -243,6 +245,8 @@ def _connected(address: str, host: str, port: int, timeout: float) -> socket.soc
 
 
 def _over_tls(sock: socket.socket, address: str, security: Any, timeout: float) -> ssl.SSLSocket:
+    import ssl  # ~10 ms to import: only for a tls:// scheduler (the CLI imports this module)
+
     args = security.get_connection_args("client")
     sock.settimeout(timeout)
     try:

@@ -25,7 +25,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from sim.config import Scenario, ScenarioError, parse_value, scenario_from_dict, to_dict
 from sim.experiments.execution import Estimate, Job, Outcome, estimate, metric_names
@@ -166,6 +165,20 @@ def check_factors(factors: Sequence[Factor]) -> None:
         raise ValueError(f"--vary {twice[0]}: the path is varied twice")
 
 
+def design(
+    base: Scenario, factors: Sequence[Factor], sample: int | None = None
+) -> tuple[list[Point], list[Scenario]]:
+    """The variants of `base` over `factors`: their points and scenarios, the full grid or
+    a Latin hypercube of `sample` points (seeded by `base`'s seed). Any bad input raises
+    ValueError (:class:`ScenarioError` included) in one line, before anything runs."""
+    if not factors:
+        raise ValueError("a sweep needs at least one varied field: path=v1,v2,... (or lo:hi:step)")
+    check_factors(factors)
+    factors = with_field_types(factors, base)
+    points = latin_hypercube(factors, sample, base.seed) if sample else grid(factors)
+    return points, variants(base, points)
+
+
 def grid(factors: Sequence[Factor]) -> list[Point]:
     """The full factorial grid, first factor slowest (nested loops in the order given)."""
     for factor in factors:
@@ -201,6 +214,8 @@ def latin_hypercube(factors: Sequence[Factor], n: int, seed: int) -> list[Point]
 
 
 def _lhs(dims: int, n: int, seed: int) -> np.ndarray:
+    from scipy.stats import qmc  # heavy (~1 s to import): only for a Latin hypercube
+
     rng = np.random.default_rng(seed)
     try:
         engine = qmc.LatinHypercube(d=dims, rng=rng)

@@ -16,7 +16,7 @@ import io
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,10 +26,14 @@ from sim.config.scale import scale_words
 from sim.engine import compiled
 from sim.experiments.execution import Estimate, Outcome, last_line, metric_names, series_bands
 from sim.experiments.replications import ReplicationsSummary
+from sim.experiments.sweep import plain
 from sim.outputs import atomic
 from sim.outputs.figures import save_figure
 from sim.outputs.run_folder import software_versions
 from sim.simulation import fingerprint
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 REPLICATIONS = "replications.csv"
 SUMMARY = "summary.json"
@@ -65,6 +69,21 @@ def csv_text(header: list[str], rows: list[list[Any]]) -> str:
     writer.writerow(header)
     writer.writerows([[_cell(v) for v in row] for row in rows])
     return buffer.getvalue()
+
+
+def experiment_manifest(
+    command: list[str], outcome: Outcome, extra: dict[str, Any], elapsed_s: float
+) -> dict[str, Any]:
+    """The manifest of a sweep, comparison, plan or options study: :func:`manifest`, with
+    the time it took, the version of pyarrow (it writes the Parquet tables) and the
+    variant of each failed run."""
+    import pyarrow
+
+    data = manifest(command, outcome, {**extra, "elapsed_s": elapsed_s})
+    data["versions"]["pyarrow"] = pyarrow.__version__
+    for entry, (job, _) in zip(data["failed"], outcome.failures, strict=True):
+        entry["variant"] = {path: plain(v) for path, v in job.variant}
+    return data
 
 
 def manifest(command: list[str], outcome: Outcome, extra: dict[str, Any]) -> dict[str, Any]:
@@ -130,18 +149,27 @@ def _replication_figures(
     """The figures of a ``--reps`` folder: the key KPIs with their intervals
     (:data:`KPIS_FIGURE`) and the per-minute bands drawn from the very text of
     ``timeseries_ci.csv`` (:data:`SERIES_FIGURE`), so that figure and table agree."""
-    from sim.outputs.plots.experiments import (  # matplotlib: only when drawing
-        read_series_csv,
-        replications_figure,
-        series_bands_figure,
-    )
+    from sim.outputs.plots.experiments import read_series_csv, series_bands_figure
 
-    about = f"{scenario.name}: {n} replication{'s' if n != 1 else ''} (seed {scenario.seed})"
-    about = " ".join(filter(None, (about, scale_words(scenario.scale))))
-    kpis = replications_figure(estimates, f"{about}\nmean and 95 % confidence interval")
-    save_figure(kpis, folder / KPIS_FIGURE)
-    bands = series_bands_figure(read_series_csv(series), f"{about}\nper minute: mean and 95 % band")
+    save_figure(kpis_figure(scenario, n, estimates), folder / KPIS_FIGURE)
+    title = f"{_about(scenario, n)}\nper minute: mean and 95 % band"
+    bands = series_bands_figure(read_series_csv(series), title)
     save_figure(bands, folder / SERIES_FIGURE)
+
+
+def kpis_figure(scenario: Any, n: int, estimates: dict[str, Estimate]) -> Figure:
+    """The key KPIs of `n` replications, each mean with its interval (:data:`KPIS_FIGURE`)."""
+    from sim.outputs.plots.experiments import replications_figure  # matplotlib: only when drawing
+
+    title = f"{_about(scenario, n)}\nmean and 95 % confidence interval"
+    return replications_figure(estimates, title)
+
+
+def _about(scenario: Any, n: int) -> str:
+    """A figure's first title line: the scenario, its runs and seed, and its scale when
+    it was scaled (a small morning must say it is one)."""
+    about = f"{scenario.name}: {n} replication{'s' if n != 1 else ''} (seed {scenario.seed})"
+    return " ".join(filter(None, (about, scale_words(scenario.scale))))
 
 
 def _series_csv(records: list[dict[str, Any]]) -> str:

@@ -52,10 +52,16 @@ KINDS = (SINGLE, *EXPERIMENTS)
 MARKERS = (("plan.json", PLAN), ("compare.json", COMPARE), ("options.json", OPTIONS))
 RUNS = "runs"  # the run records of an experiment (sim.experiments.execution.RunStore)
 BASELINE = "baseline"  # an options study's baseline run (sim.experiments.options.BASELINE)
+REPORT = "report.html"  # what sim report writes in a folder (sim.outputs.report.page)
+PEOPLE = "people.parquet"  # the per-person table, by default (``sim run --people``)
+PEOPLE_CSV = "people.csv.gz"  # the same table as gzip CSV: --people csv, and earlier versions
+PEOPLE_FILES = {"parquet": PEOPLE, "csv": PEOPLE_CSV, "none": None}
+"""The choices of ``sim run --people``, and the file each writes (by
+:mod:`sim.outputs.run_folder`; named here, where ``sim --help`` reads them cheaply)."""
 SINGLE_FILES = {  # sim.outputs.run_folder's files, and what other commands add to the folder
-    *("scenario.toml", "summary.json", "manifest.json", "timeseries.csv", "people.csv.gz"),
+    *("scenario.toml", "summary.json", "manifest.json", "timeseries.csv", PEOPLE, PEOPLE_CSV),
     "trace.csv.gz",
-    *("dashboard.png", "dashboard.svg", "report.html", "animation.gif", "animation.mp4"),
+    *("dashboard.png", "dashboard.svg", REPORT, "animation.gif", "animation.mp4"),
 }
 """A single run's folder is replaced as a whole: a file not in it would be lost."""
 
@@ -152,6 +158,31 @@ def check_out(target: Path, kind: str) -> Path:
     )
 
 
+def prepare(target: Path, kind: str) -> Path:
+    """The folder a command (or the Python API) of `kind` will write, checked before
+    anything runs (:func:`check_out`, then writable); :class:`FolderError` in one line
+    otherwise. Temporary folders left there by writers that are gone (``kill -9``) are
+    removed."""
+    folder = check_out(target, kind)
+    if kind == SINGLE:  # written beside, then renamed into place
+        check_writable(folder.absolute().parent, folder)
+    else:  # written into
+        check_writable(folder.absolute(), folder)
+    clean_stale(folder)
+    return folder
+
+
+def check_writable(folder: Path, target: Path) -> None:
+    """:class:`FolderError` unless `folder` (where `target` is to be written), or the
+    nearest folder above it that exists, is a folder this process may write in."""
+    while not folder.exists():  # the folders still to be created
+        folder = folder.parent
+    if not folder.is_dir():
+        raise FolderError(f"cannot write results to {target}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise FolderError(f"cannot write results to {target}: {folder} is not writable")
+
+
 def _unfinished(folder: Path, names: set[str], kind: str) -> bool:
     """True if `folder` holds only what an experiment's first, stopped invocation leaves:
     run records in ``runs/`` (and an options study's ``baseline/`` run)."""
@@ -207,7 +238,11 @@ def check_source(
         return found  # the command names what it lacks
     if found is not None:
         raise FolderError(f"{folder} is {DESCRIBED[found]}: {command} takes {DESCRIBED[kinds[0]]}")
-    present = [name for name in ("summary.json", "manifest.json") if (folder / name).is_file()]
+    present = [  # the files that are not sim's (a single run's manifest.json may well be)
+        name
+        for name in ("summary.json", "manifest.json")
+        if (folder / name).is_file() and not (name == "manifest.json" and _by_sim(folder / name))
+    ]
     if present:
         files, verb = " and ".join(present), ("is", "it") if len(present) == 1 else ("are", "them")
         raise FolderError(

@@ -4,8 +4,8 @@ Files go to a hidden temporary folder beside the target, which is renamed into p
 only when every file is written (:func:`sim.outputs.atomic.write_folder`); an interrupted
 or failed write leaves the previous results (if any) untouched and no half-written
 folder behind. Outputs are byte-stable
-for a given seed (sorted keys, fixed float formatting, gzip without a timestamp), so
-runs can be compared with ``cmp``.
+for a given seed (sorted keys, fixed float formatting, gzip without a timestamp, Parquet
+without one either), so runs can be compared with ``cmp``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from sim.engine.monitor import quantile_from_histogram
 from sim.engine.trace import OUTCOMES
 from sim.model.people import Fate
 from sim.outputs import atomic
+from sim.outputs.folders import PEOPLE, PEOPLE_CSV, PEOPLE_FILES  # noqa: F401 (re-exported)
 from sim.simulation import fingerprint
 from sim.simulation.runner import RunResult
 from sim.simulation.summary import Summary
@@ -36,7 +37,6 @@ from sim.simulation.summary import Summary
 SUMMARY = "summary.json"
 MANIFEST = "manifest.json"  # what made the folder: command line, versions, seed, scale
 TIMESERIES = "timeseries.csv"
-PEOPLE = "people.csv.gz"
 SCENARIO = "scenario.toml"
 DASHBOARD = "dashboard.png"
 TRACE = "trace.csv.gz"  # only with `sim run --trace`
@@ -52,8 +52,9 @@ class OutputError(OSError):
         self.errno = cause.errno if cause is not None else None
 
 
-def timeseries_rows(result: RunResult) -> tuple[list[str], list[list[Any]]]:
-    """Per-minute table: people-level counters, people in class, then per-service columns."""
+def timeseries_columns(result: RunResult) -> dict[str, np.ndarray]:
+    """The per-minute table by column: the minute's start (s since midnight), people-level
+    counters, people in class, then per-service columns (``login.served``, ...)."""
     columns: dict[str, np.ndarray] = {"minute_start_s": result.minute_start_s}
     columns.update(result.counters)
     columns["in_lesson"] = result.in_lesson
@@ -75,6 +76,12 @@ def timeseries_rows(result: RunResult) -> tuple[list[str], list[list[Any]]]:
         columns[f"{name}.mean_servers_up"] = s.mean_servers_up
         for q in (50, 95, 99):
             columns[f"{name}.latency_p{q}_s"] = quantile_from_histogram(s.latency_hist, q / 100)
+    return columns
+
+
+def timeseries_rows(result: RunResult) -> tuple[list[str], list[list[Any]]]:
+    """``timeseries.csv``: the clock time, then :func:`timeseries_columns`."""
+    columns = timeseries_columns(result)
     header = ["clock", *columns]
     clocks = [s_to_clock(t) for t in result.minute_start_s]
     rows = [[clocks[i], *(_fmt(col[i]) for col in columns.values())] for i in range(len(clocks))]
@@ -85,34 +92,39 @@ def write_results(
     result: RunResult,
     out_dir: Path | str,
     extra_files: dict[str, Callable[[Path], None]] | None = None,
+    people: str = "parquet",
     command: list[str] | None = None,
 ) -> Path:
     """Write every result file of `result` to `out_dir` atomically; return the folder.
 
     `extra_files` maps a file name to a function that writes it to the given path (the
     CLI uses it for the dashboard, so that this module does not depend on matplotlib).
+    `people` is a key of :data:`PEOPLE_FILES`: the per-person table's format, or none.
     `command` is the command line that made the run, kept in ``manifest.json`` (the
     report shows it, and names the original scenario file from it).
     """
+    if people not in PEOPLE_FILES:
+        raise ValueError(f"people must be one of {', '.join(PEOPLE_FILES)}, not {people!r}")
     out_dir = Path(out_dir)
-    extra = extra_files or {}
+    people_file = PEOPLE_FILES[people]
+
+    def write(tmp: Path) -> None:
+        _write_all(result, tmp, extra_files or {}, people_file, command)
+
     try:
-        return atomic.write_folder(out_dir, lambda tmp: _write_all(result, tmp, extra, command))
+        return atomic.write_folder(out_dir, write)
     except OSError as err:
         raise OutputError(f"cannot write results to {out_dir}: {err.strerror}", err) from None
 
 
 def software_versions() -> dict[str, str]:
-    """The versions of what computes the numbers, for a manifest."""
-    import numpy
-    import scipy
-    import simpy
+    """The versions of what computes the numbers, for a manifest: read from the installed
+    packages' metadata, so that a single run does not import scipy only to name it."""
+    from importlib.metadata import version
 
     return {
         "python": platform.python_version(),
-        "simpy": simpy.__version__,
-        "numpy": numpy.__version__,
-        "scipy": scipy.__version__,
+        **{name: version(name) for name in ("simpy", "numpy", "scipy")},
     }
 
 
@@ -136,6 +148,7 @@ def _write_all(
     result: RunResult,
     folder: Path,
     extra: dict[str, Callable[[Path], None]],
+    people_file: str | None,
     command: list[str] | None,
 ) -> None:
     (folder / SCENARIO).write_text(to_toml(result.source), encoding="utf-8")
@@ -149,7 +162,8 @@ def _write_all(
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
-    _write_people(result, folder / PEOPLE)
+    if people_file is not None:
+        _write_people(result, folder / people_file)
     if result.trace is not None:
         _write_trace(result, folder / TRACE)
     for name, writer_fn in extra.items():
@@ -169,16 +183,84 @@ PEOPLE_COLUMNS = (
     "attempts",
     "failures",
 )
-PEOPLE_CHUNK = 100_000  # rows formatted at a time: memory stays bounded at national scale
+PEOPLE_CHUNK = 100_000  # CSV rows formatted at a time: memory stays bounded at national scale
+PEOPLE_ROW_GROUP = 1_000_000  # Parquet rows converted and written at a time (one row group)
+PEOPLE_COMPRESSION = "zstd"  # smaller than snappy, as fast; gzip 20x slower (docs/performance.md)
+PEOPLE_ENCODINGS = {  # the columns a dictionary does not suit; the others have one
+    "person": "DELTA_BINARY_PACKED",  # 0, 1, 2, ...: next to nothing
+    **dict.fromkeys(("intended_s", "reached_s", "ended_s"), "BYTE_STREAM_SPLIT"),  # all distinct
+}
 
 
 def _write_people(result: RunResult, path: Path) -> None:
-    """One row per person (:func:`_write_csv_gz`)."""
+    """One row per person, in the format the file's name says: :data:`PEOPLE`
+    (:func:`_write_people_parquet`) or :data:`PEOPLE_CSV` (:func:`_write_people_csv`)."""
+    if path.name == PEOPLE_CSV:
+        _write_people_csv(result, path)
+    else:
+        _write_people_parquet(result, path)
+
+
+PEOPLE_TIMES = ("intended", "class_start", "reached", "lobby", "ended")
+"""The columns of clock times and durations, written as ``<name>_s``."""
+
+
+def _write_people_parquet(result: RunResult, path: Path) -> None:
+    """The table as Parquet, from the run's column arrays as they are (no per-row Python):
+    person as int64; group, role and fate as dictionaries of their names (categories in
+    pandas); the times as float64, exact, null where not set (an empty cell in the CSV);
+    attempts and failures as int32. Compressed with :data:`PEOPLE_COMPRESSION`, one row
+    group per :data:`PEOPLE_ROW_GROUP` rows so that memory stays bounded; the columns of
+    :data:`PEOPLE_ENCODINGS` encoded so (a file a quarter smaller, written faster). The file
+    holds no timestamp: the same run gives the same bytes (with the same pyarrow)."""
+    import pyarrow as pa  # imported when written: `sim --help` and the tests stay fast
+    import pyarrow.parquet as pq
+
+    p = result.people
+    roles = list(dict.fromkeys(result.group_roles))  # each role once, in order of first use
+    role_of_group = np.array([roles.index(r) for r in result.group_roles], dtype=np.int8)
+    fates = [f.name.lower() for f in Fate]
+
+    def named(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(codes, pa.array(names, pa.string()))
+
+    def times(values: np.ndarray) -> pa.Array:  # NaN (not set) as null, without pandas
+        return pa.array(values, mask=np.isnan(values))
+
+    def chunk(first: int, rows: slice) -> pa.Table:
+        group = p["group"][rows]
+        columns = {
+            "person": pa.array(np.arange(first, first + len(group), dtype=np.int64)),
+            "group": named(group, result.group_names),
+            "role": named(role_of_group[group], roles),
+            **{f"{t}_s": times(p[t][rows]) for t in PEOPLE_TIMES},
+            "fate": named(p["fate"][rows], fates),
+            "attempts": pa.array(p["attempts"][rows]),
+            "failures": pa.array(p["failures"][rows]),
+        }
+        return pa.table(columns)
+
+    n_rows = len(p["group"])
+    schema = chunk(0, slice(0, 0)).schema
+    assert tuple(schema.names) == PEOPLE_COLUMNS
+    dictionary = [name for name in PEOPLE_COLUMNS if name not in PEOPLE_ENCODINGS]
+    with pq.ParquetWriter(
+        path,
+        schema,
+        compression=PEOPLE_COMPRESSION,
+        use_dictionary=dictionary,
+        column_encoding=PEOPLE_ENCODINGS,
+    ) as writer:
+        for first in range(0, n_rows, PEOPLE_ROW_GROUP):
+            writer.write_table(chunk(first, slice(first, first + PEOPLE_ROW_GROUP)))
+
+
+def _write_people_csv(result: RunResult, path: Path) -> None:
+    """The table as gzip CSV (:func:`_write_csv_gz`): times to 6 significant digits."""
     p = result.people
     names = np.asarray(result.group_names, dtype=object)
     roles = np.asarray(result.group_roles, dtype=object)
     fates = np.asarray([f.name.lower() for f in Fate], dtype=object)
-    times = ("intended", "class_start", "reached", "lobby", "ended")
 
     def columns(first: int, rows: slice) -> list[Any]:
         group = p["group"][rows]
@@ -186,7 +268,7 @@ def _write_people(result: RunResult, path: Path) -> None:
             range(first, first + len(group)),
             names[group],
             roles[group],
-            *([_fmt(v) for v in p[name][rows].tolist()] for name in times),
+            *([_fmt(v) for v in p[name][rows].tolist()] for name in PEOPLE_TIMES),
             fates[p["fate"][rows]],
             p["attempts"][rows].tolist(),
             p["failures"][rows].tolist(),

@@ -5,6 +5,7 @@ them: :mod:`sim.experiments.sweep`, :mod:`sim.experiments.compare`,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from sim.experiments.options import (
     study_json,
     study_table,
 )
+from sim.experiments.plan import PROBE_COLUMNS, PlanResult, plan_data
 from sim.experiments.sweep import (
     RUNS_TABLE,
     VARIANTS_TABLE,
@@ -35,8 +37,10 @@ from sim.outputs.experiment_folder import (
     MANIFEST,
     SCENARIO,
     csv_text,
+    manifest,
     write_table,
 )
+from sim.outputs.experiment_folder import runs_table as reps_runs_table
 from sim.outputs.figures import save_figure
 
 if TYPE_CHECKING:
@@ -59,11 +63,7 @@ def write_compare(
     diffs = paired(*sides(jobs, outcome))
 
     def figures() -> dict[str, Figure]:
-        from sim.outputs.plots.experiments import compare_figure  # matplotlib: only when drawing
-
-        shown = [(n, d.diff, d.significant) for n, d in diffs.items() if n in HEADLINE]
-        title = f"{b.name} − {a.name}" if a.name != b.name else "B − A"
-        return {f"{COMPARE}.png": compare_figure(shown, title)}
+        return {f"{COMPARE}.png": compare_figure(a, b, diffs)}
 
     texts = {
         "scenario_a.toml": to_toml(a),
@@ -74,6 +74,14 @@ def write_compare(
     drawn = figures if plots and diffs else None
     _write_experiment(folder, jobs, outcome, manifest_data, texts=texts, jsons=jsons, figures=drawn)
     return diffs
+
+
+def compare_figure(a: Scenario, b: Scenario, diffs: dict[str, Difference]) -> Figure:
+    """The headline KPIs' differences B − A, each with its interval."""
+    from sim.outputs.plots import experiments as plots  # matplotlib: only when drawing
+
+    shown = [(n, d.diff, d.significant) for n, d in diffs.items() if n in HEADLINE]
+    return plots.compare_figure(shown, f"{b.name} − {a.name}" if a.name != b.name else "B − A")
 
 
 @atomic.all_or_nothing()
@@ -168,3 +176,26 @@ def _write_experiment(
     atomic.write_json(folder / MANIFEST, manifest_data)
     for name, figure in (figures() if figures else {}).items():
         save_figure(figure, folder / name)
+
+
+PLAN_CSV, PLAN_JSON, PLAN_PNG = "plan.csv", "plan.json", "plan.png"
+
+
+@atomic.all_or_nothing()
+def write_plan(
+    folder: Path, base: Scenario, result: PlanResult, extra: dict[str, Any], command: list[str]
+) -> None:
+    """scenario.toml (the scenario before the parameter is set), plan.csv, plan.json,
+    replications.csv, plan.png and manifest.json; all of them, or none."""
+    from sim.outputs.plots.plan import plan_figure  # matplotlib: only when drawing
+
+    outcome = result.outcome()
+    data = plan_data(result, **extra)
+    rows = [[i, *(p[c] for c in PROBE_COLUMNS)] for i, p in enumerate(data["probes"], 1)]
+    atomic.write_text(folder / SCENARIO, to_toml(base))
+    atomic.write_text(folder / PLAN_CSV, csv_text(["order", *PROBE_COLUMNS], rows))
+    atomic.write_text(folder / PLAN_JSON, json.dumps(data, indent=2) + "\n")
+    atomic.write_text(folder / "replications.csv", csv_text(*reps_runs_table(outcome.records)))
+    save_figure(plan_figure(data), folder / PLAN_PNG)
+    meta = manifest(command, outcome, {"seeds": [base.seed], **extra})
+    atomic.write_text(folder / MANIFEST, json.dumps(meta, indent=2) + "\n")

@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -33,7 +34,7 @@ RESULT_FILES = [
     "summary.json",
     "manifest.json",
     "timeseries.csv",
-    "people.csv.gz",
+    "people.parquet",
     "dashboard.png",
     "dashboard.svg",
 ]
@@ -115,10 +116,27 @@ def test_timeseries_has_one_row_per_minute(full_run):
 def test_people_file_has_one_row_per_person(full_run):
     _, out = full_run
     summary = json.loads((out / "summary.json").read_text())
-    with gzip.open(out / "people.csv.gz", "rt", newline="") as fh:
-        rows = list(csv.reader(fh))
-    assert rows[0][:3] == ["person", "group", "role"]
-    assert len(rows) - 1 == summary["kpi"]["people"] > 0
+    table = pq.read_table(out / "people.parquet")
+    assert table.column_names[:3] == ["person", "group", "role"]
+    assert table.num_rows == summary["kpi"]["people"] > 0
+
+
+@pytest.mark.parametrize(("choice", "written"), [("csv", "people.csv.gz"), ("none", None)])
+def test_people_option_chooses_the_table(tmp_path, choice, written):
+    """--people csv writes the gzip CSV of earlier versions instead, --people none no
+    table; the rest of the folder is the same."""
+    out = tmp_path / choice
+    result = invoke("run", SCENARIOS / "mmc.toml", "--people", choice, "--no-dashboard",
+                    "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rest = {"scenario.toml", "summary.json", "manifest.json", "timeseries.csv"}
+    tables = {p.name for p in out.iterdir()} - rest
+    assert tables == ({written} if written else set())
+    if written:
+        with gzip.open(out / written, "rt", newline="") as fh:
+            header, *rows = list(csv.reader(fh))
+        assert header[:3] == ["person", "group", "role"]
+        assert len(rows) == json.loads((out / "summary.json").read_text())["kpi"]["people"]
 
 
 def test_written_scenario_reloads_as_the_one_that_ran(full_run):
@@ -142,6 +160,7 @@ def test_rerun_replaces_an_older_results_folder(tmp_path):
     out.mkdir()
     (out / "summary.json").write_text("{}")
     (out / "dashboard.png").write_bytes(b"old")
+    (out / "people.csv.gz").write_bytes(b"old")  # written by sim before people.parquet
     result = invoke("run", DEFAULT, *SMALL_SETS, "--out", out, "--no-dashboard")
     assert result.exit_code == 0, result.output
     drawings = {"dashboard.png", "dashboard.svg"}
@@ -297,6 +316,10 @@ BAD_INPUT = {
         _sets('journeys.parent=["login", "nope"]'),
         ["journey 'parent'", "service 'nope'", "'login', 'portal', 'visio', 'visio_join'"],
     ),
+    "--people with --reps": (
+        lambda tmp_path: [DEFAULT, "--people", "csv", "--reps", "2"],
+        ["--people", "cannot be combined with --reps"],
+    ),
     "results folder under a file": (
         lambda tmp_path: [DEFAULT, "--out", _a_file(tmp_path) / "results"],
         ["cannot write results to", "a_file is a file, not a folder"],
@@ -358,6 +381,7 @@ def test_a_folder_that_is_not_a_results_folder_is_never_replaced(tmp_path):
     [
         (["run", "--bogus"], "No such option: --bogus"),
         (["run", "--reps", "0"], "'--reps'"),
+        (["run", "--people", "xml"], "'xml' is not one of 'parquet', 'csv', 'none'"),
         (["nosuch"], "No such command 'nosuch'"),
     ],
 )

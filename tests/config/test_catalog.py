@@ -30,6 +30,7 @@ EXPECTED = {  # the repository's experiments/, by name
     "national",
     "teaching/single_queue",
     "teaching/surge",
+    "teaching/surge-options",
     "teaching/retry_storm",
     "teaching/waiting_room",
     "teaching/crash",

@@ -87,7 +87,7 @@ def test_verdicts_follow_the_one_sided_bound_and_the_best_option_meets_it(folder
 
 def test_the_baseline_keeps_a_full_results_folder_and_the_study_its_figures(folder):
     base = folder / "baseline"
-    for name in ("summary.json", "timeseries.csv", "people.csv.gz", "dashboard.png"):
+    for name in ("summary.json", "timeseries.csv", "people.parquet", "dashboard.png"):
         assert (base / name).is_file(), name
     summary = json.loads((base / "summary.json").read_text())
     recorded = [r for r in runs(folder) if r["option"] == "baseline" and r["replication"] == "0"]

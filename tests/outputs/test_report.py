@@ -113,13 +113,13 @@ def test_single_run_answer_is_computed_from_its_summary(folders):
     assert f"{k['share_in_class_5min_after_start'] * 100:.1f} % within 5 minutes" in answer
     assert f"{k['gave_up']:,} gave up" in answer
     assert login["unavailable_minutes"] > 0  # the crash took it down
-    assert (
-        f"login, was unavailable {login['unavailable_minutes']} minutes from "
-        f"{login['unavailable_from']}" in answer
+    assert (  # one stretch of minutes: from when to when
+        f"login, was unavailable {login['unavailable_minutes']} minutes, from "
+        f"{login['unavailable_from']} to {login['unavailable_until']}" in answer
     )
     assert f"{k['attempts']:,}" in text  # the key-figures table
     assert "Servers crash when their backlog overflows" in text  # the mechanism switched on
-    assert "The original scenario file is referenced nowhere" in text
+    assert f"Original scenario file: {SURGE}" in text  # from the command it recorded
     assert f"sim run {folder / 'scenario.toml'}" in text  # how to rerun it
     assert "seed: 1" in text
 
@@ -283,9 +283,25 @@ def test_out_option_and_a_command_line_given_by_the_caller(folders, tmp_path):
     assert result.exit_code == 0, result.output
     assert target.is_file()
     command = ["sim", "run", str(SURGE), "--report"]
-    text = text_of(build_report(folders["single"], command=command))
+    older = tmp_path / "older"  # a single run's folder of a version without manifest.json
+    shutil.copytree(folders["single"], older)
+    (older / "manifest.json").unlink()
+    text = text_of(build_report(older, command=command))
     assert f"Original scenario file: {SURGE}" in text  # given by `sim run --report`
     assert f"sim run {SURGE} --report" in text
+    assert "The command that made this folder is not recorded" not in text
+
+
+def test_a_single_run_records_the_command_that_made_it(folders):
+    """Its manifest.json keeps the command line, which the report shows and reads the
+    original scenario file from, as for experiments."""
+    manifest = json.loads((folders["single"] / "manifest.json").read_text())
+    assert manifest["command"][:3] == ["sim", "run", str(SURGE)]
+    assert manifest["seeds"] == [1] and manifest["scale"] == 1.0
+    text = text_of(report(folders["single"]))
+    assert "The command that made this folder is not recorded" not in text
+    assert f"sim run {SURGE} --out {folders['single']}" in text
+    assert f"Original scenario file: {SURGE}" in text
 
 
 def test_not_a_results_folder_is_one_line_and_exit_code_2(tmp_path):
@@ -299,6 +315,19 @@ def test_not_a_results_folder_is_one_line_and_exit_code_2(tmp_path):
     (tmp_path / "summary.json").write_text("{not json")
     with pytest.raises(ReportError, match="cannot read"):
         write_report(tmp_path)
+
+
+def test_the_help_names_every_kind_of_folder_it_reads():
+    """``sim report --help`` once left out options studies, which it reads."""
+    import typer
+
+    from sim.outputs.folders import DESCRIBED
+
+    command = typer.main.get_command(app).commands["report"]
+    help_text = next(p.help for p in command.params if p.name == "results_dir")
+    for described in DESCRIBED.values():
+        command_name = re.search(r"\(sim (.+)\)", described)[1]  # "run --reps", "options"
+        assert re.search(rf"\b{re.escape(command_name)}\b", help_text), (command_name, help_text)
 
 
 @pytest.mark.parametrize(

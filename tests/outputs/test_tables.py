@@ -111,7 +111,7 @@ def run_result(p95: float | None) -> SimpleNamespace:
     return SimpleNamespace(
         kpi=kpi,
         service_summary={name: dict(service) for name in LONG_SERVICES * 3},
-        scenario=SimpleNamespace(name="2021-04-06"),
+        scenario=SimpleNamespace(name="2021-04-06", scale=1.0),
         seed=20210406,
         events=1_492_402,
         wall_s=13.8,
@@ -157,7 +157,8 @@ def test_sim_sweep_table_at_80_columns(monkeypatch) -> None:
         for servers in (4, 5)
         for rate in (6.0, 7.5)
     ]
-    cli_sweep._print_variants(SimpleNamespace(name="teaching-single-queue", seed=1), estimates, 5)
+    base = SimpleNamespace(name="teaching-single-queue", seed=1, scale=1.0)
+    cli_sweep._print_variants(base, estimates, 5)
     text = text_of(c)
     cells = [mean_and_interval(m, e) for m, e in estimates_for(registry.SWEEP_COLUMNS).items()]
     labels = [table_label(m) for m in registry.SWEEP_COLUMNS] + ["servers", "rate_per_s"]
@@ -169,7 +170,7 @@ def test_sim_compare_table_at_80_columns(monkeypatch) -> None:
     monkeypatch.setattr(cli_sweep, "out", c)
     names = [*registry.HEADLINE, "services.provence_alpes_cote_d_azur/portal.p95_wait_s"]
     diffs = {n: Difference(0.5, 0.25, Estimate(10, -0.25, 0.01)) for n in names}
-    scenario = SimpleNamespace(name="2021-04-06-long-name-of-a-scenario", seed=20210406)
+    scenario = SimpleNamespace(name="2021-04-06-long-name-of-a-scenario", seed=20210406, scale=1.0)
     cli_sweep._print_differences(scenario, scenario, diffs)
     assert_readable(text_of(c), [table_label(n) for n in names])
 
@@ -199,7 +200,7 @@ def test_sim_options_table_at_80_columns(monkeypatch) -> None:
         reps=3,
         target=target,
         spec=SimpleNamespace(target="time_to_class_p95_s<=120"),
-        baseline=SimpleNamespace(seed=20210406),
+        baseline=SimpleNamespace(seed=20210406, scale=1.0),
     )
     cli_options._print_options(study, results)
     labels = [*names, *(table_label(m) for m in registry.OPTIONS_COLUMNS)]

@@ -97,6 +97,8 @@ def serve() -> None:
     import sim.engine.kernel
     import sim.entry
 
+    preload_commands()
+
     compiled = "compiled" if not sim.engine.kernel.__file__.endswith(".py") else "interpreted"
     hello = {"sim": f"{Path(sim.__file__).parent} ({compiled})"}
     os.write(1, (json.dumps(hello) + "\n").encode())
@@ -110,6 +112,26 @@ def serve() -> None:
             _child(request)
         code = _wait(pid, request["bound_s"])
         os.write(1, (json.dumps({"code": code}) + "\n").encode())
+
+
+def preload_commands() -> None:
+    """Import what the commands import when they run: :mod:`sim.cli` imports only what
+    ``sim --help`` needs (tests/cli/test_startup.py), and a child must not pay for the
+    rest (scipy alone is about a second)."""
+    import scipy.stats  # noqa: F401
+    from scipy.stats import qmc  # noqa: F401
+
+    import sim.cli.experiments
+    import sim.experiments.compare
+    import sim.experiments.options
+    import sim.experiments.plan
+    import sim.experiments.sweep
+    import sim.experiments.validate.cases
+    import sim.outputs.experiment_folder
+    import sim.outputs.run_folder
+    import sim.outputs.study_folders
+    import sim.simulation.resources
+    import sim.simulation.runner  # noqa: F401
 
 
 def _wait(pid: int, bound_s: float) -> int | None:

@@ -64,7 +64,7 @@ def _summary(folder):
 
 
 def _outputs(folder):
-    names = ("scenario.toml", "timeseries.csv", "people.csv.gz")
+    names = ("scenario.toml", "timeseries.csv", "people.parquet")
     return {name: (folder / name).read_bytes() for name in names}, _summary(folder)
 
 
@@ -95,7 +95,7 @@ def test_two_runs_writing_the_same_folder_at_once(tmp_path):
     final = _outputs(same)
     assert final in (references[1], references[2])
     assert sorted(p.name for p in same.iterdir()) == sorted(
-        ["scenario.toml", "summary.json", "timeseries.csv", "people.csv.gz"]
+        ["scenario.toml", "summary.json", "timeseries.csv", "people.parquet"]
     )
     assert not leftovers(tmp_path)
 

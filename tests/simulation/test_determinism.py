@@ -5,19 +5,23 @@ from __future__ import annotations
 import json
 
 from sim.config import load_scenario
-from sim.outputs.run_folder import PEOPLE, SUMMARY, TIMESERIES, write_results
+from sim.outputs.run_folder import PEOPLE, PEOPLE_CSV, SUMMARY, TIMESERIES, write_results
 from sim.simulation.runner import run
 from tests.conftest import DEFAULT, SMALL_DEFAULT
 
 
 def _files(tmp_path, name, seed):
+    """The files of a run that must not vary, with the people table in both formats."""
     sc = load_scenario(DEFAULT, list(SMALL_DEFAULT))
-    folder = write_results(run(sc.flat, seed=seed), tmp_path / name)
+    result = run(sc.flat, seed=seed)
+    folder = write_results(result, tmp_path / name)
+    as_csv = write_results(result, tmp_path / f"{name}-csv", people="csv")
     summary = json.loads((folder / SUMMARY).read_text())
     del summary["wall_s"], summary["speed"]
     return (
         (folder / TIMESERIES).read_bytes(),
         (folder / PEOPLE).read_bytes(),
+        (as_csv / PEOPLE_CSV).read_bytes(),
         summary,
     )
 

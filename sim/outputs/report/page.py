@@ -30,12 +30,12 @@ from sim.config.scale import scale_warning, scale_words
 from sim.experiments.replications import ReplicationsSummary
 from sim.measure.metrics import KEY_FIGURES
 from sim.outputs import atomic
+from sim.outputs.folders import REPORT
 from sim.outputs.report import html as h
 from sim.outputs.report import kinds
 from sim.outputs.report import scenario as rs
 from sim.simulation.summary import Summary
 
-REPORT = "report.html"
 KIND_TITLES = {
     "single": "Single run",
     "replications": "Replications",

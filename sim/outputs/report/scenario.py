@@ -301,7 +301,7 @@ def _mechanisms(found: dict[str, list[str]]) -> str:
 
 
 def _originals(folder: Path, command: list[str] | None, manifest: dict) -> str:
-    files = scenario_files(command or manifest.get("command"), manifest)
+    files = scenario_files(manifest.get("command") or command, manifest)  # as reproduce
     if not files:
         return h.paragraphs(
             [
@@ -365,7 +365,8 @@ def reproduce(folder: Path, kind: str, command: list[str] | None, manifest: dict
             h.paragraphs(
                 [
                     "The same seed gives byte-identical timeseries.csv, "
-                    "people.csv.gz and summary.json (but for wall_s and speed)."
+                    "people.parquet (or people.csv.gz) and summary.json (but for wall_s "
+                    "and speed)."
                 ]
             )
         )

@@ -1,0 +1,37 @@
+"""The names ``import sim`` offers (:data:`sim.API`), gathered from the API's modules."""
+
+from sim.api.experiments import (
+    Comparison,
+    Options,
+    Plan,
+    Replications,
+    Sweep,
+    compare,
+    options,
+    plan,
+    replicate,
+    sweep,
+)
+from sim.api.runs import Run, run
+from sim.api.scenarios import load
+from sim.config import Scenario, ScenarioError
+from sim.outputs.folders import FolderError
+
+__all__ = [
+    "Comparison",
+    "FolderError",
+    "Options",
+    "Plan",
+    "Replications",
+    "Run",
+    "Scenario",
+    "ScenarioError",
+    "Sweep",
+    "compare",
+    "load",
+    "options",
+    "plan",
+    "replicate",
+    "run",
+    "sweep",
+]
