@@ -376,3 +376,56 @@ def test_run_with_report_writes_it_beside_the_results_and_reruns_in_place(tmp_pa
         assert result.exit_code == 0, result.output
     html = (target / "report.html").read_text(encoding="utf-8")
     assert "Original scenario file" in html
+
+
+def _edited_copy(source: Path, target: Path, edit) -> Path:
+    """A copy of a results folder whose summary.json `edit` changed (in place)."""
+    shutil.copytree(source, target)
+    summary = json.loads((target / "summary.json").read_text())
+    edit(summary)
+    (target / "summary.json").write_text(json.dumps(summary))
+    (target / "report.html").unlink(missing_ok=True)
+    return target
+
+
+def test_a_scaled_run_says_its_scale_and_how_far_to_trust_it(folders, tmp_path):
+    """The title, the answer (with the warning below 0.1) and the scenario section."""
+    folder = _edited_copy(folders["single"], tmp_path / "scaled", lambda s: s.update(scale=0.01))
+    scenario = folder / "scenario.toml"
+    scenario.write_text(scenario.read_text().replace('\nstart = "', '\nscale = 0.01\nstart = "', 1))
+    text = text_of(report(folder))
+    words = "at --scale 0.01 (1 % of the people)"
+    assert f"surge: one simulated morning (seed 1) {words}" in text
+    answer = text[text.index("Answer") : text.index("Key figures")]
+    assert f"These results are {words}" in answer and "how far --scale can be trusted" in answer
+    assert f"Scaled {words}: the people and capacities above are the scaled ones" in text
+    unscaled = text_of(report(folders["single"]))
+    assert "--scale" not in unscaled and "Scaled" not in unscaled
+
+
+def test_an_outage_in_several_stretches_says_in_total_between(folders, tmp_path):
+    """Minutes that do not follow each other are not 'N minutes from HH:MM'."""
+
+    def later(summary: dict) -> None:
+        summary["services"]["login"]["unavailable_until"] = "09:25"
+
+    login = json.loads((folders["single"] / "summary.json").read_text())["services"]["login"]
+    text = text_of(report(_edited_copy(folders["single"], tmp_path / "gaps", later)))
+    minutes, first = login["unavailable_minutes"], login["unavailable_from"]
+    assert f"login, was unavailable {minutes} minutes in total between {first} and 09:25" in text
+    assert f"{minutes} min within {first}-09:25" in text  # the services table
+
+
+def test_unbounded_replications_are_counted_in_the_report(folders, tmp_path):
+    """The mean of a percentile that was infinite in some replications is 'unbounded in
+    k of n replications', in the key figures; the scale is in the title."""
+
+    def two_of_three(summary: dict) -> None:
+        summary["scale"] = 0.5
+        p95 = summary["estimates"]["kpi.time_to_class_p95_s"]
+        p95.update(n=3, mean=None, low=None, high=None, half_width=None, unbounded=2)
+
+    folder = _edited_copy(folders["replications"], tmp_path / "reps", two_of_three)
+    text = text_of(report(folder))
+    assert "unbounded in 2 of 3 replications: more than 5 % never got in" in text
+    assert "at --scale 0.5 (50 % of the people)" in text and "how far" not in text
