@@ -676,7 +676,10 @@ def _run_files(result: Any) -> list[list[str]]:
          "applied)"],
         [f"`{store.SUMMARY}`", f"the run's figures; keys: {keys}. `kpi` holds the "
          "[KPIs](metrics.md#kpis) (with `by_role` and `by_cohort`), `services` the "
-         "[service metrics](metrics.md#services) of each service"],
+         "[service metrics](metrics.md#services) of each service; `scale` is the "
+         "scenario's `--scale` (1: not scaled)"],
+        [f"`{store.MANIFEST}`", "what made the folder: the command line, versions and code "
+         "fingerprint, which modules ran compiled (`engine`), the seed and the scale"],
         [f"`{store.TIMESERIES}`", "one row per simulated minute, columns below"],
         [f"`{store.PEOPLE}`", "one row per person, columns below (Parquet); with "
          f"`--people csv` `{store.PEOPLE_CSV}` instead (gzip CSV), with `--people none` "
@@ -703,8 +706,10 @@ def _experiment_files() -> list[tuple[str, str, str, list[list[str]]]]:
     reps = [
         [f"`{es.REPLICATIONS}`", "one row per run: run id, scenario, replication, seed, "
          "every KPI and service metric"],
-        [f"`{es.SUMMARY}`", "per metric: `n`, `mean`, `half_width`, `low`, `high` and the "
-         "interval `method`"],
+        [f"`{es.SUMMARY}`", "the scenario, seed and `scale` (its `--scale`), then per "
+         "metric: `n`, `mean`, `half_width`, `low`, `high`, the interval `method`, and "
+         "`unbounded`, the replications whose value was infinite (a percentile of time to "
+         "class when too many never got in: the mean is null)"],
         [f"`{es.SERIES_CI}`", "per-minute means of the people-level series with 95 % bands"],
         [f"`{es.KPIS_FIGURE}`, `{es.SERIES_FIGURE}`", "the key KPIs with their intervals; "
          "the per-minute bands"],
@@ -807,8 +812,8 @@ def results_page() -> str:
     parts.append("## Experiments {#experiments}\n\n" + EXPERIMENTS_TEXT)
     common = [
         [f"`{MANIFEST}`", "command line, versions and code fingerprint, which modules "
-         "ran compiled (`engine`), seeds, timings, failed runs, runs reused and discarded "
-         "(`discarded_other_code`, `discarded_damaged`)"],
+         "ran compiled (`engine`), seeds, scale, timings, failed runs, runs reused and "
+         "discarded (`discarded_other_code`, `discarded_damaged`)"],
         ["`runs/`", "one record per finished run (`<key>.json`), errors (`<key>.error.json`)"],
     ]  # fmt: skip
     for anchor, title, folder, rows in _experiment_files():

@@ -207,7 +207,7 @@ class Comparison(Experiment):
         return in_notebook(study_folders.compare_figure(self.a, self.b, self.by_metric, self.jobs))
 
     def _write(self, folder: Path, plots: bool = True) -> None:
-        about = {"replications": self.reps, "seeds": [self.a.seed]}
+        about = {"replications": self.reps, "seeds": [self.a.seed], "scale": self.a.scale}
         data = self._manifest({**about, "a": self.sources[0], "b": self.sources[1]})
         study_folders.write_compare(
             folder, self.a, self.b, self.jobs, self.outcome, data, plots=plots
@@ -385,6 +385,7 @@ def sweep(
         "variants": len(points),
         "replications": reps,
         "seeds": sorted({job.seed for job in jobs_list}),
+        "scale": scenario.scale,  # of the scaled base: with any scale of its file
     }
     result = Sweep(scenario, jobs_list, outcome, command or ["sim.sweep(...)"], about)
     result.started = started
@@ -528,7 +529,7 @@ def plan(
         on_probe=on_probe,
         progress=progress,
     )
-    about = {"scenario": base.name, "seed": base.seed, "scale": scale, "reps": reps}
+    about = {"scenario": base.name, "seed": base.seed, "scale": base.scale, "reps": reps}
     result = Plan(
         base, found, command or ["sim.plan(...)"], {**about, "max_reps": max(reps, max_reps)}
     )
@@ -599,7 +600,7 @@ def options(
         "scenario_file": str(study.path.parent / study.spec.scenario),
         "replications": study.reps,
         "seeds": [study.baseline.seed],
-        "scale": study.spec.scale,
+        "scale": study.baseline.scale,
     }
     if only:
         about["only"] = list(only)

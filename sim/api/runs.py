@@ -104,16 +104,25 @@ class Run:
 
         return in_notebook(dashboard(self.result))
 
-    def save(self, folder: str | Path, *, dashboard: bool = True, people: str = "parquet") -> Path:
-        """Write the results folder ``sim run`` writes (scenario, summary, tables, and the
-        dashboard unless `dashboard` is False) to `folder`, all of it or nothing; return
-        it. `people` is the per-person table's format, as ``sim run --people`` takes it:
-        ``"parquet"`` (``people.parquet``), ``"csv"`` (``people.csv.gz``) or ``"none"``.
+    def save(
+        self,
+        folder: str | Path,
+        *,
+        dashboard: bool = True,
+        people: str = "parquet",
+        command: list[str] | None = None,
+    ) -> Path:
+        """Write the results folder ``sim run`` writes (scenario, summary, manifest,
+        tables, and the dashboard unless `dashboard` is False) to `folder`, all of it or
+        nothing; return it. `people` is the per-person table's format, as ``sim run
+        --people`` takes it: ``"parquet"`` (``people.parquet``), ``"csv"``
+        (``people.csv.gz``) or ``"none"``. `command`, the command line that made the run,
+        is kept in ``manifest.json`` (left out when not given: a Python call is not one).
         A folder that holds anything but earlier results of one run is refused
         (`sim.FolderError`), as on the command line."""
         target = folders.prepare(Path(folder), folders.SINGLE)
         extra = {DASHBOARD: lambda path: save_dashboard(self.result, path)} if dashboard else {}
-        return write_results(self.result, target, extra, people=people)
+        return write_results(self.result, target, extra, people=people, command=command)
 
 
 def run(

@@ -110,6 +110,24 @@ def scaled_and_seeded(scenario: Scenario, factor: float, seed: int | None) -> Sc
     return scenario if seed is None else scenario.model_copy(update={"seed": seed})
 
 
+def warn_if_shaky(scenario: Scenario) -> None:
+    """One line on stderr when `scenario` is scaled so far down that its results can be
+    far from the full morning's (:func:`sim.config.scale.scale_warning`): a rerun of a
+    scaled folder's scenario.toml warns too, since it is the same small morning."""
+    from sim.config.scale import scale_warning  # heavy (pydantic): only with a scenario
+
+    warning = scale_warning(scenario.scale)
+    if warning:
+        err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+
+
+def scaled_title(title: str, scale: float) -> str:
+    """A table's `title`, with the scale when the runs were scaled."""
+    from sim.config.scale import scale_words  # heavy (pydantic): only with a scenario
+
+    return " ".join(filter(None, (title, scale_words(scale))))
+
+
 def out_path(text: str) -> Path:
     """The --out of every command, as given; an empty one is refused here, before any
     run, because ``Path("")`` would silently be the current folder."""
@@ -253,8 +271,8 @@ def preflight_scheduler(option: str | None) -> None:
 
 
 def write_report_into(target: Path) -> None:
-    """report.html in the results folder; the command line is passed because a single
-    run's folder does not record it (and so cannot name the original scenario file)."""
+    """report.html in the results folder; the command line is passed too, for a single
+    run's folder written by an older version (its folder did not record it)."""
     from sim.outputs.report.page import ReportError, write_report
 
     try:
@@ -348,7 +366,7 @@ def print_kpis(result: RunResult) -> None:
     from sim.experiments.execution import flat_kpis  # heavy (numpy): only after a run
 
     k = flat_kpis(result.kpi)
-    title = f"{result.scenario.name} (seed {result.seed})"
+    title = scaled_title(f"{result.scenario.name} (seed {result.seed})", result.scenario.scale)
     shown = [m for m in metrics.KEY_FIGURES if metrics.shown(m, k[m])]
     rows = [[table_label(m), _kpi_text(m, k)] for m in shown]
     print_table(out, title, [Column("KPI"), Column("value", right=True)], rows)

@@ -37,7 +37,7 @@ from sim.experiments.execution import Estimate, Job, Outcome, execute, last_line
 from sim.measure import metrics
 from sim.measure.criteria import Criterion, parse_criterion
 from sim.measure.kpis import unknown_metric
-from sim.measure.metrics import kind_of
+from sim.measure.metrics import kind_of, missing_mean_text
 from sim.outputs import experiment_folder
 from sim.outputs.progress import PlainProgress
 from sim.outputs.run_store import RunStore
@@ -164,12 +164,20 @@ def print_estimates(
     (:mod:`sim.outputs.tables`), readable at 80 columns and in a pipe."""
     columns = [Column("KPI"), Column("mean", right=True), Column("95 % CI", right=True)]
     rows = [
-        [table_label(name), value_text(name, est.mean), _interval(name, est)]
+        [table_label(name), mean_text(name, est), _interval(name, est)]
         for name in names
         if (est := estimates.get(name)) is not None and _shown(name, est)
     ]
     print_table(console, title, columns, rows)
     console.print(INTERVAL_NOTE, highlight=False)
+
+
+def mean_text(name: str, est: Estimate) -> str:
+    """The mean of `est` in the words of every table; an unbounded one says in how many
+    replications it was (one unbounded morning of three is not three)."""
+    if math.isinf(est.mean) and est.mean > 0:
+        return missing_mean_text(name, est.unbounded, est.n)
+    return value_text(name, est.mean)
 
 
 def _shown(name: str, est: Estimate) -> bool:
@@ -258,7 +266,7 @@ def plus_minus(est: Estimate | None, metric: str = "") -> str:
     if est is None or est.n == 0:
         return "-"
     if not est.has_interval:
-        return value_text(metric, est.mean)
+        return mean_text(metric, est)
     return f"{value_text(metric, est.mean)} ({interval_text(metric, est.low, est.high)})"
 
 

@@ -34,6 +34,8 @@ from sim.cli.common import (
     print_kpis,
     results_folder,
     run_progress,
+    scaled_title,
+    warn_if_shaky,
     write_report_into,
 )
 from sim.cli.sweep import Jobs, Plots, Scheduler
@@ -112,6 +114,7 @@ def options_command(
     preflight_scheduler(scheduler)
     jobs_list = study_jobs(study)
     _check_before_running(study, target, len(jobs_list), jobs, scheduler)
+    warn_if_shaky(study.baseline)  # once the input is known good: before the runs
     damaged = _baseline(study, jobs_list[0], target)
     check_folder(target)
     with experiment_failures(target), job_progress(err, study.name) as progress:
@@ -192,6 +195,7 @@ def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]
         f"{study.name}: {len(results) - 1} options x {study.reps} replications "
         f"(seed {study.baseline.seed}{goal}); mean (95 % confidence interval)"
     )
+    title = scaled_title(title, study.baseline.scale)
     metric = STUDY_METRIC
     target = (study.target.metric,) if study.target else ()
     shown = tuple(dict.fromkeys((*target, *OPTIONS_COLUMNS)))  # the target's metric first

@@ -35,6 +35,8 @@ from sim.cli.common import (
     preflight_scheduler,
     results_folder,
     scaled_and_seeded,
+    scaled_title,
+    warn_if_shaky,
 )
 from sim.config import ScenarioError
 from sim.measure.metrics import kind_of
@@ -121,8 +123,9 @@ def plan_command(
     preflight_scheduler(scheduler)
     base = scaled_and_seeded(unscaled, scale_, None)
     folder = results_folder(out_dir or Path("results") / f"{base.name}-plan", folders.PLAN)
+    warn_if_shaky(base)
     table = _probe_table(goal.metric, values, max(reps, max_reps), confidence)
-    _header(base, parameter, values, goal, confidence, reps, max(reps, max_reps), scale_, table)
+    _header(base, parameter, values, goal, confidence, reps, max(reps, max_reps), table)
     started = time.perf_counter()
     with experiment_failures(folder):
         try:
@@ -224,13 +227,12 @@ def _probe_table(metric: str, values: list, max_reps: int, confidence: float) ->
     return StreamedTable(out.width, columns, widths)
 
 
-def _header(base, parameter, values, goal, confidence, reps, max_reps, factor, table) -> None:
-    scaled = f", scale {factor:g}" if factor != 1 else ""
+def _header(base, parameter, values, goal, confidence, reps, max_reps, table) -> None:
     level = f"{confidence * 100:g} %"
+    plan = scaled_title(f"plan {base.name} (seed {base.seed})", base.scale)
     out.print(
-        f"plan {base.name} (seed {base.seed}{scaled}): smallest {parameter} in "
-        f"{values[0]}..{values[-1]} ({len(values)} values) with {_goal(goal)} at {level} "
-        "confidence",
+        f"{plan}: smallest {parameter} in {values[0]}..{values[-1]} ({len(values)} values) "
+        f"with {_goal(goal)} at {level} confidence",
         highlight=False,
         markup=False,
     )

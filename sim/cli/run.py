@@ -33,6 +33,8 @@ from sim.cli.common import (
     results_folder,
     run_progress,
     scaled_and_seeded,
+    scaled_title,
+    warn_if_shaky,
     write_report_into,
 )
 from sim.config import catalog
@@ -142,14 +144,17 @@ def run_command(
         target = results_folder(out_dir or Path("results") / f"{resolved.name}-reps", REPS)
         check_fits([resolved], reps, jobs, scheduler)
         preflight_scheduler(scheduler)
+        warn_if_shaky(resolved)  # once the input is known good: before the runs
         _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, checks, report)
         return
     target = results_folder(out_dir or Path("results") / resolved.name, folders.SINGLE)
     check_fits([resolved], 1)
+    warn_if_shaky(resolved)  # once the input is known good: before the run
     try:
         with run_progress(resolved) as progress:
             morning = run_morning(resolved, progress=progress, trace=trace)
-        morning.save(target, dashboard=dashboard, people=(people or PeopleTable.parquet).value)
+        table = (people or PeopleTable.parquet).value
+        morning.save(target, dashboard=dashboard, people=table, command=command_line())
     except MemoryError:  # the pre-flight estimate was too low, or was turned off
         fail(f"out of memory while simulating {resolved.name}; nothing was written")
     except OutputError as e:
@@ -214,6 +219,7 @@ def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, 
         )
     n = len(outcome.records)
     title = f"{resolved.name}: {n} replications (seed {resolved.seed})"
+    title = scaled_title(title, resolved.scale)
     print_estimates(out, title, estimates, list(KEY_FIGURES))
     if precision is not None:
         state = "reached" if precise else f"NOT reached after {n} replications (cap)"

@@ -36,6 +36,8 @@ from sim.cli.common import (
     preflight_scheduler,
     results_folder,
     scaled_and_seeded,
+    scaled_title,
+    warn_if_shaky,
 )
 from sim.measure.metrics import HEADLINE, SWEEP_COLUMNS
 from sim.outputs import folders
@@ -120,11 +122,13 @@ def sweep_command(
     checks = parse_assertions(asserts, base)
     points, variants = _design(base, vary or [], sample)
     variants = [scaled_and_seeded(v, scale_, None) for v in variants]
-    name = scaled_and_seeded(base, scale_, None).name
+    scaled_base = scaled_and_seeded(base, scale_, None)
+    name = scaled_base.name
     target = results_folder(out_dir or Path("results") / f"{name}-sweep", folders.SWEEP)
     check_fits(variants, len(points) * reps, jobs, scheduler)
     preflight_scheduler(scheduler)
     check_folder(target)
+    warn_if_shaky(scaled_base)  # once the input is known good: before the runs
     with experiment_failures(target), job_progress(err, f"{name} sweep") as progress:
         done = api.sweep(
             base,
@@ -169,6 +173,7 @@ def _print_variants(base: Scenario, estimates, reps: int) -> None:
     from sim.experiments.sweep import plain
 
     title = f"{base.name}: {len(estimates)} variants x {reps} replications (seed {base.seed})"
+    title = scaled_title(title, base.scale)
     paths = [path for path, _ in estimates[0][0]] if estimates else []
     columns = [
         Column("#"),
@@ -251,6 +256,7 @@ def compare_command(
     check_fits([sa, sb], 2 * reps, jobs, scheduler)
     preflight_scheduler(scheduler)
     check_folder(target)
+    warn_if_shaky(sa)  # once the input is known good: before the runs
     with experiment_failures(target), job_progress(err, name) as progress:
         done = api.compare(
             sa,
@@ -314,6 +320,7 @@ def _print_differences(a: Scenario, b: Scenario, diffs: dict[str, cmp.Difference
     difference signed, a share's in percentage points (as in the report)."""
     n = max((d.diff.n for d in diffs.values()), default=0)
     title = f"A = {a.name}, B = {b.name}: B − A over {n} paired replications (seed {a.seed})"
+    title = scaled_title(title, a.scale)
     columns = [
         Column("metric"),
         *(Column(h, right=True) for h in ("A", "B", "B − A", "95 % CI of B − A", "significant")),

@@ -224,8 +224,15 @@ def _plain(value: Any) -> Any:
 
 
 def to_dict(scenario: Scenario) -> dict[str, Any]:
-    """The fully resolved scenario as plain data (defaults filled, no None values)."""
-    return scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    """The fully resolved scenario as plain data (defaults filled, no None values).
+
+    ``scale`` is left out at 1 (an unscaled scenario): its text, hence its results'
+    ``scenario.toml`` and the keys of stored runs, stays what it was before the field
+    existed; a scaled one says its scale."""
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if data.get("scale") == 1:
+        del data["scale"]
+    return data
 
 
 def to_toml(scenario: Scenario) -> str:

@@ -9,6 +9,10 @@ becomes one server holding the scaled number of workers and backlog places, so s
 fractions keep the total capacity right at the cost of pooling (a pooled queue waits
 less than the same workers split over servers). How far scaled KPIs can be trusted is
 measured in docs/explanation/april-2021.md.
+
+The scaled scenario says so: its ``scale`` is the product of the factors applied (a
+label for the results, written to ``scenario.toml`` so that rerunning that file runs the
+same scaled morning, and says it is one, without scaling it again).
 """
 
 from __future__ import annotations
@@ -31,11 +35,41 @@ def scale(scenario: Scenario, factor: float) -> Scenario:
     data = to_dict(scenario)
     try:
         _scale_all(data, factor)
+        data["scale"] = _product(scenario.scale, factor)
         return Scenario.model_validate(data)
     except OverflowError:
         raise ValueError("the scaled numbers are too large") from None
     except ValidationError as err:
         raise ValueError(f"scaled: {describe_error(err, data, root=Scenario)}") from None
+
+
+def _product(scale: float, factor: float) -> float:
+    """`scale` times `factor`, to 12 significant digits: 0.1 twice is 0.01 in the
+    results, not 0.010000000000000002."""
+    return float(f"{scale * factor:.12g}")
+
+
+SHAKY_BELOW = 0.1
+"""Below this scale, KPIs are far from the full morning's (docs/explanation/april-2021.md,
+"how far --scale can be trusted"): the commands warn."""
+
+
+def scale_words(scale: float | None) -> str:
+    """How results say their scale: ``at --scale 0.01 (1 % of the people)``; empty for
+    an unscaled run, or one whose scale is not recorded (older results)."""
+    if scale is None or scale == 1:
+        return ""
+    return f"at --scale {scale:g} ({scale * 100:.3g} % of the people)"
+
+
+def scale_warning(scale: float) -> str | None:
+    """The one-line warning for a scale below :data:`SHAKY_BELOW`, else None."""
+    if scale >= SHAKY_BELOW:
+        return None
+    return (
+        f"at --scale {scale:g} the results can be far from the full morning's; see "
+        '"how far --scale can be trusted" in docs/explanation/april-2021.md'
+    )
 
 
 def _scale_all(data: dict[str, Any], factor: float) -> None:

@@ -27,6 +27,7 @@ from sim.config.base import (
     MAX_SERVERS,
     ClockTime,
     NonNegFloat,
+    PositiveFloat,
     Probability,
     Strict,
     at_most,
@@ -211,6 +212,15 @@ class Scenario(Strict):
     ] = Field(1, description="seed of every random stream (`--seed` overrides)")
     start: ClockTime = Field("07:00", description="simulation start (clock time)")
     end: ClockTime = Field("10:00", description="simulation end (clock time, after `start`)")
+    scale: PositiveFloat = Field(
+        1.0,
+        description=(
+            "the fraction of the original morning's people and capacities this scenario "
+            "holds: set by `--scale` (scaling twice multiplies it), kept in a results "
+            "folder's `scenario.toml`. A label shown with the results: the counts here are "
+            "already scaled, and it scales nothing again"
+        ),
+    )
     behaviour: Behaviour = Field(
         Behaviour(),
         description="patience and retries of everybody (cohorts and sources may override)",

@@ -570,7 +570,9 @@ class Estimate:
     the coverage is the t-interval's, and no interval reaches below zero or above 100 %.
     `half_width` is the t-interval's own (for precision targets and significance tests).
     `low` and `high` are NaN when there is no interval: fewer than
-    :data:`MIN_VALUES_FOR_INTERVAL` values, or an infinite mean.
+    :data:`MIN_VALUES_FOR_INTERVAL` values, or an infinite mean. `unbounded` counts the
+    replications whose value was infinite (a percentile of time to class when too many
+    never got in), which make the mean infinite: tables say in how many of the `n`.
     """
 
     n: int
@@ -578,6 +580,7 @@ class Estimate:
     half_width: float
     confidence: float = 0.95
     bounds: tuple[float, float] = UNBOUNDED
+    unbounded: int = 0
 
     @property
     def has_interval(self) -> bool:
@@ -618,8 +621,9 @@ def estimate(
     """
     bounds = labels.metric(metric).bounds if metric else UNBOUNDED
     late = metric is None or labels.kind_of(metric) == "s"
-    if late and any(v is None for v in values):
-        return Estimate(len(values), math.inf, math.nan, confidence, bounds)
+    infinite = sum(v is None for v in values) if late else 0
+    if infinite:
+        return Estimate(len(values), math.inf, math.nan, confidence, bounds, infinite)
     x = np.asarray([v for v in values if v is not None], dtype=float)
     n = len(x)
     if n == 0:

@@ -327,7 +327,7 @@ def study_json(study: Study, results: Sequence[OptionResult]) -> dict[str, Any]:
         "scenario": study.baseline.name,
         "description": study.spec.description,
         "seed": study.baseline.seed,
-        "scale": study.spec.scale,
+        "scale": study.baseline.scale,  # with any scale of the scenario file itself
         "replications": study.reps,
         "confidence": study.spec.confidence,
         "target": _target_json(study),

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # a name for annotations: execution imports numpy and the model
+    from sim.config.scenario import Scenario
     from sim.experiments.execution import Estimate
 
 CONFIDENCE = 0.95  # of every interval in the summary
@@ -34,6 +35,9 @@ class Interval:
     low: float | None  # the interval within the metric's range
     high: float | None
     method: str  # the interval's method in words
+    # the replications whose value was infinite (a percentile of time to class when too
+    # many never got in: the mean is null); None in summaries of older versions
+    unbounded: int | None
 
     @classmethod
     def of(cls, e: Estimate) -> Interval:
@@ -44,6 +48,7 @@ class Interval:
             low=_finite(e.low),
             high=_finite(e.high),
             method=e.method,
+            unbounded=e.unbounded,
         )
 
 
@@ -53,6 +58,7 @@ class ReplicationsSummary:
 
     scenario: str  # the scenario's name
     seed: int  # the root seed; replication i runs on its i-th child stream
+    scale: float | None  # the scenario's --scale (1: not scaled; None: older versions)
     replications: int  # the runs the estimates are over
     confidence: float
     precision: float | None  # the relative half-width asked for (--precision), if any
@@ -62,16 +68,16 @@ class ReplicationsSummary:
     @classmethod
     def of(
         cls,
-        scenario: str,
-        seed: int,
+        scenario: Scenario,
         replications: int,
         estimates: dict[str, Estimate],
         precision: float | None,
         precise: bool,
     ) -> ReplicationsSummary:
         return cls(
-            scenario=scenario,
-            seed=seed,
+            scenario=scenario.name,
+            seed=scenario.seed,
+            scale=scenario.scale,
             replications=replications,
             confidence=CONFIDENCE,
             precision=precision,
@@ -89,12 +95,12 @@ class ReplicationsSummary:
         :class:`ReplicationsSummaryError` naming what is missing if it is not one."""
         if not cls.recognises(data):
             raise ReplicationsSummaryError("not the summary of replications (no estimates)")
-        missing = [f.name for f in fields(cls) if f.name not in data]
+        missing = [f.name for f in fields(cls) if f.name not in data and f.name not in LATER]
         if missing:
             raise ReplicationsSummaryError(
                 f"the summary of replications lacks {', '.join(missing)}"
             )
-        names = [f.name for f in fields(Interval)]
+        names = [f.name for f in fields(Interval) if f.name not in LATER]
         bad = [
             m
             for m, e in data["estimates"].items()
@@ -104,13 +110,22 @@ class ReplicationsSummary:
             raise ReplicationsSummaryError(
                 f"the estimate of {bad[0]} lacks some of {', '.join(names)}"
             )
-        estimates = {m: Interval(**{k: e[k] for k in names}) for m, e in data["estimates"].items()}
-        return cls(**{**{f.name: data[f.name] for f in fields(cls)}, "estimates": estimates})
+        every = [f.name for f in fields(Interval)]
+        estimates = {
+            m: Interval(**{k: e.get(k) for k in every}) for m, e in data["estimates"].items()
+        }
+        values = {f.name: data.get(f.name) for f in fields(cls)}
+        return cls(**{**values, "estimates": estimates})
 
     @staticmethod
     def recognises(data: Any) -> bool:
         """Whether `data` is shaped as a summary of replications: a table of estimates."""
         return isinstance(data, dict) and isinstance(data.get("estimates"), dict)
+
+
+LATER = ("scale", "unbounded")
+"""Fields of :class:`ReplicationsSummary` and :class:`Interval` that older versions did
+not write: None when read from their summaries."""
 
 
 def _finite(value: float) -> float | None:

@@ -416,6 +416,20 @@ def unit(name: str) -> str:
     return metric(name).unit
 
 
+def missing_mean_text(name: str, unbounded: int | None, runs: int) -> str:
+    """What a mean over `runs` replications without a value says, when `unbounded` of
+    them had none (an infinite percentile: too many never got in). One unbounded morning
+    makes the mean unbounded, and the reader must see that the others were not:
+    ``unbounded in 2 of 3 replications: more than 5 % never got in``. Without a count
+    (older results), the metric's own words."""
+    text = metric(name).none_text
+    if not unbounded:
+        return text
+    where = f"in {unbounded} of {runs} replications"
+    head, colon, rest = text.partition(": ")
+    return f"{head} {where}{colon}{rest}" if colon else f"{text} {where}"
+
+
 def axis_label(name: str) -> str:
     """``label (unit)``, the unit left out where the label already ends with it."""
     text, what = label(name), unit(name)

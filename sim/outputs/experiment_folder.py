@@ -15,7 +15,6 @@ import csv
 import io
 import json
 import math
-import platform
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,12 +22,14 @@ import numpy as np
 
 from sim import __version__
 from sim.config import s_to_clock, to_toml
+from sim.config.scale import scale_words
 from sim.engine import compiled
 from sim.experiments.execution import Estimate, Outcome, last_line, metric_names, series_bands
 from sim.experiments.replications import ReplicationsSummary
 from sim.experiments.sweep import plain
 from sim.outputs import atomic
 from sim.outputs.figures import save_figure
+from sim.outputs.run_folder import software_versions
 from sim.simulation import fingerprint
 
 if TYPE_CHECKING:
@@ -86,20 +87,11 @@ def experiment_manifest(
 
 
 def manifest(command: list[str], outcome: Outcome, extra: dict[str, Any]) -> dict[str, Any]:
-    import numpy
-    import scipy
-    import simpy
-
     return {
         "command": command,
         "sim_version": __version__,
         "fingerprint": fingerprint.code_fingerprint(),  # of the code of every run used
-        "versions": {
-            "python": platform.python_version(),
-            "simpy": simpy.__version__,
-            "numpy": numpy.__version__,
-            "scipy": scipy.__version__,
-        },
+        "versions": software_versions(),
         # the hot path's modules by how they ran here (a pool's workers import the same
         # package; remote Dask workers have their own install): speeds compare only alike
         "engine": compiled.build(),
@@ -133,9 +125,7 @@ def write_replications(
 ) -> None:
     atomic.write_text(folder / SCENARIO, to_toml(scenario))
     atomic.write_text(folder / REPLICATIONS, csv_text(*runs_table(outcome.records)))
-    summary = ReplicationsSummary.of(
-        scenario.name, scenario.seed, len(outcome.records), estimates, precision, precise
-    )
+    summary = ReplicationsSummary.of(scenario, len(outcome.records), estimates, precision, precise)
     text = json.dumps(summary.to_json(), indent=2, sort_keys=True) + "\n"
     atomic.write_text(folder / SUMMARY, text)
     if outcome.records:
@@ -144,8 +134,13 @@ def write_replications(
         _replication_figures(folder, scenario, len(outcome.records), estimates, series)
     atomic.write_text(
         folder / MANIFEST,
-        json.dumps(manifest(command, outcome, {"seeds": [scenario.seed]}), indent=2) + "\n",
+        json.dumps(manifest(command, outcome, _seed_and_scale(scenario)), indent=2) + "\n",
     )
+
+
+def _seed_and_scale(scenario: Any) -> dict[str, Any]:
+    """What a replications manifest says of its scenario beyond the command line."""
+    return {"seeds": [scenario.seed], "scale": scenario.scale}
 
 
 def _replication_figures(
@@ -171,7 +166,10 @@ def kpis_figure(scenario: Any, n: int, estimates: dict[str, Estimate]) -> Figure
 
 
 def _about(scenario: Any, n: int) -> str:
-    return f"{scenario.name}: {n} replication{'s' if n != 1 else ''} (seed {scenario.seed})"
+    """A figure's first title line: the scenario, its runs and seed, and its scale when
+    it was scaled (a small morning must say it is one)."""
+    about = f"{scenario.name}: {n} replication{'s' if n != 1 else ''} (seed {scenario.seed})"
+    return " ".join(filter(None, (about, scale_words(scenario.scale))))
 
 
 def _series_csv(records: list[dict[str, Any]]) -> str:

@@ -59,7 +59,7 @@ PEOPLE_FILES = {"parquet": PEOPLE, "csv": PEOPLE_CSV, "none": None}
 """The choices of ``sim run --people``, and the file each writes (by
 :mod:`sim.outputs.run_folder`; named here, where ``sim --help`` reads them cheaply)."""
 SINGLE_FILES = {  # sim.outputs.run_folder's files, and what other commands add to the folder
-    *("scenario.toml", "summary.json", "timeseries.csv", PEOPLE, PEOPLE_CSV),
+    *("scenario.toml", "summary.json", "manifest.json", "timeseries.csv", PEOPLE, PEOPLE_CSV),
     "trace.csv.gz",
     *("dashboard.png", "dashboard.svg", REPORT, "animation.gif", "animation.mp4"),
 }
@@ -238,7 +238,11 @@ def check_source(
         return found  # the command names what it lacks
     if found is not None:
         raise FolderError(f"{folder} is {DESCRIBED[found]}: {command} takes {DESCRIBED[kinds[0]]}")
-    present = [name for name in ("summary.json", "manifest.json") if (folder / name).is_file()]
+    present = [  # the files that are not sim's (a single run's manifest.json may well be)
+        name
+        for name in ("summary.json", "manifest.json")
+        if (folder / name).is_file() and not (name == "manifest.json" and _by_sim(folder / name))
+    ]
     if present:
         files, verb = " and ".join(present), ("is", "it") if len(present) == 1 else ("are", "them")
         raise FolderError(

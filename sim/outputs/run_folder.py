@@ -15,22 +15,27 @@ import gzip
 import io
 import json
 import math
+import platform
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sim import __version__
 from sim.config import s_to_clock, to_toml
+from sim.engine import compiled
 from sim.engine.monitor import quantile_from_histogram
 from sim.engine.trace import OUTCOMES
 from sim.model.people import Fate
 from sim.outputs import atomic
 from sim.outputs.folders import PEOPLE, PEOPLE_CSV, PEOPLE_FILES  # noqa: F401 (re-exported)
+from sim.simulation import fingerprint
 from sim.simulation.runner import RunResult
 from sim.simulation.summary import Summary
 
 SUMMARY = "summary.json"
+MANIFEST = "manifest.json"  # what made the folder: command line, versions, seed, scale
 TIMESERIES = "timeseries.csv"
 SCENARIO = "scenario.toml"
 DASHBOARD = "dashboard.png"
@@ -88,12 +93,15 @@ def write_results(
     out_dir: Path | str,
     extra_files: dict[str, Callable[[Path], None]] | None = None,
     people: str = "parquet",
+    command: list[str] | None = None,
 ) -> Path:
     """Write every result file of `result` to `out_dir` atomically; return the folder.
 
     `extra_files` maps a file name to a function that writes it to the given path (the
     CLI uses it for the dashboard, so that this module does not depend on matplotlib).
     `people` is a key of :data:`PEOPLE_FILES`: the per-person table's format, or none.
+    `command` is the command line that made the run, kept in ``manifest.json`` (the
+    report shows it, and names the original scenario file from it).
     """
     if people not in PEOPLE_FILES:
         raise ValueError(f"people must be one of {', '.join(PEOPLE_FILES)}, not {people!r}")
@@ -101,7 +109,7 @@ def write_results(
     people_file = PEOPLE_FILES[people]
 
     def write(tmp: Path) -> None:
-        _write_all(result, tmp, extra_files or {}, people_file)
+        _write_all(result, tmp, extra_files or {}, people_file, command)
 
     try:
         return atomic.write_folder(out_dir, write)
@@ -109,16 +117,46 @@ def write_results(
         raise OutputError(f"cannot write results to {out_dir}: {err.strerror}", err) from None
 
 
+def software_versions() -> dict[str, str]:
+    """The versions of what computes the numbers, for a manifest: read from the installed
+    packages' metadata, so that a single run does not import scipy only to name it."""
+    from importlib.metadata import version
+
+    return {
+        "python": platform.python_version(),
+        **{name: version(name) for name in ("simpy", "numpy", "scipy")},
+    }
+
+
+def manifest(result: RunResult, command: list[str] | None) -> dict[str, Any]:
+    """``manifest.json`` of one run, as an experiment's (:mod:`sim.outputs.experiment_folder`)
+    without what only experiments have (timings, reused and failed runs): the command
+    line when known, the versions and code, the seed and the scale."""
+    return {
+        **({"command": command} if command else {}),
+        "sim_version": __version__,
+        "fingerprint": fingerprint.code_fingerprint(),
+        "versions": software_versions(),
+        "engine": compiled.build(),  # the hot path's modules, compiled or interpreted
+        "seeds": [result.seed],
+        "replication": result.replication,
+        "scale": result.scenario.scale,
+    }
+
+
 def _write_all(
     result: RunResult,
     folder: Path,
     extra: dict[str, Callable[[Path], None]],
     people_file: str | None,
+    command: list[str] | None,
 ) -> None:
     (folder / SCENARIO).write_text(to_toml(result.source), encoding="utf-8")
     summary = Summary.of(result).to_json()
     text = json.dumps(summary, indent=2, sort_keys=True, allow_nan=False)
     (folder / SUMMARY).write_text(text + "\n", encoding="utf-8")
+    text = json.dumps(manifest(result, command), indent=2)
+    (folder / MANIFEST).write_text(text + "\n", encoding="utf-8")
     header, rows = timeseries_rows(result)
     with open(folder / TIMESERIES, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")

@@ -40,6 +40,7 @@ class Summary:
     scenario: str  # the scenario's name
     seed: int
     replication: int
+    scale: float | None  # the scenario's --scale (1: not scaled; None: a run of older code)
     sim_version: str
     fingerprint: str | None  # of the code that made the run (None: a run of older code)
     simulated_s: float  # the simulated morning, end less start
@@ -58,6 +59,7 @@ class Summary:
             scenario=result.scenario.name,
             seed=result.seed,
             replication=result.replication,
+            scale=result.scenario.scale,
             sim_version=__version__,
             fingerprint=fingerprint.code_fingerprint(),
             simulated_s=result.scenario.end_s - result.scenario.start_s,
@@ -100,5 +102,5 @@ class Summary:
         return isinstance(data, dict) and "kpi" in data and "sim_version" in data
 
 
-LATER = ("fingerprint",)
+LATER = ("fingerprint", "scale")
 """Fields of :class:`Summary` that runs of older versions did not write."""

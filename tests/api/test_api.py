@@ -87,6 +87,10 @@ def test_a_run_is_the_commands_run(morning, tmp_path):
         assert (folder / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["kpi"] == json.loads(json.dumps(morning.kpi))
+    kept, cli = (json.loads((f / "manifest.json").read_text()) for f in (folder, tmp_path / "cli"))
+    assert cli["command"][:3] == ["sim", "run", str(scenario_file)]  # the command line, by sim run
+    assert "command" not in kept  # a Python call is not one
+    assert {k: v for k, v in cli.items() if k != "command"} == kept  # the rest, the same
 
     written = pd.read_csv(folder / TIMESERIES)
     table = morning.timeseries
@@ -156,7 +160,7 @@ def test_a_plan_is_the_commands(tmp_path):
     assert (found.probes["verdict"] == "holds").all()
     folder = found.save(tmp_path / "plan")
     written = json.loads((folder / "plan.json").read_text())
-    assert written["answer"] == 1 and written["scale"] == 1.0
+    assert written["answer"] == 1 and written["scale"] == 0.2  # the scenario's: it was scaled
     with pytest.raises(ValueError, match="reps must be at least 2"):
         sim.plan(base, "services.login.servers", 1, 4, "kpi.share_in_class>=0.9", reps=1)
 

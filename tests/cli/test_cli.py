@@ -32,6 +32,7 @@ SMALL_SETS = [arg for override in SMALL_DEFAULT for arg in ("--set", override)]
 RESULT_FILES = [
     "scenario.toml",
     "summary.json",
+    "manifest.json",
     "timeseries.csv",
     "people.parquet",
     "dashboard.png",
@@ -128,7 +129,8 @@ def test_people_option_chooses_the_table(tmp_path, choice, written):
     result = invoke("run", SCENARIOS / "mmc.toml", "--people", choice, "--no-dashboard",
                     "--out", out)  # fmt: skip
     assert result.exit_code == 0, result.output
-    tables = {p.name for p in out.iterdir()} - {"scenario.toml", "summary.json", "timeseries.csv"}
+    rest = {"scenario.toml", "summary.json", "manifest.json", "timeseries.csv"}
+    tables = {p.name for p in out.iterdir()} - rest
     assert tables == ({written} if written else set())
     if written:
         with gzip.open(out / written, "rt", newline="") as fh:
@@ -392,3 +394,39 @@ def test_usage_errors_are_one_line_with_exit_code_2(args, expected):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------- a scaled run
+
+
+def test_a_scaled_run_says_so_everywhere_and_reruns_as_it_ran(tmp_path):
+    """--scale 0.05: one warning line on stderr (it is below 0.1), the table's title, the
+    dashboard's, summary.json, manifest.json and scenario.toml say the scale; rerunning
+    the folder's scenario.toml runs the same small morning (not scaled again) and warns."""
+    words = "at --scale 0.05 (5 % of the people)"
+    first, again = tmp_path / "scaled", tmp_path / "again"
+    result = invoke("run", SCENARIOS / "surge.toml", "--scale", "0.05", "--no-dashboard",
+                    "--out", first)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "docs/explanation/april-2021.md" in warnings[0]
+    assert f"surge (seed 1) {words}" in result.stdout
+    summary = json.loads((first / "summary.json").read_text())
+    assert summary["scale"] == 0.05
+    assert json.loads((first / "manifest.json").read_text())["scale"] == 0.05
+    assert tomllib.loads((first / "scenario.toml").read_text())["scale"] == 0.05
+    import sim as api  # the dashboard's title, drawn as the command draws it
+
+    title = api.run(api.load(first / "scenario.toml")).dashboard()._suptitle.get_text()
+    assert title == f"Scenario 'surge': seed 1, {words}"
+    rerun = invoke("run", first / "scenario.toml", "--no-dashboard", "--out", again)
+    assert rerun.exit_code == 0, rerun.output
+    assert "warning: at --scale 0.05" in rerun.stderr and words in rerun.stdout
+    assert json.loads((again / "summary.json").read_text())["kpi"] == summary["kpi"]
+    assert (again / "scenario.toml").read_bytes() == (first / "scenario.toml").read_bytes()
+
+
+def test_an_unscaled_run_does_not_warn(full_run):
+    result, out = full_run
+    assert "warning" not in result.stderr and "--scale" not in result.stdout
+    assert "scale" not in tomllib.loads((out / "scenario.toml").read_text())

@@ -328,3 +328,32 @@ def test_junk_set_values_validate_or_give_a_one_line_error(resolved, path, value
         assert "\n" not in message
     else:
         assert isinstance(scenario, Scenario)
+
+
+# ---------------------------------------------------------------- scale
+
+
+def test_a_scaled_scenario_says_its_scale_and_reruns_without_scaling_again():
+    """--scale records the factor in the scenario (twice: the product), written to its
+    TOML only when scaled, so that a results folder's scenario.toml reruns the same
+    small morning and still says it is one."""
+    from sim.config.scale import scale
+
+    full = load_scenario(SCENARIOS / "surge.toml")
+    assert full.scale == 1.0 and "scale" not in to_toml(full)  # unscaled: the same text
+    small = scale(full, 0.1)
+    smaller = scale(small, 0.1)
+    assert (small.scale, smaller.scale) == (0.1, 0.01)  # not 0.010000000000000002
+    assert "\nscale = 0.01\n" in to_toml(smaller)
+    again = scenario_from_dict(tomllib.loads(to_toml(smaller)))
+    assert again == smaller  # read back: not scaled a second time
+    assert again.cohorts[0].count == smaller.cohorts[0].count == 60
+
+
+def test_scale_words_and_warning():
+    from sim.config.scale import scale_warning, scale_words
+
+    assert scale_words(1.0) == scale_words(None) == ""
+    assert scale_words(0.01) == "at --scale 0.01 (1 % of the people)"
+    assert scale_warning(0.1) is None
+    assert "how far --scale can be trusted" in scale_warning(0.05)

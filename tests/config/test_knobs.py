@@ -38,6 +38,7 @@ TAG = "the tag of a tagged union: it picks the member, whose own fields are walk
 NOT_APPLICABLE = {
     "Scenario.name": "a label: names the results folder",
     "Scenario.description": "free text for the reader",
+    "Scenario.scale": "a label: says in the results that the counts were scaled (--scale)",
     "PlatformSpec.description": "free text for the reader",
     "Cohort.name": "a label: names the cohort in results and in --set paths",
     "OpenSource.name": "a label: names the source in results and in --set paths",

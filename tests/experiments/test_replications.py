@@ -69,3 +69,22 @@ def test_a_damaged_summary_says_what_it_lacks(written):
     damaged = {**written, "estimates": {"kpi.gave_up": {"mean": 1.0}}}
     with pytest.raises(ReplicationsSummaryError, match=r"estimate of kpi\.gave_up lacks"):
         ReplicationsSummary.from_json(damaged)
+
+
+def test_unbounded_replications_are_counted():
+    """A percentile of time to class is infinite in a replication where too many never got
+    in: the mean is then unbounded, and the summary says in how many of them it was."""
+    late = estimate([None, 10.0, None], metric="kpi.time_to_class_p95_s")
+    assert (late.n, late.unbounded) == (3, 2) and math.isinf(late.mean)
+    assert Interval.of(late).unbounded == 2
+    assert Interval.of(estimate([1.0, 2.0], metric="kpi.time_to_class_p95_s")).unbounded == 0
+
+
+def test_a_summary_of_older_versions_has_no_scale_nor_unbounded(written):
+    assert written["scale"] == 1.0
+    older = {k: v for k, v in written.items() if k != "scale"}
+    older["estimates"] = {
+        m: {k: v for k, v in e.items() if k != "unbounded"} for m, e in written["estimates"].items()
+    }
+    read = ReplicationsSummary.from_json(older)
+    assert read.scale is None and read.estimates["kpi.gave_up"].unbounded is None

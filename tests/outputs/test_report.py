@@ -113,13 +113,13 @@ def test_single_run_answer_is_computed_from_its_summary(folders):
     assert f"{k['share_in_class_5min_after_start'] * 100:.1f} % within 5 minutes" in answer
     assert f"{k['gave_up']:,} gave up" in answer
     assert login["unavailable_minutes"] > 0  # the crash took it down
-    assert (
-        f"login, was unavailable {login['unavailable_minutes']} minutes from "
-        f"{login['unavailable_from']}" in answer
+    assert (  # one stretch of minutes: from when to when
+        f"login, was unavailable {login['unavailable_minutes']} minutes, from "
+        f"{login['unavailable_from']} to {login['unavailable_until']}" in answer
     )
     assert f"{k['attempts']:,}" in text  # the key-figures table
     assert "Servers crash when their backlog overflows" in text  # the mechanism switched on
-    assert "The original scenario file is referenced nowhere" in text
+    assert f"Original scenario file: {SURGE}" in text  # from the command it recorded
     assert f"sim run {folder / 'scenario.toml'}" in text  # how to rerun it
     assert "seed: 1" in text
 
@@ -283,9 +283,25 @@ def test_out_option_and_a_command_line_given_by_the_caller(folders, tmp_path):
     assert result.exit_code == 0, result.output
     assert target.is_file()
     command = ["sim", "run", str(SURGE), "--report"]
-    text = text_of(build_report(folders["single"], command=command))
+    older = tmp_path / "older"  # a single run's folder of a version without manifest.json
+    shutil.copytree(folders["single"], older)
+    (older / "manifest.json").unlink()
+    text = text_of(build_report(older, command=command))
     assert f"Original scenario file: {SURGE}" in text  # given by `sim run --report`
     assert f"sim run {SURGE} --report" in text
+    assert "The command that made this folder is not recorded" not in text
+
+
+def test_a_single_run_records_the_command_that_made_it(folders):
+    """Its manifest.json keeps the command line, which the report shows and reads the
+    original scenario file from, as for experiments."""
+    manifest = json.loads((folders["single"] / "manifest.json").read_text())
+    assert manifest["command"][:3] == ["sim", "run", str(SURGE)]
+    assert manifest["seeds"] == [1] and manifest["scale"] == 1.0
+    text = text_of(report(folders["single"]))
+    assert "The command that made this folder is not recorded" not in text
+    assert f"sim run {SURGE} --out {folders['single']}" in text
+    assert f"Original scenario file: {SURGE}" in text
 
 
 def test_not_a_results_folder_is_one_line_and_exit_code_2(tmp_path):
@@ -360,3 +376,65 @@ def test_run_with_report_writes_it_beside_the_results_and_reruns_in_place(tmp_pa
         assert result.exit_code == 0, result.output
     html = (target / "report.html").read_text(encoding="utf-8")
     assert "Original scenario file" in html
+
+
+def _edited_copy(source: Path, target: Path, edit) -> Path:
+    """A copy of a results folder whose summary.json `edit` changed (in place)."""
+    shutil.copytree(source, target)
+    summary = json.loads((target / "summary.json").read_text())
+    edit(summary)
+    (target / "summary.json").write_text(json.dumps(summary))
+    (target / "report.html").unlink(missing_ok=True)
+    return target
+
+
+def test_a_scaled_run_says_its_scale_and_how_far_to_trust_it(folders, tmp_path):
+    """The title, the answer (with the warning below 0.1) and the scenario section."""
+    folder = _edited_copy(folders["single"], tmp_path / "scaled", lambda s: s.update(scale=0.01))
+    scenario = folder / "scenario.toml"
+    scenario.write_text(scenario.read_text().replace('\nstart = "', '\nscale = 0.01\nstart = "', 1))
+    text = text_of(report(folder))
+    words = "at --scale 0.01 (1 % of the people)"
+    assert f"surge: one simulated morning (seed 1) {words}" in text
+    answer = text[text.index("Answer") : text.index("Key figures")]
+    assert f"These results are {words}" in answer and "how far --scale can be trusted" in answer
+    assert f"Scaled {words}: the people and capacities above are the scaled ones" in text
+    unscaled = text_of(report(folders["single"]))
+    assert "--scale" not in unscaled and "Scaled" not in unscaled
+
+
+def test_an_outage_in_several_stretches_says_in_total_between(folders, tmp_path):
+    """Minutes that do not follow each other are not 'N minutes from HH:MM'."""
+
+    def later(summary: dict) -> None:
+        summary["services"]["login"]["unavailable_until"] = "09:25"
+
+    login = json.loads((folders["single"] / "summary.json").read_text())["services"]["login"]
+    text = text_of(report(_edited_copy(folders["single"], tmp_path / "gaps", later)))
+    minutes, first = login["unavailable_minutes"], login["unavailable_from"]
+    assert f"login, was unavailable {minutes} minutes in total between {first} and 09:25" in text
+    assert f"{minutes} min within {first}-09:25" in text  # the services table
+
+
+def test_unbounded_replications_are_counted_in_the_report(folders, tmp_path):
+    """The mean of a percentile that was infinite in some replications is 'unbounded in
+    k of n replications', in the key figures; the scale is in the title."""
+
+    def two_of_three(summary: dict) -> None:
+        summary["scale"] = 0.5
+        p95 = summary["estimates"]["kpi.time_to_class_p95_s"]
+        p95.update(n=3, mean=None, low=None, high=None, half_width=None, unbounded=2)
+
+    folder = _edited_copy(folders["replications"], tmp_path / "reps", two_of_three)
+    text = text_of(report(folder))
+    assert "unbounded in 2 of 3 replications: more than 5 % never got in" in text
+    assert "at --scale 0.5 (50 % of the people)" in text and "how far" not in text
+
+
+def test_a_folder_made_from_python_names_no_scenario_file():
+    """The API records its call (``sim.sweep(...)``), not a command line: no file of it
+    is taken for the original scenario (the default one was named before)."""
+    from sim.outputs.report.scenario import scenario_files
+
+    assert scenario_files(["sim.sweep(...)"], {}) == []
+    assert scenario_files(["sim", "sweep", "my.toml", "--reps", "3"], {}) == ["my.toml"]

@@ -26,7 +26,8 @@ SURGE = SCENARIOS / "surge.toml"
 
 
 def est(mean: float, low: float, high: float) -> SimpleNamespace:
-    return SimpleNamespace(n=5, mean=mean, low=low, high=high, half_width=(high - low) / 2)
+    half_width = (high - low) / 2
+    return SimpleNamespace(n=5, mean=mean, low=low, high=high, half_width=half_width, unbounded=0)
 
 
 def test_each_kpi_is_a_dot_and_its_interval_as_given() -> None:

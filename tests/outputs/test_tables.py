@@ -25,7 +25,7 @@ from sim.cli import options as cli_options
 from sim.cli import sweep as cli_sweep
 from sim.cli.experiments import print_estimates
 from sim.experiments.compare import Difference
-from sim.experiments.execution import Estimate
+from sim.experiments.execution import Estimate, estimate
 from sim.measure import metrics as registry
 from sim.measure.metrics import KEY_FIGURES
 from sim.outputs.tables import (
@@ -132,7 +132,7 @@ def run_result(p95: float | None) -> SimpleNamespace:
     return SimpleNamespace(
         kpi=kpi,
         service_summary={name: dict(service) for name in LONG_SERVICES * 3},
-        scenario=SimpleNamespace(name="2021-04-06"),
+        scenario=SimpleNamespace(name="2021-04-06", scale=1.0),
         seed=20210406,
         events=1_492_402,
         wall_s=13.8,
@@ -169,6 +169,25 @@ def test_sim_run_reps_table_at_80_columns() -> None:
     assert_readable(text, [table_label(m) for m in KEY_FIGURES], values)
 
 
+def test_an_unbounded_mean_says_in_how_many_replications(monkeypatch) -> None:
+    """Two of three mornings where more than 5 % never got in make the mean of the 95th
+    percentile unbounded: the table says so of 2 of 3, not as if of every one; the
+    scaled runs' title says their scale, at 80 columns."""
+    c = console()
+    ests = estimates_for(KEY_FIGURES)
+    ests["kpi.time_to_class_p95_s"] = estimate([None, 30.0, None], "kpi.time_to_class_p95_s")
+    title = cli.scaled_title("2021-04-06: 3 replications (seed 20210406)", 0.01)
+    print_estimates(c, title, ests, list(KEY_FIGURES))
+    said = "unbounded in 2 of 3 replications: more than 5 % never got in"
+    assert_readable(text_of(c), [title, said])
+    c = console()
+    monkeypatch.setattr(cli, "out", c)
+    result = run_result(None)
+    result.scenario.scale = 0.01
+    cli.print_kpis(result)
+    assert_readable(text_of(c), ["2021-04-06 (seed 20210406) at --scale 0.01 (1 % of the people)"])
+
+
 def test_sim_sweep_table_at_80_columns(monkeypatch) -> None:
     c = console()
     monkeypatch.setattr(cli_sweep, "out", c)
@@ -178,7 +197,8 @@ def test_sim_sweep_table_at_80_columns(monkeypatch) -> None:
         for servers in (4, 5)
         for rate in (6.0, 7.5)
     ]
-    cli_sweep._print_variants(SimpleNamespace(name="teaching-single-queue", seed=1), estimates, 5)
+    base = SimpleNamespace(name="teaching-single-queue", seed=1, scale=1.0)
+    cli_sweep._print_variants(base, estimates, 5)
     text = text_of(c)
     cells = [mean_and_interval(m, e) for m, e in estimates_for(registry.SWEEP_COLUMNS).items()]
     labels = [table_label(m) for m in registry.SWEEP_COLUMNS] + ["servers", "rate_per_s"]
@@ -190,7 +210,7 @@ def test_sim_compare_table_at_80_columns(monkeypatch) -> None:
     monkeypatch.setattr(cli_sweep, "out", c)
     names = [*registry.HEADLINE, "services.provence_alpes_cote_d_azur/portal.p95_wait_s"]
     diffs = {n: Difference(0.5, 0.25, Estimate(10, -0.25, 0.01)) for n in names}
-    scenario = SimpleNamespace(name="2021-04-06-long-name-of-a-scenario", seed=20210406)
+    scenario = SimpleNamespace(name="2021-04-06-long-name-of-a-scenario", seed=20210406, scale=1.0)
     cli_sweep._print_differences(scenario, scenario, diffs)
     assert_readable(text_of(c), [table_label(n) for n in names])
 
@@ -220,7 +240,7 @@ def test_sim_options_table_at_80_columns(monkeypatch) -> None:
         reps=3,
         target=target,
         spec=SimpleNamespace(target="time_to_class_p95_s<=120"),
-        baseline=SimpleNamespace(seed=20210406),
+        baseline=SimpleNamespace(seed=20210406, scale=1.0),
     )
     cli_options._print_options(study, results)
     labels = [*names, *(table_label(m) for m in registry.OPTIONS_COLUMNS)]

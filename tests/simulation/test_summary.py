@@ -51,3 +51,11 @@ def test_a_damaged_summary_says_what_it_lacks(written):
     _, data = written
     with pytest.raises(SummaryError, match="lacks events"):
         Summary.from_json({k: v for k, v in data.items() if k != "events"})
+
+
+def test_a_summary_of_older_code_has_no_scale(written):
+    """summary.json records the scenario's --scale (1: not scaled); older ones did not."""
+    _, data = written
+    assert data["scale"] == 1.0
+    older = {k: v for k, v in data.items() if k != "scale"}
+    assert Summary.from_json(older).scale is None

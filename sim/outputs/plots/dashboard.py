@@ -22,6 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from sim.config import clock_to_s
+from sim.config.scale import scale_words
 from sim.engine.monitor import FAIL_CAUSES, quantile_from_histogram
 from sim.measure import metrics
 from sim.measure.kpis import service_summary
@@ -431,5 +432,7 @@ def dashboard(result: RunResult) -> Figure:
     title = f"Scenario {result.scenario.name!r}: seed {result.seed}"
     if result.replication:
         title += f", replication {result.replication}"
+    if scaled := scale_words(result.scenario.scale):
+        title += f", {scaled}"
     fig.suptitle(title, fontsize="large")
     return fig

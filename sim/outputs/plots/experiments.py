@@ -31,6 +31,7 @@ from sim.measure.metrics import (
     axis_label,
     kind_of,
     label,
+    missing_mean_text,
     unit,
 )
 from sim.measure.metrics import metric as metric_info
@@ -353,7 +354,7 @@ def replications_figure(estimates: dict[str, Estimate], title: str) -> Figure:
             est = estimates[metric]
             if not math.isfinite(est.mean):  # written where the dot would be
                 where = blended_transform_factory(ax.transAxes, ax.transData)
-                text = metric_info(metric).none_text
+                text = missing_mean_text(metric, est.unbounded, est.n)
                 ax.text(0.5, row, text, transform=where, ha="center", va="center", color=GREY)
                 continue
             if math.isfinite(est.low) and math.isfinite(est.high):

@@ -42,10 +42,7 @@ def _single(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
         w = services[worst]
         if w.get("unavailable_minutes"):
             crashes = f" ({w['crashes']:,} crashes)" if w.get("crashes") else ""
-            said.append(
-                f"The hardest-hit service, {worst}, was unavailable {w['unavailable_minutes']} "
-                f"minutes from {w.get('unavailable_from')}{crashes}."
-            )
+            said.append(f"The hardest-hit service, {worst}, was {_outage(w)}{crashes}.")
         else:
             busiest = max(services, key=lambda n: services[n].get("utilization", 0))
             b = services[busiest]
@@ -77,7 +74,7 @@ def _service_cell(service: str, metric: str, row: dict[str, Any]) -> str:
     """A cell of the services table of one run: a share to the per cent, the minutes
     unavailable with when they were, a count or a time in its unit."""
     if metric == "unavailable_minutes":
-        return _downtime(row)
+        return rs.downtime(row)
     name = f"services.{service}.{metric}"
     if h.kind_of(name) == metrics.SHARE:
         return h.pct(row.get(metric), 0)
@@ -106,7 +103,13 @@ def _replications(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
 
     def pm(metric: str) -> str:
         est = e.get(metric)
+        if est is not None and est.mean is None:
+            return _missing_mean(metric, est)
         return h.fmt_ci(metric, *((est.mean, est.low, est.high) if est else (None,) * 3))
+
+    def pm_mean(metric: str) -> str:
+        est = e[metric]
+        return _missing_mean(metric, est) if est.mean is None else h.fmt(metric, est.mean)
 
     said = [
         f"{pm('kpi.share_in_class')} of people got in, "
@@ -124,7 +127,7 @@ def _replications(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
     if s.precision is not None and not s.precision_reached:
         said.append(f"The requested precision ({s.precision:.0%}) was not reached.")
     rows = [
-        (h.label(m), h.fmt(m, e[m].mean), h.interval(m, e[m].low, e[m].high))
+        (h.label(m), pm_mean(m), h.interval(m, e[m].low, e[m].high))
         for m in (*KEY_FIGURES, *ATTACK_KPIS)
         if m in e and (m not in ATTACK_KPIS or e[m].mean) and metrics.shown(m, e[m].mean)
     ]
@@ -293,11 +296,22 @@ def _attack_rows(k: dict[str, Any]) -> tuple[str, ...]:
     return ATTACK_KPIS if k.get("attack_waves") or k.get("legit_blocked_by_defence") else ()
 
 
-def _downtime(service: dict[str, Any]) -> str:
-    minutes = service.get("unavailable_minutes") or 0
-    if not minutes:
-        return "never"
-    return f"{minutes} min, {service.get('unavailable_from')}-{service.get('unavailable_until')}"
+def _outage(service: dict[str, Any]) -> str:
+    """A service's unavailable minutes in words: ``unavailable 130 minutes, from 07:53 to
+    10:03`` for one stretch, else ``unavailable 130 minutes in total between 07:53 and
+    10:36`` (not 130 minutes from 07:53: the minutes need not follow each other)."""
+    minutes = service["unavailable_minutes"]
+    first, until = service.get("unavailable_from"), service.get("unavailable_until")
+    if first is None or until is None:
+        return f"unavailable {minutes} minutes"
+    if rs.one_stretch(service):
+        return f"unavailable {minutes} minutes, from {first} to {until}"
+    return f"unavailable {minutes} minutes in total between {first} and {until}"
+
+
+def _missing_mean(metric: str, est: Any) -> str:
+    """A mean over replications that has no value: unbounded in how many of them."""
+    return metrics.missing_mean_text(metric, est.unbounded, est.n)
 
 
 def _ci(metric: str, d: dict[str, Any]) -> str:

@@ -73,10 +73,7 @@ def _what_went_wrong(folder: Path) -> list[str]:
     )
     said = []
     if down:
-        worst = ", ".join(
-            f"{n} {v['unavailable_minutes']} min ({v['unavailable_from']}-{v['unavailable_until']})"
-            for n, v in down[:SHOWN_OUTAGES]
-        )
+        worst = ", ".join(f"{n} {rs.downtime(v)}" for n, v in down[:SHOWN_OUTAGES])
         said.append(
             f"What went wrong (first replication): {len(down)} of {len(services)} services "
             "were unavailable for a while (at least half their requests failing); "
@@ -230,7 +227,7 @@ def _outage_table(folder: Path) -> str:
     rows = [
         (
             n,
-            f"{v['unavailable_minutes']} min",
+            f"{v['unavailable_minutes']} min{'' if rs.one_stretch(v) else ' in total'}",
             f"{v['unavailable_from']}-{v['unavailable_until']}",
             f"{v.get('crashes', 0):,}",
             h.pct(v.get("utilization"), 0),

@@ -26,6 +26,7 @@ from typing import Any
 
 from sim import __version__
 from sim.config import ScenarioError
+from sim.config.scale import scale_warning, scale_words
 from sim.experiments.replications import ReplicationsSummary
 from sim.measure.metrics import KEY_FIGURES
 from sim.outputs import atomic
@@ -98,8 +99,10 @@ def build_report(folder: Path | str, *, command: list[str] | None = None) -> str
     manifest = _json(folder / "manifest.json") if (folder / "manifest.json").is_file() else {}
     try:
         headline, tables, title = kinds.BUILDERS[kind](folder, manifest)
+        scale = _scale(folder, kind, manifest)
+        title = " ".join(filter(None, (title, scale_words(scale))))
         sections = [
-            ("answer", "Answer", _answer(headline, manifest)),
+            ("answer", "Answer", _answer(headline, manifest, scale)),
             ("kpis", "Key figures", tables),
             ("figures", "Figures", h.figures(folder, KEY_FIGURES)),
             (
@@ -126,10 +129,39 @@ def _json(path: Path) -> dict[str, Any]:
         raise ReportError(f"cannot read {path}: {e}") from None
 
 
-def _answer(sentences: list[str], manifest: dict[str, Any]) -> str:
-    """The answer in one paragraph, and a warning when runs failed (results incomplete)."""
+def _scale(folder: Path, kind: str, manifest: dict[str, Any]) -> float | None:
+    """The --scale of the folder's runs, as its summary or manifest records it; None if
+    it does not (folders of older versions)."""
+    if kind == "single":
+        return rs.run_summary(folder / "summary.json").scale
+    if kind == "replications":
+        return rs.replications_summary(folder / "summary.json").scale
+    return manifest.get("scale")
+
+
+def _scaled(scale: float | None) -> str:
+    """What the answer says of a scaled morning: that it is one, and, below
+    :data:`sim.config.scale.SHAKY_BELOW`, as a warning, how far it can be from the full
+    one (the terminal's warning)."""
+    words = scale_words(scale)
+    if not words or scale is None:
+        return ""
+    said = (
+        f"These results are {words}: a smaller morning, with capacities scaled alike; "
+        "the people and capacities below are the scaled ones."
+    )
+    warning = scale_warning(scale)
+    if warning is None:
+        return h.paragraphs([said])
+    return h.paragraphs([f"{said} {warning[0].upper()}{warning[1:]}."], "warning")
+
+
+def _answer(sentences: list[str], manifest: dict[str, Any], scale: float | None = None) -> str:
+    """The answer in one paragraph, what a scaled morning is, and a warning when runs
+    failed (results incomplete)."""
     first, *more = " ".join(sentences).split("\n\n")  # a blank line starts a paragraph
     text = h.paragraphs([first], "headline") + h.paragraphs(more)
+    text += _scaled(scale)
     failed = manifest.get("failed") or []
     if failed:
         first = failed[0].get("error") or "unknown error"

@@ -20,7 +20,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sim.config import Gate, Link, Scenario, Service, catalog, load_scenario, to_dict
+from sim.config import (
+    Gate,
+    Link,
+    Scenario,
+    Service,
+    catalog,
+    clock_to_s,
+    load_scenario,
+    to_dict,
+)
+from sim.config.scale import scale_words
 from sim.experiments.replications import ReplicationsSummary
 from sim.outputs.report import html as h
 from sim.simulation.summary import Summary
@@ -190,7 +200,7 @@ def scenario_files(command: list[str] | None, manifest: dict[str, Any]) -> list[
         return list(dict.fromkeys([manifest["a"], manifest["b"]]))
     if "study" in manifest:  # an options study: its file, then the scenario it names
         return [f for f in (manifest["study"], manifest.get("scenario_file")) if f]
-    if not command:
+    if not command or command[0] != "sim":  # none, or a Python call (``sim.sweep(...)``)
         return []
     files = [t for t in command[2:] if t.endswith(".toml") and "=" not in t]
     first = command[2] if len(command) > 2 else ""  # the scenario argument, if any
@@ -265,7 +275,13 @@ def _options(study: dict[str, Any]) -> str:
 
 def _scenario(sc: Scenario) -> str:
     description = sc.description or "The scenario has no description."
-    text = h.paragraphs([f"{sc.name}: {description}", overview(sc)])
+    said = [f"{sc.name}: {description}", overview(sc)]
+    if words := scale_words(sc.scale):
+        said.append(
+            f"Scaled {words}: the people and capacities above are the scaled ones, the "
+            "description is the full scenario's."
+        )
+    text = h.paragraphs(said)
     return text + _mechanisms(mechanisms(sc))
 
 
@@ -285,7 +301,7 @@ def _mechanisms(found: dict[str, list[str]]) -> str:
 
 
 def _originals(folder: Path, command: list[str] | None, manifest: dict) -> str:
-    files = scenario_files(command or manifest.get("command"), manifest)
+    files = scenario_files(manifest.get("command") or command, manifest)  # as reproduce
     if not files:
         return h.paragraphs(
             [
@@ -383,6 +399,28 @@ def reproduce(folder: Path, kind: str, command: list[str] | None, manifest: dict
             f"invocation, {len(manifest.get('failed', []))} failed)"
         )
     return "".join(parts) + h.bullets(facts)
+
+
+def downtime(service: dict[str, Any]) -> str:
+    """A service's unavailable minutes in a table cell: ``130 min, 07:53-10:03`` for one
+    stretch, ``130 min within 07:53-10:36`` for stretches with available minutes between."""
+    minutes = service.get("unavailable_minutes") or 0
+    if not minutes:
+        return "never"
+    first, until = service.get("unavailable_from"), service.get("unavailable_until")
+    joint = "," if one_stretch(service) else " within"
+    return f"{minutes} min{joint} {first}-{until}"
+
+
+def one_stretch(service: dict[str, Any]) -> bool:
+    """Whether a service's unavailable minutes (``summary.json``) follow each other, from
+    ``unavailable_from`` to ``unavailable_until`` (the end of the last of them) with no
+    available minute between; False when the clock times are missing or unreadable."""
+    try:
+        span = clock_to_s(service["unavailable_until"]) - clock_to_s(service["unavailable_from"])
+    except (KeyError, TypeError, AttributeError):
+        return False
+    return round(span / 60) == service.get("unavailable_minutes")
 
 
 def json_file(path: Path) -> dict[str, Any]:
