@@ -95,7 +95,7 @@ def test_two_runs_writing_the_same_folder_at_once(tmp_path):
     final = _outputs(same)
     assert final in (references[1], references[2])
     assert sorted(p.name for p in same.iterdir()) == sorted(
-        ["scenario.toml", "summary.json", "timeseries.csv", "people.parquet"]
+        ["scenario.toml", "summary.json", "timeseries.csv", "people.parquet", "manifest.json"]
     )
     assert not leftovers(tmp_path)
 
