@@ -253,6 +253,7 @@ def lab(rate=7.0, workers=4, patience_s=20.0, retry_probability=0.0):
     plt.show()
 
 
+# %%
 _ = widgets.interact(
     lab,
     rate=widgets.FloatSlider(value=7.0, min=1.0, max=12.0, step=0.5, description="arrivals/s"),
