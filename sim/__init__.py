@@ -29,8 +29,8 @@ __version__ = "0.2.0"  # the only place; bumped whenever results change (CHANGEL
 
 API = (
     "Comparison",
-    "Options",
     "FolderError",
+    "Options",
     "Plan",
     "Replications",
     "Run",

@@ -44,6 +44,9 @@ def test_sim_run_stays_the_function_when_the_layer_is_imported():
 
     assert callable(sim.run) and sim.run.__module__ == "sim.api.runs"
     assert set(sim.__all__) <= set(dir(sim))
+    import sim.api.public  # the names sim offers are those the API gathers (two lists)
+
+    assert tuple(sim.api.public.__all__) == sim.API
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         sim.nope  # noqa: B018
 
