@@ -38,7 +38,7 @@ from sim.cli.common import (
     warn_if_shaky,
     write_report_into,
 )
-from sim.config import catalog
+from sim.config import ScenarioError, catalog
 from sim.measure.metrics import KEY_FIGURES
 from sim.outputs import folders
 from sim.outputs.folders import PEOPLE, PEOPLE_CSV, PEOPLE_FILES
@@ -150,6 +150,23 @@ def run_command(
             show_default=False,
         ),
     ] = None,
+    arrivals: Annotated[
+        Path | None,
+        typer.Option(
+            "--arrivals",
+            help="Replay a real morning: the people and connect times of this access log "
+            "(nginx, apache or csv; gzip too) replace the cohorts' drawn ones (the "
+            "scenario's [replay] table, with this log).",
+        ),
+    ] = None,
+    log_mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-mapping",
+            help="With --arrivals: a TOML file mapping the log's paths to services and its "
+            "requests to roles [default: one service, everybody a pupil].",
+        ),
+    ] = None,
     people: Annotated[
         PeopleTable | None,
         typer.Option(
@@ -172,6 +189,8 @@ def run_command(
     from sim.outputs.run_folder import OutputError
 
     resolved = load_for_command(scenario, set_)
+    if arrivals is not None or log_mapping is not None:
+        resolved = _with_arrivals(resolved, arrivals, log_mapping)
     checks = parse_assertions(asserts, resolved)
     if precision is not None and reps is None:
         reps = 5
@@ -189,6 +208,7 @@ def run_command(
         check_fits([resolved], reps, jobs, scheduler)
         preflight_scheduler(scheduler)
         warn_if_shaky(resolved)  # once the input is known good: before the runs
+        _say_replayed(resolved)
         _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, checks, report)
         return
     target = results_folder(out_dir or Path("results") / resolved.name, folders.SINGLE)
@@ -196,6 +216,7 @@ def run_command(
         _check_log_path(access_log, target)
     check_fits([resolved], 1)
     warn_if_shaky(resolved)  # once the input is known good: before the run
+    _say_replayed(resolved)
     try:
         with run_progress(resolved) as progress:
             morning = run_morning(resolved, progress=progress, trace=trace or bool(access_log))
@@ -241,6 +262,40 @@ def _check_traceable(scenario: Scenario, reps: int | None, option: str = "--trac
             f"{MAX_TRACED_PEOPLE:,} a trace is kept for (~{size:.1f} GB in memory); "
             "trace a smaller run, e.g. with --scale"
         )
+
+
+def _with_arrivals(scenario: Scenario, log: Path | None, mapping: Path | None) -> Scenario:
+    """`scenario` replaying `log` (and `mapping`), paths from the current folder: its
+    [replay] table made or changed, then read (:func:`sim.config.replay.resolve_replay`)."""
+    from sim.config import ScenarioError, scenario_from_dict, to_dict  # heavy (pydantic)
+
+    if log is None and scenario.replay is None:
+        fail("--log-mapping maps the log of --arrivals: give --arrivals too")
+    data = to_dict(scenario)
+    replay = {**data.get("replay", {}), **({"log": str(log)} if log is not None else {})}
+    if mapping is not None:
+        replay["mapping"] = str(mapping)
+    replay.pop("digest", None)  # another log or mapping: hashed again
+    data["replay"] = replay
+    try:
+        return scenario_from_dict(data, source="--arrivals")
+    except ScenarioError as e:
+        fail(str(e))
+        raise  # unreachable: fail() exits
+
+
+def _say_replayed(scenario: Scenario) -> None:
+    """One line on a replayed morning: its people, and who the log left out."""
+    if scenario.replay is None:
+        return
+    from sim.config.replay import replay_arrivals  # reads the log (once): only with replay
+
+    try:
+        arrivals = replay_arrivals(scenario)
+    except ScenarioError as e:
+        fail(str(e))
+    err.print(arrivals.summary(scenario.replay.log), markup=False, highlight=False,
+              soft_wrap=True)  # fmt: skip
 
 
 def _without_trace(morning):

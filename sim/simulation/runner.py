@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.config.replay import replay_arrivals
 from sim.config.scenario import FlatScenario, Scenario, require_flat
 from sim.engine.kernel import Environment
 from sim.engine.monitor import Recorder, ServiceSeries
@@ -103,7 +104,8 @@ def run(
     wall0 = time.perf_counter()
     env = Environment(initial_time=scenario.start_s)
     recorder = Recorder(scenario.start_s, scenario.end_s, 60.0 * scenario.measure.warmup_min)
-    model = build(env, scenario, Streams(seed, replication), recorder)
+    arrivals = replay_arrivals(scenario)  # a replayed log's people (read here, at the edge)
+    model = build(env, scenario, Streams(seed, replication), recorder, arrivals)
     kept = _attach_trace(model.platform.services) if trace else None
     _simulate(model, progress)
     events = next(env._eid) - env.pending()  # scheduled minus still pending
