@@ -10,7 +10,10 @@ from sim.config import ScenarioError, load_scenario
 from sim.config.replay import replay_arrivals
 from sim.experiments.execution import Job
 from sim.simulation.runner import run
+from tests.conftest import SCENARIOS
 from tests.robustness.conftest import invoke, one_error_line
+
+SURGE = SCENARIOS / "surge.toml"
 
 SCENARIO = """\
 name = "replayed"
@@ -176,3 +179,22 @@ def test_arrivals_from_the_command_line_replay_the_log(files):
     rerun = load_scenario(out / "scenario.toml")  # the results folder's: replays the same
     assert rerun.replay.digest is not None and [c.count for c in rerun.cohorts] == [2, 1, 2]
     assert np.isfinite(run(rerun.flat).people["intended"]).all()
+
+
+def test_a_written_log_replays_the_same_people_at_their_first_requests(tmp_path):
+    """sim run --access-log, then --arrivals on it: the people are those who sent a
+    request, and each intends to connect when their first one was sent."""
+    from sim.config import read_raw, scenario_from_dict
+    from sim.outputs.access_log import write_access_log
+
+    traced = run(load_scenario(SURGE).flat, trace=True)
+    log = write_access_log(traced, tmp_path / "surge.csv.gz")
+    raw = read_raw(SURGE)
+    raw["replay"] = {"log": str(log)}
+    replayed = run(scenario_from_dict(raw).flat)
+    t = traced.trace
+    first = {}
+    for person, sent in zip(t["person"].tolist(), t["submitted"].tolist(), strict=True):
+        first.setdefault(person, sent)
+    expected = np.round(sorted(first.values()), 6)
+    np.testing.assert_array_equal(np.round(np.sort(replayed.people["intended"]), 6), expected)
