@@ -108,6 +108,7 @@ def _sections() -> list[tuple[str, str, Any]]:
         ("opensource", "", c.OpenSource),
         ("ratepiece", "", c.RatePiece),
         ("measure", "", c.Measure),
+        ("replay", "", c.Replay),
     ]
 
 

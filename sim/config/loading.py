@@ -37,7 +37,7 @@ def describe_error(err: ValidationError, data: Any = None, *, root: Any = Scenar
 def load_scenario(path: Path | str, overrides: Sequence[Override] = ()) -> Scenario:
     """Read, override and validate a scenario file; raise :class:`ScenarioError`."""
     path = Path(path)
-    return scenario_from_dict(read_raw(path), overrides, source=str(path))
+    return scenario_from_dict(read_raw(path), overrides, source=str(path), base=path.parent)
 
 
 MAX_EXTENDS_DEPTH = 8
@@ -107,16 +107,25 @@ with the value as it is (the Python API's ``set={path: value}``)."""
 
 
 def scenario_from_dict(
-    raw: dict[str, Any], overrides: Sequence[Override] = (), source: str = "scenario"
+    raw: dict[str, Any],
+    overrides: Sequence[Override] = (),
+    source: str = "scenario",
+    base: Path | str | None = None,
 ) -> Scenario:
-    """Validate `raw`, apply the overrides (:data:`Override`), validate again."""
+    """Validate `raw`, apply the overrides (:data:`Override`), validate again; a
+    ``[replay]`` is then read (:func:`sim.config.replay.resolve_replay`, its relative
+    paths from `base`, default the current folder)."""
     scenario = _validate(raw, source)
-    if not overrides:
+    if overrides:
+        resolved = to_dict(scenario)
+        for override in overrides:
+            apply_override(resolved, override)
+        scenario = _validate(resolved, f"{source} with --set")
+    if scenario.replay is None:
         return scenario
-    resolved = to_dict(scenario)
-    for override in overrides:
-        apply_override(resolved, override)
-    return _validate(resolved, f"{source} with --set")
+    from sim.config.replay import resolve_replay  # reads the log: only with [replay]
+
+    return resolve_replay(scenario, base)
 
 
 def _validate(raw: dict[str, Any], source: str) -> Scenario:

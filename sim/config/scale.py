@@ -32,6 +32,11 @@ def scale(scenario: Scenario, factor: float) -> Scenario:
         raise ValueError("scale must be greater than 0")
     if factor == 1:
         return scenario
+    if scenario.replay is not None:
+        raise ValueError(
+            "a replayed morning has its log's people: it is not scaled (replay a shorter "
+            "log, or a part of the day, instead)"
+        )
     data = to_dict(scenario)
     try:
         _scale_all(data, factor)

@@ -10,11 +10,13 @@ expansion: ``scenario.flat``.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -200,6 +202,43 @@ class Measure(Strict):
     )
 
 
+def _check_day(value: str) -> str:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"a day must look like '2021-04-06', got {value!r}") from None
+    if len(value) != 10:
+        raise ValueError(f"a day must look like '2021-04-06', got {value!r}")
+    return value
+
+
+class Replay(Strict):
+    """A real morning's people from a web server's access log: each person's first
+    request of the day is when they intend to connect, in place of the cohorts' drawn
+    offsets (docs/how-to/access-logs.md)."""
+
+    log: Annotated[str, Field(min_length=1)] = Field(
+        description="the access log (nginx, apache or csv; gzip too): a path relative to "
+        "the scenario file's folder, recorded absolute in a results folder"
+    )
+    format: Literal["auto", "nginx", "apache", "csv"] = Field(
+        "auto", description="the log's format; auto tells it from the first line"
+    )
+    mapping: Annotated[str, Field(min_length=1)] | None = Field(
+        None,
+        description="a TOML file mapping paths to services, requests to roles and people "
+        "(relative like `log`; none: one service, everybody a pupil, people by user)",
+    )
+    day: Annotated[str, AfterValidator(_check_day)] | None = Field(
+        None, description="which day of a log of several, `YYYY-MM-DD` (none: the first)"
+    )
+    digest: str | None = Field(
+        None,
+        description="the content hash of the log and mapping, filled when the scenario "
+        "is loaded: a log changed since is refused, and stored runs are keyed by it",
+    )
+
+
 class Scenario(Strict):
     """A morning: who connects when, through which services, under which attacks."""
 
@@ -239,11 +278,18 @@ class Scenario(Strict):
     attacks: list[AttackWave] = Field([], description="explicit attack waves")
     attack_generators: list[AttackGenerator] = Field([], description="generated attack waves")
     measure: Measure = Field(Measure(), description="what the statistics leave out")
+    replay: Replay | None = Field(
+        None,
+        description="the cohorts' people and connect times from an access log: each "
+        "cohort's count becomes the log's people dealt to it",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         if clock_to_s(self.end) <= clock_to_s(self.start):
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if self.replay is not None and not self.cohorts:
+            raise ValueError("replay: the log's people join cohorts, and there is none")
         for kind, groups in (("cohorts", self.cohorts), ("sources", self.sources)):
             for group in groups:
                 try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
@@ -39,6 +39,9 @@ from sim.model.platform import Platform, build_platform
 from sim.model.population import Population, build_population
 from sim.model.services import Service
 
+if TYPE_CHECKING:
+    from sim.config.replay import Arrivals
+
 
 @dataclass
 class Model:
@@ -59,14 +62,20 @@ class Model:
 
 
 def build(
-    env: simpy.Environment, scenario: FlatScenario, streams: Streams, recorder: Recorder
+    env: simpy.Environment,
+    scenario: FlatScenario,
+    streams: Streams,
+    recorder: Recorder,
+    arrivals: Arrivals | None = None,
 ) -> Model:
     """The model of `scenario`, expanded (``scenario.flat``): a scenario with platforms
-    as written names services the model does not have, so any other is refused."""
+    as written names services the model does not have, so any other is refused.
+    `arrivals`: the cohorts' people of a replayed log (:mod:`sim.config.replay`), read
+    by the caller (the model reads no file)."""
     scenario = require_flat(scenario, "build()")
     platform = build_platform(env, scenario, streams, recorder)
     stays = _stays(env, scenario, streams, platform.services)
-    population = build_population(scenario, streams.get(Stream.ARRIVALS, 0))
+    population = build_population(scenario, streams.get(Stream.ARRIVALS, 0), arrivals)
     table = PersonTable()
     table.extend(population.group, population.intended, population.class_start)
     classes = [Klass(env, bool(needs)) for needs in population.class_needs_teacher]

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.config import clock_to_s
 from sim.config.platform_schema import ClassStep
 from sim.config.scenario import Cohort, FlatScenario, NormalOffset, Scenario
+
+if TYPE_CHECKING:
+    from sim.config.replay import Arrivals
 
 ROLES = ("pupil", "teacher", "other")
 
@@ -43,18 +47,25 @@ def class_step_of(scenario: FlatScenario, journey: str) -> ClassStep | None:
     return None
 
 
-def build_population(scenario: FlatScenario, rng: np.random.Generator) -> Population:
+def build_population(
+    scenario: FlatScenario, rng: np.random.Generator, given: Arrivals | None = None
+) -> Population:
+    """The cohorts' people; their intended connect times drawn (class start plus an
+    offset), or `given` (a replayed log: :mod:`sim.config.replay`), then no draw."""
     groups, intended, starts, start_index, addresses = [], [], [], [], []
     n_addresses = 0
     for index, cohort in enumerate(scenario.cohorts):
         addresses.append(n_addresses + np.arange(cohort.count) // cohort.people_per_address)
         n_addresses += math.ceil(cohort.count / cohort.people_per_address)
-        cohort_starts, cohort_start_index = _class_starts(cohort)
-        offsets = _offsets(cohort, rng)
+        if given is None:
+            cohort_starts, cohort_start_index = _class_starts(cohort)
+            cohort_intended = cohort_starts + _offsets(cohort, rng)
+        else:
+            cohort_starts, cohort_start_index, cohort_intended = _given(cohort, given, index)
         groups.append(np.full(cohort.count, index, dtype=np.int32))
         starts.append(cohort_starts)
         start_index.append(cohort_start_index)
-        intended.append(cohort_starts + offsets)
+        intended.append(cohort_intended)
     group = np.concatenate(groups) if groups else np.zeros(0, np.int32)
     intended_all = np.concatenate(intended) if intended else np.zeros(0)
     start_all = np.concatenate(starts) if starts else np.zeros(0)
@@ -72,6 +83,18 @@ def build_population(scenario: FlatScenario, rng: np.random.Generator) -> Popula
         n_classes=len(needs_teacher),
         class_needs_teacher=needs_teacher,
     )
+
+
+def _given(cohort: Cohort, given: Arrivals, index: int) -> tuple[np.ndarray, ...]:
+    """Class start, its index and intended time of each member, as the log gave them."""
+    seconds = np.array([clock_to_s(t) for t in cohort.class_starts])
+    starts = np.asarray(given.class_start[index], dtype=float)
+    times = np.asarray(given.intended[index], dtype=float)
+    if len(times) != cohort.count:
+        raise ValueError(f"cohort {cohort.name}: {cohort.count} people, {len(times)} given")
+    first_of = {start: i for i, start in reversed(list(enumerate(seconds.tolist())))}
+    start_index = np.array([first_of[s] for s in starts.tolist()], dtype=np.int32)
+    return starts, start_index, times
 
 
 def _class_starts(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:

@@ -61,6 +61,10 @@ NOT_APPLICABLE = {
     "SessionStep.kind": TAG,
     "NormalOffset.kind": TAG,
     "UniformOffset.kind": TAG,
+    "Replay.format": "how the log is read: the same requests in another format are refused "
+    "(malformed lines), never another morning",
+    "Replay.digest": "a check, filled when the scenario is loaded: a log of other content is "
+    "refused (tests/simulation/test_replay.py)",
 }
 
 
@@ -83,6 +87,7 @@ VOLUMETRIC_GENERATOR = (
     'attack_generators=[{name="vg", kind="volumetric", target="edge", waves=2, '
     'first="08:40", last="09:00", gbps=9.0}]',
 )
+REPLAY = 'replay={log="replay/knobs.csv"}'
 SCRUBBING = ("detection_s=10.0", "attack_removed=0.1", "legit_removed=0.5", "hold_s=900.0")
 
 CASES: dict[str, Case | list[Case]] = {
@@ -106,6 +111,11 @@ CASES: dict[str, Case | list[Case]] = {
     "Scenario.attack_generators": Case("attack_generators=[]"),
     "Scenario.measure": Case("measure.warmup_min=0.0"),
     "Measure.warmup_min": Case("measure.warmup_min=1.0"),
+    # a replayed log (tests/scenarios/replay/)
+    "Scenario.replay": Case(REPLAY),
+    "Replay.log": Case('replay.log="replay/knobs-later.csv"', base=(REPLAY,)),
+    "Replay.mapping": Case('replay.mapping="replay/roles.toml"', base=(REPLAY,)),
+    "Replay.day": Case('replay.day="2021-04-07"', base=(REPLAY,)),
     # behaviour, everybody's and a cohort's or source's own
     "Behaviour.patience": Case('behaviour.patience={kind="exponential", mean_s=3.0}'),
     "Behaviour.patience_covers": Case('behaviour.patience_covers="wait"'),
