@@ -105,7 +105,7 @@ def test_timeseries_has_one_row_per_minute(full_run):
     with open(out / "timeseries.csv", newline="") as fh:
         rows = list(csv.reader(fh))
     header, body = rows[0], rows[1:]
-    assert header[:2] == ["clock", "minute_start_s"]
+    assert header[:3] == ["clock", "bin_start_s", "bin_s"]
     assert "login.arrivals" in header
     assert len(body) == (scenario.end_s - scenario.start_s) / 60
     assert body[0][0] == scenario.start

@@ -106,6 +106,7 @@ CASES: dict[str, Case | list[Case]] = {
     "Scenario.attack_generators": Case("attack_generators=[]"),
     "Scenario.measure": Case("measure.warmup_min=0.0"),
     "Measure.warmup_min": Case("measure.warmup_min=1.0"),
+    "Measure.bin_s": Case("measure.bin_s=10"),
     # behaviour, everybody's and a cohort's or source's own
     "Behaviour.patience": Case('behaviour.patience={kind="exponential", mean_s=3.0}'),
     "Behaviour.patience_covers": Case('behaviour.patience_covers="wait"'),
