@@ -183,7 +183,7 @@ def test_show_prints_the_resolved_scenario_as_toml():
     assert data["start"] == "08:00"
     assert "drop_abandoned = false" in result.stdout  # a default, filled in
     assert data["services"]["login"]["dispatch"] == "least_loaded"
-    assert data["measure"] == {"warmup_min": 0.0}
+    assert data["measure"] == {"warmup_min": 0.0, "bin_s": 60}
     assert Scenario.model_validate(data) == load_scenario(DEFAULT, sets)
 
 
