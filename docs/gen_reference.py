@@ -575,33 +575,23 @@ holds timings): see [reproducibility](../explanation/reproducibility.md).
 
 """
 
-TIMESERIES_MEANINGS = {
-    "clock": "the minute's start as a clock time, `HH:MM`",
-    "minute_start_s": "the minute's start in seconds since midnight",
-    "intended": "people whose intended connect time fell in this minute",
-    "attempts": "attempts of people on their way (requests whose answer they wait for)",
-    "successes": "attempts answered in time",
-    "fail_timeout": "attempts failed: no answer within the client's patience",
-    "fail_rejected": "attempts failed: the server's backlog was full",
-    "fail_error": "attempts failed: the server was down (a crash, connection refused)",
-    "fail_blocked": "attempts failed: refused by a defence (rate limit, scrubbing)",
-    "fail_quota": "attempts failed: refused by an admission gate (quota, waiting room)",
-    "fail_full": "attempts failed: the class's classroom server was full",
-    "reached": "people who got in (in class, or through a journey without a class)",
-    "gave_up": "people who gave up for the morning",
-    "barred": "people refused by a policy gate (not counted as failing)",
-    "classes_opened": "classes a teacher opened (or that opened without a teacher)",
-    "in_lesson": "people seated in a lesson during the minute (zero where no journey has a class)",
-    "mean_busy": "mean busy workers over the minute",
-    "mean_servers_up": "mean servers up over the minute",
-    "attack_arrivals": "attack requests that reached the service",
-    "attack_served": "attack requests the service worked on to the end",
-    "mean_queue": "mean requests waiting in the backlogs over the minute",
-    "latency_p50_s": "median response time of the requests answered in the minute (s)",
-    "latency_p95_s": "95th percentile of those response times (s)",
-    "latency_p99_s": "99th percentile of those response times (s)",
-}
-"""Words for the columns of timeseries.csv that are not service metrics."""
+
+def _timeseries_rows(header: list[str]) -> list[list[str]]:
+    """The columns of timeseries.csv with their unit and words, from the registry of
+    series (:data:`sim.measure.metrics.SERIES`): one place for names, units, meanings."""
+    from sim.measure.metrics import PER_BIN, SERIES
+
+    rows = []
+    for column in header:
+        base = column.removeprefix("login.")
+        name = f"<service>.{base}" if column != base else column
+        if base not in SERIES:
+            raise SystemExit(f"gen_reference: no series {base!r} in sim.measure.metrics.SERIES")
+        series = SERIES[base]
+        unit = f"{series.what} per bin" if series.kind == PER_BIN else series.what
+        rows.append([f"`{name}`", unit or "-", series.meaning])
+    return rows
+
 
 PEOPLE_MEANINGS = {
     "person": "the person's number, as in `trace.csv.gz`",
@@ -650,20 +640,6 @@ def _tiny_run() -> Any:
     return run(scenario.flat)
 
 
-def _column_rows(header: list[str], meanings: dict[str, str]) -> list[list[str]]:
-    import sim.measure.metrics as labels
-
-    rows = []
-    for column in header:
-        base = column.removeprefix("login.")
-        name = f"<service>.{base}" if column != base else column
-        words = meanings.get(base) or labels.meaning(f"services.login.{base}", default="")
-        if not words:
-            raise SystemExit(f"gen_reference: no words for the column {column!r} of the results")
-        rows.append([f"`{name}`", words])
-    return rows
-
-
 def _run_files(result: Any) -> list[list[str]]:
     """The files of one run's folder (sim/outputs/run_folder.py's names)."""
     from dataclasses import fields
@@ -681,7 +657,8 @@ def _run_files(result: Any) -> list[list[str]]:
          "scenario's `--scale` (1: not scaled)"],
         [f"`{store.MANIFEST}`", "what made the folder: the command line, versions and code "
          "fingerprint, which modules ran compiled (`engine`), the seed and the scale"],
-        [f"`{store.TIMESERIES}`", "one row per simulated minute, columns below"],
+        [f"`{store.TIMESERIES}`", "one row per time bin (`measure.bin_s`: a minute by "
+         "default), columns below"],
         [f"`{store.PEOPLE}`", "one row per person, columns below (Parquet); with "
          f"`--people csv` `{store.PEOPLE_CSV}` instead (gzip CSV), with `--people none` "
          "neither"],
@@ -711,9 +688,10 @@ def _experiment_files() -> list[tuple[str, str, str, list[list[str]]]]:
          "metric: `n`, `mean`, `half_width`, `low`, `high`, the interval `method`, and "
          "`unbounded`, the replications whose value was infinite (a percentile of time to "
          "class when too many never got in: the mean is null)"],
-        [f"`{es.SERIES_CI}`", "per-minute means of the people-level series with 95 % bands"],
+        [f"`{es.SERIES_CI}`", "per-bin means of the people-level series with 95 % bands "
+         "(columns `clock`, `bin_start_s`, `bin_s`, then `<series>.mean`, `.low`, `.high`)"],
         [f"`{es.KPIS_FIGURE}`, `{es.SERIES_FIGURE}`", "the key KPIs with their intervals; "
-         "the per-minute bands"],
+         "the per-bin bands"],
         [f"`{es.SCENARIO}`", "the resolved scenario"],
     ]  # fmt: skip
     sweeps = [
@@ -801,11 +779,15 @@ def results_page() -> str:
     parts.append(table(["file", "content"], _run_files(result)) + "\n")
     parts.append(f"### `{store.TIMESERIES}` {{#timeseries}}\n\n")
     parts.append(
-        "People-level counters first, then the same columns for every service "
-        "(`<service>` is its name).\n\n"
+        "One row per time bin of `measure.bin_s` seconds (a minute by default; the last "
+        "bin is cut short when the run's length is not a whole number of bins). The bin's "
+        "start and width first, then people-level counters, then the same columns for "
+        "every service (`<service>` is its name). A count is a count *per bin* (the bins "
+        "of a column add up to the run's total; with `bin_s = 10` it is per 10 s, not per "
+        "minute), a level a time-weighted mean over the bin.\n\n"
     )
     header = store.timeseries_rows(result)[0]
-    parts.append(table(columns, _column_rows(header, TIMESERIES_MEANINGS)) + "\n")
+    parts.append(table(["column", "unit", "content"], _timeseries_rows(header)) + "\n")
     parts.append(f"### `{store.PEOPLE}` {{#people}}\n\n" + PEOPLE_TEXT)
     parts.append(table(columns, [[f"`{c}`", people[c]] for c in store.PEOPLE_COLUMNS]) + "\n")
     parts.append(f"### `{store.TRACE}` {{#trace}}\n\n")
@@ -826,7 +808,7 @@ def results_page() -> str:
         [f"`{REPORT}`", "`sim report DIR`, `--report`", "one self-contained HTML page: "
          "figures embedded, no JavaScript, no network"],
         [f"`{ANIMATION}`", "`sim animate DIR`", "a film of one run, 960 x 540, one frame per "
-         "simulated minute (`--out x.mp4` with ffmpeg)"],
+         "time bin of its series, a simulated minute by default (`--out x.mp4` with ffmpeg)"],
     ]  # fmt: skip
     parts.append(table(["file", "written by", "content"], films))
     return "".join(parts)

@@ -26,7 +26,7 @@ PEOPLE_TIMES = ("intended_s", "class_start_s", "reached_s", "lobby_s", "ended_s"
 
 
 class Run:
-    """One simulated morning: its KPIs, services, per-minute and per-person tables.
+    """One simulated morning: its KPIs, services, per-bin and per-person tables.
 
     Made by `run`. The tables are pandas DataFrames, made when first read, then
     kept (pandas is imported only then: the command line never needs it).
@@ -70,13 +70,17 @@ class Run:
 
     @cached_property
     def timeseries(self) -> pd.DataFrame:
-        """One row per minute, indexed by clock time (a ``Timedelta`` since midnight):
-        the columns of ``timeseries.csv``."""
+        """One row per time bin (``measure.bin_s`` seconds, a minute by default), indexed
+        by the bin's start as a clock time (a ``Timedelta`` since midnight, whose ``freq``
+        is the bin): the columns of ``timeseries.csv``. Counts are per bin, levels means
+        over the bin."""
         import pandas as pd  # heavy: only when a table is asked for
 
         columns = timeseries_columns(self.result)
-        clock = pd.to_timedelta(columns["minute_start_s"], unit="s")
-        return pd.DataFrame(columns, index=pd.TimedeltaIndex(clock, name="clock"))
+        clock = pd.to_timedelta(columns["bin_start_s"], unit="s")
+        freq = pd.Timedelta(seconds=self.result.bin_s) if len(clock) > 1 else None
+        index = pd.TimedeltaIndex(clock, name="clock", freq=freq)
+        return pd.DataFrame(columns, index=index)
 
     @cached_property
     def people(self) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -191,13 +192,40 @@ class OpenSource(Strict):
         return self
 
 
+MAX_BIN_S = 3600
+"""The widest time-series bin: an hour."""
+MAX_SERVICE_BINS = 1_000_000
+"""Bins x services a bin finer than a minute may make: each service keeps, per bin, its
+counts, levels and a latency histogram (about 4.7 kB, see
+:data:`sim.simulation.resources.BYTES_PER_SERVICE_BIN`), so a million is about 4.5 GB."""
+
+
+def _whole_seconds(value: Any) -> Any:
+    """A bin width is a whole number of seconds from 1 to :data:`MAX_BIN_S` (said so,
+    rather than pydantic's "a valid integer" or "greater than or equal to 1")."""
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if not whole or not 1 <= value <= MAX_BIN_S:
+        raise ValueError(f"a whole number of seconds from 1 to {MAX_BIN_S} (got {value!r})")
+    return value
+
+
 class Measure(Strict):
-    """What the statistics leave out."""
+    """What the statistics leave out, and how finely the time series are binned."""
 
     warmup_min: NonNegFloat = Field(
         0.0,
         description=(
             "requests submitted before start + warm-up are left out of per-service waits (min)"
+        ),
+    )
+    bin_s: Annotated[int, BeforeValidator(_whole_seconds), Field(ge=1, le=MAX_BIN_S)] = Field(
+        60,
+        description=(
+            "width of the time-series bins (s): a whole number of seconds from 1 to 3600. "
+            "Counts in `timeseries.csv` are per bin, levels are means over the bin, latency "
+            "percentiles of the requests answered in it; a last bin cut short by `end` holds "
+            "what happened until `end` (its levels are means over the whole bin width). "
+            "Finer than a minute, bins x services may be at most 10^6 (memory)"
         ),
     )
 
@@ -304,6 +332,7 @@ class Scenario(Strict):
             return self
         if not self.services:
             raise ValueError("a scenario needs at least one service")
+        self._check_bins()
         if not self.cohorts and not self.sources:
             raise ValueError("a scenario needs at least one cohort or source")
         for name, steps in self.journeys.items():
@@ -340,6 +369,27 @@ class Scenario(Strict):
                     f"{group.name}: journey {group.journey!r} is not one of {sorted(self.journeys)}"
                 )
         return self
+
+    @property
+    def bins(self) -> int:
+        """Time-series bins of the run: the last one may be cut short by `end`."""
+        return max(1, math.ceil((self.end_s - self.start_s) / self.measure.bin_s))
+
+    def _check_bins(self) -> None:
+        """Bins finer than a minute, times services, bounded (:data:`MAX_SERVICE_BINS`):
+        memory grows with both, and a day at 1 s with many services would not fit."""
+        bin_s, services = self.measure.bin_s, len(self.services)
+        if bin_s >= 60 or self.bins * services <= MAX_SERVICE_BINS:
+            return
+        duration = self.end_s - self.start_s
+        least = math.ceil(duration * services / MAX_SERVICE_BINS)
+        while least < 60 and math.ceil(duration / least) * services > MAX_SERVICE_BINS:
+            least += 1
+        raise ValueError(
+            f"measure.bin_s = {bin_s} makes {self.bins:,} bins x {services} services = "
+            f"{self.bins * services:,} series bins, each with a latency histogram; at most "
+            f"{MAX_SERVICE_BINS:,} (about 4.5 GB): use bin_s >= {least}"
+        )
 
     def _check_platforms(self) -> None:
         """Platforms are checked on their expansion, kept for every later use."""

@@ -8,6 +8,7 @@ cdef class Level:
     cdef public long level
     cdef public double origin
     cdef public long peak
+    cdef public double width
     cdef public double zero_time
 
     cpdef change(self, double now, long delta)
@@ -17,6 +18,7 @@ cdef class ServiceRecord:
     cdef public object name
     cdef public object capacity
     cdef public double origin
+    cdef public double bin_s
     cdef public double warmup_end
     cdef public list arrivals
     cdef public list served

@@ -1,10 +1,11 @@
-"""Streaming measurement: per-minute bins, time-weighted levels, latency histograms.
+"""Streaming measurement: time bins, time-weighted levels, latency histograms.
 
 A one-to-one morning has millions of requests, so nothing here keeps a per-request list.
-Counts go into per-minute bins; levels (queue length, busy workers, people in class) are
-integrated over time into per-minute areas, so their per-minute means are exact; latencies
-go into log-bucketed histograms (:data:`BUCKETS_PER_DECADE` buckets per factor of ten),
-which give any percentile to within a few percent in O(1) memory.
+Counts go into time bins (``measure.bin_s`` seconds wide, a minute by default); levels
+(queue length, busy workers, people in class) are integrated over time into per-bin
+areas, so their per-bin means are exact; latencies go into log-bucketed histograms
+(:data:`BUCKETS_PER_DECADE` buckets per factor of ten), which give any percentile to
+within a few percent in O(1) memory.
 
 The recorder is plain Python lists on the hot path (indexing a list is several times
 cheaper than indexing a numpy array from Python) and turns into numpy arrays once, at the
@@ -71,26 +72,30 @@ def quantile_from_histogram(counts: np.ndarray, q: float) -> float:
 
 @cython.cclass
 class Level:
-    """A quantity that changes at instants, integrated over time into per-minute areas."""
+    """A quantity that changes at instants, integrated over time into per-bin areas
+    (bins `width` seconds wide from `origin`)."""
 
-    __slots__ = ("areas", "last_t", "level", "origin", "peak", "zero_time")
+    __slots__ = ("areas", "last_t", "level", "origin", "peak", "width", "zero_time")
 
-    def __init__(self, origin: float, n_minutes: int) -> None:
+    def __init__(self, origin: float, n_bins: int, width: float = 60.0) -> None:
         self.origin = origin
-        self.areas = [0.0] * n_minutes
+        self.width = width
+        self.areas = [0.0] * n_bins
         self.last_t = origin
         self.level = 0
         self.peak = 0
         self.zero_time = 0.0  # total time spent at level 0
 
-    @cython.locals(last=cython.double, origin=cython.double, m=cython.Py_ssize_t)
+    @cython.locals(
+        last=cython.double, origin=cython.double, width=cython.double, m=cython.Py_ssize_t
+    )
     def change(self, now: float, delta: cython.long) -> None:
         last = self.last_t
         if now > last:
             if self.level:
-                origin = self.origin
-                m = int((last - origin) // 60)
-                if m == int((now - origin) // 60):  # within one minute: the usual case
+                origin, width = self.origin, self.width
+                m = int((last - origin) // width)
+                if m == int((now - origin) // width):  # within one bin: the usual case
                     if m < len(self.areas):
                         self.areas[m] += self.level * (now - last)
                 else:
@@ -105,6 +110,7 @@ class Level:
     @cython.locals(
         level=cython.long,
         origin=cython.double,
+        width=cython.double,
         m0=cython.Py_ssize_t,
         m1=cython.Py_ssize_t,
         n=cython.Py_ssize_t,
@@ -112,25 +118,26 @@ class Level:
         areas=list,
     )
     def _accumulate(self, t0: float, t1: float) -> None:
-        areas, level, origin = self.areas, self.level, self.origin
-        m0 = int((t0 - origin) // 60)
-        m1 = int((t1 - origin) // 60)
+        areas, level, origin, width = self.areas, self.level, self.origin, self.width
+        m0 = int((t0 - origin) // width)
+        m1 = int((t1 - origin) // width)
         n = len(areas)
         if m0 == m1:
             if m0 < n:
                 areas[m0] += level * (t1 - t0)
             return
-        edge = origin + 60.0 * (m0 + 1)
+        edge = origin + width * (m0 + 1)
         areas[m0] += level * (edge - t0)
         for m in range(m0 + 1, min(m1, n)):
-            areas[m] += level * 60.0
+            areas[m] += level * width
         if m1 < n:
-            areas[m1] += level * (t1 - (origin + 60.0 * m1))
+            areas[m1] += level * (t1 - (origin + width * m1))
 
     def close(self, end: float) -> np.ndarray:
-        """Per-minute mean level up to `end`."""
+        """Per-bin mean level up to `end`: each bin's area over the bin's width (a last
+        bin cut short by `end` too, so that mean x width is always the bin's area)."""
         self.change(end, 0)
-        return np.asarray(self.areas) / 60.0
+        return np.asarray(self.areas) / self.width
 
 
 @cython.cclass
@@ -145,6 +152,7 @@ class ServiceRecord:
         "attack_lost",
         "attack_rejected",
         "attack_served",
+        "bin_s",
         "blocked",
         "busy",
         "capacity",
@@ -170,12 +178,21 @@ class ServiceRecord:
         "wasted",
     )
 
-    def __init__(self, name: str, capacity: int, origin: float, n_minutes: int, warmup_end: float):
+    def __init__(
+        self,
+        name: str,
+        capacity: int,
+        origin: float,
+        n_bins: int,
+        warmup_end: float,
+        bin_s: float = 60.0,
+    ):
         self.name = name
         self.capacity = capacity
         self.origin = origin
+        self.bin_s = bin_s
         self.warmup_end = warmup_end
-        zeros = [0] * n_minutes
+        zeros = [0] * n_bins
         self.arrivals = list(zeros)
         self.served = list(zeros)
         self.abandoned = list(zeros)
@@ -192,12 +209,12 @@ class ServiceRecord:
         self.attack_rejected = list(zeros)
         self.attack_blocked = list(zeros)  # removed by defences before the servers
         self.attack_lost = list(zeros)  # in progress or queued when the server crashed
-        self.queue = Level(origin, n_minutes)  # backlog places taken
-        self.busy = Level(origin, n_minutes)  # workers busy
-        self.up_workers = Level(origin, n_minutes)  # workers of servers that are up
-        self.servers_up = Level(origin, n_minutes)
-        self.servers_down = Level(origin, n_minutes)  # crashed, restarting
-        self.latency = [[0] * N_BUCKETS for _ in range(n_minutes)]
+        self.queue = Level(origin, n_bins, bin_s)  # backlog places taken
+        self.busy = Level(origin, n_bins, bin_s)  # workers busy
+        self.up_workers = Level(origin, n_bins, bin_s)  # workers of servers that are up
+        self.servers_up = Level(origin, n_bins, bin_s)
+        self.servers_down = Level(origin, n_bins, bin_s)  # crashed, restarting
+        self.latency = [[0] * N_BUCKETS for _ in range(n_bins)]
         self.wait_hist = [0] * N_BUCKETS
         self.wait_sum = 0.0
         self.wait_count = 0
@@ -206,7 +223,7 @@ class ServiceRecord:
 
 @dataclass
 class ServiceSeries:
-    """Final per-minute arrays and totals of one service."""
+    """Final per-bin arrays and totals of one service."""
 
     name: str
     capacity: int
@@ -233,7 +250,7 @@ class ServiceSeries:
     mean_servers_down: np.ndarray
     downtime_s: float  # time with no server up
     peak_queue: int
-    latency_hist: np.ndarray  # minutes x buckets
+    latency_hist: np.ndarray  # bins x buckets
     wait_hist: np.ndarray
     wait_sum: float
     wait_count: int
@@ -258,30 +275,39 @@ PEOPLE_COUNTERS = (
 
 
 class Recorder:
-    """Everything the model measures during one run."""
+    """Everything the model measures during one run, in bins of `bin_s` seconds from
+    `start`; the last bin may be cut short by `end`, and holds what happens until then."""
 
-    def __init__(self, start: float, end: float, warmup_s: float = 0.0) -> None:
+    def __init__(
+        self, start: float, end: float, warmup_s: float = 0.0, bin_s: float = 60.0
+    ) -> None:
         self.start = start
         self.end = end
-        self.n_minutes = max(1, math.ceil((end - start) / 60))
-        self._last_minute = self.n_minutes - 1
+        self.bin_s = bin_s
+        self.n_bins = max(1, math.ceil((end - start) / bin_s))
+        self._last_bin = self.n_bins - 1
         self.warmup_end = start + warmup_s
         self.services: dict[str, ServiceRecord] = {}
-        self.counters = {name: [0] * self.n_minutes for name in PEOPLE_COUNTERS}
-        self.in_lesson = Level(start, self.n_minutes)
+        self.counters = {name: [0] * self.n_bins for name in PEOPLE_COUNTERS}
+        self.in_lesson = Level(start, self.n_bins, bin_s)
 
     @cython.locals(m=cython.Py_ssize_t)
-    def minute(self, now: float) -> int:
-        m = int((now - self.start) // 60)
-        return m if m < self._last_minute else self._last_minute
+    def bin_of(self, now: float) -> int:
+        """The bin of time `now` (the last bin for later times)."""
+        m = int((now - self.start) // self.bin_s)
+        return m if m < self._last_bin else self._last_bin
+
+    def bin_starts(self) -> np.ndarray:
+        """The start of every bin (s since midnight)."""
+        return self.start + self.bin_s * np.arange(self.n_bins)
 
     def add_service(self, name: str, capacity: int) -> ServiceRecord:
-        record = ServiceRecord(name, capacity, self.start, self.n_minutes, self.warmup_end)
+        record = ServiceRecord(name, capacity, self.start, self.n_bins, self.warmup_end, self.bin_s)
         self.services[name] = record
         return record
 
     def count(self, counter: str, now: float, n: int = 1) -> None:
-        self.counters[counter][self.minute(now)] += n
+        self.counters[counter][self.bin_of(now)] += n
 
     def finish(self) -> dict[str, ServiceSeries]:
         """Close every level at the end time and freeze the service series."""

@@ -157,7 +157,8 @@ def record_of(job: Job, result: RunResult) -> dict[str, Any]:
         "metrics": metrics,
         "series": {name: result.counters[name].tolist() for name in SERIES}
         | {"in_lesson": result.in_lesson.round(6).tolist()},
-        "minute_start_s": result.minute_start_s.tolist(),
+        "bin_start_s": result.bin_start_s.tolist(),
+        "bin_s": result.bin_s,
         "wall_s": result.wall_s,
         "sim_version": __version__,
         "fingerprint": fingerprint.code_fingerprint(),  # of the code that made the run
@@ -707,8 +708,9 @@ def replicate(
 def series_bands(
     records: Sequence[dict[str, Any]], confidence: float = 0.95
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Per-minute mean and confidence band of each kept series over replications: Student
-    t, at least 0 (the series count people); NaN bounds with a single replication."""
+    """Per-bin mean and confidence band of each kept series over replications: Student
+    t, at least 0 (the series count people); NaN bounds with a single replication. The
+    records are replications of one scenario, so their bins are the same."""
     out = {}
     for name in (*SERIES, "in_lesson"):
         data = np.asarray([r["series"][name] for r in records], dtype=float)

@@ -259,7 +259,8 @@ def analyse(study: Study, jobs: Sequence[Job], outcome: Outcome) -> list[OptionR
                 differences=paired(base, records) if name != BASELINE else {},
                 check=check,
                 series=tuple(
-                    {"minute_start_s": r["minute_start_s"], **r["series"]} for r in records
+                    {"bin_start_s": r["bin_start_s"], "bin_s": r["bin_s"], **r["series"]}
+                    for r in records
                 ),
             )
         )

@@ -15,7 +15,7 @@ a checksum cannot (a record whose checksum was recomputed by hand, or a bug of t
 writer), and is what the tables need: every field of :func:`sim.experiments.execution.record_of`
 with its type, metrics that are finite numbers or null (the clock times of
 :data:`sim.measure.kpis.CLOCK_TIMES` are ``HH:MM`` or null), series that are lists of finite
-numbers, one per minute. A fresh record is checked the same way before it is stored
+numbers, one per time bin. A fresh record is checked the same way before it is stored
 (the writer never stores what the reader would refuse). Plain code, no model class:
 experiments read records by the thousand, and the check costs tens of microseconds.
 
@@ -34,7 +34,7 @@ from typing import Any
 from sim.measure.kpis import CLOCK_TIMES
 
 SERIES = ("intended", "attempts", "successes", "reached", "gave_up")
-"""The per-minute people-level counters every record keeps (plus ``in_lesson``)."""
+"""The per-bin people-level counters every record keeps (plus ``in_lesson``)."""
 
 CHECKSUM = "checksum"
 ALGORITHM = "sha256:"
@@ -116,7 +116,8 @@ FIELDS = {
     "variant": (_is_variant, "a table of parameters"),
     "metrics": (lambda v: isinstance(v, dict), "a table of metrics"),
     "series": (lambda v: isinstance(v, dict), "a table of series"),
-    "minute_start_s": (_is_numbers, "a list of numbers"),
+    "bin_start_s": (_is_numbers, "a list of numbers"),
+    "bin_s": (_is_int, "an integer"),
     "wall_s": (_is_number, "a number"),
     "sim_version": (_is_str, "text"),
     "fingerprint": (_is_str, "text"),
@@ -134,7 +135,7 @@ def content_problem(record: dict[str, Any]) -> str | None:
         if not valid(record[name]):
             return f"{name!r} is not {what}"
     return _metrics_problem(record["metrics"]) or _series_problem(
-        record["series"], len(record["minute_start_s"])
+        record["series"], len(record["bin_start_s"])
     )
 
 
@@ -163,14 +164,14 @@ def _metrics_problem(metrics: dict[str, Any]) -> str | None:
     return f"metric {name!r} is {value!r}, not a finite number or null"
 
 
-def _series_problem(series: dict[str, Any], minutes: int) -> str | None:
+def _series_problem(series: dict[str, Any], bins: int) -> str | None:
 
     for name in (*SERIES, "in_lesson"):
         values = series.get(name)
         if not _is_numbers(values):
             return f"series {name!r} is not a list of numbers"
-        if len(values) != minutes:
-            return f"series {name!r} has {len(values)} values for {minutes} minutes"
+        if len(values) != bins:
+            return f"series {name!r} has {len(values)} values for {bins} time bins"
     return None
 
 

@@ -38,10 +38,10 @@ class RunData(Protocol):
     stated here so that measuring a run does not depend on how it was run."""
 
     scenario: Scenario
-    minute_start_s: np.ndarray  # clock time (s since midnight) of each per-minute bin
-    counters: dict[str, np.ndarray]  # per-minute people-level counts
-    in_lesson: np.ndarray  # per-minute mean number of people seated in a lesson
-    services: dict[str, Any]  # per service: its per-minute series and histograms
+    bin_start_s: np.ndarray  # clock time (s since midnight) of each time bin's start
+    counters: dict[str, np.ndarray]  # per-bin people-level counts
+    in_lesson: np.ndarray  # per-bin mean number of people seated in a lesson
+    services: dict[str, Any]  # per service: its per-bin series and histograms
     people: dict[str, np.ndarray]  # one row per person
     group_names: list[str]
     group_roles: list[str]
@@ -143,7 +143,7 @@ def _people_kpis(
 
     People a gate barred by policy are counted as ``barred`` and left out of every share
     and percentile: the platform did not fail them. `attempts` and `failed` default to
-    the people's own counts (everybody's come from the per-minute counters, which agree).
+    the people's own counts (everybody's come from the per-bin counters, which agree).
     """
     people = result.people
     fate = people["fate"][mine]
@@ -198,10 +198,13 @@ def _attack_kpis(result: RunData) -> dict[str, Any]:
 
 
 def service_summary(result: RunData) -> dict[str, dict[str, float]]:
+    """Each service's totals over the run. The levels' means are per bin, so a sum of
+    them times the bin width (``measure.bin_s``) is the level's area over the run."""
     duration = float(result.scenario.end_s - result.scenario.start_s)
+    width = float(result.scenario.measure.bin_s)
     out = {}
     for name, s in result.services.items():
-        capacity_area = s.mean_capacity.sum() * 60.0
+        capacity_area = s.mean_capacity.sum() * width
         up, down = s.mean_servers_up.sum(), s.mean_servers_down.sum()
         out[name] = {
             "capacity_workers": s.capacity,
@@ -217,10 +220,10 @@ def service_summary(result: RunData) -> dict[str, dict[str, float]]:
             "lost": int(s.lost.sum()),
             "mean_wait_s": s.wait_sum / s.wait_count if s.wait_count else 0.0,
             "p95_wait_s": _nan_to_zero(quantile_from_histogram(s.wait_hist, 0.95)),
-            "utilization": float(s.mean_busy.sum() * 60.0 / capacity_area)
+            "utilization": float(s.mean_busy.sum() * width / capacity_area)
             if capacity_area
             else 0.0,
-            "mean_queue": float(s.mean_queue.sum() * 60.0 / duration),
+            "mean_queue": float(s.mean_queue.sum() * width / duration),
             "peak_queue": int(s.peak_queue),
             "availability": float(up / (up + down)) if up + down else 0.0,
             "crashes": int(s.crashes.sum()),
@@ -235,28 +238,38 @@ def service_summary(result: RunData) -> dict[str, dict[str, float]]:
 
 
 UNAVAILABLE_SHARE = 0.5
-"""A minute in which at least half the requests failed counts as unavailable."""
+"""A time bin in which at least half the requests failed counts as unavailable."""
 
 
-def failed_share_per_minute(s: Any) -> np.ndarray:
-    """Share of a service's requests per minute that got no useful answer."""
+def failed_share_per_bin(s: Any) -> np.ndarray:
+    """Share of a service's requests per time bin that got no useful answer."""
     failed = s.rejected + s.refused + s.abandoned + s.crash_lost + s.blocked + s.lost
     return np.divide(failed, s.arrivals, out=np.zeros(len(failed)), where=s.arrivals > 0)
 
 
 def _unavailability(result: RunData, s: Any) -> dict[str, Any]:
-    """Minutes when the service was effectively down, and the first and last of them."""
+    """How long the service was effectively down (in minutes: the unavailable bins times
+    their width, to the bins' resolution), and when the first such bin began and the
+    last one ended."""
     from sim.config import s_to_clock
 
-    down = (failed_share_per_minute(s) >= UNAVAILABLE_SHARE) | (s.mean_servers_up == 0)
-    minutes = np.flatnonzero(down)
-    first = s_to_clock(result.minute_start_s[minutes[0]]) if len(minutes) else None
-    last = s_to_clock(result.minute_start_s[minutes[-1]] + 60) if len(minutes) else None
+    width = result.scenario.measure.bin_s
+    down = (failed_share_per_bin(s) >= UNAVAILABLE_SHARE) | (s.mean_servers_up == 0)
+    bins = np.flatnonzero(down)
+    first = s_to_clock(result.bin_start_s[bins[0]]) if len(bins) else None
+    last = s_to_clock(result.bin_start_s[bins[-1]] + width) if len(bins) else None
     return {
-        "unavailable_minutes": len(minutes),
+        "unavailable_minutes": _minutes(len(bins) * width),
         "unavailable_from": first,
         "unavailable_until": last,
     }
+
+
+def _minutes(seconds: int) -> int | float:
+    """Whole seconds in minutes: an int when whole (as always with one-minute bins),
+    else to 4 decimals (10 s is 0.1667 min)."""
+    whole, rest = divmod(seconds, 60)
+    return whole if rest == 0 else round(seconds / 60, 4)
 
 
 def _has_lesson(result: RunData) -> np.ndarray:

@@ -11,13 +11,14 @@ Words used once and for all (the glossary of docs/explanation/concepts.md says t
 - *in class* (``in_class``, ``share_in_class*``, ``time_to_class*``): got in, that is
   seated in a lesson, or through every step of a journey that has no class (a portal,
   a session): the platform did its job for that person.
-- *in a lesson* (the per-minute ``in_lesson`` series): seated in a virtual class at that
-  minute; zero all morning where journeys have no class step.
+- *in a lesson* (the per-bin ``in_lesson`` series): seated in a virtual class during
+  that time bin; zero all morning where journeys have no class step.
 - *barred*: refused by a policy gate (parents in school hours): neither a failure of the
   platform nor giving up, and left out of every share and percentile.
 - *gave up*: stopped trying after failures, never got in.
-- *unavailable* (a service's ``unavailable_minutes``): minutes in which at least half of its
-  requests got no useful answer, or no server was up. Not the same as *availability*,
+- *unavailable* (a service's ``unavailable_minutes``): the time, in minutes, of the time
+  bins (``measure.bin_s``, a minute by default) in which at least half of its requests
+  got no useful answer, or no server was up. Not the same as *availability*,
   the share of server-time its servers were up: an overloaded service with every server
   up has availability 1 and can still be unavailable for many minutes.
 """
@@ -139,7 +140,8 @@ REGISTRY: dict[str, Metric] = {
                "failed_attempts over attempts", none="no attempt"),
         # ---- the KPIs of the whole run
         _count(RUN, "peak_in_lesson", _P, "most people in a lesson at once",
-               "most people seated in lessons in any minute (per-minute mean)"),
+               "most people seated in lessons in any time bin (the mean over the bin, "
+               "measure.bin_s)"),
         _count(RUN, "classes_opened", "classes", "classes opened", "classes opened in the run"),
         _count(RUN, "attack_waves", "waves", "attack waves",
                "attack waves in the run (explicit and generated)"),
@@ -197,12 +199,12 @@ REGISTRY: dict[str, Metric] = {
         _time(SERVICE, "downtime_s", "downtime s", "time with no server up"),
         _count(SERVICE, "unavailable_minutes", "min",
                "unavailable (min with half the requests failing)",
-               "minutes in which at least half the requests got no useful answer, or no "
-               "server was up"),
+               "minutes of the time bins (measure.bin_s) in which at least half the requests "
+               "got no useful answer, or no server was up"),
         _clock(SERVICE, "unavailable_from", "unavailable from",
-               "clock time of the first such minute (null if none)"),
+               "clock time of the start of the first such bin (null if none)"),
         _clock(SERVICE, "unavailable_until", "unavailable until",
-               "clock time of the end of the last such minute (null if none)"),
+               "clock time of the end of the last such bin (null if none)"),
         _count(SERVICE, "attack_requests", _SERVICE_COUNT, "attack requests",
                "attack requests sent to the service"),
         _count(SERVICE, "attack_blocked", _SERVICE_COUNT, "attack blocked",
@@ -221,6 +223,125 @@ def names(scope: str, kind: str | None = None) -> tuple[str, ...]:
     """The names of the metrics of `scope` (of `kind`, if given), in the registry's order:
     ``gave_up``, ``p95_wait_s``..."""
     return tuple(m.name for m in REGISTRY.values() if m.scope == scope and kind in (None, m.kind))
+
+
+# ---------------------------------------------------------------- time series
+# The columns of timeseries.csv (``Run.timeseries``), in their order. Their bins are
+# ``measure.bin_s`` seconds wide (a minute by default): a count is a count per bin (never
+# a rate: the bins of a column add up to the run's total), a level a mean over the bin.
+
+PER_BIN, LEVEL, SECONDS, CLOCK_TEXT = "per bin", "level", "seconds", "clock"
+"""The kinds of series: a count per bin, a time-weighted mean over the bin, a duration or
+a time in seconds, a clock time (text)."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """A column of the time series: its name (a service's without ``<service>.``), what
+    it counts or measures (``people``, ``requests``), its kind and its meaning."""
+
+    name: str
+    what: str
+    kind: str
+    meaning: str
+    service: bool = False
+
+    def unit(self, bin_s: int) -> str:
+        """The unit of its values with bins `bin_s` seconds wide: ``requests/min``,
+        ``requests per 10 s``, ``people`` (a level), ``s``."""
+        return per_bin(self.what, bin_s) if self.kind == PER_BIN else self.what
+
+
+def _series(kind: str, what: str, *columns: tuple[str, str], service: bool = False):
+    return [Series(name, what, kind, meaning, service) for name, meaning in columns]
+
+
+SERIES: dict[str, Series] = {
+    s.name: s
+    for s in (
+        *_series(CLOCK_TEXT, "", ("clock", "the bin's start as a clock time, `HH:MM` "
+                                  "(`HH:MM:SS` for bins that do not start on a minute)")),
+        *_series(SECONDS, "s", ("bin_start_s", "the bin's start in seconds since midnight"),
+                 ("bin_s", "the width of the bins (`measure.bin_s`, s); the last one may be "
+                  "cut short by the run's end")),
+        *_series(PER_BIN, "people",
+                 ("intended", "people whose intended connect time fell in this bin")),
+        *_series(PER_BIN, "attempts",
+            ("attempts", "attempts of people on their way (requests whose answer they wait for)"),
+            ("successes", "attempts answered in time"),
+            ("fail_timeout", "attempts failed: no answer within the client's patience"),
+            ("fail_rejected", "attempts failed: the server's backlog was full"),
+            ("fail_error", "attempts failed: the server was down (a crash, connection refused)"),
+            ("fail_blocked", "attempts failed: refused by a defence (rate limit, scrubbing)"),
+            ("fail_quota", "attempts failed: refused by an admission gate (quota, waiting room)"),
+            ("fail_full", "attempts failed: the class's classroom server was full")),
+        *_series(PER_BIN, "people",
+            ("reached", "people who got in (in class, or through a journey without a class)"),
+            ("gave_up", "people who gave up for the morning"),
+            ("barred", "people refused by a policy gate (not counted as failing)")),
+        *_series(PER_BIN, "classes",
+            ("classes_opened", "classes a teacher opened (or that opened without a teacher)")),
+        *_series(LEVEL, "people", ("in_lesson", "people seated in a lesson, mean over the bin "
+                                   "(zero where no journey has a class)")),
+        *_series(PER_BIN, "requests",
+            ("arrivals", "requests that reached the service (people's attempts and the "
+             "requests of sessions and lessons; attack traffic apart)"),
+            ("served", "requests the service worked on to the end"),
+            ("abandoned", "requests whose client's patience ran out before the answer"),
+            ("rejected", "requests refused because the server's backlog was full"),
+            ("wasted", "requests served after their client had given up: work for nobody"),
+            ("refused", "requests sent to a server that was down (connection refused)"),
+            ("crash_lost", "requests queued or in progress on a server when it crashed"),
+            ("blocked", "legitimate requests blocked by a defence (rate limit, scrubbing)"),
+            ("lost", "legitimate requests lost on a flooded edge link (no answer)"),
+            service=True),
+        *_series(PER_BIN, "crashes", ("crashes", "server crashes"), service=True),
+        *_series(PER_BIN, "requests",
+            ("attack_arrivals", "attack requests that reached the service"),
+            ("attack_served", "attack requests the service worked on to the end"),
+            service=True),
+        *_series(LEVEL, "requests",
+                 ("mean_queue", "requests waiting in the backlogs, mean over the bin"),
+                 service=True),
+        *_series(LEVEL, "workers", ("mean_busy", "busy workers, mean over the bin"),
+                 service=True),
+        *_series(LEVEL, "servers", ("mean_servers_up", "servers up, mean over the bin"),
+                 service=True),
+        *_series(SECONDS, "s",
+            ("latency_p50_s", "median response time of the requests answered in the bin"),
+            ("latency_p95_s", "95th percentile of those response times"),
+            ("latency_p99_s", "99th percentile of those response times"),
+            service=True),
+    )
+}  # fmt: skip
+"""Every column of the time series, once: what it counts, its kind and meaning."""
+
+
+def bin_words(bin_s: int) -> str:
+    """A bin's width in words for a unit: ``min``, ``h``, ``5 min``, ``10 s``."""
+    if bin_s == 60:
+        return "min"
+    if bin_s == 3600:
+        return "h"
+    return f"{bin_s // 60} min" if bin_s % 60 == 0 else f"{bin_s} s"
+
+
+def bin_noun(bin_s: int) -> str:
+    """A bin's width in words after "per" or "each": ``minute``, ``hour``, ``10 s``."""
+    return {60: "minute", 3600: "hour"}.get(bin_s) or bin_words(bin_s)
+
+
+def per_bin(what: str, bin_s: int) -> str:
+    """A count per bin as a unit: ``requests/min`` (one-minute bins), ``requests/h``,
+    ``requests per 10 s``: never ``/min`` for another bin."""
+    words = bin_words(bin_s)
+    return f"{what}/{words}" if " " not in words else f"{what} per {words}"
+
+
+def series_unit(column: str, bin_s: int) -> str:
+    """The unit of the column `column` of the time series (``login.arrivals`` or
+    ``arrivals``) with bins `bin_s` seconds wide."""
+    return SERIES[column.rpartition(".")[2]].unit(bin_s)
 
 
 # ---------------------------------------------------------------- selections

@@ -165,8 +165,9 @@ def _habits(behaviour: Behaviour, index: int, streams: Streams) -> Habits:
 
 def _count_intended(recorder: Recorder, intended: np.ndarray) -> None:
     inside = intended[intended < recorder.end]
-    minutes = np.clip(((inside - recorder.start) // 60).astype(int), 0, recorder.n_minutes - 1)
-    counts = np.bincount(minutes, minlength=recorder.n_minutes)
+    bins = ((inside - recorder.start) // recorder.bin_s).astype(int)
+    bins = np.clip(bins, 0, recorder.n_bins - 1)
+    counts = np.bincount(bins, minlength=recorder.n_bins)
     recorder.counters["intended"] = counts.tolist()
 
 

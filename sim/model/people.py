@@ -294,11 +294,11 @@ def _ask(world: World, person: Person, service: Service, seat: Callable[[], bool
     :func:`_insist`: no attempt generator per request.
     """
     env, habits, counters = world.env, person.habits, world.recorder.counters
-    minute = world.recorder.minute
+    bin_of = world.recorder.bin_of
     failures = 0
     while True:
         person.attempts += 1
-        counters["attempts"][minute(env.now)] += 1
+        counters["attempts"][bin_of(env.now)] += 1
         service.submit(
             habits.patience(),
             person.address,
@@ -310,7 +310,7 @@ def _ask(world: World, person: Person, service: Service, seat: Callable[[], bool
         outcome = yield ANSWER  # until the service answers (see the top)
         if outcome is Outcome.SERVED:
             if seat is None or seat():
-                counters["successes"][minute(env.now)] += 1
+                counters["successes"][bin_of(env.now)] += 1
                 person.streak = 0
                 return True
             outcome = "full"

@@ -43,7 +43,8 @@ cdef class Service:
     cdef public object service_time
     cdef public ServiceRecord record
     cdef public double _origin
-    cdef public Py_ssize_t _last_minute
+    cdef public double _bin_s
+    cdef public Py_ssize_t _last_bin
     cdef public bint drop_abandoned
     cdef public object dispatch
     cdef public object routing
@@ -67,6 +68,6 @@ cdef class Service:
     cdef _end(self, Request request, double now, str outcome)
     cdef _enqueue(self, Server server, Request request, double now)
     cdef double _start(self, Server server, Request request, double now) except? -1.0
-    cdef _answer(self, Request request, double now, Py_ssize_t minute)
+    cdef _answer(self, Request request, double now, Py_ssize_t bin_index)
     cdef _pull(self, Server server, double now)
-    cdef Py_ssize_t _minute(self, double now) except? -1
+    cdef Py_ssize_t _bin(self, double now) except? -1

@@ -142,8 +142,9 @@ class Service:
     """A pool of servers behind a load balancer; see the module docstring."""
 
     __slots__ = (
+        "_bin_s",
         "_by_load",
-        "_last_minute",
+        "_last_bin",
         "_later",
         "_next",
         "_origin",
@@ -198,7 +199,8 @@ class Service:
         self.service_time = service_time
         self.record = record
         self._origin = record.origin
-        self._last_minute = len(record.arrivals) - 1
+        self._bin_s = record.bin_s
+        self._last_bin = len(record.arrivals) - 1
         self.drop_abandoned = drop_abandoned
         self.dispatch = dispatch
         self.routing = routing
@@ -246,23 +248,23 @@ class Service:
         """
         env = self.env
         now: cython.double = env.now
-        minute: cython.Py_ssize_t
+        bin_index: cython.Py_ssize_t
         request: Request
         server: Server
         if reply is None:
             reply = SILENT if silent else env.event()
         request = Request(reply, now, now + patience, client=client)
         record: ServiceRecord = self.record
-        minute = self._minute(now)
-        record.arrivals[minute] += 1
+        bin_index = self._bin(now)
+        record.arrivals[bin_index] += 1
         if self.guards is not None:
             verdict = self.guards.check(address, now)
             if verdict is Outcome.BLOCKED:
-                record.blocked[minute] += 1
+                record.blocked[bin_index] += 1
                 self._end(request, now, Outcome.BLOCKED)
                 return reply
             if verdict is Outcome.TIMEOUT:  # lost on a saturated link: no answer ever
-                record.lost[minute] += 1
+                record.lost[bin_index] += 1
                 if patience < math.inf:
                     self._later(patience, self._on_patience, request)
                 return reply
@@ -271,7 +273,7 @@ class Service:
         server = self._choose()
         if server is None or not server.up:
             if server is None or self.crash is None or self.crash.refuse_while_down:
-                record.refused[minute] += 1
+                record.refused[bin_index] += 1
                 self._end(request, now, Outcome.ERROR)
                 return reply
             # a dead server not yet noticed swallows the request: the client times out
@@ -280,7 +282,7 @@ class Service:
             if wait_only or finish <= request.deadline:
                 return reply  # answered in time for sure: no patience timer needed
         elif server.live_queued >= server.backlog:
-            record.rejected[minute] += 1
+            record.rejected[bin_index] += 1
             self._end(request, now, Outcome.REJECTED)
             return reply
         else:
@@ -303,12 +305,12 @@ class Service:
         """
         now = self.env.now
         record = self.record
-        minute = self._minute(now)
-        record.attack_arrivals[minute] += count
+        bin_index = self._bin(now)
+        record.attack_arrivals[bin_index] += count
         sent = count
         if self.guards is not None:
             count = self.guards.pass_attack(count, now)
-            record.attack_blocked[minute] += sent - count
+            record.attack_blocked[bin_index] += sent - count
         self.expire_attack()
         self._pending, self._pending_cost, self._pending_until = count, cost, until
         self._pending_gap = sent / (rate * count) if count else math.inf
@@ -322,7 +324,7 @@ class Service:
     def expire_attack(self) -> None:
         """Pending attack requests that found no room before their time: rejected."""
         if self._pending:
-            self.record.attack_rejected[self._minute(self.env.now)] += self._pending
+            self.record.attack_rejected[self._bin(self.env.now)] += self._pending
             self._pending = 0
 
     def _arm_refill(self, server: Server) -> None:
@@ -450,13 +452,13 @@ class Service:
             return
         request.done = True
         now = self.env.now
-        self.record.abandoned[self._minute(now)] += 1
+        self.record.abandoned[self._bin(now)] += 1
         server = request.server
         if server is not None and not request.started and self.drop_abandoned:
             server.live_queued -= 1
             self._load_changed(server)
             self.record.queue.change(now, -1)
-            self.record.dropped[self._minute(now)] += 1
+            self.record.dropped[self._bin(now)] += 1
         self._end(request, now, Outcome.TIMEOUT)
 
     def _end(self, request: Request, now: float, outcome: Outcome) -> None:
@@ -510,35 +512,35 @@ class Service:
 
     def _on_complete(self, request: Request) -> None:
         server: Server = request.server
-        minute: cython.Py_ssize_t
+        bin_index: cython.Py_ssize_t
         if request.epoch != server.epoch:
             return  # the server crashed while working on it: the work is lost
         now = self.env.now
         record: ServiceRecord = self.record
-        minute = self._minute(now)
+        bin_index = self._bin(now)
         server.busy -= 1
         if self._by_load is not None:
             heappush(self._by_load, (server.busy + server.live_queued, server.index))
         server.in_service.pop(request, None)
         record.busy.change(now, -1)
         if request.reply is None:
-            record.attack_served[minute] += 1
+            record.attack_served[bin_index] += 1
         else:
-            self._answer(request, now, minute)
+            self._answer(request, now, bin_index)
         self._pull(server, now)
         if self._pending and not server.refill_armed:
             self._arm_refill(server)
 
-    def _answer(self, request: Request, now: float, minute: cython.Py_ssize_t) -> None:
+    def _answer(self, request: Request, now: float, bin_index: cython.Py_ssize_t) -> None:
         response: cython.double
         record: ServiceRecord = self.record
-        record.served[minute] += 1
+        record.served[bin_index] += 1
         response = now - request.submitted
-        record.latency[minute][bucket_of(response)] += 1
+        record.latency[bin_index][bucket_of(response)] += 1
         if request.submitted >= record.warmup_end:
             record.response_sum += response
         if request.done:
-            record.wasted[minute] += 1
+            record.wasted[bin_index] += 1
         elif request.reply is not SILENT:  # in time: a late one met the patience timer
             self._end(request, now, Outcome.SERVED)
         else:
@@ -569,8 +571,8 @@ class Service:
     def _crash(self, server: Server, now: float) -> None:
         """Everything queued or in progress on `server` fails; it restarts later."""
         record = self.record
-        minute = self._minute(now)
-        record.crashes[minute] += 1
+        bin_index = self._bin(now)
+        record.crashes[bin_index] += 1
         server.up = False
         server.epoch += 1
         record.busy.change(now, -server.busy)
@@ -587,9 +589,9 @@ class Service:
         server.queue_high.clear()
         for request in lost:
             if request.reply is None:
-                record.attack_lost[minute] += request.weight
+                record.attack_lost[bin_index] += request.weight
             elif not (request.done and self.drop_abandoned and not request.started):
-                record.crash_lost[minute] += 1
+                record.crash_lost[bin_index] += 1
                 if not request.done:
                     self._end(request, now, Outcome.ERROR)
         env = self.env
@@ -625,10 +627,10 @@ class Service:
         return server
 
     @cython.locals(m=cython.Py_ssize_t)
-    def _minute(self, now: float) -> int:
-        """The record's minute bin of time `now` (the last bin for later times)."""
-        m = int((now - self._origin) // 60)
-        return m if m < self._last_minute else self._last_minute
+    def _bin(self, now: float) -> int:
+        """The record's time bin of time `now` (the last bin for later times)."""
+        m = int((now - self._origin) // self._bin_s)
+        return m if m < self._last_bin else self._last_bin
 
     # -- inspection ------------------------------------------------------------
 

@@ -3,7 +3,8 @@ servers fall over, and the people who meant to connect pile up against those who
 
 A still dashboard shows everything at once; a class follows a story better when it
 unfolds minute by minute, the cause (a surge, an attack) just before its effect (full
-queues, crashes, people giving up). Each frame is one simulated minute (or step):
+queues, crashes, people giving up). Each frame is one time bin of the run's series (a
+minute, unless the scenario's ``measure.bin_s`` says otherwise), or a step of them:
 
 - the clock time, large, and what is happening now (an attack, a class start);
 - per service (the six in most trouble at most, picked as the dashboard picks them): how
@@ -44,6 +45,7 @@ from PIL import Image
 
 from sim.config import ScenarioError, clock_to_s, load_scenario, s_to_clock
 from sim.engine.rng import Stream, Streams
+from sim.measure.metrics import bin_noun
 from sim.model.attacks import waves_of
 from sim.outputs import atomic
 from sim.outputs.plots.dashboard import (
@@ -93,14 +95,14 @@ class AnimateError(ValueError):
 
 @dataclass(frozen=True)
 class ServiceFrames:
-    """Per-minute state of one service, and its size from the scenario."""
+    """Per-bin state of one service, and its size from the scenario."""
 
     name: str
     colour: str
     queue: np.ndarray  # mean backlog (requests)
     busy: np.ndarray  # mean busy workers
     up: np.ndarray  # mean servers up
-    crashes: np.ndarray  # crashes in the minute
+    crashes: np.ndarray  # crashes in the bin
     servers: float  # most servers it ever had (autoscaling adds some)
     workers_per_server: int
     backlog_per_server: int
@@ -115,7 +117,8 @@ class Morning:
     replication: int
     start_s: float
     end_s: float
-    minute_start_s: np.ndarray
+    bin_start_s: np.ndarray
+    bin_s: int  # the bins' width (s): timeseries.csv's bin_s (60 in older folders)
     people: dict[str, np.ndarray]  # PEOPLE_LINES columns, cumulated where they count
     services: list[ServiceFrames]
     hidden: int  # services left out (in summary.json)
@@ -148,11 +151,11 @@ def load_morning(folder: Path | str) -> Morning:
     try:
         services = [_service(table, scenario, name, i) for i, name in enumerate(names)]
         people = {col: _column(table, col) for col, *_ in PEOPLE_LINES}
-        minute_start_s = _column(table, "minute_start_s")
+        bin_start_s, bin_s = _bins(table)
     except KeyError as e:
         raise AnimateError(f"RESULTS_DIR {folder}: timeseries.csv has no column {e}") from None
-    if len(minute_start_s) == 0:  # a header alone: a truncated or emptied table
-        raise AnimateError(f"RESULTS_DIR {folder}: timeseries.csv has no minute to draw")
+    if len(bin_start_s) == 0:  # a header alone: a truncated or emptied table
+        raise AnimateError(f"RESULTS_DIR {folder}: timeseries.csv has no time bin to draw")
     for col in CUMULATIVE:
         people[col] = np.cumsum(people[col])
     waves = waves_of(scenario, Streams(seed, replication).get(Stream.ATTACKS, 0))
@@ -162,7 +165,8 @@ def load_morning(folder: Path | str) -> Morning:
         replication=replication,
         start_s=scenario.start_s,
         end_s=scenario.end_s,
-        minute_start_s=minute_start_s,
+        bin_start_s=bin_start_s,
+        bin_s=bin_s,
         people=people,
         services=services,
         hidden=len(summary.services) - len(names),
@@ -221,6 +225,18 @@ def _column(table: dict[str, list[str]], name: str) -> np.ndarray:
         raise AnimateError(f"timeseries.csv: column {name}: {e}") from None
 
 
+def _bins(table: dict[str, list[str]]) -> tuple[np.ndarray, int]:
+    """The bins' starts and width (s); a folder of older versions has ``minute_start_s``
+    and no ``bin_s``: one-minute bins."""
+    if "bin_start_s" not in table and "minute_start_s" in table:
+        return _column(table, "minute_start_s"), 60
+    starts, widths = _column(table, "bin_start_s"), _column(table, "bin_s")
+    width = int(widths[0]) if len(widths) else 60
+    if width < 1 or not np.all(widths == width):
+        raise AnimateError(f"timeseries.csv: column bin_s: not one width of at least 1 s: {width}")
+    return starts, width
+
+
 def _service(table: dict[str, list[str]], scenario, name: str, index: int) -> ServiceFrames:
     spec = scenario.services[name]
     up = _column(table, f"{name}.mean_servers_up")
@@ -243,8 +259,9 @@ def _service(table: dict[str, list[str]], scenario, name: str, index: int) -> Se
 def frame_minutes(
     morning: Morning, start: str | None = None, until: str | None = None, step_min: int = 1
 ) -> list[int]:
-    """Indices of the minutes to draw, from `start` (HH:MM, included) to `until`
-    (excluded), every `step_min` minutes; :class:`AnimateError` names the bad option."""
+    """Indices of the time bins to draw (one frame each), from `start` (HH:MM, included)
+    to `until` (excluded), every `step_min` minutes (a bin at least);
+    :class:`AnimateError` names the bad option."""
     first, last = s_to_clock(morning.start_s), s_to_clock(morning.end_s)
     span = f"between {first} and {last}, the run's start and end"
     lo = _clock(start, "--from", span) if start else morning.start_s
@@ -257,9 +274,10 @@ def frame_minutes(
         raise AnimateError(f"--until {until} must come after --from {start or first}")
     if step_min < 1:
         raise AnimateError(f"--step-min {step_min}: use a whole number of minutes >= 1")
-    i0 = int((lo - morning.start_s) // 60)
-    i1 = min(math.ceil((hi - morning.start_s) / 60), len(morning.minute_start_s))
-    return list(range(i0, i1, step_min))
+    width = morning.bin_s
+    i0 = int((lo - morning.start_s) // width)
+    i1 = min(math.ceil((hi - morning.start_s) / width), len(morning.bin_start_s))
+    return list(range(i0, i1, max(1, round(60 * step_min / width))))
 
 
 def _clock(text: str, option: str, span: str) -> float:
@@ -273,18 +291,18 @@ def _clock(text: str, option: str, span: str) -> float:
 
 
 Update = Callable[[int], None]
-Panel = tuple[Update, list[Artist]]  # moves the panel to a minute index; what it moves
+Panel = tuple[Update, list[Artist]]  # moves the panel to a bin's index; what it moves
 
 
 def build_figure(
     morning: Morning, minutes: list[int] | None = None
 ) -> tuple[Figure, Update, list[Artist]]:
-    """The figure of the animation, the function that moves it to a minute index, and
+    """The figure of the animation, the function that moves it to a bin's index, and
     the artists that move (everything else is the same in every frame).
 
     `minutes` (default: all) sets the time span of the people panel.
     """
-    minutes = list(range(len(morning.minute_start_s))) if minutes is None else minutes
+    minutes = list(range(len(morning.bin_start_s))) if minutes is None else minutes
     fig = Figure(figsize=SIZE_IN, dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)  # drawn off screen, frame after frame
     clock = fig.text(0.5, 0.985, "", ha="center", va="top", fontsize=34, weight="bold", gid=CLOCK)
@@ -306,7 +324,7 @@ def build_figure(
 
 
 def frame_figure(morning: Morning, index: int, minutes: list[int] | None = None) -> Figure:
-    """One frame as a still figure: the minute `index` (an index into the run's minutes)."""
+    """One frame as a still figure: the bin `index` (an index into the run's bins)."""
     fig, update, _ = build_figure(morning, minutes)
     update(index)
     return fig
@@ -321,13 +339,14 @@ def _caption(morning: Morning) -> str:
 
 def _headline(clock: Text, status: Text, morning: Morning) -> Panel:
     """The clock, and in a few words what is happening now: a class start, an attack, a
-    crash (alarms in vermillion)."""
+    crash (alarms in vermillion). Bins that do not start on a minute show the seconds."""
+    width = morning.bin_s
 
     def update(index: int) -> None:
-        t0 = float(morning.minute_start_s[index])
-        clock.set_text(hhmm(t0))
-        starts = [f"class starts {hhmm(s)}" for s in morning.class_starts if t0 <= s < t0 + 60]
-        waves = [name for name, a, b in morning.attacks if a < t0 + 60 and b > t0]
+        t0, t1 = float(morning.bin_start_s[index]), float(morning.bin_start_s[index]) + width
+        clock.set_text(hhmm(t0) if width % 60 == 0 else s_to_clock(t0))
+        starts = [f"class starts {hhmm(s)}" for s in morning.class_starts if t0 <= s < t1]
+        waves = [name for name, a, b in morning.attacks if a < t1 and b > t0]
         crashed = [s.name for s in morning.services if s.crashes[index] > 0]
         alarms = [_several(waves, "under attack", "waves"), _several(crashed, "crash", "services")]
         status.set_text(" · ".join(starts + [a for a in alarms if a]))
@@ -366,7 +385,8 @@ def _services_panel(ax: Axes, morning: Morning) -> Panel:
     ax.set_xlim(0.0, 100.0)
     ax.xaxis.set_major_locator(MultipleLocator(25.0))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.0f} %"))
-    ax.set_title("How full each service is (mean over the minute)", fontsize=12)
+    noun = bin_noun(morning.bin_s)
+    ax.set_title(f"How full each service is (mean over the {noun})", fontsize=12)
     ax.tick_params(axis="y", length=0)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
@@ -397,7 +417,7 @@ def _heading(ax: Axes, y: float, service: ServiceFrames) -> None:
 
 
 def _fill(service: ServiceFrames, index: int) -> list[tuple[float, str]]:
-    """(share of all capacity used, label) of each bar of `service` in minute `index`."""
+    """(share of all capacity used, label) of each bar of `service` in bin `index`."""
     workers = service.servers * service.workers_per_server
     places = service.servers * service.backlog_per_server
     busy, queue = float(service.busy[index]), float(service.queue[index])
@@ -415,27 +435,28 @@ def _share(part: float, whole: float) -> float:
 
 
 def _people_panel(ax: Axes, morning: Morning, minutes: list[int]) -> Panel:
-    """Cumulative people lines drawn up to the clock, a band on the current minute.
+    """Cumulative people lines drawn up to the clock, a band on the current bin.
 
-    A minute's counts are complete at its end, so the lines reach the band's right edge;
+    A bin's counts are complete at its end, so the lines reach the band's right edge;
     they start from nobody at the run's start. The moving band and lines are drawn over
     everything else, as blitting draws them (:class:`_Blitting`), so that a still and a
     film frame are the same picture. "In class" is left out of a run without
     classes (its journeys end at a service), where it would be a misleading zero.
     """
-    x = np.concatenate([[morning.start_s], morning.minute_start_s + 60.0])
+    width = float(morning.bin_s)
+    x = np.concatenate([[morning.start_s], morning.bin_start_s + width])
     lines, ys = {}, {}
     for col, label, colour, style in PEOPLE_LINES:
         if col == "in_lesson" and not morning.people[col].any():
             continue
         ys[col] = np.concatenate([[0.0], morning.people[col]])
         (lines[col],) = ax.plot([], [], color=colour, ls=style, lw=2.2, label=label, zorder=6)
-    lo = float(morning.minute_start_s[minutes[0]]) if minutes else morning.start_s
-    hi = float(morning.minute_start_s[minutes[-1]]) + 60.0 if minutes else morning.end_s
+    lo = float(morning.bin_start_s[minutes[0]]) if minutes else morning.start_s
+    hi = float(morning.bin_start_s[minutes[-1]]) + width if minutes else morning.end_s
     top = max(float(v.max(initial=0.0)) for v in morning.people.values())
     ax.set_ylim(0.0, 1.35 * top + 1.0)  # headroom: the legend stays clear of the lines
     _mark_time(ax, morning)
-    cursor = Rectangle((lo, 0.0), 60.0, 1.0, transform=ax.get_xaxis_transform())
+    cursor = Rectangle((lo, 0.0), width, 1.0, transform=ax.get_xaxis_transform())
     cursor.set(color=GREY, alpha=0.25, lw=0, zorder=5.5, gid=CURSOR)  # over the legend (5)
     ax.add_patch(cursor)
     ax.set_xlim(lo, hi)
@@ -450,7 +471,7 @@ def _people_panel(ax: Axes, morning: Morning, minutes: list[int]) -> Panel:
     def update(index: int) -> None:
         for col, line in lines.items():
             line.set_data(x[: index + 2], ys[col][: index + 2])
-        cursor.set_x(float(morning.minute_start_s[index]))
+        cursor.set_x(float(morning.bin_start_s[index]))
 
     return update, [cursor, *lines.values()]
 
@@ -472,7 +493,7 @@ def _mark_time(ax: Axes, morning: Morning) -> None:
 
 def animation(morning: Morning, minutes: list[int], fps: int = DEFAULT_FPS) -> FuncAnimation:
     """The film as a FuncAnimation, for a notebook (``HTML(anim.to_jshtml())``) or a
-    window: one frame per entry of `minutes` (indices of the run's minutes)."""
+    window: one frame per entry of `minutes` (indices of the run's time bins)."""
     fig, update, _ = build_figure(morning, minutes)
     return FuncAnimation(
         fig, update, frames=minutes, interval=1000.0 / fps, repeat=False, cache_frame_data=False

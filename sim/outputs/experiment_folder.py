@@ -27,6 +27,7 @@ from sim.engine import compiled
 from sim.experiments.execution import Estimate, Outcome, last_line, metric_names, series_bands
 from sim.experiments.replications import ReplicationsSummary
 from sim.experiments.sweep import plain
+from sim.measure.metrics import bin_noun
 from sim.outputs import atomic
 from sim.outputs.figures import save_figure
 from sim.outputs.run_folder import software_versions
@@ -152,7 +153,7 @@ def _replication_figures(
     from sim.outputs.plots.experiments import read_series_csv, series_bands_figure
 
     save_figure(kpis_figure(scenario, n, estimates), folder / KPIS_FIGURE)
-    title = f"{_about(scenario, n)}\nper minute: mean and 95 % band"
+    title = f"{_about(scenario, n)}\nper {bin_noun(scenario.measure.bin_s)}: mean and 95 % band"
     bands = series_bands_figure(read_series_csv(series), title)
     save_figure(bands, folder / SERIES_FIGURE)
 
@@ -174,13 +175,13 @@ def _about(scenario: Any, n: int) -> str:
 
 def _series_csv(records: list[dict[str, Any]]) -> str:
     bands = series_bands(records)
-    starts = records[0]["minute_start_s"]
-    header = ["clock", "minute_start_s"]
+    starts, width = records[0]["bin_start_s"], records[0]["bin_s"]
+    header = ["clock", "bin_start_s", "bin_s"]
     for name in bands:
         header += [f"{name}.mean", f"{name}.low", f"{name}.high"]
     rows = []
     for i, t in enumerate(starts):
-        row: list[Any] = [s_to_clock(t), t]
+        row: list[Any] = [s_to_clock(t), t, width]
         for band in bands.values():
             row += [band["mean"][i], band["low"][i], band["high"][i]]
         rows.append(row)

@@ -53,9 +53,14 @@ class OutputError(OSError):
 
 
 def timeseries_columns(result: RunResult) -> dict[str, np.ndarray]:
-    """The per-minute table by column: the minute's start (s since midnight), people-level
-    counters, people in class, then per-service columns (``login.served``, ...)."""
-    columns: dict[str, np.ndarray] = {"minute_start_s": result.minute_start_s}
+    """The per-bin table by column: the bin's start (s since midnight) and width
+    (``measure.bin_s``), people-level counters (per bin), people in class, then
+    per-service columns (``login.served``, ...). Counts are per bin, levels means over
+    the bin (see :data:`sim.measure.metrics.SERIES`)."""
+    columns: dict[str, np.ndarray] = {
+        "bin_start_s": result.bin_start_s,
+        "bin_s": np.full(len(result.bin_start_s), result.bin_s),
+    }
     columns.update(result.counters)
     columns["in_lesson"] = result.in_lesson
     for name, s in result.services.items():
@@ -83,7 +88,7 @@ def timeseries_rows(result: RunResult) -> tuple[list[str], list[list[Any]]]:
     """``timeseries.csv``: the clock time, then :func:`timeseries_columns`."""
     columns = timeseries_columns(result)
     header = ["clock", *columns]
-    clocks = [s_to_clock(t) for t in result.minute_start_s]
+    clocks = [s_to_clock(t) for t in result.bin_start_s]
     rows = [[clocks[i], *(_fmt(col[i]) for col in columns.values())] for i in range(len(clocks))]
     return header, rows
 

@@ -4,12 +4,13 @@ reasonable time (the event budget, at the end of this module), before it starts.
 A run keeps one row per person for the whole morning, and every person on their way
 (a journey, timers, queued requests) until they are done; people in a virtual class stay
 until their lesson ends, so they are all there at once at the peak. Every service keeps
-per-minute series for the whole span (counts, levels, a latency histogram), which a day
-of many services makes the largest part. The rule:
+per-bin series for the whole span (counts, levels, a latency histogram, per time bin of
+``measure.bin_s``: a minute by default), which a day of many services makes the largest
+part. The rule:
 
     estimate = 180 MB + 320 B x people + 700 B x people whose journey has a class
                       + 2 kB x servers of services + 16 B x classroom servers
-                      + 14 kB x attack waves + 4.7 kB x services x minutes
+                      + 14 kB x attack waves + 4.7 kB x services x time bins
 
 for each run in progress at once (MB are MiB; a service's servers are its autoscaling
 ceiling if higher). The people terms are fitted on the table below; the servers and
@@ -18,7 +19,7 @@ waves terms are measured on ``tests/scenarios/surge.toml`` with a million login 
 plus the expected arrivals of the open sources (rate x time). It is fitted on the peak
 resident memory of ``sim run`` (``/usr/bin/time``; docs/performance.md); measured again
 since, on the engine with compact calendar entries, which uses a little less (the fit
-kept); the estimates include the services x minutes term, added after the fit:
+kept); the estimates include the services x bins term, added after the fit:
 
 ======================================  =========  ==========  ========  ========
 run                                     people     with class  measured  estimate
@@ -29,8 +30,8 @@ run                                     people     with class  measured  estimat
 ``2021-04-06.toml`` (one-to-one)        5,540,030     330,000  1,922 MB  2,133 MB
 ======================================  =========  ==========  ========  ========
 
-The services x minutes term is not fitted: it counts the bytes the code keeps per
-service per minute (:data:`BYTES_PER_SERVICE_MINUTE`), and is checked against runs of
+The services x bins term is not fitted: it counts the bytes the code keeps per
+service per time bin (:data:`BYTES_PER_SERVICE_BIN`), and is checked against runs of
 up to 200 services over a whole day (``benchmarks/bench_memory.py``: 1.3 GB measured for
 200 services from 00:00 to 23:59, where the estimate without the term was 181 MB).
 
@@ -83,12 +84,12 @@ BYTES_PER_CLASSROOM_SERVER = 16.0
 BYTES_PER_WAVE = 14_000.0
 """An attack wave: its arrival process and its filtering state."""
 
-# What a service keeps per minute of the span (sim/engine/monitor.py's ServiceRecord), counted
+# What a service keeps per time bin of the span (sim/engine/monitor.py's ServiceRecord), counted
 # from the code, not fitted; tests/robustness/test_memory.py checks the counts.
 COUNT_SERIES = 16
-"""Per-minute counts of a service: arrivals, served, abandoned... (lists of ints)."""
+"""Per-bin counts of a service: arrivals, served, abandoned... (lists of ints)."""
 LEVEL_SERIES = 5
-"""Per-minute time-weighted levels: queue, busy, up workers, servers up and down."""
+"""Per-bin time-weighted levels: queue, busy, up workers, servers up and down."""
 WRITTEN_SERIES = 18
 """Per-service columns of timeseries.csv (:func:`sim.outputs.run_folder.timeseries_rows`)..."""
 COMPUTED_SERIES = 3
@@ -96,7 +97,7 @@ COMPUTED_SERIES = 3
 SLOT = 8
 """A list's slot (a pointer), or an element of an int64 or float64 array."""
 LIST_OBJECT = 80
-"""A list of its own (a minute's latency histogram): its header (56 B with the cyclic
+"""A list of its own (a bin's latency histogram): its header (56 B with the cyclic
 collector's, 64 as allocated) and the allocator's 16 B on its block of slots."""
 BOXED_FLOAT = 24
 """A level's area, a float of its own once the level is not zero (servers up: always).
@@ -106,8 +107,8 @@ CELL_TEXT = 64
 """A cell of timeseries.csv while its rows are built: a str of up to 15 characters
 (49 B and its length, allocated in 16-byte steps). A latency of a minute without
 requests is the empty string, shared: counted anyway."""
-BYTES_PER_SERVICE_MINUTE = (
-    # while the run goes: the latency histogram is a list per minute, the others a slot
+BYTES_PER_SERVICE_BIN = (
+    # while the run goes: the latency histogram is a list per bin, the others a slot
     LIST_OBJECT
     + N_BUCKETS * SLOT
     + COUNT_SERIES * SLOT
@@ -173,17 +174,17 @@ def waves(scenario: FlatScenario) -> int:
     return len(scenario.attacks) + sum(g.waves for g in scenario.attack_generators)
 
 
-def service_minutes(scenario: FlatScenario) -> tuple[int, int]:
-    """Services (a platform's each counted) and the minutes of the span: each service
-    keeps its per-minute series for every minute (:data:`BYTES_PER_SERVICE_MINUTE`)."""
-    flat = require_flat(scenario, "service_minutes()")
-    return len(flat.services), max(1, math.ceil((flat.end_s - flat.start_s) / 60))
+def service_bins(scenario: FlatScenario) -> tuple[int, int]:
+    """Services (a platform's each counted) and the time bins of the span: each service
+    keeps its series for every bin (:data:`BYTES_PER_SERVICE_BIN`)."""
+    flat = require_flat(scenario, "service_bins()")
+    return len(flat.services), flat.bins
 
 
-def service_minutes_mb(scenario: FlatScenario) -> float:
-    """The services x minutes term of the estimate, in MiB."""
-    services, minutes = service_minutes(scenario)
-    return BYTES_PER_SERVICE_MINUTE * services * minutes / MB
+def service_bins_mb(scenario: FlatScenario) -> float:
+    """The services x bins term of the estimate, in MiB."""
+    services, bins = service_bins(scenario)
+    return BYTES_PER_SERVICE_BIN * services * bins / MB
 
 
 def estimate_mb(scenario: FlatScenario) -> float:
@@ -200,7 +201,7 @@ def estimate_mb(scenario: FlatScenario) -> float:
         )
     except OverflowError:  # a count of 10**400, say
         return math.inf
-    return BASE_MB + total / MB + service_minutes_mb(scenario)
+    return BASE_MB + total / MB + service_bins_mb(scenario)
 
 
 def available_mb() -> float | None:
@@ -269,9 +270,12 @@ def check_memory(scenarios: Iterable[FlatScenario], at_once: int = 1) -> None:
     size = f"{_count(people(largest))} people, {_count(service_servers + room_servers)} servers"
     if waves(largest):
         size += f", {_count(waves(largest))} attack waves"
-    services, minutes = service_minutes(largest)
-    if service_minutes_mb(largest) >= 0.25 * one:  # a large part: say why
-        size += f", {services:,} services x {minutes:,} minutes"
+    services, bins = service_bins(largest)
+    if service_bins_mb(largest) >= 0.25 * one:  # a large part: say why
+        width = largest.measure.bin_s
+        size += f", {services:,} services x {bins:,} " + (
+            "minutes" if width == 60 else f"time bins of {width} s"
+        )
     hint = (
         f"use --jobs {int(available // one)}"
         if at_once > 1 and one <= available

@@ -44,9 +44,9 @@ class RunResult:
     source: Scenario
     seed: int
     replication: int
-    minute_start_s: np.ndarray  # clock time (s since midnight) of each per-minute bin
-    counters: dict[str, np.ndarray]  # per-minute people-level counts (see monitor)
-    in_lesson: np.ndarray  # per-minute mean number of people seated in a lesson
+    bin_start_s: np.ndarray  # clock time (s since midnight) of each time bin's start
+    counters: dict[str, np.ndarray]  # per-bin people-level counts (see monitor)
+    in_lesson: np.ndarray  # per-bin mean number of people seated in a lesson
     services: dict[str, ServiceSeries]
     people: dict[str, np.ndarray]  # one row per person (see PersonTable.COLUMNS)
     group_names: list[str]
@@ -59,6 +59,11 @@ class RunResult:
     addresses: np.ndarray | None = None  # with run(trace=True): each person's source address
     kpi: dict[str, Any] = field(default_factory=dict)
     service_summary: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def bin_s(self) -> int:
+        """The width of the time-series bins (s): the scenario's ``measure.bin_s``."""
+        return self.scenario.measure.bin_s
 
 
 DIGESTED = ("events", "kpi", "people", "counters", "in_lesson", "services", "trace")
@@ -103,7 +108,12 @@ def run(
     seed = scenario.seed if seed is None else seed
     wall0 = time.perf_counter()
     env = Environment(initial_time=scenario.start_s)
-    recorder = Recorder(scenario.start_s, scenario.end_s, 60.0 * scenario.measure.warmup_min)
+    recorder = Recorder(
+        scenario.start_s,
+        scenario.end_s,
+        60.0 * scenario.measure.warmup_min,
+        bin_s=float(scenario.measure.bin_s),
+    )
     arrivals = replay_arrivals(scenario)  # a replayed log's people (read here, at the edge)
     model = build(env, scenario, Streams(seed, replication), recorder, arrivals)
     kept = _attach_trace(model.platform.services) if trace else None
@@ -119,7 +129,7 @@ def run(
         source=scenario.source,
         seed=seed,
         replication=replication,
-        minute_start_s=scenario.start_s + 60.0 * np.arange(recorder.n_minutes),
+        bin_start_s=recorder.bin_starts(),
         counters={k: np.asarray(v) for k, v in recorder.counters.items()},
         in_lesson=recorder.in_lesson.close(scenario.end_s),
         services=services,

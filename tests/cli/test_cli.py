@@ -105,7 +105,7 @@ def test_timeseries_has_one_row_per_minute(full_run):
     with open(out / "timeseries.csv", newline="") as fh:
         rows = list(csv.reader(fh))
     header, body = rows[0], rows[1:]
-    assert header[:2] == ["clock", "minute_start_s"]
+    assert header[:3] == ["clock", "bin_start_s", "bin_s"]
     assert "login.arrivals" in header
     assert len(body) == (scenario.end_s - scenario.start_s) / 60
     assert body[0][0] == scenario.start
@@ -183,7 +183,7 @@ def test_show_prints_the_resolved_scenario_as_toml():
     assert data["start"] == "08:00"
     assert "drop_abandoned = false" in result.stdout  # a default, filled in
     assert data["services"]["login"]["dispatch"] == "least_loaded"
-    assert data["measure"] == {"warmup_min": 0.0}
+    assert data["measure"] == {"warmup_min": 0.0, "bin_s": 60}
     assert Scenario.model_validate(data) == load_scenario(DEFAULT, sets)
 
 

@@ -111,6 +111,7 @@ CASES: dict[str, Case | list[Case]] = {
     "Scenario.attack_generators": Case("attack_generators=[]"),
     "Scenario.measure": Case("measure.warmup_min=0.0"),
     "Measure.warmup_min": Case("measure.warmup_min=1.0"),
+    "Measure.bin_s": Case("measure.bin_s=10"),
     # a replayed log (tests/scenarios/replay/)
     "Scenario.replay": Case(REPLAY),
     "Replay.log": Case('replay.log="replay/knobs-later.csv"', base=(REPLAY,)),

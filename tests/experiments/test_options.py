@@ -215,7 +215,7 @@ def test_the_timeline_marks_class_starts_of_platform_journeys():
     regions = scenario("regions")
     assert any(c.platform for c in regions.cohorts)
     t = list(np.arange(regions.start_s, regions.end_s, 60.0))
-    series = {"minute_start_s": t, "intended": [1] * len(t), "reached": [1] * len(t)}
+    series = {"bin_start_s": t, "bin_s": 60, "intended": [1] * len(t), "reached": [1] * len(t)}
     baseline = study_mod.OptionResult("baseline", "", (), 1, {}, {}, None, (series,))
     ax = timeline_figure([baseline], regions).axes[0]
     starts = [line for line in ax.get_lines() if line.get_label() == "class start"]

@@ -307,7 +307,7 @@ def test_national_morning_renders(national, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     morning = load_morning(folder)
     with Image.open(tmp_path / "n.gif") as im:
-        assert im.n_frames == len(range(0, len(morning.minute_start_s), 10))
+        assert im.n_frames == len(range(0, len(morning.bin_start_s), 10))
 
 
 # ---------------------------------------------------------------- bad input

@@ -44,7 +44,7 @@ def figures() -> dict[str, Figure]:
     scenario = load_scenario(SURGE, [FLOOD])
     result = run(scenario.flat)
     t = list(np.arange(scenario.start_s, scenario.end_s, 60.0))
-    series = {"minute_start_s": t, "intended": [10] * len(t), "reached": [9] * len(t)}
+    series = {"bin_start_s": t, "bin_s": 60, "intended": [10] * len(t), "reached": [9] * len(t)}
     options = [
         option("baseline", 0.8, "fails", series),
         option("More servers", 0.97, "holds", series),

@@ -22,11 +22,11 @@ from sim.outputs.plots.dashboard import (
     CRASH_LABEL,
     HIDDEN_NOTE,
     OKABE_ITO,
+    bin_mids,
     changing_services,
     dashboard,
     failure_rates,
     hhmm,
-    minute_mids,
     shown_services,
 )
 from sim.simulation.runner import RunResult, run
@@ -209,7 +209,7 @@ def test_crash_marked_at_each_crash_minute(attacked_fig: Figure, attacked: RunRe
     assert crashed.sum() >= 2  # the scenario is meant to crash
     marks = [ln for ln in attacked_fig.axes[SERVERS].get_lines() if ln.get_gid() == CRASH_LABEL]
     assert len(marks) == 1 and marks[0].get_marker() == "x"
-    assert np.array_equal(marks[0].get_xdata(), minute_mids(attacked)[crashed])
+    assert np.array_equal(marks[0].get_xdata(), bin_mids(attacked)[crashed])
     assert np.array_equal(marks[0].get_ydata(), login.mean_servers_up[crashed])
     assert _legend_texts(attacked_fig).count(CRASH_LABEL) == 1
 

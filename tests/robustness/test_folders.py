@@ -246,4 +246,4 @@ def test_animate_refuses_a_table_without_a_minute(made, tmp_path):
     table.write_text(table.read_text().splitlines()[0] + "\n")
     result = sim("animate", folder, "--out", tmp_path / "film.gif")
     assert result.returncode == 2
-    assert "has no minute to draw" in one_error_line(result.stderr)
+    assert "has no time bin to draw" in one_error_line(result.stderr)

@@ -162,7 +162,7 @@ def test_the_estimate_covers_many_services_over_many_minutes(tmp_path):
     series are most of the memory (measured 316 MB, where the estimate without them
     says 180 MB). Measured in a fresh process, as benchmarks/bench_memory.py does."""
     point = measure(20, 200, 240, tmp_path)
-    without = point.estimate_mb - resources.service_minutes_mb(load_scenario(point.scenario).flat)
+    without = point.estimate_mb - resources.service_bins_mb(load_scenario(point.scenario).flat)
     assert without < point.measured_mb, "this point does not exercise the term"
     assert point.measured_mb <= point.estimate_mb <= 3 * point.measured_mb, point
 

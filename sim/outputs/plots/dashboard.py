@@ -123,9 +123,19 @@ def shade_attacks(ax: Axes, windows: list[tuple[float, float]], labelled: bool =
         )
 
 
-def minute_mids(result: RunResult) -> np.ndarray:
-    """Middle of each per-minute bin: a per-minute count is plotted where it happened."""
-    return result.minute_start_s + 30.0
+def bin_mids(result: RunResult) -> np.ndarray:
+    """Middle of each time bin: a count per bin is plotted where it happened."""
+    return result.bin_start_s + result.bin_s / 2
+
+
+def bin_ends(result: RunResult) -> np.ndarray:
+    """End of each time bin: a cumulative count is plotted where it is complete."""
+    return result.bin_start_s + float(result.bin_s)
+
+
+def per_bin(what: str, result: RunResult) -> str:
+    """The unit of a count per bin of `result`: ``requests/min``, ``requests per 10 s``."""
+    return metrics.per_bin(what, result.bin_s)
 
 
 def shown_services(result: RunResult, limit: int = SHOWN_LIMIT) -> list[str]:
@@ -179,15 +189,16 @@ def note_hidden(ax: Axes, hidden: int) -> None:
 
 def _arrivals_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None:
     """People arriving versus requests reaching each service: the load the platform sees."""
-    x, counters = minute_mids(result), result.counters
-    ax.plot(x, counters["attempts"], color=GREY, lw=1.2, label="attempts, all steps (requests/min)")
+    x, counters = bin_mids(result), result.counters
+    requests, people = per_bin("requests", result), per_bin("people", result)
+    ax.plot(x, counters["attempts"], color=GREY, lw=1.2, label=f"attempts, all steps ({requests})")
     for name in colours:
         arrivals = result.services[name].arrivals
-        ax.plot(x, arrivals, color=colours[name], lw=1.0, label=f"{name} (requests/min)")
+        ax.plot(x, arrivals, color=colours[name], lw=1.0, label=f"{name} ({requests})")
     hidden, peak = hidden_services(result, colours), legitimate_peak(result)
     if hidden:  # their load still counts: one line for all of them
         other = other_arrivals(result, hidden)
-        label = f"other {len(hidden)} services (requests/min)"
+        label = f"other {len(hidden)} services ({requests})"
         ax.plot(x, other, color=OTHER_COLOUR, lw=1.2, label=label)
         peak = max(peak, float(other.max()))
     # Dotted and on top: the first service usually sees exactly the intended connects.
@@ -198,12 +209,12 @@ def _arrivals_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> Non
         lw=1.6,
         ls=":",
         zorder=3,
-        label="intended connects (people/min)",
+        label=f"intended connects ({people})",
     )
     attack = attack_arrivals(result)
     if attack.any():
         ax.plot(
-            x, attack, color=ATTACK_COLOUR, lw=1.2, ls="--", label="attack requests (requests/min)"
+            x, attack, color=ATTACK_COLOUR, lw=1.2, ls="--", label=f"attack requests ({requests})"
         )
     scale = ""
     if attack.max() > LOG_RATIO * peak:
@@ -212,36 +223,36 @@ def _arrivals_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> Non
         plain_log_axis(ax)
         scale = ", symlog scale"
     ax.set_ylim(bottom=0.0)
-    ax.set_title("Arrivals per minute")
-    ax.set_ylabel(f"arrivals{scale}\n(people/min, requests/min)")
+    ax.set_title(f"Arrivals per {metrics.bin_noun(result.bin_s)}")
+    ax.set_ylabel(f"arrivals{scale}\n({people}, {requests})")
 
 
 def other_arrivals(result: RunResult, names: list[str]) -> np.ndarray:
-    """Legitimate requests per minute summed over `names`: the load of the hidden services."""
-    total = np.zeros(len(result.minute_start_s), dtype=np.int64)
+    """Legitimate requests per bin summed over `names`: the load of the hidden services."""
+    total = np.zeros(len(result.bin_start_s), dtype=np.int64)
     for name in names:
         total += result.services[name].arrivals
     return total
 
 
 def attack_arrivals(result: RunResult) -> np.ndarray:
-    """Attack requests per minute summed over services: the flood the platform receives."""
-    total = np.zeros(len(result.minute_start_s), dtype=np.int64)
+    """Attack requests per bin summed over services: the flood the platform receives."""
+    total = np.zeros(len(result.bin_start_s), dtype=np.int64)
     for series in result.services.values():
         total += series.attack_arrivals
     return total
 
 
 def legitimate_peak(result: RunResult) -> float:
-    """The busiest minute of legitimate traffic, the yardstick an attack is compared to."""
+    """The busiest bin of legitimate traffic, the yardstick an attack is compared to."""
     peaks = [result.counters["attempts"].max(), result.counters["intended"].max()]
     peaks += [series.arrivals.max() for series in result.services.values()]
     return float(max(peaks))
 
 
 def _latency_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None:
-    """Response-time percentiles per service; empty minutes stay gaps (nan), not zeros."""
-    x = minute_mids(result)
+    """Response-time percentiles per service; empty bins stay gaps (nan), not zeros."""
+    x = bin_mids(result)
     for name in colours:
         for q, _, style in PERCENTILES:
             values = quantile_from_histogram(result.services[name].latency_hist, q)
@@ -278,14 +289,14 @@ def _servers_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None
 
     The mark tells a crash from a scale-in, which would otherwise look the same.
     """
-    x, handles, crashed_any, top = minute_mids(result), [], False, 1.0
+    x, handles, crashed_any, top = bin_mids(result), [], False, 1.0
     drawn = changing_services(result, list(colours))
     for name in drawn:
         series, colour = result.services[name], colours[name]
         up, crashed = series.mean_servers_up, series.crashes > 0
         label, top = f"{name} (servers up)", max(top, float(up.max()))
         handles += ax.plot(x, up, color=colour, lw=1.4, drawstyle="steps-mid", label=label)
-        if crashed.any():  # one mark per minute with a crash, on the line, in its colour
+        if crashed.any():  # one mark per bin with a crash, on the line, in its colour
             ax.plot(x[crashed], up[crashed], color=colour, zorder=3, **CRASH_MARK)
             crashed_any = True
     if crashed_any:  # colour already says which service: one black entry for all
@@ -293,14 +304,15 @@ def _servers_panel(ax: Axes, result: RunResult, colours: dict[str, str]) -> None
     pad = 0.08 * top + 0.1  # below zero too: a crash mark at 0 stays clear of the axis
     ax.set_ylim(-pad, top + 2 * pad)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title("Servers up per service (mean per minute), and crashes")
+    noun = metrics.bin_noun(result.bin_s)
+    ax.set_title(f"Servers up per service (mean per {noun}), and crashes")
     ax.set_ylabel("servers up (count)")
     ax.legend(handles=handles, **LEGEND)
     note_hidden(ax, len(result.services) - len(drawn))  # not drawn here, whatever the reason
 
 
 def failure_rates(result: RunResult) -> dict[str, np.ndarray]:
-    """Failed attempts by cause as % of that minute's attempts (0 where none were made)."""
+    """Failed attempts by cause as % of that bin's attempts (0 where none were made)."""
     counters = result.counters
     attempts = counters["attempts"].astype(float)
     rates = {}
@@ -313,20 +325,20 @@ def failure_rates(result: RunResult) -> dict[str, np.ndarray]:
 
 
 def _failures_panel(ax: Axes, result: RunResult) -> Axes:
-    """Failure rates (left, %) and people giving up (right, people/min) on a twin axis.
-
-    The two have different units, so they get different axes; their legend is merged.
+    """Failure rates (left, %) and people giving up (right, people per bin) on a twin
+    axis. The two have different units, so they get different axes; their legend is
+    merged.
     """
-    x = minute_mids(result)
+    x, people = bin_mids(result), per_bin("people", result)
     twin = ax.twinx()
     # Bars, pale and behind: counts of people, unlike the rate lines drawn over them.
     twin.bar(
         x,
         result.counters["gave_up"],
-        width=60.0,
+        width=float(result.bin_s),
         color=OTHER_COLOUR,
         edgecolor="none",
-        label="gave up (people/min, right axis)",
+        label=f"gave up ({people}, right axis)",
     )
     ax.set_zorder(twin.get_zorder() + 1)  # the rate lines over the bars ...
     ax.patch.set_visible(False)  # ... without hiding them behind the axes background
@@ -337,7 +349,7 @@ def _failures_panel(ax: Axes, result: RunResult) -> Axes:
     ax.set_ylabel("failed attempts (% of attempts)")
     twin.set_ylim(0.0, max(twin.get_ylim()[1], MIN_GAVE_UP))
     twin.yaxis.set_major_locator(MaxNLocator(integer=True))  # people: no 0.5
-    twin.set_ylabel("gave up (people/min)")
+    twin.set_ylabel(f"gave up ({people})")
     note_nothing_failed(ax, result)
     handles, labels = ax.get_legend_handles_labels()
     twin_handles, twin_labels = twin.get_legend_handles_labels()
@@ -347,7 +359,7 @@ def _failures_panel(ax: Axes, result: RunResult) -> Axes:
 
 
 MIN_FAILED_PCT = 1.0  # the failure axis spans at least 0-1 %: a flat zero reads as zero
-MIN_GAVE_UP = 1.0  # and the giving-up axis at least 0-1 people/min
+MIN_GAVE_UP = 1.0  # and the giving-up axis at least 0-1 people per bin
 NOTHING_FAILED = "nothing failed"  # gid of the note of a morning without failures
 
 
@@ -370,7 +382,7 @@ def _occupancy_panel(ax: Axes, result: RunResult) -> None:
     elsewhere that line would sit at zero all morning and read as nobody getting in."""
     intended = np.cumsum(result.counters["intended"])
     ax.plot(
-        result.minute_start_s + 60.0,
+        bin_ends(result),
         intended,
         color=BLACK,
         lw=1.2,
@@ -378,7 +390,7 @@ def _occupancy_panel(ax: Axes, result: RunResult) -> None:
         label="cumulative intended connects (people)",
     )
     ax.plot(
-        result.minute_start_s + 60.0,
+        bin_ends(result),
         np.cumsum(result.counters["reached"]),
         color=OKABE_ITO[2],
         lw=1.2,
@@ -386,7 +398,7 @@ def _occupancy_panel(ax: Axes, result: RunResult) -> None:
     )
     if result.counters["barred"].any():
         ax.plot(
-            result.minute_start_s + 60.0,
+            bin_ends(result),
             np.cumsum(result.counters["barred"]),
             color=GREY,
             lw=1.2,
@@ -395,11 +407,11 @@ def _occupancy_panel(ax: Axes, result: RunResult) -> None:
         )
     if result.in_lesson.any():
         ax.plot(
-            minute_mids(result),
+            bin_mids(result),
             result.in_lesson,
             color=OKABE_ITO[0],
             lw=1.8,
-            label="in a lesson now (people, mean per minute)",
+            label=f"in a lesson now (people, mean per {metrics.bin_noun(result.bin_s)})",
         )
     ax.set_ylim(bottom=0.0)
     ax.set_title("People who meant to connect, and who got in")

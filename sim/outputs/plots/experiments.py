@@ -29,9 +29,11 @@ from sim.measure.metrics import (
     SHARE,
     TIME,
     axis_label,
+    bin_noun,
     kind_of,
     label,
     missing_mean_text,
+    per_bin,
     unit,
 )
 from sim.measure.metrics import metric as metric_info
@@ -322,12 +324,12 @@ REPS_KPI_GROUPS = tuple(
     tuple(m for m in REPS_FIGURE if kind_of(m) == kind) for kind in (SHARE, TIME, NUM)
 )
 """The KPIs of kpis.png, one panel per kind: a share and a duration cannot share an axis."""
-SERIES_BANDS = (  # per-minute people-level series of timeseries_ci.csv, in the dashboard's words
+SERIES_BANDS = (  # per-bin people-level series of timeseries_ci.csv, in the dashboard's words
     ("intended", "meant to connect"),
     ("reached", "got in (in class)"),
     ("gave_up", "gave up"),
 )
-IN_CLASS_BAND = ("in_lesson", "in a lesson now (mean per minute)")
+IN_CLASS_BAND = ("in_lesson", "in a lesson now (mean per {bin})")
 
 
 def replications_figure(estimates: dict[str, Estimate], title: str) -> Figure:
@@ -380,9 +382,10 @@ def _unit_label(metric: str) -> str:
 
 
 def series_bands_figure(table: dict[str, np.ndarray], title: str) -> Figure:
-    """The people-level series of ``timeseries_ci.csv`` per minute: each mean as a line
-    and its 95 % band (the ``low``-``high`` columns as written, not clipped), on a clock
-    axis; people in a lesson apart, below (a level, not a flow per minute), where some
+    """The people-level series of ``timeseries_ci.csv`` per time bin (its ``bin_s``
+    column; a table of older versions, without it, has one-minute bins): each mean as a
+    line and its 95 % band (the ``low``-``high`` columns as written, not clipped), on a
+    clock axis; people in a lesson apart, below (a level, not a flow per bin), where some
     journey has a lesson: elsewhere it would be a flat zero that reads as nobody in.
 
     `title` says once what every line and band is (the mean, the 95 % band); the legend
@@ -395,22 +398,22 @@ def series_bands_figure(table: dict[str, np.ndarray], title: str) -> Figure:
         top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     else:
         top = bottom = figure.subplots(1, 1)
-    t = np.asarray(table["minute_start_s"], dtype=float)
+    t, width = bin_starts(table)
     colours = (GREY, OKABE_ITO[0], OKABE_ITO[5])
     banded = False
     for (series, words), colour in zip(SERIES_BANDS, colours, strict=True):
-        banded |= _band(top, t, table, series, words, colour)
-    top.set_ylabel("people per minute (people/min)")
+        banded |= _band(top, t + width / 2, table, series, words, colour)
+    top.set_ylabel(f"people per {bin_noun(width)} ({per_bin('people', width)})")
     top.set_title(title)
     legend_title = None if banded else NO_BAND
     top.legend(title=legend_title, **style.LEGEND_OUTSIDE)
     if lessons:
-        _band(bottom, t, table, name, text, OKABE_ITO[2])
+        _band(bottom, t + width / 2, table, name, text.format(bin=bin_noun(width)), OKABE_ITO[2])
         bottom.set_ylabel("people in a lesson (people)")
         bottom.legend(title=legend_title, **style.LEGEND_OUTSIDE)
     for ax in {top, bottom}:
         style.grid(ax)
-    end = t[-1] + 60.0 if len(t) else 60.0
+    end = t[-1] + width if len(t) else float(width)
     style.clock_axis(bottom, float(t[0]) if len(t) else 0.0, float(end))
     bottom.set_xlabel("clock time (HH:MM)")
     return figure
@@ -419,12 +422,21 @@ def series_bands_figure(table: dict[str, np.ndarray], title: str) -> Figure:
 NO_BAND = "mean only: one replication"
 
 
-def _band(ax, t, table, name: str, text: str, colour: str) -> bool:
-    """Draw one series' mean and, where it has one, its band; True if it has one."""
+def bin_starts(table: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
+    """The bins' starts (s since midnight) and width (s) of a ``timeseries_ci.csv``;
+    a table of older versions has ``minute_start_s`` and one-minute bins."""
+    if "bin_start_s" not in table:
+        return np.asarray(table["minute_start_s"], dtype=float), 60
+    widths = np.asarray(table["bin_s"], dtype=float)
+    return np.asarray(table["bin_start_s"], dtype=float), int(widths[0]) if len(widths) else 60
+
+
+def _band(ax, x, table, name: str, text: str, colour: str) -> bool:
+    """Draw one series' mean at `x` (each bin's middle) and, where it has one, its band;
+    True if it has one."""
     mean = np.asarray(table[f"{name}.mean"], dtype=float)
     low = np.asarray(table[f"{name}.low"], dtype=float)
     high = np.asarray(table[f"{name}.high"], dtype=float)
-    x = t + 30.0  # each minute at its middle
     banded = bool(np.isfinite(low).any())  # one replication: no band
     ax.plot(x, mean, color=colour, lw=1.6, label=text)
     if banded:

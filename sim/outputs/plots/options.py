@@ -137,7 +137,7 @@ def timeline_figure(results: Sequence[OptionResult], baseline: Scenario) -> Figu
     for i, r in enumerate(results):
         if not r.series:
             continue
-        t = np.asarray(r.series[0]["minute_start_s"], dtype=float) + 60.0
+        t = np.asarray(r.series[0]["bin_start_s"], dtype=float) + r.series[0]["bin_s"]
         if i == 0:
             intended = np.cumsum([s["intended"] for s in r.series], axis=1).mean(axis=0)
             ax.plot(t, intended, color=GREY, ls="-.", lw=1.4, zorder=5, label=INTENDED_LABEL)

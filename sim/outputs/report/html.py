@@ -39,7 +39,8 @@ CAPTIONS = {
     "kpis.png": "The key figures over the replications: each mean (dot) with its 95 % "
     "confidence interval (whisker), one panel per unit; a short whisker is a figure the "
     "replications pin down.",
-    "timeseries_ci.png": "Per minute over the morning (timeseries_ci.csv): people who "
+    "timeseries_ci.png": "Per time bin over the morning (timeseries_ci.csv, bins of its "
+    "bin_s seconds): people who "
     "meant to connect, got in and gave up, and people in a lesson, each the mean over "
     "the replications with its 95 % band.",
     "plan.png": "Each probed value: the mean of the target metric with the one-sided "
@@ -152,7 +153,7 @@ def figures(folder: Path, order: Sequence[str]) -> str:
         pieces.append(figure(path, caption))
     if pieces:
         return "".join(pieces)
-    bands = " The per-minute means with 95 % bands are in timeseries_ci.csv."
+    bands = " The per-bin means with 95 % bands are in timeseries_ci.csv."
     return paragraphs(
         [
             "This folder holds no figures."

@@ -413,14 +413,15 @@ def downtime(service: dict[str, Any]) -> str:
 
 
 def one_stretch(service: dict[str, Any]) -> bool:
-    """Whether a service's unavailable minutes (``summary.json``) follow each other, from
+    """Whether a service's unavailable time bins (``summary.json``) follow each other, from
     ``unavailable_from`` to ``unavailable_until`` (the end of the last of them) with no
-    available minute between; False when the clock times are missing or unreadable."""
+    available bin between; False when the clock times are missing or unreadable. (The
+    minutes of bins finer than a minute are rounded to 4 decimals: compared within that.)"""
     try:
         span = clock_to_s(service["unavailable_until"]) - clock_to_s(service["unavailable_from"])
+        return abs(span / 60 - service["unavailable_minutes"]) < 1e-3
     except (KeyError, TypeError, AttributeError):
         return False
-    return round(span / 60) == service.get("unavailable_minutes")
 
 
 def json_file(path: Path) -> dict[str, Any]:
