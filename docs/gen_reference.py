@@ -582,9 +582,15 @@ TIMESERIES_MEANINGS = {
     "successes": "attempts answered in time",
     "fail_timeout": "attempts failed: no answer within the client's patience",
     "fail_rejected": "attempts failed: the server's backlog was full",
-    "fail_error": "attempts failed: the server was down (a crash, connection refused)",
+    "fail_error": (
+        "attempts failed: the server was down (a crash, connection refused) or answered an "
+        "error (`error_probability`)"
+    ),
     "fail_blocked": "attempts failed: refused by a defence (rate limit, scrubbing)",
-    "fail_quota": "attempts failed: refused by an admission gate (quota, waiting room)",
+    "fail_quota": (
+        "attempts failed: refused by an admission gate (quota, waiting room) or a service's "
+        "session cap (`max_sessions`)"
+    ),
     "fail_full": "attempts failed: the class's classroom server was full",
     "reached": "people who got in (in class, or through a journey without a class)",
     "gave_up": "people who gave up for the morning",
@@ -596,7 +602,10 @@ TIMESERIES_MEANINGS = {
     "attack_arrivals": "attack requests that reached the service",
     "attack_served": "attack requests the service worked on to the end",
     "mean_queue": "mean requests waiting in the backlogs over the minute",
-    "latency_p50_s": "median response time of the requests answered in the minute (s)",
+    "mean_sessions": "mean session slots held over the minute (services with `max_sessions`)",
+    "latency_p50_s": (
+        "median response time of the requests answered in the minute, network delay included (s)"
+    ),
     "latency_p95_s": "95th percentile of those response times (s)",
     "latency_p99_s": "99th percentile of those response times (s)",
 }

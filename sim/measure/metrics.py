@@ -133,8 +133,8 @@ REGISTRY: dict[str, Metric] = {
         _count(PEOPLE, "attempts", "attempts", "attempts",
                "attempts of people on their way (requests whose answer they wait for)"),
         _count(PEOPLE, "failed_attempts", "attempts", "failed attempts",
-               "attempts that failed: timeout, backlog full, server down, blocked, quota, "
-               "class full"),
+               "attempts that failed: timeout, backlog full, server down or an error answer, "
+               "blocked, quota or session cap, class full"),
         _share(PEOPLE, "failed_attempts_share", "share of attempts that failed",
                "failed_attempts over attempts", none="no attempt"),
         # ---- the KPIs of the whole run
@@ -181,6 +181,12 @@ REGISTRY: dict[str, Metric] = {
                "legitimate requests blocked by a defence (rate limit, scrubbing)"),
         _count(SERVICE, "lost", _SERVICE_COUNT, "lost",
                "legitimate requests lost on a flooded edge link (no answer)"),
+        _count(SERVICE, "errors", _SERVICE_COUNT, "errors",
+               "requests served but answered with an error (the service's error_probability)"),
+        _count(SERVICE, "sessions_refused", _SERVICE_COUNT, "sessions refused",
+               "sessions refused because the service's max_sessions were open"),
+        _count(SERVICE, "peak_sessions", _SERVICE_COUNT, "peak sessions",
+               "most session slots held at once (services with max_sessions; 0 elsewhere)"),
         _time(SERVICE, "mean_wait_s", "mean queue wait",
               "mean queue wait of the requests that started service (after the warm-up)"),
         _time(SERVICE, "p95_wait_s", "95 % of queue waits under",
