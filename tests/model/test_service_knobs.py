@@ -6,6 +6,8 @@ nothing, and at its default leaves every result as it was, bit for bit."""
 from __future__ import annotations
 
 import math
+import re
+import tomllib
 
 import numpy as np
 import pytest
@@ -15,6 +17,7 @@ from sim.config import load_scenario, scenario_from_dict
 from sim.config.catalog import find
 from sim.config.scale import scale
 from sim.simulation.runner import digest, run
+from tests.conftest import ROOT
 
 SINGLE_QUEUE = "teaching/single_queue"  # M/M/4, 6 logins/s, nobody gives up or retries
 
@@ -199,3 +202,32 @@ def test_scaling_scales_the_session_cap():
     portal = {**PORTAL, "max_sessions": 40}
     data = sessions({"portal": portal}, [session_step(60.0)], count=100, spread=1.0)
     assert scale(scenario_from_dict(data), 0.25).services["portal"].max_sessions == 10
+
+
+# ---------------------------------------------------------------- the guide's example
+
+GUIDE = ROOT / "docs" / "how-to" / "service-knobs.md"
+
+
+def guide_example() -> dict:
+    """The scenario of the guide's one TOML block, as data."""
+    blocks = re.findall(r"```toml\n(.*?)```", GUIDE.read_text(encoding="utf-8"), re.DOTALL)
+    assert len(blocks) == 1, blocks
+    return tomllib.loads(blocks[0])
+
+
+def test_the_guides_example_does_what_the_guide_says():
+    """About 5 % errors on the API; the portal full at 300 slots, refusing over a
+    thousand sessions and losing a few hundred visitors; without the timeout, a peak
+    below 200 and no refusal."""
+    data = guide_example()
+    held = run(scenario_from_dict(data).flat)
+    api, portal = held.service_summary["api"], held.service_summary["portal"]
+    assert 0.03 < api["errors"] / api["served"] < 0.07
+    assert portal["peak_sessions"] == 300
+    assert portal["sessions_refused"] > 1000
+    assert 100 < held.kpi["gave_up"] < 1000
+    del data["services"]["portal"]["session_timeout_s"]
+    freed = run(scenario_from_dict(data).flat).service_summary["portal"]
+    assert freed["peak_sessions"] < 200
+    assert freed["sessions_refused"] == 0
