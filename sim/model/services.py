@@ -303,7 +303,8 @@ class Service:
         return reply
 
     def _through_network(self, request: Request, patience: float, wait_only: bool) -> float:
-        """Draw the request's round trip; return the patience left for the server.
+        """Draw the request's round trip; return the patience left for the server (inf
+        where the patience timer is set here already).
 
         The request reaches the server at once and every answer comes back to the client
         the round trip later: so the client's patience (when it covers the response)
@@ -313,9 +314,14 @@ class Service:
         """
         delay: cython.double = self.network()
         if not wait_only:
-            delay = min(delay, patience)  # the client's timeout comes at its patience
             patience -= delay
-            request.deadline = request.submitted + patience
+            if patience < 0.0:  # no answer can come back in time
+                delay += patience  # the client times out at its own patience
+                request.deadline = -math.inf
+                self._later(0.0, self._on_patience, request)  # before a completion due now
+                patience = math.inf
+            else:
+                request.deadline = request.submitted + patience
         request.delay = delay
         return patience
 

@@ -83,10 +83,12 @@ def test_a_network_delay_adds_to_every_response():
 
 
 def test_a_patience_shorter_than_the_delay_times_out_every_attempt():
+    """Even an answer at once (a service time of 0) comes too late."""
     patience = 0.2
     result = run(
         single_queue(
             "services.login.workers_per_server=100",
+            'services.login.service_time={kind="deterministic", value_s=0.0}',
             f'services.login.network_delay={{kind="deterministic", value_s={DELAY_S}}}',
             f'behaviour.patience={{kind="deterministic", value_s={patience}}}',
         ),
