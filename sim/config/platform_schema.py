@@ -368,6 +368,46 @@ class Service(Strict):
     autoscale: Autoscale | None = Field(
         None, description="servers added to meet a target utilisation"
     )
+    error_probability: Probability = Field(
+        0.0,
+        description=(
+            "chance that a request fails after its service (a flaky back end answering HTTP "
+            "500): the work is done and wasted, the client gets a failure of cause `error` "
+            "and may retry"
+        ),
+    )
+    network_delay: ServiceTimeSpec | None = Field(
+        None,
+        description=(
+            "round trip between client and service, added to every answer (no worker is held "
+            "for it); it counts in the client's patience"
+        ),
+    )
+    max_sessions: count(MAX_COUNT, "sessions", 1) | None = Field(
+        None,
+        description=(
+            "sessions (`session` journey steps on this service) open at once: at the cap a "
+            "new one is refused, a failure of cause `quota` the client may retry. Unlike a "
+            "gate's `max_sessions` (held the whole morning, from the `gate` step on), a slot "
+            "here is held for the session only"
+        ),
+    )
+    session_timeout_s: PositiveFloat | None = Field(
+        None,
+        description=(
+            "with `max_sessions`: people close the tab instead of logging out, and the "
+            "server holds a slot this long after the session ends (none: freed at once, as "
+            "at a logout)"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _timeout_needs_cap(self) -> Service:
+        if self.session_timeout_s is not None and self.max_sessions is None:
+            raise ValueError(
+                "session_timeout_s needs max_sessions: it says how long a slot stays held"
+            )
+        return self
 
 
 class Link(Strict):

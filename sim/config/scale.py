@@ -2,13 +2,14 @@
 
 ``scale(scenario, f)`` multiplies every population and every capacity by `f`: cohort
 sizes, arrival and attack rates, attack bandwidth and bots, servers, classroom servers,
-gate rates and quotas, link capacities. Per-request quantities (service times, patience,
-backoff, per-address rate limits) do not change, so a service at a given utilisation
-stays at that utilisation. Counts are rounded; a service left with less than one server
-becomes one server holding the scaled number of workers and backlog places, so small
-fractions keep the total capacity right at the cost of pooling (a pooled queue waits
-less than the same workers split over servers). How far scaled KPIs can be trusted is
-measured in docs/explanation/april-2021.md.
+gate rates and quotas, services' session caps, link capacities. Per-request quantities
+(service times, patience, backoff, per-address rate limits, error probabilities, network
+delays) do not change, so a service at a given utilisation stays at that utilisation.
+Counts are rounded; a service left with less than one server becomes one server holding
+the scaled number of workers and backlog places, so small fractions keep the total
+capacity right at the cost of pooling (a pooled queue waits less than the same workers
+split over servers). How far scaled KPIs can be trusted is measured in
+docs/explanation/april-2021.md.
 
 The scaled scenario says so: its ``scale`` is the product of the factors applied (a
 label for the results, written to ``scenario.toml`` so that rerunning that file runs the
@@ -113,6 +114,8 @@ def _scale_platform(part: dict[str, Any], factor: float) -> None:
 
 
 def _scale_service(service: dict[str, Any], factor: float) -> None:
+    if "max_sessions" in service:  # a capacity, like a gate's quota
+        service["max_sessions"] = max(1, round(service["max_sessions"] * factor))
     servers = service["servers"] * factor
     if "autoscale" in service:
         auto = service["autoscale"]

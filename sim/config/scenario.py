@@ -355,6 +355,11 @@ class Scenario(Strict):
                 )
             if service.autoscale and service.autoscale.max_servers < service.servers:
                 raise ValueError(f"services.{name}.autoscale.max_servers is below servers")
+            if service.max_sessions is not None and name not in _session_services(self):
+                raise ValueError(
+                    f"services.{name}.max_sessions: no session step uses {name!r} (only "
+                    "a journey's `session` steps open sessions)"
+                )
         for attack in [*self.attacks, *self.attack_generators]:
             targets = self.services if attack.kind == "application" else self.links
             if attack.target not in targets:
@@ -494,6 +499,12 @@ def require_flat(scenario: object, needed_by: str) -> FlatScenario:
             f"not a {type(scenario).__name__}"
         )
     return scenario
+
+
+def _session_services(scenario: Scenario) -> set[str]:
+    """The services some journey's session step uses: where `max_sessions` acts."""
+    steps = (step for steps in scenario.journeys.values() for step in steps)
+    return {step.service for step in steps if isinstance(step, SessionStep)}
 
 
 def _check_step(scenario: Scenario, journey: str, step: Any) -> None:

@@ -30,6 +30,8 @@ cdef class ServiceRecord:
     cdef public list dropped
     cdef public list blocked
     cdef public list lost
+    cdef public list errors
+    cdef public list sessions_refused
     cdef public list crashes
     cdef public list attack_arrivals
     cdef public list attack_served
@@ -41,6 +43,7 @@ cdef class ServiceRecord:
     cdef public Level up_workers
     cdef public Level servers_up
     cdef public Level servers_down
+    cdef public Level sessions
     cdef public list latency
     cdef public list wait_hist
     cdef public double wait_sum

@@ -159,6 +159,7 @@ class ServiceRecord:
         "crash_lost",
         "crashes",
         "dropped",
+        "errors",
         "latency",
         "lost",
         "name",
@@ -170,6 +171,8 @@ class ServiceRecord:
         "served",
         "servers_down",
         "servers_up",
+        "sessions",
+        "sessions_refused",
         "up_workers",
         "wait_count",
         "wait_hist",
@@ -203,6 +206,8 @@ class ServiceRecord:
         self.dropped = list(zeros)  # dropped from the backlog when the client gave up
         self.blocked = list(zeros)  # refused by a defence (rate limit, filtering)
         self.lost = list(zeros)  # dropped on a saturated edge link
+        self.errors = list(zeros)  # served, answered with an error (error_probability)
+        self.sessions_refused = list(zeros)  # sessions refused at max_sessions
         self.crashes = list(zeros)
         self.attack_arrivals = list(zeros)
         self.attack_served = list(zeros)
@@ -214,6 +219,7 @@ class ServiceRecord:
         self.up_workers = Level(origin, n_bins, bin_s)  # workers of servers that are up
         self.servers_up = Level(origin, n_bins, bin_s)
         self.servers_down = Level(origin, n_bins, bin_s)  # crashed, restarting
+        self.sessions = Level(origin, n_bins, bin_s)  # session slots held (with max_sessions)
         self.latency = [[0] * N_BUCKETS for _ in range(n_bins)]
         self.wait_hist = [0] * N_BUCKETS
         self.wait_sum = 0.0
@@ -255,12 +261,18 @@ class ServiceSeries:
     wait_sum: float
     wait_count: int
     response_sum: float
+    # measures added later, left out of digests while zero (runner.LATER_MEASURES)
+    errors: np.ndarray  # served but answered with an error (error_probability)
+    sessions_refused: np.ndarray  # sessions refused at the service's max_sessions
+    mean_sessions: np.ndarray  # session slots held (services with max_sessions)
+    peak_sessions: int
     in_system_at_end: tuple[int, int] = (0, 0)  # (legitimate, attack) requests
 
 
 FAIL_CAUSES = ("timeout", "rejected", "error", "blocked", "quota", "full")
-"""Why an attempt failed: no answer in time, backlog full, server down, refused by a
-defence, admission quota or waiting room, class full."""
+"""Why an attempt failed: no answer in time, backlog full, server down or answering an
+error, refused by a defence, admission quota or waiting room (or a service's session
+cap), class full."""
 
 PEOPLE_COUNTERS = (
     "intended",
@@ -344,5 +356,9 @@ class Recorder:
                 wait_sum=rec.wait_sum,
                 wait_count=rec.wait_count,
                 response_sum=rec.response_sum,
+                errors=np.asarray(rec.errors),
+                sessions_refused=np.asarray(rec.sessions_refused),
+                mean_sessions=rec.sessions.close(self.end),
+                peak_sessions=rec.sessions.peak,
             )
         return out

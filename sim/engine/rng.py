@@ -34,6 +34,8 @@ class Stream(IntEnum):
     ROUTING = 6  # load-balancer tie breaks and random dispatch
     ATTACKS = 7  # attack wave times, durations and request arrivals
     DEFENCES = 8  # packet loss on links, filtering of legitimate requests
+    ERRORS = 9  # per service: which answers are errors (error_probability)
+    NETWORK = 10  # per service: network round trips (network_delay)
 
 
 class Streams:

@@ -218,6 +218,9 @@ def service_summary(result: RunData) -> dict[str, dict[str, float]]:
             "dropped": int(s.dropped.sum()),
             "blocked": int(s.blocked.sum()),
             "lost": int(s.lost.sum()),
+            "errors": int(s.errors.sum()),
+            "sessions_refused": int(s.sessions_refused.sum()),
+            "peak_sessions": int(s.peak_sessions),
             "mean_wait_s": s.wait_sum / s.wait_count if s.wait_count else 0.0,
             "p95_wait_s": _nan_to_zero(quantile_from_histogram(s.wait_hist, 0.95)),
             "utilization": float(s.mean_busy.sum() * width / capacity_area)
@@ -243,7 +246,7 @@ UNAVAILABLE_SHARE = 0.5
 
 def failed_share_per_bin(s: Any) -> np.ndarray:
     """Share of a service's requests per time bin that got no useful answer."""
-    failed = s.rejected + s.refused + s.abandoned + s.crash_lost + s.blocked + s.lost
+    failed = s.rejected + s.refused + s.abandoned + s.crash_lost + s.blocked + s.lost + s.errors
     return np.divide(failed, s.arrivals, out=np.zeros(len(failed)), where=s.arrivals > 0)
 
 

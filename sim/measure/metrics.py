@@ -134,8 +134,8 @@ REGISTRY: dict[str, Metric] = {
         _count(PEOPLE, "attempts", "attempts", "attempts",
                "attempts of people on their way (requests whose answer they wait for)"),
         _count(PEOPLE, "failed_attempts", "attempts", "failed attempts",
-               "attempts that failed: timeout, backlog full, server down, blocked, quota, "
-               "class full"),
+               "attempts that failed: timeout, backlog full, server down or an error answer, "
+               "blocked, quota or session cap, class full"),
         _share(PEOPLE, "failed_attempts_share", "share of attempts that failed",
                "failed_attempts over attempts", none="no attempt"),
         # ---- the KPIs of the whole run
@@ -183,6 +183,12 @@ REGISTRY: dict[str, Metric] = {
                "legitimate requests blocked by a defence (rate limit, scrubbing)"),
         _count(SERVICE, "lost", _SERVICE_COUNT, "lost",
                "legitimate requests lost on a flooded edge link (no answer)"),
+        _count(SERVICE, "errors", _SERVICE_COUNT, "errors",
+               "requests served but answered with an error (the service's error_probability)"),
+        _count(SERVICE, "sessions_refused", _SERVICE_COUNT, "sessions refused",
+               "sessions refused because the service's max_sessions were open"),
+        _count(SERVICE, "peak_sessions", _SERVICE_COUNT, "peak sessions",
+               "most session slots held at once (services with max_sessions; 0 elsewhere)"),
         _time(SERVICE, "mean_wait_s", "mean queue wait",
               "mean queue wait of the requests that started service (after the warm-up)"),
         _time(SERVICE, "p95_wait_s", "95 % of queue waits under",
@@ -271,9 +277,11 @@ SERIES: dict[str, Series] = {
             ("successes", "attempts answered in time"),
             ("fail_timeout", "attempts failed: no answer within the client's patience"),
             ("fail_rejected", "attempts failed: the server's backlog was full"),
-            ("fail_error", "attempts failed: the server was down (a crash, connection refused)"),
+            ("fail_error", "attempts failed: the server was down (a crash, connection refused) "
+             "or answered an error (`error_probability`)"),
             ("fail_blocked", "attempts failed: refused by a defence (rate limit, scrubbing)"),
-            ("fail_quota", "attempts failed: refused by an admission gate (quota, waiting room)"),
+            ("fail_quota", "attempts failed: refused by an admission gate (quota, waiting room) "
+             "or a service's session cap (`max_sessions`)"),
             ("fail_full", "attempts failed: the class's classroom server was full")),
         *_series(PER_BIN, "people",
             ("reached", "people who got in (in class, or through a journey without a class)"),
@@ -294,6 +302,8 @@ SERIES: dict[str, Series] = {
             ("crash_lost", "requests queued or in progress on a server when it crashed"),
             ("blocked", "legitimate requests blocked by a defence (rate limit, scrubbing)"),
             ("lost", "legitimate requests lost on a flooded edge link (no answer)"),
+            ("errors", "requests served but answered with an error (`error_probability`)"),
+            ("sessions_refused", "sessions refused because `max_sessions` were open"),
             service=True),
         *_series(PER_BIN, "crashes", ("crashes", "server crashes"), service=True),
         *_series(PER_BIN, "requests",
@@ -307,8 +317,11 @@ SERIES: dict[str, Series] = {
                  service=True),
         *_series(LEVEL, "servers", ("mean_servers_up", "servers up, mean over the bin"),
                  service=True),
+        *_series(LEVEL, "sessions", ("mean_sessions", "session slots held, mean over the bin "
+                                     "(services with `max_sessions`)"), service=True),
         *_series(SECONDS, "s",
-            ("latency_p50_s", "median response time of the requests answered in the bin"),
+            ("latency_p50_s", "median response time of the requests answered in the bin, "
+             "network delay included"),
             ("latency_p95_s", "95th percentile of those response times"),
             ("latency_p99_s", "99th percentile of those response times"),
             service=True),

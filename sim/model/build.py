@@ -89,6 +89,7 @@ def build(
         stays,
         live={},
         gates=platform.gates,
+        session_caps=platform.session_caps,
     )
     _count_intended(recorder, population.intended)
     groups = [*scenario.cohorts, *scenario.sources]

@@ -23,6 +23,8 @@ import simpy
 from sim.config import Gate as GateSpec
 from sim.config import clock_to_s
 from sim.config.platform_schema import Scrubbing
+from sim.engine.kernel import call_later
+from sim.engine.monitor import Recorder
 
 
 class RateLimiter:
@@ -162,10 +164,20 @@ class Gate:
     def _has_room(self) -> bool:
         return self.sessions < self.max_sessions and self.env.now >= self.next_slot
 
+    def admit_now(self) -> bool:
+        """Admit at once if there is room, else refuse: no waiting room, no event."""
+        if self.waiting or not self._has_room():
+            return False
+        self._take()
+        return True
+
     def _admit(self, event: simpy.Event) -> None:
+        self._take()
+        event.succeed(True)
+
+    def _take(self) -> None:
         self.sessions += 1
         self.next_slot = max(self.next_slot + self.spacing, self.env.now) if self.spacing else 0
-        event.succeed(True)
 
     def _admit_waiting(self):
         """Admit the waiting room in order, as sessions and the admission rate allow."""
@@ -181,6 +193,52 @@ class Gate:
             else:
                 self._admit(self.waiting.popleft())
         self._admitting = False
+
+
+class SessionCap:
+    """At most `max_sessions` sessions of one service open at once (its ``max_sessions``).
+
+    A :class:`Gate` that refuses when full (no waiting room), whose slot is held for one
+    session, not for the morning: given back when the session ends, or `timeout_s` later
+    where people close the tab instead of logging out and the server, which does not
+    notice they left, times the session out. Slots held and sessions refused go to the
+    service's record (``sessions``, ``sessions_refused``).
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        service: str,
+        max_sessions: int,
+        timeout_s: float | None,
+        recorder: Recorder,
+    ) -> None:
+        self.env = env
+        spec = GateSpec(max_sessions=max_sessions, when_full="reject")
+        self.gate = Gate(env, service, spec)
+        self.timeout_s = timeout_s
+        self.recorder = recorder
+        self.record = recorder.services[service]
+
+    def open(self) -> bool:
+        """A new session: True if it got a slot, False if refused (the cap is reached)."""
+        now = self.env.now
+        if self.gate.admit_now():
+            self.record.sessions.change(now, 1)
+            return True
+        self.record.sessions_refused[self.recorder.bin_of(now)] += 1
+        return False
+
+    def close(self) -> None:
+        """The person's session is over: the slot is free now, or after the timeout."""
+        if self.timeout_s is None:
+            self._free()
+        else:
+            call_later(self.env, self.timeout_s, self._free)
+
+    def _free(self, _value: object = None) -> None:
+        self.gate.release()
+        self.record.sessions.change(self.env.now, -1)
 
 
 def autoscaler(env: simpy.Environment, service, spec) -> simpy.Process:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Protocol
 
@@ -53,7 +53,7 @@ from sim.engine.dists import Draw
 from sim.engine.kernel import ANSWER, Walk, later_on
 from sim.engine.monitor import FAIL_CAUSES, Recorder
 from sim.model.classrooms import Classroom, Klass
-from sim.model.defences import Gate
+from sim.model.defences import Gate, SessionCap
 from sim.model.outcome import Outcome
 from sim.model.services import Service
 
@@ -201,6 +201,7 @@ class World:
     # SessionSamplers (duration and SilentRequests)
     live: dict[int, Person]
     gates: dict[str, Gate]
+    session_caps: dict[str, SessionCap] = field(default_factory=dict)  # by service
 
 
 @cython.cclass
@@ -268,6 +269,11 @@ def journey(world: World, person: Person, steps: list, class_start: float):
             if ok is BARRED:
                 return _finish(world, person, Fate.BARRED)
         elif isinstance(step, SessionStep):  # browse, a request every think time
+            cap = world.session_caps.get(step.service)
+            if cap is not None:
+                ok = yield from _insist(world, person, lambda c=cap: _open_session(c))
+                if not ok:
+                    return _finish(world, person, Fate.GAVE_UP)
             if not person.reached:
                 _reach(world, person)
             session = world.stays[id(step)]
@@ -275,6 +281,8 @@ def journey(world: World, person: Person, steps: list, class_start: float):
             session.requests.join(person, world.env.now + duration)
             yield duration  # a pause (the yield protocol: see the top)
             session.requests.leave(person)
+            if cap is not None:
+                cap.close()
             continue
         else:
             fate = yield from _attend_class(world, person, step, class_start)
@@ -381,6 +389,13 @@ def _pass_gate(world: World, person: Person, gate: Gate):
         return Outcome.SERVED
     gate.leave_queue(admitted)
     return "quota"
+
+
+def _open_session(cap: SessionCap):
+    """Open a session on a service with a session cap: an attempt of :func:`_insist`
+    (a generator, as its attempts are, that never waits), refused with cause `quota`."""
+    yield from ()
+    return Outcome.SERVED if cap.open() else "quota"
 
 
 def _retry_delay(now: float, person: Person, failures: int) -> float:

@@ -4,6 +4,7 @@ admission gates, autoscalers, and the attackers aimed at them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import simpy
@@ -17,7 +18,7 @@ from sim.engine.monitor import Recorder
 from sim.engine.rng import Stream, Streams
 from sim.model import attacks
 from sim.model.classrooms import Classroom
-from sim.model.defences import EdgeLink, Gate, RateLimiter, Scrubber, autoscaler
+from sim.model.defences import EdgeLink, Gate, RateLimiter, Scrubber, SessionCap, autoscaler
 from sim.model.policies import CrashPolicy, Guards, Priority, linear_slowdown, usl_slowdown
 from sim.model.services import Service
 
@@ -29,6 +30,7 @@ class Platform:
     links: dict[str, EdgeLink]
     gates: dict[str, Gate]
     waves: list[attacks.Wave]
+    session_caps: dict[str, SessionCap]
 
 
 def build_platform(
@@ -54,7 +56,12 @@ def build_platform(
     gates = {name: Gate(env, name, spec) for name, spec in scenario.gates.items()}
     waves = attacks.waves_of(scenario, streams.get(Stream.ATTACKS, 0))
     _launch(env, waves, services, links, streams)
-    return Platform(services, classrooms, links, gates, waves)
+    session_caps = {
+        name: SessionCap(env, name, spec.max_sessions, spec.session_timeout_s, recorder)
+        for name, spec in scenario.services.items()
+        if spec.max_sessions is not None
+    }
+    return Platform(services, classrooms, links, gates, waves, session_caps)
 
 
 def _service(
@@ -90,7 +97,21 @@ def _service(
         )
         if spec.priority
         else None,
+        **_flakiness(spec, streams, index),
     )
+
+
+def _flakiness(spec: ServiceSpec, streams: Streams, index: int) -> dict[str, Any]:
+    """The error draws and network round trips of a service, each from its own stream,
+    and only where asked for: at their defaults, nothing is drawn."""
+    knobs: dict[str, Any] = {}
+    if spec.error_probability > 0:
+        knobs["errors"] = uniform_sampler(streams.get(Stream.ERRORS, index))
+        knobs["error_probability"] = spec.error_probability
+    if spec.network_delay is not None:
+        delay = from_spec(spec.network_delay)
+        knobs["network"] = sampler(delay, streams.get(Stream.NETWORK, index))
+    return knobs
 
 
 def _slowdown(spec: ServiceSpec):

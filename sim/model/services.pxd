@@ -8,6 +8,7 @@ cdef class Request:
     cdef public object client
     cdef public double cost
     cdef public double deadline
+    cdef public double delay
     cdef public bint done
     cdef public long epoch
     cdef public bint high
@@ -57,6 +58,9 @@ cdef class Service:
     cdef public object attack_gaps
     cdef public object guards
     cdef public object priority
+    cdef public object errors
+    cdef public double error_probability
+    cdef public object network
     cdef public object trace
     cdef public object index
     cdef public long _next
@@ -65,6 +69,7 @@ cdef class Service:
     cpdef Server _choose(self)
     cdef Server _least_loaded(self)
     cdef _load_changed(self, Server server)
+    cdef double _through_network(self, Request request, double patience, bint wait_only) except? -1.0
     cdef _end(self, Request request, double now, str outcome)
     cdef _enqueue(self, Server server, Request request, double now)
     cdef double _start(self, Server server, Request request, double now) except? -1.0

@@ -65,6 +65,7 @@ class Request:
         "client",
         "cost",
         "deadline",
+        "delay",
         "done",
         "epoch",
         "high",
@@ -96,6 +97,7 @@ class Request:
         self.high = False  # served before the others (priority class)
         self.client = client  # the person who sent it (-1: unknown), for the trace
         self.began = math.nan  # when service started, for the trace
+        self.delay = 0.0  # the network's round trip, added to the answer (network_delay)
 
 
 @cython.cclass
@@ -158,9 +160,12 @@ class Service:
         "dispatch",
         "drop_abandoned",
         "env",
+        "error_probability",
+        "errors",
         "guards",
         "index",
         "name",
+        "network",
         "priority",
         "record",
         "routing",
@@ -189,6 +194,9 @@ class Service:
         guards: Guards | None = None,
         priority: Priority | None = None,
         attack_gaps: Draw | None = None,
+        errors: Draw | None = None,
+        error_probability: float = 0.0,
+        network: Draw | None = None,
     ) -> None:
         self.env = env
         self._later = later_on(env)  # completions and patience timers
@@ -213,6 +221,9 @@ class Service:
         self.attack_gaps = attack_gaps  # Exp(1) draws, for the pending stream
         self.guards = guards
         self.priority = priority
+        self.errors = errors  # uniform draws, one per answer, when error_probability > 0
+        self.error_probability = error_probability
+        self.network = network  # round trips (network_delay), None: no delay, no draw
         self.trace: Trace | None = None  # set by the runner for `sim run --trace`
         self.index = -1  # this service's number in the trace
         self._next = 0
@@ -254,6 +265,8 @@ class Service:
         if reply is None:
             reply = SILENT if silent else env.event()
         request = Request(reply, now, now + patience, client=client)
+        if self.network is not None:
+            patience = self._through_network(request, patience, wait_only)
         record: ServiceRecord = self.record
         bin_index = self._bin(now)
         record.arrivals[bin_index] += 1
@@ -290,6 +303,29 @@ class Service:
         if patience < math.inf:
             self._later(patience, self._on_wait if wait_only else self._on_patience, request)
         return reply
+
+    def _through_network(self, request: Request, patience: float, wait_only: bool) -> float:
+        """Draw the request's round trip; return the patience left for the server (inf
+        where the patience timer is set here already).
+
+        The request reaches the server at once and every answer comes back to the client
+        the round trip later: so the client's patience (when it covers the response)
+        leaves the server that much less time, and a round trip longer than the patience
+        means a timeout, whenever the server answers. With ``patience_covers = "wait"``
+        the patience counts the wait in queue only, and the round trip comes on top.
+        """
+        delay: cython.double = self.network()
+        if not wait_only:
+            patience -= delay
+            if patience < 0.0:  # no answer can come back in time
+                delay += patience  # the client times out at its own patience
+                request.deadline = -math.inf
+                self._later(0.0, self._on_patience, request)  # before a completion due now
+                patience = math.inf
+            else:
+                request.deadline = request.submitted + patience
+        request.delay = delay
+        return patience
 
     def submit_attack(self, count: int, cost: float, until: float, rate: float) -> None:
         """`count` attack requests, each `cost` times a normal one, arriving now and
@@ -462,12 +498,17 @@ class Service:
         self._end(request, now, Outcome.TIMEOUT)
 
     def _end(self, request: Request, now: float, outcome: Outcome) -> None:
-        """The client has its answer: tell it (and the trace, if one is kept)."""
+        """The client has its answer: tell it, a network round trip later if there is
+        one (and the trace, if one is kept)."""
         request.done = True
-        request.reply.succeed(outcome)
+        if request.delay == 0.0:
+            request.reply.succeed(outcome)
+        elif request.reply is not SILENT:
+            self._later(request.delay, request.reply.succeed, outcome)
         if self.trace is not None and request.reply is not SILENT:
+            ended = now + request.delay
             self.trace.add(
-                self.index, request.client, request.submitted, request.began, now, outcome
+                self.index, request.client, request.submitted, request.began, ended, outcome
             )
 
     # -- server side -----------------------------------------------------------
@@ -535,12 +576,15 @@ class Service:
         response: cython.double
         record: ServiceRecord = self.record
         record.served[bin_index] += 1
-        response = now - request.submitted
+        response = now - request.submitted + request.delay  # as the client sees it
         record.latency[bin_index][bucket_of(response)] += 1
         if request.submitted >= record.warmup_end:
             record.response_sum += response
         if request.done:
             record.wasted[bin_index] += 1
+        elif self.errors is not None and self.errors() < self.error_probability:
+            record.errors[bin_index] += 1  # the work is done, the answer is an error (a 500)
+            self._end(request, now, Outcome.ERROR)
         elif request.reply is not SILENT:  # in time: a late one met the patience timer
             self._end(request, now, Outcome.SERVED)
         else:

@@ -73,6 +73,9 @@ def timeseries_columns(result: RunResult) -> dict[str, np.ndarray]:
         columns[f"{name}.crash_lost"] = s.crash_lost
         columns[f"{name}.blocked"] = s.blocked
         columns[f"{name}.lost"] = s.lost
+        columns[f"{name}.errors"] = s.errors
+        columns[f"{name}.sessions_refused"] = s.sessions_refused
+        columns[f"{name}.mean_sessions"] = s.mean_sessions
         columns[f"{name}.crashes"] = s.crashes
         columns[f"{name}.attack_arrivals"] = s.attack_arrivals
         columns[f"{name}.attack_served"] = s.attack_served

@@ -192,6 +192,14 @@ CASES: dict[str, Case | list[Case]] = {
     "Service.scrubbing": Case("services.login.scrubbing={detection_s=10.0}"),
     "Service.priority": Case('services.login.priority={roles=["other"]}'),
     "Service.autoscale": Case("services.join.autoscale={max_servers=1}"),
+    "Service.error_probability": Case("services.login.error_probability=0.2"),
+    "Service.network_delay": Case(
+        'services.login.network_delay={kind="deterministic", value_s=2.0}'
+    ),
+    "Service.max_sessions": Case("services.portal.max_sessions=3"),
+    "Service.session_timeout_s": Case(
+        "services.portal.session_timeout_s=600.0", base=("services.portal.max_sessions=3",)
+    ),
     "LinearSlowdown.knee": Case("services.login.slowdown.knee=2"),
     "LinearSlowdown.slope": Case("services.login.slowdown.slope=0.5"),
     "UslSlowdown.alpha": Case("services.portal.slowdown.alpha=0.3"),

@@ -132,6 +132,14 @@ BAD_FILES = {
         _surge_with('name = "surge"', 'name = "../../etc"'),
         ["field 'name'", "should match pattern"],
     ),
+    "a session cap on a service no session uses": (
+        _surge_with("servers = 2", "servers = 2\nmax_sessions = 100"),
+        ["services.login.max_sessions: no session step uses 'login'"],
+    ),
+    "a session timeout without a session cap": (
+        _surge_with("servers = 2", "servers = 2\nsession_timeout_s = 600.0"),
+        ["field 'services.login'", "session_timeout_s needs max_sessions"],
+    ),
     "extends a missing file": ('extends = "nope.toml"\n', ["scenario file not found", "nope.toml"]),
     "extends itself": ('extends = "bad.toml"\n', ["'extends' makes a cycle: bad.toml -> bad.toml"]),
 }

@@ -24,9 +24,9 @@ MAX_SERVICES = 12
 CAUSES = {
     "fail_timeout": "timed out",
     "fail_rejected": "were rejected (queue full)",
-    "fail_error": "failed on a crashed or unreachable server",
+    "fail_error": "failed on a crashed or unreachable server, or got an error",
     "fail_blocked": "were blocked by a defence",
-    "fail_quota": "were turned away by a quota",
+    "fail_quota": "were turned away by a quota or a session cap",
     "fail_full": "found the class full",
 }
 SYMBOLS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
