@@ -26,8 +26,8 @@ run                                     people     with class  measured  estimat
 ======================================  =========  ==========  ========  ========
 ``default.toml``                          102,000      92,000    223 MB    275 MB
 ``default.toml --scale 4``                408,000     368,000    512 MB    553 MB
-``2021-04-06.toml --scale 0.02``          110,799       6,600    210 MB    258 MB
-``2021-04-06.toml`` (one-to-one)        5,540,030     330,000  1,922 MB  2,133 MB
+``2021-04-06.toml --scale 0.02``          110,799       6,600    210 MB    260 MB
+``2021-04-06.toml`` (one-to-one)        5,540,030     330,000  1,922 MB  2,135 MB
 ======================================  =========  ==========  ========  ========
 
 The services x bins term is not fitted: it counts the bytes the code keeps per
@@ -86,11 +86,11 @@ BYTES_PER_WAVE = 14_000.0
 
 # What a service keeps per time bin of the span (sim/engine/monitor.py's ServiceRecord), counted
 # from the code, not fitted; tests/robustness/test_memory.py checks the counts.
-COUNT_SERIES = 16
+COUNT_SERIES = 18
 """Per-bin counts of a service: arrivals, served, abandoned... (lists of ints)."""
-LEVEL_SERIES = 5
-"""Per-bin time-weighted levels: queue, busy, up workers, servers up and down."""
-WRITTEN_SERIES = 18
+LEVEL_SERIES = 6
+"""Per-bin time-weighted levels: queue, busy, up workers, servers up and down, sessions."""
+WRITTEN_SERIES = 21
 """Per-service columns of timeseries.csv (:func:`sim.outputs.run_folder.timeseries_rows`)..."""
 COMPUTED_SERIES = 3
 """... of which the latency percentiles (p50, p95, p99) are arrays computed for it."""
@@ -120,9 +120,10 @@ BYTES_PER_SERVICE_BIN = (
     + COMPUTED_SERIES * SLOT
     + WRITTEN_SERIES * (SLOT + CELL_TEXT)
 )
-"""4,736 B: 1,808 while the run goes, 1,608 for the arrays, 1,320 for the text (measured
-in one process, 200 services over a day with 100 people: 1,789, 1,638 and 841; in all,
-with the dashboard and 100,000 people, 1,380 MiB where the estimate says 1,511)."""
+"""5,024 B: 1,856 while the run goes, 1,632 for the arrays, 1,536 for the text (4,736 B
+before the session and error series of the service knobs; measured then, in one
+process, 200 services over a day with 100 people: 1,789, 1,638 and 841; in all, with the
+dashboard and 100,000 people, 1,380 MiB where the estimate says 1,511)."""
 LIMIT_ENV = "SIM_MEMORY_LIMIT_MB"
 MB = 1024 * 1024
 

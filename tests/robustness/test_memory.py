@@ -41,8 +41,8 @@ def test_the_estimates_quoted_in_the_module_docstring():
     assert round(estimate_mb(load_scenario(DEFAULT).flat)) == 275
     assert round(estimate_mb(scale(load_scenario(DEFAULT), 4).flat)) == 553
     april = load_scenario(APRIL)
-    assert round(estimate_mb(scale(april, 0.02).flat)) == 258
-    assert round(estimate_mb(april.flat)) == 2133
+    assert round(estimate_mb(scale(april, 0.02).flat)) == 260
+    assert round(estimate_mb(april.flat)) == 2135
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/status: Linux")
@@ -197,7 +197,7 @@ def test_a_refused_day_of_many_services_says_why(tmp_path):
     assert result.exit_code == 2, result.output
     line = one_error_line(result.stderr)
     assert (
-        "needs about 1.4 GB (one run; 100 people, 200 servers, 200 services x 1,439 minutes)"
+        "needs about 1.5 GB (one run; 100 people, 200 servers, 200 services x 1,439 minutes)"
         in line
     )
     assert "fewer people, servers, services or waves, or a shorter span" in line
