@@ -1,0 +1,512 @@
+"""``sim fit``: from access-log records to the estimates a scenario needs, in one pass.
+
+The records stream by once (:class:`LogPass`); what is kept is bounded whatever the
+length of the log, except one table:
+
+- per person and day, their first connection (time, role, the services in the order
+  they first used them): about 200 bytes per person-day, the one table that grows with
+  the log (a month of a regional platform's 500,000 daily users is a few GB: fit a few
+  days at a time);
+- per service, a histogram of requests in progress per second (4 bytes per second the
+  log spans) and of served requests per minute;
+- per service, a reservoir of at most :data:`RESERVOIR` served requests (a uniform
+  sample, fixed seed): the service-time fits;
+- reservoirs of client-closed (499) and served durations (patience) and of retry gaps;
+- the failures still waiting for a retry (those older than the retry window are
+  settled as each batch passes).
+
+Then :func:`estimate` fits each quantity (:mod:`sim.experiments.fit_estimators`) and
+:mod:`sim.experiments.fit_scenario` writes the scenario. Numbers are batched into NumPy
+arrays of :data:`BATCH` records; the per-record work is the mapping and two dicts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.config import clock_to_s
+from sim.experiments import fit_estimators as est
+
+BATCH = 50_000
+RESERVOIR = 200_000
+"""Served requests kept per service for the service-time fits (a uniform sample)."""
+SMALL_RESERVOIR = 50_000  # patience durations and retry gaps
+DAY_S = 86_400
+ROLES = ("pupil", "teacher", "other")
+
+
+def is_served(status: int) -> bool:
+    return 200 <= status < 300
+
+
+def is_failure(status: int) -> bool:
+    """A failure the client may retry: any 5xx, a client-closed request (499), a rate
+    limit (429): the status conventions of sim's access logs."""
+    return status >= 500 or status in (499, 429)
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """The choices of a fit, each reported with its results."""
+
+    class_starts: tuple[str, ...] = ("09:00",)
+    quiet_min_samples: int = 1000
+    """The quiet threshold is the lowest concurrency holding at least this many requests."""
+    retry_window_s: float = 300.0
+    """A request to the same service by the same person within this time after a failure
+    is a retry."""
+    min_events: int = 30
+    """Fewer client-closed requests (or failures) than this: patience (or retries) stay
+    the scenario's defaults, marked ASSUMPTION."""
+    max_ks_distance: float = 0.05
+    """A role's connect offsets further than this from their fitted normal (largest gap
+    between the CDFs) are written as piecewise rates instead."""
+    reservoir: int = RESERVOIR
+    rate_piece_min: int = 5
+
+
+# ---------------------------------------------------------------- bounded samples
+
+
+class Reservoir:
+    """A uniform sample without replacement of at most `size` rows, whatever the number
+    added: each row gets a random key and the `size` smallest keys are kept (bottom-k
+    sampling), batch by batch, from a fixed seed."""
+
+    def __init__(self, size: int, columns: int, seed: int) -> None:
+        self.size = size
+        self.rng = np.random.default_rng(seed)
+        self.keys = np.zeros(0)
+        self.rows = np.zeros((0, columns))
+        self.seen = 0
+
+    def add(self, rows: np.ndarray) -> None:
+        if rows.shape[0] == 0:
+            return
+        self.seen += rows.shape[0]
+        keys = np.concatenate([self.keys, self.rng.random(rows.shape[0])])
+        rows = np.concatenate([self.rows, rows])
+        if keys.size > self.size:
+            keep = np.argpartition(keys, self.size - 1)[: self.size]
+            keep.sort()
+            keys, rows = keys[keep], rows[keep]
+        self.keys, self.rows = keys, rows
+
+
+class Bins:
+    """Counts per time bin (s or min) from the log's first day on, grown as needed."""
+
+    def __init__(self, width_s: int) -> None:
+        self.width = width_s
+        self.origin: int | None = None  # first bin, absolute
+        self.counts = np.zeros(0, dtype=np.int64)
+
+    def add(self, bins: np.ndarray, weights: np.ndarray) -> None:
+        if bins.size == 0:
+            return
+        low, high = int(bins.min()), int(bins.max())
+        if self.origin is None:
+            self.origin = low
+        if low < self.origin:
+            self.counts = np.concatenate([np.zeros(self.origin - low, np.int64), self.counts])
+            self.origin = low
+        need = high - self.origin + 1
+        if need > self.counts.size:
+            grown = max(need, self.counts.size * 2)
+            self.counts = np.concatenate(
+                [self.counts, np.zeros(grown - self.counts.size, np.int64)]
+            )
+        np.add.at(self.counts, bins - self.origin, weights)
+
+
+@dataclass
+class ServiceTally:
+    """What the pass keeps of one service."""
+
+    in_progress: Bins = field(default_factory=lambda: Bins(1))  # +1 at start, -1 after end
+    served_per_min: Bins = field(default_factory=lambda: Bins(60))
+    served: Reservoir = field(default_factory=lambda: Reservoir(RESERVOIR, 2, est.SEED))
+    requests: int = 0
+    statuses: Counter = field(default_factory=Counter)
+
+
+# ---------------------------------------------------------------- the pass
+
+
+class LogPass:
+    """One pass over records (``LogRecord`` of :mod:`sim.config.access_logs`, or any
+    object with its fields), with a mapping (``LogMapping``: ``service_of(path)``,
+    ``role_of(record)``, ``person_of(record)``)."""
+
+    def __init__(self, mapping: Any, options: FitOptions) -> None:
+        self.mapping = mapping
+        self.options = options
+        self.people: dict[tuple[int, str], list[Any]] = {}
+        self.services: dict[str, ServiceTally] = {}
+        self.unmapped = 0
+        self.records = 0
+        self.pending: dict[tuple[str, str], tuple[float, int]] = {}  # failure end, its attempt
+        self.failures = 0
+        self.retried = 0
+        self.gaps = Reservoir(SMALL_RESERVOIR, 2, est.SEED + 1)  # (retry number, gap)
+        self.gave_up = Reservoir(SMALL_RESERVOIR, 1, est.SEED + 2)
+        self.served_all = Reservoir(SMALL_RESERVOIR, 1, est.SEED + 3)
+        self.served_time = 0.0
+        self.batch: list[tuple[str, float, float, int]] = []
+        self.new_gaps: list[tuple[int, float]] = []
+        self.now = -math.inf
+        self.last_end = -math.inf
+
+    def add(self, records: Iterable[Any]) -> None:
+        for record in records:
+            self.add_one(record)
+            if len(self.batch) >= BATCH:
+                self.flush()
+        self.flush()
+
+    def add_one(self, record: Any) -> None:
+        service = self.mapping.service_of(record.path)
+        if service is None:
+            self.unmapped += 1
+            return
+        self.records += 1
+        day = record.day.toordinal()
+        person = self.mapping.person_of(record)
+        start = (day * DAY_S) + record.time_s
+        self.remember_person(day, person, record, service)
+        self.track_retry(person, service, start, record.duration_s, record.status)
+        self.batch.append((service, start, record.duration_s, record.status))
+        self.now = max(self.now, start)
+
+    def remember_person(self, day: int, person: str, record: Any, service: str) -> None:
+        entry = self.people.get((day, person))
+        if entry is None:
+            self.people[(day, person)] = [record.time_s, self.mapping.role_of(record), [service]]
+            return
+        if record.time_s < entry[0]:
+            entry[0] = record.time_s
+        if entry[1] is None:
+            entry[1] = self.mapping.role_of(record)
+        if service not in entry[2]:
+            entry[2].append(service)
+
+    def track_retry(
+        self, person: str, service: str, start: float, duration: float, status: int
+    ) -> None:
+        key = (person, service)
+        attempt = 0
+        waiting = self.pending.get(key)
+        if waiting is not None:
+            failed_at, attempt = waiting
+            gap = start - failed_at
+            if gap < 0:  # sent while the failed one was in progress: not its retry
+                attempt = 0
+            else:
+                del self.pending[key]
+                if gap <= self.options.retry_window_s:
+                    self.retried += 1
+                    self.new_gaps.append((attempt, gap))
+                else:
+                    attempt = 0
+        if is_failure(status):
+            self.failures += 1
+            self.pending[key] = (start + duration, attempt + 1)
+
+    def flush(self) -> None:
+        """The numbers of the batch into the histograms and reservoirs."""
+        if not self.batch:
+            return
+        names = np.array([b[0] for b in self.batch], dtype=object)
+        start = np.array([b[1] for b in self.batch])
+        duration = np.maximum(np.array([b[2] for b in self.batch]), 0.0)
+        status = np.array([b[3] for b in self.batch], dtype=np.int64)
+        self.batch = []
+        served = (status >= 200) & (status < 300)
+        for name in set(names.tolist()):
+            mine = names == name
+            self.tally(name, start[mine], duration[mine], status[mine], served[mine])
+        self.patience_sample(duration, status, served)
+        self.gaps.add(np.array(self.new_gaps, dtype=float).reshape(-1, 2))
+        self.new_gaps = []
+        self.last_end = max(self.last_end, float((start + duration).max()))
+        self.settle(self.now - self.options.retry_window_s)
+
+    def tally(
+        self,
+        name: str,
+        start: np.ndarray,
+        duration: np.ndarray,
+        status: np.ndarray,
+        served: np.ndarray,
+    ) -> None:
+        tally = self.services.setdefault(
+            name, ServiceTally(served=Reservoir(self.options.reservoir, 2, est.SEED))
+        )
+        tally.requests += start.size
+        tally.statuses.update(status.tolist())
+        first = np.floor(start).astype(np.int64)
+        last = np.floor(start + duration).astype(np.int64) + 1
+        tally.in_progress.add(np.concatenate([first, last]), np.repeat([1, -1], start.size))
+        end_min = np.floor((start + duration)[served] / 60).astype(np.int64)
+        tally.served_per_min.add(end_min, np.ones(end_min.size, np.int64))
+        tally.served.add(np.column_stack([start[served], duration[served]]))
+
+    def patience_sample(self, duration: np.ndarray, status: np.ndarray, served: np.ndarray) -> None:
+        self.gave_up.add(duration[status == 499][:, None])
+        self.served_all.add(duration[served][:, None])
+        self.served_time += float(duration[served].sum())
+
+    def settle(self, before: float) -> None:
+        """Failures that ended before `before` and saw no retry in the window: settled
+        as not retried (bounds the table of pending failures)."""
+        stale = [key for key, (failed_at, _) in self.pending.items() if failed_at < before]
+        for key in stale:
+            del self.pending[key]
+
+
+# ---------------------------------------------------------------- estimates
+
+
+@dataclass
+class ServiceEstimate:
+    name: str
+    requests: int
+    statuses: dict[int, int]
+    fit: est.DurationFit | None
+    quiet_threshold: int
+    quiet_n: int
+    served_n: int
+    peak_concurrency: int
+    peak_served_per_min: float
+    """Highest served-per-minute count sustained over :data:`SUSTAINED_MIN` minutes."""
+    all_durations: np.ndarray = field(repr=False)
+
+
+SUSTAINED_MIN = 5
+
+
+@dataclass
+class RoleEstimate:
+    role: str
+    people_per_day: float
+    days: int
+    class_starts: list[str]
+    shares: list[float]
+    offsets_min: np.ndarray = field(repr=False)
+    normal: est.NormalFit | None
+    per_minute: np.ndarray = field(repr=False)  # first connections per minute of the day, per day
+    journey: list[str]
+
+
+@dataclass
+class FitResult:
+    """Everything a fit found, for the scenario, the estimates table and the report."""
+
+    options: FitOptions
+    sources: list[str]
+    records: int
+    unmapped: int
+    days: int
+    start_s: float
+    end_s: float
+    roles: list[RoleEstimate]
+    services: list[ServiceEstimate]
+    patience: est.PatienceFit | None
+    gave_up_n: int
+    retry_probability: est.Estimate | None
+    backoff: est.BackoffFit | None
+    failures: int
+
+    def estimates(self) -> list[dict[str, Any]]:
+        """One row per fitted number: quantity, value, low, high, n, method."""
+        rows = []
+
+        def row(quantity: str, e: est.Estimate) -> None:
+            rows.append(
+                {
+                    "quantity": quantity,
+                    "value": e.value,
+                    "low": e.low,
+                    "high": e.high,
+                    "n": e.n,
+                    "method": e.method,
+                }
+            )
+
+        for role in self.roles:
+            n = int(role.offsets_min.size)
+            rows.append(
+                {
+                    "quantity": f"cohorts.{role.role}.count",
+                    "value": role.people_per_day,
+                    "low": math.nan,
+                    "high": math.nan,
+                    "n": n,
+                    "method": f"distinct people per day, mean of {role.days} day(s)",
+                }
+            )
+            if role.normal is not None:
+                row(f"cohorts.{role.role}.connect.mean_min", role.normal.mean_min)
+                row(f"cohorts.{role.role}.connect.sd_min", role.normal.sd_min)
+        for service in self.services:
+            if service.fit is not None:
+                row(f"services.{service.name}.service_time.mean_s", service.fit.mean_s)
+                row(f"services.{service.name}.service_time.cv", service.fit.cv)
+        if self.patience is not None:
+            row("behaviour.patience.mean_s", self.patience.mean_s)
+            row("behaviour.patience.cv", self.patience.cv)
+        if self.retry_probability is not None:
+            row("behaviour.retry_probability", self.retry_probability)
+        if self.backoff is not None:
+            row(
+                f"behaviour.backoff.{'delay_s' if self.backoff.kind == 'constant' else 'base_s'}",
+                self.backoff.base_s,
+            )
+        return rows
+
+
+def fit_records(
+    records: Iterable[Any],
+    mapping: Any,
+    options: FitOptions | None = None,
+    sources: Sequence[str] = (),
+) -> FitResult:
+    """Every estimate of :mod:`sim.experiments.fit` from `records` (one pass)."""
+    options = options or FitOptions()
+    log = LogPass(mapping, options)
+    log.add(records)
+    if not log.people:
+        raise ValueError(
+            "no request of the log maps to a service"
+            + (
+                f" ({log.unmapped:,} requests unmapped: check the mapping's [services])"
+                if log.unmapped
+                else ""
+            )
+        )
+    return estimate(log, options, list(sources))
+
+
+def estimate(log: LogPass, options: FitOptions, sources: list[str]) -> FitResult:
+    days = len({day for day, _ in log.people})
+    roles = role_estimates(log, options, days)
+    services = [
+        service_estimate(name, tally, options) for name, tally in sorted(log.services.items())
+    ]
+    patience, retry, backoff = behaviour_estimates(log, options)
+    first = min(entry[0] for entry in log.people.values())
+    last_end = log.last_end % DAY_S if log.last_end % DAY_S > first else DAY_S - 60
+    return FitResult(
+        options=options,
+        sources=sources,
+        records=log.records,
+        unmapped=log.unmapped,
+        days=days,
+        start_s=first,
+        end_s=max(last_end, first + 60),
+        roles=roles,
+        services=services,
+        patience=patience,
+        gave_up_n=log.gave_up.seen,
+        retry_probability=retry,
+        backoff=backoff,
+        failures=log.failures,
+    )
+
+
+def role_estimates(log: LogPass, options: FitOptions, days: int) -> list[RoleEstimate]:
+    by_role: dict[str, list[tuple[float, tuple[str, ...]]]] = {}
+    for time_s, role, services in log.people.values():
+        by_role.setdefault(role or "pupil", []).append((time_s, tuple(services)))
+    starts = np.array(sorted(clock_to_s(s) for s in options.class_starts))
+    out = []
+    for role in sorted(by_role, key=lambda r: (ROLES.index(r) if r in ROLES else 3, r)):
+        times = np.array([t for t, _ in by_role[role]])
+        nearest = np.abs(times[:, None] - starts[None, :]).argmin(axis=1)
+        used = sorted(set(nearest.tolist()))
+        counts = np.bincount(nearest, minlength=starts.size)
+        offsets = (times - starts[nearest]) / 60
+        journey = Counter(services for _, services in by_role[role]).most_common(1)[0][0]
+        per_minute = np.bincount((times // 60).astype(np.int64), minlength=1440)[:1440] / days
+        out.append(
+            RoleEstimate(
+                role=role,
+                people_per_day=times.size / days,
+                days=days,
+                class_starts=[_clock(starts[i]) for i in used],
+                shares=[counts[i] / times.size for i in used],
+                offsets_min=offsets,
+                normal=est.fit_normal(offsets) if times.size >= 2 else None,
+                per_minute=per_minute,
+                journey=list(journey),
+            )
+        )
+    return out
+
+
+def _clock(seconds: float) -> str:
+    from sim.config import s_to_clock
+
+    return s_to_clock(seconds)
+
+
+def service_estimate(name: str, tally: ServiceTally, options: FitOptions) -> ServiceEstimate:
+    in_progress = np.cumsum(tally.in_progress.counts)
+    rows = tally.served.rows
+    starts = np.floor(rows[:, 0]).astype(np.int64)
+    concurrency = np.zeros(0, np.int64)
+    if rows.size:  # requests in progress on the service in the second each one started
+        origin = tally.in_progress.origin or 0
+        concurrency = in_progress[np.clip(starts - origin, 0, in_progress.size - 1)]
+    threshold = est.quiet_threshold(concurrency, options.quiet_min_samples)
+    quiet = rows[concurrency <= threshold, 1] if rows.size else np.zeros(0)
+    fit = est.fit_durations(quiet) if quiet.size >= 2 else None
+    per_min = tally.served_per_min.counts.astype(float)
+    window = min(SUSTAINED_MIN, max(per_min.size, 1))
+    sustained = (
+        np.convolve(per_min, np.ones(window) / window, mode="valid")
+        if per_min.size
+        else np.zeros(1)
+    )
+    return ServiceEstimate(
+        name=name,
+        requests=tally.requests,
+        statuses=dict(sorted(tally.statuses.items())),
+        fit=fit,
+        quiet_threshold=threshold,
+        quiet_n=int(quiet.size),
+        served_n=tally.served.seen,
+        peak_concurrency=int(in_progress.max()) if in_progress.size else 0,
+        peak_served_per_min=float(sustained.max()) if sustained.size else 0.0,
+        all_durations=rows[:, 1] if rows.size else np.zeros(0),
+    )
+
+
+def behaviour_estimates(
+    log: LogPass, options: FitOptions
+) -> tuple[est.PatienceFit | None, est.Estimate | None, est.BackoffFit | None]:
+    patience = None
+    if log.gave_up.seen >= options.min_events and log.served_all.seen:
+        patience = est.fit_patience(
+            log.gave_up.rows[:, 0],
+            log.served_all.rows[:, 0],
+            gave_up_total=log.gave_up.seen,
+            served_total=log.served_all.seen,
+            served_time_total=log.served_time,
+        )
+    if log.failures < options.min_events:
+        return patience, None, None
+    retry = est.wilson(log.retried, log.failures)
+    gaps = log.gaps.rows
+    first, second = gaps[gaps[:, 0] == 1, 1], gaps[gaps[:, 0] == 2, 1]
+    backoff = est.fit_backoff(first, second) if first.size >= options.min_events else None
+    return patience, retry, backoff
+
+
+ProgressCallback = Callable[[int], None]

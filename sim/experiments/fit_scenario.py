@@ -1,0 +1,239 @@
+"""The scenario a fit writes: TOML text in which every value says where it comes from.
+
+A value estimated from the log is marked ``FITTED (method, 95 % interval, n)``; every
+other is marked ``ASSUMPTION`` with why it was chosen, as the shipped scenarios mark
+theirs. Capacity is never fitted: a log shows what the platform used, not what it had,
+so the servers are an assumption and the log's peaks are written beside them as hints.
+The text is validated by the schema before anyone sees it (:func:`fitted_scenario`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from typing import Any
+
+from sim import __version__
+from sim.config import s_to_clock, scenario_from_dict
+from sim.experiments.fit import ROLES, FitResult, RoleEstimate, ServiceEstimate
+from sim.experiments.fit_estimators import KS_CAVEAT, Estimate
+
+PIECE_S = 300  # start and end rounded to 5 minutes
+DEFAULT_SERVICE_TIME = {"kind": "lognormal", "mean_s": 0.2, "cv": 1.0}
+
+
+def num(x: float) -> str:
+    """A TOML float of 4 significant digits (``0.1234``, ``1234.0``)."""
+    return repr(float(f"{x:.4g}"))
+
+
+def inline(table: dict[str, Any]) -> str:
+    parts = []
+    for key, value in table.items():
+        text = f'"{value}"' if isinstance(value, str) else num(value)
+        parts.append(f"{key} = {text}")
+    return "{ " + ", ".join(parts) + " }"
+
+
+def interval(e: Estimate, unit: str = "") -> str:
+    return f"[{num(e.low)}, {num(e.high)}]{unit}"
+
+
+def name_of(text: str) -> str:
+    """A scenario or cohort name (letters, digits, ``_.-``) from `text`."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.") or "fitted"
+    return name if name[0].isalnum() else "fitted-" + name
+
+
+def quoted(key: str) -> str:
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def scenario_text(result: FitResult, name: str = "fitted") -> str:
+    """The scenario of `result`, as commented TOML."""
+    lines = header(result, name_of(name))
+    lines += behaviour(result)
+    for service in result.services:
+        lines += service_table(service)
+    lines += journeys(result)
+    for role in result.roles:
+        lines += group(role, result)
+    return "\n".join(lines) + "\n"
+
+
+def header(result: FitResult, name: str) -> list[str]:
+    start = math.floor(result.start_s / PIECE_S) * PIECE_S
+    end = min(math.ceil(result.end_s / PIECE_S) * PIECE_S, 86_340)
+    end = max(end, start + PIECE_S)
+    files = ", ".join(result.sources) or "records given in Python"
+    return [
+        f"# Fitted by `sim fit` (sim {__version__}) from {files}:",
+        f"# {result.records:,} requests mapped to a service ({result.unmapped:,} unmapped, "
+        f"left out), {result.days} day(s).",
+        "# Every value is marked:",
+        "#   FITTED (method, 95 % interval, n)  estimated from the log",
+        "#   ASSUMPTION                         not in the log: a default to check",
+        f"# Goodness of fit: {KS_CAVEAT}.",
+        f'name = "{name}"',
+        f'description = "fitted by sim fit to {len(result.sources)} access log(s)"'
+        if result.sources
+        else 'description = "fitted by sim fit to access-log records"',
+        "seed = 1  # ASSUMPTION: any seed",
+        f'start = "{s_to_clock(start)}"  # FITTED: the first connection, rounded down to 5 min',
+        f'end = "{s_to_clock(end)}"  # FITTED: the last request\'s end, rounded up to 5 min',
+        "",
+    ]
+
+
+def behaviour(result: FitResult) -> list[str]:
+    lines = ["[behaviour]"]
+    patience = result.patience
+    if patience is None:
+        lines.append(
+            f"# ASSUMPTION: the schema's default ({result.gave_up_n} client-closed requests (499) "
+            f"in the log, fewer than {result.options.min_events})"
+        )
+        lines.append('patience = { kind = "lognormal", mean_s = 20.0, cv = 1.0 }')
+    else:
+        lines.append(
+            f"# FITTED ({patience.mean_s.method}: mean 95 % {interval(patience.mean_s, ' s')}, "
+            f"cv {interval(patience.cv)}, n = {patience.mean_s.n:,} of which "
+            f"{result.gave_up_n:,} client-closed)"
+        )
+        lines.append(f"patience = {inline(patience.spec())}")
+    retry = result.retry_probability
+    if retry is None:
+        lines.append(
+            f"retry_probability = 0.9  # ASSUMPTION: {result.failures} failures in the log, "
+            f"fewer than {result.options.min_events}"
+        )
+    else:
+        lines.append(
+            f"retry_probability = {num(retry.value)}  # FITTED (share of failures followed by a "
+            f"request to the same service within {result.options.retry_window_s:g} s; Wilson "
+            f"interval {interval(retry)}, n = {retry.n:,})"
+        )
+    lines.append("max_attempts = 6  # ASSUMPTION: the schema's default")
+    backoff = result.backoff
+    if backoff is None:
+        lines.append(
+            'backoff = { kind = "exponential_jitter", base_s = 10.0, factor = 2.0 }  '
+            "# ASSUMPTION: the schema's default (too few retries in the log)"
+        )
+    else:
+        factor = (
+            ""
+            if backoff.kind == "constant"
+            else "; factor FITTED from the second retries' gaps"
+            if backoff.factor_fitted
+            else "; factor 2.0 ASSUMPTION (too few second retries)"
+        )
+        lines.append(
+            f"# FITTED ({backoff.base_s.method}: {interval(backoff.base_s, ' s')}, "
+            f"n = {backoff.base_s.n:,}{factor})"
+        )
+        lines.append(f"backoff = {inline(backoff.spec())}")
+    return [*lines, ""]
+
+
+def service_table(service: ServiceEstimate) -> list[str]:
+    peak = max(service.peak_concurrency, 1)
+    lines = [
+        f"[services.{quoted(service.name)}]",
+        f"# capacity hints (FITTED from the log, not set as capacity): at most {peak:,} requests "
+        f"in progress at once, at most {service.peak_served_per_min:,.1f} served per minute "
+        "sustained over 5 minutes",
+        "servers = 1  # ASSUMPTION: one server of the peak's workers (the log shows what was "
+        "used, not what was there)",
+        f"workers_per_server = {peak}  # ASSUMPTION: the peak requests in progress of the log",
+        "backlog_per_server = 100  # ASSUMPTION: the schema's default",
+    ]
+    fit = service.fit
+    if fit is None:
+        lines.append("# ASSUMPTION: no served request of this service in the log")
+        lines.append(f"service_time = {inline(DEFAULT_SERVICE_TIME)}")
+        return [*lines, ""]
+    others = ", ".join(f"{c.kind} {c.aic:,.1f}" for c in fit.candidates)
+    lines += [
+        f"# FITTED ({fit.mean_s.method}; on quiet periods: at most {service.quiet_threshold} "
+        f"requests in progress, {service.quiet_n:,} of {service.served_n:,} served requests; "
+        f"mean 95 % {interval(fit.mean_s, ' s')}, cv {interval(fit.cv)}, n = {fit.mean_s.n:,};",
+        f"# AIC {others}; KS D = {fit.chosen.ks_statistic:.3f}, p = {fit.chosen.ks_pvalue:.3g})",
+        f"service_time = {inline(fit.spec())}",
+        "",
+    ]
+    return lines
+
+
+def journeys(result: FitResult) -> list[str]:
+    lines = ["[journeys]"]
+    for role in result.roles:
+        steps = ", ".join(quoted(s) for s in role.journey)
+        lines.append(
+            f"{quoted(role.role)} = [{steps}]  # FITTED: the most common order in which the "
+            "role's people first used the services (one request each: ASSUMPTION)"
+        )
+    return [*lines, ""]
+
+
+def group(role: RoleEstimate, result: FitResult) -> list[str]:
+    """A cohort around the class starts; a source with the log's own rates when the
+    normal offset fits badly."""
+    normal = role.normal
+    if normal is None or normal.ks_distance > result.options.max_ks_distance:
+        return source(role, result)
+    kind = role.role if role.role in ROLES else "other"
+    shares = [round(s, 4) for s in role.shares]
+    shares[-1] = 1 - sum(shares[:-1])
+    starts = ", ".join(f'"{s}"' for s in role.class_starts)
+    n = role.offsets_min.size
+    return [
+        "[[cohorts]]",
+        f'name = "{name_of(role.role)}"',
+        f'role = "{kind}"' + ("" if kind == role.role else f"  # the log's role {role.role!r}"),
+        f"count = {round(role.people_per_day)}  # FITTED: distinct people per day "
+        f"({n:,} first connections over {role.days} day(s))",
+        f"journey = {quoted(role.role)}",
+        f"class_starts = [{starts}]  # ASSUMPTION: given (--class-start)",
+        f"class_start_shares = [{', '.join(num(s) for s in shares)}]  # FITTED: share of first "
+        "connections nearest to each class start",
+        f"# FITTED ({normal.mean_min.method}: mean 95 % {interval(normal.mean_min, ' min')}, sd "
+        f"{interval(normal.sd_min, ' min')}, n = {n:,}; KS distance {normal.ks_distance:.3f})",
+        'connect = { kind = "normal", mean_min = '
+        f"{num(normal.mean_min.value)}, sd_min = {num(max(normal.sd_min.value, 0.0))} }}",
+        "",
+    ]
+
+
+def source(role: RoleEstimate, result: FitResult) -> list[str]:
+    step = result.options.rate_piece_min
+    start = math.floor(result.start_s / PIECE_S) * PIECE_S // 60
+    end = min(math.ceil(result.end_s / 60), 1439)
+    pieces = []
+    for minute in range(int(start), int(end), step):
+        rate = float(role.per_minute[minute : minute + step].sum()) / (step * 60)
+        pieces.append(f'{{ from = "{s_to_clock(minute * 60)}", rate_per_s = {num(rate)} }}')
+    kind = role.role if role.role in ROLES else "other"
+    distance = (
+        "no normal fit" if role.normal is None else f"KS distance {role.normal.ks_distance:.3f}"
+    )
+    return [
+        "[[sources]]",
+        f'name = "{name_of(role.role)}"',
+        f'role = "{kind}"',
+        f"journey = {quoted(role.role)}",
+        f"# FITTED: first connections per {step} min, mean over {role.days} day(s), as Poisson "
+        f"rates ({role.offsets_min.size:,} people; the normal offset fits badly: {distance} > "
+        f"{result.options.max_ks_distance})",
+        "rates = [",
+        *(f"  {piece}," for piece in pieces),
+        "]",
+        "",
+    ]
+
+
+def fitted_scenario(text: str) -> Any:
+    """The :class:`~sim.config.Scenario` of a fit's `text` (a ScenarioError if the fit
+    made an invalid one, e.g. from service names the schema refuses)."""
+    return scenario_from_dict(tomllib.loads(text), source="the fitted scenario")
