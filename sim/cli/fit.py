@@ -25,7 +25,7 @@ def fit_command(
         typer.Argument(
             help="Access logs (nginx or Apache with the request time, or csv; gzip accepted), "
             "read in the order given.",
-            metavar="LOG...",
+            metavar="LOG",
             show_default=False,
         ),
     ],

@@ -127,17 +127,13 @@ def _num(x: float) -> str:
 
 
 def estimates_table(result: FitResult) -> str:
-    rows = [
-        [
-            r["quantity"],
-            _num(r["value"]),
-            f"{_num(r['low'])} – {_num(r['high'])}",
-            f"{r['n']:,}",
-            r["method"],
-        ]
-        for r in result.estimates()
-    ]
-    return h.table(["quantity", "value", "95 % interval", "n", "method"], rows, numeric_from=1)
+    rows = []
+    for r in result.estimates():
+        bounds = (r["low"], r["high"])
+        shown = "–" if not all(map(math.isfinite, bounds)) else " – ".join(map(_num, bounds))
+        rows.append([r["quantity"], r["method"], _num(r["value"]), shown, f"{r['n']:,}"])
+    header = ["quantity", "method", "value", "95 % interval", "n"]
+    return h.table(header, rows, numeric_from=2)
 
 
 def arrivals_section(result: FitResult) -> str:
