@@ -3,6 +3,7 @@ shipped examples."""
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from enum import StrEnum
 from pathlib import Path
@@ -61,6 +62,19 @@ class PeopleTable(StrEnum):
 assert [table.value for table in PeopleTable] == list(PEOPLE_FILES)
 
 
+class LogFormat(StrEnum):
+    """The formats of --access-log (sim.config.access_logs)."""
+
+    nginx = "nginx"
+    apache = "apache"
+    csv = "csv"
+
+
+DEFAULT_LOG_DAY = "2021-04-06"
+"""sim.outputs.access_log.DEFAULT_DAY, copied: --help shows it and that module imports
+numpy (tests/cli/test_startup.py: they agree)."""
+
+
 def run_command(
     scenario: ScenarioArg = None,
     set_: SetOption = None,
@@ -110,6 +124,32 @@ def run_command(
             f"(runs of at most {MAX_TRACED_PEOPLE:,} people).",
         ),
     ] = False,
+    access_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--access-log",
+            help="Also write the morning as a web server's access log, one line per request "
+            "a person waited for: nginx's format, csv for a name ending .csv, gzip for .gz "
+            f"(a path from the current folder; runs of at most {MAX_TRACED_PEOPLE:,} people).",
+        ),
+    ] = None,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            "--log-format",
+            help="The --access-log's format [default: csv for .csv or .csv.gz, else nginx].",
+            show_default=False,
+        ),
+    ] = None,
+    log_date: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--log-date",
+            formats=["%Y-%m-%d"],
+            help=f"The day of the --access-log's timestamps [default: {DEFAULT_LOG_DAY}].",
+            show_default=False,
+        ),
+    ] = None,
     people: Annotated[
         PeopleTable | None,
         typer.Option(
@@ -138,6 +178,10 @@ def run_command(
     resolved = scaled_and_seeded(resolved, scale_, seed)
     if trace:
         _check_traceable(resolved, reps)
+    if access_log is not None:
+        _check_traceable(resolved, reps, "--access-log")
+    elif log_format is not None or log_date is not None:
+        fail("--log-format and --log-date shape the --access-log: give --access-log too")
     if people is not None and reps is not None:
         fail("--people chooses the per-person table of one run: it cannot be combined with --reps")
     if reps is not None:
@@ -148,13 +192,16 @@ def run_command(
         _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, checks, report)
         return
     target = results_folder(out_dir or Path("results") / resolved.name, folders.SINGLE)
+    if access_log is not None:
+        _check_log_path(access_log, target)
     check_fits([resolved], 1)
     warn_if_shaky(resolved)  # once the input is known good: before the run
     try:
         with run_progress(resolved) as progress:
-            morning = run_morning(resolved, progress=progress, trace=trace)
+            morning = run_morning(resolved, progress=progress, trace=trace or bool(access_log))
         table = (people or PeopleTable.parquet).value
-        morning.save(target, dashboard=dashboard, people=table, command=command_line())
+        kept = morning if trace or access_log is None else _without_trace(morning)
+        kept.save(target, dashboard=dashboard, people=table, command=command_line())
     except MemoryError:  # the pre-flight estimate was too low, or was turned off
         fail(f"out of memory while simulating {resolved.name}; nothing was written")
     except OutputError as e:
@@ -166,6 +213,9 @@ def run_command(
     result = morning.result
     print_kpis(result)
     out.print(f"results written to {target}/", highlight=False)
+    if access_log is not None:
+        day = log_date.date() if log_date is not None else dt.date.fromisoformat(DEFAULT_LOG_DAY)
+        _write_access_log(result, access_log, log_format, day)
     if report:
         write_report_into(target)
     values = flat_kpis(result.kpi)
@@ -175,21 +225,62 @@ def run_command(
         raise typer.Exit(1)
 
 
-def _check_traceable(scenario: Scenario, reps: int | None) -> None:
-    """Refuse a trace that would not fit: it is kept in memory until the run ends."""
+def _check_traceable(scenario: Scenario, reps: int | None, option: str = "--trace") -> None:
+    """Refuse a trace that would not fit: it is kept in memory until the run ends (an
+    access log is written from one)."""
     from sim.engine.trace import TRACE_BYTES_PER_PERSON  # heavy (numpy): only with --trace
     from sim.model.population import expected_people
 
     if reps is not None:
-        fail("--trace records one run: it cannot be combined with --reps")
+        fail(f"{option} records one run: it cannot be combined with --reps")
     people = expected_people(scenario)
     if people > MAX_TRACED_PEOPLE:
         size = TRACE_BYTES_PER_PERSON * people / 1e9
         fail(
-            f"--trace: {scenario.name} has about {people:,.0f} people, more than the "
+            f"{option}: {scenario.name} has about {people:,.0f} people, more than the "
             f"{MAX_TRACED_PEOPLE:,} a trace is kept for (~{size:.1f} GB in memory); "
             "trace a smaller run, e.g. with --scale"
         )
+
+
+def _without_trace(morning):
+    """The morning without its per-request trace: a run traced only for its access log
+    writes no trace.csv.gz."""
+    from dataclasses import replace
+
+    from sim.api.runs import Run  # heavy (numpy): only when running
+
+    return Run(replace(morning.result, trace=None, addresses=None))
+
+
+def _check_log_path(path: Path, target: Path) -> None:
+    """Refuse, before the run, an --access-log that cannot be written: empty, a folder,
+    in an unwritable folder, or inside the results folder (replaced as a whole by the
+    next run, which would refuse a file it does not know)."""
+    if str(path) in ("", "."):
+        fail("--access-log is empty: name a file, e.g. access.log.gz")
+    if path.is_dir():
+        fail(f"--access-log {path} is a folder: name a file, e.g. {path / 'access.log.gz'}")
+    absolute, results = path.absolute(), target.absolute()
+    if results == absolute or results in absolute.parents:
+        fail(f"--access-log {path} is inside the results folder {target}: write it elsewhere")
+    try:
+        folders.check_writable(absolute.parent, path)
+    except folders.FolderError as e:
+        fail(str(e).replace("cannot write results to", "cannot write --access-log"))
+
+
+def _write_access_log(result, path: Path, log_format: LogFormat | None, day: dt.date) -> None:
+    from sim.outputs.access_log import write_access_log  # heavy (numpy): only when asked
+
+    try:
+        write_access_log(result, path, log_format.value if log_format else None, day)
+    except OSError as e:
+        fail(f"cannot write --access-log {path}: {e.strerror or e}", code=1)
+    except KeyboardInterrupt:
+        interrupted(f"the results folder is written; no half-written {path}")
+    out.print(f"access log written to {path} ({len(result.trace['service']):,} requests)",
+              highlight=False)  # fmt: skip
 
 
 def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, checks, report):

@@ -55,6 +55,7 @@ class RunResult:
     wall_s: float
     trace: dict[str, np.ndarray] | None = None  # with run(trace=True): one row per request
     trace_services: list[str] = field(default_factory=list)  # names by the trace's numbers
+    addresses: np.ndarray | None = None  # with run(trace=True): each person's source address
     kpi: dict[str, Any] = field(default_factory=dict)
     service_summary: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -129,10 +130,21 @@ def run(
         trace=kept.to_numpy() if kept is not None else None,
         trace_services=kept.services if kept is not None else [],
     )
+    if trace:
+        result.addresses = person_addresses(model.population, len(result.people["group"]))
     result.kpi = analysis.kpis(result)
     result.service_summary = analysis.service_summary(result)
     result.wall_s = time.perf_counter() - wall0
     return result
+
+
+def person_addresses(population: Any, n_people: int) -> np.ndarray:
+    """Each person's source address number, as the model gave it: a cohort member's
+    from the population (people behind one NAT share it), an open source's arrival its
+    own, numbered after the cohorts' (:mod:`sim.model.build`). For the access log."""
+    n_cohort = len(population.address)
+    arrivals = population.n_addresses + np.arange(n_cohort, n_people, dtype=np.int64)
+    return np.concatenate([population.address.astype(np.int64), arrivals])
 
 
 def _attach_trace(services: dict[str, Any]) -> Trace:

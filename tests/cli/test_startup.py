@@ -93,9 +93,11 @@ def test_the_copies_kept_for_help_agree_with_their_sources():
     from sim.engine import trace
     from sim.experiments import execution
     from sim.experiments.validate import checks
+    from sim.outputs import access_log
 
     assert common.MAX_REPS == execution.MAX_REPS
     assert run.MAX_TRACED_PEOPLE == trace.MAX_TRACED_PEOPLE
+    assert access_log.DEFAULT_DAY.isoformat() == run.DEFAULT_LOG_DAY
     assert (validate.DEFAULT_REPS, validate.DEFAULT_SEED) == (
         checks.DEFAULT_REPS,
         checks.DEFAULT_SEED,
