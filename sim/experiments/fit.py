@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +56,7 @@ class FitOptions:
     """The choices of a fit, each reported with its results."""
 
     class_starts: tuple[str, ...] = ("09:00",)
-    quiet_min_samples: int = 1000
+    quiet_min_samples: int = 500
     """The quiet threshold is the lowest concurrency holding at least this many requests."""
     retry_window_s: float = 300.0
     """A request to the same service by the same person within this time after a failure
@@ -507,6 +507,3 @@ def behaviour_estimates(
     first, second = gaps[gaps[:, 0] == 1, 1], gaps[gaps[:, 0] == 2, 1]
     backoff = est.fit_backoff(first, second) if first.size >= options.min_events else None
     return patience, retry, backoff
-
-
-ProgressCallback = Callable[[int], None]
