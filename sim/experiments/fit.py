@@ -38,6 +38,10 @@ RESERVOIR = 200_000
 """Served requests kept per service for the service-time fits (a uniform sample)."""
 SMALL_RESERVOIR = 50_000  # patience durations and retry gaps
 DAY_S = 86_400
+STAMP_SLACK_S = 1.0
+"""nginx and Apache stamp whole seconds, so a retry sent right after a failure can seem
+to start up to a second before the failure ended: still its retry (left out, 1 % of the
+retries of the default example went missing and biased the retry share low)."""
 ROLES = ("pupil", "teacher", "other")
 
 
@@ -154,6 +158,9 @@ class LogPass:
         self.pending: dict[tuple[str, str], tuple[float, int]] = {}  # failure end, its attempt
         self.failures = 0
         self.retried = 0
+        self.attempts_reached: Counter[int] = Counter()  # attempt number -> requests
+        self.failed: dict[tuple[int, int], list[int]] = {}  # (attempt, minute) -> [failed, retried]
+        self.day_last_start: dict[int, float] = {}
         self.gaps = Reservoir(SMALL_RESERVOIR, 2, est.SEED + 1)  # (retry number, gap)
         self.gave_up = Reservoir(SMALL_RESERVOIR, 1, est.SEED + 2)
         self.served_all = Reservoir(SMALL_RESERVOIR, 1, est.SEED + 3)
@@ -183,6 +190,8 @@ class LogPass:
         self.track_retry(person, service, start, record.duration_s, record.status)
         self.batch.append((service, start, record.duration_s, record.status))
         self.now = max(self.now, start)
+        if start > self.day_last_start.get(day, -math.inf):
+            self.day_last_start[day] = start
 
     def remember_person(self, day: int, person: str, record: Any, service: str) -> None:
         entry = self.people.get((day, person))
@@ -199,24 +208,31 @@ class LogPass:
     def track_retry(
         self, person: str, service: str, start: float, duration: float, status: int
     ) -> None:
+        """Which attempt of its person's chain on `service` this request is (a chain: a
+        request, and each request to the same service within the retry window after a
+        failure); its failure, if any, is counted by attempt number and by the minute it
+        ended, so that :func:`retry_estimates` can leave out the failures after which no
+        retry could be seen (the last allowed attempt, the log's end)."""
         key = (person, service)
-        attempt = 0
+        before = 0  # failed attempts of the chain before this one
         waiting = self.pending.get(key)
         if waiting is not None:
-            failed_at, attempt = waiting
+            failed_at, failed_attempt = waiting
             gap = start - failed_at
-            if gap < 0:  # sent while the failed one was in progress: not its retry
-                attempt = 0
-            else:
+            if gap >= -STAMP_SLACK_S:  # (sent well before the failed one ended: not its retry)
                 del self.pending[key]
                 if gap <= self.options.retry_window_s:
+                    before = failed_attempt
                     self.retried += 1
-                    self.new_gaps.append((attempt, gap))
-                else:
-                    attempt = 0
+                    self.failed[(failed_attempt, int(failed_at // 60))][1] += 1
+                    self.new_gaps.append((failed_attempt, max(gap, 0.0)))
+        attempt = before + 1
+        self.attempts_reached[attempt] += 1
         if is_failure(status):
+            end = start + duration
             self.failures += 1
-            self.pending[key] = (start + duration, attempt + 1)
+            self.failed.setdefault((attempt, int(end // 60)), [0, 0])[0] += 1
+            self.pending[key] = (end, attempt)
 
     def flush(self) -> None:
         """The numbers of the batch into the histograms and reservoirs."""
@@ -322,6 +338,7 @@ class FitResult:
     retry_probability: est.Estimate | None
     backoff: est.BackoffFit | None
     failures: int
+    max_attempts: AttemptsFit
 
     def estimates(self) -> list[dict[str, Any]]:
         """One row per fitted number: quantity, value, low, high, n, method."""
@@ -363,6 +380,9 @@ class FitResult:
             row("behaviour.patience.cv", self.patience.cv)
         if self.retry_probability is not None:
             row("behaviour.retry_probability", self.retry_probability)
+        if self.max_attempts.fitted:
+            value = float(self.max_attempts.value)
+            row("behaviour.max_attempts", est.Estimate(value, value, value, *self.max_attempts.n))
         if self.backoff is not None:
             row(
                 f"behaviour.backoff.{'delay_s' if self.backoff.kind == 'constant' else 'base_s'}",
@@ -399,7 +419,8 @@ def estimate(log: LogPass, options: FitOptions, sources: list[str]) -> FitResult
     services = [
         service_estimate(name, tally, options) for name, tally in sorted(log.services.items())
     ]
-    patience, retry, backoff = behaviour_estimates(log, options)
+    patience, backoff = behaviour_estimates(log, options)
+    retry, attempts = retry_estimates(log, options)
     first = min(entry[0] for entry in log.people.values())
     last_end = log.last_end % DAY_S if log.last_end % DAY_S > first else DAY_S - 60
     return FitResult(
@@ -417,6 +438,7 @@ def estimate(log: LogPass, options: FitOptions, sources: list[str]) -> FitResult
         retry_probability=retry,
         backoff=backoff,
         failures=log.failures,
+        max_attempts=attempts,
     )
 
 
@@ -490,7 +512,7 @@ def service_estimate(name: str, tally: ServiceTally, options: FitOptions) -> Ser
 
 def behaviour_estimates(
     log: LogPass, options: FitOptions
-) -> tuple[est.PatienceFit | None, est.Estimate | None, est.BackoffFit | None]:
+) -> tuple[est.PatienceFit | None, est.BackoffFit | None]:
     patience = None
     if log.gave_up.seen >= options.min_events and log.served_all.seen:
         patience = est.fit_patience(
@@ -501,9 +523,80 @@ def behaviour_estimates(
             served_time_total=log.served_time,
         )
     if log.failures < options.min_events:
-        return patience, None, None
-    retry = est.wilson(log.retried, log.failures)
+        return patience, None
     gaps = log.gaps.rows
     first, second = gaps[gaps[:, 0] == 1, 1], gaps[gaps[:, 0] == 2, 1]
     backoff = est.fit_backoff(first, second) if first.size >= options.min_events else None
-    return patience, retry, backoff
+    return patience, backoff
+
+
+@dataclass(frozen=True)
+class AttemptsFit:
+    """``max_attempts``: the longest chain of attempts of one person on one service in
+    the log, FITTED when enough chains stopped there to tell a cap from chance."""
+
+    value: int
+    longest: int
+    reached: int
+    """Failures at the longest attempt (inside the log's retry windows): none retried."""
+    chance_uncapped: float
+    """The chance that none of them would have retried had people been allowed more
+    attempts: ``(1 - retry_probability) ** reached``."""
+    fitted: bool
+
+    @property
+    def n(self) -> tuple[int, str]:
+        return self.reached, (
+            f"the longest chain of attempts ({self.longest}); none of the {self.reached:,} "
+            f"failures at it retried (chance {self.chance_uncapped:.2g} without a cap)"
+        )
+
+
+DEFAULT_MAX_ATTEMPTS = 6  # the schema's default
+CAP_EVIDENCE = 0.05
+"""The longest chain is a cap (FITTED) when the chance that none of its failures would
+have retried without one is below this."""
+
+
+def observable_failures(log: LogPass, options: FitOptions) -> dict[int, list[int]]:
+    """Per attempt number, [failures, retried] of the failures whose whole retry window
+    lies inside the log (ended at least the window before the last request of their day):
+    a failure after which the log stops could have been retried unseen."""
+    window = options.retry_window_s
+    out: dict[int, list[int]] = {}
+    for (attempt, minute), (failed, retried) in log.failed.items():
+        last = log.day_last_start.get(minute * 60 // DAY_S, -math.inf)
+        if (minute + 1) * 60 <= last - window:
+            cell = out.setdefault(attempt, [0, 0])
+            cell[0] += failed
+            cell[1] += retried
+    return out
+
+
+def retry_estimates(log: LogPass, options: FitOptions) -> tuple[est.Estimate | None, AttemptsFit]:
+    """The retry probability from the failures after which a retry was possible, and
+    ``max_attempts``. A failure at the last allowed attempt cannot be retried, nor one
+    whose retry window the log's end cuts: counted as "did not retry" they bias the
+    share low (0.86 for 0.9 on the default example). So the longest chain is found, and
+    if its failures' silence is unlikely by chance (:data:`CAP_EVIDENCE`) it is the cap:
+    its failures are left out; so are those within the retry window of a day's end."""
+    counts = observable_failures(log, options)
+    longest = max(log.attempts_reached, default=1)
+    below = [cell for attempt, cell in counts.items() if attempt < longest]
+    failed, retried = sum(c[0] for c in below), sum(c[1] for c in below)
+    at_longest = counts.get(longest, [0, 0])[0]
+    share = retried / failed if failed else 0.0
+    chance = (1 - share) ** at_longest
+    capped = at_longest > 0 and chance < CAP_EVIDENCE
+    if not capped:
+        failed += at_longest
+    attempts = AttemptsFit(
+        longest if capped else max(DEFAULT_MAX_ATTEMPTS, longest),
+        longest,
+        at_longest,
+        chance,
+        capped,
+    )
+    if failed < options.min_events:
+        return None, attempts
+    return est.wilson(retried, failed), attempts

@@ -362,8 +362,8 @@ def wilson(successes: int, trials: int) -> Estimate:
     half = Z95 * math.sqrt(p * (1 - p) / trials + Z95**2 / (4 * trials**2)) / denom
     return Estimate(
         p,
-        max(0.0, centre - half),
-        min(1.0, centre + half),
+        0.0 if successes == 0 else max(0.0, centre - half),  # (exact at the ends: no
+        1.0 if successes == trials else min(1.0, centre + half),  # rounding below 1)
         trials,
         "binomial share; Wilson interval",
     )

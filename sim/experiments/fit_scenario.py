@@ -111,10 +111,11 @@ def behaviour(result: FitResult) -> list[str]:
     else:
         lines.append(
             f"retry_probability = {num(retry.value)}  # FITTED (share of failures followed by a "
-            f"request to the same service within {result.options.retry_window_s:g} s; Wilson "
+            f"request to the same service within {result.options.retry_window_s:g} s, leaving "
+            "out failures at the last attempt and within that time of the log's end; Wilson "
             f"interval {interval(retry)}, n = {retry.n:,})"
         )
-    lines.append("max_attempts = 6  # ASSUMPTION: the schema's default")
+    lines.append(max_attempts_line(result))
     backoff = result.backoff
     if backoff is None:
         lines.append(
@@ -135,6 +136,23 @@ def behaviour(result: FitResult) -> list[str]:
         )
         lines.append(f"backoff = {inline(backoff.spec())}")
     return [*lines, ""]
+
+
+def max_attempts_line(result: FitResult) -> str:
+    attempts = result.max_attempts
+    if attempts.fitted:
+        return (
+            f"max_attempts = {attempts.value}  # FITTED (the longest chain of attempts of one "
+            f"person on one service; none of the n = {attempts.reached:,} failures at attempt "
+            f"{attempts.longest} retried: chance {attempts.chance_uncapped:.2g} without a cap)"
+        )
+    seen = (
+        f"chains of up to {attempts.longest} attempts seen, too few failures at the last to "
+        "tell a cap"
+        if result.failures
+        else "no failure in the log"
+    )
+    return f"max_attempts = {attempts.value}  # ASSUMPTION: the schema's default or more ({seen})"
 
 
 def service_table(service: ServiceEstimate) -> list[str]:

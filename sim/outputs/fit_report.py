@@ -228,8 +228,19 @@ def behaviour_section(result: FitResult) -> str:
         items.append(
             f"Retry probability: {r.value:.3f} (95 % {r.low:.3f}–{r.high:.3f}), the share "
             f"of {r.n:,} failures (5xx, 499, 429) followed by a request of the same "
-            f"person to the same service within {result.options.retry_window_s:g} s."
+            f"person to the same service within {result.options.retry_window_s:g} s "
+            "(failures at the last allowed attempt, and within that time of the log's end, "
+            "left out: no retry of theirs could be seen)."
         )
+    a = result.max_attempts
+    items.append(
+        f"Max attempts: {a.value}, FITTED: the longest chain of attempts of one person on one "
+        f"service, none of its {a.reached:,} failures retried (chance "
+        f"{a.chance_uncapped:.2g} without a cap)."
+        if a.fitted
+        else f"Max attempts: {a.value}, ASSUMPTION (chains of up to {a.longest} attempts "
+        "seen, too few stopped at the longest to tell a cap)."
+    )
     if result.backoff is not None:
         b = result.backoff
         items.append(

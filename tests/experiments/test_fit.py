@@ -15,7 +15,7 @@ import sim
 from sim.config.access_logs import LogRecord, format_record, read_records
 from sim.config.log_mapping import mapping_from_dict
 from sim.experiments import fit_estimators as est
-from sim.experiments.fit import FitOptions, fit_records
+from sim.experiments.fit import FitOptions, LogPass, estimate, fit_records
 from tests.robustness.conftest import invoke, leftovers, one_error_line
 
 DAY = dt.date(2021, 4, 6)
@@ -82,6 +82,60 @@ def test_retry_share_and_jittered_backoff_cover_the_truth():
     assert backoff.kind == "exponential_jitter" and covers(backoff.base_s, 15.0)
     assert backoff.factor == pytest.approx(2.0, rel=0.15)
     assert est.fit_backoff(rng.normal(5, 0.2, 200), []).kind == "constant"
+
+
+def retrying_people(count, retry_probability, max_attempts, seed=9):
+    """An nginx log of `count` people, each asking /login from 08:00 to 09:00 until served:
+    half the attempts fail (503), then they retry with `retry_probability` after a gap
+    uniform on 0-20 s, at most `max_attempts` times; the log stops at 09:00 (requests
+    sent later are not in it). Written and read back, so stamps are whole seconds."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    for person in range(count):
+        t = 8 * 3600 + rng.uniform(0, 3600)
+        for attempt in range(1, max_attempts + 1):
+            if t >= NINE:
+                break
+            failed = rng.random() < 0.5
+            lines.append(record(t, f"u{person}", status=503 if failed else 200, duration=0.2))
+            if not failed or attempt == max_attempts or rng.random() >= retry_probability:
+                break
+            t += 0.2 + rng.uniform(0, 20)
+    lines.sort(key=lambda r: r.time_s + r.duration_s)
+    text = "".join(format_record(r, "nginx") + "\n" for r in lines)
+    return list(read_records_of(text))
+
+
+def read_records_of(text: str):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "access.log"
+        path.write_text(text)
+        yield from read_records([path], "nginx")
+
+
+def test_the_retry_share_leaves_out_failures_that_could_not_be_retried():
+    """A failure at the last allowed attempt, or just before the log stops, is never
+    followed by a retry: counted as "did not retry", the share was biased low (0.64 here
+    for 0.7). The longest chain is the cap (FITTED), its failures and the log's last
+    window are left out, and a retry a second "early" (whole-second stamps) still counts."""
+    log = LogPass(mapping_from_dict(MAPPING), FitOptions())
+    log.add(retrying_people(4000, 0.7, 3))
+    assert not covers(est.wilson(log.retried, log.failures), 0.7)  # the old estimator
+    result = estimate(log, FitOptions(), [])
+    retry, attempts = result.retry_probability, result.max_attempts
+    assert covers(retry, 0.7), retry
+    assert attempts.fitted and attempts.value == 3 and attempts.reached > 30
+    rows = {row["quantity"]: row for row in result.estimates()}
+    assert rows["behaviour.max_attempts"]["value"] == 3
+
+
+def test_max_attempts_stays_an_assumption_when_no_chain_is_seen_to_stop():
+    records = retrying_people(300, 1.0, 9)
+    result = fit_records(records, mapping_from_dict(MAPPING), FitOptions())
+    assert not result.max_attempts.fitted and result.max_attempts.value >= 6
+    assert covers(result.retry_probability, 1.0)
 
 
 # ---------------------------------------------------------------- quiet periods
