@@ -3,7 +3,7 @@ same as ``sim fit`` writes (the command is built on it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,7 +12,7 @@ from sim.config import Scenario
 from sim.config.access_logs import AccessLogError, read_records
 from sim.config.log_mapping import LogMapping, load_mapping, mapping_from_dict
 from sim.experiments.fit import FitOptions, FitResult, fit_records
-from sim.experiments.fit_scenario import fitted_scenario, scenario_text
+from sim.experiments.fit_scenario import fitted_scenario, scenario_text, with_given
 from sim.outputs import atomic
 from sim.outputs.fit_report import write_fit_report
 
@@ -24,9 +24,11 @@ class Fit:
     """A scenario fitted to access logs: ``.scenario``, ``.estimates``, ``.text`` (the
     commented TOML), ``.save(path)``, ``.report(folder)``. Made by `fit`."""
 
-    def __init__(self, result: FitResult, name: str = "fitted") -> None:
+    def __init__(self, result: FitResult, name: str = "fitted", given: Sequence[Any] = ()) -> None:
         self.result = result  # every estimate, with its samples (sim.experiments.fit)
-        self.text = scenario_text(result, name)
+        self.given = [g[0] if isinstance(g, tuple) else g.partition("=")[0].strip() for g in given]
+        """The dotted paths given (``set``), marked GIVEN in the text."""
+        self.text = with_given(scenario_text(result, name), list(given))
         self.scenario: Scenario = fitted_scenario(self.text)
 
     def __repr__(self) -> str:
@@ -60,11 +62,16 @@ def fit(
     format: str = "auto",
     name: str | None = None,
     on_progress: Callable[[int], None] | None = None,
+    set: Mapping[str, Any] | Sequence[str] | None = None,  # the name of --set
     **options: Any,
 ) -> Fit:
     """A scenario fitted to the access logs `logs` (files, gzip or not; nginx, apache or
     csv, see docs/how-to/fit.md), with `mapping` (a mapping file, a dict of its tables,
     or a ``LogMapping``; None: one service, everybody a pupil).
+
+    `set` gives what the planner knows and no log shows, capacity above all, as
+    ``sim.load``'s `set` (``{"services.login.servers": 4}``, or ``sim run --set``
+    strings): written into the scenario, marked GIVEN.
 
     `class_starts` are the clock times the connect offsets are measured from; `options`
     are the fields of :class:`sim.experiments.fit.FitOptions` (``retry_window_s``,
@@ -76,6 +83,8 @@ def fit(
         fitted = sim.fit(["access.log.1.gz", "access.log"], "mapping.toml",
                          class_starts=["08:00", "09:00"])
         fitted.estimates                    # quantity, value, low, high, n, method
+        fitted = sim.fit("access.log", "mapping.toml",
+                         set={"services.login.servers": 4})  # capacity: GIVEN
         fitted.save("my-platform.toml")     # the scenario, every value marked
         fitted.report("fit-report")         # report.html, figures, estimates.csv
         sim.run(fitted.scenario)
@@ -92,7 +101,8 @@ def fit(
         if isinstance(e, AccessLogError):
             raise
         raise AccessLogError(f"{', '.join(map(str, paths))}: {e}") from None
-    return Fit(result, name or paths[0].name.split(".")[0])
+    given = list(set.items()) if isinstance(set, Mapping) else list(set or [])
+    return Fit(result, name or paths[0].name.split(".")[0], given)
 
 
 def _mapping(mapping: str | Path | Mapping[str, Any] | LogMapping | None) -> LogMapping:

@@ -64,6 +64,15 @@ def fit_command(
             "a retry.",
         ),
     ] = 300.0,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="A value the planner knows and the log does not show (capacity above all), "
+            "as in sim run: dotted.path=value (repeatable); written marked GIVEN.",
+            show_default=False,
+        ),
+    ] = None,
     report: Annotated[
         Path | None,
         typer.Option(
@@ -97,6 +106,7 @@ def fit_command(
                 name=out_file.stem,
                 on_progress=progress,
                 retry_window_s=retry_window,
+                set=overrides,
             )
         target = report and fitted.report(report)
         fitted.save(out_file)
@@ -106,9 +116,29 @@ def fit_command(
     except OSError as e:
         fail(f"cannot write {e.filename or out_file}: {e.strerror or e}")
         raise
+    print_summary(fitted.result, fitted.given)
     out.print(f"scenario written to {out_file}", highlight=False, soft_wrap=True)
     if target:
         out.print(f"fit report written to {target}", highlight=False, soft_wrap=True)
+
+
+def print_summary(result, given: list[str] | None = None) -> None:
+    """The estimates a planner reads first, and what stayed an assumption."""
+    from sim.outputs.fit_summary import summary
+    from sim.outputs.tables import print_table, wrap_words
+
+    tables, assumed = summary(result, given or [])
+    out.print(
+        f"{result.records:,} requests, {len(result.roles)} role(s), "
+        f"{len(result.services)} service(s), {result.days} day(s)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for title, columns, rows in tables:
+        print_table(out, title, columns, rows)
+    for line in assumed:
+        for part in wrap_words(line, out.width):
+            out.print(part, highlight=False, soft_wrap=True)
 
 
 class reading_progress:

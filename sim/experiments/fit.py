@@ -7,8 +7,9 @@ length of the log, except one table:
   they first used them): about 200 bytes per person-day, the one table that grows with
   the log (a month of a regional platform's 500,000 daily users is a few GB: fit a few
   days at a time);
-- per service, a histogram of requests in progress per second (4 bytes per second the
-  log spans) and of served requests per minute;
+- per service, the starts minus ends per second (8 bytes per second the log spans), the
+  starts and ends of the last :data:`REORDER_S` seconds (16 bytes a request: the exact
+  in-progress counts, :class:`InProgress`) and the served requests per minute;
 - per service, a reservoir of at most :data:`RESERVOIR` served requests (a uniform
   sample, fixed seed): the service-time fits;
 - reservoirs of client-closed (499) and served durations (patience) and of retry gaps;
@@ -129,13 +130,111 @@ class Bins:
         np.add.at(self.counts, bins - self.origin, weights)
 
 
+REORDER_S = 600
+"""Log lines come roughly in time order (nginx writes a request when it ends, Apache and
+csv when it was received): every request that starts or ends in a second is taken to be
+read within this many seconds (of the latest start read) after it."""
+
+
+def stamp_slack(start: np.ndarray, duration: np.ndarray) -> np.ndarray:
+    """1 s for requests stamped to the whole second (nginx writes the end, Apache the
+    start, truncated: the true times lie up to a second later), 0 for the others (csv's
+    microseconds)."""
+    end = start + duration
+    whole = (np.abs(start - np.round(start)) < 1e-6) | (np.abs(end - np.round(end)) < 1e-6)
+    return whole.astype(float)
+
+
+class InProgress:
+    """The number of requests in progress on a service when each sampled request
+    started, exact to the log's resolution: ``#(starts before s) - #(ends before s)``;
+    for a request stamped to the second, every request that may have been in progress
+    at its true start: ``#(starts before s + 1) - #(ends before s - 1)``, itself left
+    out (counted as written, nginx's ends pile up on each second, the longest request
+    ending in a second starts first and looks alone, and the quiet filter picks long
+    ones: login 0.31 s for 0.2 on the default example).
+
+    Each count ``#(values before x)`` is split into whole seconds (per-second counts of
+    starts and of ends, 16 bytes per second the log spans) and the part of x's second
+    (the starts and ends of the last :data:`REORDER_S` seconds, kept until the rows
+    that need them are settled)."""
+
+    MARGIN = 3  # seconds: a row's counts look up to 1 s (the slack) into its neighbours
+
+    def __init__(self) -> None:
+        self.start_bins = Bins(1)
+        self.end_bins = Bins(1)
+        self.starts = np.zeros(0)
+        self.ends = np.zeros(0)
+        self.kept_from = -math.inf  # starts and ends before this are forgotten
+        self.late = 0  # requests read after their second was forgotten (counted to the second)
+
+    def add(self, start: np.ndarray, end: np.ndarray) -> None:
+        ones = np.ones(start.size, np.int64)
+        self.start_bins.add(np.floor(start).astype(np.int64), ones)
+        self.end_bins.add(np.floor(end).astype(np.int64), ones)
+        self.late += int(np.count_nonzero(start < self.kept_from))
+        self.starts = np.concatenate([self.starts, start])
+        self.ends = np.concatenate([self.ends, end])
+
+    def settle(self, rows: np.ndarray, before: float) -> None:
+        """Fill the within-second counts (column 2 of `rows`, NaN until then) of the
+        rows that started before `before` - :data:`MARGIN`, then forget the starts and
+        ends that no later row can need."""
+        todo = np.isnan(rows[:, 2]) & (rows[:, 0] < before - self.MARGIN)
+        if todo.any():
+            s, slack = rows[todo, 0], rows[todo, 3]
+            rows[todo, 2] = (
+                within(np.sort(self.starts), s + slack)
+                - within(np.sort(self.ends), s - slack)
+                - (slack > 0)  # itself (its start is before s + slack)
+            )
+        keep = before - 2 * self.MARGIN
+        self.starts = self.starts[self.starts >= keep]
+        self.ends = self.ends[self.ends >= keep]
+        self.kept_from = max(self.kept_from, keep)
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        """Requests in progress at the start of each (settled) row."""
+        slack = rows[:, 3]
+        whole = below(self.start_bins, rows[:, 0] + slack) - below(
+            self.end_bins, rows[:, 0] - slack
+        )
+        return np.maximum(whole + rows[:, 2], 0).astype(np.int64)
+
+    def peak(self, sampled: np.ndarray) -> int:
+        """The most requests in progress seen: at a second's start, or as a sampled
+        request started (itself included)."""
+        starts, ends = self.start_bins, self.end_bins
+        if starts.origin is None:
+            return 0
+        seconds = np.arange(starts.origin, starts.origin + starts.counts.size + 1)
+        at_seconds = below(starts, seconds) - below(ends, seconds)
+        return int(max(at_seconds.max(initial=0), sampled.max(initial=-1) + 1))
+
+
+def within(values: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """How many of the sorted `values` lie in ``[floor(x), x)``, for each x."""
+    return np.searchsorted(values, x) - np.searchsorted(values, np.floor(x))
+
+
+def below(bins: Bins, x: np.ndarray) -> np.ndarray:
+    """How many values counted in `bins` (per second) lie in seconds before x's."""
+    if bins.origin is None:
+        return np.zeros(np.shape(x), np.int64)
+    cumulative = np.concatenate([[0], np.cumsum(bins.counts)])
+    second = np.floor(x).astype(np.int64) - bins.origin
+    return cumulative[np.clip(second, 0, cumulative.size - 1)]
+
+
 @dataclass
 class ServiceTally:
     """What the pass keeps of one service."""
 
-    in_progress: Bins = field(default_factory=lambda: Bins(1))  # +1 at start, -1 after end
+    in_progress: InProgress = field(default_factory=InProgress)
     served_per_min: Bins = field(default_factory=lambda: Bins(60))
-    served: Reservoir = field(default_factory=lambda: Reservoir(RESERVOIR, 2, est.SEED))
+    served: Reservoir = field(default_factory=lambda: Reservoir(RESERVOIR, 4, est.SEED))
+    """(start, duration, in progress at the start: the part within its second, slack)."""
     requests: int = 0
     statuses: Counter = field(default_factory=Counter)
 
@@ -164,6 +263,7 @@ class LogPass:
         self.gaps = Reservoir(SMALL_RESERVOIR, 2, est.SEED + 1)  # (retry number, gap)
         self.gave_up = Reservoir(SMALL_RESERVOIR, 1, est.SEED + 2)
         self.served_all = Reservoir(SMALL_RESERVOIR, 1, est.SEED + 3)
+        self.dither = np.random.default_rng(est.SEED + 4)
         self.served_time = 0.0
         self.batch: list[tuple[str, float, float, int]] = []
         self.new_gaps: list[tuple[int, float]] = []
@@ -244,7 +344,7 @@ class LogPass:
         status = np.array([b[3] for b in self.batch], dtype=np.int64)
         self.batch = []
         served = (status >= 200) & (status < 300)
-        for name in set(names.tolist()):
+        for name in sorted(set(names.tolist())):  # (in order: the draws are reproducible)
             mine = names == name
             self.tally(name, start[mine], duration[mine], status[mine], served[mine])
         self.patience_sample(duration, status, served)
@@ -252,6 +352,11 @@ class LogPass:
         self.new_gaps = []
         self.last_end = max(self.last_end, float((start + duration).max()))
         self.settle(self.now - self.options.retry_window_s)
+        self.settle_in_progress(math.floor(self.now) - REORDER_S)
+
+    def settle_in_progress(self, before: float) -> None:
+        for tally in self.services.values():
+            tally.in_progress.settle(tally.served.rows, before)
 
     def tally(
         self,
@@ -262,16 +367,19 @@ class LogPass:
         served: np.ndarray,
     ) -> None:
         tally = self.services.setdefault(
-            name, ServiceTally(served=Reservoir(self.options.reservoir, 2, est.SEED))
+            name, ServiceTally(served=Reservoir(self.options.reservoir, 4, est.SEED))
         )
         tally.requests += start.size
         tally.statuses.update(status.tolist())
-        first = np.floor(start).astype(np.int64)
-        last = np.floor(start + duration).astype(np.int64) + 1
-        tally.in_progress.add(np.concatenate([first, last]), np.repeat([1, -1], start.size))
         end_min = np.floor((start + duration)[served] / 60).astype(np.int64)
         tally.served_per_min.add(end_min, np.ones(end_min.size, np.int64))
-        tally.served.add(np.column_stack([start[served], duration[served]]))
+        slack = stamp_slack(start, duration)
+        start = start + slack * self.dither.random(start.size)  # (for the counts only)
+        tally.in_progress.add(start, start + duration)
+        unsettled = np.full(np.count_nonzero(served), np.nan)
+        tally.served.add(
+            np.column_stack([start[served], duration[served], unsettled, slack[served]])
+        )
 
     def patience_sample(self, duration: np.ndarray, status: np.ndarray, served: np.ndarray) -> None:
         self.gave_up.add(duration[status == 499][:, None])
@@ -300,6 +408,9 @@ class ServiceEstimate:
     served_n: int
     peak_concurrency: int
     peak_served_per_min: float
+    late: int
+    """Requests read more than :data:`REORDER_S` after their start: their in-progress
+    counts are exact to the second only."""
     """Highest served-per-minute count sustained over :data:`SUSTAINED_MIN` minutes."""
     all_durations: np.ndarray = field(repr=False)
 
@@ -414,6 +525,8 @@ def fit_records(
 
 
 def estimate(log: LogPass, options: FitOptions, sources: list[str]) -> FitResult:
+    log.flush()
+    log.settle_in_progress(math.inf)
     days = len({day for day, _ in log.people})
     roles = role_estimates(log, options, days)
     services = [
@@ -479,13 +592,8 @@ def _clock(seconds: float) -> str:
 
 
 def service_estimate(name: str, tally: ServiceTally, options: FitOptions) -> ServiceEstimate:
-    in_progress = np.cumsum(tally.in_progress.counts)
     rows = tally.served.rows
-    starts = np.floor(rows[:, 0]).astype(np.int64)
-    concurrency = np.zeros(0, np.int64)
-    if rows.size:  # requests in progress on the service in the second each one started
-        origin = tally.in_progress.origin or 0
-        concurrency = in_progress[np.clip(starts - origin, 0, in_progress.size - 1)]
+    concurrency = tally.in_progress.at(rows)  # (settled: see estimate)
     threshold = est.quiet_threshold(concurrency, options.quiet_min_samples)
     quiet = rows[concurrency <= threshold, 1] if rows.size else np.zeros(0)
     fit = est.fit_durations(quiet) if quiet.size >= 2 else None
@@ -504,7 +612,8 @@ def service_estimate(name: str, tally: ServiceTally, options: FitOptions) -> Ser
         quiet_threshold=threshold,
         quiet_n=int(quiet.size),
         served_n=tally.served.seen,
-        peak_concurrency=int(in_progress.max()) if in_progress.size else 0,
+        peak_concurrency=tally.in_progress.peak(concurrency),
+        late=tally.in_progress.late,
         peak_served_per_min=float(sustained.max()) if sustained.size else 0.0,
         all_durations=rows[:, 1] if rows.size else np.zeros(0),
     )

@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+from collections.abc import Sequence
 from typing import Any
 
 from sim import __version__
-from sim.config import s_to_clock, scenario_from_dict
+from sim.config import ScenarioError, s_to_clock, scenario_from_dict, to_dict
+from sim.config.loading import Override
 from sim.experiments.fit import ROLES, FitResult, RoleEstimate, ServiceEstimate
 from sim.experiments.fit_estimators import KS_CAVEAT, Estimate
 
@@ -255,3 +257,98 @@ def fitted_scenario(text: str) -> Any:
     """The :class:`~sim.config.Scenario` of a fit's `text` (a ScenarioError if the fit
     made an invalid one, e.g. from service names the schema refuses)."""
     return scenario_from_dict(tomllib.loads(text), source="the fitted scenario")
+
+
+# ---------------------------------------------------------------- what the planner knows
+
+GIVEN = "GIVEN (--set)"
+TABLES = {"behaviour": "[behaviour]", "journeys": "[journeys]"}
+
+
+def with_given(text: str, overrides: Sequence[Override]) -> str:
+    """`text` with the values the planner knows (``--set``, the syntax of ``sim run``:
+    capacity above all, which no log shows) written in, each marked GIVEN instead of
+    ASSUMPTION or FITTED. A bad path or value is a ScenarioError in one line (the
+    messages of ``sim run --set``)."""
+    if not overrides:
+        return text
+    scenario = scenario_from_dict(tomllib.loads(text), overrides, source="the fitted scenario")
+    data = to_dict(scenario)
+    lines = text.split("\n")
+    for override in overrides:
+        path = override[0] if isinstance(override, tuple) else override.partition("=")[0]
+        lines = set_line(lines, path.strip(), data)
+    written = "\n".join(lines)
+    if fitted_scenario(written) != scenario:  # (every path placed: checked, not hoped)
+        raise ScenarioError(f"the fitted scenario: cannot write {len(overrides)} --set into it")
+    return written
+
+
+def set_line(lines: list[str], path: str, data: dict[str, Any]) -> list[str]:
+    """`lines` with the line of `path`'s top key (the whole inline table for a deeper
+    path) holding its value in `data`, marked GIVEN; added if the fit wrote none."""
+    parts = path.split(".")
+    if parts[0] in ("services", "cohorts", "sources") and len(parts) >= 3:
+        entry = list_entry(data, parts[0], parts[1])
+        header = f"[services.{quoted(parts[1])}]" if parts[0] == "services" else f"[[{parts[0]}]]"
+        key, value = parts[2], entry[parts[2]]
+        name = None if parts[0] == "services" else entry["name"]
+    elif parts[0] in TABLES and len(parts) >= 2:
+        header, key, value, name = TABLES[parts[0]], parts[1], data[parts[0]][parts[1]], None
+    elif len(parts) == 1 and parts[0] in data and not isinstance(data[parts[0]], (dict, list)):
+        header, key, value, name = None, parts[0], data[parts[0]], None
+    else:
+        raise ScenarioError(
+            f"--set {path}: sim fit sets the top-level fields, behaviour, journeys, and "
+            "fields of a service, cohort or source; change anything else in the written file"
+        )
+    first, last = table_lines(lines, header, name)
+    label = quoted(key) if parts[0] == "journeys" else key
+    line = f"{label} = {toml_value(value)}  # {GIVEN}"
+    for i in range(first, last):
+        if lines[i].split("=")[0].strip() == label:
+            old = lines[i].split("#")[0].strip().partition("=")[2].strip()
+            return [*lines[:i], f"{line}, instead of {old}", *lines[i + 1 :]]
+    while last > first and not lines[last - 1].strip():
+        last -= 1
+    return [*lines[:last], line, *lines[last:]]
+
+
+def list_entry(data: dict[str, Any], table: str, part: str) -> dict[str, Any]:
+    if table == "services":
+        return data["services"][part]
+    entries = data[table]
+    names = [e.get("name") for e in entries]
+    return (
+        entries[int(part)] if part.isdigit() and part not in names else entries[names.index(part)]
+    )
+
+
+def table_lines(lines: list[str], header: str | None, name: str | None) -> tuple[int, int]:
+    """The range of the lines of a table (the top level for None; for ``[[cohorts]]``,
+    the block named `name`)."""
+    starts = [i for i, line in enumerate(lines) if line.startswith("[")]
+    if header is None:
+        return 0, starts[0] if starts else len(lines)
+    for n, i in enumerate(starts):
+        if lines[i] != header:
+            continue
+        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        if name is None or f'name = "{name}"' in lines[i:end]:
+            return i + 1, end
+    raise ScenarioError(f"the fitted scenario has no table {header} {name or ''}".strip())
+
+
+def toml_value(value: Any) -> str:
+    """`value` as one line of TOML (tables inline)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return quoted(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    raise ScenarioError(f"cannot write {value!r} as TOML")
