@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -258,7 +258,7 @@ class LogPass:
         self.failures = 0
         self.retried = 0
         self.attempts_reached: Counter[int] = Counter()  # attempt number -> requests
-        self.failed: dict[tuple[int, int], list[int]] = {}  # (attempt, minute) -> [failed, retried]
+        self.failed: dict[tuple[int, int], list[int]] = {}  # (attempt, second) -> [failed, retried]
         self.day_last_start: dict[int, float] = {}
         self.gaps = Reservoir(SMALL_RESERVOIR, 2, est.SEED + 1)  # (retry number, gap)
         self.gave_up = Reservoir(SMALL_RESERVOIR, 1, est.SEED + 2)
@@ -324,14 +324,14 @@ class LogPass:
                 if gap <= self.options.retry_window_s:
                     before = failed_attempt
                     self.retried += 1
-                    self.failed[(failed_attempt, int(failed_at // 60))][1] += 1
+                    self.failed[(failed_attempt, int(failed_at))][1] += 1
                     self.new_gaps.append((failed_attempt, max(gap, 0.0)))
         attempt = before + 1
         self.attempts_reached[attempt] += 1
         if is_failure(status):
             end = start + duration
             self.failures += 1
-            self.failed.setdefault((attempt, int(end // 60)), [0, 0])[0] += 1
+            self.failed.setdefault((attempt, int(end)), [0, 0])[0] += 1
             self.pending[key] = (end, attempt)
 
     def flush(self) -> None:
@@ -667,45 +667,63 @@ CAP_EVIDENCE = 0.05
 have retried without one is below this."""
 
 
-def observable_failures(log: LogPass, options: FitOptions) -> dict[int, list[int]]:
-    """Per attempt number, [failures, retried] of the failures whose whole retry window
-    lies inside the log (ended at least the window before the last request of their day):
-    a failure after which the log stops could have been retried unseen."""
+def at_risk(log: LogPass, options: FitOptions) -> dict[int, list[float]]:
+    """Per attempt number, [failures, retried, failures weighted by the chance that their
+    retry, had there been one, would be in the log]: a failure shortly before the log
+    stops (the day's last request) could have been retried unseen. The weight is the
+    share of the seen retries of that attempt (all attempts, with fewer than
+    ``min_events``) whose gap is shorter than the time the log still runs: so a surge
+    near the log's end keeps its failures, counted for what they can show."""
+    gaps = log.gaps.rows
     window = options.retry_window_s
-    out: dict[int, list[int]] = {}
-    for (attempt, minute), (failed, retried) in log.failed.items():
-        last = log.day_last_start.get(minute * 60 // DAY_S, -math.inf)
-        if (minute + 1) * 60 <= last - window:
-            cell = out.setdefault(attempt, [0, 0])
-            cell[0] += failed
-            cell[1] += retried
+    out: dict[int, list[float]] = {}
+    for (attempt, second), (failed, retried) in log.failed.items():
+        last = log.day_last_start.get(second // DAY_S, -math.inf)
+        room = min(last - (second + 0.5), window)
+        cell = out.setdefault(attempt, [0, 0, 0.0])
+        cell[0] += failed
+        cell[1] += retried
+        cell[2] += failed * seen_share(gaps, attempt, room, options.min_events)
     return out
 
 
+def seen_share(gaps: np.ndarray, attempt: int, room: float, min_events: int) -> float:
+    """The share of the retry gaps after failed attempt `attempt` shorter than `room`."""
+    if room <= 0:
+        return 0.0
+    mine = gaps[gaps[:, 0] == attempt, 1]
+    pool = mine if mine.size >= min_events else gaps[:, 1]
+    return float(np.mean(pool <= room)) if pool.size else 1.0
+
+
 def retry_estimates(log: LogPass, options: FitOptions) -> tuple[est.Estimate | None, AttemptsFit]:
-    """The retry probability from the failures after which a retry was possible, and
+    """The retry probability from the failures after which a retry could be seen, and
     ``max_attempts``. A failure at the last allowed attempt cannot be retried, nor one
-    whose retry window the log's end cuts: counted as "did not retry" they bias the
-    share low (0.86 for 0.9 on the default example). So the longest chain is found, and
-    if its failures' silence is unlikely by chance (:data:`CAP_EVIDENCE`) it is the cap:
-    its failures are left out; so are those within the retry window of a day's end."""
-    counts = observable_failures(log, options)
+    whose retry the log's end cuts off: counted as "did not retry" they bias the share
+    low (0.86 for 0.9 on the default example, 0.64 for 0.7 in the tests). So the retries
+    are counted against the failures weighted by the chance a retry would be seen
+    (:func:`at_risk`), and the longest chain is the cap when the silence of its failures
+    is unlikely by chance (:data:`CAP_EVIDENCE`): its failures are then left out."""
+    counts = at_risk(log, options)
     longest = max(log.attempts_reached, default=1)
     below = [cell for attempt, cell in counts.items() if attempt < longest]
-    failed, retried = sum(c[0] for c in below), sum(c[1] for c in below)
-    at_longest = counts.get(longest, [0, 0])[0]
-    share = retried / failed if failed else 0.0
-    chance = (1 - share) ** at_longest
-    capped = at_longest > 0 and chance < CAP_EVIDENCE
+    retried, exposed = sum(c[1] for c in below), sum(c[2] for c in below)
+    share = min(retried / exposed, 1.0) if exposed else 0.0
+    at_longest = counts.get(longest, [0, 0, 0.0])
+    chance = (1 - share) ** at_longest[2]
+    capped = at_longest[2] >= 1 and chance < CAP_EVIDENCE
     if not capped:
-        failed += at_longest
+        exposed += at_longest[2]
     attempts = AttemptsFit(
         longest if capped else max(DEFAULT_MAX_ATTEMPTS, longest),
         longest,
-        at_longest,
+        int(at_longest[0]),
         chance,
         capped,
     )
-    if failed < options.min_events:
+    trials = round(exposed)
+    if trials < options.min_events:
         return None, attempts
-    return est.wilson(retried, failed), attempts
+    retry = est.wilson(min(retried, trials), trials)
+    return replace(retry, method=retry.method + ", failures weighted by the chance a retry "
+                   "would be in the log"), attempts  # fmt: skip
