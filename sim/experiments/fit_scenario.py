@@ -113,9 +113,9 @@ def behaviour(result: FitResult) -> list[str]:
     else:
         lines.append(
             f"retry_probability = {num(retry.value)}  # FITTED (share of failures followed by a "
-            f"request to the same service within {result.options.retry_window_s:g} s, leaving "
-            "out failures at the last attempt and within that time of the log's end; Wilson "
-            f"interval {interval(retry)}, n = {retry.n:,})"
+            f"request to the same service within {result.options.retry_window_s:g} s, failures "
+            "at the last attempt left out, those near the log's end weighted by the chance "
+            f"their retry is in it; Wilson interval {interval(retry)}, n = {retry.n:,})"
         )
     lines.append(max_attempts_line(result))
     backoff = result.backoff

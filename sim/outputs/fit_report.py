@@ -229,8 +229,8 @@ def behaviour_section(result: FitResult) -> str:
             f"Retry probability: {r.value:.3f} (95 % {r.low:.3f}–{r.high:.3f}), the share "
             f"of {r.n:,} failures (5xx, 499, 429) followed by a request of the same "
             f"person to the same service within {result.options.retry_window_s:g} s "
-            "(failures at the last allowed attempt, and within that time of the log's end, "
-            "left out: no retry of theirs could be seen)."
+            "(failures at the last allowed attempt left out, and those near the log's end "
+            "weighted by the chance their retry would be in it)."
         )
     a = result.max_attempts
     items.append(
