@@ -35,6 +35,7 @@ from sim.config import clock_to_s
 from sim.experiments import fit_estimators as est
 
 BATCH = 50_000
+CACHED = 100_000  # distinct paths (and path, agent, role) whose mapping is remembered
 RESERVOIR = 200_000
 """Served requests kept per service for the service-time fits (a uniform sample)."""
 SMALL_RESERVOIR = 50_000  # patience durations and retry gaps
@@ -264,6 +265,9 @@ class LogPass:
         self.gave_up = Reservoir(SMALL_RESERVOIR, 1, est.SEED + 2)
         self.served_all = Reservoir(SMALL_RESERVOIR, 1, est.SEED + 3)
         self.dither = np.random.default_rng(est.SEED + 4)
+        self.services_by_path: dict[str, str | None] = {}
+        self.roles_by_request: dict[tuple[Any, ...], str | None] = {}
+        self.ordinals: dict[Any, int] = {}
         self.served_time = 0.0
         self.batch: list[tuple[str, float, float, int]] = []
         self.new_gaps: list[tuple[int, float]] = []
@@ -278,12 +282,12 @@ class LogPass:
         self.flush()
 
     def add_one(self, record: Any) -> None:
-        service = self.mapping.service_of(record.path)
+        service = self.service_of(record.path)
         if service is None:
             self.unmapped += 1
             return
         self.records += 1
-        day = record.day.toordinal()
+        day = self.ordinal(record.day)
         person = self.mapping.person_of(record)
         start = (day * DAY_S) + record.time_s
         self.remember_person(day, person, record, service)
@@ -293,15 +297,43 @@ class LogPass:
         if start > self.day_last_start.get(day, -math.inf):
             self.day_last_start[day] = start
 
+    def service_of(self, path: str) -> str | None:
+        """The mapping's service of `path`, remembered (a log has few distinct paths
+        and many lines: the patterns are matched once a path; at most :data:`CACHED`)."""
+        try:
+            return self.services_by_path[path]
+        except KeyError:
+            service = self.mapping.service_of(path)
+            if len(self.services_by_path) < CACHED:
+                self.services_by_path[path] = service
+            return service
+
+    def role_of(self, record: Any) -> str | None:
+        """The mapping's role of `record`, remembered by what it can depend on."""
+        key = (record.path, record.user_agent, record.role)
+        try:
+            return self.roles_by_request[key]
+        except KeyError:
+            role = self.mapping.role_of(record)
+            if len(self.roles_by_request) < CACHED:
+                self.roles_by_request[key] = role
+            return role
+
+    def ordinal(self, day: Any) -> int:
+        ordinal = self.ordinals.get(day)
+        if ordinal is None:
+            ordinal = self.ordinals[day] = day.toordinal()
+        return ordinal
+
     def remember_person(self, day: int, person: str, record: Any, service: str) -> None:
         entry = self.people.get((day, person))
         if entry is None:
-            self.people[(day, person)] = [record.time_s, self.mapping.role_of(record), [service]]
+            self.people[(day, person)] = [record.time_s, self.role_of(record), [service]]
             return
         if record.time_s < entry[0]:
             entry[0] = record.time_s
         if entry[1] is None:
-            entry[1] = self.mapping.role_of(record)
+            entry[1] = self.role_of(record)
         if service not in entry[2]:
             entry[2].append(service)
 
