@@ -58,7 +58,7 @@ def fit(
     logs: str | Path | Iterable[str | Path],
     mapping: str | Path | Mapping[str, Any] | LogMapping | None = None,
     *,
-    class_starts: Iterable[str] = ("09:00",),
+    class_starts: Iterable[str] | None = None,
     format: str = "auto",
     name: str | None = None,
     on_progress: Callable[[int], None] | None = None,
@@ -73,7 +73,8 @@ def fit(
     ``sim.load``'s `set` (``{"services.login.servers": 4}``, or ``sim run --set``
     strings): written into the scenario, marked GIVEN.
 
-    `class_starts` are the clock times the connect offsets are measured from; `options`
+    `class_starts` are the clock times the connect offsets are measured from (None:
+    the mapping's ``[classes] starts``, else 09:00); `options`
     are the fields of :class:`sim.experiments.fit.FitOptions` (``retry_window_s``,
     ``quiet_min_samples``, ``min_events``, ``max_ks_distance``...). A bad file, mapping
     or option raises `sim.ScenarioError` in one line.
@@ -93,7 +94,7 @@ def fit(
     if not paths:
         raise AccessLogError("fit needs at least one log file")
     chosen = _mapping(mapping)
-    fit_options = _options(class_starts, options)
+    fit_options = _options(class_starts, chosen, options)
     records = read_records(paths, format, on_progress)
     try:
         result = fit_records(records, chosen, fit_options, [str(p) for p in paths])
@@ -113,12 +114,17 @@ def _mapping(mapping: str | Path | Mapping[str, Any] | LogMapping | None) -> Log
     return load_mapping(mapping)
 
 
-def _options(class_starts: Iterable[str], options: dict[str, Any]) -> FitOptions:
+def _options(
+    class_starts: Iterable[str] | None, mapping: LogMapping, options: dict[str, Any]
+) -> FitOptions:
     from pydantic import TypeAdapter, ValidationError
 
     from sim.config.base import ClockTime  # the schema's clock times
 
-    starts = tuple(class_starts)
+    given = "--class-start" if class_starts is not None else "the mapping's [classes]"
+    starts = tuple(class_starts if class_starts is not None else mapping.classes.starts)
+    if class_starts is None and not starts:
+        starts, given = ("09:00",), ""
     if not starts:
         raise AccessLogError("class starts: give at least one, e.g. '09:00'")
     for start in starts:
@@ -128,7 +134,7 @@ def _options(class_starts: Iterable[str], options: dict[str, Any]) -> FitOptions
             raise AccessLogError(
                 f"class start: clock time must look like '08:00' or '08:00:30', got {start!r}"
             ) from None
-    allowed = sorted(f for f in FitOptions.__dataclass_fields__ if f != "class_starts")
+    allowed = sorted(f for f in FitOptions.__dataclass_fields__ if not f.startswith("class_"))
     for key, value in options.items():
         if key not in allowed:
             raise AccessLogError(f"fit option {key!r} is unknown; one of {', '.join(allowed)}")
@@ -137,4 +143,4 @@ def _options(class_starts: Iterable[str], options: dict[str, Any]) -> FitOptions
         if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
             what = "a whole number" if whole else "a number"
             raise AccessLogError(f"fit option {key} must be {what} above 0, got {value!r}")
-    return FitOptions(class_starts=starts, **options)
+    return FitOptions(class_starts=starts, class_starts_from=given, **options)

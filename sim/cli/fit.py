@@ -52,7 +52,7 @@ def fit_command(
         typer.Option(
             "--class-start",
             help="A class start (HH:MM) the connect offsets are measured from (repeatable) "
-            "[default: 09:00].",
+            "[default: the mapping's [classes] starts, else 09:00].",
             show_default=False,
         ),
     ] = None,
@@ -101,7 +101,7 @@ def fit_command(
             fitted = fit(
                 logs,
                 mapping,
-                class_starts=class_start or ["09:00"],
+                class_starts=class_start or None,
                 format=log_format,
                 name=out_file.stem,
                 on_progress=progress,

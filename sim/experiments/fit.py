@@ -62,6 +62,9 @@ class FitOptions:
     """The choices of a fit, each reported with its results."""
 
     class_starts: tuple[str, ...] = ("09:00",)
+    class_starts_from: str = ""
+    """Where the class starts come from (``--class-start``, the mapping's ``[classes]``),
+    written beside them; empty: the default, an ASSUMPTION."""
     quiet_min_samples: int = 500
     """The quiet threshold is the lowest concurrency holding at least this many requests."""
     retry_window_s: float = 300.0

@@ -215,7 +215,12 @@ def group(role: RoleEstimate, result: FitResult) -> list[str]:
         f"count = {round(role.people_per_day)}  # FITTED: distinct people per day "
         f"({n:,} first connections over {role.days} day(s))",
         f"journey = {quoted(role.role)}",
-        f"class_starts = [{starts}]  # ASSUMPTION: given (--class-start)",
+        f"class_starts = [{starts}]  # "
+        + (
+            f"GIVEN ({result.options.class_starts_from})"
+            if result.options.class_starts_from
+            else "ASSUMPTION: the default (no --class-start, no [classes] in the mapping)"
+        ),
         f"class_start_shares = [{', '.join(num(s) for s in shares)}]  # FITTED: share of first "
         "connections nearest to each class start",
         f"# FITTED ({normal.mean_min.method}: mean 95 % {interval(normal.mean_min, ' min')}, sd "

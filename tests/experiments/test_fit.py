@@ -355,6 +355,21 @@ def test_the_api_gives_the_commands_scenario(fitted):
     assert "services.login.service_time.mean_s" in set(done.estimates.quantity)
 
 
+def test_class_starts_come_from_the_mapping_and_class_start_overrides(tmp_path):
+    log = synthetic_log(tmp_path / "access.log")
+    mapping = {**MAPPING, "classes": {"starts": ["08:00", "09:00"]}}
+    fitted = sim.fit(log, mapping)
+    assert fitted.result.options.class_starts == ("08:00", "09:00")
+    assert "GIVEN (the mapping's [classes])" in fitted.text
+    given = sim.fit(log, mapping, class_starts=["09:00"])
+    assert given.scenario.cohorts[0].class_starts == ["09:00"]
+    assert "GIVEN (--class-start)" in given.text
+    assert "ASSUMPTION: the default" in sim.fit(log, MAPPING).text
+    (tmp_path / "bad.toml").write_text('[classes]\nstarts = ["9h"]\n')
+    with pytest.raises(sim.ScenarioError, match=r"classes\.starts"):
+        sim.fit(log, tmp_path / "bad.toml")
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
