@@ -175,6 +175,11 @@ def service_table(service: ServiceEstimate) -> list[str]:
         lines.append(f"service_time = {inline(DEFAULT_SERVICE_TIME)}")
         return [*lines, ""]
     others = ", ".join(f"{c.kind} {c.aic:,.1f}" for c in fit.candidates)
+    if service.late:
+        lines.append(
+            f"# {service.late:,} requests were read over 10 min out of time order: their "
+            "in-progress counts are exact to the second only"
+        )
     lines += [
         f"# FITTED ({fit.mean_s.method}; on quiet periods: at most {service.quiet_threshold} "
         f"requests in progress, {service.quiet_n:,} of {service.served_n:,} served requests; "

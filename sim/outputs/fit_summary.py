@@ -109,7 +109,8 @@ def behaviour_table(result: Any, given: Iterable[str] = ()) -> Table:
     a = result.max_attempts
     rows.append(["max attempts", str(a.value), "FITTED" if a.fitted else "ASSUMPTION"])
     for row in rows:
-        if f"behaviour.{KEYS[row[0]]}" in given:
+        key = f"behaviour.{KEYS[row[0]]}"
+        if any(path == key or path.startswith(key + ".") for path in given):
             row[1], row[2] = "(given)", "GIVEN"
     columns = [Column("behaviour"), Column("estimate (95 %)"), Column("from")]
     return "behaviour", columns, rows
