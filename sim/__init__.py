@@ -29,6 +29,7 @@ __version__ = "0.2.0"  # the only place; bumped whenever results change (CHANGEL
 
 API = (
     "Comparison",
+    "Fit",
     "FolderError",
     "Options",
     "Plan",
@@ -38,6 +39,7 @@ API = (
     "ScenarioError",
     "Sweep",
     "compare",
+    "fit",
     "load",
     "options",
     "plan",

@@ -12,6 +12,7 @@ from sim.api.experiments import (
     replicate,
     sweep,
 )
+from sim.api.fit import Fit, fit
 from sim.api.runs import Run, run
 from sim.api.scenarios import load
 from sim.config import Scenario, ScenarioError
@@ -19,6 +20,7 @@ from sim.outputs.folders import FolderError
 
 __all__ = [
     "Comparison",
+    "Fit",
     "FolderError",
     "Options",
     "Plan",
@@ -28,6 +30,7 @@ __all__ = [
     "ScenarioError",
     "Sweep",
     "compare",
+    "fit",
     "load",
     "options",
     "plan",

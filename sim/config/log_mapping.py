@@ -12,6 +12,8 @@ A small TOML file, every table optional (docs/how-to/access-logs.md)::
     teacher = ["*role=teacher*"]
     [people]
     by = "user"           # "user" (the authenticated user, else the client) | "client"
+    [classes]
+    starts = ["08:00", "09:00"]   # sim fit's class starts (--class-start overrides)
 
 Patterns are shell-style (``fnmatch``, case-sensitive) and tried in the file's order: the
 first service (or role) with a matching pattern wins; no match is ``None``, a request
@@ -30,7 +32,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from sim.config.access_logs import AccessLogError, LogRecord
-from sim.config.base import Strict
+from sim.config.base import ClockTime, Strict
 
 ROLE_NAMES = ("pupil", "teacher", "other")
 """The roles of a scenario's cohorts (sim.config.scenario.Cohort.role)."""
@@ -83,6 +85,14 @@ class PeopleRules(Strict):
     )
 
 
+class ClassRules(Strict):
+    starts: list[ClockTime] = Field(
+        default_factory=list,
+        description="class start times (HH:MM) the connect offsets are measured from; "
+        "--class-start overrides; empty: 09:00",
+    )
+
+
 class LogMapping(Strict):
     """Services, roles and people of an access log (all optional, see the module)."""
 
@@ -94,6 +104,9 @@ class LogMapping(Strict):
     roles: RoleRules = Field(default_factory=RoleRules, description="how to tell roles apart")
     people: PeopleRules = Field(
         default_factory=PeopleRules, description="what identifies one person"
+    )
+    classes: ClassRules = Field(
+        default_factory=ClassRules, description="the platform's class start times"
     )
 
     @cached_property
