@@ -40,8 +40,9 @@ examples recall; a fixed day keeps the bytes of a log reproducible."""
 
 STATUS = {"served": 200, "timeout": 499, "rejected": 503, "error": 502, "blocked": 429}
 """The HTTP status of each outcome of the trace: 499 is nginx's "client closed request"
-(the client gave up), 503 a refusal (backlog full), 502 a crashed or unreachable server,
-429 a rate limit or a defence. An outcome not listed is a failed attempt: 500."""
+(the client gave up), 503 a refusal (backlog full), 502 a crashed or unreachable server
+or an error answer (``error_probability``: the trace's ``error`` holds both), 429 a rate
+limit or a defence. An outcome not listed is a failed attempt: 500."""
 FAILED_ATTEMPT = 500
 
 CHUNK = 50_000  # lines formatted at a time: memory stays bounded
