@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import gzip
 import io
 import re
@@ -298,27 +299,30 @@ def _line_parser(format: str) -> Callable[[str], LogRecord | None]:
 
     def parse(line: str) -> LogRecord | None:
         match = _LINE.match(line)
-        if match is None or not duration.match(match["duration"]):
+        if match is None:
             return None
-        stamp = _parse_time(match["time"])
-        request = _request(_unescape(match["request"]))
+        client, user, time, request_text, status, _, _, agent, taken = match.groups()
+        if not duration.match(taken):
+            return None
+        stamp = _parse_time(time)
+        request = _request(_unescape(request_text))
         if stamp is None or request is None:
             return None
         day, time_s = stamp
-        duration_s = int(match["duration"]) * scale if not at_end else float(match["duration"])
+        duration_s = int(taken) * scale if not at_end else float(taken)
         if at_end:
             time_s = round(time_s - duration_s, 6)
             if time_s < 0:  # received before midnight
                 day, time_s = day - dt.timedelta(days=1), time_s + 86400.0
-        agent = _unescape(match["agent"]) if match["agent"] is not None else None
+        agent = _unescape(agent) if agent is not None else None
         return LogRecord(
             day=day,
             time_s=time_s,
-            client=match["client"],
-            user=None if match["user"] == "-" else match["user"],
+            client=client,
+            user=None if user == "-" else user,
             method=request[0],
             path=request[1],
-            status=int(match["status"]),
+            status=int(status),
             duration_s=duration_s,
             user_agent=None if agent in (None, "-", "") else agent,
         )
@@ -337,9 +341,11 @@ def _request(text: str) -> tuple[str, str] | None:
     return method, target.split("?", 1)[0]
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse_time(text: str) -> tuple[dt.date, float] | None:
     """``06/Apr/2021:08:00:01 +0200`` -> (date, seconds since its midnight); the offset
-    is ignored: the clock time is read as the server wrote it."""
+    is ignored: the clock time is read as the server wrote it. Cached: a busy log writes
+    the same second on many lines in a row (a fifth of the reading time, uncached)."""
     match = _TIME.match(text)
     if match is None or match[2] not in _MONTHS:
         return None
