@@ -289,9 +289,11 @@ def _say_replayed(scenario: Scenario) -> None:
     if scenario.replay is None:
         return
     from sim.config.replay import replay_arrivals  # reads the log (once): only with replay
+    from sim.engine.rng import Streams
+    from sim.simulation.runner import replay_stream
 
-    try:
-        arrivals = replay_arrivals(scenario)
+    try:  # a scaled replay: the sample of the (first) run
+        arrivals = replay_arrivals(scenario, replay_stream(scenario, Streams(scenario.seed)))
     except ScenarioError as e:
         fail(str(e))
     err.print(arrivals.summary(scenario.replay.log), markup=False, highlight=False,

@@ -9,6 +9,13 @@ tie), and within it to that nearest class start. Each cohort's count becomes the
 of people dealt to it. Left out, and counted: people whose first request falls outside
 [start, end) of the scenario, whose requests tell no role, or whose role no cohort has.
 
+A scaled replay (``scale`` below 1, ``--scale``) keeps each of the log's people with
+probability ``scale``, drawn per run from the run's own named stream (``Stream.REPLAY``
+of its seed and replication, which the runner passes): one seed keeps the same people,
+serial or parallel, and replications differ in who is kept as they differ in any draw.
+Its cohorts' counts are then the expected numbers (the log's, times ``scale``,
+rounded); a run's results have the counts it kept.
+
 Reading happens here, at the edge: when a scenario is loaded (:func:`resolve_replay`,
 which makes the paths absolute, fills the content ``digest`` and the counts), and when a
 run starts (:func:`replay_arrivals`, which checks the digest and gives the model the
@@ -21,14 +28,18 @@ import datetime as dt
 import hashlib
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim.config.access_logs import AccessLogError, ReadStats, read_records
 from sim.config.base import clock_to_s, s_to_clock
 from sim.config.log_mapping import load_mapping
 from sim.config.scenario import Replay, Scenario
+
+if TYPE_CHECKING:  # numpy is heavy: cheap commands load a scenario without it
+    import numpy as np
 
 DIGEST_LENGTH = 20
 """Hex digits of a log's digest kept in the scenario: 80 bits."""
@@ -44,6 +55,7 @@ class FirstRequests:
     stats: ReadStats
     unmapped: int  # requests to paths no service's pattern matches, ignored
     other_days: int  # requests of other days, ignored
+    not_sampled: int = 0  # people a scaled replay did not keep (:func:`sample`)
 
 
 @dataclass
@@ -89,17 +101,44 @@ def resolve_replay(scenario: Scenario, base: Path | str | None = None) -> Scenar
             f"made with ({replay.digest}, now {digest}); remove replay.digest to use it"
         )
     resolved = replay.model_copy(update={"log": log, "mapping": mapping, "digest": digest})
+    _check_scale(scenario.scale)
     arrivals = deal(scenario, first_requests(resolved))
     cohorts = [
-        cohort.model_copy(update={"count": len(times)})
+        cohort.model_copy(update={"count": expected_count(len(times), scenario.scale)})
         for cohort, times in zip(scenario.cohorts, arrivals.intended, strict=True)
     ]
     return scenario.model_copy(update={"replay": resolved, "cohorts": cohorts})
 
 
-def replay_arrivals(scenario: Scenario) -> Arrivals | None:
+def expected_count(people: int, scale: float) -> int:
+    """A cohort's count in a replay at `scale`: what ``--scale`` makes of the count the
+    log gives (:func:`sim.config.scale.scale` rounds alike), so a scaled scenario and the
+    ``scenario.toml`` of its results load with the same counts."""
+    return people if scale == 1 else round(people * scale)
+
+
+def check_replay_scale(scale: float) -> None:
+    """A ValueError (one line) for a replay's scale above 1: a log's people can be kept
+    or left out, not multiplied."""
+    if scale > 1:
+        raise ValueError(
+            f"a replay keeps a part of its log's people: its scale is at most 1, not "
+            f"{scale:g} (more people: replay a longer log)"
+        )
+
+
+def _check_scale(scale: float) -> None:
+    try:
+        check_replay_scale(scale)
+    except ValueError as err:
+        raise AccessLogError(f"scale: {err}") from None
+
+
+def replay_arrivals(scenario: Scenario, rng: np.random.Generator | None = None) -> Arrivals | None:
     """The people of a resolved replay (None without one), for the run: the log must
-    still have the content it was loaded with, and the cohorts the counts it gave."""
+    still have the content it was loaded with, and the cohorts the counts it gave. A
+    scaled replay keeps a sample of them drawn from `rng` (the run's ``Stream.REPLAY``);
+    its cohorts' counts are then expected numbers, and the run takes the arrivals'."""
     replay = scenario.replay
     if replay is None:
         return None
@@ -113,7 +152,13 @@ def replay_arrivals(scenario: Scenario) -> Arrivals | None:
         raise AccessLogError(
             f"replay: {replay.log} (or its mapping) changed since the scenario was loaded"
         )
-    arrivals = deal(scenario, first_requests(replay))
+    _check_scale(scenario.scale)
+    read = first_requests(replay)
+    if scenario.scale != 1:
+        if rng is None:
+            raise TypeError("replay_arrivals: a scaled replay needs the run's random stream")
+        return deal(scenario, sample(read, scenario.scale, rng))
+    arrivals = deal(scenario, read)
     for cohort, times in zip(scenario.cohorts, arrivals.intended, strict=True):
         if cohort.count != len(times):
             raise AccessLogError(
@@ -200,6 +245,15 @@ def _first_requests(
     )
 
 
+def sample(read: FirstRequests, fraction: float, rng: np.random.Generator) -> FirstRequests:
+    """`read` with each person kept with probability `fraction`: one uniform draw per
+    person of the log, in the order they first appear (so a smaller fraction with the
+    same stream keeps a part of the larger one's people)."""
+    keep = rng.random(len(read.people)) < fraction
+    people = tuple(person for person, kept in zip(read.people, keep.tolist(), strict=True) if kept)
+    return replace(read, people=people, not_sampled=len(read.people) - len(people))
+
+
 def deal(scenario: Scenario, read: FirstRequests) -> Arrivals:
     """The people of `read` dealt to the cohorts of their role (see the module)."""
     starts = [[clock_to_s(t) for t in cohort.class_starts] for cohort in scenario.cohorts]
@@ -210,6 +264,8 @@ def deal(scenario: Scenario, read: FirstRequests) -> Arrivals:
     intended: list[list[float]] = [[] for _ in scenario.cohorts]
     class_start: list[list[float]] = [[] for _ in scenario.cohorts]
     left_out: Counter[str] = Counter()
+    if read.not_sampled:
+        left_out[f"not in the --scale {scenario.scale:g} sample"] = read.not_sampled
     for time_s, role in sorted(read.people, key=lambda person: person[0]):
         if time_s < begin:
             left_out[f"before {s_to_clock(begin)}"] += 1

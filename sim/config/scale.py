@@ -14,6 +14,10 @@ docs/explanation/april-2021.md.
 The scaled scenario says so: its ``scale`` is the product of the factors applied (a
 label for the results, written to ``scenario.toml`` so that rerunning that file runs the
 same scaled morning, and says it is one, without scaling it again).
+
+A replayed morning (``[replay]``) is scaled too: its cohorts' counts become the expected
+numbers, and each run keeps a random `scale` of the log's people
+(:func:`sim.config.replay.replay_arrivals`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from sim.config import describe_error, to_dict
+from sim.config.replay import check_replay_scale
 from sim.config.scenario import Scenario
 
 
@@ -34,10 +39,7 @@ def scale(scenario: Scenario, factor: float) -> Scenario:
     if factor == 1:
         return scenario
     if scenario.replay is not None:
-        raise ValueError(
-            "a replayed morning has its log's people: it is not scaled (replay a shorter "
-            "log, or a part of the day, instead)"
-        )
+        check_replay_scale(_product(scenario.scale, factor))
     data = to_dict(scenario)
     try:
         _scale_all(data, factor)

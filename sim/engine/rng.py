@@ -36,6 +36,7 @@ class Stream(IntEnum):
     DEFENCES = 8  # packet loss on links, filtering of legitimate requests
     ERRORS = 9  # per service: which answers are errors (error_probability)
     NETWORK = 10  # per service: network round trips (network_delay)
+    REPLAY = 11  # a scaled replay: which of the log's people are kept (sim.config.replay)
 
 
 class Streams:

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from sim.config.replay import replay_arrivals
+from sim.config.replay import Arrivals, replay_arrivals
 from sim.config.scenario import FlatScenario, Scenario, require_flat
 from sim.engine.kernel import Environment
 from sim.engine.monitor import Recorder, ServiceSeries
-from sim.engine.rng import Streams
+from sim.engine.rng import Stream, Streams
 from sim.engine.trace import Trace
 from sim.measure import kpis as analysis
 from sim.model.attacks import Wave
@@ -121,8 +121,10 @@ def run(
         60.0 * scenario.measure.warmup_min,
         bin_s=float(scenario.measure.bin_s),
     )
-    arrivals = replay_arrivals(scenario)  # a replayed log's people (read here, at the edge)
-    model = build(env, scenario, Streams(seed, replication), recorder, arrivals)
+    streams = Streams(seed, replication)
+    arrivals = replay_arrivals(scenario, replay_stream(scenario, streams))  # at the edge
+    scenario = with_replayed_counts(scenario, arrivals)
+    model = build(env, scenario, streams, recorder, arrivals)
     kept = _attach_trace(model.platform.services) if trace else None
     _simulate(model, progress)
     events = next(env._eid) - env.pending()  # scheduled minus still pending
@@ -155,6 +157,28 @@ def run(
     result.service_summary = analysis.service_summary(result)
     result.wall_s = time.perf_counter() - wall0
     return result
+
+
+def replay_stream(scenario: Scenario, streams: Streams) -> np.random.Generator | None:
+    """The stream a scaled replay keeps its sample of the log's people with; None for
+    any other run (which so spawns nothing more than before)."""
+    if scenario.replay is None or scenario.scale == 1:
+        return None
+    return streams.get(Stream.REPLAY)
+
+
+def with_replayed_counts(scenario: FlatScenario, arrivals: Arrivals | None) -> FlatScenario:
+    """`scenario` with its cohorts' counts those of a scaled replay's sample (its own
+    counts are expected numbers); the same scenario for any other run. The change is
+    made to the scenario as written, then expanded again (an expansion is not changed)."""
+    if arrivals is None or scenario.scale == 1:
+        return scenario
+    source = scenario.source
+    cohorts = [
+        cohort.model_copy(update={"count": len(times)})
+        for cohort, times in zip(source.cohorts, arrivals.intended, strict=True)
+    ]
+    return source.model_copy(update={"cohorts": cohorts}).flat
 
 
 def person_addresses(population: Any, n_people: int) -> np.ndarray:

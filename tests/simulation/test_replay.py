@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import sim
 from sim.config import ScenarioError, load_scenario
 from sim.config.replay import replay_arrivals
 from sim.experiments.execution import Job
@@ -142,9 +143,40 @@ def test_a_changed_log_has_another_key_and_is_refused_by_a_loaded_scenario(files
         run(before.flat)
 
 
-def test_a_replay_is_not_scaled(files):
-    result = invoke("run", write_scenario(files), "--scale", "0.5")
-    assert result.exit_code == 2 and "not scaled" in one_error_line(result.output)
+def many_pupils(n=400) -> list[tuple[str, str, str]]:
+    return [(f"p{i}", f"08:{5 + i % 50:02d}:{i % 60:02d}", "role=pupil") for i in range(n)]
+
+
+def test_a_scaled_replay_keeps_a_random_half_of_the_logs_people(files):
+    (files / "logs" / "access.log").write_text(nginx_log(many_pupils(400)))
+    scenario = sim.load(write_scenario(files), scale=0.5)
+    assert scenario.scale == 0.5  # recorded like any scaled scenario
+    kept = run(scenario.flat, seed=11)
+    assert abs(len(kept.people["intended"]) - 200) <= 30  # binomial(400, 0.5): sd 10
+    again = run(scenario.flat, seed=11)
+    assert np.array_equal(kept.people["intended"], again.people["intended"])
+    other = run(scenario.flat, seed=12)
+    assert not np.array_equal(kept.people["intended"], other.people["intended"])
+    assert kept.scenario.cohorts[0].count + kept.scenario.cohorts[1].count == len(
+        kept.people["intended"]
+    )
+    summary = replay_arrivals(scenario, np.random.default_rng(1)).summary("log")
+    assert "not in the --scale 0.5 sample" in summary
+
+
+def test_a_scaled_replay_from_the_command_line_says_its_scale(files):
+    result = invoke("run", write_scenario(files), "--scale", "0.5", "--out", files / "out")
+    assert result.exit_code == 0, result.output
+    assert "--scale 0.5" in result.output
+    assert "scale = 0.5" in (files / "out" / "scenario.toml").read_text()
+    rerun = run(load_scenario(files / "out" / "scenario.toml").flat)
+    first = run(sim.load(write_scenario(files), scale=0.5).flat)
+    assert np.array_equal(rerun.people["intended"], first.people["intended"])
+
+
+def test_a_replay_is_not_scaled_up(files):
+    result = invoke("run", write_scenario(files), "--scale", "2")
+    assert result.exit_code == 2 and "at most 1" in one_error_line(result.output)
 
 
 @pytest.mark.parametrize(
