@@ -31,6 +31,13 @@ The last moments are Python's too: once the command has ended and the interprete
 finalises, it puts the default handlers back, and a Ctrl-C then kills the process by
 SIGINT, silently (the shell reports 130); everything was written by then.
 
+One more trap is CPython's: a ``KeyboardInterrupt`` that escapes an ``exec`` of a string
+(dataclasses and named tuples build their methods so, and the commands import modules
+lazily, after the handlers changed) marks the interpreter as ended by an unhandled
+Ctrl-C, even once caught; the process then kills itself by SIGINT at exit instead of
+exiting with the command's code (``run_eval_code_obj`` in ``Python/pythonrun.c``). The
+next ``exec`` of a string clears the mark: :func:`main` runs one at the end.
+
 A SIGINT or SIGTERM that is ignored when the command starts (a background job,
 ``nohup``) stays ignored: the handlers are only installed over the default ones.
 """
@@ -124,6 +131,7 @@ def main() -> None:
             cli_main()  # exits: SystemExit
         finally:
             _handle(_exit_ending)
+            exec("None")  # clears CPython's mark of an interrupted exec (see above)
     except KeyboardInterrupt:  # one that escaped the CLI's own handling
         _say("interrupted: no half-written results (finished runs are kept)")
         sys.exit(exit_code())

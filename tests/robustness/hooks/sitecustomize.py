@@ -45,7 +45,10 @@ def reached(phase: str) -> None:
     except FileExistsError:
         return
     if phase != "entry":
-        time.sleep(HOLD_S)  # a signal's KeyboardInterrupt is raised from here
+        # the signal's KeyboardInterrupt is raised from here, inside an exec of a string
+        # as in a dataclass's definition: CPython then marks the process as killed by an
+        # unhandled Ctrl-C, even once the command has caught it (see sim.entry)
+        exec("sleep(HOLD_S)", {"sleep": time.sleep, "HOLD_S": HOLD_S})
 
 
 def _patch_experiment(experiment) -> None:
