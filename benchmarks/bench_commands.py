@@ -1,4 +1,5 @@
-"""Whole commands against idiomatic SimPy: ``sim run`` and a SimPy script, one login surge.
+"""Whole commands against idiomatic SimPy: ``sim run`` and a SimPy script, one login surge;
+and the simulation alone of both against the lean limit, a hand-written heapq loop.
 
 Run by hand from the repository root, with the Python of the build you measure (the
 compiled one users get: ``python -m venv /tmp/venv-bench && /tmp/venv-bench/bin/pip
@@ -17,12 +18,17 @@ which this script writes from the SimPy script's constants (``--write-scenario``
 checks before anything else. The scenario is written for 720,000 users; N users are
 ``sim run --scale N/720000``, which multiplies the 5-second rate pieces and pools the
 workers on the one login server (``round(320 * N/720000)``, as the SimPy script does).
+The lean loop ``benchmarks/lean_login_surge.py`` is the same workload as a hand-written
+heapq event loop drawing the SimPy script's random numbers in the same order (it gives
+the same statistics to the last bit, seed for seed): the lean limit of issue 21.
 
 1. **Agreement** (at ``--agree-users``, default 20,000): ``--reps`` runs per side with
    seeds 1, 2, ... (``sim run --seed k``, in process), and Welch's t-test of each
    statistic (users, share served, mean attempts per user, mean wait of the served
-   requests) at the 1 % level: PASS when none differs. ``--wrong PATH=VALUE`` changes
-   the sim side as ``--set`` would, to see the check FAIL (its power).
+   requests) at the 1 % level: PASS when none differs. The lean loop is a third side,
+   tested the same way against SimPy and against sim (and said when it is identical to
+   SimPy at every seed). ``--wrong PATH=VALUE`` changes the sim side as ``--set``
+   would, to see the check FAIL (its power).
 2. **Whole processes**, per size in ``--users`` (default 45,000, 180,000, 720,000):
    ``--pairs`` interleaved pairs (the order alternating within pairs) of
    ``sim run benchmarks/scenarios/login_surge.toml --scale F --seed k --no-dashboard
@@ -31,10 +37,12 @@ workers on the one login server (``round(320 * N/720000)``, as the SimPy script 
    (its CPU time from the children's rusage); the ratio SimPy / sim per pair, and
    their median. A small untimed pair of each kind comes first (a warm-up). ``sim``
    is the one next to this Python (``--sim`` to choose another).
-3. **The simulation alone**, in this process and interleaved the same way:
-   :func:`sim.simulation.runner.run` on the scaled scenario (built, simulated, KPIs computed;
-   the scenario loaded and checked before the clock starts) against the SimPy script's
-   ``login_surge`` (arrival times drawn, model built and run).
+3. **The simulation alone**, in this process, in rounds of three whose order alternates
+   (sim, SimPy, lean; then lean, SimPy, sim): :func:`sim.simulation.runner.run` on the
+   scaled scenario (built, simulated, KPIs computed; the scenario loaded and checked
+   before the clock starts) against the SimPy script's and the lean loop's
+   ``login_surge`` (arrival times drawn, model built and run); the ratios SimPy / sim
+   and sim / lean (how far the engine is from the lean limit) per round, and medians.
 
 Exit status: 0, or 1 when the agreement FAILs or a command fails.
 """
@@ -56,6 +64,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lean_login_surge as lean
+import login_surge_workload as workload
 import simpy_login_surge as baseline
 from bench_default import machine
 from bench_engine import ALPHA, agreement
@@ -71,6 +81,7 @@ from sim.simulation.runner import run
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "benchmarks" / "scenarios" / "login_surge.toml"
 SIMPY_SCRIPT = ROOT / "benchmarks" / "simpy_login_surge.py"
+WORKLOAD = ROOT / "benchmarks" / "login_surge_workload.py"
 SERVICE = "login"
 STATISTICS = ("users", "share_served", "mean_attempts", "mean_wait_s")
 SIZES = (45_000, 180_000, 720_000)
@@ -81,7 +92,7 @@ SIZES = (45_000, 180_000, 720_000)
 
 def scenario_text() -> str:
     """login_surge.toml, from the SimPy script's constants: the same workload."""
-    b = baseline
+    b = workload
     pieces = [
         f'  {{ from = "{s_to_clock(b.START_S + i * b.BIN_S)}", rate_per_s = {rate!r} }},'
         for i, rate in enumerate(b.full_rates_per_s())
@@ -145,7 +156,7 @@ def scenario_is_current() -> bool:
 
 def sim_scenario(users: int, seed: int, overrides: tuple[str, ...] = ()) -> Scenario:
     """The scenario as ``sim run SCENARIO --set ... --scale users/FULL --seed seed`` runs it."""
-    scenario = scale(load_scenario(SCENARIO, list(overrides)), users / baseline.FULL_USERS)
+    scenario = scale(load_scenario(SCENARIO, list(overrides)), users / workload.FULL_USERS)
     scenario = scenario.model_copy(update={"seed": seed})
     scenario.flat  # noqa: B018 (expanded and checked before any clock starts)
     return scenario
@@ -179,23 +190,45 @@ def simpy_alone(users: int, seed: int) -> dict[str, Any]:
     return baseline.login_surge(users, seed)
 
 
+def lean_alone(users: int, seed: int) -> dict[str, Any]:
+    return lean.login_surge(users, seed)
+
+
+def passes(checks: dict[str, Any]) -> bool:
+    return all(c["verdict"] == "PASS" for c in checks.values())
+
+
+def same_statistics(a: list[dict], b: list[dict]) -> bool:
+    """Whether two sides gave exactly the same statistics at every seed."""
+    return all(all(x[key] == y[key] for key in STATISTICS) for x, y in zip(a, b, strict=True))
+
+
 def check_agreement(users: int, reps: int, overrides: tuple[str, ...]) -> dict[str, Any]:
-    """`reps` runs per side (seeds 1..reps) and Welch's t-test of each statistic."""
-    sims, simpys = [], []
+    """`reps` runs per side (seeds 1..reps) and Welch's t-test of each statistic: sim
+    against SimPy (``statistics``), and the lean loop against SimPy and against sim."""
+    sims, simpys, leans = [], [], []
     for seed in range(1, reps + 1):
         sims.append(sim_alone(users, seed, overrides))
         simpys.append(simpy_alone(users, seed))
+        leans.append(lean_alone(users, seed))
         progress(
-            f"agreement seed {seed}: sim {sims[-1]['users']:,} users, SimPy {simpys[-1]['users']:,}"
+            f"agreement seed {seed}: sim {sims[-1]['users']:,} users, "
+            f"SimPy {simpys[-1]['users']:,}, lean {leans[-1]['users']:,}"
         )
     checks = agreement(sims, simpys, STATISTICS)
+    lean_vs_simpy = agreement(leans, simpys, STATISTICS)
+    sim_vs_lean = agreement(sims, leans, STATISTICS)
+    every = (checks, lean_vs_simpy, sim_vs_lean)
     return {
         "users_expected": users,
         "replications": reps,
         "alpha": ALPHA,
         "sim_overrides": list(overrides),
         "statistics": checks,
-        "verdict": "PASS" if all(c["verdict"] == "PASS" for c in checks.values()) else "FAIL",
+        "lean_vs_simpy": lean_vs_simpy,
+        "lean_identical_to_simpy": same_statistics(leans, simpys),
+        "sim_vs_lean": sim_vs_lean,
+        "verdict": "PASS" if all(passes(c) for c in every) else "FAIL",
     }
 
 
@@ -209,7 +242,7 @@ def default_sim() -> list[str]:
 
 
 def sim_command(sim_exe: list[str], users: int, seed: int, out: Path) -> list[str]:
-    factor = users / baseline.FULL_USERS
+    factor = users / workload.FULL_USERS
     return [
         *sim_exe,
         "run",
@@ -274,12 +307,20 @@ def whole_pair(sim_exe: list[str], users: int, seed: int, sim_first: bool) -> di
     return pair
 
 
-def alone_pair(users: int, seed: int, sim_first: bool) -> dict[str, Any]:
-    runs = {"sim": lambda: sim_alone(users, seed), "simpy": lambda: simpy_alone(users, seed)}
-    order = ("sim", "simpy") if sim_first else ("simpy", "sim")
-    pair = {name: runs[name]() for name in order}
-    pair["ratio"] = pair["simpy"]["simulation_s"] / pair["sim"]["simulation_s"]
-    return pair
+def alone_round(users: int, seed: int, sim_first: bool) -> dict[str, Any]:
+    """The simulation alone of sim, SimPy and the lean loop, in this order or reversed."""
+    runs = {
+        "sim": lambda: sim_alone(users, seed),
+        "simpy": lambda: simpy_alone(users, seed),
+        "lean": lambda: lean_alone(users, seed),
+    }
+    order = ("sim", "simpy", "lean") if sim_first else ("lean", "simpy", "sim")
+    round_ = {name: runs[name]() for name in order}
+    seconds = {name: round_[name]["simulation_s"] for name in order}
+    round_["ratio"] = seconds["simpy"] / seconds["sim"]
+    round_["sim_lean_ratio"] = seconds["sim"] / seconds["lean"]
+    round_["simpy_lean_ratio"] = seconds["simpy"] / seconds["lean"]
+    return round_
 
 
 WARM_UP_USERS = 1_000
@@ -290,7 +331,7 @@ def warm_up(sim_exe: list[str]) -> None:
     files from disk (and the first in-process run imports what the model imports late),
     which would be charged to whichever side went first."""
     whole_pair(sim_exe, WARM_UP_USERS, 0, sim_first=True)
-    alone_pair(WARM_UP_USERS, 0, sim_first=True)
+    alone_round(WARM_UP_USERS, 0, sim_first=True)
 
 
 def time_size(sim_exe: list[str], users: int, pairs: int, seed: int) -> dict[str, Any]:
@@ -304,21 +345,24 @@ def time_size(sim_exe: list[str], users: int, pairs: int, seed: int) -> dict[str
             f"SimPy {w['simpy']['wall_s']:.2f} s, ratio {w['ratio']:.2f}, load {load_average()[0]}"
         )
     for i in range(pairs):
-        alone.append(alone_pair(users, seed + i, sim_first=i % 2 == 0))
+        alone.append(alone_round(users, seed + i, sim_first=i % 2 == 0))
         a = alone[-1]
         progress(
-            f"{users:,} users, pair {i + 1} alone: sim {a['sim']['simulation_s']:.2f} s, "
-            f"SimPy {a['simpy']['simulation_s']:.2f} s, ratio {a['ratio']:.2f}, "
+            f"{users:,} users, round {i + 1} alone: sim {a['sim']['simulation_s']:.2f} s, "
+            f"SimPy {a['simpy']['simulation_s']:.2f} s, lean {a['lean']['simulation_s']:.2f} s, "
+            f"SimPy / sim {a['ratio']:.2f}, sim / lean {a['sim_lean_ratio']:.2f}, "
             f"load {load_average()[0]}"
         )
     return {
         "users_expected": users,
-        "workers": baseline.workers_for(users),
+        "workers": workload.workers_for(users),
         "whole": whole,
         "whole_median_ratio": statistics.median(p["ratio"] for p in whole),
         "whole_median_cpu_ratio": statistics.median(p["cpu_ratio"] for p in whole),
         "alone": alone,
         "alone_median_ratio": statistics.median(p["ratio"] for p in alone),
+        "alone_median_sim_lean_ratio": statistics.median(p["sim_lean_ratio"] for p in alone),
+        "alone_median_simpy_lean_ratio": statistics.median(p["simpy_lean_ratio"] for p in alone),
     }
 
 
@@ -349,43 +393,47 @@ def _seconds(values: list[float]) -> str:
     return ", ".join(f"{v:.2f}" for v in values)
 
 
-def markdown(report: dict[str, Any]) -> str:
-    """The figures as docs/performance.md shows them, ready to paste."""
-    m = report["machine"]
+# the three comparisons of the agreement: (key in the report, first side, second side)
+COMPARISONS = (
+    ("statistics", "sim", "SimPy"),
+    ("lean_vs_simpy", "lean", "SimPy"),
+    ("sim_vs_lean", "sim", "lean"),
+)
+
+
+def agreement_markdown(a: dict[str, Any]) -> list[str]:
     lines = [
-        f"`{report['command']}`, {report['date']}, commit {report['commit']}, "
-        f"load average {report['load_average_before']} before, "
-        f"{report['load_average_after']} after; {m['cpu']}, {m['cores']} cores, "
-        f"Python {m['python']}, SimPy {m['simpy']}, NumPy {m['numpy']}; "
-        f"`{' '.join(report['sim_command'])}`: {report['sim_version']}.",
+        f"Agreement at {a['users_expected']:,} users, {a['replications']} runs per side, "
+        f"Welch's t-test at {a['alpha']:.0%} per statistic"
+        + (f" (sim side with {', '.join(a['sim_overrides'])})" if a["sim_overrides"] else "")
+        + f": **{a['verdict']}**"
+        + (
+            "; the lean loop's statistics are the SimPy script's, to the last bit, at every seed"
+            if a.get("lean_identical_to_simpy")
+            else ""
+        ),
         "",
+        "| statistic | sides | first mean | second mean | difference (95 % CI) | p | verdict |",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
-    if "agreement" in report:
-        a = report["agreement"]
-        lines += [
-            f"Agreement at {a['users_expected']:,} users, {a['replications']} runs per side, "
-            f"Welch's t-test at {a['alpha']:.0%} per statistic"
-            + (f" (sim side with {', '.join(a['sim_overrides'])})" if a["sim_overrides"] else "")
-            + f": **{a['verdict']}**",
-            "",
-            "| statistic | sim mean | SimPy mean | difference (95 % CI) | p | verdict |",
-            "|---|---:|---:|---:|---:|---|",
-        ]
-        for key, c in a["statistics"].items():
+    for key, first, second in COMPARISONS:
+        for statistic, c in a.get(key, {}).items():
             lo, hi = c["difference_ci95"]
             lines.append(
-                f"| {key} | {c['engine_mean']:.5g} | {c['baseline_mean']:.5g} | "
-                f"{c['difference']:+.3g} [{lo:+.3g}, {hi:+.3g}] | {c['p_value']:.3f} | "
-                f"{c['verdict']} |"
+                f"| {statistic} | {first} / {second} | {c['engine_mean']:.5g} | "
+                f"{c['baseline_mean']:.5g} | {c['difference']:+.3g} [{lo:+.3g}, {hi:+.3g}] | "
+                f"{c['p_value']:.3f} | {c['verdict']} |"
             )
-        lines.append("")
-    if report["sizes"]:
-        lines += [
-            "| users (workers) | measured | sim s (per pair) | SimPy s (per pair) "
-            "| SimPy / sim (per pair) | median |",
-            "|---|---|---|---|---|---:|",
-        ]
-    for size in report["sizes"]:
+    return [*lines, ""]
+
+
+def timing_markdown(sizes: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| users (workers) | measured | sim s (per pair) | SimPy s (per pair) "
+        "| SimPy / sim (per pair) | median |",
+        "|---|---|---|---|---|---:|",
+    ]
+    for size in sizes:
         whole, alone = size["whole"], size["alone"]
         label = f"{size['users_expected']:,} ({size['workers']})"
         lines += [
@@ -400,7 +448,88 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {_seconds([p['simpy']['simulation_s'] for p in alone])} "
             f"| {_seconds([p['ratio'] for p in alone])} | {size['alone_median_ratio']:.2f}x |",
         ]
+    lines += [
+        "",
+        "The simulation alone against the lean loop (`benchmarks/lean_login_surge.py`), "
+        "in the same rounds:",
+        "",
+        "| users (workers) | lean s (per round) | sim / lean (per round) | median sim / lean "
+        "| median SimPy / lean |",
+        "|---|---|---|---:|---:|",
+    ]
+    for size in sizes:
+        alone = size["alone"]
+        lines.append(
+            f"| {size['users_expected']:,} ({size['workers']}) "
+            f"| {_seconds([p['lean']['simulation_s'] for p in alone])} "
+            f"| {_seconds([p['sim_lean_ratio'] for p in alone])} "
+            f"| **{size['alone_median_sim_lean_ratio']:.2f}x** "
+            f"| {size['alone_median_simpy_lean_ratio']:.2f}x |"
+        )
+    return lines
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The figures as docs/performance.md shows them, ready to paste."""
+    m = report["machine"]
+    lines = [
+        f"`{report['command']}`, {report['date']}, commit {report['commit']}, "
+        f"load average {report['load_average_before']} before, "
+        f"{report['load_average_after']} after; {m['cpu']}, {m['cores']} cores, "
+        f"Python {m['python']}, SimPy {m['simpy']}, NumPy {m['numpy']}; "
+        f"`{' '.join(report['sim_command'])}`: {report['sim_version']}.",
+        "",
+    ]
+    if "agreement" in report:
+        lines += agreement_markdown(report["agreement"])
+    if report["sizes"]:
+        lines += timing_markdown(report["sizes"])
     return "\n".join(lines)
+
+
+def print_agreement(a: dict[str, Any]) -> None:
+    print(
+        f"\nagreement  {a['replications']} runs per side of {a['users_expected']:,} users, "
+        f"Welch's t-test, alpha {a['alpha']} per statistic"
+        + (f"; sim side with {' '.join(a['sim_overrides'])}" if a["sim_overrides"] else "")
+    )
+    for key, first, second in COMPARISONS:
+        if key not in a:
+            continue
+        print(f"{'statistic':16s}{first:>12s}{second:>12s}{'diff (95% CI)':>34s}{'p':>8s}  verdict")
+        for statistic, c in a[key].items():
+            lo, hi = c["difference_ci95"]
+            ci = f"{c['difference']:+.4g} [{lo:+.3g}, {hi:+.3g}]"
+            print(
+                f"{statistic:16s}{c['engine_mean']:12.5g}{c['baseline_mean']:12.5g}{ci:>34s}"
+                f"{c['p_value']:8.3f}  {c['verdict']}"
+            )
+    if a.get("lean_identical_to_simpy"):
+        print("lean loop: the SimPy script's statistics, to the last bit, at every seed")
+    print(f"overall: {a['verdict']}")
+
+
+def print_size(size: dict[str, Any]) -> None:
+    print(f"\n{size['users_expected']:,} users, {size['workers']} workers (SimPy / sim)")
+    for p in size["whole"]:
+        print(
+            f"  whole  sim {p['sim']['wall_s']:7.2f} s ({p['sim']['cpu_s']:6.2f} cpu)  "
+            f"SimPy {p['simpy']['wall_s']:7.2f} s ({p['simpy']['cpu_s']:6.2f} cpu)  "
+            f"ratio {p['ratio']:.2f} (cpu {p['cpu_ratio']:.2f})"
+        )
+    for p in size["alone"]:
+        print(
+            f"  alone  sim {p['sim']['simulation_s']:7.2f} s  "
+            f"SimPy {p['simpy']['simulation_s']:7.2f} s  ratio {p['ratio']:.2f}  "
+            f"lean {p['lean']['simulation_s']:7.2f} s  sim / lean {p['sim_lean_ratio']:.2f}"
+        )
+    print(
+        f"  median ratio: whole process {size['whole_median_ratio']:.2f}x "
+        f"(cpu {size['whole_median_cpu_ratio']:.2f}x), "
+        f"simulation alone {size['alone_median_ratio']:.2f}x; "
+        f"sim / lean {size['alone_median_sim_lean_ratio']:.2f}x, "
+        f"SimPy / lean {size['alone_median_simpy_lean_ratio']:.2f}x"
+    )
 
 
 def print_report(report: dict[str, Any]) -> None:
@@ -414,41 +543,9 @@ def print_report(report: dict[str, Any]) -> None:
         f"{report['load_average_before']} before, {report['load_average_after']} after"
     )
     if "agreement" in report:
-        a = report["agreement"]
-        print(
-            f"\nagreement  {a['replications']} runs per side of {a['users_expected']:,} users, "
-            f"Welch's t-test, alpha {a['alpha']} per statistic"
-            + (f"; sim side with {' '.join(a['sim_overrides'])}" if a["sim_overrides"] else "")
-        )
-        print(
-            f"{'statistic':16s}{'sim':>12s}{'SimPy':>12s}{'diff (95% CI)':>34s}{'p':>8s}  verdict"
-        )
-        for key, c in a["statistics"].items():
-            lo, hi = c["difference_ci95"]
-            ci = f"{c['difference']:+.4g} [{lo:+.3g}, {hi:+.3g}]"
-            print(
-                f"{key:16s}{c['engine_mean']:12.5g}{c['baseline_mean']:12.5g}{ci:>34s}"
-                f"{c['p_value']:8.3f}  {c['verdict']}"
-            )
-        print(f"overall: {a['verdict']}")
+        print_agreement(report["agreement"])
     for size in report["sizes"]:
-        print(f"\n{size['users_expected']:,} users, {size['workers']} workers (SimPy / sim)")
-        for p in size["whole"]:
-            print(
-                f"  whole  sim {p['sim']['wall_s']:7.2f} s ({p['sim']['cpu_s']:6.2f} cpu)  "
-                f"SimPy {p['simpy']['wall_s']:7.2f} s ({p['simpy']['cpu_s']:6.2f} cpu)  "
-                f"ratio {p['ratio']:.2f} (cpu {p['cpu_ratio']:.2f})"
-            )
-        for p in size["alone"]:
-            print(
-                f"  alone  sim {p['sim']['simulation_s']:7.2f} s  "
-                f"SimPy {p['simpy']['simulation_s']:7.2f} s  ratio {p['ratio']:.2f}"
-            )
-        print(
-            f"  median ratio: whole process {size['whole_median_ratio']:.2f}x "
-            f"(cpu {size['whole_median_cpu_ratio']:.2f}x), "
-            f"simulation alone {size['alone_median_ratio']:.2f}x"
-        )
+        print_size(size)
 
 
 # ---------------------------------------------------------------- command line
@@ -459,7 +556,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--users", type=int, nargs="+", default=list(SIZES), help="the sizes timed (users)"
     )
-    parser.add_argument("--pairs", type=int, default=3, help="interleaved pairs per size")
+    parser.add_argument(
+        "--pairs", type=int, default=3, help="interleaved pairs (and rounds) per size"
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the first pair")
     parser.add_argument("--agree-users", type=int, default=20_000, help="users per agreement run")
     parser.add_argument("--reps", type=int, default=5, help="agreement runs per side (>= 2)")
@@ -481,10 +580,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--write-scenario",
         action="store_true",
-        help=f"(re)write {SCENARIO.relative_to(ROOT)} from the SimPy script, then exit",
+        help=f"(re)write {SCENARIO.relative_to(ROOT)} from {WORKLOAD.name}, then exit",
     )
     args = parser.parse_args(argv)
-    full = baseline.FULL_USERS
+    full = workload.FULL_USERS
     if any(not 1 <= n <= full for n in [*args.users, args.agree_users]):
         parser.error(
             f"--users and --agree-users must be from 1 to {full:,} (the scenario's size: "
@@ -504,7 +603,7 @@ def main(argv: list[str] | None = None) -> int:
     if not scenario_is_current():
         print(
             f"error: {SCENARIO.relative_to(ROOT)} is not the workload of "
-            f"{SIMPY_SCRIPT.relative_to(ROOT)}; rewrite it with --write-scenario",
+            f"{WORKLOAD.relative_to(ROOT)}; rewrite it with --write-scenario",
             file=sys.stderr,
         )
         return 2
