@@ -616,10 +616,11 @@ significant digits, an empty cell where Parquet has null.
 
 """
 TRACE_MEANINGS = {
-    "service": "the service the request went to",
+    "service": "the service the request went to, or the admission gate that answered "
+    "(`gate:<name>` for a gate named like a service)",
     "person": "the person, as in `people.parquet`",
     "submitted_s": "when the request was sent (s since midnight, to the millisecond)",
-    "started_s": "when a worker started on it (empty if never)",
+    "started_s": "when a worker started on it, or the gate admitted the person (empty if never)",
     "ended_s": "when its answer (or failure) came",
     "outcome": "",
 }

@@ -25,6 +25,7 @@ from sim.config import clock_to_s
 from sim.config.platform_schema import Scrubbing
 from sim.engine.kernel import call_later
 from sim.engine.monitor import Recorder
+from sim.engine.trace import Trace
 
 
 class RateLimiter:
@@ -131,6 +132,16 @@ class Gate:
         self._freed: simpy.Event | None = None
         self._admitting = False
         self.peak_waiting = 0
+        self.trace: Trace | None = None  # set by the runner for `sim run --trace`
+        self.index = -1  # the gate's number in the trace
+
+    def answered(self, client: int, submitted: float, outcome: str) -> None:
+        """Trace the gate's answer to `client`, who asked at `submitted`: a row as a
+        service's (started: when admitted), if a trace is kept."""
+        if self.trace is not None:
+            now = self.env.now
+            started = now if outcome == "served" else math.nan
+            self.trace.add(self.index, client, submitted, started, now, outcome)
 
     def refuses(self, role: str) -> bool:
         start, end = self.blocked_window
@@ -220,13 +231,16 @@ class SessionCap:
         self.recorder = recorder
         self.record = recorder.services[service]
 
-    def open(self) -> bool:
-        """A new session: True if it got a slot, False if refused (the cap is reached)."""
+    def open(self, client: int = -1) -> bool:
+        """A new session of `client`: True if it got a slot, False if refused (the cap is
+        reached; traced as the service's answer ``quota`` if a trace is kept: the gate's
+        ``trace`` and ``index`` are the service's)."""
         now = self.env.now
         if self.gate.admit_now():
             self.record.sessions.change(now, 1)
             return True
         self.record.sessions_refused[self.recorder.bin_of(now)] += 1
+        self.gate.answered(client, now, "quota")
         return False
 
     def close(self) -> None:

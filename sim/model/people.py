@@ -271,7 +271,7 @@ def journey(world: World, person: Person, steps: list, class_start: float):
         elif isinstance(step, SessionStep):  # browse, a request every think time
             cap = world.session_caps.get(step.service)
             if cap is not None:
-                ok = yield from _insist(world, person, lambda c=cap: _open_session(c))
+                ok = yield from _insist(world, person, lambda c=cap: _open_session(c, person))
                 if not ok:
                     return _finish(world, person, Fate.GAVE_UP)
             if not person.reached:
@@ -377,25 +377,32 @@ def _failed(world: World, person: Person, cause: str, failures: int) -> float | 
 
 
 def _pass_gate(world: World, person: Person, gate: Gate):
-    """Ask to be admitted; in a waiting room, wait (more patiently: the position shows)."""
+    """Ask to be admitted; in a waiting room, wait (more patiently: the position shows).
+    The gate's answer is traced: admitted, barred, quota full, or left the waiting room
+    (a timeout for the client, a failure of cause `quota` for the counters)."""
+    asked = world.env.now
     if gate.refuses(person.role):
+        gate.answered(person.pid, asked, BARRED)
         return BARRED
     admitted = gate.enter()
-    if not admitted.triggered:
+    waited = not admitted.triggered
+    if waited:
         patience = person.habits.patience() * gate.spec.patience_factor
         yield admitted | world.env.timeout(patience) if patience < math.inf else admitted
     if admitted.triggered and admitted.value:
         person.sessions.append(gate)
+        gate.answered(person.pid, asked, Outcome.SERVED)
         return Outcome.SERVED
     gate.leave_queue(admitted)
+    gate.answered(person.pid, asked, Outcome.TIMEOUT if waited else "quota")
     return "quota"
 
 
-def _open_session(cap: SessionCap):
+def _open_session(cap: SessionCap, person: Person):
     """Open a session on a service with a session cap: an attempt of :func:`_insist`
     (a generator, as its attempts are, that never waits), refused with cause `quota`."""
     yield from ()
-    return Outcome.SERVED if cap.open() else "quota"
+    return Outcome.SERVED if cap.open(person.pid) else "quota"
 
 
 def _retry_delay(now: float, person: Person, failures: int) -> float:

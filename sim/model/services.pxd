@@ -70,7 +70,7 @@ cdef class Service:
     cdef Server _least_loaded(self)
     cdef _load_changed(self, Server server)
     cdef double _through_network(self, Request request, double patience, bint wait_only) except? -1.0
-    cdef _end(self, Request request, double now, str outcome)
+    cdef _end(self, Request request, double now, str outcome, str traced=*)
     cdef _enqueue(self, Server server, Request request, double now)
     cdef double _start(self, Server server, Request request, double now) except? -1.0
     cdef _answer(self, Request request, double now, Py_ssize_t bin_index)

@@ -135,6 +135,10 @@ class Server:
         self.epoch = 0  # incremented at each crash: work started before is lost
 
 
+FAULT = "fault"
+"""An error answer in the trace (``error_probability``): the client hears
+``Outcome.ERROR``, as from a crashed server, and fails the same (``fail_error``)."""
+
 SCAN_AT_MOST = 16
 """Up to this many servers, the least loaded one is found by a scan (cheaper than a heap)."""
 
@@ -497,9 +501,10 @@ class Service:
             self.record.dropped[self._bin(now)] += 1
         self._end(request, now, Outcome.TIMEOUT)
 
-    def _end(self, request: Request, now: float, outcome: Outcome) -> None:
+    def _end(self, request: Request, now: float, outcome: Outcome, traced: str = "") -> None:
         """The client has its answer: tell it, a network round trip later if there is
-        one (and the trace, if one is kept)."""
+        one (and the trace, if one is kept, as `traced` when the trace tells apart what
+        the client does not: an error answer from a crashed server)."""
         request.done = True
         if request.delay == 0.0:
             request.reply.succeed(outcome)
@@ -508,7 +513,12 @@ class Service:
         if self.trace is not None and request.reply is not SILENT:
             ended = now + request.delay
             self.trace.add(
-                self.index, request.client, request.submitted, request.began, ended, outcome
+                self.index,
+                request.client,
+                request.submitted,
+                request.began,
+                ended,
+                traced or outcome,
             )
 
     # -- server side -----------------------------------------------------------
@@ -584,7 +594,7 @@ class Service:
             record.wasted[bin_index] += 1
         elif self.errors is not None and self.errors() < self.error_probability:
             record.errors[bin_index] += 1  # the work is done, the answer is an error (a 500)
-            self._end(request, now, Outcome.ERROR)
+            self._end(request, now, Outcome.ERROR, FAULT)
         elif request.reply is not SILENT:  # in time: a late one met the patience timer
             self._end(request, now, Outcome.SERVED)
         else:

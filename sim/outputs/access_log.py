@@ -6,16 +6,18 @@ read real logs (and ``sim``'s own reader, :mod:`sim.config.access_logs`) read it
 
 - client: an IPv4-looking address made from the person's source address number (people
   behind one NAT share it, as the rate limiter sees them), user ``p<person>`` (the row
-  of the people table), method GET, path ``/<service>``, user agent
+  of the people table), method GET, path ``/<service>`` (or ``/<gate>`` for an
+  admission gate's answer), user agent
   ``sim/<version> (role=<role>)``, and in csv the ``user`` and ``role`` columns;
 - status and duration: how the request ended for its client (:data:`STATUS`); a
-  timeout's duration is how long the client waited before giving up;
+  timeout's duration is how long the client waited before giving up, an admission's
+  how long they waited in the gate's waiting room;
 - time: the clock times of the simulated morning on :data:`DEFAULT_DAY` (or the day
   given); lines in the order of the time each format writes (nginx: the request's end,
   apache and csv: when it was received).
 
-Requests nobody waits for (the silent requests of a session or a lesson), attack
-traffic and the admission gates' answers are not in the trace, so not in the log.
+Requests nobody waits for (the silent requests of a session or a lesson) and attack
+traffic are not in the trace, so not in the log.
 """
 
 from __future__ import annotations
@@ -38,12 +40,22 @@ DEFAULT_DAY = dt.date(2021, 4, 6)
 """The day of the timestamps unless one is given: the morning of April 2021 the shipped
 examples recall; a fixed day keeps the bytes of a log reproducible."""
 
-STATUS = {"served": 200, "timeout": 499, "rejected": 503, "error": 502, "blocked": 429}
-"""The HTTP status of each outcome of the trace: 499 is nginx's "client closed request"
-(the client gave up), 503 a refusal (backlog full), 502 a crashed or unreachable server
-or an error answer (``error_probability``: the trace's ``error`` holds both), 429 a rate
-limit or a defence. An outcome not listed is a failed attempt: 500."""
-FAILED_ATTEMPT = 500
+STATUS = {
+    "served": 200,
+    "timeout": 499,
+    "rejected": 503,
+    "error": 502,
+    "blocked": 429,
+    "quota": 503,
+    "barred": 403,
+    "fault": 500,
+}
+"""The HTTP status of each outcome of the trace (:data:`sim.engine.trace.OUTCOMES`): 200
+served or admitted by a gate; 499 nginx's "client closed request" (the client gave up,
+in a queue or a gate's waiting room); 503 a refusal (backlog full, a gate's quota or a
+service's session cap full); 502 a crashed or unreachable server; 429 a rate limit or
+a defence; 403 a gate closed to the person's role; 500 an error answer
+(``error_probability``)."""
 
 CHUNK = 50_000  # lines formatted at a time: memory stays bounded
 
@@ -91,7 +103,7 @@ def _chunks(result: RunResult, format: str, day: dt.date) -> Iterator[list[LogRe
     t = result.trace
     order = np.argsort(t["ended"] if format == "nginx" else t["submitted"], kind="stable")
     services = [f"/{name}" for name in result.trace_services]
-    statuses = [STATUS.get(name, FAILED_ATTEMPT) for name in OUTCOMES]
+    statuses = [STATUS[name] for name in OUTCOMES]
     group_roles = np.asarray(result.group_roles, dtype=object)
     for first in range(0, len(order), CHUNK):
         rows = order[first : first + CHUNK]

@@ -21,7 +21,7 @@ from sim.config.scenario import FlatScenario, Scenario, require_flat
 from sim.engine.kernel import Environment
 from sim.engine.monitor import Recorder, ServiceSeries
 from sim.engine.rng import Stream, Streams
-from sim.engine.trace import Trace
+from sim.engine.trace import Trace, trace_names
 from sim.measure import kpis as analysis
 from sim.model.attacks import Wave
 from sim.model.build import build
@@ -125,7 +125,7 @@ def run(
     arrivals = replay_arrivals(scenario, replay_stream(scenario, streams))  # at the edge
     scenario = with_replayed_counts(scenario, arrivals)
     model = build(env, scenario, streams, recorder, arrivals)
-    kept = _attach_trace(model.platform.services) if trace else None
+    kept = _attach_trace(model.platform) if trace else None
     _simulate(model, progress)
     events = next(env._eid) - env.pending()  # scheduled minus still pending
     env.clear()  # the morning is over: its pending events refer to the whole model
@@ -190,10 +190,18 @@ def person_addresses(population: Any, n_people: int) -> np.ndarray:
     return np.concatenate([population.address.astype(np.int64), arrivals])
 
 
-def _attach_trace(services: dict[str, Any]) -> Trace:
-    trace = Trace(list(services))
-    for index, service in enumerate(services.values()):
-        service.trace, service.index = trace, index
+def _attach_trace(platform: Any) -> Trace:
+    """A trace the services, their session caps and the admission gates write to,
+    each under its number in the trace's names (:func:`trace_names`)."""
+    services, gates = platform.services, platform.gates
+    trace = Trace(trace_names(list(services), list(gates)))
+    for index, name in enumerate(services):
+        services[name].trace, services[name].index = trace, index
+        if name in platform.session_caps:
+            cap = platform.session_caps[name].gate
+            cap.trace, cap.index = trace, index
+    for index, gate in enumerate(gates.values(), start=len(services)):
+        gate.trace, gate.index = trace, index
     return trace
 
 
