@@ -55,9 +55,11 @@ CAUSES = {  # why attempts failed, said plainly (the columns of timeseries.csv)
 BASELINE_NAME = "The morning as it was"
 
 
-def brief(folder: Path, study: dict[str, Any], manifest: dict[str, Any]) -> str:
+def brief(
+    folder: Path, study: dict[str, Any], manifest: dict[str, Any], *, alone: bool = True
+) -> str:
     """The brief's HTML (inside its section): answer, what went wrong, options, figure,
-    assumptions, and where the precise figures are."""
+    assumptions, and, `alone` (not atop the full report), where the precise figures are."""
     parts = [
         h.paragraphs([answer(study)], "headline"),
         "<h3>What went wrong</h3>",
@@ -68,14 +70,13 @@ def brief(folder: Path, study: dict[str, Any], manifest: dict[str, Any]) -> str:
         '<div class="assumed"><h3>What was assumed</h3>',
         h.bullets(assumed(folder, study, manifest)),
         "</div>",
-        h.paragraphs(
-            [
-                "Figures rounded as one says them; the precise ones, with their 95 % "
-                "confidence intervals, and each option's exact changes: report.html."
-            ],
-            "small",
-        ),
     ]
+    if alone:
+        where = (
+            "Figures rounded as one says them; the precise ones, with their 95 % confidence "
+            "intervals, and each option's exact changes: report.html (sim report)."
+        )
+        parts.append(h.paragraphs([where], "small"))
     return "".join(parts)
 
 
@@ -94,7 +95,7 @@ def answer(study: dict[str, Any]) -> str:
         return f"Of {len(options)} options, “{best}” does best." if best else "No option stood out."
     goal = target_words(target)
     met = [o for o in options if _verdict(o) == "holds"]
-    morning = "met" if _verdict(base) == "holds" else "missed"
+    morning = {"holds": "met", "fails": "missed"}.get(_verdict(base) or "", "may have missed")
     if not met:
         return (
             f"The morning as it was {morning} the target ({goal}), and none of the "

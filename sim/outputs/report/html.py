@@ -275,11 +275,12 @@ footer{font-size:8pt;margin-top:8pt}
 @media print{
 body.brief{font-size:9pt;line-height:1.28}body.brief h1{font-size:14pt}
 body.brief .kicker{font-size:8pt}body.brief h2{display:none}
-body.brief .headline{font-size:10.5pt;margin:4pt 0}body.brief ul{margin:2pt 0;padding-left:14pt}
-body.brief li{margin:0}body.brief table{font-size:8pt;margin:3pt 0 4pt}
-body.brief td,body.brief th{padding:1.5pt 4pt}
-body.brief img{max-height:68mm}body.brief .assumed ul{columns:2;column-gap:16pt}
-body.brief .assumed li{break-inside:avoid}body.brief figure{margin:3pt 0;text-align:center}
-body.brief p{margin:3pt 0}body.brief footer{margin-top:4pt;font-size:7pt}
+body.brief footer{margin-top:4pt;font-size:7pt}
+#brief{font-size:9pt;line-height:1.28}#brief .headline{font-size:10.5pt;margin:4pt 0}
+#brief ul{margin:2pt 0;padding-left:14pt}#brief li{margin:0}#brief p{margin:3pt 0}
+#brief table{font-size:8pt;margin:3pt 0 4pt}#brief td,#brief th{padding:1.5pt 4pt}
+#brief img{max-height:62mm}body.brief #brief img{max-height:68mm}
+#brief figure{margin:3pt 0;text-align:center}
+#brief .assumed ul{columns:2;column-gap:16pt}#brief .assumed li{break-inside:avoid}
 }
 """

@@ -116,7 +116,7 @@ def build_report(folder: Path | str, *, command: list[str] | None = None) -> str
         ]
         if kind == "options":  # the brief first, the exact changes last
             study = _json(folder / "options.json")
-            sections.insert(0, ("brief", "In brief", brief(folder, study, manifest)))
+            sections.insert(0, ("brief", "In brief", brief(folder, study, manifest, alone=False)))
             sections.append(("changes", "Appendix: exact changes", exact_changes(study)))
     except OSError as e:
         raise ReportError(f"cannot read {e.filename or folder}: {e.strerror or e}") from None
