@@ -53,6 +53,7 @@ MARKERS = (("plan.json", PLAN), ("compare.json", COMPARE), ("options.json", OPTI
 RUNS = "runs"  # the run records of an experiment (sim.experiments.execution.RunStore)
 BASELINE = "baseline"  # an options study's baseline run (sim.experiments.options.BASELINE)
 REPORT = "report.html"  # what sim report writes in a folder (sim.outputs.report.page)
+BRIEF = "brief.html"  # what sim report --brief writes there (an options study's one page)
 PEOPLE = "people.parquet"  # the per-person table, by default (``sim run --people``)
 PEOPLE_CSV = "people.csv.gz"  # the same table as gzip CSV: --people csv, and earlier versions
 PEOPLE_FILES = {"parquet": PEOPLE, "csv": PEOPLE_CSV, "none": None}
@@ -275,6 +276,22 @@ def check_report_file(path: Path) -> None:
         raise FolderError(
             f"cannot write the report to {path}: it is a file that sim report did not "
             "write, and would be lost; choose another --out"
+        )
+
+
+def check_pdf_file(path: Path) -> None:
+    """Refuse to overwrite `path` (``sim report --pdf``) unless it is missing or a PDF."""
+    if not path.exists() and not path.is_symlink():
+        return
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(5)
+    except OSError as e:
+        raise FolderError(f"cannot write the PDF to {path}: {e.strerror}") from None
+    if not path.is_file() or head != b"%PDF-":
+        raise FolderError(
+            f"cannot write the PDF to {path}: it exists and is not a PDF, and would be lost; "
+            "choose another --out"
         )
 
 

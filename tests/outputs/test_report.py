@@ -31,6 +31,7 @@ CRASH = 'services.login.crash={backlog_above=40, restart={kind="deterministic", 
 HOSTILE = "<script>alert('x')</script> & <b>bold</b>"
 KINDS = ("single", "replications", "sweep", "compare", "plan", "options")
 SECTIONS = ("Answer", "Key figures", "Figures", "Scenario and assumptions", "How to reproduce")
+OPTIONS_SECTIONS = ("In brief", *SECTIONS, "Appendix: exact changes")  # the brief first
 CHROMIUM = shutil.which("chromium") or (
     "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 )
@@ -92,10 +93,11 @@ def test_every_kind_gives_a_self_contained_page_in_reading_order(folders, kind):
     assert detect_kind(folder) == kind
     page = report(folder)
     headings = re.findall(r"<h2>(.*?)</h2>", page)
-    assert tuple(headings) == SECTIONS  # answer first, reproduction last
+    assert tuple(headings) == (OPTIONS_SECTIONS if kind == "options" else SECTIONS)
     images = re.findall(r'<img src="([^"]*)"', page)
     pngs = [*folder.glob("*.png"), *folder.glob("baseline/*.png")]  # options: the baseline's
-    assert len(images) == len(pngs) >= (0 if kind == "replications" else 1)
+    in_brief = 1 if kind == "options" else 0  # the brief's one figure, shown again below
+    assert len(images) == len(pngs) + in_brief >= (0 if kind == "replications" else 1)
     assert all(src.startswith("data:image/png;base64,") for src in images)
     assert "<script" not in page and "<link" not in page  # no JavaScript, no stylesheet
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)  # nothing from the network
@@ -253,9 +255,11 @@ def test_options_say_what_went_wrong_and_which_option_fixes_it(folders):
     assert f"{len(met)} of {len(study['options']) - 1} options meet it" in text  # verdict first
     if study["best"]:
         assert f"The best is “{study['best']}”" in text
-    for option in study["options"][1:]:  # every option and its changes are listed
-        assert option["name"] in text
-        assert all(h_escape(change) in text for change in option["changes"])
+    before, _, appendix = text.partition("Appendix: exact changes")
+    for option in study["options"][1:]:  # every option, and its changes in the appendix
+        assert option["name"] in before
+        assert all(h_escape(change) in appendix for change in option["changes"])
+    assert not re.search(r"\b[a-z_]+(\.[a-z_0-9]+){2,}=", before)  # no raw override before it
 
 
 def h_escape(text: str) -> str:
@@ -332,7 +336,7 @@ def test_the_help_names_every_kind_of_folder_it_reads():
 
 @pytest.mark.parametrize(
     ("kind", "figures", "words"),
-    [("single", 1, "one simulated morning"), ("options", 3, "which option would have fixed it")],
+    [("single", 1, "one simulated morning"), ("options", 4, "which option would have fixed it")],
 )
 def test_a_browser_renders_the_report(folders, tmp_path, kind, figures, words):
     if CHROMIUM is None:
@@ -358,7 +362,8 @@ def test_a_browser_renders_the_report(folders, tmp_path, kind, figures, words):
     dom = subprocess.run(
         [*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120
     ).stdout
-    assert tuple(re.findall(r"<h2>(.*?)</h2>", dom)) == SECTIONS
+    sections = OPTIONS_SECTIONS if kind == "options" else SECTIONS
+    assert tuple(re.findall(r"<h2>(.*?)</h2>", dom)) == sections
     assert len(re.findall(r'<img src="data:image/png;base64,', dom)) == figures
     assert words in dom
 

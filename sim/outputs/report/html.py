@@ -211,8 +211,15 @@ def bullets(items: Sequence[str]) -> str:
     return "<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
 
 
-def page(title: str, kicker: str, sections: Sequence[tuple[str, str, str]], footer: str) -> str:
-    """The whole document; `sections` are (id, heading, inner HTML) in reading order."""
+def page(
+    title: str,
+    kicker: str,
+    sections: Sequence[tuple[str, str, str]],
+    footer: str,
+    cls: str = "",
+) -> str:
+    """The whole document; `sections` are (id, heading, inner HTML) in reading order;
+    `cls` the body's class (``brief``: a page laid out to print on one A4 sheet)."""
     body = "".join(
         f'<section id="{sid}"><h2>{esc(heading)}</h2>{inner}</section>'
         for sid, heading, inner in sections
@@ -220,7 +227,8 @@ def page(title: str, kicker: str, sections: Sequence[tuple[str, str, str]], foot
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)}</title><style>{CSS}</style></head><body><main>"
+        f"<title>{esc(title)}</title><style>{CSS}{PRINT_CSS}</style></head>"
+        f"<body{f' class={cls}' if cls else ''}><main>"
         f'<p class="kicker">{esc(kicker)}</p><h1>{esc(title)}</h1>{body}'
         f"<footer>{esc(footer)}</footer></main></body></html>\n"
     )
@@ -246,4 +254,33 @@ pre{background:#f0f2f5;padding:10px 14px;overflow-x:auto;font-size:13px;white-sp
 pre-wrap;word-break:break-word}code{background:#f0f2f5;padding:1px 4px}
 details{margin:8px 0}summary{cursor:pointer;color:#0072b2}
 footer{margin-top:40px;color:#8a949e;font-size:13px}
+"""
+
+PRINT_CSS = """
+.small{color:#5b6672;font-size:13px}table.options td.short{white-space:nowrap}
+table.options td.name{min-width:9em}ul.changes code{font-size:13px;word-break:break-all}
+@page{size:A4;margin:11mm 13mm 10mm}
+@media print{
+body{background:#fff;font-size:11pt}main{max-width:none;margin:0;padding:0}
+nav{display:none}
+h1{font-size:17pt;margin:0 0 6pt}h2{font-size:13pt;margin:14pt 0 4pt}
+h3{font-size:11pt;margin:8pt 0 3pt}.headline{font-size:12pt;padding:5pt 9pt}
+table{font-size:9pt;min-width:0;width:100%;page-break-inside:auto}
+tr,figure,img{page-break-inside:avoid;break-inside:avoid}th,td{padding:2pt 5pt}
+img{max-height:120mm;width:auto;max-width:100%}figure{margin:6pt 0}
+figcaption{font-size:9pt}pre{font-size:8pt}
+#brief+section,#figures,#assumptions,#changes{break-before:page;page-break-before:always}
+footer{font-size:8pt;margin-top:8pt}
+}
+@media print{
+body.brief{font-size:9pt;line-height:1.28}body.brief h1{font-size:14pt}
+body.brief .kicker{font-size:8pt}body.brief h2{display:none}
+body.brief footer{margin-top:4pt;font-size:7pt}
+#brief{font-size:9pt;line-height:1.28}#brief .headline{font-size:10.5pt;margin:4pt 0}
+#brief ul{margin:2pt 0;padding-left:14pt}#brief li{margin:0}#brief p{margin:3pt 0}
+#brief table{font-size:8pt;margin:3pt 0 4pt}#brief td,#brief th{padding:1.5pt 4pt}
+#brief img{max-height:62mm}body.brief #brief img{max-height:68mm}
+#brief figure{margin:3pt 0;text-align:center}
+#brief .assumed ul{columns:2;column-gap:16pt}#brief .assumed li{break-inside:avoid}
+}
 """

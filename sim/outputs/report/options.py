@@ -18,6 +18,7 @@ from typing import Any
 from sim.measure.metrics import OPTIONS_COLUMNS, STUDY_METRIC
 from sim.outputs.report import html as h
 from sim.outputs.report import scenario as rs
+from sim.outputs.report.option_words import what_it_is
 
 SHOWN_OUTAGES = 3  # services named in the answer; the table lists more
 MAX_SERVICES = 12
@@ -121,7 +122,8 @@ def _options_sentences(
     effects = {o["name"]: _effect(o) for o in options}
     best = study.get("best")
     chosen = next((o for o in options if o["name"] == best), None)
-    why = f" ({chosen['description']})" if chosen and chosen.get("description") else ""
+    words = what_it_is(chosen) if chosen else ""
+    why = f" ({words})" if chosen and words != chosen["name"] else ""
     if target is None:
         listed = "; ".join(f"{name}: {text}" for name, text in effects.items())
         what = h.label(STUDY_METRIC)
@@ -176,7 +178,7 @@ def _options_table(study: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     first, *others = OPTIONS_COLUMNS
     header = [
         "option",
-        "what changes",
+        "what it is",
         OPTIONS_COLUMNS[first],
         "difference from baseline (95 % CI)",
         *(OPTIONS_COLUMNS[m] for m in others),
@@ -195,7 +197,7 @@ def _options_table(study: dict[str, Any], rows: list[dict[str, Any]]) -> str:
             diff = f"{h.fmt_diff(first, d.get('mean'))} ({bounds})"
         cells = [
             o["name"],
-            "; ".join(o["changes"]) or o["description"],
+            what_it_is(o) if o["changes"] else o["description"],
             _pm(o, first),
             *(_pm(o, m) for m in judged),
             diff,

@@ -30,10 +30,12 @@ from sim.config.scale import scale_warning, scale_words
 from sim.experiments.replications import ReplicationsSummary
 from sim.measure.metrics import KEY_FIGURES
 from sim.outputs import atomic
-from sim.outputs.folders import REPORT
+from sim.outputs.folders import BRIEF, REPORT
 from sim.outputs.report import html as h
 from sim.outputs.report import kinds
 from sim.outputs.report import scenario as rs
+from sim.outputs.report.brief import brief
+from sim.outputs.report.option_words import exact_changes
 from sim.simulation.summary import Summary
 
 KIND_TITLES = {
@@ -112,6 +114,10 @@ def build_report(folder: Path | str, *, command: list[str] | None = None) -> str
             ),
             ("reproduce", "How to reproduce", rs.reproduce(folder, kind, command, manifest)),
         ]
+        if kind == "options":  # the brief first, the exact changes last
+            study = _json(folder / "options.json")
+            sections.insert(0, ("brief", "In brief", brief(folder, study, manifest, alone=False)))
+            sections.append(("changes", "Appendix: exact changes", exact_changes(study)))
     except OSError as e:
         raise ReportError(f"cannot read {e.filename or folder}: {e.strerror or e}") from None
     except ScenarioError as e:
@@ -120,6 +126,42 @@ def build_report(folder: Path | str, *, command: list[str] | None = None) -> str
         raise ReportError(f"{folder}: unexpected content in its files ({e!r})") from None
     footer = f"Written by sim report (sim {__version__}) from {folder.resolve()}."
     return h.page(title, f"{KIND_TITLES[kind]} · sim report", sections, footer)
+
+
+def write_brief(folder: Path | str, out: Path | str | None = None) -> Path:
+    """Write the one-page brief of an options study folder to `out` (default
+    ``folder/brief.html``), atomically."""
+    folder = Path(folder)
+    target = Path(out) if out is not None else folder / BRIEF
+    atomic.write_text(target, build_brief(folder))
+    return target
+
+
+def build_brief(folder: Path | str) -> str:
+    """The brief of an options study folder (:mod:`sim.outputs.report.brief`) as one HTML
+    document, laid out to print on one A4 page."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ReportError(f"{folder} is not a folder")
+    kind = detect_kind(folder)
+    if kind != "options":
+        raise ReportError(
+            f"--brief: {folder} is a {KIND_TITLES[kind].lower()} folder; a brief is written "
+            "for an options study (sim options)"
+        )
+    manifest = _json(folder / "manifest.json") if (folder / "manifest.json").is_file() else {}
+    study = _json(folder / "options.json")
+    try:
+        inner = brief(folder, study, manifest)
+        title = f"{study['scenario']}: which option would have held?"  # its scale: below
+    except OSError as e:
+        raise ReportError(f"cannot read {e.filename or folder}: {e.strerror or e}") from None
+    except ScenarioError as e:
+        raise ReportError(f"{folder}: its scenario cannot be read: {e}") from None
+    except (KeyError, IndexError, TypeError, ValueError) as e:
+        raise ReportError(f"{folder}: unexpected content in its files ({e!r})") from None
+    footer = f"Written by sim report --brief (sim {__version__}) from {folder.resolve()}."
+    return h.page(title, "Brief · sim report", [("brief", "In brief", inner)], footer, "brief")
 
 
 def _json(path: Path) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from sim.config import (
 from sim.config.scale import scale_words
 from sim.experiments.replications import ReplicationsSummary
 from sim.outputs.report import html as h
+from sim.outputs.report.option_words import what_it_is
 from sim.simulation.summary import Summary
 
 DEFAULT_SCENARIO = catalog.DEFAULT  # the example `sim run` etc. use without a file
@@ -262,12 +263,12 @@ def assumptions(folder: Path, kind: str, command: list[str] | None, manifest: di
 
 
 def _options(study: dict[str, Any]) -> str:
-    """Each option as a change of the scenario above, with the author's reason."""
-    items = []
-    for o in study["options"][1:]:
-        why = f" ({o['description']})" if o.get("description") else ""
-        items.append(f"{o['name']}{why}: {'; '.join(o['changes'])}")
-    intro = "The options, each applied on its own to the scenario above:"
+    """Each option in words (its description); its exact changes are in the appendix."""
+    items = [f"{o['name']}: {what_it_is(o)}" for o in study["options"][1:]]
+    intro = (
+        "The options, each applied on its own to the scenario above "
+        "(their exact changes are in the appendix, at the end):"
+    )
     if study.get("description"):
         intro = f"{study['description']} {intro}"
     return h.paragraphs([intro]) + h.bullets(items)
@@ -322,6 +323,18 @@ def _originals(folder: Path, command: list[str] | None, manifest: dict) -> str:
                 f"<pre>{h.esc(text)}</pre></details>"
             )
     return "".join(parts)
+
+
+def original_notes(folder: Path, manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    """The opening notes of the original files behind a folder (a study's file, then its
+    scenario's), those found from here: (name as recorded, notes)."""
+    found = []
+    for name in scenario_files(manifest.get("command"), manifest):
+        path = _find(Path(name), folder)
+        text = notes(path) if path else None
+        if text:
+            found.append((name, text))
+    return found
 
 
 def _find(path: Path, folder: Path) -> Path | None:
