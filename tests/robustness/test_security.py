@@ -51,17 +51,32 @@ def _dotted(node: ast.AST) -> str:
     return ""
 
 
+def _literal_code(call: ast.Call) -> bool:
+    """An exec of a string written in the source itself (sim.entry's ``exec("None")``,
+    which clears CPython's mark of an interrupted exec): no data can reach it."""
+    return (
+        _dotted(call.func) == "exec"
+        and all(isinstance(arg, ast.Constant) and isinstance(arg.value, str) for arg in call.args)
+        and not call.keywords
+    )
+
+
 def test_no_source_of_sim_can_run_code_from_a_file():
-    """No eval/exec, no unpickling, no yaml.load, no shell in sim/: scenario files (TOML)
-    and results (JSON, CSV, Parquet) are read as data only. (Dask pickles jobs to send
-    them to its workers: that is the cluster's own protocol, see docs/how-to/cluster.md.)"""
+    """No eval/exec (but of a string literal), no unpickling, no yaml.load, no shell in
+    sim/: scenario files (TOML) and results (JSON, CSV, Parquet) are read as data only.
+    (Dask pickles jobs to send them to its workers: that is the cluster's own protocol,
+    see docs/how-to/cluster.md.)"""
     found = []
     sources = sorted((ROOT / "sim").rglob("*.py"))
     assert len(sources) > 30
     for path in sources:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and _dotted(node.func) in FORBIDDEN_CALLS:
+            if (
+                isinstance(node, ast.Call)
+                and _dotted(node.func) in FORBIDDEN_CALLS
+                and not _literal_code(node)
+            ):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno} {_dotted(node.func)}")
             if isinstance(node, ast.Call) and _dotted(node.func).endswith("load"):
                 for keyword in node.keywords:  # numpy's load(..., allow_pickle=True)
