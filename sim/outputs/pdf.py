@@ -10,6 +10,7 @@ target and renamed onto it once Chromium has finished: never half a PDF.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -35,6 +36,12 @@ def find_browser() -> str | None:
     return next((found for name in BROWSERS if (found := shutil.which(name))), None)
 
 
+def _as_root() -> list[str]:
+    """Chromium refuses to run as root with its sandbox (containers, CI): only then is it
+    turned off. It renders one local page that sim wrote, nothing from the network."""
+    return ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+
+
 def print_to_pdf(html_file: Path | str, pdf_file: Path | str) -> Path:
     """Print `html_file` to `pdf_file` (atomically) with headless Chromium."""
     browser = find_browser()
@@ -48,7 +55,7 @@ def print_to_pdf(html_file: Path | str, pdf_file: Path | str) -> Path:
     def write(tmp: str) -> None:
         with tempfile.TemporaryDirectory(prefix="sim-pdf-") as profile:
             command = [
-                browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                browser, "--headless", *_as_root(), "--disable-gpu", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", f"--user-data-dir={profile}", "--no-pdf-header-footer",
                 f"--print-to-pdf={tmp}", url,
