@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, get_origin
 
@@ -234,20 +235,31 @@ def parameter_label(key: str) -> str:
     templates, behaviour...) left out, underscores as spaces, the unit at the end:
     ``behaviour.retry_probability`` is "retry probability",
     ``templates.ent.services.portal.service_time.mean_s`` "ent portal service time,
-    mean (s)", ``cohorts.pupils_*.connect.sd_min`` "pupils_* connect, sd (min)"."""
+    mean (s)", ``cohorts.*_pupils.connect.sd_min`` "pupils connect, sd (min)"."""
+    words, unit = parameter_words(key)
+    return f"{words} ({unit})" if unit else words
+
+
+def _words(part: str) -> str:
+    """A part of a path in words: underscores as spaces, a pattern's wildcards left out
+    (``*_pupils``, the pupil cohorts, is "pupils")."""
+    return re.sub(r"[*?]|\[[^\]]*\]", "", part).strip("_").replace("_", " ")
+
+
+def parameter_words(key: str) -> tuple[str, str]:
+    """:func:`parameter_label` as words and unit apart (``("patience, mean", "s")``), for
+    a threshold written after the words: "patience, mean > 25 s"."""
     parts = [p for p in key.split(".") if p not in CONTAINERS]
     if not parts:
-        return key
+        return key, ""
     *head, last = parts
     unit = ""
     for suffix, shown in UNITS.items():
         if last.endswith(suffix) and last != suffix.lstrip("_"):
             last, unit = last.removesuffix(suffix), shown
             break
-    words = " ".join(p if any(c in p for c in PATTERN_CHARS) else p.replace("_", " ") for p in head)
+    words = " ".join(_words(p) for p in head)
     last_words = last.replace("_", " ")
     if head and last in STATISTICS:
-        text = f"{words}, {last_words}"
-    else:
-        text = " ".join(filter(None, (words, last_words)))
-    return f"{text} ({unit})" if unit else text
+        return f"{words}, {last_words}", unit
+    return " ".join(filter(None, (words, last_words))), unit

@@ -109,7 +109,7 @@ def ranking_sentences(data: dict[str, Any], entry: dict[str, Any]) -> list[str]:
         )
     else:
         said = (
-            f"{labels[first]} matters most: moving it by two thirds of its range "
+            f"{labels[first]} matters most: a step of two thirds of its range "
             f"({_g(low)} to {_g(high)}) changes {what} by {index_text(data, entry, first)} "
             "on average (Morris mu*, 95 % interval)"
         )
@@ -119,7 +119,7 @@ def ranking_sentences(data: dict[str, Any], entry: dict[str, Any]) -> list[str]:
         said += "; then " + " and ".join(
             f"{labels[k]} ({index_text(data, entry, k)})" for k in after
         )
-    sentences = [said + "."]
+    sentences = [said[0].upper() + said[1:] + "."]
     if small and small != [first]:
         names = ", ".join(labels[k] for k in small if k != first)
         sentences.append(f"Barely or not at all: {names} (an index within its interval of 0).")

@@ -73,8 +73,8 @@ def tornado_figure(data: dict[str, Any], metric: str | None = None) -> Figure:
         ax.set_xlim(left=0)
     scale = f", scale {data['scale']:g}" if data.get("scale", 1) != 1 else ""
     ax.set_title(
-        f"What moves {label(name)}: {method.capitalize()}, {data['points']} runs "
-        f"(seed {data['seed']}{scale})",
+        f"What moves {label(name)}\n{method.capitalize()}, {data['points']} points "
+        f"(each run once, seed {data['seed']}{scale})",
         fontsize="medium",
     )
     ax.legend(loc="lower right", fontsize="small")
