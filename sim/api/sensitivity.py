@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -103,6 +104,16 @@ class Sensitivity(Experiment):
         from sim.outputs.plots.sensitivity import tornado_figure  # matplotlib: only when drawing
 
         return in_notebook(tornado_figure(self.data, metric))
+
+    def _manifest(self, extra: dict[str, Any]) -> dict[str, Any]:
+        """The experiments' manifest, with the version of SALib (it drew the points and
+        computed the indices)."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        data = super()._manifest(extra)
+        with contextlib.suppress(PackageNotFoundError):  # a tree without its metadata
+            data["versions"]["SALib"] = version("SALib")
+        return data
 
     def _write(self, folder: Path, plots: bool = True) -> None:
         write_sensitivity(

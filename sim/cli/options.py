@@ -136,6 +136,14 @@ def options_command(
     preflight_scheduler(scheduler)
     jobs_list = study_jobs(study)
     in_worlds = list(robust.jobs) if robust is not None else []
+    if study.spec.uncertain and study.spec.worlds and study.target is None:
+        err.print(
+            "warning: the study has no target: its [uncertain] worlds are not run (there "
+            "is nothing to meet in them)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     _check_before_running(study, target, len(jobs_list) + len(in_worlds), jobs, scheduler)
     warn_if_shaky(study.baseline)  # once the input is known good: before the runs
     damaged = _baseline(study, jobs_list[0], target)
