@@ -176,9 +176,10 @@ class Rule:
     def quality(self) -> str:
         """How well the rule separates, in words."""
         alarms = f", {self.false_alarms} false alarm{'s' * (self.false_alarms != 1)}"
+        failures = "failure" if self.failures == 1 else "failures"
         return (
             f"right in {self.correct} of {self.worlds} worlds: it catches {self.caught} of "
-            f"{self.failures} failures{alarms if self.false_alarms else ''}"
+            f"{self.failures} {failures}{alarms if self.false_alarms else ''}"
         )
 
 
