@@ -679,6 +679,7 @@ def _experiment_files() -> list[tuple[str, str, str, list[list[str]]]]:
     import sim.experiments.compare as compare
     import sim.experiments.options as options
     import sim.experiments.plan as plan
+    import sim.experiments.sensitivity as sens
     import sim.experiments.sweep as sweep
     import sim.outputs.experiment_folder as es
 
@@ -735,6 +736,20 @@ def _experiment_files() -> list[tuple[str, str, str, list[list[str]]]]:
         [f"`{es.SCENARIO}`, `scenarios/option_<i>.toml`, `study.toml`", "the resolved "
          "baseline and options, and the study file as given"],
     ]  # fmt: skip
+    sensitivities = [
+        [f"`{sens.INDICES_TABLE}.csv`, `{sens.INDICES_TABLE}.parquet`", "tidy, one row per "
+         "KPI and parameter, ranked: `metric`, `parameter` (its key), `label`, `low`, `high`, "
+         "`rank`, then Morris' `mu_star`, `mu_star_conf`, `sigma`, `mu` (in the KPI's unit, "
+         "per step of 2/3 of the range) or Sobol's `S1`, `S1_conf`, `ST`, `ST_conf`"],
+        [f"`{sens.SAMPLES_TABLE}.csv`, `{sens.SAMPLES_TABLE}.parquet`", "one row per point: "
+         "its number, each parameter's value (integers rounded), the KPIs analysed and "
+         "every `kpi.*`"],
+        [f"`{sens.SENSITIVITY_JSON}`", "the design, the ranges with their labels and fields, "
+         "each KPI's indices and ranking (what the report reads)"],
+        ["`tornado.png`", "the first KPI's indices per parameter, largest on top, with "
+         "their 95 % intervals"],
+        [f"`{es.SCENARIO}`", "the resolved scenario, without the points' values"],
+    ]  # fmt: skip
     compare_folder = (
         "`results/<A>-vs-<B>/`, or `results/<A>-compare-<B's overrides>/` for a what-if "
         "with `--set-b`"
@@ -745,6 +760,7 @@ def _experiment_files() -> list[tuple[str, str, str, list[list[str]]]]:
         ("compare", "`sim compare`", compare_folder, compares),
         ("plan", "`sim plan`", "`results/<name>-plan/`", plans),
         ("options", "`sim options`", "`results/<scenario>-options/`", studies),
+        ("sensitivity", "`sim sensitivity`", "`results/<name>-sensitivity/`", sensitivities),
     ]
 
 

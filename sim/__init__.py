@@ -37,6 +37,7 @@ API = (
     "Run",
     "Scenario",
     "ScenarioError",
+    "Sensitivity",
     "Sweep",
     "compare",
     "fit",
@@ -45,6 +46,7 @@ API = (
     "plan",
     "replicate",
     "run",
+    "sensitivity",
     "sweep",
 )
 """The names of :mod:`sim.api.public` that ``sim.<name>`` gives."""

@@ -23,6 +23,7 @@ from sim.experiments import compare as pairs
 from sim.experiments import execution
 from sim.experiments import options as studies
 from sim.experiments import plan as search
+from sim.experiments import robust as worlds_of
 from sim.experiments import sweep as design
 from sim.experiments.execution import Estimate, Job, MemoryStore, Outcome, Progress, Store
 from sim.outputs import experiment_folder, folders, study_folders
@@ -262,11 +263,26 @@ class Options(Experiment):
 
     kind = folders.OPTIONS
 
-    def __init__(self, study: studies.Study, jobs, outcome, command, about) -> None:
+    def __init__(
+        self,
+        study: studies.Study,
+        jobs,
+        outcome,
+        command,
+        about,
+        worlds: worlds_of.RobustPlan | None = None,
+    ) -> None:
         super().__init__(jobs, outcome, command)
         self.study = study
         self.about = about  # the study's files, replications, seeds: for the manifest
-        self.results: list[studies.OptionResult] = studies.analyse(study, self.jobs, outcome)
+        self.worlds = worlds  # the plausible worlds each option also ran in, if any
+        self.robust: dict[str, worlds_of.Verdict] = {}
+        if worlds is not None:
+            self.robust = worlds_of.verdicts(study, worlds.worlds, worlds.jobs, outcome)
+        verdicts = {name: v.as_json() for name, v in self.robust.items()}
+        self.results: list[studies.OptionResult] = studies.analyse(
+            study, self.jobs, outcome, verdicts
+        )
 
     def __repr__(self) -> str:
         return f"<Options {self.study.name!r}: {len(self.results) - 1} options, best {self.best}>"
@@ -294,7 +310,13 @@ class Options(Experiment):
 
     def _write(self, folder: Path, plots: bool = True) -> None:
         data = self._manifest(self.about)
-        study_folders.write_study(folder, self.study, self.jobs, self.outcome, data, plots=plots)
+        robust = None
+        if self.worlds is not None and self.study.target is not None:
+            table = worlds_of.worlds_table(self.worlds, self.outcome, self.study.target)
+            robust = ({name: v.as_json() for name, v in self.robust.items()}, table)
+        study_folders.write_study(
+            folder, self.study, self.jobs, self.outcome, data, plots=plots, robust=robust
+        )
 
 
 def replicate(
@@ -546,14 +568,16 @@ def load_study(
     reps: int | None = None,
     seed: int | None = None,
     only: Sequence[str] = (),
+    worlds: int | None = None,
 ) -> studies.Study:
     """An options study (a TOML file or a shipped example's name, as ``sim options``
     takes it), resolved: `set` (``path=value`` texts) changes the baseline and every
-    option; `scale`, `reps` and `seed` replace the file's; `only` keeps the options of
+    option; `scale`, `reps`, `seed` and `worlds` (plausible worlds of its
+    ``[uncertain]`` table, 0: none) replace the file's; `only` keeps the options of
     these names (and the baseline). Raises `sim.ScenarioError`."""
     path = catalog.find(study)
     return studies.load_study(
-        path, sets=list(set), scale=scale, reps=reps, seed=seed, only=list(only)
+        path, sets=list(set), scale=scale, reps=reps, seed=seed, only=list(only), worlds=worlds
     )
 
 
@@ -565,12 +589,14 @@ def options(
     reps: int | None = None,
     seed: int | None = None,
     only: Sequence[str] = (),
+    worlds: int | None = None,
     jobs: int | None = None,
     scheduler: str | None = None,
     folder: str | Path | None = None,
     plots: bool = True,
     progress: Progress | None = None,
     command: list[str] | None = None,
+    robust: worlds_of.RobustPlan | None = None,
 ) -> Options:
     """The options study `study` (``sim options``): the baseline and each option run
     `reps` replications on the same random numbers; ``.table`` says what each changes
@@ -580,6 +606,11 @@ def options(
     first replication is also kept as a full run folder in ``baseline/`` (what the report
     shows), as the command does (:func:`run_baseline`).
 
+    A study with a target and an ``[uncertain]`` table also runs the baseline and every
+    option in its plausible worlds (`worlds` of them, default the file's; 0: none), and
+    ``.robust`` gives each one's verdict across them (:mod:`sim.experiments.robust`);
+    `robust` is that plan made already (:func:`sim.experiments.robust.plan_robust`).
+
     Examples:
         >>> import sim
         >>> study = sim.options("teaching/surge-options", reps=2, jobs=1)
@@ -587,13 +618,17 @@ def options(
         ('baseline', True)
     """
     if not isinstance(study, studies.Study):
-        study = load_study(study, set=set, scale=scale, reps=reps, seed=seed, only=only)
+        study = load_study(
+            study, set=set, scale=scale, reps=reps, seed=seed, only=only, worlds=worlds
+        )
+    robust = robust or worlds_of.plan_robust(study)
     store, target = _store(folder, folders.OPTIONS)
     jobs_list = studies.study_jobs(study)
     started = time.perf_counter()
     if target is not None:
         run_baseline(study, jobs_list[0], target, store)
-    outcome = execution.execute(jobs_list, store, jobs, scheduler, progress)
+    in_worlds = list(robust.jobs) if robust is not None else []
+    outcome = execution.execute([*jobs_list, *in_worlds], store, jobs, scheduler, progress)
     about = {
         "study": str(study.path),
         "scenario": study.baseline.name,
@@ -604,7 +639,10 @@ def options(
     }
     if only:
         about["only"] = list(only)
-    result = Options(study, jobs_list, outcome, command or ["sim.options(...)"], about)
+    if robust is not None:
+        about["worlds"] = len(robust.worlds)
+    call = command or ["sim.options(...)"]
+    result = Options(study, jobs_list, outcome, call, about, robust)
     result.started = started
     if target is not None:
         result._write(target, plots)

@@ -15,6 +15,7 @@ from sim.api.experiments import (
 from sim.api.fit import Fit, fit
 from sim.api.runs import Run, run
 from sim.api.scenarios import load
+from sim.api.sensitivity import Sensitivity, sensitivity
 from sim.config import Scenario, ScenarioError
 from sim.outputs.folders import FolderError
 
@@ -28,6 +29,7 @@ __all__ = [
     "Run",
     "Scenario",
     "ScenarioError",
+    "Sensitivity",
     "Sweep",
     "compare",
     "fit",
@@ -36,5 +38,6 @@ __all__ = [
     "plan",
     "replicate",
     "run",
+    "sensitivity",
     "sweep",
 ]

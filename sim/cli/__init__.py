@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from sim import __version__
-from sim.cli import animate, fit, options, plan, report, run, sweep, validate
+from sim.cli import animate, fit, options, plan, report, run, sensitivity, sweep, validate
 from sim.cli.common import app, err, out, said_interrupted
 from sim.engine import compiled
 from sim.interruption import INTERRUPTED
@@ -59,6 +59,7 @@ app.command("sweep")(sweep.sweep_command)
 app.command("compare")(sweep.compare_command)
 app.command("options")(options.options_command)
 app.command("plan")(plan.plan_command)
+app.command("sensitivity")(sensitivity.sensitivity_command)
 app.command("report")(report.report_command)
 app.command("fit")(fit.fit_command)
 app.command(

@@ -10,6 +10,7 @@ it. The other runs then go to the pool (or Dask) like a sweep.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -91,29 +92,59 @@ def options_command(
     report: Annotated[
         bool, typer.Option("--report", help="Also write report.html (see sim report).")
     ] = False,
+    worlds: Annotated[
+        int | None,
+        typer.Option(
+            "--worlds",
+            min=0,
+            max=1000,
+            help="Plausible worlds drawn in the study's [uncertain] ranges, in which the "
+            "baseline and every option also run once: the share in which each meets the "
+            "target, and where it fails (0: none) [default: the file's, else 16].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario and each option of a study (same replications, common random
-    numbers): what went wrong, what each option changes, and which meet the target."""
+    numbers): what went wrong, what each option changes, and which meet the target;
+    with an [uncertain] table, how robust each verdict is across plausible worlds."""
     # heavy (numpy, scipy, the model): only when a study runs
     from sim.api.experiments import load_study
     from sim.api.experiments import options as study_options
     from sim.cli.experiments import job_progress, print_written, report_failures
     from sim.experiments.options import study_jobs
+    from sim.experiments.robust import plan_robust
 
     if scale_ is not None and not 0 < scale_ < float("inf"):
         fail(f"--scale must be a number greater than 0, got {scale_}")
     study_file = find_scenario(study_file)
     try:
         study = load_study(
-            study_file, set=set_ or [], scale=scale_, reps=reps, seed=seed, only=only or []
+            study_file,
+            set=set_ or [],
+            scale=scale_,
+            reps=reps,
+            seed=seed,
+            only=only or [],
+            worlds=worlds,
         )
-    except ScenarioError as e:
+        robust = plan_robust(study)  # every world's scenario checked, before any run
+    except (ScenarioError, ValueError) as e:
         fail(str(e))
         raise
     target = results_folder(out_dir or Path("results") / study.name, folders.OPTIONS)
     preflight_scheduler(scheduler)
     jobs_list = study_jobs(study)
-    _check_before_running(study, target, len(jobs_list), jobs, scheduler)
+    in_worlds = list(robust.jobs) if robust is not None else []
+    if study.spec.uncertain and study.spec.worlds and study.target is None:
+        err.print(
+            "warning: the study has no target: its [uncertain] worlds are not run (there "
+            "is nothing to meet in them)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    _check_before_running(study, target, len(jobs_list) + len(in_worlds), jobs, scheduler)
     warn_if_shaky(study.baseline)  # once the input is known good: before the runs
     damaged = _baseline(study, jobs_list[0], target)
     check_folder(target)
@@ -127,9 +158,11 @@ def options_command(
             plots=plots,
             progress=progress,
             command=command_line(),
+            robust=robust,
         )
     done.outcome.damaged += damaged
     _print_options(study, done.results)
+    _print_robust(study, done.results)
     report_failures(done.failures)
     print_written(target, done.outcome)
     if report:
@@ -214,6 +247,10 @@ def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]
         cells = [plus_minus(r.estimates.get(m), m) for m in shown]
         verdict = [r.check.verdict if r.check else "-"] if study.target else []
         rows.append([r.name, *cells, delta, *verdict])
+    if any(r.robust for r in results):
+        columns.append(Column("plausible worlds meeting the target", right=True))
+        for row, r in zip(rows, results, strict=True):
+            row.append(robust_cell(r.robust))
     print_table(out, title, columns, rows)
     winner = best(results, study.target)
     if winner is not None:
@@ -221,3 +258,37 @@ def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]
         out.print(f"option that {what}: {winner.name}", highlight=False)
     elif study.target:
         out.print("no option meets the target", highlight=False)
+
+
+def robust_cell(robust: dict | None) -> str:
+    """``14/16 (88 %)``: in how many plausible worlds an option met the target."""
+    if not robust or not robust.get("worlds"):
+        return "-"
+    return f"{robust['meets']}/{robust['worlds']} ({robust['share'] * 100:.0f} %)"
+
+
+def _print_robust(study: study_mod.Study, results: list[study_mod.OptionResult]) -> None:
+    """Per option, its verdict across the plausible worlds: the share meeting the
+    target with its Wilson interval, and where it fails (:mod:`sim.experiments.robust`);
+    wrapped here, never between a number and its unit."""
+    judged = [r for r in results if r.robust and r.robust.get("worlds")]
+    if not judged:
+        return
+    n = judged[0].robust["worlds"]
+    lines = [
+        f"Across {n} plausible worlds (a Latin hypercube of the study's [uncertain] "
+        f"ranges, seed {study.baseline.seed}; each option run once per world, common "
+        "random numbers):"
+    ]
+    for r in judged:
+        v = r.robust
+        line = (
+            f"- {r.name}: meets the target in {v['meets']} of {v['worlds']} "
+            f"({v['share'] * 100:.0f} %, 95 % interval {v['low'] * 100:.0f}-"
+            f"{v['high'] * 100:.0f} %)"
+        )
+        lines.append(line + (f"; {v['fails_when']}" if v.get("fails_when") else ""))
+    for line in lines:
+        kept = line.replace(" %", "\u00a0%").replace(" s ", "\u00a0s ")
+        text = textwrap.fill(kept, width=out.width, subsequent_indent="  ")
+        out.print(text.replace("\u00a0", " "), highlight=False, markup=False, soft_wrap=True)

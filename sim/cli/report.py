@@ -21,7 +21,8 @@ def report_command(
     results_dir: Annotated[
         Path,
         typer.Argument(
-            help="A results folder of sim run, run --reps, sweep, compare, plan or options.",
+            help="A results folder of sim run, run --reps, sweep, compare, plan, options or "
+            "sensitivity.",
             metavar="RESULTS_DIR",
             show_default=False,
         ),

@@ -41,6 +41,7 @@ def expand(scenario: Scenario) -> dict[str, Any]:
     unknown template, service or platform."""
     data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
     data["templates"], data["platforms"] = {}, {}
+    data["uncertain"] = {}  # ranges of the scenario as written: its paths, not the expansion's
     for name, platform in scenario.platforms.items():
         if platform.template not in scenario.templates:
             raise ValueError(

@@ -235,12 +235,15 @@ def _plain(value: Any) -> Any:
 def to_dict(scenario: Scenario) -> dict[str, Any]:
     """The fully resolved scenario as plain data (defaults filled, no None values).
 
-    ``scale`` is left out at 1 (an unscaled scenario): its text, hence its results'
-    ``scenario.toml`` and the keys of stored runs, stays what it was before the field
-    existed; a scaled one says its scale."""
+    ``scale`` is left out at 1 (an unscaled scenario), and ``uncertain`` when empty: the
+    text, hence the results' ``scenario.toml`` and the keys of stored runs, of a scenario
+    that does not use them stays what it was before the fields existed; a scaled one
+    says its scale."""
     data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
     if data.get("scale") == 1:
         del data["scale"]
+    if not data.get("uncertain"):
+        data.pop("uncertain", None)
     return data
 
 

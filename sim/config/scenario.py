@@ -56,6 +56,7 @@ from sim.config.platform_schema import (
     Template,
 )
 from sim.config.schema_walk import error_line
+from sim.config.uncertain import UNCERTAIN_DESCRIPTION, UncertainRange, check_ranges
 
 MAX_SEED = 2**63 - 1
 """Seeds are written to records and tables as 64-bit integers (pandas, CSV)."""
@@ -311,11 +312,15 @@ class Scenario(Strict):
         description="the cohorts' people and connect times from an access log: each "
         "cohort's count becomes the log's people dealt to it",
     )
+    uncertain: dict[str, UncertainRange] = Field({}, description=UNCERTAIN_DESCRIPTION)
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         if clock_to_s(self.end) <= clock_to_s(self.start):
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if self.uncertain:  # checked on the scenario as written (its expansion has none)
+            data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+            check_ranges(data, self.uncertain, Scenario)
         if self.replay is not None and not self.cohorts:
             raise ValueError("replay: the log's people join cohorts, and there is none")
         for kind, groups in (("cohorts", self.cohorts), ("sources", self.sources)):

@@ -36,6 +36,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from sim.config import Scenario, ScenarioError, describe_error, load_scenario
 from sim.config.base import Strict
 from sim.config.scale import scale as scale_scenario
+from sim.config.uncertain import UncertainRange
 from sim.experiments.compare import Difference, paired
 from sim.experiments.execution import Estimate, Job, Outcome, summarize
 from sim.experiments.plan import Check, decide, metric_of
@@ -50,6 +51,8 @@ TABLE = "options"  # options.csv, options.parquet: one row per option (baseline 
 RUNS_TABLE = "runs"
 STUDY_KPIS = [f"kpi.{name}" for name in metrics.names(metrics.STUDY)]  # added to each run
 MAX_OPTIONS = 20
+DEFAULT_WORLDS = 16  # plausible worlds of a study with an [uncertain] table
+MAX_WORLDS = 1000
 
 
 class Option(Strict):
@@ -79,6 +82,10 @@ class StudyFile(Strict):
     confidence: Annotated[float, Field(ge=0.5, lt=1)] = 0.95
     set: list[str] = Field(default_factory=list)  # applied to the baseline and to every option
     options: Annotated[list[Option], Field(min_length=1, max_length=MAX_OPTIONS)]
+    # the robust verdict (sim.experiments.robust): the main assumptions' ranges, and how
+    # many plausible worlds drawn in them each option is run in (0: none)
+    uncertain: dict[str, UncertainRange] = Field(default_factory=dict)
+    worlds: Annotated[int, Field(ge=0, le=MAX_WORLDS)] = DEFAULT_WORLDS
 
     @field_validator("target")
     @classmethod
@@ -122,18 +129,20 @@ def load_study(
     reps: int | None = None,
     seed: int | None = None,
     only: Sequence[str] = (),
+    worlds: int | None = None,
 ) -> Study:
     """Read and resolve a study file; raise :class:`ScenarioError` with one line.
 
-    `sets` (``--set``) change the baseline and every option; `scale`, `reps` and `seed`
-    replace the file's values; `only` (``--only``) keeps these options (by name) and the
-    baseline.
+    `sets` (``--set``) change the baseline and every option; `scale`, `reps`, `seed` and
+    `worlds` replace the file's values; `only` (``--only``) keeps these options (by name)
+    and the baseline.
     """
     path = Path(path)
     spec = _read_spec(path)
     if only:
         spec = spec.model_copy(update={"options": _chosen(spec.options, only, path)})
-    updates = {k: v for k, v in (("scale", scale), ("reps", reps)) if v is not None}
+    given = (("scale", scale), ("reps", reps), ("worlds", worlds))
+    updates = {k: v for k, v in given if v is not None}
     if updates:
         spec = _validated({**spec.model_dump(), **updates}, path)
     common = [*spec.set, *sets]
@@ -225,14 +234,21 @@ class OptionResult:
     differences: dict[str, Difference]
     check: Check | None
     series: tuple[dict[str, Any], ...]  # per-run series, for the timeline figure
+    robust: dict[str, Any] | None = None  # across plausible worlds (sim.experiments.robust)
 
     @property
     def meets_target(self) -> bool:
         return self.check is not None and self.check.holds
 
 
-def analyse(study: Study, jobs: Sequence[Job], outcome: Outcome) -> list[OptionResult]:
-    """The baseline then every option, from the finished runs."""
+def analyse(
+    study: Study,
+    jobs: Sequence[Job],
+    outcome: Outcome,
+    robust: dict[str, dict[str, Any]] | None = None,
+) -> list[OptionResult]:
+    """The baseline then every option, from the finished runs; `robust`, each one's
+    verdict across plausible worlds by name (:meth:`sim.experiments.robust.Verdict.as_json`)."""
     found = {r["key"]: r for r in outcome.records}
     by_name: dict[str, list[dict[str, Any]]] = {}
     for job in jobs:
@@ -262,6 +278,7 @@ def analyse(study: Study, jobs: Sequence[Job], outcome: Outcome) -> list[OptionR
                     {"bin_start_s": r["bin_start_s"], "bin_s": r["bin_s"], **r["series"]}
                     for r in records
                 ),
+                robust=(robust or {}).get(name),
             )
         )
     return results
@@ -334,7 +351,15 @@ def study_json(study: Study, results: Sequence[OptionResult]) -> dict[str, Any]:
         "target": _target_json(study),
         "best": winner.name if winner else None,
         "options": [_result_json(r) for r in results],
+        **_uncertain_json(study, results),
     }
+
+
+def _uncertain_json(study: Study, results: Sequence[OptionResult]) -> dict[str, Any]:
+    """The plausible worlds the robust verdicts were made in, if any were."""
+    if not any(r.robust for r in results):
+        return {}
+    return {"uncertain": {"ranges": study.spec.uncertain, "worlds": study.spec.worlds}}
 
 
 def _target_json(study: Study) -> dict[str, Any] | None:
@@ -368,6 +393,7 @@ def _result_json(r: OptionResult) -> dict[str, Any]:
         "target": check,
         "estimates": {m: est(e) for m, e in r.estimates.items()},
         "differences": {m: diff(d) for m, d in r.differences.items()},
+        "robust": r.robust,
     }
 
 

@@ -427,6 +427,11 @@ WORST_UNAVAILABLE = "kpi.worst_unavailable_minutes"
 STUDY_METRIC = "kpi.share_in_class_5min_after_start"
 """The KPI an options study ranks its options by without a target, and states first."""
 
+SENSITIVITY_METRIC = STUDY_METRIC
+"""The KPI ``sim sensitivity`` analyses by default: the one an options study leads with."""
+SENSITIVITY_FALLBACK = "kpi.share_in_class"
+"""... and in a morning without lessons, where that one has no value."""
+
 OPTIONS_COLUMNS = {
     STUDY_METRIC: REGISTRY[STUDY_METRIC].label,
     "kpi.share_in_class": "got in",

@@ -31,13 +31,14 @@ from sim.experiments.replications import ReplicationsSummary
 from sim.outputs import atomic
 from sim.simulation.summary import Summary
 
-SINGLE, REPLICATIONS, SWEEP, COMPARE, PLAN, OPTIONS = (
+SINGLE, REPLICATIONS, SWEEP, COMPARE, PLAN, OPTIONS, SENSITIVITY = (
     "single",
     "replications",
     "sweep",
     "compare",
     "plan",
     "options",
+    "sensitivity",
 )
 DESCRIBED = {
     SINGLE: "the results folder of one run (sim run)",
@@ -46,10 +47,16 @@ DESCRIBED = {
     COMPARE: "a comparison folder (sim compare)",
     PLAN: "a capacity plan folder (sim plan)",
     OPTIONS: "an options study folder (sim options)",
+    SENSITIVITY: "a sensitivity analysis folder (sim sensitivity)",
 }
-EXPERIMENTS = (REPLICATIONS, SWEEP, COMPARE, PLAN, OPTIONS)
+EXPERIMENTS = (REPLICATIONS, SWEEP, COMPARE, PLAN, OPTIONS, SENSITIVITY)
 KINDS = (SINGLE, *EXPERIMENTS)
-MARKERS = (("plan.json", PLAN), ("compare.json", COMPARE), ("options.json", OPTIONS))
+MARKERS = (
+    ("plan.json", PLAN),
+    ("compare.json", COMPARE),
+    ("options.json", OPTIONS),
+    ("sensitivity.json", SENSITIVITY),
+)
 RUNS = "runs"  # the run records of an experiment (sim.experiments.execution.RunStore)
 BASELINE = "baseline"  # an options study's baseline run (sim.experiments.options.BASELINE)
 REPORT = "report.html"  # what sim report writes in a folder (sim.outputs.report.page)
@@ -252,7 +259,8 @@ def check_source(
         )
     raise FolderError(
         f"{folder} is not a results folder of sim (no summary.json, manifest.json, "
-        f"variants.csv, compare.json, plan.json or options.json written by sim)"
+        f"variants.csv, compare.json, plan.json, options.json or sensitivity.json written "
+        "by sim)"
     )
 
 

@@ -146,9 +146,12 @@ def write_study(
     manifest_data: dict[str, Any],
     *,
     plots: bool = True,
+    robust: tuple[dict[str, Any], tuple[list[str], list[list[Any]]]] | None = None,
 ) -> list[OptionResult]:
-    """Write the study's tables, scenarios, figures and manifest; return the results."""
-    results = analyse(study, jobs, outcome)
+    """Write the study's tables, scenarios, figures and manifest; return the results.
+    `robust`: the verdicts across plausible worlds (by option) and the table of those
+    runs (``worlds.csv``), when the study has them (:mod:`sim.experiments.robust`)."""
+    results = analyse(study, jobs, outcome, robust[0] if robust else None)
 
     def figures() -> dict[str, Figure]:
         from sim.outputs.plots import options as plots_options  # matplotlib: only when drawing
@@ -165,7 +168,7 @@ def write_study(
         outcome,
         manifest_data,
         texts=texts,
-        tables={TABLE: study_table(results)},
+        tables={TABLE: study_table(results), **({"worlds": robust[1]} if robust else {})},
         jsons={STUDY_JSON: study_json(study, results)},
         figures=figures if plots and any(r.n for r in results) else None,
     )

@@ -43,6 +43,10 @@ CAPTIONS = {
     "bin_s seconds): people who "
     "meant to connect, got in and gave up, and people in a lesson, each the mean over "
     "the replications with its 95 % band.",
+    "tornado.png": "Which assumption moves the KPI most: one bar per uncertain parameter, "
+    "the largest on top, with its 95 % interval (Morris: mu*, the mean effect across the "
+    "parameter's range, and sigma, how much it varies; Sobol: the shares of the variance, "
+    "ST with interactions and S1 alone).",
     "plan.png": "Each probed value: the mean of the target metric with the one-sided "
     "confidence bounds its verdict rests on; the target is the horizontal line, the "
     "answer the vertical one.",

@@ -19,6 +19,7 @@ from sim.measure.metrics import ANSWER, ATTACK_KPIS, KEY_FIGURES, SWEEP_COLUMNS
 from sim.outputs.report import html as h
 from sim.outputs.report import scenario as rs
 from sim.outputs.report.options import options_kind
+from sim.outputs.report.sensitivity import sensitivity_kind
 
 MAX_ROWS = 40  # variants or services shown; the CSV files hold them all
 SYMBOLS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
@@ -265,6 +266,7 @@ BUILDERS = {
     "compare": _compare,
     "plan": _plan,
     "options": options_kind,
+    "sensitivity": sensitivity_kind,
 }
 
 

@@ -39,9 +39,11 @@ def options_kind(folder: Path, manifest: dict) -> tuple[list[str], str, str]:
     study = rs.json_file(folder / "options.json")
     base, *options = study["options"]
     verdict, details = _options_sentences(study, options)
+    verdict += robust_sentences(study)
     wrong = [_baseline_sentence(study, base), *_what_went_wrong(folder / "baseline")]
     said = [PARAGRAPH.join([" ".join(verdict), " ".join(wrong), " ".join(details)])]
     tables = _options_table(study, [base, *options])
+    tables += _worlds_ranges(study)
     tables += _outage_table(folder / "baseline")
     title = f"{study['scenario']}: what went wrong, and which option would have fixed it"
     return said, tables, title
@@ -188,6 +190,9 @@ def _options_table(study: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     header[3:3] = [h.label(m) for m in judged]
     if study.get("target"):
         header.append("target")
+    robust = any(o.get("robust") for o in rows)
+    if robust:
+        header.append("plausible worlds meeting it")
     body = []
     for o in rows:
         d = o["differences"].get(first)
@@ -205,6 +210,8 @@ def _options_table(study: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         ]
         if study.get("target"):
             cells.append((o.get("target") or {}).get("verdict", "–"))
+        if robust:
+            cells.append(_robust_cell(o.get("robust")))
         body.append(cells)
     note = h.paragraphs(
         [
@@ -240,3 +247,46 @@ def _outage_table(folder: Path) -> str:
     return "<h3>Unavailable services in the baseline (first replication)</h3>" + h.table(
         header, rows
     )
+
+
+def robust_sentences(study: dict[str, Any]) -> list[str]:
+    """How robust each verdict is: the share of the plausible worlds in which the option
+    meets the target (with n and its 95 % interval) and where it fails, from
+    options.json's ``robust`` entries (:mod:`sim.experiments.robust`)."""
+    judged = [o for o in study["options"] if (o.get("robust") or {}).get("worlds")]
+    if not judged:
+        return []
+    n = judged[0]["robust"]["worlds"]
+    said = [
+        f"Across {n} plausible worlds (the study's assumptions drawn in their ranges, each "
+        "option run once in each):"
+    ]
+    for o in judged:
+        r = o["robust"]
+        name = "the scenario as it is" if o["name"] == "baseline" else f"“{o['name']}”"
+        text = (
+            f"{name} meets the target in {h.pct(r['share'], 0)} of them ({r['meets']} of "
+            f"{r['worlds']}, 95 % interval {h.pct(r['low'], 0)} to {h.pct(r['high'], 0)})"
+        )
+        said.append(text + (f"; {r['fails_when']}." if r.get("fails_when") else "."))
+    return said
+
+
+def _robust_cell(robust: dict[str, Any] | None) -> str:
+    if not robust or not robust.get("worlds"):
+        return "–"
+    return f"{robust['meets']} of {robust['worlds']} ({h.pct(robust['share'], 0)})"
+
+
+def _worlds_ranges(study: dict[str, Any]) -> str:
+    """The ranges the plausible worlds were drawn in (the study's [uncertain] table)."""
+    uncertain = study.get("uncertain") or {}
+    if not uncertain.get("ranges"):
+        return ""
+    items = [f"{key}: {low:g} to {high:g}" for key, (low, high) in uncertain["ranges"].items()]
+    intro = (
+        f"The {uncertain['worlds']} plausible worlds are a Latin hypercube of these ranges "
+        f"(seed {study['seed']}), each option's changes set on top of the world's values; "
+        "each world's runs are in worlds.csv."
+    )
+    return "<h3>Plausible worlds</h3>" + h.paragraphs([intro]) + h.bullets(items)

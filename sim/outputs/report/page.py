@@ -9,6 +9,7 @@ be reported on later, without rerunning anything:
 - ``plan.json``: a capacity plan (``sim plan``);
 - ``compare.json``: a paired comparison (``sim compare``);
 - ``options.json``: an options study (``sim options``);
+- ``sensitivity.json``: a sensitivity analysis (``sim sensitivity``);
 - ``variants.csv``: a sweep (``sim sweep``);
 - ``summary.json`` with ``estimates``: replications (``sim run --reps``);
 - ``summary.json`` with ``kpi``: a single run (``sim run``).
@@ -45,6 +46,7 @@ KIND_TITLES = {
     "compare": "Comparison",
     "plan": "Capacity plan",
     "options": "Options study",
+    "sensitivity": "Sensitivity analysis",
 }
 
 
@@ -58,6 +60,7 @@ def detect_kind(folder: Path) -> str:
         ("plan.json", "plan"),
         ("compare.json", "compare"),
         ("options.json", "options"),
+        ("sensitivity.json", "sensitivity"),
     ):
         if (folder / name).is_file():
             return kind
@@ -71,7 +74,7 @@ def detect_kind(folder: Path) -> str:
             return "single"
     raise ReportError(
         f"{folder} is not a results folder of sim (no summary.json, variants.csv, "
-        "compare.json or plan.json)"
+        "compare.json, plan.json, options.json or sensitivity.json)"
     )
 
 
