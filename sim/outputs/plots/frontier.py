@@ -58,7 +58,6 @@ def frontier_figure(study: Study, results: Sequence[OptionResult]) -> Figure:
         ax.set_xlabel(f"{axis_label(STUDY_COST)}: mean and 95 % CI")
         ax.set_ylabel(textwrap.fill(f"{axis_label(metric)}: mean and 95 % CI", 60))
     style.metric_axis(ax, metric)
-    ax.set_xlim(left=0.0)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: style.plain_number(v)))
     ax.set_title("Cost and effect of each option")
     style.grid(ax)
