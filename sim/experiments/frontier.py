@@ -67,15 +67,12 @@ def study_metric(study: Study) -> tuple[str, bool]:
 
 
 def cheapest_meeting_target(results: Sequence[OptionResult]) -> OptionResult | None:
-    """Of the options (not the baseline) that meet the target, the one of lowest mean
-    cost (the first of equals, in the study's order); None if none meets it, or the
-    study has no target or no costs."""
-    from sim.experiments.options import BASELINE
-
+    """Of the options that meet the target (not the baseline, first of `results` as
+    :func:`sim.experiments.options.analyse` gives them), the one of lowest mean cost
+    (the first of equals, in the study's order); None if none meets it, or the study
+    has no target or no costs."""
     meeting = [
-        r
-        for r in results
-        if r.name != BASELINE and r.meets_target and _finite_mean(r.estimates.get(STUDY_COST))
+        r for r in results[1:] if r.meets_target and _finite_mean(r.estimates.get(STUDY_COST))
     ]
     if not meeting:
         return None

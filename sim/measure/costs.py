@@ -27,9 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.measure.kpis import has_lesson
 from sim.model.people import Fate
-from sim.model.population import class_step_of
+from sim.model.population import class_step_of, groups_with_lesson
 
 if TYPE_CHECKING:
     from sim.config.scenario import FlatScenario
@@ -127,7 +126,7 @@ def lost_teaching(result: RunData) -> tuple[float, int]:
     group, fate = people["group"], people["fate"]
     class_start = people["class_start"]
     tried = (fate != Fate.NOT_ARRIVED) & (fate != Fate.BARRED)
-    counted = tried & has_lesson(result)[group] & np.isfinite(class_start)
+    counted = tried & groups_with_lesson(scenario)[group] & np.isfinite(class_start)
     lesson_end = class_start + lesson_lengths_s(scenario)[group]
     begin = np.maximum(class_start, people["intended"])
     got_in = np.where(fate == Fate.REACHED, people["reached"], np.inf)

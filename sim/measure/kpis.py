@@ -124,7 +124,7 @@ def kpis(result: RunData) -> dict[str, Any]:
     everybody = np.ones(len(people["fate"]), dtype=bool)
     attempts = int(counters["attempts"].sum())
     failed = int(sum(counters[f"fail_{cause}"].sum() for cause in FAIL_CAUSES))
-    lesson = has_lesson(result)[people["group"]]
+    lesson = _has_lesson(result)[people["group"]]
     roles = np.asarray(result.group_roles, dtype=object)[people["group"]]
     return {
         **_people_kpis(result, everybody, lesson, attempts, failed),
@@ -196,7 +196,7 @@ def _cost_kpis(result: RunData) -> dict[str, Any]:
     without, the KPIs (and every output) are what they were before costs existed."""
     if result.scenario.costs is None:
         return {}
-    from sim.measure.costs import cost_kpis  # it reads this module's has_lesson
+    from sim.measure.costs import cost_kpis  # only with [costs]
 
     return cost_kpis(result)
 
@@ -293,17 +293,12 @@ def _minutes(seconds: int) -> int | float:
     return whole if rest == 0 else round(seconds / 60, 4)
 
 
-def has_lesson(result: RunData) -> np.ndarray:
+def _has_lesson(result: RunData) -> np.ndarray:
     """Per group: whether its class start is a lesson (pupils, teachers, or any cohort
     with a class step), rather than a parent's mere anchor for connect times."""
-    from sim.model.population import class_step_of
+    from sim.model.population import groups_with_lesson
 
-    scenario = result.scenario
-    lesson = [
-        cohort.role != "other" or class_step_of(scenario, cohort.journey) is not None
-        for cohort in scenario.cohorts
-    ]
-    return np.array(lesson + [False] * len(scenario.sources), dtype=bool)
+    return groups_with_lesson(result.scenario)
 
 
 def _quantile(values: np.ndarray, q: float) -> float:
