@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from sim.config.scale import scale_words
 from sim.experiments.frontier import cheapest_meeting_target, efficient_options, study_metric
 from sim.measure import metrics
 from sim.measure.metrics import STUDY_COST, axis_label
@@ -59,7 +60,8 @@ def frontier_figure(study: Study, results: Sequence[OptionResult]) -> Figure:
         ax.set_ylabel(textwrap.fill(f"{axis_label(metric)}: mean and 95 % CI", 60))
     style.metric_axis(ax, metric)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: style.plain_number(v)))
-    ax.set_title("Cost and effect of each option")
+    scaled = scale_words(study.baseline.scale)  # a scaled platform's costs: said so
+    ax.set_title(f"Cost and effect of each option {scaled}".strip())
     style.grid(ax)
     ax.legend(loc="best", fontsize="small", framealpha=0.9)
     _key(key, results, placed, efficient)
@@ -132,7 +134,7 @@ def _key(
             fontweight="bold" if bold else "normal",
             color=BLACK if bold else GREY,
         )
-        y -= 0.055 * (text.count("\n") + 1) + 0.02
+        y -= 0.032 * (text.count("\n") + 1) + 0.025
 
 
 def _frontier_line(
