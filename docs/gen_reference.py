@@ -109,6 +109,7 @@ def _sections() -> list[tuple[str, str, Any]]:
         ("ratepiece", "", c.RatePiece),
         ("measure", "", c.Measure),
         ("replay", "", c.Replay),
+        ("costs", "", c.Costs),
     ]
 
 
@@ -520,7 +521,9 @@ def _writing_rows(names: list[str]) -> list[list[str]]:
             continue
         missing = m.none_text if m.none_text != "undefined" else ""
         interval = labels.interval_method(name)
-        rows.append([_shown(name), labels.unit(name), m.kind, _range(m), interval, missing])
+        money = labels.REGISTRY.get(name, m).unit == labels.MONEY
+        what = "the `[costs]` currency" if money else labels.unit(name)
+        rows.append([_shown(name), what, m.kind, _range(m), interval, missing])
     return rows
 
 
@@ -730,6 +733,11 @@ def _experiment_files() -> list[tuple[str, str, str, list[list[str]]]]:
         ["`options.png`, `timeline.png`", "each option against the target and the longest "
          "outage of any service; people who got through over the morning, with and "
          "without each option"],
+        ["`frontier.png` (with `[costs]`)", "each option's cost against the target's "
+         "metric, both with their intervals, the Pareto-efficient options filled and the "
+         "cheapest that meets the target ringed; `options.json` then has per option "
+         "`cost` (each cost KPI's `mean`, `low`, `high`, `n`) and for the study "
+         "`cost_metric`, `currency`, `cheapest_meeting_target` and `pareto`"],
         [f"`{options.BASELINE}/`", "the full results folder of the baseline's first "
          "replication, as `sim run` writes it (dashboard included)"],
         [f"`{options.RUNS_TABLE}.csv`, `{options.RUNS_TABLE}.parquet`", "one row per run"],

@@ -368,7 +368,9 @@ def print_kpis(result: RunResult) -> None:
     k = flat_kpis(result.kpi)
     title = scaled_title(f"{result.scenario.name} (seed {result.seed})", result.scenario.scale)
     shown = [m for m in metrics.KEY_FIGURES if metrics.shown(m, k[m])]
-    rows = [[table_label(m), _kpi_text(m, k)] for m in shown]
+    shown += [m for m in metrics.COST_KPIS if k.get(m) is not None]  # with [costs] only
+    with metrics.priced_in(metrics.currency_of(result.scenario)):
+        rows = [[table_label(m), _kpi_text(m, k)] for m in shown]
     print_table(out, title, [Column("KPI"), Column("value", right=True)], rows)
     title, services, more = services_shown(result.service_summary)
     headers = metrics.SERVICE_COLUMNS

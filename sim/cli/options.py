@@ -41,9 +41,10 @@ from sim.cli.common import (
 )
 from sim.cli.sweep import Jobs, Plots, Scheduler
 from sim.config import ScenarioError
+from sim.measure import metrics
 from sim.measure.metrics import OPTIONS_COLUMNS, STUDY_METRIC
 from sim.outputs import folders
-from sim.outputs.tables import Column, difference_text, print_table, table_label
+from sim.outputs.tables import Column, difference_text, print_table, table_label, value_text
 
 if TYPE_CHECKING:  # names for annotations: these modules import numpy and the model
     from sim.experiments import options as study_mod
@@ -220,8 +221,27 @@ def _baseline(study: Study, job: Job, target: Path) -> int:
 def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]) -> None:
     """One row per option (stacked per option where the grid would not fit the screen),
     in the words and units of every other table (:mod:`sim.outputs.tables`)."""
-    from sim.cli.experiments import plus_minus  # heavy (numpy): only when a study ran
+    from sim.experiments.frontier import has_costs  # heavy (numpy): only when a study ran
     from sim.experiments.options import best
+
+    with metrics.priced_in(metrics.currency_of(study.baseline)):
+        _print_table(study, results, has_costs(results))
+    winner = best(results, study.target)
+    if winner is not None:
+        what = "meets the target best" if study.target else "does best"
+        out.print(f"option that {what}: {winner.name}", highlight=False)
+    elif study.target:
+        out.print("no option meets the target", highlight=False)
+    if has_costs(results):
+        _print_cheapest(study, results)
+
+
+def _print_table(
+    study: study_mod.Study, results: list[study_mod.OptionResult], costs: bool
+) -> None:
+    """The options' table: the target's metric first, then the study's KPIs, the cost
+    (with ``[costs]``), the difference from the baseline and the verdict."""
+    from sim.cli.experiments import plus_minus  # heavy (numpy): only when a study ran
 
     goal = f", target {study.spec.target}" if study.target else ""
     title = (
@@ -230,8 +250,9 @@ def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]
     )
     title = scaled_title(title, study.baseline.scale)
     metric = STUDY_METRIC
-    target = (study.target.metric,) if study.target else ()
-    shown = tuple(dict.fromkeys((*target, *OPTIONS_COLUMNS)))  # the target's metric first
+    first = study.target.metric if study.target else STUDY_METRIC
+    priced = (metrics.STUDY_COST,) if costs else ()  # the cost beside the metric judged
+    shown = tuple(dict.fromkeys((first, *priced, *OPTIONS_COLUMNS)))  # the target's first
     columns = [
         Column("option"),
         *(Column(table_label(m), right=True) for m in shown),
@@ -252,12 +273,6 @@ def _print_options(study: study_mod.Study, results: list[study_mod.OptionResult]
         for row, r in zip(rows, results, strict=True):
             row.append(robust_cell(r.robust))
     print_table(out, title, columns, rows)
-    winner = best(results, study.target)
-    if winner is not None:
-        what = "meets the target best" if study.target else "does best"
-        out.print(f"option that {what}: {winner.name}", highlight=False)
-    elif study.target:
-        out.print("no option meets the target", highlight=False)
 
 
 def robust_cell(robust: dict | None) -> str:
@@ -292,3 +307,24 @@ def _print_robust(study: study_mod.Study, results: list[study_mod.OptionResult])
         kept = line.replace(" %", "\u00a0%").replace(" s ", "\u00a0s ")
         text = textwrap.fill(kept, width=out.width, subsequent_indent="  ")
         out.print(text.replace("\u00a0", " "), highlight=False, markup=False, soft_wrap=True)
+
+
+def _print_cheapest(study: study_mod.Study, results: list[study_mod.OptionResult]) -> None:
+    """The cheapest option that meets the target, with its mean cost, and the options
+    on the cost-risk frontier (no other is both cheaper and better: frontier.png)."""
+    from sim.experiments.frontier import cheapest_meeting_target, efficient_options
+
+    if study.target is not None:
+        cheapest = cheapest_meeting_target(results)
+        if cheapest is None:
+            out.print("no option meets the target, at any cost", highlight=False)
+        else:
+            with metrics.priced_in(metrics.currency_of(study.baseline)):
+                mean = cheapest.estimates[metrics.STUDY_COST].mean
+                cost = value_text(metrics.STUDY_COST, mean)
+            out.print(
+                f"cheapest option that meets the target: {cheapest.name}, {cost} (mean)",
+                highlight=False,
+            )
+    efficient = "; ".join(efficient_options(study, results))
+    out.print(f"on the cost-risk frontier (none cheaper and better): {efficient}", highlight=False)

@@ -39,6 +39,7 @@ from sim.cli.common import (
     write_report_into,
 )
 from sim.config import ScenarioError, catalog
+from sim.measure import metrics
 from sim.measure.metrics import KEY_FIGURES
 from sim.outputs import folders
 from sim.outputs.folders import PEOPLE, PEOPLE_CSV, PEOPLE_FILES
@@ -368,7 +369,8 @@ def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, 
     n = len(outcome.records)
     title = f"{resolved.name}: {n} replications (seed {resolved.seed})"
     title = scaled_title(title, resolved.scale)
-    print_estimates(out, title, estimates, list(KEY_FIGURES))
+    with metrics.priced_in(metrics.currency_of(resolved)):  # the costs' rows, if any
+        print_estimates(out, title, estimates, [*KEY_FIGURES, *metrics.COST_KPIS])
     if precision is not None:
         state = "reached" if precise else f"NOT reached after {n} replications (cap)"
         missed = imprecise(estimates, precision) if not precise else []

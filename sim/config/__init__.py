@@ -42,8 +42,8 @@ if TYPE_CHECKING:  # the names below, for type checkers and editors
     from sim.config.scenario import *  # noqa: F403
 
 _SUBMODULES = frozenset(
-    {"base", "catalog", "errors", "expand", "loading", "platform_schema", "scale", "scenario"}
-    | {"schema_walk"}
+    {"base", "catalog", "costs", "errors", "expand", "loading", "platform_schema", "scale"}
+    | {"scenario", "schema_walk"}
 )
 _LOADING = (
     "apply_override",

@@ -27,6 +27,7 @@ from sim.config.base import (
     overflows,
     spec_mean,
 )
+from sim.config.costs import Price
 
 MAX_ATTEMPTS = 1000
 """Attempts of one person: with no backoff and no backlog, every attempt is at one
@@ -401,11 +402,31 @@ class Service(Strict):
         ),
     )
 
+    cost_per_server_hour: Price | None = Field(
+        None,
+        description=(
+            "price of one of its servers for an hour, in the `[costs]` currency (needs "
+            "`[costs]`; none: not priced)"
+        ),
+    )
+    cost_per_instance_hour: Price | None = Field(
+        None,
+        description=(
+            "with `autoscale`: price of a server the autoscaler added, for an hour (none: "
+            "`cost_per_server_hour`)"
+        ),
+    )
+
     @model_validator(mode="after")
     def _timeout_needs_cap(self) -> Service:
         if self.session_timeout_s is not None and self.max_sessions is None:
             raise ValueError(
                 "session_timeout_s needs max_sessions: it says how long a slot stays held"
+            )
+        if self.cost_per_instance_hour is not None and self.autoscale is None:
+            raise ValueError(
+                "cost_per_instance_hour prices the servers an autoscaler adds: it needs "
+                "autoscale (a fixed server's price is cost_per_server_hour)"
             )
         return self
 
@@ -577,6 +598,14 @@ class Classroom(Strict):
         description=(
             "pupils per class when their group has no teachers (a class is placed on one server: "
             "at most `seats_per_server`)"
+        ),
+    )
+
+    cost_per_server_hour: Price | None = Field(
+        None,
+        description=(
+            "price of one classroom server for an hour, in the `[costs]` currency (needs "
+            "`[costs]`; none: not priced)"
         ),
     )
 

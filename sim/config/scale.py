@@ -8,8 +8,11 @@ delays) do not change, so a service at a given utilisation stays at that utilisa
 Counts are rounded; a service left with less than one server becomes one server holding
 the scaled number of workers and backlog places, so small fractions keep the total
 capacity right at the cost of pooling (a pooled queue waits less than the same workers
-split over servers). How far scaled KPIs can be trusted is measured in
-docs/explanation/april-2021.md.
+split over servers). Costs (``[costs]``) follow: servers are paid as counted, a pooled
+server at its share of a whole one's price (its workers over a whole one's), and each
+defence's price per day times `f`; so a scaled run's costs are those of the scaled
+platform, about `f` times the full one's (divide by the scale to read them). How far
+scaled KPIs can be trusted is measured in docs/explanation/april-2021.md.
 
 The scaled scenario says so: its ``scale`` is the product of the factors applied (a
 label for the results, written to ``scenario.toml`` so that rerunning that file runs the
@@ -98,6 +101,9 @@ def _scale_all(data: dict[str, Any], factor: float) -> None:
         _scale_platform(part, factor)
     for platform in data["platforms"].values():
         platform["servers"] = {k: max(1, round(v * factor)) for k, v in platform["servers"].items()}
+    costs = data.get("costs")
+    if costs is not None:  # a defence of a scaled platform: its share of the day's price
+        costs["defence_per_day"] = {k: v * factor for k, v in costs["defence_per_day"].items()}
 
 
 def _scale_platform(part: dict[str, Any], factor: float) -> None:
@@ -128,8 +134,11 @@ def _scale_service(service: dict[str, Any], factor: float) -> None:
             auto = service["autoscale"]
             auto["max_servers"] = max(auto["max_servers"], service["servers"])
         return
-    backlog = service["backlog_per_server"]
-    service["workers_per_server"] = max(1, round(service["workers_per_server"] * servers))
+    backlog, workers = service["backlog_per_server"], service["workers_per_server"]
+    service["workers_per_server"] = max(1, round(workers * servers))
+    for price in ("cost_per_server_hour", "cost_per_instance_hour"):
+        if price in service:  # the pooled server is that part of a whole one
+            service[price] *= service["workers_per_server"] / workers
     service["backlog_per_server"] = round(backlog * servers)
     service["servers"] = 1
     crash = service.get("crash")

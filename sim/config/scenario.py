@@ -37,6 +37,7 @@ from sim.config.base import (
     clock_to_s,
     count,
 )
+from sim.config.costs import Costs
 from sim.config.expand import expand
 from sim.config.platform_schema import (
     AttackGenerator,
@@ -313,6 +314,12 @@ class Scenario(Strict):
         "cohort's count becomes the log's people dealt to it",
     )
     uncertain: dict[str, UncertainRange] = Field({}, description=UNCERTAIN_DESCRIPTION)
+    costs: Costs | None = Field(
+        None,
+        description="what the morning costs (currency, defences per day, the value of "
+        "lost lessons): turns on the cost KPIs; prices of servers are on the services "
+        "and classrooms",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -332,6 +339,7 @@ class Scenario(Strict):
                     raise ValueError(
                         f"{kind}.{group.name}.behaviour over the scenario's [behaviour]: {reason}"
                     ) from None
+        _check_priced(self)
         if self.platforms or self.templates:
             self._check_platforms()
             return self
@@ -504,6 +512,24 @@ def require_flat(scenario: object, needed_by: str) -> FlatScenario:
             f"not a {type(scenario).__name__}"
         )
     return scenario
+
+
+def _check_priced(scenario: Scenario) -> None:
+    """A price on a service or classroom counts only with a ``[costs]`` table (which
+    turns the cost KPIs on): without one it would do nothing, so it is refused."""
+    if scenario.costs is not None:
+        return
+    parts = [("", scenario), *((f"templates.{n}.", t) for n, t in scenario.templates.items())]
+    for prefix, part in parts:
+        for kind in ("services", "classrooms"):
+            for name, spec in getattr(part, kind).items():
+                for field in ("cost_per_server_hour", "cost_per_instance_hour"):
+                    if getattr(spec, field, None) is not None:
+                        raise ValueError(
+                            f"{prefix}{kind}.{name}.{field}: a price counts only with a "
+                            "[costs] table, which turns the cost KPIs on; add [costs] "
+                            '(e.g. currency = "EUR")'
+                        )
 
 
 def _session_services(scenario: Scenario) -> set[str]:

@@ -37,13 +37,14 @@ from sim.config import Scenario, ScenarioError, describe_error, load_scenario
 from sim.config.base import Strict
 from sim.config.scale import scale as scale_scenario
 from sim.config.uncertain import UncertainRange
+from sim.experiments import frontier
 from sim.experiments.compare import Difference, paired
 from sim.experiments.execution import Estimate, Job, Outcome, summarize
 from sim.experiments.plan import Check, decide, metric_of
 from sim.measure import metrics
 from sim.measure.criteria import Criterion, parse_criterion
 from sim.measure.kpis import unknown_metric
-from sim.measure.metrics import OPTIONS_TABLE, STUDY_METRIC, WORST_UNAVAILABLE
+from sim.measure.metrics import COST_KPIS, OPTIONS_TABLE, STUDY_METRIC, WORST_UNAVAILABLE
 
 BASELINE = "baseline"  # the option name of the scenario as it is, and its results subfolder
 STUDY_JSON = "options.json"
@@ -319,15 +320,17 @@ def best(results: Sequence[OptionResult], target: Criterion | None) -> OptionRes
 
 def study_table(results: Sequence[OptionResult]) -> tuple[list[str], list[list[Any]]]:
     """One row per option (baseline first): each key metric's mean and 95 % bounds, its
-    difference from the baseline with bounds, and the target's verdict."""
+    difference from the baseline with bounds, and the target's verdict; the costs too
+    when the runs have them (``[costs]``)."""
+    columns = [*OPTIONS_TABLE, *(COST_KPIS if frontier.has_costs(results) else ())]
     header = ["option", "n", "verdict"]
-    for m in OPTIONS_TABLE:
+    for m in columns:
         header += [f"{m}.mean", f"{m}.low", f"{m}.high"]
         header += [f"{m}.diff", f"{m}.diff_low", f"{m}.diff_high", f"{m}.significant"]
     rows = []
     for r in results:
         row: list[Any] = [r.name, r.n, r.check.verdict if r.check else ""]
-        for m in OPTIONS_TABLE:
+        for m in columns:
             e, d = r.estimates.get(m), r.differences.get(m)
             row += [_finite(x) for x in ((e.mean, e.low, e.high) if e else (None,) * 3)]
             diff = (d.diff.mean, d.diff.low, d.diff.high) if d else (None,) * 3
@@ -350,6 +353,7 @@ def study_json(study: Study, results: Sequence[OptionResult]) -> dict[str, Any]:
         "confidence": study.spec.confidence,
         "target": _target_json(study),
         "best": winner.name if winner else None,
+        **(frontier.frontier_json(study, results) if frontier.has_costs(results) else {}),
         "options": [_result_json(r) for r in results],
         **_uncertain_json(study, results),
     }
@@ -385,12 +389,14 @@ def _result_json(r: OptionResult) -> dict[str, Any]:
             "verdict": c.verdict,
             **{k: _finite(getattr(c, k)) for k in ("mean", "low", "high")},
         }
+    cost = frontier.cost_json(r.estimates)
     return {
         "name": r.name,
         "description": r.description,
         "changes": list(r.changes),
         "n": r.n,
         "target": check,
+        **({"cost": cost} if cost else {}),  # with [costs] only
         "estimates": {m: est(e) for m, e in r.estimates.items()},
         "differences": {m: diff(d) for m, d in r.differences.items()},
         "robust": r.robust,

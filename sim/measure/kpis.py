@@ -57,6 +57,9 @@ PEOPLE_KPI_NAMES = metrics.names(metrics.PEOPLE)
 """The KPIs of a set of people: of everybody, of a role, of a cohort."""
 KPI_NAMES = (*PEOPLE_KPI_NAMES, *metrics.names(metrics.RUN), "by_role", "by_cohort")
 """The keys of :func:`kpis`, known before any run (a test keeps them in step)."""
+COST_KPI_NAMES = metrics.names(metrics.COST)
+"""The KPIs of a run of a scenario with ``[costs]`` (``lost_class_hours``,
+``cost.total``...): after the run's, before ``by_role``."""
 SERVICE_METRIC_NAMES = metrics.names(metrics.SERVICE)
 """The keys of :func:`service_summary`'s rows, likewise."""
 CLOCK_TIMES = metrics.names(metrics.SERVICE, metrics.CLOCK)
@@ -75,12 +78,16 @@ def unknown_metric(metric: str, scenario: Scenario, extra: Iterable[str] = ()) -
     if metric.startswith(("kpi.by_role.", "kpi.by_cohort.")):
         return _unknown_group_metric(metric, scenario)
     kpi_names = [f"kpi.{n}" for n in KPI_NAMES if not n.startswith("by_")] + list(extra)
+    costs = [f"kpi.{n}" for n in COST_KPI_NAMES]
     if metric.startswith("kpi."):
-        if metric in kpi_names:
+        if metric in kpi_names or (metric in costs and scenario.costs is not None):
             return None
+        if metric in costs:
+            return f"no metric {metric!r}: the cost KPIs need a [costs] table in the scenario"
         return (
             f"no metric {metric!r}; KPIs: {', '.join(kpi_names)}, and per role or cohort "
             "kpi.by_role.<role>.<name>, kpi.by_cohort.<cohort>.<name>"
+            + (f"; costs: {', '.join(costs)}" if scenario.costs is not None else "")
         )
     services = scenario.services
     service, _, name = metric.removeprefix("services.").rpartition(".")
@@ -124,6 +131,7 @@ def kpis(result: RunData) -> dict[str, Any]:
         "peak_in_lesson": float(result.in_lesson.max()) if len(result.in_lesson) else 0.0,
         "classes_opened": int(counters["classes_opened"].sum()),
         **_attack_kpis(result),
+        **_cost_kpis(result),
         "by_role": {role: _people_kpis(result, roles == role, lesson) for role in ROLES},
         "by_cohort": {
             name: _people_kpis(result, people["group"] == index, lesson)
@@ -181,6 +189,16 @@ def _people_kpis(
         "failed_attempts": failed,
         "failed_attempts_share": _share_or_none(failed, attempts),
     }
+
+
+def _cost_kpis(result: RunData) -> dict[str, Any]:
+    """The cost KPIs (:mod:`sim.measure.costs`), for a scenario with ``[costs]`` only:
+    without, the KPIs (and every output) are what they were before costs existed."""
+    if result.scenario.costs is None:
+        return {}
+    from sim.measure.costs import cost_kpis  # only with [costs]
+
+    return cost_kpis(result)
 
 
 def _attack_kpis(result: RunData) -> dict[str, Any]:
@@ -278,14 +296,9 @@ def _minutes(seconds: int) -> int | float:
 def _has_lesson(result: RunData) -> np.ndarray:
     """Per group: whether its class start is a lesson (pupils, teachers, or any cohort
     with a class step), rather than a parent's mere anchor for connect times."""
-    from sim.model.population import class_step_of
+    from sim.model.population import groups_with_lesson
 
-    scenario = result.scenario
-    lesson = [
-        cohort.role != "other" or class_step_of(scenario, cohort.journey) is not None
-        for cohort in scenario.cohorts
-    ]
-    return np.array(lesson + [False] * len(scenario.sources), dtype=bool)
+    return groups_with_lesson(result.scenario)
 
 
 def _quantile(values: np.ndarray, q: float) -> float:

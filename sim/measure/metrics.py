@@ -26,6 +26,9 @@ Words used once and for all (the glossary of docs/explanation/concepts.md says t
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 
 ROLE_WORDS = {"pupil": "pupils", "teacher": "teachers", "other": "others (parents...)"}
@@ -34,10 +37,37 @@ SHARE, TIME, NUM, CLOCK = "share", "s", "num", "clock"
 """The kinds of metric: a fraction (written in per cent), a duration in seconds, a count
 or another number, and a clock time (``HH:MM``, not a number: in summary.json only)."""
 
-PEOPLE, RUN, SERVICE, STUDY = "people", "run", "service", "study"
+PEOPLE, RUN, SERVICE, STUDY, COST = "people", "run", "service", "study", "cost"
 """Where a metric comes from: a KPI of a set of people (``kpi.<name>``, and the same per
 role and per cohort), a KPI of the whole run only (``kpi.<name>``), a total of one
-service (``services.<service>.<name>``), or a KPI an options study adds to each run."""
+service (``services.<service>.<name>``), a KPI an options study adds to each run, or a
+KPI of what a run cost (only with a ``[costs]`` table: :mod:`sim.measure.costs`)."""
+
+MONEY = "¤"
+"""The unit of a cost in the registry: the currency sign, which :func:`metric` writes as
+the currency of the scenario being shown (:func:`priced_in`; ``EUR`` by default)."""
+_CURRENCY: ContextVar[str] = ContextVar("currency", default="EUR")
+
+
+@contextmanager
+def priced_in(currency: str | None) -> Iterator[None]:
+    """Within the block, costs are written in `currency` (a scenario's
+    ``costs.currency``; None: unchanged): every table, figure and page that shows a
+    cost reads its unit from :func:`metric`, and a scenario says its currency once."""
+    if currency is None:
+        yield
+        return
+    token = _CURRENCY.set(currency)
+    try:
+        yield
+    finally:
+        _CURRENCY.reset(token)
+
+
+def currency_of(scenario: object) -> str | None:
+    """The currency of a scenario's ``[costs]``; None without one."""
+    costs = getattr(scenario, "costs", None)
+    return None if costs is None else costs.currency
 
 
 @dataclass(frozen=True)
@@ -159,6 +189,24 @@ REGISTRY: dict[str, Metric] = {
                "longest unavailability of any service (min)",
                "(options studies) the unavailable_minutes of the service that was unavailable "
                "longest"),
+        # ---- what the run cost, with a [costs] table only (sim.measure.costs)
+        Metric("lost_class_hours", "class-hours lost", NUM, "h", scope=COST,
+               none_text="no lesson",
+               meaning="person-hours of lesson lost by the people with a lesson: from their "
+               "class start (or connect time, if later) to getting in, at most the lesson; "
+               "the rest of the lesson for whoever never got in"),
+        Metric("cost.infrastructure", "cost of the infrastructure", NUM, MONEY, scope=COST,
+               meaning="priced servers over the clock (autoscaled ones while in the pool), "
+               "classroom servers, and a day of each priced defence"),
+        Metric("cost.lost_class_hours", "value of the class-hours lost", NUM, MONEY,
+               scope=COST, none_text="not valued (no costs.lost_class_hour)",
+               meaning="the class-hours lost times the value of one (costs.lost_class_hour)"),
+        Metric("cost.pupils_never_in", "value of the pupils who never got in", NUM, MONEY,
+               scope=COST, none_text="not valued (no costs.pupil_never_in)",
+               meaning="pupils who tried and never got in times the value of one "
+               "(costs.pupil_never_in)"),
+        Metric("cost.total", "total cost", NUM, MONEY, scope=COST,
+               meaning="the infrastructure and the values of the lost teaching that are given"),
         # ---- per service (in the order of the keys of sim.measure.kpis.service_summary())
         _count(SERVICE, "capacity_workers", _SERVICE_COUNT, "capacity workers",
                "workers of the service at the start (servers x workers per server)"),
@@ -421,6 +469,21 @@ REPS_FIGURE = (
 )
 """The KPIs of the figure of replications (kpis.png), one panel per kind."""
 
+COST_KPIS = (
+    "kpi.cost.infrastructure",
+    "kpi.lost_class_hours",
+    "kpi.cost.lost_class_hours",
+    "kpi.cost.pupils_never_in",
+    "kpi.cost.total",
+)
+"""The KPIs of what a run cost, in reading order: shown after the key figures when the
+scenario has a ``[costs]`` table (a value that is not valued is left out)."""
+
+STUDY_COST = "kpi.cost.infrastructure"
+"""What an options study compares its options' costs by (the cheapest option that meets
+the target, the cost-risk frontier): what the option costs to run, not the value of
+the teaching it loses, which is the risk side of the frontier."""
+
 WORST_UNAVAILABLE = "kpi.worst_unavailable_minutes"
 """The KPI an options study adds to each run: how long the worst service was down."""
 
@@ -526,6 +589,8 @@ def metric(name: str) -> Metric:
         entry = REGISTRY.get(f"services.<service>.{base}") or _unknown(base)
         return replace(entry, name=name, label=f"{service}: {entry.label}")
     entry = REGISTRY.get(name) or _unknown(name.removeprefix("kpi."))
+    if entry.unit == MONEY:
+        return replace(entry, name=name, unit=_CURRENCY.get())
     return replace(entry, name=name)
 
 

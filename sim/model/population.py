@@ -47,6 +47,17 @@ def class_step_of(scenario: FlatScenario, journey: str) -> ClassStep | None:
     return None
 
 
+def groups_with_lesson(scenario: FlatScenario) -> np.ndarray:
+    """Per group (cohorts, then sources): whether its class start is a lesson (pupils,
+    teachers, or any cohort with a class step), rather than a parent's mere anchor for
+    connect times. The KPIs of time in class and the lost class-hours read it."""
+    lesson = [
+        cohort.role != "other" or class_step_of(scenario, cohort.journey) is not None
+        for cohort in scenario.cohorts
+    ]
+    return np.array(lesson + [False] * len(scenario.sources), dtype=bool)
+
+
 def build_population(
     scenario: FlatScenario, rng: np.random.Generator, given: Arrivals | None = None
 ) -> Population:

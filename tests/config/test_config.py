@@ -169,7 +169,7 @@ def test_unknown_key_wins_over_the_missing_field_it_causes(data):
         "unknown key 'services.login.srevers'; allowed keys: servers, workers_per_server, "
         "backlog_per_server, service_time, drop_abandoned, dispatch, slowdown, crash, link, "
         "rate_limit, scrubbing, priority, autoscale, error_probability, network_delay, "
-        "max_sessions, session_timeout_s"
+        "max_sessions, session_timeout_s, cost_per_server_hour, cost_per_instance_hour"
     )
 
 

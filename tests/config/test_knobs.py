@@ -65,6 +65,7 @@ NOT_APPLICABLE = {
     "(malformed lines), never another morning",
     "Replay.digest": "a check, filled when the scenario is loaded: a log of other content is "
     "refused (tests/simulation/test_replay.py)",
+    "Costs.currency": "a label: the unit the costs are written in (tests/measure/test_costs.py)",
 }
 
 
@@ -117,6 +118,32 @@ CASES: dict[str, Case | list[Case]] = {
     "Replay.log": Case('replay.log="replay/knobs-later.csv"', base=(REPLAY,)),
     "Replay.mapping": Case('replay.mapping="replay/roles.toml"', base=(REPLAY,)),
     "Replay.day": Case('replay.day="2021-04-07"', base=(REPLAY,)),
+    # costs: the run's cost KPIs (in the digest), the morning itself unchanged
+    "Scenario.costs": Case("costs={}"),
+    "Service.cost_per_server_hour": Case(
+        "services.login.cost_per_server_hour=2.0", base=("costs={}",)
+    ),
+    "Service.cost_per_instance_hour": Case(
+        "services.join.cost_per_instance_hour=5.0",
+        base=("costs={}", "services.join.cost_per_server_hour=1.0"),
+    ),
+    "Classroom.cost_per_server_hour": Case(
+        "classrooms.visio.cost_per_server_hour=1.0", base=("costs={}",)
+    ),
+    "Costs.defence_per_day": Case("costs={defence_per_day={scrubbing=10.0}}", base=("costs={}",)),
+    "Costs.lost_class_hour": Case("costs={lost_class_hour=10.0}", base=("costs={}",)),
+    "Costs.pupil_never_in": Case(
+        "costs={pupil_never_in=10.0}",
+        base=("costs={}", "services.login.error_probability=1.0"),
+    ),
+    "Costs.lesson_min": Case(
+        "costs={lesson_min=30.0}",
+        base=(
+            "costs={}",
+            "cohorts.teachers.journey=parent",
+            "services.login.error_probability=1.0",
+        ),
+    ),
     # behaviour, everybody's and a cohort's or source's own
     "Behaviour.patience": Case('behaviour.patience={kind="exponential", mean_s=3.0}'),
     "Behaviour.patience_covers": Case('behaviour.patience_covers="wait"'),

@@ -95,6 +95,10 @@ def test_the_baseline_keeps_a_full_results_folder_and_the_study_its_figures(fold
     for name in ("options.png", "options.svg", "timeline.png", "options.csv", "manifest.json"):
         assert (folder / name).is_file(), name
     assert len(list((folder / "scenarios").glob("option_*.toml"))) == 3
+    # without [costs]: no cost, no frontier, options.json as it was before costs
+    assert not (folder / "frontier.png").exists()
+    study = json.loads((folder / "options.json").read_text())
+    assert "pareto" not in study and all("cost" not in o for o in study["options"])
 
 
 def test_a_rerun_reuses_every_run_and_writes_the_same_tables(folder):

@@ -28,6 +28,7 @@ from scipy import stats
 
 from sim.config import clock_to_s
 from sim.engine.dists import from_spec
+from sim.experiments.frontier import has_costs
 from sim.measure.metrics import STUDY_METRIC, WORST_UNAVAILABLE, unit
 from sim.measure.metrics import metric as metric_info
 from sim.outputs.plots import style
@@ -53,13 +54,18 @@ INTENDED_LABEL = "meant to connect by then (baseline)"
 
 
 def study_figures(study: Study, results: Sequence[OptionResult]) -> dict[str, Figure]:
-    """The study's figures by file stem."""
+    """The study's figures by file stem (``frontier`` with costs only)."""
     metric = study.target.metric if study.target else STUDY_METRIC
     target = study.target.value if study.target else None
-    return {
+    drawn = {
         "options": options_figure(results, metric, target),
         "timeline": timeline_figure(results, study.baseline),
     }
+    if has_costs(results):  # a scenario with [costs]: the cost-risk frontier
+        from sim.outputs.plots.frontier import frontier_figure
+
+        drawn["frontier"] = frontier_figure(study, results)
+    return drawn
 
 
 def options_figure(

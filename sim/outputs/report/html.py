@@ -33,6 +33,10 @@ CAPTIONS = {
     "timeline.png": "People who got in over the morning, with and without each "
     "option (mean over replications, 95 % band), against those who meant to connect by "
     "then: the gap is the harm, and where it opens tells when.",
+    "frontier.png": "What each option costs (its infrastructure) against what it achieves, "
+    "each with its 95 % confidence interval: the filled points are the options no other "
+    "beats on both (the cost-risk frontier), the ringed one the cheapest that meets the "
+    "target, the dashed line the target.",
     "baseline/dashboard.png": "The morning as it was (the baseline's first replication): "
     "arrivals, latency per service, servers up and crashes, failures by cause, people "
     "in class, with class starts and attacks marked.",

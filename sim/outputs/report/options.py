@@ -145,6 +145,7 @@ def _options_sentences(
     verdict[0] += f"; {len(met)} of {len(options)} options meet it."
     if chosen is not None:
         verdict.append(f"The best is “{best}”{why}.")
+    verdict += _cheapest_sentence(study, options)
     details = []
     if met:
         details.append(
@@ -159,6 +160,30 @@ def _options_sentences(
             + "."
         )
     return verdict, details
+
+
+def _cheapest_sentence(study: dict[str, Any], options: list[dict[str, Any]]) -> list[str]:
+    """The cheapest option that meets the target, with its cost (studies with costs,
+    whose options.json says which: ``cheapest_meeting_target``)."""
+    if "cheapest_meeting_target" not in study:
+        return []
+    name = study["cheapest_meeting_target"]
+    if name is None:
+        return ["No option meets it at any cost."]
+    option = next(o for o in options if o["name"] == name)
+    return [f"The cheapest that meets it is “{name}”, at {_cost(study, option)}."]
+
+
+def _cost(study: dict[str, Any], option: dict[str, Any]) -> str:
+    """An option's mean cost in the study's currency, with its 95 % confidence interval
+    where the replications differ (a fixed platform's cost does not vary)."""
+    metric, currency = study["cost_metric"], study["currency"]
+    e = (option.get("cost") or {}).get(metric) or {}
+    mean, low, high = e.get("mean"), e.get("low"), e.get("high")
+    text = f"{h.fmt(metric, mean)} {currency}"
+    if low is not None and high is not None and low != high:
+        text += f" (95 % CI {h.fmt(metric, low)} to {h.fmt(metric, high)} {currency})"
+    return text
 
 
 def _effect(option: dict[str, Any]) -> str:
@@ -188,11 +213,14 @@ def _options_table(study: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     target = (study.get("target") or {}).get("metric")
     judged = [target] if target and target != first else []  # the target's own metric
     header[3:3] = [h.label(m) for m in judged]
+    priced = "cost_metric" in study  # a study with costs: its cost after the verdict
     if study.get("target"):
         header.append("target")
     robust = any(o.get("robust") for o in rows)
     if robust:
         header.append("plausible worlds meeting it")
+    if priced:
+        header.append(h.label(study["cost_metric"]))
     body = []
     for o in rows:
         d = o["differences"].get(first)
@@ -212,6 +240,8 @@ def _options_table(study: dict[str, Any], rows: list[dict[str, Any]]) -> str:
             cells.append((o.get("target") or {}).get("verdict", "–"))
         if robust:
             cells.append(_robust_cell(o.get("robust")))
+        if priced:
+            cells.append(_cost(study, o))
         body.append(cells)
     note = h.paragraphs(
         [
