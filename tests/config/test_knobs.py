@@ -39,6 +39,8 @@ NOT_APPLICABLE = {
     "Scenario.name": "a label: names the results folder",
     "Scenario.description": "free text for the reader",
     "Scenario.scale": "a label: says in the results that the counts were scaled (--scale)",
+    "Scenario.uncertain": "ranges read by sim sensitivity and an options study's robust "
+    "verdict; a run ignores it (tests/experiments/test_sensitivity.py: the same digest)",
     "PlatformSpec.description": "free text for the reader",
     "Cohort.name": "a label: names the cohort in results and in --set paths",
     "OpenSource.name": "a label: names the source in results and in --set paths",
