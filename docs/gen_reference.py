@@ -626,6 +626,8 @@ TRACE_MEANINGS = {
     "started_s": "when a worker started on it, or the gate admitted the person (empty if never)",
     "ended_s": "when its answer (or failure) came",
     "outcome": "",
+    "silent": "only with `--log-silent`: `true` for a request made during a session or a "
+    "lesson without waiting for the answer, `false` for the others",
 }
 
 
@@ -816,7 +818,8 @@ def results_page() -> str:
     parts.append(f"### `{store.PEOPLE}` {{#people}}\n\n" + PEOPLE_TEXT)
     parts.append(table(columns, [[f"`{c}`", people[c]] for c in store.PEOPLE_COLUMNS]) + "\n")
     parts.append(f"### `{store.TRACE}` {{#trace}}\n\n")
-    parts.append(table(columns, [[f"`{c}`", trace[c]] for c in store.TRACE_COLUMNS]) + "\n")
+    trace_columns = (*store.TRACE_COLUMNS, store.TRACE_SILENT)
+    parts.append(table(columns, [[f"`{c}`", trace[c]] for c in trace_columns]) + "\n")
     parts.append("## Experiments {#experiments}\n\n" + EXPERIMENTS_TEXT)
     common = [
         [f"`{MANIFEST}`", "command line, versions and code fingerprint, which modules "

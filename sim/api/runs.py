@@ -134,12 +134,15 @@ def run(
     *,
     seed: int | None = None,
     trace: bool = False,
+    trace_silent: bool = False,
     progress: ProgressCallback | None = None,
 ) -> Run:
     """Simulate one morning of `scenario` (see `sim.load`): the code path of
     ``sim run``. `seed` replaces the scenario's seed for this run; `trace` keeps one row
-    per request a person waited for (``trace.csv.gz``); `progress` is called with the
-    simulated clock as the run goes.
+    per request a person waited for (``trace.csv.gz``); `trace_silent` (which implies
+    `trace`) also one per request made during a session or a lesson without waiting
+    for the answer, flagged in the trace's ``silent`` column (``sim run
+    --log-silent``); `progress` is called with the simulated clock as the run goes.
 
     Examples:
         >>> import sim
@@ -147,7 +150,11 @@ def run(
         >>> morning
         <Run 'teaching-single-queue' seed=1: ... people, ... got in, 0 gave up>
     """
-    return Run(simulate(scenario.flat, seed=seed, progress=progress, trace=trace))
+    return Run(
+        simulate(
+            scenario.flat, seed=seed, progress=progress, trace=trace, trace_silent=trace_silent
+        )
+    )
 
 
 def in_notebook(drawn):

@@ -236,19 +236,24 @@ def load_for_command(scenario: Path | None, overrides: list[str] | None) -> Scen
 
 
 def check_fits(
-    scenarios: list[Scenario], runs: int, jobs: int | None = None, scheduler: str | None = None
+    scenarios: list[Scenario],
+    runs: int,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    trace: str = "",
 ) -> None:
     """Fail (exit 2) before running if `runs` runs of the largest of `scenarios`, as many
     at once as the local process pool would hold, cannot fit in memory (see
-    :mod:`sim.simulation.resources`). Runs on a Dask cluster are not checked: its memory is not
-    known here. Then the event budget (a run that would not end), wherever runs go."""
+    :mod:`sim.simulation.resources`; `trace`: ``"waited"`` or ``"silent"`` for a run that
+    keeps a trace). Runs on a Dask cluster are not checked: its memory is not known
+    here. Then the event budget (a run that would not end), wherever runs go."""
     # heavy (numpy): only before runs
     from sim.simulation.resources import MemoryCheckError, check_events, check_memory
 
     try:
         if not chosen_scheduler(scheduler):
             at_once = min(runs, jobs or os.cpu_count() or 1)
-            check_memory([s.flat for s in scenarios], max(1, at_once))
+            check_memory([s.flat for s in scenarios], max(1, at_once), trace)
         check_events([s.flat for s in scenarios])
     except MemoryCheckError as e:
         fail(str(e))

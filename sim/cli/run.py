@@ -134,6 +134,15 @@ def run_command(
             f"(a path from the current folder; runs of at most {MAX_TRACED_PEOPLE:,} people).",
         ),
     ] = None,
+    log_silent: Annotated[
+        bool,
+        typer.Option(
+            "--log-silent",
+            help="With --trace or --access-log: also the requests people make during a "
+            "session or a lesson without waiting for the answer (one every think time; "
+            "the trace's silent column says which).",
+        ),
+    ] = False,
     log_format: Annotated[
         LogFormat | None,
         typer.Option(
@@ -196,10 +205,12 @@ def run_command(
     if precision is not None and reps is None:
         reps = 5
     resolved = scaled_and_seeded(resolved, scale_, seed)
+    if log_silent and not (trace or access_log is not None):
+        fail("--log-silent adds the silent requests to --trace and --access-log: give one too")
     if trace:
-        _check_traceable(resolved, reps)
+        _check_traceable(resolved, reps, "--trace", log_silent)
     if access_log is not None:
-        _check_traceable(resolved, reps, "--access-log")
+        _check_traceable(resolved, reps, "--access-log", log_silent)
     elif log_format is not None or log_date is not None:
         fail("--log-format and --log-date shape the --access-log: give --access-log too")
     if people is not None and reps is not None:
@@ -215,12 +226,15 @@ def run_command(
     target = results_folder(out_dir or Path("results") / resolved.name, folders.SINGLE)
     if access_log is not None:
         _check_log_path(access_log, target)
-    check_fits([resolved], 1)
+    traced = trace or access_log is not None
+    check_fits([resolved], 1, trace=("silent" if log_silent else "waited") if traced else "")
     warn_if_shaky(resolved)  # once the input is known good: before the run
     _say_replayed(resolved)
     try:
         with run_progress(resolved) as progress:
-            morning = run_morning(resolved, progress=progress, trace=trace or bool(access_log))
+            morning = run_morning(
+                resolved, progress=progress, trace=traced, trace_silent=log_silent
+            )
         table = (people or PeopleTable.parquet).value
         kept = morning if trace or access_log is None else _without_trace(morning)
         kept.save(target, dashboard=dashboard, people=table, command=command_line())
@@ -247,11 +261,16 @@ def run_command(
         raise typer.Exit(1)
 
 
-def _check_traceable(scenario: Scenario, reps: int | None, option: str = "--trace") -> None:
+def _check_traceable(
+    scenario: Scenario, reps: int | None, option: str = "--trace", silent: bool = False
+) -> None:
     """Refuse a trace that would not fit: it is kept in memory until the run ends (an
-    access log is written from one)."""
-    from sim.engine.trace import TRACE_BYTES_PER_PERSON  # heavy (numpy): only with --trace
+    access log is written from one); with `silent` (--log-silent), its silent requests
+    too, which may outnumber the others many times."""
+    # heavy (numpy): only with --trace
+    from sim.engine.trace import BYTES_PER_SILENT_ROW, MAX_TRACED_SILENT, TRACE_BYTES_PER_PERSON
     from sim.model.population import expected_people
+    from sim.simulation.resources import silent_requests
 
     if reps is not None:
         fail(f"{option} records one run: it cannot be combined with --reps")
@@ -263,6 +282,19 @@ def _check_traceable(scenario: Scenario, reps: int | None, option: str = "--trac
             f"{MAX_TRACED_PEOPLE:,} a trace is kept for (~{size:.1f} GB in memory); "
             "trace a smaller run, e.g. with --scale"
         )
+    requests = silent_requests(scenario.flat) if silent else 0.0
+    if requests > MAX_TRACED_SILENT:
+        size = BYTES_PER_SILENT_ROW * requests / 1e9
+        fail(
+            f"{option} --log-silent: {scenario.name} makes about {_count(requests)} silent "
+            f"requests, more than the {MAX_TRACED_SILENT:,} a trace is kept for "
+            f"(~{size:,.1f} GB in memory); trace a smaller run (--scale), or leave out "
+            "--log-silent"
+        )
+
+
+def _count(n: float) -> str:
+    return f"{n:,.0f}" if n < 1e15 else "more than 10^15"
 
 
 def _with_arrivals(scenario: Scenario, log: Path | None, mapping: Path | None) -> Scenario:
@@ -337,8 +369,10 @@ def _write_access_log(result, path: Path, log_format: LogFormat | None, day: dt.
         fail(f"cannot write --access-log {path}: {e.strerror or e}", code=1)
     except KeyboardInterrupt:
         interrupted(f"the results folder is written; no half-written {path}")
-    out.print(f"access log written to {path} ({len(result.trace['service']):,} requests)",
-              highlight=False)  # fmt: skip
+    requests = f"{len(result.trace['service']):,} requests"
+    if "silent" in result.trace:
+        requests += f", {int(result.trace['silent'].sum()):,} of them silent"
+    out.print(f"access log written to {path} ({requests})", highlight=False)
 
 
 def _replications(resolved, reps, target, precision, max_reps, jobs, scheduler, checks, report):

@@ -14,6 +14,8 @@ A small TOML file, every table optional (docs/how-to/access-logs.md)::
     by = "user"           # "user" (the authenticated user, else the client) | "client"
     [classes]
     starts = ["08:00", "09:00"]   # sim fit's class starts (--class-start overrides)
+    [background]
+    services = ["visio"]  # requests made without waiting (in a lesson): sim fit's retries
 
 Patterns are shell-style (``fnmatch``, case-sensitive) and tried in the file's order: the
 first service (or role) with a matching pattern wins; no match is ``None``, a request
@@ -93,6 +95,16 @@ class ClassRules(Strict):
     )
 
 
+class BackgroundRules(Strict):
+    services: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="services of [services] whose requests people make without waiting "
+        "for the answer (in a lesson or a session: polling, keep-alive, chat): sim fit "
+        "fits their service times, but leaves them out of the journeys, the first "
+        "connections and the retries (a repeat after a failure is not a retry there)",
+    )
+
+
 class LogMapping(Strict):
     """Services, roles and people of an access log (all optional, see the module)."""
 
@@ -108,6 +120,21 @@ class LogMapping(Strict):
     classes: ClassRules = Field(
         default_factory=ClassRules, description="the platform's class start times"
     )
+    background: BackgroundRules = Field(
+        default_factory=BackgroundRules,
+        description="services whose requests nobody waits for (sim fit)",
+    )
+
+    @model_validator(mode="after")
+    def _background_services_are_mapped(self) -> LogMapping:
+        for name in self.background.services:
+            if name not in self.services:
+                known = ", ".join(repr(n) for n in self.services) or "none"
+                raise ValueError(
+                    f"background.services: {name!r} is not a service of [services] "
+                    f"(they are: {known})"
+                )
+        return self
 
     @cached_property
     def _service_rules(self) -> list[tuple[str, re.Pattern[str]]]:
@@ -184,12 +211,13 @@ def mapping_from_dict(raw: dict[str, Any], source: str = "log mapping") -> LogMa
             message = f"unknown key; allowed: {_allowed(first['loc'])}"
         elif first["type"] == "literal_error":
             message = f"must be one of {first['ctx']['expected']}"
-        raise AccessLogError(f"{source}: {where or 'mapping'}: {message}") from None
+        where = f"{where}: " if where else ""  # (a whole-mapping check names its field)
+        raise AccessLogError(f"{source}: {where}{message}") from None
 
 
 def _allowed(location: tuple[Any, ...]) -> str:
     if len(location) == 1:
-        return "services, roles, people"
+        return "services, roles, people, classes, background"
     if location[0] == "roles":
         return "by, " + ", ".join(ROLE_NAMES)
     return "by"

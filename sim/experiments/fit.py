@@ -253,6 +253,7 @@ class LogPass:
 
     def __init__(self, mapping: Any, options: FitOptions) -> None:
         self.mapping = mapping
+        self.background = frozenset(mapping.background.services)
         self.options = options
         self.people: dict[tuple[int, str], list[Any]] = {}
         self.services: dict[str, ServiceTally] = {}
@@ -291,10 +292,11 @@ class LogPass:
             return
         self.records += 1
         day = self.ordinal(record.day)
-        person = self.mapping.person_of(record)
         start = (day * DAY_S) + record.time_s
-        self.remember_person(day, person, record, service)
-        self.track_retry(person, service, start, record.duration_s, record.status)
+        if service not in self.background:  # (nobody waits for those: see the mapping)
+            person = self.mapping.person_of(record)
+            self.remember_person(day, person, record, service)
+            self.track_retry(person, service, start, record.duration_s, record.status)
         self.batch.append((service, start, record.duration_s, record.status))
         self.now = max(self.now, start)
         if start > self.day_last_start.get(day, -math.inf):

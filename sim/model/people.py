@@ -539,6 +539,7 @@ class Chorus:
                 person.address,
                 person.role,
                 silent=True,
+                client=person.pid,
                 wait_only=habits.wait_only,
             )
         self.later(self.think() / self.seats, self._request, turn)
@@ -591,6 +592,7 @@ class _Ticker:
                 person.address,
                 person.role,
                 silent=True,
+                client=person.pid,
                 wait_only=habits.wait_only,
             )
         pause = self.think()

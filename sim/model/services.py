@@ -504,13 +504,14 @@ class Service:
     def _end(self, request: Request, now: float, outcome: Outcome, traced: str = "") -> None:
         """The client has its answer: tell it, a network round trip later if there is
         one (and the trace, if one is kept, as `traced` when the trace tells apart what
-        the client does not: an error answer from a crashed server)."""
+        the client does not: an error answer from a crashed server). A silent request is
+        traced only when the trace asks for them (``sim run --log-silent``)."""
         request.done = True
         if request.delay == 0.0:
             request.reply.succeed(outcome)
         elif request.reply is not SILENT:
             self._later(request.delay, request.reply.succeed, outcome)
-        if self.trace is not None and request.reply is not SILENT:
+        if self.trace is not None and (request.reply is not SILENT or self.trace.silent):
             ended = now + request.delay
             self.trace.add(
                 self.index,
@@ -519,6 +520,7 @@ class Service:
                 request.began,
                 ended,
                 traced or outcome,
+                request.reply is SILENT,
             )
 
     # -- server side -----------------------------------------------------------
@@ -595,7 +597,8 @@ class Service:
         elif self.errors is not None and self.errors() < self.error_probability:
             record.errors[bin_index] += 1  # the work is done, the answer is an error (a 500)
             self._end(request, now, Outcome.ERROR, FAULT)
-        elif request.reply is not SILENT:  # in time: a late one met the patience timer
+        elif request.reply is not SILENT or self.trace is not None:
+            # in time (a late one met the patience timer); a silent one, for the trace
             self._end(request, now, Outcome.SERVED)
         else:
             request.done = True

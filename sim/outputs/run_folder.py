@@ -41,6 +41,7 @@ SCENARIO = "scenario.toml"
 DASHBOARD = "dashboard.png"
 TRACE = "trace.csv.gz"  # only with `sim run --trace`
 TRACE_COLUMNS = ("service", "person", "submitted_s", "started_s", "ended_s", "outcome")
+TRACE_SILENT = "silent"  # one more column, with `sim run --trace --log-silent` only
 
 
 class OutputError(OSError):
@@ -287,10 +288,13 @@ def _write_people_csv(result: RunResult, path: Path) -> None:
 
 def _write_trace(result: RunResult, path: Path) -> None:
     """One row per request a person waited for, in the order their answers came
-    (:func:`_write_csv_gz`)."""
+    (:func:`_write_csv_gz`); and the silent requests if the trace kept them, with a
+    column that says which rows they are."""
     t = result.trace
     names = np.asarray(result.trace_services, dtype=object)
     outcomes = np.asarray(OUTCOMES, dtype=object)
+    flags = np.asarray(["false", "true"], dtype=object)
+    silent = TRACE_SILENT in t
 
     def columns(_first: int, rows: slice) -> list[Any]:
         return [
@@ -301,9 +305,11 @@ def _write_trace(result: RunResult, path: Path) -> None:
                 for name in ("submitted", "started", "ended")
             ),
             outcomes[t["outcome"][rows]],
+            *([flags[t[TRACE_SILENT][rows].astype(np.int8)]] if silent else []),
         ]
 
-    _write_csv_gz(path, TRACE_COLUMNS, len(t["service"]), columns)
+    header = (*TRACE_COLUMNS, TRACE_SILENT) if silent else TRACE_COLUMNS
+    _write_csv_gz(path, header, len(t["service"]), columns)
 
 
 def _write_csv_gz(

@@ -11,6 +11,8 @@ part. The rule:
     estimate = 180 MB + 320 B x people + 700 B x people whose journey has a class
                       + 2 kB x servers of services + 16 B x classroom servers
                       + 14 kB x attack waves + 4.7 kB x services x time bins
+                      [+ 200 B x people for a trace (``--trace``, ``--access-log``)
+                       + 80 B x silent requests if it keeps them (``--log-silent``)]
 
 for each run in progress at once (MB are MiB; a service's servers are its autoscaling
 ceiling if higher). The people terms are fitted on the table below; the servers and
@@ -51,7 +53,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +70,7 @@ from sim.config import (
 from sim.config.scenario import require_flat
 from sim.engine.dists import from_spec
 from sim.engine.monitor import N_BUCKETS
+from sim.engine.trace import BYTES_PER_SILENT_ROW, TRACE_BYTES_PER_PERSON
 
 BASE_MB = 180.0
 """Interpreter, numpy, scipy and SimPy, and the people's per-minute counters (under 2 MB
@@ -188,9 +191,16 @@ def service_bins_mb(scenario: FlatScenario) -> float:
     return BYTES_PER_SERVICE_BIN * services * bins / MB
 
 
-def estimate_mb(scenario: FlatScenario) -> float:
+def estimate_mb(scenario: FlatScenario, trace: str = "") -> float:
     """Peak memory of one run of `scenario`, in MiB (see the module's rule); infinite
-    for counts beyond any float."""
+    for counts beyond any float. With `trace` (``"waited"``, or ``"silent"`` for the
+    silent requests too), the trace's memory added (:func:`trace_mb`)."""
+    if trace:
+        try:
+            kept = trace_mb(scenario, silent=trace == "silent")
+        except OverflowError:
+            return math.inf
+        return estimate_mb(scenario) + kept
     service_servers, room_servers = servers(scenario)
     try:
         total = (
@@ -253,10 +263,11 @@ def _cgroup_room_mb() -> float | None:
         return None
 
 
-def check_memory(scenarios: Iterable[FlatScenario], at_once: int = 1) -> None:
+def check_memory(scenarios: Iterable[FlatScenario], at_once: int = 1, trace: str = "") -> None:
     """Raise :class:`MemoryCheckError` if `at_once` runs of the largest of `scenarios`
-    would need more memory than is available (see the module for the rule)."""
-    sizes = [(estimate_mb(scenario), scenario) for scenario in scenarios]
+    would need more memory than is available (see the module for the rule; `trace` as
+    for :func:`estimate_mb`)."""
+    sizes = [(estimate_mb(scenario, trace), scenario) for scenario in scenarios]
     if not sizes:
         return
     available = available_mb()
@@ -271,6 +282,8 @@ def check_memory(scenarios: Iterable[FlatScenario], at_once: int = 1) -> None:
     size = f"{_count(people(largest))} people, {_count(service_servers + room_servers)} servers"
     if waves(largest):
         size += f", {_count(waves(largest))} attack waves"
+    if trace == "silent" and trace_mb(largest, silent=True) >= 0.25 * one:  # ditto
+        size += f", a trace of {_count(silent_requests(largest))} silent requests (--log-silent)"
     services, bins = service_bins(largest)
     if service_bins_mb(largest) >= 0.25 * one:  # a large part: say why
         width = largest.measure.bin_s
@@ -350,14 +363,7 @@ def event_terms(scenario: FlatScenario) -> list[tuple[float, str]]:
         plural = "request" if requests == 1 else "requests"
         who = f"{kind} {group.name!r}: {_count(n)} people"
         terms.append((events, f"{who} x {requests} {plural} (x {attempts:g} attempts)"))
-        for step in steps:
-            if isinstance(step, ClassStep) and step.in_class_service is not None:
-                stay, what = min(step.lesson_min * 60.0, span), "lesson"
-            elif isinstance(step, SessionStep):
-                stay, what = min(from_spec(step.duration).mean, span), "session"
-            else:
-                continue
-            think = from_spec(step.think_time).mean
+        for stay, think, what in _silent_stays(steps, span):
             ticks = n * stay / think
             terms.append(
                 (
@@ -395,6 +401,44 @@ def event_terms(scenario: FlatScenario) -> list[tuple[float, str]]:
                 )
             )
     return [(value if value == value else math.inf, what) for value, what in terms]
+
+
+def _silent_stays(steps: list, span: float) -> Iterator[tuple[float, float, str]]:
+    """(stay, mean think time, "lesson" or "session") of each step of a journey where
+    people make silent requests: a lesson with an in-class service, a session; a stay
+    at most the run's `span`."""
+    for step in steps:
+        if isinstance(step, ClassStep) and step.in_class_service is not None:
+            stay, what = min(step.lesson_min * 60.0, span), "lesson"
+        elif isinstance(step, SessionStep):
+            stay, what = min(from_spec(step.duration).mean, span), "session"
+        else:
+            continue
+        yield stay, from_spec(step.think_time).mean, what
+
+
+def silent_requests(scenario: FlatScenario) -> float:
+    """The silent requests one run of `scenario` is expected to make (a request every
+    think time, for everyone, for their whole lesson or session): the rows they add to
+    a trace (``sim run --log-silent``). At most: people who never get in make none."""
+    flat = require_flat(scenario, "silent_requests()")
+    span = max(0.0, flat.end_s - flat.start_s)
+    total = 0.0
+    for group in [*flat.cohorts, *flat.sources]:
+        n = _group_people(flat, group, span)
+        steps = flat.journeys.get(group.journey, [])
+        total += math.fsum(n * stay / think for stay, think, _ in _silent_stays(steps, span))
+    return total if total == total else math.inf
+
+
+def trace_mb(scenario: FlatScenario, silent: bool = False) -> float:
+    """Memory of the trace of one run of `scenario` (``sim run --trace`` or
+    ``--access-log``), in MiB: the requests people wait for, and with `silent` the
+    silent requests too (:mod:`sim.engine.trace`)."""
+    total = TRACE_BYTES_PER_PERSON * people(scenario)
+    if silent:
+        total += BYTES_PER_SILENT_ROW * silent_requests(scenario)
+    return total / MB
 
 
 def _within(flat: FlatScenario, start: float, seconds: float) -> float:

@@ -107,10 +107,12 @@ def run(
     replication: int = 0,
     progress: ProgressCallback | None = None,
     trace: bool = False,
+    trace_silent: bool = False,
 ) -> RunResult:
     """Simulate `scenario`, expanded (``scenario.flat``), once; `seed` defaults to the
     scenario's own. With `trace`, keep one row per request a person waited for
-    (:mod:`sim.engine.trace`)."""
+    (:mod:`sim.engine.trace`); with `trace_silent` (which implies `trace`), also one
+    per silent request, and the trace's ``silent`` column."""
     scenario = require_flat(scenario, "run()")
     seed = scenario.seed if seed is None else seed
     wall0 = time.perf_counter()
@@ -125,7 +127,8 @@ def run(
     arrivals = replay_arrivals(scenario, replay_stream(scenario, streams))  # at the edge
     scenario = with_replayed_counts(scenario, arrivals)
     model = build(env, scenario, streams, recorder, arrivals)
-    kept = _attach_trace(model.platform) if trace else None
+    trace = trace or trace_silent
+    kept = _attach_trace(model.platform, trace_silent) if trace else None
     _simulate(model, progress)
     events = next(env._eid) - env.pending()  # scheduled minus still pending
     env.clear()  # the morning is over: its pending events refer to the whole model
@@ -190,11 +193,12 @@ def person_addresses(population: Any, n_people: int) -> np.ndarray:
     return np.concatenate([population.address.astype(np.int64), arrivals])
 
 
-def _attach_trace(platform: Any) -> Trace:
+def _attach_trace(platform: Any, silent: bool = False) -> Trace:
     """A trace the services, their session caps and the admission gates write to,
-    each under its number in the trace's names (:func:`trace_names`)."""
+    each under its number in the trace's names (:func:`trace_names`); with `silent`,
+    the services trace silent requests too."""
     services, gates = platform.services, platform.gates
-    trace = Trace(trace_names(list(services), list(gates)))
+    trace = Trace(trace_names(list(services), list(gates)), silent)
     for index, name in enumerate(services):
         services[name].trace, services[name].index = trace, index
         if name in platform.session_caps:

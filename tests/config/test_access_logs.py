@@ -204,6 +204,11 @@ def load_mapping_text(text: str) -> LogMapping:
         ("[services]\nlogin = []", "services.login"),
         ('[people]\nby = "ip"', "people.by: must be one of 'user' or 'client'"),
         ("[servces]", "servces: unknown key; allowed: services, roles, people"),
+        (
+            '[services]\nlogin = ["/login"]\n[background]\nservices = ["visio"]',
+            "map.toml: background.services: 'visio' is not a service of [services] "
+            "(they are: 'login')",
+        ),
         ("[services", "malformed TOML"),
     ],
 )

@@ -179,3 +179,42 @@ def test_the_fitted_scenario_gives_the_originals_kpis(tmp_path):
         assert abs(mean_b - mean_a) <= half_a + half_b, (kpi, a[kpi], b[kpi])
         assert half_a + half_b < widest * abs(mean_a), kpi
     assert a["kpi.share_in_class"][0] < 0.95  # the surge does turn people away
+
+
+# ---------------------------------------------------------------- silent requests
+
+
+def without_silent(result):
+    """`result` with the trace's silent rows left out: the log ``--log-silent`` off
+    writes (the same run: silent requests are simulated either way, only not traced)."""
+    from dataclasses import replace
+
+    kept = ~result.trace["silent"]
+    trace = {name: column[kept] for name, column in result.trace.items() if name != "silent"}
+    return replace(result, trace=trace)
+
+
+def test_silent_lines_are_fitted_as_background_requests(tmp_path):
+    """The default example with ``--log-silent`` and a flaky in-class service (1 answer
+    in 5 an error): 27,000 silent lines, 1,600 of them failures, to ``/visio``. Mapped
+    as a plain service, a silent request after a failed one (the next, a think time
+    later) looks like its retry: the retry share and the backoff come out wrong, and the
+    journeys gain a visio step. Mapped as ``[background]``, the fit is that of the log
+    without them, plus visio's service time."""
+    scenario = sim.load("default", scale=0.05, set={"services.visio.error_probability": 0.2})
+    result = sim.run(scenario, trace_silent=True).result
+    full = write_access_log(result, tmp_path / "silent.log.gz")
+    plain = write_access_log(without_silent(result), tmp_path / "waited.log.gz")
+    visio = {**MAPPING["services"], "visio": ["/visio"]}
+    background = {**MAPPING, "services": visio, "background": {"services": ["visio"]}}
+    fits = {
+        "waited": sim.fit(plain, MAPPING, class_starts=["08:00", "09:00"]),
+        "background": sim.fit(full, background, class_starts=["08:00", "09:00"]),
+        "plain": sim.fit(full, {**MAPPING, "services": visio}, class_starts=["08:00", "09:00"]),
+    }
+    fitted = {name: fit.scenario for name, fit in fits.items()}
+    assert fitted["plain"].behaviour.retry_probability < 0.6  # fooled
+    for same in ("behaviour", "journeys", "cohorts"):
+        assert getattr(fitted["background"], same) == getattr(fitted["waited"], same), same
+    low, high = estimate(fits["background"], "services.visio.service_time.mean_s")
+    assert low <= 0.05 <= high
