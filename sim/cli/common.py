@@ -68,7 +68,11 @@ err = Console(stderr=True, emoji=False)
 
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a scenario field: dotted.path=value (repeatable)."),
+    typer.Option(
+        "--set",
+        metavar="PATH=VALUE",
+        help="Override a scenario field: dotted.path=value (repeatable).",
+    ),
 ]
 ScenarioArg = Annotated[
     Path | None,

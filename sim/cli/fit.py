@@ -51,6 +51,7 @@ def fit_command(
         list[str] | None,
         typer.Option(
             "--class-start",
+            metavar="HH:MM",
             help="A class start (HH:MM) the connect offsets are measured from (repeatable) "
             "[default: the mapping's [classes] starts, else 09:00].",
             show_default=False,
@@ -68,6 +69,7 @@ def fit_command(
         list[str] | None,
         typer.Option(
             "--set",
+            metavar="PATH=VALUE",
             help="A value the planner knows and the log does not show (capacity above all), "
             "as in sim run: dotted.path=value (repeatable); written marked GIVEN.",
             show_default=False,

@@ -85,6 +85,7 @@ def options_command(
         list[str] | None,
         typer.Option(
             "--only",
+            metavar="NAME",
             help="Run only this option (by name) and the baseline; repeat for several.",
             show_default=False,
         ),

@@ -112,7 +112,11 @@ def run_command(
     ] = None,
     asserts: Annotated[
         list[str] | None,
-        typer.Option("--assert", help='Exit 1 unless a KPI check holds, e.g. "gave_up<=100".'),
+        typer.Option(
+            "--assert",
+            metavar="CHECK",
+            help='Exit 1 unless a KPI check holds, e.g. "gave_up<=100".',
+        ),
     ] = None,
     report: Annotated[
         bool, typer.Option("--report", help="Also write report.html (see sim report).")

@@ -51,6 +51,7 @@ def sensitivity_command(
         list[str] | None,
         typer.Option(
             "--uncertain",
+            metavar="PATH=[LOW,HIGH]",
             help="An uncertain field and its range: 'dotted.path=[low, high]' (repeatable; "
             "replaces the scenario's [uncertain] table).",
             show_default=False,
@@ -74,6 +75,7 @@ def sensitivity_command(
         list[str] | None,
         typer.Option(
             "--metric",
+            metavar="KPI",
             help="A KPI to analyse, e.g. by_role.pupil.time_to_class_p95_s (repeatable; the "
             "chart shows the first) [default: share_in_class_5min_after_start].",
             show_default=False,

@@ -67,7 +67,8 @@ Scheduler = Annotated[
     typer.Option(help=SCHEDULER_HELP),
 ]
 Asserts = Annotated[
-    list[str] | None, typer.Option("--assert", help='A KPI check, e.g. "gave_up<=100".')
+    list[str] | None,
+    typer.Option("--assert", metavar="CHECK", help='A KPI check, e.g. "gave_up<=100".'),
 ]
 SweepOut = Annotated[
     Path | None,
@@ -89,7 +90,10 @@ def sweep_command(
     scenario: ScenarioArg = None,
     vary: Annotated[
         list[str] | None,
-        typer.Option(help="A varied field: path=v1,v2,... or path=lo:hi:step (repeatable)."),
+        typer.Option(
+            metavar="PATH=VALUES",
+            help="A varied field: path=v1,v2,... or path=lo:hi:step (repeatable).",
+        ),
     ] = None,
     set_: SetOption = None,
     reps: Reps = 5,
@@ -221,10 +225,12 @@ def compare_command(
     ] = None,
     set_: SetOption = None,
     set_a: Annotated[
-        list[str] | None, typer.Option("--set-a", help="Override for A only: path=value.")
+        list[str] | None,
+        typer.Option("--set-a", metavar="PATH=VALUE", help="Override for A only: path=value."),
     ] = None,
     set_b: Annotated[
-        list[str] | None, typer.Option("--set-b", help="Override for B only: path=value.")
+        list[str] | None,
+        typer.Option("--set-b", metavar="PATH=VALUE", help="Override for B only: path=value."),
     ] = None,
     reps: Reps = 10,
     seed: SeedOption = None,
