@@ -210,6 +210,15 @@ class Verdict:
             return "fails in some worlds, with no one- or two-condition rule that tells them apart"
         return f"fails when {self.rule.text()} ({self.rule.quality()})"
 
+    @property
+    def fails_briefly(self) -> str | None:
+        """:attr:`fails_when` without the rule's record, for a table cell (the brief)."""
+        if not self.worlds or self.meets == self.worlds:
+            return None
+        if self.meets == 0 or self.rule is None:
+            return "fails in every world" if self.meets == 0 else "fails in some worlds"
+        return f"fails when {self.rule.text()}"
+
     def as_json(self) -> dict[str, Any]:
         """The ``robust`` entry of an option in options.json."""
         return {
@@ -219,6 +228,7 @@ class Verdict:
             "low": None if math.isnan(self.low) else self.low,
             "high": None if math.isnan(self.high) else self.high,
             "fails_when": self.fails_when,
+            "fails_briefly": self.fails_briefly,
             "rule": None if self.rule is None else _rule_json(self.rule),
             "failed_runs": self.missing,
         }

@@ -72,3 +72,19 @@ def test_the_study_names_the_cheapest_option_meeting_the_target(study):
 def test_the_frontier_is_drawn(study):
     folder, _ = study
     assert (folder / "frontier.png").stat().st_size > 10_000
+
+
+def test_the_brief_gives_each_options_cost_for_the_whole_platform(study, tmp_path):
+    """The brief reads the study's own cost metric (options.json as written), and a
+    study run at a scale is priced for the whole platform: its costs divided by it."""
+    from sim.outputs.report.brief import options_table
+    from sim.outputs.report.words import money_words
+
+    folder, _ = study
+    data = json.loads((folder / "options.json").read_text())
+    text = options_table(data)
+    for name, extra in EXTRA.items():
+        assert money_words(BASE_COST + extra, "EUR") in text, name
+    halved = {**data, "scale": 0.5}
+    assert money_words(2 * (BASE_COST + EXTRA["Six web servers"]), "EUR") in options_table(halved)
+    assert "cost, full size" in options_table(halved) and "full size" not in text

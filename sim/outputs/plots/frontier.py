@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
@@ -46,6 +47,8 @@ def frontier_figure(study: Study, results: Sequence[OptionResult]) -> Figure:
     options of similar cost and effect would write over each other's)."""
     metric, _ = study_metric(study)
     efficient = set(efficient_options(study, results))
+    scale = study.baseline.scale or 1.0
+    results = full_size(results, scale)
     cheapest = cheapest_meeting_target(results)
     figure = style.figure(10.5, 6.0)
     ax, key = figure.subplots(1, 2, width_ratios=(3.0, 1.1))
@@ -56,7 +59,8 @@ def frontier_figure(study: Study, results: Sequence[OptionResult]) -> Figure:
             _ring(ax, cheapest, metric)
         if study.target is not None:
             style.target_line(ax, study.target.value, metric=metric)
-        ax.set_xlabel(f"{axis_label(STUDY_COST)}: mean and 95 % CI")
+        whole = f", full size (the run's / {scale:g})" if scale < 1 else ""
+        ax.set_xlabel(f"{axis_label(STUDY_COST)}{whole}: mean and 95 % CI")
         ax.set_ylabel(textwrap.fill(f"{axis_label(metric)}: mean and 95 % CI", 60))
     style.metric_axis(ax, metric)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: style.plain_number(v)))
@@ -66,6 +70,24 @@ def frontier_figure(study: Study, results: Sequence[OptionResult]) -> Figure:
     ax.legend(loc="best", fontsize="small", framealpha=0.9)
     _key(key, results, placed, efficient)
     return figure
+
+
+def full_size(results: Sequence[OptionResult], scale: float) -> list[OptionResult]:
+    """The options with their costs for the whole platform: a study run at a scale pays
+    for that share of the servers and of the defences (sim.measure.costs), so its costs
+    are divided by it; the order of the options and the frontier do not change."""
+    if scale >= 1:
+        return list(results)
+    return [
+        replace(r, estimates={**r.estimates, STUDY_COST: _divided(r.estimates[STUDY_COST], scale)})
+        if STUDY_COST in r.estimates
+        else r
+        for r in results
+    ]
+
+
+def _divided(e: Estimate, by: float) -> Estimate:
+    return replace(e, mean=e.mean / by, half_width=e.half_width / by)
 
 
 def _points(

@@ -35,7 +35,7 @@ from sim.outputs.report.words import (
     share_words,
 )
 
-COST = "cost.total"
+COST = "kpi.cost.total"  # a study's cost metric when it does not name one
 FIGURES = (  # the one figure: the cost-risk frontier when drawn, else the forest plot
     ("frontier.png", "Cost against the target: each option with its 95 % interval."),
     ("options.png", "Each option against the target: its mean and 95 % interval."),
@@ -66,10 +66,11 @@ def brief(
         h.bullets(what_went_wrong(folder, study)),
         "<h3>The options</h3>",
         options_table(study),
+        '<div class="beside">',  # the figure and the assumptions side by side: one page
         _figure(folder),
         '<div class="assumed"><h3>What was assumed</h3>',
         h.bullets(assumed(folder, study, manifest)),
-        "</div>",
+        "</div></div>",
     ]
     if alone:
         where = (
@@ -273,9 +274,10 @@ def options_table(study: dict[str, Any]) -> str:
     has_robust = any(o.get("robust") for o in rows)
     target = study.get("target")
     columns = [("option", "name"), ("what it is", "what")]
-    columns += [("cost", "short")] if has_cost else []
-    columns += [("meets the target?", "short")] if target else []
-    columns += [("how robust", "robust")] if has_robust else []
+    full = ", full size" if _scale(study) < 1 else ""  # see _cost
+    columns += [(f"cost{full}", "short")] if has_cost else []
+    columns += [("meets the target?", "meets")] if target else []
+    columns += [("how robust (plausible worlds where it meets it)", "robust")] if has_robust else []
     body = []
     for i, o in enumerate(rows):
         cells = [_option_name(o, study, i == 0), "no change" if i == 0 else what_it_is(o)]
@@ -312,9 +314,17 @@ def _option_name(option: dict[str, Any], study: dict[str, Any], baseline: bool) 
 
 
 def _cost(option: dict[str, Any], study: dict[str, Any]) -> str:
-    entry = (option.get("cost") or {}).get(COST) or {}
+    """The option's mean cost (the study's cost metric), rounded, for the whole platform:
+    a study run at a scale has costs of that scale (servers and defences alike), so they
+    are divided by it."""
+    entry = (option.get("cost") or {}).get(study.get("cost_metric") or COST) or {}
     currency = study.get("currency") or entry.get("currency") or entry.get("unit") or ""
-    return money_words(entry.get("mean"), currency)
+    mean = entry.get("mean")
+    return money_words(None if mean is None else mean / _scale(study), currency)
+
+
+def _scale(study: dict[str, Any]) -> float:
+    return float(study.get("scale") or 1.0)
 
 
 def _meets(option: dict[str, Any], target: dict[str, Any]) -> str:
@@ -337,14 +347,14 @@ def _value_words(metric: str, value: float) -> str:
 
 
 def _robust(option: dict[str, Any]) -> str:
-    """ "in 29 of 32 plausible worlds; fails when ..." (the robust verdict's entry)."""
+    """ "29 of 32 worlds; fails when ..." (the robust verdict's
+    entry: its rule, without the rule's record, which the full report gives)."""
     r = option.get("robust")
     if not r or not r.get("worlds"):
         return MISSING
-    said = f"meets it in {r.get('meets', 0)} of {r['worlds']} plausible worlds"
-    if r.get("fails_when"):
-        said += f"; fails when {r['fails_when']}"
-    return said
+    said = f"{r.get('meets', 0)} of {r['worlds']} worlds"
+    failing = r.get("fails_briefly") or r.get("fails_when")  # a folder of sim 0.2.0
+    return f"{said}; {failing}" if failing else said
 
 
 def _figure(folder: Path) -> str:

@@ -266,7 +266,11 @@ footer{margin-top:40px;color:#8a949e;font-size:13px}
 
 PRINT_CSS = """
 .small{color:#5b6672;font-size:13px}table.options td.short{white-space:nowrap}
-table.options td.name{min-width:9em}ul.changes code{font-size:13px;word-break:break-all}
+table.options td.name{min-width:9em}
+.beside{display:flex;gap:18px;align-items:flex-start}.beside figure{flex:1;margin-top:4px}
+.beside .assumed{flex:1}table.options td.what{min-width:12em}
+table.options td.meets{min-width:7em}table.options td.robust{min-width:10em}
+.beside .assumed h3{margin-top:4px}ul.changes code{font-size:13px;word-break:break-all}
 @page{size:A4;margin:11mm 13mm 10mm}
 @media print{
 body{background:#fff;font-size:11pt}main{max-width:none;margin:0;padding:0}
@@ -283,12 +287,12 @@ footer{font-size:8pt;margin-top:8pt}
 @media print{
 body.brief{font-size:9pt;line-height:1.28}body.brief h1{font-size:14pt}
 body.brief .kicker{font-size:8pt}body.brief h2{display:none}
-body.brief footer{margin-top:4pt;font-size:7pt}
+body.brief footer{margin-top:4pt;font-size:7pt}body.brief .small{font-size:8pt}
 #brief{font-size:9pt;line-height:1.28}#brief .headline{font-size:10.5pt;margin:4pt 0}
 #brief ul{margin:2pt 0;padding-left:14pt}#brief li{margin:0}#brief p{margin:3pt 0}
 #brief table{font-size:8pt;margin:3pt 0 4pt}#brief td,#brief th{padding:1.5pt 4pt}
-#brief img{max-height:62mm}body.brief #brief img{max-height:68mm}
+#brief img{max-height:58mm}body.brief #brief img{max-height:62mm}
 #brief figure{margin:3pt 0;text-align:center}
-#brief .assumed ul{columns:2;column-gap:16pt}#brief .assumed li{break-inside:avoid}
+#brief .assumed li{break-inside:avoid}
 }
 """
