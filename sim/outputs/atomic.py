@@ -170,6 +170,15 @@ def make_temp_folder(parent: Path | str, prefix: str) -> Path:
     return folder
 
 
+@contextmanager
+def scratch_folder(prefix: str) -> Iterator[Path]:
+    """A private folder in the system's temporary place for a program's own scratch
+    files (the browser's profile of ``sim report --pdf``), removed afterwards whatever
+    happens: never part of the results."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        yield Path(folder)
+
+
 def write_folder(target: Path | str, fill: Callable[[Path], None]) -> Path:
     """Make the folder `target` by ``fill(tmp)`` on a temporary folder beside it, put in
     place once complete (:func:`replace_folder`); if anything fails, the temporary

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from sim.outputs import atomic
@@ -53,7 +52,7 @@ def print_to_pdf(html_file: Path | str, pdf_file: Path | str) -> Path:
     url = Path(html_file).resolve().as_uri()
 
     def write(tmp: str) -> None:
-        with tempfile.TemporaryDirectory(prefix="sim-pdf-") as profile:
+        with atomic.scratch_folder("sim-pdf-") as profile:
             command = [
                 browser, "--headless", *_as_root(), "--disable-gpu", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update",

@@ -231,6 +231,7 @@ def test_sim_options_table_at_80_columns(monkeypatch) -> None:
             differences={m: Difference(0.5, 0.4, Estimate(3, -0.1, 0.05)) for m in metrics},
             check=SimpleNamespace(verdict="fails"),
             meets_target=False,
+            robust=None,
         )
         for name in names
     ]
