@@ -6,8 +6,11 @@ and which barely matter. Read from sensitivity.json's data
 Morris' mu* is written in the KPI's unit, a share's in percentage points (an effect on
 a share is not a share): "12.3 ± 2.1 points", the mean change for one Morris step (two
 thirds of the parameter's range). Sobol's indices are shares of the KPI's
-variance: "64 ± 9 %". A parameter *barely matters* when its index's 95 % interval
-reaches 0 or its index is below :data:`SMALL` of the largest one.
+variance: "64 ± 9 %". A parameter *barely matters* when its index is below
+:data:`SMALL` of the largest one. One whose index is larger but whose 95 % interval
+reaches 0 is *not told apart from no effect* at this number of samples (a wide
+interval, not a small effect: more ``--samples`` narrow it), and is said so, never
+"barely".
 """
 
 from __future__ import annotations
@@ -77,14 +80,23 @@ def index_text(data: dict[str, Any], entry: dict[str, Any], key: str) -> str:
 def barely(data: dict[str, Any], entry: dict[str, Any]) -> list[str]:
     """The parameters that barely move the KPI (see the module's docstring)."""
     top = max((index_of(data, entry, k)[0] for k in entry["ranking"]), default=0.0)
-    small = []
+    return [
+        key
+        for key in entry["ranking"]
+        if (value := index_of(data, entry, key)[0]) <= SMALL * top and not math.isnan(value)
+    ]
+
+
+def unsure(data: dict[str, Any], entry: dict[str, Any]) -> list[str]:
+    """The parameters whose index is not small but whose interval reaches 0: not told
+    apart from no effect at this number of samples."""
+    small = set(barely(data, entry))
+    found = []
     for key in entry["ranking"]:
         value, half = index_of(data, entry, key)
-        if math.isnan(value):
-            continue
-        if value <= (half if math.isfinite(half) else 0.0) or value <= SMALL * top:
-            small.append(key)
-    return small
+        if key not in small and math.isfinite(half) and value <= half:
+            found.append(key)
+    return found
 
 
 def ranking_sentences(data: dict[str, Any], entry: dict[str, Any]) -> list[str]:
@@ -113,16 +125,24 @@ def ranking_sentences(data: dict[str, Any], entry: dict[str, Any]) -> list[str]:
             f"({_g(low)} to {_g(high)}) changes {what} by {index_text(data, entry, first)} "
             "on average (Morris mu*, 95 % interval)"
         )
-    small = barely(data, entry)
+    small, wide = barely(data, entry), unsure(data, entry)
     after = [k for k in rest if k not in small][:SHOWN_AFTER_FIRST]
     if after:
         said += "; then " + " and ".join(
             f"{labels[k]} ({index_text(data, entry, k)})" for k in after
         )
     sentences = [said[0].upper() + said[1:] + "."]
+    if [k for k in wide if k != first]:
+        names = ", ".join(labels[k] for k in wide if k != first)
+        sentences.append(
+            f"Not told apart from no effect at {data['points']} points: {names} (an interval "
+            "reaching 0; more --samples narrow it)."
+        )
     if small and small != [first]:
         names = ", ".join(labels[k] for k in small if k != first)
-        sentences.append(f"Barely or not at all: {names} (an index within its interval of 0).")
+        sentences.append(
+            f"Barely or not at all: {names} (an index below {SMALL:.0%} of the largest)."
+        )
     if entry.get("censored"):
         sentences.append(
             f"At {entry['censored']} of {data['points']} points so many never got in that "

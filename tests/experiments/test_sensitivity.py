@@ -170,3 +170,32 @@ def test_parameters_have_short_labels():
     )
     assert parameter_label("services.login.servers") == "login servers"
     assert np.isclose(sa.MORRIS_STEP, 2 / 3)
+
+
+def test_a_wide_interval_is_not_told_apart_from_no_effect_never_called_barely():
+    """A parameter with a large effect whose interval reaches 0 (few samples) is "not
+    told apart from no effect", not "barely": barely is for an effect below SMALL of
+    the largest."""
+    from sim.outputs.sensitivity_words import SMALL, barely, ranking_sentences, unsure
+
+    def effect(mu_star, conf):
+        return {"mu": mu_star, "mu_star": mu_star, "mu_star_conf": conf, "sigma": conf}
+
+    entry = {
+        "metric": "kpi.share_in_class_5min_after_start",
+        "indices": {"a": effect(0.08, 0.02), "wide": effect(0.07, 0.10), "tiny": effect(0.001, 0)},
+        "ranking": ["a", "wide", "tiny"],
+        "censored": 0,
+        "note": "",
+    }
+    data = {
+        "method": "morris",
+        "ranked_by": "mu_star",
+        "points": 28,
+        "parameters": [{"key": k, "label": k, "low": 0, "high": 1} for k in ("a", "wide", "tiny")],
+    }
+    assert SMALL * 0.08 > 0.001
+    assert barely(data, entry) == ["tiny"] and unsure(data, entry) == ["wide"]
+    said = " ".join(ranking_sentences(data, entry))
+    assert "Not told apart from no effect at 28 points: wide" in said
+    assert "Barely or not at all: tiny" in said
