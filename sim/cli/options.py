@@ -323,9 +323,13 @@ def _print_cheapest(study: study_mod.Study, results: list[study_mod.OptionResult
             with metrics.priced_in(metrics.currency_of(study.baseline)):
                 mean = cheapest.estimates[metrics.STUDY_COST].mean
                 cost = value_text(metrics.STUDY_COST, mean)
-            out.print(
-                f"cheapest option that meets the target: {cheapest.name}, {cost} (mean)",
-                highlight=False,
-            )
+            kept = cost.replace(" ", "\u00a0")  # never wrapped between number and unit
+            _wrapped(f"cheapest option that meets the target: {cheapest.name}, {kept} (mean)")
     efficient = "; ".join(efficient_options(study, results))
-    out.print(f"on the cost-risk frontier (none cheaper and better): {efficient}", highlight=False)
+    _wrapped(f"on the cost-risk frontier (none cheaper and better): {efficient}")
+
+
+def _wrapped(line: str) -> None:
+    """A long line wrapped at the terminal's width, its continuation indented."""
+    text = textwrap.fill(line, width=out.width, subsequent_indent="  ")
+    out.print(text.replace("\u00a0", " "), highlight=False, markup=False, soft_wrap=True)
