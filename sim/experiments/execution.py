@@ -49,6 +49,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -428,15 +429,24 @@ def _on_pool(jobs: list[Job], workers: int) -> Iterable:
 def _kill_workers(pool: ProcessPoolExecutor) -> None:
     """Drop the pool's queued jobs and kill its workers at once, instead of waiting for
     their runs in progress (minutes at full scale) on Ctrl-C, SIGTERM, or an error of the
-    caller (a full disk). A worker writes nothing, so killing it loses only its run."""
+    caller (a full disk). A worker writes nothing, so killing it loses only its run.
+
+    Then wait for the pool's manager thread, which sees its workers dead and ends at once
+    (it closes the queue its workers read, so it never blocks on them). Left running, it
+    closes its wake-up pipe while the interpreter's exit hook (``_python_exit``) may be
+    writing to it, unlocked: a traceback (``OSError: Bad file descriptor``) after the
+    command's one line, now and then."""
+    manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() forgets it
     if hasattr(pool, "kill_workers"):  # Python 3.14
         pool.kill_workers()
-        return
-    processes = dict(pool._processes or {})  # shutdown() forgets them: copy first
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes.values():
-        with contextlib.suppress(ProcessLookupError, ValueError):  # gone, or closed
-            process.kill()
+    else:
+        processes = dict(pool._processes or {})  # shutdown() forgets them: copy first
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes.values():
+            with contextlib.suppress(ProcessLookupError, ValueError):  # gone, or closed
+                process.kill()
+    if manager is not None and manager is not threading.current_thread():
+        manager.join()
 
 
 def _drain(queue: Any, into: set[str]) -> None:
