@@ -123,6 +123,11 @@ def main() -> None:
     """Import the CLI under the start-up handler, then run it with Ctrl-C and SIGTERM
     raising ``KeyboardInterrupt`` (the commands clean up on it), then exit under the end
     handler."""
+    # pydantic looks for its plugins (observers of every validation, such as tracers)
+    # in every installed distribution's entry points the first time a model validates:
+    # a sixtieth of a second of each command, to observe the CLI's own scenario checks.
+    # A user who sets the variable keeps their value (the API, imported, is untouched).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         try:
             from sim.cli import main as cli_main

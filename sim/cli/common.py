@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sim.config import ScenarioError, catalog
 from sim.experiments.scheduler import (
@@ -332,6 +331,8 @@ def run_progress(scenario: Scenario):
             if not err.is_terminal:  # a log, nohup, | tee: lines, not a redrawn bar
                 state["plain"] = PlainProgress(err, f"simulating {scenario.name}", started)
             else:
+                from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
                 bar = Progress(
                     TextColumn("simulating {task.fields[clock]}"),
                     BarColumn(),

@@ -1,8 +1,6 @@
 """Building blocks of the scenario schema: the strict base model, clock times, units,
 and distributions (in seconds) that the engine turns into samplers."""
 
-from __future__ import annotations
-
 import math
 import re
 import sys
@@ -176,7 +174,7 @@ class UniformSpec(Strict):
     high_s: PositiveFloat = Field(description="largest value (s), above `low_s`")
 
     @model_validator(mode="after")
-    def _ordered(self) -> UniformSpec:
+    def _ordered(self) -> "UniformSpec":
         if self.high_s <= self.low_s:
             raise ValueError("high_s must be greater than low_s")
         return self

@@ -23,8 +23,6 @@ The money is in ``currency`` throughout; every price is a number at most
 :data:`MAX_PRICE`.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field

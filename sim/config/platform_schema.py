@@ -1,8 +1,6 @@
 """Schema of the platform side: behaviour of clients, services and their defences,
 edge links, admission gates, attacks, journey steps."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
@@ -148,7 +146,7 @@ class Behaviour(Strict):
     )
 
     @model_validator(mode="after")
-    def _backoff_computable(self) -> Behaviour:
+    def _backoff_computable(self) -> "Behaviour":
         factor = getattr(self.backoff, "factor", 1.0)
         if overflows(factor, self.max_attempts - 1):
             raise ValueError(
@@ -418,7 +416,7 @@ class Service(Strict):
     )
 
     @model_validator(mode="after")
-    def _timeout_needs_cap(self) -> Service:
+    def _timeout_needs_cap(self) -> "Service":
         if self.session_timeout_s is not None and self.max_sessions is None:
             raise ValueError(
                 "session_timeout_s needs max_sessions: it says how long a slot stays held"
@@ -480,7 +478,7 @@ class Gate(Strict):
     blocked_until: ClockTime = Field("23:59:59", description="end of that window (clock time)")
 
     @model_validator(mode="after")
-    def _some_limit(self) -> Gate:
+    def _some_limit(self) -> "Gate":
         if self.max_new_per_s is None and self.max_sessions is None and not self.blocked_roles:
             raise ValueError("a gate needs max_new_per_s, max_sessions or blocked_roles")
         return self
@@ -504,7 +502,7 @@ AttackCost = Annotated[
 """The fields an attack wave and a generator of waves share."""
 
 
-def _check_flood_fields(attack: AttackWave | AttackGenerator) -> None:
+def _check_flood_fields(attack: "AttackWave | AttackGenerator") -> None:
     """Refuse a field its kind of flood ignores: a volumetric flood is Gbit/s on a link
     (no requests, no addresses, no cost per request), an application flood is requests
     to a service (no Gbit/s). Set there, it would read as an effect that never comes."""
@@ -543,7 +541,7 @@ class AttackWave(Strict):
     cost: AttackCost = 1.0
 
     @model_validator(mode="after")
-    def _fields_of_its_kind(self) -> AttackWave:
+    def _fields_of_its_kind(self) -> "AttackWave":
         _check_flood_fields(self)
         return self
 
@@ -574,7 +572,7 @@ class AttackGenerator(Strict):
     cost: AttackCost = 1.0
 
     @model_validator(mode="after")
-    def _ordered(self) -> AttackGenerator:
+    def _ordered(self) -> "AttackGenerator":
         _check_flood_fields(self)
         if clock_to_s(self.last) < clock_to_s(self.first):
             raise ValueError("last must not be before first")
@@ -610,7 +608,7 @@ class Classroom(Strict):
     )
 
     @model_validator(mode="after")
-    def _class_fits(self) -> Classroom:
+    def _class_fits(self) -> "Classroom":
         if self.class_size > self.seats_per_server:
             raise ValueError(
                 f"class_size ({self.class_size}) is more than seats_per_server "
@@ -653,7 +651,7 @@ class ClassStep(Strict):
     )
 
     @model_validator(mode="after")
-    def _thinks(self) -> ClassStep:
+    def _thinks(self) -> "ClassStep":
         _check_think_time(self.think_time)
         return self
 
@@ -686,7 +684,7 @@ class SessionStep(Strict):
     )
 
     @model_validator(mode="after")
-    def _thinks(self) -> SessionStep:
+    def _thinks(self) -> "SessionStep":
         _check_think_time(self.think_time)
         return self
 

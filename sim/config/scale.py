@@ -30,7 +30,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from sim.config import describe_error, to_dict
-from sim.config.replay import check_replay_scale
 from sim.config.scenario import Scenario
 
 
@@ -42,6 +41,8 @@ def scale(scenario: Scenario, factor: float) -> Scenario:
     if factor == 1:
         return scenario
     if scenario.replay is not None:
+        from sim.config.replay import check_replay_scale  # reads logs: only for a replay
+
         check_replay_scale(_product(scenario.scale, factor))
     data = to_dict(scenario)
     try:

@@ -8,8 +8,6 @@ once, when it is validated (its platforms are checked on their expansion), and k
 expansion: ``scenario.flat``.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import math
 from functools import cached_property
@@ -83,7 +81,7 @@ class UniformOffset(Strict):
     high_min: float = Field(description="latest offset (min)")
 
     @model_validator(mode="after")
-    def _ordered(self) -> UniformOffset:
+    def _ordered(self) -> "UniformOffset":
         if self.high_min < self.low_min:
             raise ValueError("high_min must be >= low_min")
         return self
@@ -140,7 +138,7 @@ class Cohort(Strict):
     )
 
     @model_validator(mode="after")
-    def _shares(self) -> Cohort:
+    def _shares(self) -> "Cohort":
         shares = self.class_start_shares
         if shares is not None:
             if len(shares) != len(self.class_starts):
@@ -184,7 +182,7 @@ class OpenSource(Strict):
     )
 
     @model_validator(mode="after")
-    def _one_rate(self) -> OpenSource:
+    def _one_rate(self) -> "OpenSource":
         if (self.rate_per_s is None) == (self.rates is None):
             raise ValueError("give exactly one of rate_per_s or rates")
         if self.rates is not None:
@@ -322,7 +320,7 @@ class Scenario(Strict):
     )
 
     @model_validator(mode="after")
-    def _consistent(self) -> Scenario:
+    def _consistent(self) -> "Scenario":
         if clock_to_s(self.end) <= clock_to_s(self.start):
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
         if self.uncertain:  # checked on the scenario as written (its expansion has none)
@@ -414,7 +412,7 @@ class Scenario(Strict):
         self.flat  # noqa: B018 (computed and cached: the check)
 
     @cached_property
-    def flat(self) -> FlatScenario:
+    def flat(self) -> "FlatScenario":
         """This scenario with every platform expanded: what the model runs. Made once
         (when the scenario is validated, if it has platforms) and kept with it; a copy
         with other values (``model_copy(update=...)``) makes its own."""
@@ -453,7 +451,7 @@ class FlatScenario(Scenario):
     _source: Scenario = PrivateAttr()
 
     @classmethod
-    def expanded_from(cls, scenario: Scenario) -> FlatScenario:
+    def expanded_from(cls, scenario: "Scenario") -> "FlatScenario":
         """`scenario` expanded (:func:`sim.config.expand.expand`) and validated; a
         ValueError (one line) if the expansion is not a valid scenario."""
         if scenario.platforms or scenario.templates:
@@ -477,7 +475,7 @@ class FlatScenario(Scenario):
         )
 
     @property
-    def flat(self) -> FlatScenario:  # type: ignore[override]
+    def flat(self) -> "FlatScenario":  # type: ignore[override]
         """Itself: it is expanded."""
         return self
 

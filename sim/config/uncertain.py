@@ -22,8 +22,6 @@ takes each sampled value rounded to the nearest integer, so its range must hold 
 whole numbers at least.
 """
 
-from __future__ import annotations
-
 import fnmatch
 import math
 import re

@@ -27,9 +27,7 @@ import json
 import os
 from pathlib import Path
 
-from sim.experiments.replications import ReplicationsSummary
 from sim.outputs import atomic
-from sim.simulation.summary import Summary
 
 SINGLE, REPLICATIONS, SWEEP, COMPARE, PLAN, OPTIONS, SENSITIVITY = (
     "single",
@@ -89,6 +87,9 @@ def kind_of(folder: Path) -> str | None:
             return kind
     if (folder / "variants.csv").is_file() and _by_sim(folder / "manifest.json"):
         return SWEEP
+    from sim.experiments.replications import ReplicationsSummary  # only to inspect a folder
+    from sim.simulation.summary import Summary
+
     summary = _json(folder / "summary.json")
     if ReplicationsSummary.recognises(summary) and _by_sim(folder / "manifest.json"):
         return REPLICATIONS
