@@ -45,8 +45,8 @@ def main() -> None:
             {
                 "code": sim.__file__.rsplit("/sim/", 1)[0],
                 "scale": args.scale,
-                "cpu_s": round(cpu, 1),
-                "wall_s": round(wall, 1),
+                "cpu_s": round(cpu, 3),
+                "wall_s": round(wall, 3),
                 "events": result.events,
                 "people": int(result.kpi.get("arrived", 0)),
                 "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
