@@ -8,7 +8,7 @@ per-bin series for the whole span (counts, levels, a latency histogram, per time
 ``measure.bin_s``: a minute by default), which a day of many services makes the largest
 part. The rule:
 
-    estimate = 180 MB + 320 B x people + 700 B x people whose journey has a class
+    estimate = 165 MB + 320 B x people + 700 B x people whose journey has a class
                       + 2 kB x servers of services + 16 B x classroom servers
                       + 14 kB x attack waves + 4.7 kB x services x time bins
                       [+ 200 B x people for a trace (``--trace``, ``--access-log``)
@@ -26,10 +26,10 @@ kept); the estimates include the services x bins term, added after the fit:
 ======================================  =========  ==========  ========  ========
 run                                     people     with class  measured  estimate
 ======================================  =========  ==========  ========  ========
-``default.toml``                          102,000      92,000    223 MB    275 MB
-``default.toml --scale 4``                408,000     368,000    512 MB    553 MB
-``2021-04-06.toml --scale 0.02``          110,799       6,600    210 MB    260 MB
-``2021-04-06.toml`` (one-to-one)        5,540,030     330,000  1,922 MB  2,135 MB
+``default.toml``                          102,000      92,000    223 MB    260 MB
+``default.toml --scale 4``                408,000     368,000    512 MB    538 MB
+``2021-04-06.toml --scale 0.02``          110,799       6,600    210 MB    245 MB
+``2021-04-06.toml`` (one-to-one)        5,540,030     330,000  1,922 MB  2,120 MB
 ======================================  =========  ==========  ========  ========
 
 The services x bins term is not fitted: it counts the bytes the code keeps per
@@ -72,9 +72,13 @@ from sim.engine.dists import from_spec
 from sim.engine.monitor import N_BUCKETS
 from sim.engine.trace import BYTES_PER_SILENT_ROW, TRACE_BYTES_PER_PERSON
 
-BASE_MB = 180.0
-"""Interpreter, numpy, scipy and SimPy, and the people's per-minute counters (under 2 MB
-for a whole day; the services' per-minute series are a term of their own)."""
+BASE_MB = 165.0
+"""Interpreter, NumPy, SimPy, pyarrow and matplotlib (the dashboard), and the people's
+per-minute counters (under 2 MB for a whole day; the services' per-minute series are a
+term of their own). Measured 2026-12-07: a 70-person run (``tests/scenarios/surge.toml``)
+peaks at 103 MB without its dashboard and 149 MB with it, and a whole day of one service
+with its dashboard 167 MB (``benchmarks/bench_memory.py``). It was 180 MB while every
+run imported scipy, then pandas (for pyarrow): neither is imported by a run now."""
 BYTES_PER_PERSON = 320.0
 """A person's row, and their journey while they are on their way."""
 BYTES_PER_CLASS_PERSON = 700.0

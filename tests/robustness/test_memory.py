@@ -38,11 +38,11 @@ def test_people_count_cohorts_and_the_expected_arrivals_of_sources():
 
 def test_the_estimates_quoted_in_the_module_docstring():
     """The documented rule, on the calibration runs (see sim/simulation/resources.py)."""
-    assert round(estimate_mb(load_scenario(DEFAULT).flat)) == 275
-    assert round(estimate_mb(scale(load_scenario(DEFAULT), 4).flat)) == 553
+    assert round(estimate_mb(load_scenario(DEFAULT).flat)) == 260
+    assert round(estimate_mb(scale(load_scenario(DEFAULT), 4).flat)) == 538
     april = load_scenario(APRIL)
-    assert round(estimate_mb(scale(april, 0.02).flat)) == 260
-    assert round(estimate_mb(april.flat)) == 2135
+    assert round(estimate_mb(scale(april, 0.02).flat)) == 245
+    assert round(estimate_mb(april.flat)) == 2120
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/status: Linux")
@@ -110,7 +110,7 @@ def test_the_limit_can_be_set_and_turned_off_from_the_environment(tmp_path):
     limited = invoke("run", SURGE, "--no-dashboard", "--out", out, env=limit)
     assert limited.exit_code == 2
     line = one_error_line(limited.stderr)
-    assert "surge needs about 183 MB (one run; 7,500 people, 2 servers)" in line
+    assert "surge needs about 168 MB (one run; 7,500 people, 2 servers)" in line
     assert "but 50 MB is available" in line
     assert not out.exists()
     pool = invoke(
@@ -118,7 +118,7 @@ def test_the_limit_can_be_set_and_turned_off_from_the_environment(tmp_path):
         env={"SIM_MEMORY_LIMIT_MB": "400"},
     )  # fmt: skip
     assert pool.exit_code == 2
-    assert "4 runs at once, 183 MB each" in one_error_line(pool.stderr)
+    assert "4 runs at once, 168 MB each" in one_error_line(pool.stderr)
     assert "use --jobs 2" in pool.stderr
     off = invoke("run", SURGE, "--no-dashboard", "--out", out, env={"SIM_MEMORY_LIMIT_MB": "0"})
     assert off.exit_code == 0, off.output
@@ -160,7 +160,7 @@ def test_the_series_a_service_keeps_per_minute_are_those_the_estimate_counts():
 def test_the_estimate_covers_many_services_over_many_minutes(tmp_path):
     """200 services for 4 hours and a handful of people: the per-service, per-minute
     series are most of the memory (measured 316 MB, where the estimate without them
-    says 180 MB). Measured in a fresh process, as benchmarks/bench_memory.py does."""
+    says 165 MB). Measured in a fresh process, as benchmarks/bench_memory.py does."""
     point = measure(20, 200, 240, tmp_path)
     without = point.estimate_mb - resources.service_bins_mb(load_scenario(point.scenario).flat)
     assert without < point.measured_mb, "this point does not exercise the term"
