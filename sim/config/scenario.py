@@ -451,7 +451,7 @@ class FlatScenario(Scenario):
     _source: Scenario = PrivateAttr()
 
     @classmethod
-    def expanded_from(cls, scenario: "Scenario") -> "FlatScenario":
+    def expanded_from(cls, scenario: Scenario) -> "FlatScenario":
         """`scenario` expanded (:func:`sim.config.expand.expand`) and validated; a
         ValueError (one line) if the expansion is not a valid scenario."""
         if scenario.platforms or scenario.templates:
