@@ -46,6 +46,8 @@ def _same(thing: T) -> T:
 cclass = _same  # a class compiled as an extension type
 final = _same  # no subclass: methods called directly
 no_gc = _same  # instances not tracked by the cyclic garbage collector
+cfunc = _same  # a C function: called directly, not through Python
+inline = _same  # a C function inlined where it is called
 
 
 def freelist(size: builtins.int) -> Callable[[T], T]:

@@ -9,17 +9,21 @@ cdef class Entry:
     cdef readonly int priority
     cdef readonly object value
 
+cdef Entry _entry(double at, int priority, long long eid, object callback, object value)
+
 @cython.final
 cdef class Environment:
     cdef public object _active_proc
     cdef public list _due
-    cdef public object _eid
+    cdef public long long _eid
     cdef public double _horizon
     cdef public double _now
     cdef public list _queue
     cdef public list _slot_numbers
     cdef public double _slot_s
     cdef public dict _slots
+
+    cpdef call_later(self, double delay, object callback, object value=*)
 
 @cython.final
 cdef class Call:

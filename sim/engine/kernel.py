@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator
 from heapq import heappop, heappush
-from itertools import count
 from typing import Any
 
 import simpy
@@ -72,6 +71,18 @@ class Entry:
         return self.eid < other.eid
 
 
+@cython.cfunc
+@cython.inline
+@cython.locals(entry=Entry)
+def _entry(at: cython.double, priority: cython.int, eid: cython.longlong, callback, value) -> Entry:
+    """A new :class:`Entry`, made without calling ``__init__`` (no argument parsing:
+    the calendar makes one per event)."""
+    entry = Entry.__new__(Entry)
+    entry.at, entry.priority, entry.eid = at, priority, eid
+    entry.callback, entry.value = callback, value
+    return entry
+
+
 @cython.cclass
 class Environment:
     """A SimPy environment whose events wait in time slots until they are due.
@@ -105,7 +116,7 @@ class Environment:
             raise ValueError(f"slot_s must be a positive power of two, not {slot_s}")
         self._now = initial_time
         self._active_proc = None
-        self._eid = count()  # insertion numbers: ties in time and priority go in order
+        self._eid = 0  # the next insertion number: ties in time and priority go in order
         self._slot_s = slot_s
         self._horizon = (math.floor(initial_time / slot_s) + 1) * slot_s  # current slot's end
         self._queue: list = []  # a heap of the events scheduled into the current slot
@@ -142,7 +153,8 @@ class Environment:
     @cython.locals(at=cython.double, number=cython.longlong, parked=list)
     def schedule(self, event: Event, priority: EventPriority = NORMAL, delay: object = 0) -> None:
         at = self._now + delay
-        entry = Entry(at, priority, next(self._eid), None, event)
+        entry = _entry(at, priority, self._eid, None, event)
+        self._eid += 1
         if at < self._horizon:
             heappush(self._queue, entry)
             return
@@ -163,7 +175,8 @@ class Environment:
         written out again: this is the most frequent schedule.
         """
         at = self._now + delay
-        entry = Entry(at, NORMAL, next(self._eid), callback, value)
+        entry = _entry(at, NORMAL, self._eid, callback, value)
+        self._eid += 1
         if at < self._horizon:
             heappush(self._queue, entry)
             return
@@ -296,6 +309,10 @@ class Environment:
         self._slots.clear()
         self._slot_numbers.clear()
 
+    def scheduled(self) -> int:
+        """Events scheduled since the start (calls included), processed or not."""
+        return self._eid
+
     def pending(self) -> int:
         """Events scheduled and not yet processed."""
         return len(self._queue) + len(self._due) + sum(map(len, self._slots.values()))
@@ -383,22 +400,33 @@ class Walk:
     event that nobody handles.
     """
 
-    __slots__ = ("_answer", "_later", "_send")
+    __slots__ = ("_answer", "_calendar", "_later", "_send")
     _answer: object  # the value succeed() was given, until the walk goes on with it
+    _calendar: Environment  # env when it is this module's (a C call), else None
     _later: object  # later_on(env)
     _send: object  # the generator's send
 
     def __init__(self, env: simpy.Environment, generator: Generator) -> None:
         self._send = generator.send
+        self._calendar = env if isinstance(env, Environment) else None
         self._later = later_on(env)
         self._answer = None
+
+    @cython.cfunc
+    def _call_later(self, delay: cython.double, callback: object) -> None:
+        """``later_on(env)(delay, callback, self)``; compiled, a C call on this module's
+        environment (the most frequent call of a morning)."""
+        if self._calendar is not None:
+            self._calendar.call_later(delay, callback, self)
+        else:
+            self._later(delay, callback, self)
 
     def succeed(self, value: object = None) -> None:
         """Answer the walk waiting on :data:`ANSWER`: it goes on with `value` now,
         after the events already due now, as if a SimPy event it waited for had
         succeeded with `value` now."""
         self._answer = value
-        self._later(0.0, _ANSWERED, self)
+        self._call_later(0.0, _ANSWERED)
 
     def _answered(self) -> None:
         value, self._answer = self._answer, None
@@ -417,7 +445,7 @@ class Walk:
             except StopIteration:
                 return
             if type(target) is float:  # a pause
-                self._later(target, _GO_ON, self)  # Walk.go(self): no bound method to make
+                self._call_later(target, _GO_ON)  # Walk.go(self): no bound method to make
                 return
             if target is ANSWER:  # someone will call succeed
                 return

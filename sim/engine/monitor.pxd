@@ -51,3 +51,18 @@ cdef class ServiceRecord:
     cdef public double response_sum
 
 cpdef Py_ssize_t bucket_of(double seconds) except? -1
+
+@cython.final
+cdef class Recorder:
+    cdef public double start
+    cdef public double end
+    cdef public double bin_s
+    cdef public Py_ssize_t n_bins
+    cdef public Py_ssize_t _last_bin
+    cdef public double warmup_end
+    cdef public dict services
+    cdef public dict counters
+    cdef public Level in_lesson
+
+    cpdef Py_ssize_t bin_of(self, double now) except? -1
+    cpdef count(self, str counter, double now, long n=*)

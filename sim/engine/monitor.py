@@ -286,9 +286,23 @@ PEOPLE_COUNTERS = (
 )
 
 
+@cython.final
+@cython.cclass
 class Recorder:
     """Everything the model measures during one run, in bins of `bin_s` seconds from
     `start`; the last bin may be cut short by `end`, and holds what happens until then."""
+
+    __slots__ = (
+        "_last_bin",
+        "bin_s",
+        "counters",
+        "end",
+        "in_lesson",
+        "n_bins",
+        "services",
+        "start",
+        "warmup_end",
+    )
 
     def __init__(
         self, start: float, end: float, warmup_s: float = 0.0, bin_s: float = 60.0
@@ -318,7 +332,7 @@ class Recorder:
         self.services[name] = record
         return record
 
-    def count(self, counter: str, now: float, n: int = 1) -> None:
+    def count(self, counter: str, now: float, n: cython.long = 1) -> None:
         self.counters[counter][self.bin_of(now)] += n
 
     def finish(self) -> dict[str, ServiceSeries]:

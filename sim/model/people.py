@@ -31,7 +31,6 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Protocol
 
@@ -75,9 +74,26 @@ class Fate(IntEnum):
     BARRED = 6  # refused by policy (a gate's blocked roles): not the platform failing them
 
 
+_NAN = math.nan  # what the table holds for "not yet" (reached, ended)
+_NOT_ARRIVED = int(Fate.NOT_ARRIVED)  # an int: no enum lookup per appended row
+
+
+@cython.final
+@cython.cclass
 class PersonTable:
     """Columns of one row per person; grows for open sources."""
 
+    __slots__ = (
+        "attempts",
+        "class_start",
+        "ended",
+        "failures",
+        "fate",
+        "group",
+        "intended",
+        "lobby",
+        "reached",
+    )
     COLUMNS = (
         "group",
         "intended",
@@ -118,10 +134,10 @@ class PersonTable:
         self.group.append(group)
         self.intended.append(intended)
         self.class_start.append(class_start)
-        self.reached.append(np.nan)
+        self.reached.append(_NAN)
         self.lobby.append(0.0)
-        self.ended.append(np.nan)
-        self.fate.append(Fate.NOT_ARRIVED)
+        self.ended.append(_NAN)
+        self.fate.append(_NOT_ARRIVED)
         self.attempts.append(0)
         self.failures.append(0)
         return len(self.group) - 1
@@ -133,18 +149,43 @@ class PersonTable:
         }
 
 
-@dataclass
+@cython.final
+@cython.cclass
 class Habits:
-    """A behaviour turned into samplers: how long one waits, whether and when one retries."""
+    """A behaviour turned into samplers: how long one waits, whether and when one retries.
 
-    patience: Draw
-    retry_probability: float
-    max_attempts: int
-    backoff: Any  # config backoff spec
-    uniform: Draw
-    budget: SharedBudget | None = None
-    breaker: CircuitBreaker | None = None
-    wait_only: bool = False  # the patience covers the wait for service, not the answer
+    A compiled class with C fields (people.pxd), not a dataclass: every attempt reads it."""
+
+    __slots__ = (
+        "backoff",
+        "breaker",
+        "budget",
+        "max_attempts",
+        "patience",
+        "retry_probability",
+        "uniform",
+        "wait_only",
+    )
+
+    def __init__(
+        self,
+        patience: Draw,
+        retry_probability: float,
+        max_attempts: int,
+        backoff: Any,  # config backoff spec
+        uniform: Draw,
+        budget: SharedBudget | None = None,
+        breaker: CircuitBreaker | None = None,
+        wait_only: bool = False,  # the patience covers the wait for service, not the answer
+    ) -> None:
+        self.patience = patience
+        self.retry_probability = retry_probability
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.uniform = uniform
+        self.budget = budget
+        self.breaker = breaker
+        self.wait_only = wait_only
 
     def backoff_delay(self, failures: int) -> float:
         spec = self.backoff
@@ -187,21 +228,49 @@ class SharedBudget:
         return at
 
 
-@dataclass
+@cython.final
+@cython.cclass
 class World:
-    """What a journey needs to know about the platform; built by :mod:`sim.model.build`."""
+    """What a journey needs to know about the platform; built by :mod:`sim.model.build`.
+    A compiled class with C fields (people.pxd): every step of every journey reads it."""
 
-    env: simpy.Environment
-    services: dict[str, Service]
-    classrooms: dict[str, Classroom]
-    classes: list[Klass]
-    table: PersonTable
-    recorder: Recorder
-    stays: dict[int, Any]  # by id(step): a class step's SilentRequests, a session's
-    # SessionSamplers (duration and SilentRequests)
-    live: dict[int, Person]
-    gates: dict[str, Gate]
-    session_caps: dict[str, SessionCap] = field(default_factory=dict)  # by service
+    __slots__ = (
+        "classes",
+        "classrooms",
+        "env",
+        "gates",
+        "live",
+        "recorder",
+        "services",
+        "session_caps",
+        "stays",
+        "table",
+    )
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        services: dict[str, Service],
+        classrooms: dict[str, Classroom],
+        classes: list[Klass],
+        table: PersonTable,
+        recorder: Recorder,
+        stays: dict[int, Any],
+        live: dict[int, Person],
+        gates: dict[str, Gate],
+        session_caps: dict[str, SessionCap] | None = None,
+    ) -> None:
+        self.env = env
+        self.services = services
+        self.classrooms = classrooms
+        self.classes = classes
+        self.table = table
+        self.recorder = recorder
+        self.stays = stays  # by id(step): a class step's SilentRequests, a session's
+        # SessionSamplers (duration and SilentRequests)
+        self.live = live
+        self.gates = gates
+        self.session_caps = {} if session_caps is None else session_caps  # by service
 
 
 @cython.cclass
@@ -301,16 +370,17 @@ def _ask(world: World, person: Person, service: Service, seat: Callable[[], bool
     The most frequent step of every journey, so it is written out rather than built on
     :func:`_insist`: no attempt generator per request.
     """
-    env, habits, counters = world.env, person.habits, world.recorder.counters
-    bin_of = world.recorder.bin_of
+    env, habits, recorder = world.env, person.habits, world.recorder
+    counters = recorder.counters
     failures = 0
     while True:
         person.attempts += 1
-        counters["attempts"][bin_of(env.now)] += 1
+        counters["attempts"][recorder.bin_of(env.now)] += 1
         service.submit(
             habits.patience(),
             person.address,
             person.role,
+            silent=False,
             client=person.pid,
             reply=person.walk,
             wait_only=habits.wait_only,
@@ -318,7 +388,7 @@ def _ask(world: World, person: Person, service: Service, seat: Callable[[], bool
         outcome = yield ANSWER  # until the service answers (see the top)
         if outcome is Outcome.SERVED:
             if seat is None or seat():
-                counters["successes"][bin_of(env.now)] += 1
+                counters["successes"][recorder.bin_of(env.now)] += 1
                 person.streak = 0
                 return True
             outcome = "full"
@@ -487,11 +557,11 @@ class Chorus:
     members: list
     pick: object
     seats: cython.Py_ssize_t
-    service: object
+    service: object  # a Service, or a stand-in (not checked: tests count requests so)
     think: object
     turn: cython.long
 
-    def __init__(self, env: simpy.Environment, service: Service, think: Draw, pick: Draw):
+    def __init__(self, env: simpy.Environment, service: object, think: Draw, pick: Draw):
         self.later = later_on(env)
         self.service = service
         self.think = think  # the think time (exponential)
@@ -540,6 +610,7 @@ class Chorus:
                 person.role,
                 silent=True,
                 client=person.pid,
+                reply=None,  # silent: nobody waits for the answer
                 wait_only=habits.wait_only,
             )
         self.later(self.think() / self.seats, self._request, turn)
@@ -551,7 +622,7 @@ class OwnClocks:
 
     __slots__ = ("env", "service", "think")
 
-    def __init__(self, env: simpy.Environment, service: Service, think: Draw):
+    def __init__(self, env: simpy.Environment, service: object, think: Draw):
         self.env, self.service, self.think = env, service, think
 
     def join(self, person: Person, end: float) -> None:
@@ -573,7 +644,7 @@ class _Ticker:
     env: object
     later: object
     person: Person
-    service: object
+    service: object  # a Service, or a stand-in (not checked: tests count requests so)
     think: object
 
     def __init__(self, env, person, service, think, end) -> None:
@@ -593,6 +664,7 @@ class _Ticker:
                 person.role,
                 silent=True,
                 client=person.pid,
+                reply=None,  # silent: nobody waits for the answer
                 wait_only=habits.wait_only,
             )
         pause = self.think()

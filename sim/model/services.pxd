@@ -18,6 +18,8 @@ cdef class Request:
     cdef public double submitted
     cdef public long weight
 
+cdef Request _request(object reply, double submitted, double deadline, object client)
+
 @cython.final
 cdef class Server:
     cdef public object backlog
@@ -66,6 +68,7 @@ cdef class Service:
     cdef public long _next
     cdef public list _by_load
 
+    cpdef object submit(self, double patience, long long address=*, object role=*, bint silent=*, object client=*, object reply=*, bint wait_only=*)
     cpdef Server _choose(self)
     cdef Server _least_loaded(self)
     cdef _load_changed(self, Server server)

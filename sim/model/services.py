@@ -56,6 +56,7 @@ class _Silent:
 SILENT = _Silent()
 
 
+@cython.freelist(1024)
 @cython.cclass
 class Request:
     """One request of one client (or one batch of attack requests); a plain record."""
@@ -98,6 +99,31 @@ class Request:
         self.client = client  # the person who sent it (-1: unknown), for the trace
         self.began = math.nan  # when service started, for the trace
         self.delay = 0.0  # the network's round trip, added to the answer (network_delay)
+
+
+@cython.cfunc
+@cython.inline
+@cython.locals(request=Request)
+def _request(
+    reply: object, submitted: cython.double, deadline: cython.double, client: object
+) -> Request:
+    """A client's request, as ``Request(reply, submitted, deadline, client=client)``
+    makes it, without the call's argument parsing: one per attempt and silent request."""
+    request = Request.__new__(Request)
+    request.reply = reply
+    request.submitted = submitted
+    request.deadline = deadline
+    request.weight = 1
+    request.cost = 1.0
+    request.server = None
+    request.started = False
+    request.done = False
+    request.epoch = 0
+    request.high = False
+    request.client = client
+    request.began = math.nan
+    request.delay = 0.0
+    return request
 
 
 @cython.cclass
@@ -242,13 +268,13 @@ class Service:
     def submit(
         self,
         patience: float,
-        address: int = -1,
-        role: str = "",
-        silent: bool = False,
-        client: int = -1,
+        address: cython.longlong = -1,
+        role: object = "",
+        silent: cython.bint = False,
+        client: object = -1,
         reply: object = None,
-        wait_only: bool = False,
-    ) -> simpy.Event:
+        wait_only: cython.bint = False,
+    ) -> object:  # compiled, a C call from the model (services.pxd): a simpy.Event
         """Send a request; the returned event's value is an :class:`Outcome`.
 
         The client gives up after `patience` seconds: of waiting for the answer, or with
@@ -268,7 +294,7 @@ class Service:
         server: Server
         if reply is None:
             reply = SILENT if silent else env.event()
-        request = Request(reply, now, now + patience, client=client)
+        request = _request(reply, now, now + patience, client)
         if self.network is not None:
             patience = self._through_network(request, patience, wait_only)
         record: ServiceRecord = self.record

@@ -130,7 +130,7 @@ def run(
     trace = trace or trace_silent
     kept = _attach_trace(model.platform, trace_silent) if trace else None
     _simulate(model, progress)
-    events = next(env._eid) - env.pending()  # scheduled minus still pending
+    events = env.scheduled() - env.pending()
     env.clear()  # the morning is over: its pending events refer to the whole model
     services = recorder.finish()
     for name, service in model.platform.services.items():

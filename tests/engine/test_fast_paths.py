@@ -7,6 +7,8 @@
 - The least-loaded heap of a service with many servers must pick the server a scan
   picks (least loaded, then lowest index; never one known to be down): whole scenarios
   with crashes and autoscaling, heap against scan, bit for bit.
+- The calendar's entries and the services' requests are made without ``__init__``
+  (``_entry``, ``_request``): they must hold what ``__init__`` would put in them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 import pytest
 import simpy
 
+import sim.engine.kernel
 import sim.model.services
 import sim.simulation.runner
 from sim.config import load_scenario
@@ -27,7 +30,10 @@ from tests.conftest import ROOT, scenario
 
 
 class PlainEnvironment(simpy.Environment):
-    """SimPy's own environment, with the two methods the runner adds."""
+    """SimPy's own environment, with the three methods the runner adds."""
+
+    def scheduled(self) -> int:
+        return next(self._eid)  # SimPy's insertion numbers: one taken per event
 
     def pending(self) -> int:
         return len(self._queue)
@@ -172,3 +178,34 @@ def test_least_loaded_heap_on_a_crashing_pool(monkeypatch):
     )
     plain = _same_results(monkeypatch, many, SCAN)
     assert plain.service_summary["login"]["crashes"] > 3
+
+
+def _fields(thing: object) -> dict[str, object]:
+    return {name: getattr(thing, name) for name in type(thing).__slots__}
+
+
+def _factory(module, name: str):
+    made = getattr(module, name, None)
+    if made is None:
+        pytest.skip(f"compiled, {name} is a C function (the source is checked interpreted)")
+    return made
+
+
+def test_an_entry_made_without_init_is_the_one_init_makes():
+    entry = _factory(sim.engine.kernel, "_entry")
+    Entry = sim.engine.kernel.Entry
+    callback = print
+    assert _fields(entry(2.5, 1, 7, callback, "v")) == _fields(Entry(2.5, 1, 7, callback, "v"))
+
+
+def test_a_request_made_without_init_is_the_one_init_makes():
+    request = _factory(sim.model.services, "_request")
+    Request = sim.model.services.Request
+    reply = object()
+    made, initialised = request(reply, 3.0, 33.0, 12), Request(reply, 3.0, 33.0, client=12)
+    nan = {name for name, value in _fields(initialised).items() if value != value}
+    assert nan == {"began"}  # NaN is not equal to itself: compared apart
+    assert all(math.isnan(getattr(made, name)) for name in nan)
+    assert {k: v for k, v in _fields(made).items() if k not in nan} == {
+        k: v for k, v in _fields(initialised).items() if k not in nan
+    }

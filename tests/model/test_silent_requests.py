@@ -11,7 +11,6 @@ components themselves, then on a whole morning, exponential against a gamma of c
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,12 +19,17 @@ from sim.config import load_scenario
 from sim.config.scale import scale
 from sim.engine.dists import Exponential, sampler, uniform_sampler
 from sim.engine.kernel import Environment, later_on
-from sim.model.people import Chorus, OwnClocks, Person
+from sim.model.people import Chorus, Habits, OwnClocks, Person
 from sim.simulation.runner import run
 from tests.conftest import ROOT
 
 MEAN_S = 60.0
 PEOPLE = 2000
+
+
+def _habits() -> Habits:
+    """A patience of 30 s; silent requests are never retried."""
+    return Habits(lambda: 30.0, 0.0, 1, None, None)
 
 
 class Counter:
@@ -35,7 +39,9 @@ class Counter:
         self.env = env
         self.asked: list[tuple[float, int]] = []
 
-    def submit(self, patience, address=-1, role="", silent=False, client=-1, wait_only=False):
+    def submit(
+        self, patience, address=-1, role="", silent=False, client=-1, reply=None, wait_only=False
+    ):
         assert silent
         self.asked.append((self.env.now, address))
 
@@ -51,7 +57,7 @@ def _stays(requests_of, seed: int = 7):
     joins = rng.uniform(0.0, 1000.0, PEOPLE)
     leaves = joins + rng.uniform(100.0, 2000.0, PEOPLE)
     later = later_on(env)
-    habits = SimpleNamespace(patience=lambda: 30.0, wait_only=False)
+    habits = _habits()
     for pid in range(PEOPLE):
         person = Person(pid, "pupil", habits, -1, pid)
         later(joins[pid], lambda p, end=leaves[pid]: requests.join(p, end), person)
@@ -97,7 +103,7 @@ def test_the_chorus_falls_silent_when_everyone_has_left():
     env = Environment()
     service = Counter(env)
     chorus = _chorus(env, service)
-    person = Person(0, "pupil", SimpleNamespace(patience=lambda: 30.0, wait_only=False), -1, 0)
+    person = Person(0, "pupil", _habits(), -1, 0)
     later = later_on(env)
     later(0.0, lambda p: chorus.join(p, 600.0), person)
     later(600.0, chorus.leave, person)
