@@ -7,7 +7,6 @@ model reads only its arguments: it knows nothing of files, plots or the command 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,15 +24,16 @@ from sim.model.classrooms import Klass
 from sim.model.people import (
     Chorus,
     Habits,
+    Newcomers,
     NoRequests,
     OwnClocks,
-    Person,
     PersonTable,
     SilentRequests,
     World,
+    arrive_at_rates,
     flush_live,
     habits_from,
-    start_journey,
+    set_off_in_turn,
 )
 from sim.model.platform import Platform, build_platform
 from sim.model.population import Population, build_population
@@ -172,33 +172,17 @@ def _count_intended(recorder: Recorder, intended: np.ndarray) -> None:
     recorder.counters["intended"] = counts.tolist()
 
 
-ARRIVAL_CHUNK = 65_536  # people turned into Python values at a time (bounded memory)
-
-
 def _cohort_arrivals(world: World, scenario: FlatScenario, pop: Population, habits: list[Habits]):
     """Start each cohort member's journey at their intended time (not before the start)."""
-    env = world.env
-    end = scenario.end_s
     cohorts = scenario.cohorts
-    roles = [c.role for c in cohorts]
-    steps = [scenario.journeys[c.journey] for c in cohorts]
-    for first in range(0, len(pop.intended), ARRIVAL_CHUNK):
-        chunk = slice(first, first + ARRIVAL_CHUNK)
-        rows = zip(
-            pop.intended[chunk].tolist(),
-            pop.group[chunk].tolist(),
-            pop.klass[chunk].tolist(),
-            pop.class_start[chunk].tolist(),
-            pop.address[chunk].tolist(),
-            strict=True,
-        )
-        for pid, (t, g, klass, class_start, address) in enumerate(rows, start=first):
-            if t >= end:
-                return
-            if t > env.now:
-                yield t - env.now  # a pause (the yield protocol: sim.model.people)
-            person = Person(pid, roles[g], habits[g], klass, address)
-            start_journey(world, person, steps[g], class_start)
+    return set_off_in_turn(
+        world,
+        scenario.end_s,
+        pop,
+        roles=[c.role for c in cohorts],
+        habits=habits,
+        steps=[scenario.journeys[c.journey] for c in cohorts],
+    )
 
 
 def _open_arrivals(
@@ -211,28 +195,15 @@ def _open_arrivals(
     first_address: int,
 ):
     """Poisson arrivals at a piecewise-constant rate; each arrival is a new person."""
-    env = world.env
     pieces = (
         [(scenario.start_s, source.rate_per_s)]
         if source.rate_per_s is not None
         else [(clock_to_s(p.start), p.rate_per_s) for p in source.rates]
     )
-    bounds = [t for t, _ in pieces[1:]] + [math.inf]
-    gaps = sampler(Exponential(1.0), rng)
-    steps = scenario.journeys[source.journey]
-    end = scenario.end_s  # a property that parses a clock time: not in the loop
-    t = env.now
-    for (piece_start, rate), piece_end in zip(pieces, bounds, strict=True):
-        t = max(t, piece_start)
-        while rate > 0:
-            t_next = t + gaps() / rate
-            if t_next >= piece_end:
-                break  # memoryless: draw afresh at the next rate change
-            if t_next >= end:
-                return
-            yield t_next - env.now
-            t = t_next
-            pid = world.table.add(group, t, t)
-            world.recorder.count("intended", t)
-            person = Person(pid, source.role, habits, -1, first_address + pid)
-            start_journey(world, person, steps, t)
+    return arrive_at_rates(
+        world,
+        pieces,
+        scenario.end_s,
+        sampler(Exponential(1.0), rng),
+        Newcomers(group, source.role, habits, scenario.journeys[source.journey], first_address),
+    )

@@ -41,6 +41,7 @@ cdef class PersonTable:
     cdef public object fate
     cdef public object attempts
     cdef public object failures
+    cdef public Py_ssize_t rows
 
 @cython.final
 cdef class World:

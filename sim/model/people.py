@@ -32,7 +32,7 @@ import math
 from array import array
 from collections.abc import Callable, Generator
 from enum import IntEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import simpy
@@ -76,12 +76,18 @@ class Fate(IntEnum):
 
 _NAN = math.nan  # what the table holds for "not yet" (reached, ended)
 _NOT_ARRIVED = int(Fate.NOT_ARRIVED)  # an int: no enum lookup per appended row
+_SPARE_ROWS = 4096  # the least number of rows the person table grows by
 
 
 @cython.final
 @cython.cclass
 class PersonTable:
-    """Columns of one row per person; grows for open sources."""
+    """Columns of one row per person; grows for open sources.
+
+    An open source adds its people one by one, as they arrive: the columns then grow by
+    blocks of rows holding the values of someone who has not arrived yet (:meth:`add`),
+    so that a new person costs three stores rather than nine appends. `rows` is the
+    number of people; the rows beyond it are spare."""
 
     __slots__ = (
         "attempts",
@@ -93,6 +99,7 @@ class PersonTable:
         "intended",
         "lobby",
         "reached",
+        "rows",
     )
     COLUMNS = (
         "group",
@@ -116,37 +123,47 @@ class PersonTable:
         self.fate = array("b")
         self.attempts = array("i")
         self.failures = array("i")
+        self.rows = 0
 
     def extend(self, group: np.ndarray, intended: np.ndarray, class_start: np.ndarray) -> None:
         """Append many rows at once (cohort members known before the run)."""
+        for name in self.COLUMNS:
+            del getattr(self, name)[self.rows :]  # the spare rows, if any
+        self._append(group, intended, class_start)
+        self.rows = len(self.group)
+
+    def add(self, group: int, intended: float, class_start: float) -> int:
+        """Append one row (a person who arrives now) and return its index."""
+        pid: cython.Py_ssize_t = self.rows
+        if pid == len(self.group):  # no spare row left: a block of them, an eighth more
+            n = max(_SPARE_ROWS, pid // 8)
+            self._append(np.zeros(n, dtype=np.int32), np.full(n, _NAN), np.full(n, _NAN))
+        self.group[pid] = group
+        self.intended[pid] = intended
+        self.class_start[pid] = class_start
+        self.rows = pid + 1
+        return pid
+
+    def _append(self, group: np.ndarray, intended: np.ndarray, class_start: np.ndarray) -> None:
+        """Append rows of people who have not arrived yet."""
         n = len(group)
         self.group.frombytes(np.ascontiguousarray(group, dtype=np.int32).tobytes())
         self.intended.frombytes(np.ascontiguousarray(intended, dtype=float).tobytes())
         self.class_start.frombytes(np.ascontiguousarray(class_start, dtype=float).tobytes())
-        self.reached.frombytes(np.full(n, np.nan).tobytes())
+        self.reached.frombytes(np.full(n, _NAN).tobytes())
         self.lobby.frombytes(np.zeros(n).tobytes())
-        self.ended.frombytes(np.full(n, np.nan).tobytes())
-        self.fate.frombytes(np.full(n, Fate.NOT_ARRIVED, dtype=np.int8).tobytes())
+        self.ended.frombytes(np.full(n, _NAN).tobytes())
+        self.fate.frombytes(np.full(n, _NOT_ARRIVED, dtype=np.int8).tobytes())
         self.attempts.frombytes(np.zeros(n, dtype=np.int32).tobytes())
         self.failures.frombytes(np.zeros(n, dtype=np.int32).tobytes())
 
-    def add(self, group: int, intended: float, class_start: float) -> int:
-        self.group.append(group)
-        self.intended.append(intended)
-        self.class_start.append(class_start)
-        self.reached.append(_NAN)
-        self.lobby.append(0.0)
-        self.ended.append(_NAN)
-        self.fate.append(_NOT_ARRIVED)
-        self.attempts.append(0)
-        self.failures.append(0)
-        return len(self.group) - 1
-
     def to_numpy(self) -> dict[str, np.ndarray]:
-        return {
-            name: np.frombuffer(getattr(self, name), dtype=getattr(self, name).typecode).copy()
-            for name in self.COLUMNS
-        }
+        """The columns, one row per person (the spare rows left out)."""
+        columns = {}
+        for name in self.COLUMNS:
+            column = getattr(self, name)
+            columns[name] = np.frombuffer(column, dtype=column.typecode)[: self.rows].copy()
+        return columns
 
 
 @cython.final
@@ -318,6 +335,73 @@ class SilentRequests(Protocol):
 
     def leave(self, person: Person) -> None:
         """`person` makes no more requests (at `end`, when their stay is over)."""
+
+
+ARRIVAL_CHUNK = 65_536  # people turned into Python values at a time (bounded memory)
+
+
+def set_off_in_turn(
+    world: World, end: float, population: Any, roles: list, habits: list, steps: list
+):
+    """The cohorts' people set off on their mornings, each at their intended time (those
+    due before the start, at the start), until `end`: a walk (the yield protocol, at
+    the top). Person `pid` is row `pid` of `population` (a
+    :class:`sim.model.population.Population`); `roles`, `habits` and `steps` are by
+    cohort."""
+    env = world.env
+    for first in range(0, len(population.intended), ARRIVAL_CHUNK):
+        chunk = slice(first, first + ARRIVAL_CHUNK)
+        rows = zip(
+            population.intended[chunk].tolist(),
+            population.group[chunk].tolist(),
+            population.klass[chunk].tolist(),
+            population.class_start[chunk].tolist(),
+            population.address[chunk].tolist(),
+            strict=True,
+        )
+        for pid, (t, g, klass, class_start, address) in enumerate(rows, start=first):
+            if t >= end:
+                return
+            if t > env.now:
+                yield t - env.now  # a pause
+            person = Person(pid, roles[g], habits[g], klass, address)
+            start_journey(world, person, steps[g], class_start)
+
+
+class Newcomers(NamedTuple):
+    """Who the people of an open source are: their group (a row of the table's
+    `group`), role, habits and journey, and the first of their source addresses (one
+    each, in order of arrival)."""
+
+    group: int
+    role: str
+    habits: Habits
+    steps: list
+    first_address: int
+
+
+def arrive_at_rates(world: World, pieces: list, end: float, gaps: Draw, who: Newcomers):
+    """People arrive one by one as a Poisson stream, at the rate of each piece
+    ``(from_s, rate_per_s)`` of `pieces` until the next (`gaps` draws exponential gaps
+    of mean 1), until `end`; each is a new row of the table and sets off at once. A
+    walk (the yield protocol, at the top)."""
+    env = world.env
+    bounds = [t for t, _ in pieces[1:]] + [math.inf]
+    t = env.now
+    for (piece_start, rate), piece_end in zip(pieces, bounds, strict=True):
+        t = max(t, piece_start)
+        while rate > 0:
+            t_next = t + gaps() / rate
+            if t_next >= piece_end:
+                break  # memoryless: draw afresh at the next rate change
+            if t_next >= end:
+                return
+            yield t_next - env.now  # a pause
+            t = t_next
+            pid = world.table.add(who.group, t, t)
+            world.recorder.count("intended", t)
+            person = Person(pid, who.role, who.habits, -1, who.first_address + pid)
+            start_journey(world, person, who.steps, t)
 
 
 def start_journey(world: World, person: Person, steps: list, class_start: float) -> None:
