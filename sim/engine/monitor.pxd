@@ -50,6 +50,8 @@ cdef class ServiceRecord:
     cdef public long wait_count
     cdef public double response_sum
 
+cdef double _LOG_MIN
+
 cpdef Py_ssize_t bucket_of(double seconds) except? -1
 
 @cython.final

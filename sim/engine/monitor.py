@@ -24,19 +24,25 @@ try:  # the literal import Cython compiles by; without Cython, its names as no-o
 except ModuleNotFoundError:
     from sim.engine import cython_shim as cython
 
+if cython.compiled:  # C's log10 (Python's math.log10 calls it too: the same values)
+    from cython.cimports.libc.math import log10
+else:
+    from math import log10
+
 BUCKETS_PER_DECADE = 20
 MIN_LATENCY_S = 1e-4  # bucket 0 holds everything up to 0.1 ms
 N_BUCKETS = BUCKETS_PER_DECADE * 9  # up to 1e5 s, beyond any morning
 _LOG_MIN = math.log10(MIN_LATENCY_S)
 
 
-@cython.locals(index=cython.Py_ssize_t)
+@cython.locals(index=cython.Py_ssize_t, per_decade=cython.Py_ssize_t, last=cython.Py_ssize_t)
 def bucket_of(seconds: float) -> int:
     """Index of the log bucket holding a latency of `seconds`."""
     if seconds <= MIN_LATENCY_S:
         return 0
-    index = int((math.log10(seconds) - _LOG_MIN) * BUCKETS_PER_DECADE) + 1
-    return index if index < N_BUCKETS else N_BUCKETS - 1
+    per_decade, last = BUCKETS_PER_DECADE, N_BUCKETS - 1  # compiled, C numbers
+    index = int((log10(seconds) - _LOG_MIN) * per_decade) + 1
+    return index if index < last else last
 
 
 def bucket_upper_edges() -> np.ndarray:

@@ -641,11 +641,11 @@ class Chorus:
     members: list
     pick: object
     seats: cython.Py_ssize_t
-    service: object  # a Service, or a stand-in (not checked: tests count requests so)
+    service: Service
     think: object
     turn: cython.long
 
-    def __init__(self, env: simpy.Environment, service: object, think: Draw, pick: Draw):
+    def __init__(self, env: simpy.Environment, service: Service, think: Draw, pick: Draw):
         self.later = later_on(env)
         self.service = service
         self.think = think  # the think time (exponential)
@@ -706,7 +706,7 @@ class OwnClocks:
 
     __slots__ = ("env", "service", "think")
 
-    def __init__(self, env: simpy.Environment, service: object, think: Draw):
+    def __init__(self, env: simpy.Environment, service: Service, think: Draw):
         self.env, self.service, self.think = env, service, think
 
     def join(self, person: Person, end: float) -> None:
@@ -728,7 +728,7 @@ class _Ticker:
     env: object
     later: object
     person: Person
-    service: object  # a Service, or a stand-in (not checked: tests count requests so)
+    service: Service
     think: object
 
     def __init__(self, env, person, service, think, end) -> None:

@@ -17,9 +17,12 @@ import pytest
 
 from sim.config import load_scenario
 from sim.config.scale import scale
-from sim.engine.dists import Exponential, sampler, uniform_sampler
+from sim.engine.dists import Deterministic, Exponential, sampler, uniform_sampler
 from sim.engine.kernel import Environment, later_on
+from sim.engine.monitor import Recorder
+from sim.engine.trace import Trace
 from sim.model.people import Chorus, Habits, OwnClocks, Person
+from sim.model.services import Service
 from sim.simulation.runner import run
 from tests.conftest import ROOT
 
@@ -33,17 +36,21 @@ def _habits() -> Habits:
 
 
 class Counter:
-    """A service that notes who asked when."""
+    """A service that notes who asked when: a real one, quick and never full, whose
+    trace keeps its silent requests (their maker, and when they were sent)."""
 
     def __init__(self, env: Environment) -> None:
-        self.env = env
-        self.asked: list[tuple[float, int]] = []
+        record = Recorder(0.0, 100_000.0).add_service("s", 1000)
+        quick = sampler(Deterministic(1e-3), np.random.default_rng(0))
+        self.service = Service(env, "s", 1, 1000, 10**9, quick, record)
+        self.service.trace, self.service.index = Trace(["s"], silent=True), 0
 
-    def submit(
-        self, patience, address=-1, role="", silent=False, client=-1, reply=None, wait_only=False
-    ):
-        assert silent
-        self.asked.append((self.env.now, address))
+    @property
+    def asked(self) -> list[tuple[float, int]]:
+        """(time sent, maker) of every request answered so far."""
+        rows = self.service.trace.to_numpy()
+        assert rows["silent"].all()  # nobody waited for an answer
+        return list(zip(rows["submitted"].tolist(), rows["person"].tolist(), strict=True))
 
 
 def _stays(requests_of, seed: int = 7):
@@ -53,7 +60,7 @@ def _stays(requests_of, seed: int = 7):
     rng = np.random.default_rng(seed)
     env = Environment()
     service = Counter(env)
-    requests = requests_of(env, service)
+    requests = requests_of(env, service.service)
     joins = rng.uniform(0.0, 1000.0, PEOPLE)
     leaves = joins + rng.uniform(100.0, 2000.0, PEOPLE)
     later = later_on(env)
@@ -102,7 +109,7 @@ def test_each_member_makes_poisson_requests_while_they_stay(requests_of):
 def test_the_chorus_falls_silent_when_everyone_has_left():
     env = Environment()
     service = Counter(env)
-    chorus = _chorus(env, service)
+    chorus = _chorus(env, service.service)
     person = Person(0, "pupil", _habits(), -1, 0)
     later = later_on(env)
     later(0.0, lambda p: chorus.join(p, 600.0), person)
